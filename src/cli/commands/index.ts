@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+
+/**
+ * Every command group registers itself here, one line each, in the order
+ * `tscompose --help` lists them (Docker Compose's order: project verbs first,
+ * then the engine's object commands).
+ */
+type Register = (program: Command) => void;
+
+const registrations: Register[] = [];
+
+export function registerCommands(program: Command): void {
+  for (const register of registrations) register(program);
+}

@@ -1,0 +1,43 @@
+import { Command, Option } from 'commander';
+import { registerCommands } from './commands/index.js';
+
+/** Global options shared by every command, as Docker Compose names them. */
+export interface GlobalOptions {
+  file?: string[];
+  projectName?: string;
+  projectDirectory?: string;
+  envFile?: string[];
+  profile?: string[];
+  progress?: 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
+  ansi?: 'never' | 'always' | 'auto';
+  dryRun?: boolean;
+  backend?: 'native' | 'docker';
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tscompose')
+    .description('Define and run multi-container applications, on tscompose\'s own container engine or on Docker')
+    .usage('[OPTIONS] COMMAND')
+    .version(VERSION, '-v, --version', 'Show the tscompose version information')
+    .option('-f, --file <file>', 'Compose configuration files (repeatable)', collect)
+    .option('-p, --project-name <name>', 'Project name')
+    .option('--project-directory <dir>', 'Specify an alternate working directory (default: the path of the first Compose file)')
+    .option('--env-file <path>', 'Specify an alternate environment file (repeatable)', collect)
+    .option('--profile <profile>', 'Specify a profile to enable (repeatable)', collect)
+    .addOption(new Option('--progress <type>', 'Set type of progress output').choices(['auto', 'tty', 'plain', 'json', 'quiet']))
+    .addOption(new Option('--ansi <when>', 'Control when to print ANSI control characters').choices(['never', 'always', 'auto']).default('auto'))
+    .option('--dry-run', 'Execute command in dry run mode: print the plan, change nothing')
+    .addOption(
+      new Option('--backend <engine>', 'Container engine to drive').choices(['native', 'docker']).env('TSCOMPOSE_BACKEND').default('native'),
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
+  registerCommands(program);
+  return program;
+}
+
+export const VERSION = '0.1.0';
