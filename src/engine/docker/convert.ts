@@ -1,0 +1,158 @@
+import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
+import type {
+  ContainerDetails,
+  ContainerMount,
+  ContainerNetwork,
+  ContainerState,
+  ContainerSummary,
+  HealthStatus,
+  HealthcheckSpec,
+  PortProtocol,
+  PublishedPort,
+  RestartPolicyName,
+} from '../types.js';
+import { humanStatus } from '../status.js';
+
+const NS_PER_MS = 1_000_000;
+
+/** A row of GET /containers/json. Health is only in the human status there: "(healthy)", "(health: starting)". */
+export function summaryFromList(c: ContainerInfo): ContainerSummary {
+  const networks: Record<string, ContainerNetwork> = {};
+  for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+    networks[name] = {
+      networkId: n.NetworkID,
+      ipv4Address: n.IPAddress || undefined,
+      ipv6Address: n.GlobalIPv6Address || undefined,
+      aliases: n.Aliases ?? [],
+      macAddress: n.MacAddress || undefined,
+    };
+  }
+  return {
+    id: c.Id,
+    name: (c.Names?.[0] ?? '').replace(/^\//, ''),
+    image: c.Image,
+    imageId: c.ImageID,
+    command: c.Command,
+    created: c.Created * 1000,
+    state: c.State as ContainerState,
+    status: c.Status,
+    health: healthFromStatus(c.Status),
+    labels: c.Labels ?? {},
+    ports: (c.Ports ?? []).map((p) => ({
+      target: p.PrivatePort,
+      protocol: p.Type as PortProtocol,
+      hostIp: p.IP || undefined,
+      hostPort: p.PublicPort || undefined,
+    })),
+    networks,
+    mounts: (c.Mounts ?? []).map(
+      (m): ContainerMount => ({
+        type: m.Type,
+        name: m.Name || undefined,
+        source: m.Source,
+        target: m.Destination,
+        readOnly: !m.RW,
+      }),
+    ),
+  };
+}
+
+function healthFromStatus(status: string): HealthStatus | undefined {
+  if (/\(healthy\)/.test(status)) return 'healthy';
+  if (/\(unhealthy\)/.test(status)) return 'unhealthy';
+  if (/\(health: starting\)/.test(status)) return 'starting';
+  return undefined;
+}
+
+function parseTime(t: string | undefined): number | undefined {
+  if (!t || t.startsWith('0001-01-01')) return undefined;
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function detailsFromInspect(c: ContainerInspectInfo): ContainerDetails {
+  const state = c.State.Status as ContainerState;
+  const health = (c.State.Health?.Status || undefined) as HealthStatus | undefined;
+  const startedAt = parseTime(c.State.StartedAt);
+  const finishedAt = parseTime(c.State.FinishedAt);
+  const networks: Record<string, ContainerNetwork> = {};
+  for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+    networks[name] = {
+      networkId: n.NetworkID,
+      ipv4Address: n.IPAddress || undefined,
+      ipv6Address: n.GlobalIPv6Address || undefined,
+      aliases: n.Aliases ?? [],
+      macAddress: n.MacAddress || undefined,
+    };
+  }
+  const ports: PublishedPort[] = [];
+  for (const [key, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
+    const [port, proto] = key.split('/');
+    const target = Number(port);
+    const protocol = (proto ?? 'tcp') as PortProtocol;
+    if (!bindings || bindings.length === 0) ports.push({ target, protocol });
+    else for (const b of bindings) ports.push({ target, protocol, hostIp: b.HostIp || undefined, hostPort: Number(b.HostPort) || undefined });
+  }
+  const config = c.Config as ContainerInspectInfo['Config'] & { StopSignal?: string; StopTimeout?: number };
+  const stopTimeout = config.StopTimeout;
+  return {
+    id: c.Id,
+    name: c.Name.replace(/^\//, ''),
+    image: config.Image,
+    imageId: c.Image,
+    command: [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])].join(' '),
+    created: parseTime(c.Created) ?? 0,
+    state,
+    status: humanStatus(state, Date.now(), startedAt, finishedAt, c.State.ExitCode, health),
+    health,
+    labels: config.Labels ?? {},
+    ports,
+    networks,
+    mounts: (c.Mounts ?? []).map(
+      (m): ContainerMount => ({ type: m.Type, name: m.Name || undefined, source: m.Source, target: m.Destination, readOnly: !m.RW }),
+    ),
+    exitCode: c.State.ExitCode,
+    startedAt,
+    finishedAt,
+    restartCount: c.RestartCount,
+    oomKilled: c.State.OOMKilled,
+    pid: c.State.Pid,
+    error: c.State.Error || undefined,
+    hostname: config.Hostname,
+    entrypoint: toArray(config.Entrypoint),
+    cmd: toArray(config.Cmd),
+    env: config.Env ?? [],
+    user: config.User ?? '',
+    workingDir: config.WorkingDir ?? '',
+    tty: config.Tty,
+    openStdin: config.OpenStdin,
+    healthLog: (c.State.Health?.Log ?? []).map((l) => ({
+      start: parseTime(l.Start) ?? 0,
+      end: parseTime(l.End) ?? 0,
+      exitCode: l.ExitCode,
+      output: l.Output,
+    })),
+    restartPolicy: {
+      name: ((c.HostConfig.RestartPolicy?.Name || 'no') as RestartPolicyName),
+      maxRetries: c.HostConfig.RestartPolicy?.MaximumRetryCount || undefined,
+    },
+    stopSignal: config.StopSignal || undefined,
+    stopTimeout,
+  };
+}
+
+function toArray(v: string | string[] | undefined | null): string[] {
+  if (!v) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+export function healthcheckFromDocker(h: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number } | undefined): HealthcheckSpec | undefined {
+  if (!h?.Test?.length) return undefined;
+  return {
+    test: h.Test,
+    interval: h.Interval ? h.Interval / NS_PER_MS : undefined,
+    timeout: h.Timeout ? h.Timeout / NS_PER_MS : undefined,
+    retries: h.Retries || undefined,
+    startPeriod: h.StartPeriod ? h.StartPeriod / NS_PER_MS : undefined,
+  };
+}

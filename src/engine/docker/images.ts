@@ -1,0 +1,199 @@
+import type Docker from 'dockerode';
+import { readdirSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { BuildSpec, ImageApi, ImageDetails, ImageSummary, LabelFilter, PullOptions, TransferProgress } from '../types.js';
+import { EngineError } from '../types.js';
+import { UserError } from '../../util/errors.js';
+import { call, callOrUndefined, toEngineError } from './errors.js';
+import { labelFilters } from './filters.js';
+import { healthcheckFromDocker } from './convert.js';
+
+const KIND = 'image';
+
+interface DockerImageInspect {
+  Id: string;
+  RepoTags: string[] | null;
+  RepoDigests: string[] | null;
+  Created: string;
+  Size: number;
+  Architecture: string;
+  Os: string;
+  Config: {
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    Env?: string[] | null;
+    WorkingDir?: string;
+    User?: string;
+    ExposedPorts?: Record<string, object> | null;
+    Volumes?: Record<string, object> | null;
+    Labels?: Record<string, string> | null;
+    StopSignal?: string;
+    Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number };
+  } | null;
+}
+
+/** One JSON message of a pull, build or load stream. */
+interface StreamMessage {
+  id?: string;
+  status?: string;
+  stream?: string;
+  progressDetail?: { current?: number; total?: number };
+  error?: string;
+  errorDetail?: { message?: string };
+  aux?: { ID?: string };
+}
+
+export class DockerImages implements ImageApi {
+  constructor(private readonly docker: Docker) {}
+
+  async inspect(ref: string): Promise<ImageDetails | undefined> {
+    const i = (await callOrUndefined(KIND, ref, 'inspect', () => this.docker.getImage(ref).inspect())) as DockerImageInspect | undefined;
+    if (!i) return undefined;
+    const c = i.Config ?? {};
+    return {
+      id: i.Id,
+      repoTags: i.RepoTags ?? [],
+      repoDigests: i.RepoDigests ?? [],
+      created: Date.parse(i.Created) || 0,
+      size: i.Size,
+      labels: c.Labels ?? {},
+      architecture: i.Architecture,
+      os: i.Os,
+      config: {
+        entrypoint: c.Entrypoint ?? [],
+        cmd: c.Cmd ?? [],
+        env: c.Env ?? [],
+        workingDir: c.WorkingDir ?? '',
+        user: c.User ?? '',
+        exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+        volumes: Object.keys(c.Volumes ?? {}),
+        labels: c.Labels ?? {},
+        stopSignal: c.StopSignal || undefined,
+        healthcheck: healthcheckFromDocker(c.Healthcheck),
+      },
+    };
+  }
+
+  async list(filter: LabelFilter & { reference?: string } = {}): Promise<ImageSummary[]> {
+    const filters = labelFilters(filter.labels);
+    if (filter.reference) filters.reference = [filter.reference];
+    const rows = await call(KIND, 'list', 'list', () => this.docker.listImages({ filters: JSON.stringify(filters) }));
+    return rows.map((r) => ({
+      id: r.Id,
+      repoTags: (r.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+      repoDigests: (r.RepoDigests ?? []).filter((d) => d !== '<none>@<none>'),
+      created: r.Created * 1000,
+      size: r.Size,
+      labels: r.Labels ?? {},
+    }));
+  }
+
+  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    await call(KIND, ref, 'remove', () => this.docker.getImage(ref).remove({ force: options.force ?? false }));
+  }
+
+  async tag(source: string, target: string): Promise<void> {
+    const { repo, tag } = splitReference(target);
+    await call(KIND, source, `tag as ${target}:`, () => this.docker.getImage(source).tag({ repo, tag }));
+  }
+
+  async pull(ref: string, options: PullOptions = {}): Promise<void> {
+    const stream = (await call(KIND, ref, 'pull', () =>
+      this.docker.pull(ref, { ...(options.platform ? { platform: options.platform } : {}), abortSignal: options.signal }),
+    )) as Readable;
+    await consume(stream, options.onProgress, `pull ${ref}`);
+  }
+
+  async build(spec: BuildSpec): Promise<string> {
+    if (spec.dockerfileInline !== undefined) {
+      throw new UserError(`cannot build ${spec.tags[0] ?? spec.context}: dockerfile_inline is not supported by the docker backend`, 1,
+        'write the Dockerfile into the build context and name it with build.dockerfile');
+    }
+    let entries: string[];
+    try {
+      entries = readdirSync(spec.context);
+    } catch (err) {
+      throw new UserError(`cannot build ${spec.tags[0] ?? ''}: the build context ${spec.context} cannot be read (${(err as Error).message})`);
+    }
+    const opts: Record<string, unknown> = {
+      t: spec.tags,
+      dockerfile: spec.dockerfile ?? 'Dockerfile',
+      buildargs: spec.args ?? {},
+      labels: spec.labels ?? {},
+      rm: true,
+      forcerm: true,
+      nocache: spec.noCache ?? false,
+      pull: spec.pull ? '1' : '',
+      abortSignal: spec.signal,
+    };
+    if (spec.target) opts.target = spec.target;
+    if (spec.network) opts.networkmode = spec.network;
+    if (spec.platform) opts.platform = spec.platform;
+    if (spec.extraHosts?.length) opts.extrahosts = spec.extraHosts.join(',');
+    if (spec.shmSize) opts.shmsize = spec.shmSize;
+    const stream = (await call(KIND, spec.tags[0] ?? spec.context, 'build', () =>
+      this.docker.buildImage({ context: spec.context, src: entries }, opts as Docker.ImageBuildOptions),
+    )) as Readable;
+    const id = await consume(stream, spec.onProgress, `build ${spec.tags[0] ?? spec.context}`);
+    if (id) return id;
+    const back = spec.tags[0] ? await this.inspect(spec.tags[0]) : undefined;
+    if (!back) throw new EngineError(`build of ${spec.tags[0] ?? spec.context} finished without an image id`);
+    return back.id;
+  }
+
+  async load(archive: Readable, onProgress?: (p: TransferProgress) => void): Promise<string[]> {
+    const stream = (await call(KIND, 'archive', 'load', () => this.docker.loadImage(archive, { quiet: false }))) as Readable;
+    const loaded: string[] = [];
+    await consume(stream, (p) => {
+      const m = /^Loaded image(?: ID)?: (.+)$/.exec(p.status.trim());
+      if (m) loaded.push(m[1]!);
+      onProgress?.(p);
+    }, 'load archive');
+    return loaded;
+  }
+}
+
+/**
+ * Reads a stream of JSON messages to its end, reporting progress; the daemon
+ * reports failures inside the stream with an `error` field. Returns the image
+ * id a build announces in its `aux` message, if any.
+ */
+async function consume(stream: Readable, onProgress: ((p: TransferProgress) => void) | undefined, what: string): Promise<string | undefined> {
+  let buffered = '';
+  let id: string | undefined;
+  const handle = (line: string) => {
+    if (!line.trim()) return;
+    let m: StreamMessage;
+    try {
+      m = JSON.parse(line) as StreamMessage;
+    } catch {
+      return;
+    }
+    if (m.error || m.errorDetail?.message) throw new EngineError(`${what}: ${(m.errorDetail?.message ?? m.error ?? '').trim()}`);
+    if (m.aux?.ID) id = m.aux.ID;
+    const status = (m.status ?? m.stream ?? '').replace(/\n$/, '');
+    if (status && onProgress) onProgress({ id: m.id, status, current: m.progressDetail?.current, total: m.progressDetail?.total });
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) handle(line);
+    }
+    handle(buffered);
+  } catch (err) {
+    if (err instanceof EngineError) throw err;
+    throw toEngineError(err, KIND, what, 'read the answer of');
+  }
+  return id;
+}
+
+/** "repo:tag" → {repo, tag}; a colon in a registry host:port is not a tag. */
+export function splitReference(ref: string): { repo: string; tag: string } {
+  const at = ref.indexOf('@');
+  const base = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = base.lastIndexOf(':');
+  if (colon > base.lastIndexOf('/')) return { repo: base.slice(0, colon), tag: base.slice(colon + 1) };
+  return { repo: base, tag: 'latest' };
+}

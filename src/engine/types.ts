@@ -1,0 +1,569 @@
+/**
+ * The Engine interface: what the planner and the CLI drive, implemented by the
+ * native engine (own runtime, image store and network) and by the docker
+ * backend (dockerode). The types are engine-neutral and carry Docker-like
+ * semantics, so that they map onto Docker's API one to one and onto a runtime
+ * that takes {image, cmd, env, mounts, labels, netns ...}.
+ *
+ * Engines know nothing of Compose: projects, services and replica numbers
+ * reach them only as labels. Durations are milliseconds, sizes are bytes,
+ * times are milliseconds since the epoch unless a field says otherwise.
+ *
+ * Errors: a missing object throws NotFoundError, a conflicting state (name in
+ * use, network has endpoints, port taken) ConflictError, both from
+ * src/util/errors.ts; anything else an EngineError naming the object.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { UserError } from '../util/errors.js';
+
+export type BackendName = 'native' | 'docker';
+
+export type Labels = Record<string, string>;
+
+/** Matches objects that carry every `key=value` (or just `key`, when the value is undefined). */
+export interface LabelFilter {
+  labels?: Record<string, string | undefined>;
+}
+
+// ---------------------------------------------------------------- containers
+
+export type MountType = 'bind' | 'volume' | 'tmpfs';
+
+export interface MountSpec {
+  type: MountType;
+  /** Host path (bind), volume name (volume; empty for an anonymous volume), unused for tmpfs. */
+  source?: string;
+  target: string;
+  readOnly?: boolean;
+  /** bind: rprivate, private, rshared, shared, rslave, slave. */
+  propagation?: string;
+  /** bind: create the host path when missing (Compose's default for short syntax). */
+  createHostPath?: boolean;
+  /** volume: do not copy the image's content into an empty volume. */
+  noCopy?: boolean;
+  /** volume: mount only this subdirectory of the volume. */
+  subpath?: string;
+  /** tmpfs: size in bytes and mode (octal number, e.g. 0o1777). */
+  tmpfsSize?: number;
+  tmpfsMode?: number;
+}
+
+/**
+ * A file placed into the container before its first start (Compose's configs
+ * and secrets with `content:` or `environment:`; file-backed ones are bind
+ * mounts). The engine writes it at `target`, creating parent directories.
+ */
+export interface FileSpec {
+  target: string;
+  content: Buffer;
+  mode: number;
+  uid?: number;
+  gid?: number;
+}
+
+export type PortProtocol = 'tcp' | 'udp' | 'sctp';
+
+export interface PortSpec {
+  target: number;
+  /** Host port or range ("8080", "8080-8090"); undefined or "" lets the engine pick one. */
+  published?: string;
+  hostIp?: string;
+  protocol: PortProtocol;
+}
+
+export interface NetworkAttachment {
+  /** The engine-level network name (e.g. `myproj_default`). */
+  network: string;
+  aliases?: string[];
+  ipv4Address?: string;
+  ipv6Address?: string;
+  macAddress?: string;
+  linkLocalIps?: string[];
+  driverOpts?: Record<string, string>;
+}
+
+export interface HealthcheckSpec {
+  /** ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"] (disable the image's healthcheck). */
+  test: string[];
+  interval?: number;
+  timeout?: number;
+  retries?: number;
+  startPeriod?: number;
+  startInterval?: number;
+}
+
+export type RestartPolicyName = 'no' | 'always' | 'on-failure' | 'unless-stopped';
+
+export interface RestartPolicy {
+  name: RestartPolicyName;
+  maxRetries?: number;
+}
+
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+export interface DeviceMapping {
+  host: string;
+  container: string;
+  permissions: string;
+}
+
+export interface Resources {
+  memory?: number;
+  memoryReservation?: number;
+  memorySwap?: number;
+  memorySwappiness?: number;
+  nanoCpus?: number;
+  cpuShares?: number;
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;
+  shmSize?: number;
+  oomKillDisable?: boolean;
+  oomScoreAdj?: number;
+  blkioWeight?: number;
+  ulimits?: Ulimit[];
+  devices?: DeviceMapping[];
+}
+
+export interface LogConfig {
+  driver: string;
+  options?: Record<string, string>;
+}
+
+export interface ContainerCreateSpec {
+  name: string;
+  image: string;
+  labels: Labels;
+  /** undefined keeps the image's; [] clears it. */
+  entrypoint?: string[];
+  /** undefined keeps the image's; [] clears it. */
+  cmd?: string[];
+  /** Added to the image's environment; later wins. */
+  env?: Record<string, string>;
+  user?: string;
+  workingDir?: string;
+  hostname?: string;
+  domainname?: string;
+  mounts?: MountSpec[];
+  files?: FileSpec[];
+  /** `volumes_from`: container names or ids, with an optional ":ro" / ":rw". */
+  volumesFrom?: string[];
+  ports?: PortSpec[];
+  /** Ports the container listens on without publishing them ("80/tcp"). */
+  exposedPorts?: string[];
+  /**
+   * The networks to join, the first one at create time, the others right
+   * after. Ignored when networkMode is set to something other than a network.
+   */
+  networks?: NetworkAttachment[];
+  /** "none", "host", "container:<name|id>", or undefined (attach to `networks`). */
+  networkMode?: string;
+  /** Legacy links ("name:alias"); Docker only. */
+  links?: string[];
+  healthcheck?: HealthcheckSpec;
+  restart?: RestartPolicy;
+  resources?: Resources;
+  stopSignal?: string;
+  /** Seconds, as Docker takes it. */
+  stopTimeout?: number;
+  init?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  readOnly?: boolean;
+  securityOpt?: string[];
+  extraHosts?: string[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  sysctls?: Record<string, string>;
+  tty?: boolean;
+  openStdin?: boolean;
+  ipc?: string;
+  pid?: string;
+  uts?: string;
+  cgroup?: string;
+  cgroupParent?: string;
+  groupAdd?: string[];
+  logging?: LogConfig;
+  platform?: string;
+  runtime?: string;
+  userns?: string;
+  macAddress?: string;
+  tmpfs?: Record<string, string>;
+  /** Remove the container when it exits (`run --rm`). */
+  autoRemove?: boolean;
+}
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface PublishedPort {
+  target: number;
+  protocol: PortProtocol;
+  hostIp?: string;
+  /** undefined when the port is exposed but not published. */
+  hostPort?: number;
+}
+
+export interface ContainerNetwork {
+  networkId: string;
+  ipv4Address?: string;
+  ipv6Address?: string;
+  aliases: string[];
+  macAddress?: string;
+}
+
+export interface ContainerMount {
+  type: MountType | string;
+  /** The volume's name, for volume mounts. */
+  name?: string;
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  command: string;
+  created: number;
+  state: ContainerState;
+  /** Human status as Docker prints it: "Up 3 minutes (healthy)", "Exited (0) 2 seconds ago". */
+  status: string;
+  health?: HealthStatus;
+  labels: Labels;
+  ports: PublishedPort[];
+  /** By network name. */
+  networks: Record<string, ContainerNetwork>;
+  mounts: ContainerMount[];
+}
+
+export interface ContainerDetails extends ContainerSummary {
+  exitCode: number;
+  startedAt?: number;
+  finishedAt?: number;
+  restartCount: number;
+  oomKilled: boolean;
+  pid: number;
+  error?: string;
+  hostname: string;
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  user: string;
+  workingDir: string;
+  tty: boolean;
+  openStdin: boolean;
+  /** The healthcheck's recent probes, oldest first. */
+  healthLog: { start: number; end: number; exitCode: number; output: string }[];
+  restartPolicy: RestartPolicy;
+  stopSignal?: string;
+  stopTimeout?: number;
+}
+
+export interface ContainerListOptions extends LabelFilter {
+  /** Include stopped containers (default: running only, as Docker). */
+  all?: boolean;
+  /** Only these names (exact). */
+  names?: string[];
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  /** Unix time in seconds (fractions allowed). */
+  since?: number;
+  until?: number;
+  /** Last N lines; undefined for all. */
+  tail?: number;
+  timestamps?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  /** The line without its newline; with `timestamps`, Docker's RFC3339Nano prefix is in `timestamp`. */
+  text: string;
+  timestamp?: string;
+}
+
+/** Streams a process is wired to. stdin is optional; with a tty, stderr is merged into stdout. */
+export interface ProcessIO {
+  stdin?: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  tty?: boolean;
+  /** Terminal size for a tty. */
+  size?: { rows: number; cols: number };
+}
+
+export interface AttachSession {
+  /** Resolves when the container's output ends. */
+  done: Promise<void>;
+  resize(rows: number, cols: number): Promise<void>;
+  close(): void;
+}
+
+export interface ExecSpec {
+  cmd: string[];
+  env?: Record<string, string>;
+  user?: string;
+  workingDir?: string;
+  privileged?: boolean;
+  tty?: boolean;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface TopResult {
+  titles: string[];
+  processes: string[][];
+}
+
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+export interface ContainerApi {
+  create(spec: ContainerCreateSpec): Promise<{ id: string; warnings: string[] }>;
+  start(id: string): Promise<void>;
+  /** Sends the stop signal, waits `timeoutSeconds` (default: the container's), then kills. */
+  stop(id: string, timeoutSeconds?: number): Promise<void>;
+  restart(id: string, timeoutSeconds?: number): Promise<void>;
+  kill(id: string, signal?: string): Promise<void>;
+  remove(id: string, options?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  rename(id: string, newName: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
+  /** undefined when there is no such container. */
+  inspect(idOrName: string): Promise<ContainerDetails | undefined>;
+  list(options?: ContainerListOptions): Promise<ContainerSummary[]>;
+  logs(id: string, options?: LogOptions): AsyncIterable<LogLine>;
+  /** Attach before start to see all output; with io.stdin, input is forwarded. */
+  attach(id: string, io: ProcessIO): Promise<AttachSession>;
+  exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }>;
+  /** Starts a process in the container and returns at once (`exec -d`). */
+  execDetached(id: string, spec: ExecSpec): Promise<void>;
+  wait(id: string, condition?: WaitCondition, signal?: AbortSignal): Promise<{ exitCode: number }>;
+  top(id: string, psArgs?: string): Promise<TopResult>;
+  /** A tar stream of `path` inside the container. */
+  getArchive(id: string, path: string): Promise<{ stream: Readable; stat: PathStat }>;
+  /** Extracts a tar archive into the directory `path` inside the container. */
+  putArchive(id: string, path: string, tar: Readable | Buffer): Promise<void>;
+  statPath(id: string, path: string): Promise<PathStat | undefined>;
+}
+
+// ------------------------------------------------------------------ networks
+
+export interface IpamPool {
+  subnet?: string;
+  ipRange?: string;
+  gateway?: string;
+  auxAddresses?: Record<string, string>;
+}
+
+export interface NetworkCreateSpec {
+  name: string;
+  driver?: string;
+  driverOpts?: Record<string, string>;
+  labels: Labels;
+  internal?: boolean;
+  attachable?: boolean;
+  enableIpv6?: boolean;
+  ipam?: { driver?: string; config?: IpamPool[]; options?: Record<string, string> };
+}
+
+export interface NetworkSummary {
+  id: string;
+  name: string;
+  driver: string;
+  scope: string;
+  internal: boolean;
+  labels: Labels;
+  ipam: IpamPool[];
+  created: number;
+}
+
+export interface NetworkDetails extends NetworkSummary {
+  /** Endpoints by container id. */
+  containers: Record<string, { name: string; ipv4Address?: string; ipv6Address?: string }>;
+  options: Record<string, string>;
+  enableIpv6: boolean;
+  attachable: boolean;
+}
+
+export interface NetworkApi {
+  create(spec: NetworkCreateSpec): Promise<{ id: string }>;
+  remove(idOrName: string): Promise<void>;
+  inspect(idOrName: string): Promise<NetworkDetails | undefined>;
+  list(filter?: LabelFilter & { names?: string[] }): Promise<NetworkSummary[]>;
+  connect(network: string, container: string, attachment?: Omit<NetworkAttachment, 'network'>): Promise<void>;
+  disconnect(network: string, container: string, force?: boolean): Promise<void>;
+}
+
+// ------------------------------------------------------------------- volumes
+
+export interface VolumeCreateSpec {
+  name: string;
+  driver?: string;
+  driverOpts?: Record<string, string>;
+  labels: Labels;
+}
+
+export interface VolumeSummary {
+  name: string;
+  driver: string;
+  labels: Labels;
+  mountpoint: string;
+  created?: number;
+  options: Record<string, string>;
+}
+
+export interface VolumeApi {
+  create(spec: VolumeCreateSpec): Promise<VolumeSummary>;
+  remove(name: string, force?: boolean): Promise<void>;
+  inspect(name: string): Promise<VolumeSummary | undefined>;
+  list(filter?: LabelFilter): Promise<VolumeSummary[]>;
+}
+
+// -------------------------------------------------------------------- images
+
+export interface ImageConfig {
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workingDir: string;
+  user: string;
+  exposedPorts: string[];
+  volumes: string[];
+  labels: Labels;
+  stopSignal?: string;
+  healthcheck?: HealthcheckSpec;
+}
+
+export interface ImageSummary {
+  /** "sha256:<hex>" */
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  created: number;
+  size: number;
+  labels: Labels;
+}
+
+export interface ImageDetails extends ImageSummary {
+  architecture: string;
+  os: string;
+  config: ImageConfig;
+}
+
+/** A progress report from a pull, build or load, already reduced to a line of text or a byte count. */
+export interface TransferProgress {
+  /** What the report is about: a layer id, a build step... */
+  id?: string;
+  status: string;
+  current?: number;
+  total?: number;
+}
+
+export interface PullOptions {
+  platform?: string;
+  onProgress?: (p: TransferProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface BuildSpec {
+  /** Absolute path of the build context directory. */
+  context: string;
+  /** Path of the Dockerfile relative to the context (default "Dockerfile"). */
+  dockerfile?: string;
+  /** Dockerfile text, instead of a file in the context. */
+  dockerfileInline?: string;
+  args?: Record<string, string>;
+  target?: string;
+  tags: string[];
+  labels?: Labels;
+  network?: string;
+  noCache?: boolean;
+  pull?: boolean;
+  platform?: string;
+  extraHosts?: string[];
+  shmSize?: number;
+  onProgress?: (p: TransferProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface ImageApi {
+  inspect(ref: string): Promise<ImageDetails | undefined>;
+  list(filter?: LabelFilter & { reference?: string }): Promise<ImageSummary[]>;
+  remove(ref: string, options?: { force?: boolean }): Promise<void>;
+  tag(source: string, target: string): Promise<void>;
+  pull(ref: string, options?: PullOptions): Promise<void>;
+  /** Builds and returns the image id. */
+  build(spec: BuildSpec): Promise<string>;
+  /** Loads a `docker save` archive; returns the loaded references. */
+  load(archive: Readable, onProgress?: (p: TransferProgress) => void): Promise<string[]>;
+}
+
+// -------------------------------------------------------------------- events
+
+export interface EngineEvent {
+  /** Milliseconds since the epoch. */
+  time: number;
+  type: 'container' | 'network' | 'volume' | 'image' | string;
+  action: string;
+  id: string;
+  attributes: Record<string, string>;
+}
+
+export interface EngineInfo {
+  backend: BackendName;
+  name: string;
+  version: string;
+  apiVersion?: string;
+  os: string;
+  arch: string;
+}
+
+export interface Engine {
+  readonly backend: BackendName;
+  readonly containers: ContainerApi;
+  readonly networks: NetworkApi;
+  readonly volumes: VolumeApi;
+  readonly images: ImageApi;
+  info(): Promise<EngineInfo>;
+  /** Engine events from now on, until `signal` aborts. */
+  events(filter: LabelFilter & { types?: string[] }, signal: AbortSignal): AsyncIterable<EngineEvent>;
+  close(): Promise<void>;
+}
+
+/**
+ * An engine failure that is neither "not found" nor a conflict, naming the
+ * operation and the object. It is a UserError: what an engine refuses (a bad
+ * mount, an unknown image, a daemon that is down) is the user's to fix, and
+ * prints as a sentence.
+ */
+export class EngineError extends UserError {
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+    hint?: string,
+  ) {
+    super(message, 1, hint);
+    this.name = 'EngineError';
+  }
+}
