@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { withLock } from '../../src/util/lock.js';
+import { bootstrapDebianRootfs, hostDebianMirrors } from '../../src/build/debian-bootstrap.js';
 import { cacheDir } from './cache.js';
 
 /**
@@ -48,34 +49,17 @@ export async function busyboxRootfsTar(): Promise<string> {
 }
 
 /**
- * A Debian (bookworm, minbase) rootfs tar from debootstrap, with the host's
- * apt mirror. About 40 s the first time; cached after that.
+ * A Debian (minbase) rootfs tar made like Docker Hub's debian image, from the
+ * host's apt mirror (src/build/debian-bootstrap.ts). About 45 s the first
+ * time; cached after that.
  */
 export async function debianRootfsTar(suite = 'bookworm'): Promise<string> {
-  const out = join(cacheDir('images'), `debian-${suite}-rootfs.tar`);
-  return makeOnce(out, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tsc-debroot-'));
-    try {
-      execFileSync('debootstrap', ['--variant=minbase', suite, dir, aptMirror()], { stdio: ['ignore', 'ignore', 'pipe'] });
-      rmSync(join(dir, 'var/cache/apt/archives'), { recursive: true, force: true });
-      mkdirSync(join(dir, 'var/cache/apt/archives/partial'), { recursive: true });
-      rmSync(join(dir, 'var/lib/apt/lists'), { recursive: true, force: true });
-      mkdirSync(join(dir, 'var/lib/apt/lists/partial'), { recursive: true });
-      return tarDir(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  return (await bootstrapDebianRootfs({ suite, cacheDir: cacheDir('images') })).tarPath;
 }
 
-/** The host's Debian mirror, from the first URIs: line of apt's deb822 sources (deb.debian.org otherwise). */
+/** The host's Debian mirror, from apt's sources (deb.debian.org otherwise). */
 export function aptMirror(): string {
-  for (const f of ['/etc/apt/sources.list.d/debian.sources']) {
-    if (!existsSync(f)) continue;
-    const m = /^URIs:\s*(\S+)/m.exec(readFileSync(f, 'utf8'));
-    if (m) return m[1]!;
-  }
-  return 'http://deb.debian.org/debian';
+  return hostDebianMirrors().mirror;
 }
 
 function tarDir(dir: string): Buffer {
