@@ -1,0 +1,68 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tarStream from 'tar-stream';
+
+/**
+ * tar-stream, with one fix applied once per process: it decodes every PAX
+ * record value as UTF-8, which mangles binary extended attributes such as
+ * `SCHILY.xattr.security.capability` (bytes >= 0x80 become U+FFFD). Values of
+ * xattr records are decoded as latin1 instead, so each char is one byte and
+ * `Buffer.from(value, 'latin1')` gives the exact bytes back. The test suite
+ * round-trips a capability with such bytes, so a tar-stream upgrade that
+ * changes its internals fails loudly rather than silently corrupting.
+ */
+
+const XATTR_PREFIXES = ['SCHILY.xattr.', 'LIBARCHIVE.xattr.'];
+
+type PaxDecoder = (buf: Uint8Array) => Record<string, string>;
+
+function decodePaxBinarySafe(buf: Uint8Array): Record<string, string> {
+  const result: Record<string, string> = {};
+  let b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  while (b.length) {
+    let i = 0;
+    while (i < b.length && b[i] !== 32) i++;
+    const len = parseInt(b.subarray(0, i).toString('latin1'), 10);
+    if (!len || len > b.length) return result;
+    const record = b.subarray(i + 1, len - 1);
+    const eq = record.indexOf(61 /* = */);
+    if (eq === -1) return result;
+    const key = record.subarray(0, eq).toString('utf8');
+    const raw = record.subarray(eq + 1);
+    result[key] = XATTR_PREFIXES.some((p) => key.startsWith(p)) ? raw.toString('latin1') : raw.toString('utf8');
+    b = b.subarray(len);
+  }
+  return result;
+}
+
+let patched = false;
+
+function patchOnce(): void {
+  if (patched) return;
+  const require = createRequire(import.meta.url);
+  const headers = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as { decodePax: PaxDecoder };
+  if (typeof headers.decodePax !== 'function') throw new Error('tar-stream internals changed: headers.decodePax is missing');
+  headers.decodePax = decodePaxBinarySafe;
+  patched = true;
+}
+
+patchOnce();
+
+export const tar = tarStream;
+export type TarHeader = tarStream.Header;
+
+/** The extended attributes a PAX header carries, name → exact bytes. */
+export function paxXattrs(header: TarHeader): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const pax = header.pax as Record<string, string> | null | undefined;
+  if (!pax) return out;
+  for (const [key, value] of Object.entries(pax)) {
+    if (key.startsWith('SCHILY.xattr.')) {
+      out.set(key.slice('SCHILY.xattr.'.length), Buffer.from(value, 'latin1'));
+    } else if (key.startsWith('LIBARCHIVE.xattr.')) {
+      // libarchive URL-encodes the name and base64-encodes the value.
+      out.set(decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(value, 'base64'));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+import { describe, it, expect, beforeAll, afterEach } from 'vitest';
+import { existsSync, readFileSync, statSync, lstatSync, readlinkSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { busyboxRootfsTar } from '../support/images.js';
+import { importRootfsTar, isMountPoint, type ImageStore } from '../../src/engine/native/image/index.js';
+import { makeTestRoot, mountsUnder, regularFileBytes, type TestRoot } from './helpers.js';
+
+const CID = 'a'.repeat(64);
+let busybox: string;
+let root: TestRoot | undefined;
+
+beforeAll(async () => {
+  busybox = await busyboxRootfsTar();
+});
+
+afterEach(() => {
+  root?.cleanup();
+  root = undefined;
+});
+
+async function freshStore(): Promise<ImageStore> {
+  root = makeTestRoot();
+  return root.store();
+}
+
+describe('image store: import, resolve, rootfs', () => {
+  it('imports the busybox rootfs and resolves it the ways Docker does', async () => {
+    const store = await freshStore();
+    const { image } = await importRootfsTar(store, busybox, { tags: ['busybox'], changes: ['CMD ["sh"]', 'ENV A=1 B="two words"'] });
+    expect(image.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(image.repoTags).toEqual(['busybox:latest']);
+    expect(image.config.config?.Cmd).toEqual(['sh']);
+    expect(image.config.config?.Env).toEqual(['A=1', 'B=two words']);
+    expect(image.chainIds).toHaveLength(1);
+    expect(image.chainIds[0]).toBe(image.config.rootfs.diff_ids[0]);
+    expect(image.size).toBe(regularFileBytes(busybox));
+
+    for (const ref of ['busybox', 'busybox:latest', 'docker.io/library/busybox', 'docker.io/library/busybox:latest', 'library/busybox',
+      image.id, image.id.slice(7), image.id.slice(7, 19), image.id.slice(0, 14)]) {
+      expect((await store.resolve(ref))?.id, ref).toBe(image.id);
+    }
+    expect(await store.resolve('busybox:other')).toBeUndefined();
+    expect(await store.resolve('nothere')).toBeUndefined();
+    await expect(store.get('nothere')).rejects.toThrow('No such image: nothere');
+  });
+
+  it('gives the layer tar back byte for byte (the recipe played against the unpacked dir)', async () => {
+    const store = await freshStore();
+    const { image } = await importRootfsTar(store, busybox);
+    const chunks: Buffer[] = [];
+    for await (const c of store.layerTar(image.chainIds[0]!)) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(readFileSync(busybox))).toBe(true);
+  });
+
+  it('mounts the overlay, idempotently, and unmounts it after a simulated crash', async () => {
+    const store = await freshStore();
+    await importRootfsTar(store, busybox, { tags: ['bb:1'] });
+    const layout = await store.prepareRootfs(CID, 'bb:1');
+    expect(await store.prepareRootfs(CID, 'bb:1')).toEqual(layout);
+    expect(layout.lowerDirs).toHaveLength(1);
+    expect(layout.mountData).toMatch(/^lowerdir=l\/[0-9a-f]{12},upperdir=rw\/a{64}\/upper,workdir=rw\/a{64}\/work/);
+    const merged = await store.mountRootfs(CID);
+    expect(merged).toBe(layout.mergedDir);
+    expect(await store.mountRootfs(CID)).toBe(merged);
+    expect(mountsUnder(root!.dir)).toEqual([merged]);
+    expect(readFileSync(join(merged, 'bin/busybox')).equals(readFileSync('/bin/busybox'))).toBe(true);
+    expect(readlinkSync(join(merged, 'bin/sh'))).toBe('/bin/busybox');
+    expect(statSync(join(merged, 'tmp')).mode & 0o7777).toBe(0o1777);
+    expect(statSync(join(merged, 'home/user')).uid).toBe(1000);
+    expect(readFileSync(join(merged, 'etc/passwd'), 'utf8')).toContain('root:x:0:0');
+
+    // A fresh store object (another process after a crash) sees the mount in the kernel, not in a file.
+    const again = await root!.store();
+    await again.unmountRootfs(CID);
+    expect(isMountPoint(merged)).toBe(false);
+    await again.unmountRootfs(CID);
+    await again.releaseRootfs(CID);
+    await again.releaseRootfs(CID);
+    expect(existsSync(join(store.root, 'rw', CID))).toBe(false);
+  });
+
+  it('keeps an image in use from rm and its layers from gc, until released', async () => {
+    const store = await freshStore();
+    const { image } = await importRootfsTar(store, busybox, { tags: ['bb'] });
+    await store.prepareRootfs(CID, 'bb');
+    await expect(store.remove('bb')).rejects.toThrow(/must force.*container aaaaaaaaaaaa is using/);
+    await expect(store.remove(image.id)).rejects.toThrow(/being used by container/);
+    const forced = await store.remove('bb', { force: true });
+    expect(forced.untagged).toEqual(['bb:latest']);
+    expect(forced.deleted).toEqual([image.id]);
+    await store.gc();
+    const layer = store.layer(image.chainIds[0]!);
+    expect(layer).toBeDefined();
+    await store.mountRootfs(CID);
+    expect(existsSync(join((await store.rootfsLayout(CID))!.mergedDir, 'bin/busybox'))).toBe(true);
+    await store.releaseRootfs(CID);
+    const swept = await store.gc();
+    expect(swept.layers).toBe(1);
+    expect(readdirSync(join(store.root, 'layers'))).toEqual([]);
+    expect(readdirSync(join(store.root, 'l'))).toEqual([]);
+  });
+
+  it('gives an image with no layer an empty lower dir', async () => {
+    const store = await freshStore();
+    const { image } = await store.addImage({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Cmd: ['/x'] } }, { tags: ['scratchy'] });
+    expect(image.chainIds).toEqual([]);
+    const layout = await store.prepareRootfs(CID, 'scratchy');
+    expect(layout.lowerDirs).toEqual([join(store.root, 'empty')]);
+    const merged = await store.mountRootfs(CID);
+    expect(readdirSync(merged)).toEqual([]);
+    expect(statSync(merged).mode & 0o777).toBe(0o755);
+    await store.releaseRootfs(CID);
+  });
+
+  it('creates its dirs root-only', async () => {
+    const store = await freshStore();
+    for (const d of ['', 'blobs', 'images', 'layers', 'l', 'rw', 'tmp', 'holds']) {
+      expect(lstatSync(join(store.root, d)).mode & 0o777, d).toBe(0o700);
+    }
+  });
+});
