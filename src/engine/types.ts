@@ -240,6 +240,8 @@ export interface ContainerSummary {
   /** Human status as Docker prints it: "Up 3 minutes (healthy)", "Exited (0) 2 seconds ago". */
   status: string;
   health?: HealthStatus;
+  /** The last exit code, when the container has exited. */
+  exitCode?: number;
   labels: Labels;
   ports: PublishedPort[];
   /** By network name. */

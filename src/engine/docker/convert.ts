@@ -37,6 +37,7 @@ export function summaryFromList(c: ContainerInfo): ContainerSummary {
     state: c.State as ContainerState,
     status: c.Status,
     health: healthFromStatus(c.Status),
+    exitCode: exitCodeFromStatus(c.Status),
     labels: c.Labels ?? {},
     ports: (c.Ports ?? []).map((p) => ({
       target: p.PrivatePort,
@@ -55,6 +56,11 @@ export function summaryFromList(c: ContainerInfo): ContainerSummary {
       }),
     ),
   };
+}
+
+function exitCodeFromStatus(status: string): number | undefined {
+  const m = /^Exited \((\d+)\)/.exec(status);
+  return m ? Number(m[1]) : undefined;
 }
 
 function healthFromStatus(status: string): HealthStatus | undefined {

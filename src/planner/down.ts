@@ -1,0 +1,139 @@
+import type { Project } from '../spec/types.js';
+import { Label, defaultImageName } from './labels.js';
+import type { ObservedContainer, ObservedState } from './observed.js';
+import { PlanBuilder, type Plan } from './plan.js';
+
+export interface DownOptions {
+  /** The compose file, when there is one (`down -p name` works without: labels say everything). */
+  project?: Project;
+  /** Only these services' containers (networks and volumes stay). */
+  services?: string[];
+  removeOrphans?: boolean;
+  /** `-v`: named volumes too (anonymous volumes always go with their containers). */
+  volumes?: boolean;
+  /** `--rmi local|all`. */
+  rmi?: 'local' | 'all';
+  timeout?: number;
+}
+
+/**
+ * The `down` plan: stop containers in reverse dependency order (a service
+ * stops after everything that depends on it, independent ones in parallel),
+ * remove them with their anonymous volumes, then the project's networks, and
+ * with -v its named volumes, with --rmi its images. Dependencies are read
+ * from the containers' `depends_on` labels, so it works without the file.
+ */
+export function planDown(observed: ObservedState, options: DownOptions = {}): Plan {
+  const b = new PlanBuilder();
+  const only = options.services?.length ? new Set(options.services) : undefined;
+  let containers: ObservedContainer[] = Object.values(observed.containers).flat();
+  if (only) containers = containers.filter((c) => only.has(c.service));
+  if (!only) containers.push(...observed.oneoffs);
+  if (observed.orphans.length) {
+    if (options.removeOrphans || !options.project) containers.push(...observed.orphans);
+    else {
+      b.warnings.push(
+        `Found orphan containers ([${observed.orphans.map((o) => o.name).join(', ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`,
+      );
+    }
+  }
+  const removes = stopAndRemove(b, containers, options.timeout, 'down');
+
+  if (only) return b.build();
+  for (const key of Object.keys(observed.networks).sort()) {
+    b.add({ kind: 'RemoveNetwork', name: observed.networks[key]!.name }, `network:${key}`, 'down', removes);
+  }
+  if (options.volumes) {
+    for (const key of Object.keys(observed.volumes).sort()) {
+      b.add({ kind: 'RemoveVolume', name: observed.volumes[key]!.name }, `volume:${key}`, 'down -v', removes);
+    }
+  }
+  if (options.rmi) {
+    for (const ref of imagesToRemove(observed, containers, options)) {
+      b.add({ kind: 'RemoveImage', ref }, `image:${ref}`, `down --rmi ${options.rmi}`, removes, { optional: true });
+    }
+  }
+  return b.build();
+}
+
+/**
+ * Stops (what runs) in reverse dependency order and removes each container
+ * after its own stop; returns the remove nodes.
+ */
+export function stopAndRemove(b: PlanBuilder, containers: ObservedContainer[], timeout: number | undefined, reason: string, remove = true): number[] {
+  const stops = planStops(b, containers, timeout, reason);
+  if (!remove) return [...stops.values()];
+  return containers.map((c) =>
+    b.add({ kind: 'RemoveContainer', container: { id: c.id, name: c.name }, volumes: true, force: true }, resourceOf(c), reason, [stops.get(c.id)]),
+  );
+}
+
+/** Stop nodes by container id, each after the stops of the containers that depend on it. */
+export function planStops(b: PlanBuilder, containers: ObservedContainer[], timeout: number | undefined, reason: string): Map<string, number> {
+  const byService = new Map<string, ObservedContainer[]>();
+  for (const c of containers) byService.set(c.service, [...(byService.get(c.service) ?? []), c]);
+  const dependents = new Map<string, Set<string>>();
+  for (const c of containers) {
+    for (const dep of dependsOnOf(c)) {
+      if (dep === c.service) continue;
+      dependents.set(dep, (dependents.get(dep) ?? new Set()).add(c.service));
+    }
+  }
+  const stops = new Map<string, number>();
+  const serviceStops = new Map<string, number[]>();
+  const visiting = new Set<string>();
+  // Depth-first over dependents: a service's stops come after its dependents' stops.
+  const visit = (service: string): number[] => {
+    const done = serviceStops.get(service);
+    if (done) return done;
+    if (visiting.has(service)) return []; // a cycle in labels: stop the rest in any order
+    visiting.add(service);
+    const before = [...(dependents.get(service) ?? [])].sort().flatMap(visit);
+    const nodes: number[] = [];
+    for (const c of byService.get(service) ?? []) {
+      if (!isActive(c)) continue;
+      const n = b.add({ kind: 'StopContainer', container: { id: c.id, name: c.name }, timeout }, resourceOf(c), reason, before);
+      stops.set(c.id, n);
+      nodes.push(n);
+    }
+    // Nothing of this service to stop: its dependents' stops still order what depends on it.
+    const result = nodes.length ? nodes : before;
+    serviceStops.set(service, result);
+    visiting.delete(service);
+    return result;
+  };
+  for (const service of [...byService.keys()].sort()) visit(service);
+  return stops;
+}
+
+function isActive(c: ObservedContainer): boolean {
+  return c.summary.state === 'running' || c.summary.state === 'paused' || c.summary.state === 'restarting';
+}
+
+export function dependsOnOf(c: ObservedContainer): string[] {
+  const label = c.summary.labels[Label.dependsOn];
+  if (!label) return [];
+  return label.split(',').map((d) => d.split(':')[0]!).filter(Boolean);
+}
+
+export function resourceOf(c: ObservedContainer): string {
+  if (c.oneoff) return `container:${c.name}`;
+  return `service:${c.service}:${c.number}`;
+}
+
+function imagesToRemove(observed: ObservedState, containers: ObservedContainer[], options: DownOptions): string[] {
+  const refs = new Set<string>();
+  const project = options.project;
+  if (project) {
+    for (const [name, s] of Object.entries(project.services)) {
+      if (options.rmi === 'all') refs.add(s.image ?? defaultImageName(project.name, name));
+      else if (!s.image) refs.add(defaultImageName(project.name, name));
+    }
+  } else {
+    for (const c of containers) {
+      const local = defaultImageName(observed.project, c.service);
+      if (options.rmi === 'all' || c.summary.image === local) refs.add(c.summary.image);
+    }
+  }
+  return [...refs].sort();
+}
