@@ -185,6 +185,11 @@ class LayerWriter {
       return drain(stream);
     }
     this.ensureDir(parentOf(rel), rel);
+    if (header.type !== 'symlink' && lstatOrUndefined(full)?.isSymbolicLink()) {
+      // Only an earlier entry of this same tar can have put it there. Naive extractors open,
+      // chmod or chown such a path and so act on the link's target: refuse the pattern outright.
+      throw this.refuse(`entry "${header.name}" (${header.type}) comes after a symbolic link of the same name; writing, chmod'ing or chown'ing it would act on the link's target`);
+    }
     switch (header.type) {
       case 'directory': {
         const st = lstatOrUndefined(full);
@@ -304,6 +309,7 @@ class LayerWriter {
       this.contents[n] = `orphans/${n}`;
       this.liveContent.delete(path);
     }
+    if (!lstatOrUndefined(full)) return; // it was a file with content, now an orphan
     if (st.isDirectory()) {
       rmSync(full, { recursive: true, force: true });
       for (const d of [...this.verified]) if (isUnder(d, rel)) this.verified.delete(d);
