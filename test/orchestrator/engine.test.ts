@@ -161,7 +161,7 @@ describe.each(BACKENDS)('Engine on %s', (backend) => {
       const p = pack();
       p.entry({ name: 'hello.txt', mode: 0o644 }, 'copied\n');
       p.finalize();
-      await engine.containers.putArchive(id, '/tmp', p);
+      await engine.containers.putArchive(id, '/tmp', p as unknown as import('node:stream').Readable);
       const stat = await engine.containers.statPath(id, '/tmp/hello.txt');
       expect(stat?.size).toBe(7);
       expect(await engine.containers.statPath(id, '/nope')).toBeUndefined();
@@ -171,7 +171,7 @@ describe.each(BACKENDS)('Engine on %s', (backend) => {
       const files: Record<string, string> = {};
       ex.on('entry', (h, s, next) => {
         const parts: Buffer[] = [];
-        s.on('data', (c: Buffer) => parts.push(c));
+        s.on('data', (c) => parts.push(c as Buffer));
         s.on('end', () => {
           files[h.name] = Buffer.concat(parts).toString();
           next();
