@@ -1,0 +1,106 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Diagnostics } from './diagnostics.js';
+import { readDotEnv } from './discovery.js';
+import { applyExtends } from './extends.js';
+import { applyInclude, type IncludeRequest } from './include.js';
+import { interpolateTree } from './interpolate.js';
+import { mergeNodes } from './merge.js';
+import { cloneNode, getEntry, isMap, mapNode, type MapNode } from './tree.js';
+import { enforceUnicity } from './unicity.js';
+import { parseYaml } from './yaml.js';
+
+/**
+ * Phases 1 to 9 for a set of compose files, in Compose's order, per YAML
+ * document: parse, interpolate, include, extends, merge over what came
+ * before, enforce unicity. The result is one tree that still knows where
+ * every value was written. Also loads the files that `extends: {file}` and
+ * `include` name, with cycle detection.
+ */
+export class ModelLoader {
+  private readonly parsed = new Map<string, MapNode[]>();
+  private readonly warnedUnset = new Set<string>();
+
+  constructor(private readonly diags: Diagnostics) {}
+
+  /** Parsed documents of a file (fresh copies: later phases mutate them). */
+  parse(file: string, baseDir: string): MapNode[] {
+    const key = `${baseDir}\0${file}`;
+    let docs = this.parsed.get(key);
+    if (!docs) {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        this.diags.error({ file, line: 0, col: 0 }, `cannot read the file: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message}`);
+        return [];
+      }
+      docs = parseYaml(text, file, baseDir, this.diags);
+      if (docs.length === 0 && !this.diags.failed) this.diags.error({ file, line: 1, col: 1 }, 'the compose file is empty');
+      this.parsed.set(key, docs);
+    }
+    return docs.map((d) => cloneNode(d));
+  }
+
+  /** Loads and merges `files` as one project whose relative paths start at `workingDir`. */
+  load(files: string[], workingDir: string, env: Record<string, string>, includeStack: string[] = []): MapNode | undefined {
+    let model: MapNode | undefined;
+    for (const file of files) {
+      for (const doc of this.parse(file, workingDir)) {
+        interpolateTree(doc, { lookup: (k) => env[k], diags: this.diags, warnedUnset: this.warnedUnset });
+        this.dropVersion(doc);
+        applyInclude(doc, {
+          diags: this.diags,
+          loadIncluded: (req) => this.loadIncluded(req, env, [...includeStack, file]),
+        });
+        applyExtends(doc, file, {
+          diags: this.diags,
+          servicesOf: (f, at) => this.servicesForExtends(f, at, env),
+        });
+        model = enforceUnicity(model ? mergeNodes(model, doc, [], this.diags) : doc) as MapNode;
+      }
+    }
+    return model;
+  }
+
+  private dropVersion(doc: MapNode): void {
+    const v = doc.entries.get('version');
+    if (!v) return;
+    this.diags.warning(v.keySrc, 'the attribute `version` is obsolete, it will be ignored, please remove it to avoid potential confusion');
+    doc.entries.delete('version');
+  }
+
+  private loadIncluded(req: IncludeRequest, parentEnv: Record<string, string>, stack: string[]): MapNode | undefined {
+    const first = req.files[0]!;
+    if (stack.includes(first)) {
+      this.diags.error(req.at, `include cycle: ${[...stack.slice(stack.indexOf(first)), first].join(' -> ')}`);
+      return undefined;
+    }
+    // The included project's env files add to the environment; they never override it.
+    const env = { ...parentEnv };
+    for (const f of req.envFiles) {
+      const values = readDotEnv(readFileSync(f, 'utf8'), f, (k) => env[k]);
+      for (const [k, v] of Object.entries(values)) if (!(k in env)) env[k] = v;
+    }
+    return this.load(req.files, req.projectDirectory, env, stack);
+  }
+
+  private servicesForExtends(file: string, at: { file: string; line: number; col: number }, env: Record<string, string>): MapNode | undefined {
+    if (!existsSync(file)) {
+      this.diags.error(at, `extends.file ${file} does not exist`);
+      return undefined;
+    }
+    let merged: MapNode | undefined;
+    for (const doc of this.parse(file, dirname(file))) {
+      interpolateTree(doc, { lookup: (k) => env[k], diags: this.diags, warnedUnset: this.warnedUnset });
+      this.dropVersion(doc);
+      merged = merged ? (mergeNodes(merged, doc, [], this.diags) as MapNode) : doc;
+    }
+    const services = getEntry(merged, 'services');
+    if (!isMap(services)) {
+      this.diags.error(at, `${file}, named by extends.file, has no services`);
+      return merged ? mapNode(merged.src) : undefined;
+    }
+    return services;
+  }
+}

@@ -1,0 +1,85 @@
+import { dedupeList, keyOfKeyValue } from './merge.js';
+import { parseVolumeSpec, VolumeSpecError } from './syntax/volumes.js';
+import { isMap, pathMatches, type Node } from './tree.js';
+
+/**
+ * Phase 9: some lists are really sets keyed by something (a mount's target,
+ * a variable's name). After a merge appends an override's list to the
+ * base's, a later entry with the same key replaces the earlier one, in place
+ * (compose-go `override/uncity.go`). Entries of the wrong type are left for
+ * the schema to report.
+ */
+
+type KeyOf = (n: Node) => string | undefined;
+
+const str = (n: Node): string | undefined => (n.kind === 'scalar' && n.value !== null && typeof n.value !== 'boolean' ? String(n.value) : undefined);
+const field = (n: Node, key: string): string | undefined => (isMap(n) ? str(n.entries.get(key)?.value ?? n) : undefined);
+
+function volumeTarget(n: Node): string | undefined {
+  if (isMap(n)) return field(n, 'target');
+  if (n.kind !== 'scalar' || typeof n.value !== 'string') return undefined;
+  try {
+    return parseVolumeSpec(n.value).target;
+  } catch (err) {
+    if (err instanceof VolumeSpecError) return undefined;
+    throw err;
+  }
+}
+
+function mountKey(defaultDir: string): KeyOf {
+  return (n) => {
+    if (n.kind === 'scalar') return typeof n.value === 'string' ? `${defaultDir}/${n.value}` : undefined;
+    if (!isMap(n)) return undefined;
+    return field(n, 'target') ?? (field(n, 'source') !== undefined ? `${defaultDir}/${field(n, 'source')}` : undefined);
+  };
+}
+
+function portKey(n: Node): string | undefined {
+  if (!isMap(n)) return str(n);
+  const target = field(n, 'target');
+  if (target === undefined) return undefined;
+  return `${field(n, 'host_ip') ?? '0.0.0.0'}:${field(n, 'published') ?? ''}:${target}/${field(n, 'protocol') ?? 'tcp'}`;
+}
+
+function deviceKey(n: Node): string | undefined {
+  if (isMap(n)) return field(n, 'target');
+  const s = str(n);
+  if (s === undefined) return undefined;
+  const parts = s.split(':');
+  return parts.length === 1 ? parts[0] : parts[1];
+}
+
+const envFileKey: KeyOf = (n) => (isMap(n) ? field(n, 'path') : str(n));
+
+const UNIQUE: [string[], KeyOf][] = [
+  [['networks', '*', 'labels'], keyOfKeyValue],
+  [['networks', '*', 'ipam', 'options'], keyOfKeyValue],
+  ...[
+    'annotations', 'cap_add', 'cap_drop', 'dns', 'dns_opt', 'dns_search', 'environment', 'labels', 'links', 'profiles', 'sysctls', 'tmpfs',
+  ].map((k): [string[], KeyOf] => [['services', '*', k], keyOfKeyValue]),
+  ...['args', 'additional_contexts', 'tags', 'labels', 'platforms'].map((k): [string[], KeyOf] => [['services', '*', 'build', k], keyOfKeyValue]),
+  [['services', '*', 'deploy', 'labels'], keyOfKeyValue],
+  [['services', '*', 'networks', '*', 'aliases'], keyOfKeyValue],
+  [['services', '*', 'networks', '*', 'link_local_ips'], keyOfKeyValue],
+  [['services', '*', 'expose'], str],
+  [['services', '*', 'ports'], portKey],
+  [['services', '*', 'volumes'], volumeTarget],
+  [['services', '*', 'devices'], deviceKey],
+  [['services', '*', 'configs'], mountKey('')],
+  [['services', '*', 'secrets'], mountKey('/run/secrets')],
+  [['services', '*', 'env_file'], envFileKey],
+];
+
+export function enforceUnicity(n: Node, path: string[] = []): Node {
+  if (n.kind === 'map') {
+    for (const [k, e] of n.entries) e.value = enforceUnicity(e.value, [...path, k]);
+    return n;
+  }
+  if (n.kind === 'seq') {
+    const rule = UNIQUE.find(([pattern]) => pathMatches(pattern, path));
+    const seq = rule ? dedupeList(n, rule[1]) : n;
+    seq.items = seq.items.map((item) => enforceUnicity(item, [...path, '[]']));
+    return seq;
+  }
+  return n;
+}
