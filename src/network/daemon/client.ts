@@ -1,0 +1,129 @@
+import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensurePrivateDir, runRoot, stateRoot } from '../../util/paths.js';
+import { withLock } from '../../util/lock.js';
+import {
+  DaemonExitingError,
+  daemonLogPath,
+  daemonSocketPath,
+  daemonSpawnLockPath,
+  errorFromWire,
+  type DaemonRequest,
+  type DaemonResponse,
+} from './protocol.js';
+
+/**
+ * Talking to the network daemon, and starting it when it is not there. Any
+ * caller that needs it calls `callDaemon`: a missing or exiting daemon is
+ * started again (detached, outliving the caller), and the request retried.
+ */
+
+const READY_TIMEOUT_MS = 15_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+
+class NotListening extends Error {}
+
+function requestOnce(req: DaemonRequest): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(daemonSocketPath());
+    let buf = '';
+    sock.setTimeout(REQUEST_TIMEOUT_MS, () => sock.destroy(new Error(`network daemon did not answer "${req.op}" within ${REQUEST_TIMEOUT_MS / 1000} s`)));
+    sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
+    sock.on('data', (d) => {
+      buf += d.toString();
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new NotListening(err.message) : err);
+    });
+    sock.on('close', () => {
+      const line = buf.split('\n')[0];
+      if (!line) return reject(new DaemonExitingError('the network daemon closed the connection without answering'));
+      let res: DaemonResponse;
+      try {
+        res = JSON.parse(line) as DaemonResponse;
+      } catch {
+        return reject(new Error(`network daemon sent a malformed answer: ${line.slice(0, 200)}`));
+      }
+      if (res.ok) resolve(res.result);
+      else reject(errorFromWire(res.error));
+    });
+  });
+}
+
+/** Sends a request; starts the daemon when needed (unless `start` is false, then undefined means "not running"). */
+export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean } = {}): Promise<T | undefined> {
+  const start = opts.start ?? true;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await requestOnce(req)) as T;
+    } catch (err) {
+      const retriable = err instanceof NotListening || err instanceof DaemonExitingError;
+      if (!retriable) throw err;
+      if (!start) {
+        if (err instanceof NotListening) return undefined;
+        await sleep(20);
+        continue;
+      }
+      if (attempt >= 3) throw new Error(`the network daemon is not answering (${(err as Error).message}); see ${daemonLogPath()}`);
+      await startDaemon();
+    }
+  }
+}
+
+export async function daemonPing(): Promise<{ pid: number; services: string[] } | undefined> {
+  try {
+    return await callDaemon<{ pid: number; services: string[] }>({ op: 'ping' }, { start: false });
+  } catch {
+    return undefined;
+  }
+}
+
+export async function ensureDaemon(): Promise<number> {
+  const r = await callDaemon<{ pid: number }>({ op: 'ping' });
+  return r!.pid;
+}
+
+/** The compiled entry point: next to this file, or in dist/ when this file runs from src/ (tests). */
+export function daemonEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  const js = join(dirname(here), 'main.js');
+  if (here.endsWith('.js')) return js;
+  return js.replace(`${sep}src${sep}`, `${sep}dist${sep}`);
+}
+
+async function startDaemon(): Promise<void> {
+  ensurePrivateDir(runRoot());
+  await withLock(daemonSpawnLockPath(), async () => {
+    if ((await daemonPing()) !== undefined) return;
+    const entry = daemonEntry();
+    if (!existsSync(entry)) throw new Error(`the network daemon is not built (${entry} is missing): run \`npm run build\``);
+    ensurePrivateDir(stateRoot());
+    const logPath = daemonLogPath();
+    const logStart = existsSync(logPath) ? statSync(logPath).size : 0;
+    const log = openSync(logPath, 'a', 0o600);
+    const child = spawn(process.execPath, [entry, '--run-root', runRoot()], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, TSCOMPOSE_ROOT: stateRoot(), TSCOMPOSE_RUN: runRoot() },
+    });
+    closeSync(log);
+    let exited: number | null | undefined;
+    child.on('exit', (code) => {
+      exited = code;
+    });
+    child.unref();
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if ((await daemonPing()) !== undefined) return;
+      // Exit 0 without answering: it found another daemon holding the lock, which will answer soon.
+      if (exited !== undefined && exited !== 0) break;
+      await sleep(exited === 0 ? 50 : 10);
+    }
+    const tail = readFileSync(logPath, 'utf8').slice(logStart).trim().split('\n').slice(-10).join('\n');
+    throw new Error(`the network daemon did not start${exited !== undefined ? ` (exit ${exited})` : ''}; its log (${logPath}):\n${tail}`);
+  });
+}

@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import { NotFoundError, UserError } from '../util/errors.js';
+import { processStartTime } from '../util/lock.js';
+import { formatIpv4, parseCidr, parseIpv4 } from './ipv4.js';
+import { AddressBitmap } from './ipam.js';
+import { allocateAddress } from './addressing.js';
+import { DEFAULT_NETWORK_NAME, macForIpv4, validateAlias, vethName } from './names.js';
+import { createNetnsWithEndpoints, deleteLinks, netnsPath, removeNetns, type VethSpec } from './links.js';
+import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
+import { missingBridges, mtuOf, realizeNetworks } from './realize.js';
+import { containerHosts, containerResolvConf, hostResolvConf, parseExtraHost } from './resolvconf.js';
+import { fromPortSpec, type PortRequest } from './ports/spec.js';
+import { publishPorts, retargetPorts, unpublishPorts } from './ports/client.js';
+import { bootId } from './daemon/network-service.js';
+import { ensureDefaultNetworkLocked, reloadDaemon } from './networks.js';
+import type { AttachOptions, AttachResult, AttachedAddress, EndpointRecord, EndpointRequest, NetworkRecord, PortSpec } from './types.js';
+
+/**
+ * A container's place on its networks: its namespace, one veth per network,
+ * its addresses, its DNS records and its published ports. Attach records
+ * first and builds second, so whatever a crash interrupts, `detachContainer`
+ * (which derives every name it deletes) takes it all away again.
+ */
+
+export function validateContainer(containerId: string, containerName: string): void {
+  if (!/^[0-9a-f]{64}$/.test(containerId)) throw new UserError(`invalid container id "${containerId}"`, 1, 'a container id is 64 lowercase hex characters');
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(containerName)) {
+    throw new UserError(`invalid container name "${containerName}"`, 1, 'a container name holds letters, digits, "_", "." and "-", and starts with a letter or digit');
+  }
+}
+
+function prefixOf(n: NetworkRecord): number {
+  return parseCidr(n.subnet)!.prefix;
+}
+
+export function vethSpec(n: NetworkRecord, e: EndpointRecord, defaultRoute: boolean): VethSpec {
+  const mtu = mtuOf(n);
+  return {
+    ifname: e.ifname,
+    veth: e.veth,
+    mac: e.mac,
+    ipv4: e.ipv4,
+    prefix: prefixOf(n),
+    gateway: n.gateway,
+    bridge: n.bridge,
+    containerId: e.containerId,
+    defaultRoute,
+    ...(mtu ? { mtu } : {}),
+  };
+}
+
+export function addressOf(n: NetworkRecord, e: EndpointRecord): AttachedAddress {
+  return { network: n.name, networkId: n.id, ifname: e.ifname, ipv4: e.ipv4, prefixLength: prefixOf(n), gateway: n.gateway, mac: e.mac, aliases: e.aliases };
+}
+
+/** Allocates an address on `n` and returns the endpoint record (not yet written). */
+export function planEndpoint(n: NetworkRecord, containerId: string, containerName: string, req: EndpointRequest, ifname: string): EndpointRecord {
+  for (const a of req.aliases ?? []) validateAlias(a, containerName);
+  const bitmap = AddressBitmap.load(parseCidr(n.subnet)!, n.ipam);
+  const ip = allocateAddress(n, bitmap, req.ipv4Address, containerName);
+  n.ipam = bitmap.toState();
+  const ep: EndpointRecord = {
+    containerId,
+    containerName,
+    endpointId: randomBytes(32).toString('hex'),
+    aliases: [...new Set(req.aliases ?? [])],
+    ipv4: formatIpv4(ip),
+    mac: macForIpv4(ip),
+    ifname,
+    veth: vethName(containerId, n.id),
+    running: false,
+    ...(req.ipv4Address ? { staticIpv4: true } : {}),
+  };
+  n.endpoints[containerId] = ep;
+  return ep;
+}
+
+async function resolveNetworkLocked(ref: string): Promise<NetworkRecord> {
+  const n = findNetwork(ref);
+  if (n) return n;
+  if (ref === DEFAULT_NETWORK_NAME) return ensureDefaultNetworkLocked();
+  throw new NotFoundError('network', ref);
+}
+
+/**
+ * Gives a container its network namespace and endpoints, publishes its ports
+ * and registers its names (live once `setContainerRunning` says so). A port
+ * that cannot be bound fails the attach before anything is created.
+ * Re-attaching a container first clears what it had (a restart after a crash).
+ */
+export async function attachContainer(
+  containerId: string,
+  containerName: string,
+  endpoints: readonly EndpointRequest[],
+  ports: readonly PortSpec[] = [],
+  options: AttachOptions = {},
+): Promise<AttachResult> {
+  validateContainer(containerId, containerName);
+  const portRequests: PortRequest[] = ports.flatMap(fromPortSpec);
+  const requests = endpoints.length ? endpoints : [{ network: DEFAULT_NETWORK_NAME }];
+  const result = await withNetworkLock(async () => {
+    const ids: string[] = [];
+    for (const r of requests) {
+      const n = await resolveNetworkLocked(r.network);
+      if (ids.includes(n.id)) throw new UserError(`container ${containerName}: network ${n.name} is given twice`, 1, 'list each network once');
+      ids.push(n.id);
+    }
+    await detachLocked(containerId);
+    const nets = ids.map((id) => getNetwork(id));
+    const eps = nets.map((n, i) => planEndpoint(n, containerId, containerName, requests[i]!, `eth${i}`));
+    const routeVia = nets.findIndex((n) => !n.internal);
+    const extraHosts = (options.extraHosts ?? []).map((h) => parseExtraHost(h, nets[0]!.gateway));
+    // The daemon binds the ports now: a taken port stops us here, with nothing made yet.
+    const actualPorts = await publishPorts(containerId, containerName, eps[0]!.ipv4, portRequests);
+    try {
+      nets.forEach((n) => writeNetwork(n));
+      const missing = missingBridges(nets);
+      if (missing.length) await realizeNetworks(missing);
+      const netnsPathResult = await createNetnsWithEndpoints(
+        containerId,
+        nets.map((n, i) => vethSpec(n, eps[i]!, i === routeVia)),
+      );
+      const host = hostResolvConf();
+      return {
+        netnsPath: netnsPathResult,
+        hosts: containerHosts({ ip: eps[0]!.ipv4, names: [options.hostname ?? containerId.slice(0, 12)] }, extraHosts),
+        resolvConf: containerResolvConf(nets[0]!.gateway, options.dnsSearch ?? host.search, [...host.options, ...(options.dnsOptions ?? [])]),
+        addresses: nets.map((n, i) => addressOf(n, eps[i]!)),
+        ports: actualPorts,
+      };
+    } catch (err) {
+      await detachLocked(containerId).catch(() => undefined);
+      throw err;
+    }
+  });
+  await reloadDaemon();
+  return result;
+}
+
+/**
+ * Takes a container off every network: veths, namespace handle, addresses,
+ * DNS records, port forwards. Idempotent, and complete after a crash: veth
+ * names are derived from (container, network), so even an endpoint whose
+ * record was never written is found.
+ */
+export async function detachContainer(containerId: string): Promise<void> {
+  await withNetworkLock(() => detachLocked(containerId));
+  await reloadDaemon();
+}
+
+export async function detachLocked(containerId: string): Promise<void> {
+  const all = readAllNetworks();
+  await deleteLinks(all.map((n) => n.endpoints[containerId]?.veth ?? vethName(containerId, n.id)));
+  await removeNetns(containerId);
+  for (const n of all) if (releaseEndpoint(n, containerId)) writeNetwork(n);
+  await unpublishPorts(containerId);
+}
+
+/** Drops an endpoint from a record in memory (address back to the pool); false when there was none. */
+export function releaseEndpoint(n: NetworkRecord, containerId: string): boolean {
+  const ep = n.endpoints[containerId];
+  if (!ep) return false;
+  const bitmap = AddressBitmap.load(parseCidr(n.subnet)!, n.ipam);
+  bitmap.release(parseIpv4(ep.ipv4)!);
+  n.ipam = bitmap.toState();
+  delete n.endpoints[containerId];
+  return true;
+}
+
+/** For `network rm`: the given containers' endpoints on `n` go (their eth in the container goes with the veth). */
+export async function dropEndpointsLocked(n: NetworkRecord, containerIds: readonly string[]): Promise<void> {
+  await deleteLinks(containerIds.map((cid) => n.endpoints[cid]?.veth ?? vethName(cid, n.id)));
+  const others = readAllNetworks().filter((o) => o.id !== n.id);
+  for (const cid of containerIds) {
+    const gone = n.endpoints[cid];
+    releaseEndpoint(n, cid);
+    const next = others.map((o) => o.endpoints[cid]).find((e) => e !== undefined);
+    if (gone && next) await retargetPorts(cid, next.ipv4);
+  }
+  writeNetwork(n);
+}
+
+/**
+ * Marks a container's records live (DNS answers for it) or not. The runtime
+ * calls it on start (with the init's pid, so a container that dies on its
+ * own stops resolving even before anyone says so) and on stop.
+ */
+export async function setContainerRunning(containerId: string, running: boolean, info: { pid?: number } = {}): Promise<void> {
+  const changed = await withNetworkLock(() => {
+    let any = false;
+    for (const n of readAllNetworks()) {
+      const ep = n.endpoints[containerId];
+      if (!ep) continue;
+      ep.running = running;
+      delete ep.pid;
+      delete ep.pidStart;
+      if (running) {
+        ep.bootId = bootId();
+        if (info.pid !== undefined) {
+          ep.pid = info.pid;
+          const start = processStartTime(info.pid);
+          if (start !== undefined) ep.pidStart = start;
+        }
+      }
+      writeNetwork(n);
+      any = true;
+    }
+    return any;
+  });
+  if (changed) await reloadDaemon();
+}
+
+export { netnsPath };

@@ -1,0 +1,42 @@
+import { deleteLinks, netnsHandles, removeNetns, taggedLinks } from './links.js';
+import { applyFirewall, readRules, taggedRuleIds, withHostLock } from './firewall.js';
+import { readAllNetworks } from './store.js';
+import { activeContainers } from './liveness.js';
+import { readPortRecords } from './ports/publisher.js';
+import { unpublishPorts } from './ports/client.js';
+
+/**
+ * What a crash can leave behind that no record owns any more, for this state
+ * root only (our links and rules carry its tag): links whose network or
+ * endpoint is gone, rules of removed networks, namespace handles of
+ * containers on no network with no process left, and port forwards of
+ * containers on no network. Call under the network lock.
+ */
+export async function collectGarbageLocked(): Promise<{ links: string[]; netns: string[]; ports: string[]; rules: string[] }> {
+  const records = readAllNetworks();
+  const networkIds = new Set(records.map((n) => n.id));
+  const veths = new Set(records.flatMap((n) => Object.values(n.endpoints).map((e) => e.veth)));
+  const attached = new Set(records.flatMap((n) => Object.keys(n.endpoints)));
+
+  const links = taggedLinks()
+    .filter((l) => (l.kind === 'network' ? !networkIds.has(l.id) : !veths.has(l.name)))
+    .map((l) => l.name);
+
+  const loose = netnsHandles().filter((cid) => !attached.has(cid));
+  const active = activeContainers(loose);
+  const netns = loose.filter((cid) => !active.has(cid));
+  for (const cid of netns) await removeNetns(cid);
+
+  const ports = readPortRecords()
+    .filter((r) => !attached.has(r.containerId))
+    .map((r) => r.containerId);
+  for (const cid of ports) await unpublishPorts(cid);
+
+  const rules = await withHostLock(async () => {
+    await deleteLinks(links);
+    const stale = [...taggedRuleIds(await readRules())].filter((id12) => ![...networkIds].some((id) => id.startsWith(id12)));
+    if (stale.length) await applyFirewall([], stale);
+    return stale;
+  });
+  return { links, netns, ports, rules };
+}

@@ -1,0 +1,25 @@
+/**
+ * The network module's public API (see docs/internals.md): networks, a
+ * container's endpoints on them, and the daemon that serves their DNS and
+ * published ports. The runtime joins the namespace at `netnsPath` and writes
+ * `hosts` and `resolvConf` into the container.
+ */
+export { createNetwork, removeNetwork, listNetworks, inspectNetwork, pruneNetworks, type NetworkFilter } from './networks.js';
+export { attachContainer, detachContainer, setContainerRunning } from './endpoints.js';
+export { connectContainer, disconnectContainer, findAttachedContainer, type ConnectOptions } from './connect.js';
+export { netnsPath } from './links.js';
+export { ensureDaemon, daemonPing } from './daemon/client.js';
+export { parsePublishFlag, fromPortSpec, type PortRequest } from './ports/spec.js';
+export { DEFAULT_NETWORK_NAME } from './names.js';
+export { DNS_TTL } from './dns/answer.js';
+export type {
+  ActualPort,
+  AttachOptions,
+  AttachResult,
+  AttachedAddress,
+  CreateNetworkOptions,
+  EndpointRequest,
+  NetworkInspect,
+  NetworkRecord,
+  EndpointRecord,
+} from './types.js';

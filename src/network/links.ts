@@ -1,0 +1,180 @@
+import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../util/proc.js';
+import { ensurePrivateDir, runPath } from '../util/paths.js';
+import { BRIDGE_PREFIX, VETH_PREFIX, rootTag } from './names.js';
+
+/**
+ * Bridges, veth pairs and network namespace handles, through iproute2 in
+ * batch mode. Node cannot speak rtnetlink, and a process costs milliseconds,
+ * so each operation is one process running one `ip -batch` script:
+ *
+ * - attach: `unshare --net=<handle> ip -batch -` creates the namespace, binds
+ *   it to its handle (like `ip netns add`) and runs the whole script inside it.
+ *   The veth pair is made there, eth0 is addressed, and then the host end is
+ *   moved out with one RTM_NEWLINK that also enslaves it to the bridge and
+ *   brings it up (`link set dev V netns <host> master if<N> up`): the kernel
+ *   moves the link first and then resolves the master's ifindex in the host
+ *   namespace. The master is given by ifindex ("if<N>") because the bridge's
+ *   name means nothing inside the container's namespace.
+ * - connect (namespace exists): the same script under `nsenter --net=<handle>`.
+ * - bridges and deletions: `ip -batch` in the host namespace.
+ */
+
+export function netnsDir(): string {
+  return ensurePrivateDir(runPath('netns'));
+}
+
+export function netnsPath(containerId: string): string {
+  return join(runPath('netns'), containerId);
+}
+
+export function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+function ifindex(name: string): number {
+  return Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+}
+
+/** The alias every link of ours carries: finds our links after a crash, and tells one state root's links from another's. */
+export function linkAlias(kind: 'network' | 'endpoint', id: string): string {
+  return `tscompose/${rootTag()}/${kind}/${id}`;
+}
+
+export function readLinkAlias(name: string): string {
+  try {
+    return readFileSync(`/sys/class/net/${name}/ifalias`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Our links (bridges and veth host ends) that carry this root's tag, by name. */
+export function taggedLinks(): { name: string; kind: string; id: string }[] {
+  const prefix = `tscompose/${rootTag()}/`;
+  const out: { name: string; kind: string; id: string }[] = [];
+  for (const name of readdirSync('/sys/class/net')) {
+    if (!name.startsWith(BRIDGE_PREFIX) && !name.startsWith(VETH_PREFIX)) continue;
+    const alias = readLinkAlias(name);
+    if (!alias.startsWith(prefix)) continue;
+    const [kind, id] = alias.slice(prefix.length).split('/');
+    out.push({ name, kind: kind ?? '', id: id ?? '' });
+  }
+  return out;
+}
+
+async function ipBatch(lines: string[], wrapper: string[] = [], force = false): Promise<void> {
+  if (lines.length === 0) return;
+  const argv = [...wrapper, 'ip', ...(force ? ['-force'] : []), '-batch', '-'];
+  const r = await run(argv[0]!, argv.slice(1), { input: lines.join('\n') + '\n' });
+  if (r.code !== 0) {
+    const err = r.stderr.trim().split('\n');
+    const failed = /Command failed -:(\d+)/.exec(r.stderr);
+    const line = failed ? lines[Number(failed[1]) - 1] : undefined;
+    throw new Error(`ip ${line ? `"${line}"` : 'batch'} failed: ${err.filter((l) => !l.startsWith('Command failed')).join('; ') || `exit ${r.code}`}`);
+  }
+}
+
+export interface BridgeSpec {
+  name: string;
+  networkId: string;
+  gateway: string;
+  prefix: number;
+  mtu?: number;
+}
+
+/** Creates the bridge with its gateway address, or repairs one left half-made; idempotent. */
+export async function ensureBridge(b: BridgeSpec): Promise<void> {
+  const mtu = b.mtu ? ` mtu ${b.mtu}` : '';
+  const lines = linkExists(b.name) ? [] : [`link add name ${b.name}${mtu} type bridge`];
+  lines.push(
+    `link set dev ${b.name} alias ${linkAlias('network', b.networkId)}`,
+    `addr replace ${b.gateway}/${b.prefix} dev ${b.name}`,
+    `link set dev ${b.name} up`,
+  );
+  await ipBatch(lines);
+}
+
+/** Deletes links that exist (a veth's peer goes with it); one process for all of them, none when nothing exists. */
+export async function deleteLinks(names: readonly string[]): Promise<void> {
+  const present = [...new Set(names)].filter(linkExists);
+  // -force: a link that vanished since the check (its namespace died) is not an error.
+  await ipBatch(present.map((n) => `link del dev ${n}`), [], true);
+  const left = present.filter(linkExists);
+  if (left.length) throw new Error(`could not delete link(s) ${left.join(', ')}`);
+}
+
+export interface VethSpec {
+  ifname: string;
+  veth: string;
+  mac: string;
+  ipv4: string;
+  prefix: number;
+  gateway: string;
+  bridge: string;
+  containerId: string;
+  /** Give the container its default route through this network's gateway. */
+  defaultRoute: boolean;
+  mtu?: number;
+}
+
+/** The script that runs inside the container's namespace for its endpoints. */
+export function endpointScript(endpoints: readonly VethSpec[], withLoopback: boolean, hostNetns = `/proc/${process.pid}/ns/net`): string[] {
+  const lines = withLoopback ? ['link set dev lo up'] : [];
+  for (const e of endpoints) {
+    lines.push(
+      `link add name ${e.ifname} address ${e.mac}${e.mtu ? ` mtu ${e.mtu}` : ''} type veth peer name ${e.veth}${e.mtu ? ` mtu ${e.mtu}` : ''}`,
+      `addr add ${e.ipv4}/${e.prefix} dev ${e.ifname}`,
+      `link set dev ${e.ifname} up`,
+    );
+    if (e.defaultRoute) lines.push(`route replace default via ${e.gateway} dev ${e.ifname}`);
+    lines.push(`link set dev ${e.veth} netns ${hostNetns} master if${ifindex(e.bridge)} alias ${linkAlias('endpoint', e.containerId)} up`);
+  }
+  return lines;
+}
+
+export function isMounted(path: string): boolean {
+  const target = ` ${path.replace(/ /g, '\\040')} `;
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.includes(target));
+}
+
+/** Creates the container's namespace, bound to its handle, and plumbs its endpoints in one process. */
+export async function createNetnsWithEndpoints(containerId: string, endpoints: readonly VethSpec[]): Promise<string> {
+  netnsDir();
+  const handle = netnsPath(containerId);
+  if (isMounted(handle)) throw new Error(`network namespace handle ${handle} already exists`);
+  writeFileSync(handle, '', { mode: 0o400 });
+  await ipBatch(endpointScript(endpoints, true), ['unshare', `--net=${handle}`]);
+  return handle;
+}
+
+/** Adds endpoints to an existing namespace (connect to a running container). */
+export async function addEndpoints(containerId: string, endpoints: readonly VethSpec[]): Promise<void> {
+  const handle = netnsPath(containerId);
+  if (!isMounted(handle)) throw new Error(`the network namespace of container ${containerId.slice(0, 12)} does not exist`);
+  await ipBatch(endpointScript(endpoints, false), ['nsenter', `--net=${handle}`]);
+}
+
+/** Unmounts and removes a namespace handle; idempotent. The namespace itself dies with its last process. */
+export async function removeNetns(containerId: string): Promise<void> {
+  const handle = netnsPath(containerId);
+  if (isMounted(handle)) {
+    const r = await run('umount', ['--lazy', handle]);
+    if (r.code !== 0 && isMounted(handle)) throw new Error(`umount ${handle} failed: ${r.stderr.trim()}`);
+  }
+  try {
+    unlinkSync(handle);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+/** Container ids whose namespace handles exist under the run root (mounted or left as bare files). */
+export function netnsHandles(): string[] {
+  try {
+    return readdirSync(runPath('netns')).filter((f) => /^[0-9a-f]{64}$/.test(f));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,180 @@
+import { readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePrivateDir, runPath } from '../../util/paths.js';
+import { readJsonIfExists, writeJsonAtomic } from '../../util/atomic.js';
+import { ConflictError, UserError } from '../../util/errors.js';
+import type { ActualPort } from '../types.js';
+import { describeRequest, type PortRequest } from './spec.js';
+import { listenTcp, listenUdp, type Forwarder } from './proxy.js';
+import { describeHolders, findOwners, socketsOnPort } from './holder.js';
+
+/**
+ * The daemon's table of published ports. Each container's ports are one
+ * record, `<run root>/ports/<container id>.json`, written by the daemon once
+ * its sockets are bound: a restarted daemon binds them again from there, and
+ * teardown without a daemon just deletes the file. The run root is the right
+ * home: a reboot ends every container, and with them every forward.
+ */
+
+export interface PortRecord {
+  containerId: string;
+  containerName: string;
+  targetIp: string;
+  ports: ActualPort[];
+}
+
+export function portsDir(): string {
+  return ensurePrivateDir(runPath('ports'));
+}
+
+export function portRecordPath(containerId: string): string {
+  return join(runPath('ports'), `${containerId}.json`);
+}
+
+export function readPortRecords(): PortRecord[] {
+  let files: string[];
+  try {
+    files = readdirSync(runPath('ports'));
+  } catch {
+    return [];
+  }
+  return files
+    .filter((f) => /^[0-9a-f]{64}\.json$/.test(f))
+    .map((f) => readJsonIfExists<PortRecord>(join(runPath('ports'), f)))
+    .filter((r): r is PortRecord => r !== undefined);
+}
+
+export function deletePortRecord(containerId: string): void {
+  try {
+    unlinkSync(portRecordPath(containerId));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+interface Published {
+  record: PortRecord;
+  forwarders: Forwarder[];
+}
+
+export class PortPublisher {
+  private readonly published = new Map<string, Published>();
+
+  constructor(private readonly log: (msg: string) => void) {}
+
+  records(): PortRecord[] {
+    return [...this.published.values()].map((p) => p.record);
+  }
+
+  /**
+   * Binds every requested port, or none: on the first failure the ones bound
+   * so far are closed and the error names the port and who holds it.
+   */
+  async publish(containerId: string, containerName: string, targetIp: string, requests: readonly PortRequest[]): Promise<ActualPort[]> {
+    await this.unpublish(containerId);
+    const forwarders: Forwarder[] = [];
+    const ports: ActualPort[] = [];
+    try {
+      for (const r of requests) {
+        const f = await this.bindRequest(r, targetIp, containerName);
+        forwarders.push(f);
+        ports.push({ target: r.target, protocol: r.protocol, hostIp: r.hostIp, hostPort: f.port });
+      }
+    } catch (err) {
+      await Promise.all(forwarders.map((f) => f.close()));
+      throw err;
+    }
+    const record = { containerId, containerName, targetIp, ports };
+    if (ports.length) {
+      portsDir();
+      writeJsonAtomic(portRecordPath(containerId), record);
+      this.published.set(containerId, { record, forwarders });
+    }
+    return ports;
+  }
+
+  async unpublish(containerId: string): Promise<void> {
+    const p = this.published.get(containerId);
+    this.published.delete(containerId);
+    if (p) await Promise.all(p.forwarders.map((f) => f.close()));
+    deletePortRecord(containerId);
+  }
+
+  retarget(containerId: string, targetIp: string): void {
+    const p = this.published.get(containerId);
+    if (!p) return;
+    p.record = { ...p.record, targetIp };
+    p.forwarders.forEach((f, i) => f.retarget({ ip: targetIp, port: p.record.ports[i]!.target }));
+    writeJsonAtomic(portRecordPath(containerId), p.record);
+  }
+
+  /** Makes the sockets match the records on disk: binds what a record asks for, closes what has none. */
+  async reconcile(): Promise<void> {
+    const onDisk = new Map(readPortRecords().map((r) => [r.containerId, r]));
+    for (const [cid, p] of [...this.published]) {
+      if (!onDisk.has(cid)) {
+        this.published.delete(cid);
+        await Promise.all(p.forwarders.map((f) => f.close()));
+      }
+    }
+    for (const [cid, record] of onDisk) {
+      const have = this.published.get(cid);
+      if (have) {
+        if (have.record.targetIp !== record.targetIp) this.retarget(cid, record.targetIp);
+        continue;
+      }
+      const forwarders: Forwarder[] = [];
+      for (const p of record.ports) {
+        try {
+          const req = { target: p.target, protocol: p.protocol as 'tcp' | 'udp', hostIp: p.hostIp, hostPortFirst: p.hostPort, hostPortLast: p.hostPort };
+          forwarders.push(await this.bindRequest(req, record.targetIp, record.containerName));
+        } catch (err) {
+          // The record stays: the port is the container's, and a later reload binds it once it is free again.
+          this.log(`ports: cannot restore ${p.hostPort}/${p.protocol} of ${record.containerName}: ${(err as Error).message}`);
+        }
+      }
+      this.published.set(cid, { record, forwarders });
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    for (const p of this.published.values()) await Promise.all(p.forwarders.map((f) => f.close()));
+    this.published.clear();
+  }
+
+  private async bindRequest(r: PortRequest, targetIp: string, containerName: string): Promise<Forwarder> {
+    const target = { ip: targetIp, port: r.target };
+    const listen = r.protocol === 'tcp' ? listenTcp : listenUdp;
+    if (r.hostPortFirst === 0) return listen(r.hostIp, 0, target);
+    let lastErr: unknown;
+    for (let port = r.hostPortFirst; port <= r.hostPortLast; port++) {
+      try {
+        return await listen(r.hostIp, port, target);
+      } catch (err) {
+        lastErr = err;
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
+      }
+    }
+    throw this.bindError(lastErr, r, containerName);
+  }
+
+  private bindError(err: unknown, r: PortRequest, containerName: string): Error {
+    const code = (err as NodeJS.ErrnoException).code;
+    const what = `cannot publish ${describeRequest(r)} for container ${containerName}`;
+    if (code === 'EADDRNOTAVAIL') {
+      return new UserError(`${what}: ${r.hostIp} is not an address of this host`, 1, 'give one of the host\'s addresses, or leave the host IP out');
+    }
+    if (code !== 'EADDRINUSE') return new Error(`${what}: ${(err as Error).message}`);
+    const ports = r.hostPortFirst === r.hostPortLast ? `${r.hostPortFirst}` : `every port of ${r.hostPortFirst}-${r.hostPortLast}`;
+    const ours = [...this.published.values()].find((p) =>
+      p.record.ports.some((q) => q.protocol === r.protocol && q.hostPort >= r.hostPortFirst && q.hostPort <= r.hostPortLast),
+    );
+    const holder = ours
+      ? `container ${ours.record.containerName} publishes it`
+      : describeHolders(findOwners(socketsOnPort(r.protocol, r.hostPortFirst)));
+    return new ConflictError(
+      `${what}: host port ${ports}/${r.protocol} is already in use: ${holder}`,
+      'publish another host port (e.g. -p 8081:80), leave the host port out to get a free one, or stop what holds it',
+    );
+  }
+}

@@ -1,0 +1,64 @@
+import { readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePrivateDir, statePath } from '../util/paths.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
+import { withLock } from '../util/lock.js';
+import { NotFoundError, UserError } from '../util/errors.js';
+import type { NetworkRecord } from './types.js';
+
+/**
+ * Network records on disk: `<state root>/networks/<id>.json`, one per network,
+ * written atomically. Writers serialize on one lock per state root; readers
+ * (the daemon, `ls`, `inspect`) read without it, which atomic writes make safe.
+ */
+
+export function networksDir(): string {
+  return ensurePrivateDir(statePath('networks'));
+}
+
+export function withNetworkLock<T>(fn: () => Promise<T> | T): Promise<T> {
+  return withLock(join(networksDir(), '.lock'), fn);
+}
+
+export function readAllNetworks(): NetworkRecord[] {
+  const dir = networksDir();
+  const out: NetworkRecord[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!/^[0-9a-f]{64}\.json$/.test(f)) continue;
+    const rec = readJsonIfExists<NetworkRecord>(join(dir, f));
+    if (rec) out.push(rec);
+  }
+  return out.sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
+}
+
+export function writeNetwork(rec: NetworkRecord): void {
+  writeJsonAtomic(join(networksDir(), `${rec.id}.json`), rec);
+}
+
+export function deleteNetworkRecord(id: string): void {
+  try {
+    unlinkSync(join(networksDir(), `${id}.json`));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+/** Docker's lookup order: full id, exact name, then an unambiguous id prefix. */
+export function findNetwork(ref: string, all: readonly NetworkRecord[] = readAllNetworks()): NetworkRecord | undefined {
+  const byId = all.find((n) => n.id === ref);
+  if (byId) return byId;
+  const byName = all.find((n) => n.name === ref);
+  if (byName) return byName;
+  if (!/^[0-9a-f]+$/.test(ref)) return undefined;
+  const byPrefix = all.filter((n) => n.id.startsWith(ref));
+  if (byPrefix.length > 1) {
+    throw new UserError(`network id prefix "${ref}" is ambiguous: it matches ${byPrefix.map((n) => n.name).join(', ')}`, 1, 'give more characters of the id, or the name');
+  }
+  return byPrefix[0];
+}
+
+export function getNetwork(ref: string, all?: readonly NetworkRecord[]): NetworkRecord {
+  const n = findNetwork(ref, all);
+  if (!n) throw new NotFoundError('network', ref);
+  return n;
+}
