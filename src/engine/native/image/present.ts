@@ -1,0 +1,200 @@
+import { UserError } from '../../../util/errors.js';
+import type { ImageRecord, ImageStore } from './store.js';
+import { familiarName, parseReference } from './reference.js';
+
+/**
+ * How `tscompose image ...` prints things, the way the docker CLI does:
+ * go-units sizes and durations, tabwriter tables, inspect's JSON shape, and
+ * the small part of Go templates that `--format` is used with in practice
+ * (`{{.Field}}`, `{{.A.B}}`, `{{json .}}`, `{{json .Field}}`, `table`).
+ */
+
+/** go-units HumanSizeWithPrecision(size, 3): decimal units, 3 significant digits. */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+  let size = bytes;
+  let i = 0;
+  while (size >= 1000 && i < units.length - 1) {
+    size /= 1000;
+    i++;
+  }
+  return `${formatG(size, 3)}${units[i]}`;
+}
+
+/** Go's %.Ng: N significant digits, no trailing zeros. */
+function formatG(n: number, digits: number): string {
+  if (n === 0) return '0';
+  const s = n.toPrecision(digits);
+  return s.includes('e') ? String(Number(s)) : s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+
+/** go-units HumanDuration. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.floor(ms / 3_600_000 + 0.5);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
+}
+
+export function since(iso: string | undefined, now = Date.now()): string {
+  const t = iso ? Date.parse(iso) : NaN;
+  if (Number.isNaN(t)) return 'N/A';
+  return `${humanDuration(now - t)} ago`;
+}
+
+/** Go's time.Time String() form as docker prints CreatedAt: `2024-01-02 03:04:05 +0000 UTC`. */
+export function goTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** text/tabwriter with docker's settings (minwidth 10, padding 3): cells padded to their column's width. */
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
+  return rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(Math.max(10, widths[i]! + 3)))).join(''))
+    .join('\n') + '\n';
+}
+
+/** The part of Go templates docker's --format users rely on. */
+export function renderTemplate(template: string, value: unknown): string {
+  const tpl = template.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  return tpl.replace(/\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g, (_, json: string | undefined, path: string) => {
+    let v: unknown = value;
+    for (const key of path.split('.').filter(Boolean)) {
+      if (v === null || typeof v !== 'object' || !(key in (v as object))) {
+        throw new UserError(`template: can't evaluate field ${key} in ${JSON.stringify(template)}`);
+      }
+      v = (v as Record<string, unknown>)[key];
+    }
+    if (json) return JSON.stringify(v ?? null);
+    if (v === null || v === undefined) return '<no value>';
+    if (Array.isArray(v)) return `[${v.join(' ')}]`;
+    if (typeof v === 'object') return `map[${Object.entries(v as object).map(([k, x]) => `${k}:${String(x)}`).join(' ')}]`;
+    return String(v);
+  });
+}
+
+/** One row of `image ls` per repository:tag (an untagged image is one `<none> <none>` row). */
+export interface ImageRow {
+  Containers: string;
+  CreatedAt: string;
+  CreatedSince: string;
+  Digest: string;
+  ID: string;
+  Repository: string;
+  SharedSize: string;
+  Size: string;
+  Tag: string;
+  UniqueSize: string;
+  VirtualSize: string;
+}
+
+export function imageRows(images: ImageRecord[], opts: { noTrunc?: boolean } = {}): ImageRow[] {
+  const rows: ImageRow[] = [];
+  for (const img of images) {
+    const row = (Repository: string, Tag: string, Digest: string): ImageRow => ({
+      // Docker's key order (alphabetical), so `--format json` lines compare equal.
+      Containers: 'N/A',
+      CreatedAt: goTime(img.created),
+      CreatedSince: since(img.created),
+      Digest,
+      ID: opts.noTrunc ? img.id : shortId(img.id),
+      Repository,
+      SharedSize: 'N/A',
+      Size: humanSize(img.size),
+      Tag,
+      UniqueSize: 'N/A',
+      VirtualSize: humanSize(img.size),
+    });
+    const digestOf = (repo: string) => img.repoDigests.find((d) => familiarName(parseReference(d)) === repo)?.split('@')[1] ?? '<none>';
+    if (img.repoTags.length === 0) {
+      rows.push(row('<none>', '<none>', img.repoDigests[0]?.split('@')[1] ?? '<none>'));
+      continue;
+    }
+    for (const t of img.repoTags) {
+      const ref = parseReference(t);
+      const repo = familiarName(ref);
+      rows.push(row(repo, ref.tag ?? '<none>', digestOf(repo)));
+    }
+  }
+  return rows;
+}
+
+/** `docker image inspect`'s shape (API 1.41), filled from the store. */
+export function inspectImage(store: ImageStore, img: ImageRecord): Record<string, unknown> {
+  const diffs = img.chainIds.map((c) => store.paths.layerDiff(c)).reverse();
+  const stored = store.storedImage(img.id);
+  const c = img.config;
+  return {
+    Id: img.id,
+    RepoTags: img.repoTags,
+    RepoDigests: img.repoDigests,
+    Parent: '',
+    Comment: typeof c.comment === 'string' ? c.comment : '',
+    Created: img.created,
+    Container: typeof c.container === 'string' ? c.container : '',
+    ContainerConfig: c.container_config ?? null,
+    DockerVersion: typeof c.docker_version === 'string' ? c.docker_version : '',
+    Author: c.author ?? '',
+    Config: c.config ?? null,
+    Architecture: c.architecture,
+    ...(c.variant ? { Variant: c.variant } : {}),
+    Os: c.os,
+    Size: img.size,
+    VirtualSize: img.size,
+    GraphDriver: {
+      Data: diffs.length ? { UpperDir: diffs[0], ...(diffs.length > 1 ? { LowerDir: diffs.slice(1).join(':') } : {}) } : {},
+      Name: 'overlay',
+    },
+    RootFS: { Type: c.rootfs.type, Layers: c.rootfs.diff_ids },
+    Metadata: { LastTagTime: stored?.lastTagTime ?? '0001-01-01T00:00:00Z' },
+  };
+}
+
+export interface HistoryRow {
+  ID: string;
+  CreatedAt: string;
+  CreatedSince: string;
+  CreatedBy: string;
+  Size: string;
+  Comment: string;
+}
+
+/** `docker history`: newest first; the top row carries the image id, the rest `<missing>`. */
+export function historyRows(store: ImageStore, img: ImageRecord, opts: { noTrunc?: boolean; human?: boolean } = {}): HistoryRow[] {
+  const history = img.config.history ?? [];
+  const sizes = img.chainIds.map((c) => store.layer(c)?.size ?? 0);
+  let layer = 0;
+  const rows: HistoryRow[] = history.map((h) => {
+    const size = h.empty_layer ? 0 : sizes[layer++] ?? 0;
+    const createdBy = h.created_by ?? '';
+    return {
+      ID: '<missing>',
+      CreatedAt: h.created ?? '',
+      CreatedSince: since(h.created),
+      CreatedBy: opts.noTrunc || createdBy.length <= 45 ? createdBy : `${createdBy.slice(0, 44)}…`,
+      Size: opts.human === false ? String(size) : humanSize(size),
+      Comment: h.comment ?? '',
+    };
+  });
+  rows.reverse();
+  if (rows[0]) rows[0].ID = opts.noTrunc ? img.id : shortId(img.id);
+  return rows;
+}
