@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { register as registerConfig } from './config.js';
+import { register as registerImage } from './image.js';
+import { register as registerNetwork } from './network.js';
 
 /**
  * Every command group registers itself here, one line each, in the order
@@ -7,7 +10,10 @@ import type { Command } from 'commander';
  */
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [];
+const registrations: Register[] = [
+  registerImage,
+  registerNetwork,
+];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);
