@@ -11,6 +11,7 @@ import { register as registerNetwork } from './network.js';
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [
+  registerConfig,
   registerImage,
   registerNetwork,
 ];
