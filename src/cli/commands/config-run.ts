@@ -1,0 +1,51 @@
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { loadProject } from '../../spec/load.js';
+import { imageName, projectToPlain } from '../../spec/serialize.js';
+import type { Project } from '../../spec/types.js';
+import { loadOptionsFromGlobals } from '../project-options.js';
+import type { GlobalOptions } from '../program.js';
+import type { ConfigOptions } from './config.js';
+
+export async function runConfig(opts: GlobalOptions & ConfigOptions, services: string[]): Promise<void> {
+  const project = await loadProject(loadOptionsFromGlobals(opts, services.length ? { services } : {}));
+  if (opts.quiet) return;
+  const text = render(project, opts);
+  if (opts.output) writeFileSync(opts.output, text);
+  else process.stdout.write(text);
+}
+
+function render(project: Project, opts: ConfigOptions): string {
+  const lines = (xs: Iterable<string>) => [...xs].map((x) => `${x}\n`).join('');
+  if (opts.services) return lines(dependencyOrder(project));
+  if (opts.volumes) return lines(Object.keys(project.volumes).sort());
+  if (opts.networks) return lines(Object.keys(project.networks).sort());
+  if (opts.profiles) return lines(allProfiles(project));
+  if (opts.images) return lines(dependencyOrder(project).map((n) => imageName(project, project.services[n]!)));
+  if (opts.environment) {
+    return lines(Object.keys(project.environment).sort().map((k) => `${k}=${project.environment[k]}`));
+  }
+  const plain = projectToPlain(project, { format: opts.format ?? 'yaml' });
+  if (opts.format === 'json') return JSON.stringify(plain, null, 2) + '\n';
+  return stringify(plain, { indent: 2, lineWidth: 0, aliasDuplicateObjects: false, nullStr: 'null' });
+}
+
+/** Services with what they depend on first, otherwise by name: the order Compose lists them. */
+function dependencyOrder(project: Project): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const visit = (n: string) => {
+    if (seen.has(n) || !project.services[n]) return;
+    seen.add(n);
+    for (const d of Object.keys(project.services[n]!.depends_on).sort()) visit(d);
+    out.push(n);
+  };
+  for (const n of Object.keys(project.services).sort()) visit(n);
+  return out;
+}
+
+function allProfiles(project: Project): string[] {
+  const set = new Set<string>();
+  for (const s of [...Object.values(project.services), ...Object.values(project.disabledServices)]) for (const p of s.profiles) set.add(p);
+  return [...set].sort();
+}

@@ -1,0 +1,44 @@
+import { Command, Option } from 'commander';
+import type { GlobalOptions } from '../program.js';
+
+/**
+ * `tscompose config`: the project as the loader understood it, in Compose's
+ * canonical form, or one list (services, volumes, networks, profiles,
+ * images), or nothing (`-q`: validate only). The loader is imported when the
+ * command runs, so `tscompose --help` stays instant.
+ */
+interface ConfigOptions {
+  format?: 'yaml' | 'json';
+  quiet?: boolean;
+  services?: boolean;
+  volumes?: boolean;
+  networks?: boolean;
+  profiles?: boolean;
+  images?: boolean;
+  environment?: boolean;
+  output?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('config')
+    .alias('convert')
+    .usage('[OPTIONS] [SERVICE...]')
+    .description('Parse, resolve and render compose file in canonical format')
+    .argument('[service...]', 'Only these services (and what they depend on)')
+    .addOption(new Option('--format <string>', 'Format the output. Values: [yaml | json]').choices(['yaml', 'json']).default('yaml'))
+    .option('-q, --quiet', "Only validate the configuration, don't print anything")
+    .option('--services', 'Print the service names, one per line.')
+    .option('--volumes', 'Print the volume names, one per line.')
+    .option('--networks', 'Print the network names, one per line.')
+    .option('--profiles', 'Print the profile names, one per line.')
+    .option('--images', 'Print the image names, one per line.')
+    .option('--environment', 'Print environment used for interpolation.')
+    .option('-o, --output <string>', 'Save to file (default to stdout)')
+    .action(async (services: string[], _opts: ConfigOptions, cmd: Command) => {
+      const { runConfig } = await import('./config-run.js');
+      await runConfig(cmd.optsWithGlobals() as GlobalOptions & ConfigOptions, services);
+    });
+}
+
+export type { ConfigOptions };
