@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { register as registerConfig } from './config.js';
+import { register as registerImage } from './image.js';
 import { register as registerNetwork } from './network.js';
 
 /**
@@ -9,6 +11,8 @@ import { register as registerNetwork } from './network.js';
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [
+  registerConfig,
+  registerImage,
   registerNetwork,
 ];
 
