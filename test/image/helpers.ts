@@ -45,7 +45,7 @@ export function mountsUnder(dir: string): string[] {
 }
 
 /** Runs the built CLI (dist/) with a test root's environment. */
-export function cli(root: TestRoot, args: string[], input?: string | Buffer): { code: number; stdout: string; stderr: string } {
+export function cli(root: TestRoot, args: string[], input?: string | Buffer): { code: number; stdout: string; stderr: string; stdoutBytes: Buffer } {
   const r = spawnSync(join(repoRoot, 'bin', 'tscompose'), args, {
     env: root.env,
     input,
@@ -53,7 +53,7 @@ export function cli(root: TestRoot, args: string[], input?: string | Buffer): { 
     maxBuffer: 1 << 30,
     cwd: root.dir,
   });
-  return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  return { code: r.status ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString(), stdoutBytes: r.stdout };
 }
 
 export function readText(path: string): string {
