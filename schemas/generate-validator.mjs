@@ -18,7 +18,10 @@ export const outputPath = join(here, '..', 'src', 'spec', 'schema-validator.gen.
 /** The options the loader's validator is compiled with (tests compile the schema with the same ones). */
 export const ajvOptions = {
   allErrors: true,
+  // Errors carry the failing schema and data: messages and "did you mean" need them.
   verbose: true,
+  // One function per definition instead of copies of it everywhere: a smaller module loads faster.
+  inlineRefs: false,
   strict: true,
   allowUnionTypes: true,
   allowMatchingProperties: true,
