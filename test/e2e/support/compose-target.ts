@@ -1,0 +1,79 @@
+import { join } from 'node:path';
+import { run, type RunResult } from '../../../src/util/proc.js';
+import { repoRoot } from '../../support/cache.js';
+import { ensureDockerDebianBase } from '../../support/debian-base.js';
+import { dockerInventory, type ProjectInventory } from './docker-inventory.js';
+
+/**
+ * A compose CLI the end-to-end scenarios drive, and the engine under it. The
+ * scenario only speaks the compose CLI (up, down, exec, logs...) and reads
+ * what the engine holds through `inventory`; everything else that differs
+ * between Docker Compose and tscompose, or between engines, is here.
+ */
+export interface ComposeTarget {
+  /** Shown in test names. */
+  name: string;
+  /** The program and the options that come before the compose options (-f, -p). */
+  argv: string[];
+  /** `up -d --wait` waits for the services to be running and healthy (docker-compose 1.29 has no --wait). */
+  upWaits: boolean;
+  /** Makes the engine ready for `build`: a daemon, the `debian:<suite>` base image. */
+  prepare(): Promise<void>;
+  /** Reads the project's containers, networks and volumes from the engine, by the compose labels. */
+  inventory: ProjectInventory;
+  /** The iptables chain that sees the containers' forwarded traffic first (the egress guard hooks in there). */
+  firewallHook: string;
+}
+
+async function prepareDocker(): Promise<void> {
+  await ensureDockerDebianBase('bookworm');
+}
+
+/** The reference: Debian's docker-compose 1.29 on Debian's dockerd 20.10. */
+export const dockerCompose: ComposeTarget = {
+  name: 'docker-compose 1.29 on dockerd',
+  argv: ['docker-compose'],
+  upWaits: false,
+  prepare: prepareDocker,
+  inventory: dockerInventory,
+  firewallHook: 'DOCKER-USER',
+};
+
+/** tscompose driving the same dockerd through its docker backend. */
+export const tscomposeOnDocker: ComposeTarget = {
+  name: 'tscompose --backend docker',
+  argv: [join(repoRoot, 'bin/tscompose'), '--backend', 'docker'],
+  upWaits: true,
+  prepare: prepareDocker,
+  inventory: dockerInventory,
+  firewallHook: 'DOCKER-USER',
+};
+
+export interface ComposeCli {
+  /** Runs `<cli> -f <file> -p <project> ...args`; never throws on a non-zero exit. */
+  run(args: string[], timeoutMs?: number): Promise<RunResult>;
+  /** The same, and throws (with the command's output) when it fails. */
+  ok(args: string[], timeoutMs?: number): Promise<string>;
+}
+
+export function composeCli(target: ComposeTarget, file: string, project: string, env: Record<string, string>): ComposeCli {
+  const cli: ComposeCli = {
+    async run(args, timeoutMs = 10 * 60_000) {
+      const [cmd, ...pre] = target.argv;
+      return run(cmd!, [...pre, '-f', file, '-p', project, ...args], {
+        env: { ...process.env, ...env },
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+      });
+    },
+    async ok(args, timeoutMs) {
+      const r = await cli.run(args, timeoutMs);
+      if (r.code !== 0) {
+        const how = r.signal ? `was killed (${r.signal}, timeout ${timeoutMs ?? 600_000} ms)` : `exited ${r.code}`;
+        throw new Error(`${target.name}: \`${args.join(' ')}\` ${how}\n--- stderr\n${r.stderr.trim()}\n--- stdout\n${r.stdout.trim()}`);
+      }
+      return r.stdout;
+    },
+  };
+  return cli;
+}
