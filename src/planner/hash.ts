@@ -84,7 +84,8 @@ export function fieldDigests(input: Record<string, unknown>): Record<string, str
   const out: Record<string, string> = {};
   for (const key of Object.keys(input).sort()) {
     const v = input[key];
-    if (v === undefined) continue;
+    // Unset and empty say the same thing; leaving them out keeps the label short.
+    if (v === undefined || v === null || v === false || v === '' || (Array.isArray(v) && v.length === 0)) continue;
     if (v && typeof v === 'object' && !Array.isArray(v) && key !== 'healthcheck') {
       // A map is compared key by key (an empty map contributes nothing): `environment.FOO`, not `environment`.
       for (const sub of Object.keys(v).sort()) {

@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import type { Engine, EngineEvent, EngineInfo, LabelFilter } from '../types.js';
 import { DockerContainers } from './containers.js';
@@ -7,6 +7,7 @@ import { DockerVolumes } from './volumes.js';
 import { DockerImages } from './images.js';
 import { call } from './errors.js';
 import { labelFilters } from './filters.js';
+import { loadDockerode } from './load.js';
 
 /**
  * The Engine on a Docker Engine, through dockerode, against DOCKER_HOST or
@@ -28,7 +29,8 @@ export class DockerEngine implements Engine {
 
   /** Connects (lazily: the first call opens the socket) to the daemon DOCKER_HOST names, or the default socket. */
   static connect(): DockerEngine {
-    return new DockerEngine(new Docker());
+    const Dockerode = loadDockerode();
+    return new DockerEngine(new Dockerode());
   }
 
   async info(): Promise<EngineInfo> {
