@@ -1,4 +1,8 @@
 import type { Command } from 'commander';
+import { register as registerUp } from './compose-up.js';
+import { register as registerDown } from './compose-down.js';
+import { register as registerPs } from './compose-ps.js';
+import { register as registerLogs } from './compose-logs.js';
 import { register as registerConfig } from './config.js';
 import { register as registerImage } from './image.js';
 import { register as registerNetwork } from './network.js';
@@ -11,6 +15,10 @@ import { register as registerNetwork } from './network.js';
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [
+  registerUp,
+  registerDown,
+  registerPs,
+  registerLogs,
   registerConfig,
   registerImage,
   registerNetwork,
