@@ -50,6 +50,11 @@ export async function connectContainer(containerId: string, network: string, opt
     let i = 0;
     while (used.has(`eth${i}`)) i++;
     const ep = planEndpoint(n, containerId, name, { network, ...(opts.aliases ? { aliases: opts.aliases } : {}), ...(opts.ipv4Address ? { ipv4Address: opts.ipv4Address } : {}) }, `eth${i}`);
+    // A running container's new name is live at once, like its others.
+    const sibling = mine[0]?.endpoints[containerId];
+    if (sibling) {
+      for (const k of ['running', 'pid', 'pidStart', 'bootId'] as const) if (sibling[k] !== undefined) Object.assign(ep, { [k]: sibling[k] });
+    }
     // The container keeps its default route; it gets one here only if it had no way out before.
     const hasRoute = mine.some((o) => !o.internal);
     writeNetwork(n);
