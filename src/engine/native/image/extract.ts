@@ -57,6 +57,8 @@ export const RECIPE_FILE = 'tar-split.gz';
 const WHITEOUT_PREFIX = '.wh.';
 const WHITEOUT_META_PREFIX = '.wh..wh.';
 const WHITEOUT_OPAQUE = '.wh..wh..opq';
+/** The process umask (files are created with mode & ~umask), read once without changing it for good. */
+const UMASK = (() => { const m = process.umask(0o022); process.umask(m); return m; })();
 const ALLOWED_XATTR_PREFIXES = ['security.', 'user.', 'system.posix_acl_access', 'system.posix_acl_default'];
 
 export async function extractLayer(input: Readable, staging: string, opts: ExtractOptions): Promise<ExtractedLayer> {
@@ -185,46 +187,50 @@ class LayerWriter {
       return drain(stream);
     }
     this.ensureDir(parentOf(rel), rel);
-    if (header.type !== 'symlink' && lstatOrUndefined(full)?.isSymbolicLink()) {
+    const existing = lstatOrUndefined(full);
+    if (existing?.isSymbolicLink() && header.type !== 'symlink') {
       // Only an earlier entry of this same tar can have put it there. Naive extractors open,
       // chmod or chown such a path and so act on the link's target: refuse the pattern outright.
       throw this.refuse(`entry "${header.name}" (${header.type}) comes after a symbolic link of the same name; writing, chmod'ing or chown'ing it would act on the link's target`);
     }
+    const uid = uidOf(header);
+    const gid = gidOf(header);
     switch (header.type) {
       case 'directory': {
-        const st = lstatOrUndefined(full);
-        if (st && !st.isDirectory()) this.removeExisting(rel);
-        if (!st || !st.isDirectory()) mkdirSync(full, { mode: 0o700 });
+        if (existing && !existing.isDirectory()) this.removeExisting(rel, existing);
+        const made = !existing?.isDirectory();
+        if (made) mkdirSync(full, { mode: mode & 0o777 });
         this.verified.add(rel);
-        lchownSync(full, uidOf(header), gidOf(header));
-        chmodSync(full, mode);
+        const chowned = uid !== 0 || gid !== 0;
+        if (chowned) lchownSync(full, uid, gid);
+        if (!made || chowned || (mode & ~UMASK) !== mode) chmodSync(full, mode);
         this.dirTimes.set(rel, mtime);
         this.addXattrs(rel, xattrs);
         return drain(stream);
       }
       case 'file':
       case 'contiguous-file':
-        await this.writeFile(rel, full, header, stream, recorder, mode, mtime);
+        await this.writeFile(rel, full, header, stream, recorder, mode, mtime, existing);
         this.addXattrs(rel, xattrs);
         return;
       case 'symlink': {
         if (!header.linkname) throw this.refuse(`symlink "${header.name}" has no target`);
-        this.removeExisting(rel);
+        this.removeExisting(rel, existing);
         symlinkSync(header.linkname, full);
-        lchownSync(full, uidOf(header), gidOf(header));
+        if (uid !== 0 || gid !== 0) lchownSync(full, uid, gid);
         lutimesSync(full, mtime, mtime);
         // The kernel allows no user.* attributes on symlinks; Docker drops them too.
         this.addXattrs(rel, new Map([...xattrs].filter(([name]) => !name.startsWith('user.'))));
         return drain(stream);
       }
       case 'link':
-        await this.hardlink(rel, full, header.linkname ?? '');
+        await this.hardlink(rel, full, header.linkname ?? '', existing);
         return drain(stream);
       case 'character-device':
       case 'block-device':
       case 'fifo':
-        this.removeExisting(rel);
-        this.nodes.set(rel, { type: header.type, major: header.devmajor ?? 0, minor: header.devminor ?? 0, mode, uid: uidOf(header), gid: gidOf(header), mtime: mtimeOf(header) });
+        this.removeExisting(rel, existing);
+        this.nodes.set(rel, { type: header.type, major: header.devmajor ?? 0, minor: header.devminor ?? 0, mode, uid, gid, mtime: mtimeOf(header) });
         this.addXattrs(rel, xattrs);
         return drain(stream);
       default:
@@ -232,18 +238,22 @@ class LayerWriter {
     }
   }
 
-  private async writeFile(rel: string, full: string, header: TarHeader, stream: Readable, recorder: RecipeRecorder, mode: number, mtime: number): Promise<void> {
+  private async writeFile(rel: string, full: string, header: TarHeader, stream: Readable, recorder: RecipeRecorder, mode: number, mtime: number, existing: Stats | undefined): Promise<void> {
     // Registered before a byte of content is read, so the recorder drops exactly these bytes.
     const content = header.size > 0 ? recorder.content((header as TarHeader & { byteOffset: number }).byteOffset, header.size) : undefined;
-    this.removeExisting(rel);
-    const fd = openSync(full, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+    this.removeExisting(rel, existing);
+    const uid = uidOf(header);
+    const gid = gidOf(header);
+    const fd = openSync(full, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, mode & 0o777);
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         let off = 0;
         while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
       }
-      fchownSync(fd, uidOf(header), gidOf(header));
-      fchmodSync(fd, mode); // after chown, which clears setuid/setgid
+      // Each syscall per file counts on a 6000-file layer: skip what creation already got right.
+      const chowned = uid !== 0 || gid !== 0;
+      if (chowned) fchownSync(fd, uid, gid);
+      if (chowned || (mode & ~UMASK) !== mode) fchmodSync(fd, mode); // after chown, which clears setuid/setgid
       futimesSync(fd, mtime, mtime);
     } finally {
       closeSync(fd);
@@ -255,12 +265,12 @@ class LayerWriter {
     this.contentBytes += header.size;
   }
 
-  private async hardlink(rel: string, full: string, linkname: string): Promise<void> {
+  private async hardlink(rel: string, full: string, linkname: string, existing: Stats | undefined): Promise<void> {
     const target = this.clean(linkname, `hardlink target of "${rel}":`);
     if (target === '' || target === rel) throw this.refuse(`hardlink "${rel}" points to "${linkname}", which is not a file of the layer`);
     this.checkExistingDirs(parentOf(target), rel);
     if (this.nodes.has(target)) await this.flushNodes();
-    this.removeExisting(rel);
+    this.removeExisting(rel, existing);
     const st = lstatOrUndefined(join(this.root, target));
     if (!st || st.isDirectory()) throw this.refuse(`hardlink "${rel}" points to "${linkname}", which is not a file of the layer`);
     linkSync(join(this.root, target), full); // link(2) does not follow a symlink target
@@ -295,13 +305,13 @@ class LayerWriter {
    * Removes what is at `rel` (and below) before an entry replaces it. Contents
    * the recipe still needs are moved aside, not deleted.
    */
-  private removeExisting(rel: string): void {
-    for (const map of [this.nodes, this.xattrs, this.dirTimes] as Map<string, unknown>[]) {
+  private removeExisting(rel: string, st: Stats | undefined = lstatOrUndefined(join(this.root, rel))): void {
+    if (this.nodes.size) for (const key of [...this.nodes.keys()]) if (isUnder(key, rel)) this.nodes.delete(key);
+    if (!st) return; // nothing there, so no metadata is pending for it either
+    for (const map of [this.xattrs, this.dirTimes] as Map<string, unknown>[]) {
       for (const key of [...map.keys()]) if (isUnder(key, rel)) map.delete(key);
     }
     const full = join(this.root, rel);
-    const st = lstatOrUndefined(full);
-    if (!st) return;
     for (const [path, n] of [...this.liveContent]) {
       if (!isUnder(path, rel)) continue;
       mkdirSync(this.orphans, { recursive: true, mode: 0o700 });

@@ -25,6 +25,7 @@ import type { Writable } from 'node:stream';
 const FRAME_RAW = 0x01;
 const FRAME_CONTENT = 0x02;
 const RAW_FLUSH = 256 * 1024;
+const BATCH_FLUSH = 512 * 1024;
 
 export class RecipeRecorder {
   private readonly out: Writable;
@@ -35,6 +36,8 @@ export class RecipeRecorder {
   private handled = 0; // bytes before this offset are written or dropped
   private contentEnd = 0; // [handled, contentEnd) is file content, to drop
   private raw: Buffer[] = [];
+  private batch: Buffer[] = [];
+  private batchLen = 0;
   private rawLen = 0;
   private nextContent = 0;
 
@@ -75,7 +78,7 @@ export class RecipeRecorder {
     frame.writeBigUInt64BE(BigInt(size), 1);
     const n = this.nextContent++;
     frame.writeUInt32BE(n, 9);
-    this.out.write(frame);
+    this.emit(frame);
     this.contentEnd = dataStart + size;
     this.advance(this.contentEnd, false);
     return n;
@@ -85,6 +88,7 @@ export class RecipeRecorder {
   async finish(): Promise<void> {
     this.advance(this.received, true);
     this.flushRaw();
+    this.flushBatch();
     this.out.end();
     await this.closed;
   }
@@ -133,10 +137,24 @@ export class RecipeRecorder {
     const head = Buffer.alloc(5);
     head[0] = FRAME_RAW;
     head.writeUInt32BE(this.rawLen, 1);
-    this.out.write(head);
-    this.out.write(Buffer.concat(this.raw, this.rawLen));
+    this.emit(head);
+    this.emit(Buffer.concat(this.raw, this.rawLen));
     this.raw = [];
     this.rawLen = 0;
+  }
+
+  /** Frames go to gzip in large writes: one zlib call per small frame costs more than the compression. */
+  private emit(bytes: Buffer): void {
+    this.batch.push(bytes);
+    this.batchLen += bytes.length;
+    if (this.batchLen >= BATCH_FLUSH) this.flushBatch();
+  }
+
+  private flushBatch(): void {
+    if (this.batchLen === 0) return;
+    this.out.write(Buffer.concat(this.batch, this.batchLen));
+    this.batch = [];
+    this.batchLen = 0;
   }
 }
 
