@@ -1,0 +1,117 @@
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { mkdtempSync, writeFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { connect, type Socket } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createNetwork, ensureDaemon } from '../../src/network/index.js';
+import { daemonSocketPath } from '../../src/network/daemon/protocol.js';
+import { processStartTime } from '../../src/util/lock.js';
+import { FakeContainer, daemonPid, setUpNetEnv, tearDownNetEnv, type NetEnv } from './support.js';
+import { daemonPids } from './leaks.js';
+
+// Acceptance 3: the network daemon killed (-9) mid-test and started again: names still resolve and
+// published ports still answer; the containers never noticed (their traffic does not go through it).
+
+function httpGet(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: '127.0.0.1', port }, () => sock.end('GET / HTTP/1.0\r\n\r\n'));
+    let buf = '';
+    sock.on('data', (d) => (buf += d.toString()));
+    sock.on('end', () => resolve(buf.split('\r\n\r\n').slice(1).join('')));
+    sock.on('error', reject);
+  });
+}
+
+function udpAsk(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    const t = setTimeout(() => (s.close(), reject(new Error('no UDP answer'))), 3000);
+    s.on('message', (m) => (clearTimeout(t), s.close(), resolve(m.toString())));
+    s.send(text, port, '127.0.0.1');
+  });
+}
+
+async function killDaemon(): Promise<number> {
+  const pid = (await daemonPid())!;
+  process.kill(pid, 'SIGKILL');
+  while (processStartTime(pid) !== undefined) await sleep(10);
+  return pid;
+}
+
+describe('network daemon', () => {
+  let env: NetEnv;
+  const containers: FakeContainer[] = [];
+  let www: string;
+
+  beforeEach(async () => {
+    env = await setUpNetEnv();
+    containers.length = 0;
+    www = mkdtempSync(join(tmpdir(), 'tsc-www-'));
+    writeFileSync(join(www, 'index.html'), 'still here\n');
+  });
+  afterEach(async () => {
+    rmSync(www, { recursive: true, force: true });
+    await tearDownNetEnv(env, containers);
+  });
+
+  it('killed with -9 and restarted, it serves the same names and ports; containers are undisturbed', async () => {
+    await createNetwork({ name: 'app-network' });
+    const web = await FakeContainer.start('web', [{ network: 'app-network', aliases: ['frontend'] }], [
+      { target: 80, protocol: 'tcp' },
+      { target: 9999, protocol: 'udp' },
+    ]);
+    containers.push(web);
+    const db = await FakeContainer.start('db', [{ network: 'app-network', aliases: ['database'] }]);
+    containers.push(db);
+    await web.serveHttp(80, www);
+    await web.serveUdpEcho(9999);
+    const [tcp, udp] = web.attach.ports.map((p) => p.hostPort);
+    expect(await httpGet(tcp!)).toBe('still here\n');
+    expect((await db.nslookup('frontend')).addresses).toEqual([web.ip]);
+
+    // A connection between containers, open across the daemon's death.
+    const conn: Socket = await new Promise((resolve) => {
+      const s = connect({ host: web.ip, port: 80 }, () => resolve(s));
+    });
+    const first = await killDaemon();
+    expect(statSync(daemonSocketPath(), { throwIfNoEntry: false })).toBeDefined(); // a stale socket, until the next daemon
+    // Container to container traffic never went through the daemon.
+    expect(await db.httpGet(`http://${web.ip}/`)).toBe('still here\n');
+    expect(await db.httpGet('http://frontend/', 1500)).toMatch(/^ERROR/); // no daemon, no names
+    const reply = new Promise<string>((resolve) => {
+      let buf = '';
+      conn.on('data', (d) => (buf += d.toString()));
+      conn.on('end', () => resolve(buf));
+    });
+    conn.end('GET / HTTP/1.0\r\n\r\n');
+    expect(await reply).toContain('still here');
+    expect((await web.exec(['ip', '-4', '-br', 'addr', 'show', 'eth0'])).stdout).toContain(web.ip);
+
+    const second = await ensureDaemon();
+    expect(second).not.toBe(first);
+    expect((await db.nslookup('frontend')).addresses).toEqual([web.ip]);
+    expect((await web.nslookup('database')).addresses).toEqual([db.ip]);
+    expect(await httpGet(tcp!)).toBe('still here\n');
+    expect(await udpAsk(udp!, 'again')).toBe('echo:again');
+
+    // Any operation that needs it starts it again by itself.
+    await killDaemon();
+    const late = await FakeContainer.start('late', [{ network: 'app-network' }]);
+    containers.push(late);
+    expect((await late.nslookup('frontend')).addresses).toEqual([web.ip]);
+    expect(await httpGet(tcp!)).toBe('still here\n');
+    expect(daemonPids(env.runRoot)).toHaveLength(1);
+  });
+
+  it('is root-only, single, and exits with the last network', async () => {
+    await createNetwork({ name: 'lonely' });
+    const pids = await Promise.all([ensureDaemon(), ensureDaemon(), ensureDaemon()]);
+    expect(new Set(pids).size).toBe(1);
+    expect(daemonPids(env.runRoot)).toEqual([pids[0]]);
+    expect(statSync(daemonSocketPath()).mode & 0o777).toBe(0o600);
+    expect(statSync(env.runRoot).mode & 0o777).toBe(0o700);
+    // tearDownNetEnv removes the network and then checks that the daemon went away on its own.
+  });
+});
