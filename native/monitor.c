@@ -1,0 +1,230 @@
+/*
+ * The monitor: parent of the container's PID 1 for its whole life, a small
+ * resident process instead of a Node one. It writes every stdout/stderr line
+ * to the log file in the CRI format ("<RFC3339Nano> <stream> <F|P> <line>",
+ * P for a piece of a longer line), relays a foreground CLI's terminal, reaps
+ * PID 1 and records its exit status atomically (write a temp file, rename).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+#define LINE_MAX_BYTES 16384
+#define DRAIN_MS 2000
+
+struct stream {
+    int fd;
+    const char *name;
+    int frame;
+    size_t len;
+    char buf[LINE_MAX_BYTES];
+};
+
+static int logfd = -1;
+
+static void log_record(const char *stream, const char *data, size_t len, int partial) {
+    if (logfd < 0) return;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    char head[96];
+    int n = snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %c ", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec, stream, partial ? 'P' : 'F');
+    struct iovec iov[3] = { { head, (size_t)n }, { (void *)data, len }, { "\n", 1 } };
+    /* A full disk loses log lines, never the container. */
+    if (writev(logfd, iov, 3) < 0) return;
+}
+
+static void stream_input(struct stream *s, const char *data, size_t n) {
+    while (n > 0) {
+        size_t take = n < sizeof s->buf - s->len ? n : sizeof s->buf - s->len;
+        memcpy(s->buf + s->len, data, take);
+        s->len += take;
+        data += take;
+        n -= take;
+        size_t start = 0;
+        for (size_t i = 0; i < s->len; i++) {
+            if (s->buf[i] != '\n') continue;
+            log_record(s->name, s->buf + start, i - start, 0);
+            start = i + 1;
+        }
+        memmove(s->buf, s->buf + start, s->len - start);
+        s->len -= start;
+        if (s->len == sizeof s->buf) {
+            log_record(s->name, s->buf, s->len, 1);
+            s->len = 0;
+        }
+    }
+}
+
+static void stream_close(struct stream *s) {
+    if (s->len) log_record(s->name, s->buf, s->len, 1);
+    s->len = 0;
+    if (s->fd >= 0) close(s->fd);
+    s->fd = -1;
+}
+
+static long long read_counter(const char *path, const char *key) {
+    char buf[4096];
+    if (!path || read_small_file(path, buf, sizeof buf) < 0) return -1;
+    size_t klen = strlen(key);
+    for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, key, klen) == 0 && line[klen] == ' ') return strtoll(line + klen + 1, NULL, 10);
+    return -1;
+}
+
+static void write_exit(const char *path, int status, long long finished_ns, int oom) {
+    if (!path) return;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    char text[256], tmp[4096];
+    snprintf(text, sizeof text, "code %d\nsignal %d\nfinished %lld\noom %d\n", code, sig, finished_ns, oom);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    /* No fsync: the rename is atomic, and a record lost to a power cut reads as "exited, status unknown". */
+    write_all(fd, text, strlen(text));
+    close(fd);
+    rename(tmp, path);
+}
+
+static long long now_ns(clockid_t clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* One frame from the foreground relay: input, a window size, a signal, or the end of input. */
+static int handle_attach(struct monitor_io *io) {
+    char buf[65536];
+    uint32_t len;
+    int type = frame_recv(io->attach, buf, sizeof buf, &len);
+    if (type < 0) {
+        close(io->attach);
+        io->attach = -1;
+        /* The CLI is gone: like `docker run -i`, its end of stdin closes with it. */
+        if (!io->tty && io->in_w >= 0) { close(io->in_w); io->in_w = -1; }
+        return -1;
+    }
+    switch (type) {
+    case FR_STDIN:
+        if (io->in_w >= 0 && write_all(io->in_w, buf, len) < 0 && !io->tty) { close(io->in_w); io->in_w = -1; }
+        break;
+    case FR_STDIN_EOF:
+        /* A terminal has no end of input to pass on; a pipe closes. */
+        if (!io->tty && io->in_w >= 0) { close(io->in_w); io->in_w = -1; }
+        break;
+    case FR_RESIZE: {
+        buf[len < sizeof buf ? len : sizeof buf - 1] = 0;
+        struct winsize ws = { 0 };
+        unsigned rows = 0, cols = 0;
+        if (io->tty && sscanf(buf, "%u %u", &rows, &cols) == 2) {
+            ws.ws_row = (unsigned short)rows;
+            ws.ws_col = (unsigned short)cols;
+            ioctl(io->out_r, TIOCSWINSZ, &ws);
+        }
+        break;
+    }
+    case FR_SIGNAL:
+        buf[len < sizeof buf ? len : sizeof buf - 1] = 0;
+        kill(io->init, atoi(buf));
+        break;
+    }
+    return 0;
+}
+
+noreturn void monitor_run(const struct conf *c, struct monitor_io *io) {
+    const char *logpath = conf_get(c, "log");
+    if (logpath) logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    const char *oom_path = NULL, *oom_key = NULL;
+    for (int i = 0; i < c->n; i++)
+        if (strcmp(c->lines[i].key, "oom") == 0 && c->lines[i].n >= 2) { oom_path = c->lines[i].arg[0]; oom_key = c->lines[i].arg[1]; }
+    long long oom_before = read_counter(oom_path, oom_key);
+
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    static struct stream out, err;
+    out.fd = io->out_r; out.name = "stdout"; out.frame = FR_STDOUT;
+    err.fd = io->err_r; err.name = "stderr"; err.frame = FR_STDERR;
+    struct stream *streams[2] = { &out, &err };
+
+    int exited = 0, status = 0;
+    long long finished = 0, drain_deadline = 0;
+    for (;;) {
+        if (exited && out.fd < 0 && err.fd < 0) break;
+        struct pollfd p[4] = {
+            { out.fd, POLLIN, 0 }, { err.fd, POLLIN, 0 }, { io->attach, POLLIN, 0 }, { exited ? -1 : sfd, POLLIN, 0 },
+        };
+        int timeout = -1;
+        if (exited) {
+            long long left = (drain_deadline - now_ns(CLOCK_MONOTONIC)) / 1000000;
+            if (left <= 0) break;
+            timeout = (int)left;
+        }
+        int r = poll(p, 4, timeout);
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0 && exited) break;
+        for (int i = 0; i < 2; i++) {
+            struct stream *s = streams[i];
+            if (s->fd < 0 || !p[i].revents) continue;
+            char buf[65536];
+            ssize_t n = read(s->fd, buf, sizeof buf);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+            if (n <= 0) {  /* EOF, or EIO from a pty whose last slave closed */
+                if (io->tty && io->in_w == s->fd) io->in_w = -1;
+                stream_close(s);
+                continue;
+            }
+            stream_input(s, buf, (size_t)n);
+            if (io->attach >= 0 && frame_send(io->attach, s->frame, buf, (uint32_t)n) < 0) {
+                close(io->attach);
+                io->attach = -1;
+            }
+        }
+        if (io->attach >= 0 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) handle_attach(io);
+        if (!exited && (p[3].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) > 0) {}
+            int st;
+            pid_t w;
+            while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+                if (w != io->init) continue;
+                exited = 1;
+                status = st;
+                finished = now_ns(CLOCK_REALTIME);
+                drain_deadline = now_ns(CLOCK_MONOTONIC) + DRAIN_MS * 1000000LL;
+            }
+        }
+    }
+    stream_close(&out);
+    stream_close(&err);
+    long long oom_after = read_counter(oom_path, oom_key);
+    int oom = oom_before >= 0 && oom_after > oom_before;
+    write_exit(conf_get(c, "exit"), status, finished, oom);
+    const char *pidfile = conf_get(c, "pidfile");
+    if (pidfile) unlink(pidfile);
+    if (io->attach >= 0) {
+        char text[16];
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        int n = snprintf(text, sizeof text, "%d", code);
+        frame_send(io->attach, FR_EXIT, text, (uint32_t)n);
+    }
+    _exit(0);
+}

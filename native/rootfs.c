@@ -1,0 +1,431 @@
+/*
+ * The container's root filesystem, set up inside its new mount namespace so
+ * that a crash leaks nothing on the host. Every mount destination is resolved
+ * inside the root with openat2(RESOLVE_IN_ROOT): a symlink in the image can
+ * redirect a mount only to another place inside the root, never out of it.
+ * Mounts use the fd-based mount API (fsopen, open_tree, move_mount), so no
+ * path is looked up twice.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+#define RESOLVE_BASE (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+int open_in_root(int rootfd, const char *path, int flags, int resolve) {
+    struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .mode = 0, .resolve = (uint64_t)(RESOLVE_BASE | resolve) };
+    int fd;
+    do fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+    while (fd < 0 && errno == EAGAIN);
+    return fd;
+}
+
+/*
+ * Opens (O_PATH) the path inside the root, creating what is missing: parent
+ * directories, and the last component as a directory or an empty file. A
+ * dangling symlink on the way (an image's /etc/resolv.conf -> ../run/...) is
+ * followed inside the root and its target created, as runc does.
+ */
+int ensure_in_root(int rootfd, const char *path, int want_dir, mode_t mode) {
+    char cur[PATH_MAX];
+    snprintf(cur, sizeof cur, "%s", path);
+    for (int depth = 0; depth < 40; depth++) {
+        int fd = open_in_root(rootfd, cur, O_PATH, 0);
+        if (fd >= 0 || errno != ENOENT) return fd;
+
+        int parent = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0);
+        if (parent < 0) return -1;
+        char walk[PATH_MAX] = "";
+        char *p = cur;
+        int restarted = 0;
+        while (*p) {
+            while (*p == '/') p++;
+            if (!*p) break;
+            char *end = strchrnul(p, '/');
+            char comp[NAME_MAX + 1];
+            size_t len = (size_t)(end - p);
+            if (len > NAME_MAX) { close(parent); errno = ENAMETOOLONG; return -1; }
+            memcpy(comp, p, len);
+            comp[len] = 0;
+            const char *rest = end;
+            while (*rest == '/') rest++;
+            int last = *rest == 0;
+
+            char prefix[PATH_MAX];
+            snprintf(prefix, sizeof prefix, "%s/%s", walk, comp);
+            fd = open_in_root(rootfd, prefix, O_PATH, 0);
+            if (fd < 0 && errno != ENOENT) { close(parent); return -1; }
+            if (fd < 0) {
+                struct stat st;
+                if (fstatat(parent, comp, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                    if (!S_ISLNK(st.st_mode)) { close(parent); errno = ENOENT; return -1; }
+                    char link[PATH_MAX];
+                    ssize_t n = readlinkat(parent, comp, link, sizeof link - 1);
+                    if (n < 0) { close(parent); return -1; }
+                    link[n] = 0;
+                    char next[PATH_MAX];
+                    if (snprintf(next, sizeof next, "%s/%s/%s", link[0] == '/' ? "" : walk, link, rest) >= (int)sizeof next) {
+                        close(parent);
+                        errno = ENAMETOOLONG;
+                        return -1;
+                    }
+                    snprintf(cur, sizeof cur, "%s", next);
+                    restarted = 1;
+                    break;
+                }
+                if (errno != ENOENT) { close(parent); return -1; }
+                if (!last || want_dir) {
+                    if (mkdirat(parent, comp, last ? mode : 0755) < 0 && errno != EEXIST) { close(parent); return -1; }
+                } else {
+                    int f = openat(parent, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+                    if (f < 0 && errno != EEXIST) { close(parent); return -1; }
+                    if (f >= 0) close(f);
+                }
+                fd = openat(parent, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0) { close(parent); return -1; }
+            }
+            close(parent);
+            parent = fd;
+            snprintf(walk, sizeof walk, "%s", prefix);
+            p = end;
+        }
+        close(parent);
+        (void)restarted; /* either way, the next round opens the (new) path from the top */
+    }
+    errno = ELOOP;
+    return -1;
+}
+
+static void fs_fail(int fsfd, const char *what, const char *target) {
+    int err = errno;
+    char log[512] = "";
+    if (fsfd >= 0) {
+        ssize_t n = read(fsfd, log, sizeof log - 1);
+        log[n > 0 ? n : 0] = 0;
+        if (n > 0 && log[n - 1] == '\n') log[n - 1] = 0;
+    }
+    errno = err;
+    if (*log) fail(125, "mount %s on %s: %s (%s)", what, target, strerror(err), log);
+    fail_errno(125, "mount %s on %s", what, target);
+}
+
+/* A new, detached filesystem mount; `data` is comma-separated options, as for mount(8). */
+static int fs_mount(const char *type, const char *source, const char *data, unsigned attrs, const char *target) {
+    int fsfd = fsopen(type, FSOPEN_CLOEXEC);
+    if (fsfd < 0) fs_fail(-1, type, target);
+    if (source && *source && fsconfig(fsfd, FSCONFIG_SET_STRING, "source", source, 0) < 0) fs_fail(fsfd, type, target);
+    char *opts = strdup(data ? data : "");
+    for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(o, '=');
+        if (!eq) {
+            if (fsconfig(fsfd, FSCONFIG_SET_FLAG, o, NULL, 0) < 0) fs_fail(fsfd, type, target);
+            continue;
+        }
+        *eq = 0;
+        const char *val = eq + 1;
+        if (strcmp(type, "overlay") == 0 && strcmp(o, "lowerdir") == 0) {
+            /* fsconfig takes values of at most 256 bytes: add the layers one by one. */
+            char *layers = strdup(val);
+            for (char *ls = NULL, *l = strtok_r(layers, ":", &ls); l; l = strtok_r(NULL, ":", &ls))
+                if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", l, 0) < 0) fs_fail(fsfd, type, target);
+            free(layers);
+        } else if (fsconfig(fsfd, FSCONFIG_SET_STRING, o, val, 0) < 0) {
+            fs_fail(fsfd, type, target);
+        }
+    }
+    free(opts);
+    if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) fs_fail(fsfd, type, target);
+    int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, attrs);
+    if (mfd < 0) fs_fail(fsfd, type, target);
+    close(fsfd);
+    return mfd;
+}
+
+static void attach(int mfd, int targetfd, const char *what, const char *target) {
+    if (move_mount(mfd, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        fail_errno(125, "mount %s on %s", what, target);
+    close(mfd);
+}
+
+static void set_attrs(int mfd, unsigned attrs, int recursive, const char *target) {
+    struct mount_attr attr = { .attr_set = attrs, .propagation = MS_PRIVATE };
+    if (mount_setattr(mfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0)
+        fail_errno(125, "set mount options on %s", target);
+}
+
+static int target_fd(int rootfd, const char *target, int want_dir) {
+    int fd = ensure_in_root(rootfd, target, want_dir, want_dir ? 0755 : 0644);
+    if (fd < 0) fail_errno(125, "create mount point %s in the container", target);
+    return fd;
+}
+
+/* Opens the parent directory of `path` inside the root (created if missing) and points *name at the last component. */
+static int parent_in_root(int rootfd, const char *path, char *name, size_t size) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || !slash[1]) fail(125, "bad path %s", path);
+    snprintf(name, size, "%s", slash + 1);
+    if (slash == dir) slash[1] = 0; else *slash = 0;
+    int fd = ensure_in_root(rootfd, dir, 1, 0755);
+    if (fd < 0) fail_errno(125, "create %s in the container", dir);
+    return fd;
+}
+
+/* ---- copy-up: a new volume gets the image's content at its mount point, as Docker does ---- */
+
+static void copy_tree(int src, int dst, const char *where);
+
+static void copy_meta(int fd, const struct stat *st) {
+    if (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, st->st_mode & 07777) < 0)
+        fail_errno(125, "copy ownership into a new volume");
+    struct timespec ts[2] = { st->st_atim, st->st_mtim };
+    futimens(fd, ts);
+}
+
+static void copy_entry(int src, int dst, const char *name, const char *where) {
+    struct stat st;
+    if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) fail_errno(125, "copy %s/%s into a new volume", where, name);
+    if (S_ISDIR(st.st_mode)) {
+        if (mkdirat(dst, name, 0700) < 0) fail_errno(125, "copy %s/%s into a new volume", where, name);
+        int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int d = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (s < 0 || d < 0) fail_errno(125, "copy %s/%s into a new volume", where, name);
+        char sub[PATH_MAX];
+        snprintf(sub, sizeof sub, "%s/%s", where, name);
+        copy_tree(s, d, sub);
+        copy_meta(d, &st);
+        close(s);
+        close(d);
+    } else if (S_ISREG(st.st_mode)) {
+        int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        int d = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (s < 0 || d < 0) fail_errno(125, "copy %s/%s into a new volume", where, name);
+        for (;;) {
+            ssize_t n = copy_file_range(s, NULL, d, NULL, 1 << 30, 0);
+            if (n == 0) break;
+            if (n < 0) {
+                if (errno != EXDEV && errno != EINVAL && errno != ENOSYS) fail_errno(125, "copy %s/%s", where, name);
+                char buf[65536];
+                ssize_t r;
+                while ((r = read(s, buf, sizeof buf)) > 0)
+                    if (write_all(d, buf, r) < 0) fail_errno(125, "copy %s/%s", where, name);
+                break;
+            }
+        }
+        copy_meta(d, &st);
+        close(s);
+        close(d);
+    } else if (S_ISLNK(st.st_mode)) {
+        char link[PATH_MAX];
+        ssize_t n = readlinkat(src, name, link, sizeof link - 1);
+        if (n < 0) fail_errno(125, "copy %s/%s", where, name);
+        link[n] = 0;
+        if (symlinkat(link, dst, name) < 0) fail_errno(125, "copy %s/%s", where, name);
+        fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+    } else {
+        if (mknodat(dst, name, st.st_mode, st.st_rdev) < 0) fail_errno(125, "copy %s/%s", where, name);
+        fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+        fchmodat(dst, name, st.st_mode & 07777, 0);
+    }
+}
+
+static void copy_tree(int src, int dst, const char *where) {
+    DIR *d = fdopendir(dup(src));
+    if (!d) fail_errno(125, "read %s", where);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        copy_entry(src, dst, e->d_name, where);
+    }
+    closedir(d);
+}
+
+static int dir_is_empty(int fd) {
+    DIR *d = fdopendir(dup(fd));
+    if (!d) return 0;
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) { empty = 0; break; }
+    closedir(d);
+    return empty;
+}
+
+static void op_copyup(int rootfd, const char *target, const char *hostdir) {
+    int dst = open(hostdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dst < 0) fail_errno(125, "open volume directory %s", hostdir);
+    if (!dir_is_empty(dst)) { close(dst); return; }
+    int src = open_in_root(rootfd, target, O_RDONLY | O_DIRECTORY, 0);
+    if (src < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) { close(dst); return; }
+        fail_errno(125, "open %s in the image", target);
+    }
+    copy_tree(src, dst, target);
+    struct stat st;
+    if (fstat(src, &st) == 0) copy_meta(dst, &st);
+    close(src);
+    close(dst);
+}
+
+/* ---- masking (Docker's masked paths), with a /dev/null that must really be 1:3 ---- */
+
+static void op_mask(int rootfd, const char *target) {
+    int fd = open_in_root(rootfd, target, O_PATH, 0);
+    if (fd < 0) {
+        if (errno == ENOENT) return;
+        fail_errno(125, "mask %s", target);
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) fail_errno(125, "mask %s", target);
+    int mfd;
+    if (S_ISDIR(st.st_mode)) {
+        mfd = fs_mount("tmpfs", "tmpfs", "size=0", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, target);
+    } else {
+        /* Fail closed: binding anything but the real null device would expose or hide the wrong thing (CVE-2025-31133). */
+        int null = open_in_root(rootfd, "/dev/null", O_PATH, RESOLVE_NO_SYMLINKS);
+        struct stat ns;
+        if (null < 0 || fstat(null, &ns) < 0 || !S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
+            fail(125, "refusing to mask %s: /dev/null in the container is not the null device (char 1:3)", target);
+        mfd = open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (mfd < 0) fail_errno(125, "mask %s", target);
+        set_attrs(mfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0, target);
+        close(null);
+    }
+    attach(mfd, fd, "a mask", target);
+    close(fd);
+}
+
+static void op_readonly(int rootfd, const char *target) {
+    int fd = open_in_root(rootfd, target, O_PATH, 0);
+    if (fd < 0) {
+        if (errno == ENOENT) return;
+        fail_errno(125, "make %s read-only", target);
+    }
+    int mfd = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+    if (mfd < 0) fail_errno(125, "make %s read-only", target);
+    set_attrs(mfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 1, target);
+    attach(mfd, fd, "a read-only bind", target);
+    close(fd);
+}
+
+/* The console: a pty from the container's own devpts instance, so /dev/pts/0 inside is the real name. */
+static void op_console(int rootfd, int *master, int *slave) {
+    int m = open_in_root(rootfd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY, RESOLVE_NO_SYMLINKS);
+    if (m < 0) fail_errno(125, "open /dev/pts/ptmx in the container");
+    int unlock = 0;
+    if (ioctl(m, TIOCSPTLCK, &unlock) < 0) fail_errno(125, "unlock the container's pty");
+    int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0) fail_errno(125, "open the container's pty");
+    int fd = target_fd(rootfd, "/dev/console", 0);
+    int mfd = open_tree(s, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (mfd < 0) fail_errno(125, "bind the console");
+    attach(mfd, fd, "the console", "/dev/console");
+    close(fd);
+    *master = m;
+    *slave = s;
+}
+
+static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *tty_slave) {
+    const char *kind = l->n > 0 ? l->arg[0] : "";
+    char *const *a = l->arg + 1;
+    int n = l->n - 1;
+    if (strcmp(kind, "mount") == 0 && n >= 5) {            /* fstype source target attrs data */
+        int fd = target_fd(rootfd, a[2], 1);
+        attach(fs_mount(a[0], a[1], a[4], (unsigned)parse_hex(a[3]), a[2]), fd, a[0], a[2]);
+        close(fd);
+    } else if (strcmp(kind, "bind") == 0 && n >= 4) {      /* source target attrs recursive */
+        int mfd = open_tree(AT_FDCWD, a[0], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (a[3][0] == '1' ? AT_RECURSIVE : 0));
+        if (mfd < 0) fail_errno(125, "bind mount %s", a[0]);
+        struct stat st;
+        if (fstat(mfd, &st) < 0) fail_errno(125, "bind mount %s", a[0]);
+        set_attrs(mfd, (unsigned)parse_hex(a[2]), a[3][0] == '1', a[1]);
+        int fd = target_fd(rootfd, a[1], S_ISDIR(st.st_mode));
+        attach(mfd, fd, a[0], a[1]);
+        close(fd);
+    } else if (strcmp(kind, "copyup") == 0 && n >= 2) {    /* target hostdir */
+        op_copyup(rootfd, a[0], a[1]);
+    } else if (strcmp(kind, "mknod") == 0 && n >= 5) {     /* target c|b perm major minor */
+        char name[NAME_MAX + 1];
+        int dir = parent_in_root(rootfd, a[0], name, sizeof name);
+        mode_t perm = (mode_t)strtoul(a[2], NULL, 8);
+        mode_t type = a[1][0] == 'b' ? S_IFBLK : S_IFCHR;
+        if (mknodat(dir, name, type | perm, makedev(atoi(a[3]), atoi(a[4]))) < 0 && errno != EEXIST)
+            fail_errno(125, "create device %s", a[0]);
+        close(dir);
+    } else if (strcmp(kind, "symlink") == 0 && n >= 2) {   /* value target */
+        char name[NAME_MAX + 1];
+        int dir = parent_in_root(rootfd, a[1], name, sizeof name);
+        if (symlinkat(a[0], dir, name) < 0 && errno != EEXIST) fail_errno(125, "create symlink %s", a[1]);
+        close(dir);
+    } else if (strcmp(kind, "mkdir") == 0 && n >= 2) {     /* target mode */
+        int fd = ensure_in_root(rootfd, a[0], 1, (mode_t)strtoul(a[1], NULL, 8));
+        if (fd < 0) fail_errno(125, "create directory %s", a[0]);
+        close(fd);
+    } else if (strcmp(kind, "mask") == 0 && n >= 1) {
+        op_mask(rootfd, a[0]);
+    } else if (strcmp(kind, "ro") == 0 && n >= 1) {
+        op_readonly(rootfd, a[0]);
+    } else if (strcmp(kind, "sysctl") == 0 && n >= 2) {    /* path-under-/proc/sys value */
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "/proc/sys/%s", a[0]);
+        int fd = open_in_root(rootfd, path, O_WRONLY, RESOLVE_NO_SYMLINKS);
+        if (fd < 0 || write_all(fd, a[1], strlen(a[1])) < 0) fail_errno(125, "set sysctl %s", a[0]);
+        close(fd);
+    } else if (strcmp(kind, "console") == 0) {
+        op_console(rootfd, tty_master, tty_slave);
+    } else if (strcmp(kind, "remount_ro") == 0 && n >= 1) { /* the mount at target, not its submounts */
+        int fd = open_in_root(rootfd, a[0], O_PATH, 0);
+        if (fd < 0) fail_errno(125, "make %s read-only", a[0]);
+        set_attrs(fd, MOUNT_ATTR_RDONLY, 0, a[0]);
+        close(fd);
+    } else {
+        fail(125, "helper: unknown or malformed op \"%s\"", kind);
+    }
+}
+
+int rootfs_prepare(const struct conf *c, int *tty_master, int *tty_slave) {
+    const char *rootfs = conf_get(c, "rootfs");
+    if (!rootfs) fail(125, "helper: no rootfs in the config");
+    /* Nothing we mount may propagate back to the host. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail_errno(125, "make mounts private");
+    int target = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (target < 0) fail_errno(125, "open rootfs %s", rootfs);
+    const char *overlay = conf_get(c, "overlay");
+    /* The image store writes layer paths relative to its root, so that many layers fit in one page. */
+    const char *overlay_cwd = conf_get(c, "overlay_cwd");
+    if (overlay && overlay_cwd && chdir(overlay_cwd) < 0) fail_errno(125, "chdir %s", overlay_cwd);
+    int mfd = overlay ? fs_mount("overlay", "overlay", overlay, 0, "/")
+                      : open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+    if (mfd < 0) fail_errno(125, "bind rootfs %s", rootfs);
+    attach(mfd, target, "the root filesystem", rootfs);
+    close(target);
+    int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) fail_errno(125, "open rootfs %s", rootfs);
+    for (int i = 0; i < c->n; i++)
+        if (strcmp(c->lines[i].key, "op") == 0) run_op(rootfd, &c->lines[i], tty_master, tty_slave);
+    return rootfd;
+}
+
+void rootfs_pivot(int rootfd) {
+    if (fchdir(rootfd) < 0) fail_errno(125, "enter the root filesystem");
+    if (syscall(SYS_pivot_root, ".", ".") < 0) fail_errno(125, "pivot_root");
+    /* The old root is now stacked under "."; detach it without telling any peer. */
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) fail_errno(125, "make the old root a slave");
+    if (umount2(".", MNT_DETACH) < 0) fail_errno(125, "detach the old root");
+    if (chdir("/") < 0) fail_errno(125, "chdir /");
+}

@@ -1,0 +1,187 @@
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cfsQuota, memoryAndSwap, DEFAULT_DEVICE_RULES, type CgroupDriver, type CgroupLimits } from './types.js';
+
+export interface V1Hierarchy {
+  /** Mount point, e.g. /sys/fs/cgroup/memory. */
+  mount: string;
+  /** Controllers (or "name=systemd") this hierarchy carries. */
+  controllers: string[];
+}
+
+const PARENT = 'tscompose';
+
+/**
+ * cgroup v1: the container gets a directory in every mounted hierarchy, so
+ * that /proc/self/cgroup inside reads "/" everywhere under its cgroup
+ * namespace, and limits go to the hierarchy that carries each controller.
+ */
+export class CgroupV1 implements CgroupDriver {
+  readonly version = 1 as const;
+
+  constructor(private readonly hierarchies: V1Hierarchy[]) {}
+
+  private find(controller: string): string | undefined {
+    return this.hierarchies.find((h) => h.controllers.includes(controller))?.mount;
+  }
+
+  private dirs(id: string): string[] {
+    return this.hierarchies.map((h) => join(h.mount, PARENT, id));
+  }
+
+  private dir(controller: string, id: string): string | undefined {
+    const mount = this.find(controller);
+    return mount && join(mount, PARENT, id);
+  }
+
+  create(id: string, limits: CgroupLimits): void {
+    for (const h of this.hierarchies) {
+      const parent = join(h.mount, PARENT);
+      const dir = join(parent, id);
+      const cpuset = h.controllers.includes('cpuset');
+      if (!existsSync(parent)) {
+        mkdirIfMissing(parent);
+        if (cpuset) inheritCpuset(h.mount, parent);
+      }
+      mkdirIfMissing(dir);
+      // A new cpuset cgroup starts with no CPUs and no memory nodes: nothing could join it.
+      if (cpuset) inheritCpuset(parent, dir);
+    }
+    this.writeLimits(id, limits);
+  }
+
+  private writeLimits(id: string, l: CgroupLimits): void {
+    const mem = this.dir('memory', id);
+    if (mem) {
+      const limit = l.memory && l.memory > 0 ? String(l.memory) : '-1';
+      const both = memoryAndSwap(l);
+      const swapFile = join(mem, 'memory.memsw.limit_in_bytes');
+      const hasSwapAccounting = existsSync(swapFile);
+      // The kernel refuses memory > memsw: raise memsw first when growing, lower it last when shrinking.
+      if (hasSwapAccounting) writeFileSync(swapFile, '-1');
+      writeFileSync(join(mem, 'memory.limit_in_bytes'), limit);
+      if (hasSwapAccounting && both !== undefined && both > 0) writeFileSync(swapFile, String(both));
+      writeFileSync(join(mem, 'memory.soft_limit_in_bytes'), l.memoryReservation && l.memoryReservation > 0 ? String(l.memoryReservation) : '-1');
+    }
+    const cpu = this.dir('cpu', id);
+    if (cpu) {
+      const q = cfsQuota(l);
+      writeFileSync(join(cpu, 'cpu.cfs_period_us'), String(q?.period ?? 100_000));
+      writeFileSync(join(cpu, 'cpu.cfs_quota_us'), q ? String(q.quota) : '-1');
+      writeFileSync(join(cpu, 'cpu.shares'), String(l.cpuShares && l.cpuShares > 0 ? l.cpuShares : 1024));
+    }
+    const pids = this.dir('pids', id);
+    if (pids) writeFileSync(join(pids, 'pids.max'), l.pidsLimit && l.pidsLimit > 0 ? String(l.pidsLimit) : 'max');
+    const devices = this.dir('devices', id);
+    if (devices) {
+      if (l.allDevices) {
+        writeFileSync(join(devices, 'devices.allow'), 'a');
+      } else {
+        writeFileSync(join(devices, 'devices.deny'), 'a');
+        for (const rule of DEFAULT_DEVICE_RULES) writeFileSync(join(devices, 'devices.allow'), rule);
+      }
+    }
+  }
+
+  hierarchyMounts(): Array<{ dir: string; options: string }> {
+    return this.hierarchies.filter((h) => h.controllers.length).map((h) => ({ dir: basename(h.mount), options: h.controllers.join(',') }));
+  }
+
+  procsFiles(id: string): string[] {
+    return this.dirs(id).map((d) => join(d, 'cgroup.procs'));
+  }
+
+  oomCounter(id: string): { path: string; key: string } | undefined {
+    const mem = this.dir('memory', id);
+    return mem ? { path: join(mem, 'memory.oom_control'), key: 'oom_kill' } : undefined;
+  }
+
+  pids(id: string): number[] {
+    const seen = new Set<number>();
+    for (const d of this.dirs(id)) {
+      let text: string;
+      try {
+        text = readFileSync(join(d, 'cgroup.procs'), 'utf8');
+      } catch {
+        continue;
+      }
+      for (const l of text.split('\n')) if (l) seen.add(Number(l));
+    }
+    return [...seen];
+  }
+
+  async killAll(id: string): Promise<void> {
+    const freezer = this.dir('freezer', id);
+    for (let round = 0; round < 500; round++) {
+      const pids = this.pids(id);
+      if (pids.length === 0) return;
+      // Freeze first, so that a fork bomb cannot outrun the kill loop; frozen tasks still die of SIGKILL.
+      const frozen = freezer !== undefined && existsSync(freezer) && tryWrite(join(freezer, 'freezer.state'), 'FROZEN');
+      for (const pid of pids) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+      if (frozen) tryWrite(join(freezer!, 'freezer.state'), 'THAWED');
+      await sleep(round < 20 ? 2 : 20);
+    }
+    throw new Error(`could not empty the cgroup of container ${id}: processes ${this.pids(id).join(', ')} survive SIGKILL`);
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!this.exists(id)) return;
+    await this.killAll(id);
+    for (const d of this.dirs(id)) await rmdirRetry(d);
+  }
+
+  exists(id: string): boolean {
+    return this.dirs(id).some((d) => existsSync(d));
+  }
+
+  memoryUsage(id: string): number | undefined {
+    const mem = this.dir('memory', id);
+    try {
+      return mem ? Number(readFileSync(join(mem, 'memory.usage_in_bytes'), 'utf8')) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function mkdirIfMissing(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+function inheritCpuset(from: string, to: string): void {
+  for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+    const current = readFileSync(join(to, f), 'utf8').trim();
+    if (current === '') writeFileSync(join(to, f), readFileSync(join(from, f), 'utf8').trim());
+  }
+}
+
+function tryWrite(path: string, text: string): boolean {
+  try {
+    writeFileSync(path, text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** rmdir of a cgroup fails with EBUSY while the kernel is still tearing down its last task. */
+export async function rmdirRetry(dir: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || i >= 200) throw err;
+      await sleep(i < 20 ? 2 : 20);
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import { spawn, type StdioOptions, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
+import { UserError } from '../../../util/errors.js';
+
+/**
+ * The native helper (native/): its location, its config format, and the
+ * one-line replies it sends on fd 3. The config is one directive per line,
+ * fields separated by spaces and escaped so that the C side needs no parser
+ * beyond strtok: "\\" backslash, "\s" space, "\n" newline, "\t" tab, "\e" an
+ * empty field.
+ */
+export function helperDir(): string {
+  return process.env.TSCOMPOSE_HELPER_DIR || fileURLToPath(new URL('../../../../native/build/', import.meta.url));
+}
+
+export function helperPath(name: 'tsc-helper' | 'tsc-init' = 'tsc-helper'): string {
+  const path = `${helperDir().replace(/\/$/, '')}/${name}`;
+  if (!existsSync(path)) {
+    throw new UserError(`the native helper ${path} is not built`, 1, 'run `npm run build` (it needs gcc, make and libc6-dev)');
+  }
+  return path;
+}
+
+export function escapeField(value: string | number | bigint): string {
+  const s = String(value);
+  if (s === '') return '\\e';
+  if (s.includes('\0')) throw new UserError(`invalid value ${JSON.stringify(s)}: NUL bytes cannot be passed to a process`);
+  return s.replace(/\\/g, '\\\\').replace(/ /g, '\\s').replace(/\n/g, '\\n').replace(/\t/g, '\\t');
+}
+
+export class HelperConfig {
+  private readonly lines: string[] = [];
+
+  add(key: string, ...fields: Array<string | number | bigint>): this {
+    this.lines.push([key, ...fields.map(escapeField)].join(' '));
+    return this;
+  }
+
+  text(): string {
+    return this.lines.join('\n') + '\n';
+  }
+}
+
+export interface HelperReply {
+  ok: boolean;
+  /** ok: the numbers after "ok" (pids); error: the exit code the failure maps to. */
+  values: number[];
+  code: number;
+  message: string;
+}
+
+function parseReply(line: string): HelperReply | undefined {
+  const m = /^(ok|error|exit)\s*(.*)$/.exec(line);
+  if (!m) return undefined;
+  if (m[1] === 'ok') return { ok: true, values: m[2]!.split(' ').filter(Boolean).map(Number), code: 0, message: '' };
+  if (m[1] === 'exit') return { ok: true, values: [], code: Number(m[2]), message: 'exit' };
+  const e = /^(\d+)\s*(.*)$/.exec(m[2]!);
+  return { ok: false, values: [], code: e ? Number(e[1]) : 125, message: e ? e[2]! : m[2]! };
+}
+
+/** A running helper: its first reply ("ok ..." or "error ..."), and for foreground runs the final "exit N". */
+export interface HelperRun {
+  child: ChildProcess;
+  first: Promise<HelperReply>;
+  /** Resolves with the "exit N" code (foreground modes), or the helper's own exit code. */
+  done: Promise<number>;
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
+}
+
+export function runHelper(args: string[], stdio: [StdioOptions, StdioOptions, StdioOptions] | ['ignore', 'ignore', 'ignore'] = ['ignore', 'ignore', 'ignore']): HelperRun {
+  const child = spawn(helperPath(), args, { stdio: [...(stdio as unknown[]), 'pipe'] as StdioOptions });
+  const status = child.stdio[3] as Readable;
+  let buf = '';
+  let firstReply: HelperReply | undefined;
+  let exitReply: HelperReply | undefined;
+  let resolveFirst!: (r: HelperReply) => void;
+  const first = new Promise<HelperReply>((r) => (resolveFirst = r));
+  status.setEncoding('utf8');
+  status.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const reply = parseReply(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      if (!reply) continue;
+      if (!firstReply) {
+        firstReply = reply;
+        resolveFirst(reply);
+      } else if (reply.message === 'exit') {
+        exitReply = reply;
+      }
+    }
+  });
+  const done = new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (!firstReply) {
+        firstReply = { ok: false, values: [], code: 125, message: `the native helper ${signal ? `was killed by ${signal}` : `exited with ${code}`} without a reply` };
+        resolveFirst(firstReply);
+      }
+      resolve(exitReply ? exitReply.code : code ?? 125);
+    });
+  });
+  return { child, first, done, stdin: child.stdin, stdout: child.stdout, stderr: child.stderr };
+}

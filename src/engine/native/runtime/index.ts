@@ -1,0 +1,320 @@
+import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { StdioOptions } from 'node:child_process';
+import { ensurePrivateDir } from '../../../util/paths.js';
+import { writeJsonAtomic } from '../../../util/atomic.js';
+import { withLock, processStartTime } from '../../../util/lock.js';
+import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
+import { hostCgroups, type CgroupDriver } from './cgroups/index.js';
+import { openImages, type RuntimeImages } from './images.js';
+import { checkName, generatedName, newContainerId } from './names.js';
+import { buildRecord, resolveMounts, validateSpec } from './create.js';
+import { hostsFile, hostnameFile, resolvConfFile } from './etc-files.js';
+import { startConfig, type AttachOptions } from './launch.js';
+import { runHelper, type HelperRun } from './helper.js';
+import { resolveUser } from './users.js';
+import { parseSignal } from './signals.js';
+import { killContainer, signalIfSame, stopContainer } from './stop.js';
+import { exitInfo, waitNotRunning } from './wait.js';
+import { readLogs } from './logs.js';
+import { startExec, type ExecHandle, type ExecStdio } from './exec.js';
+import { toInspect, toSummary } from './inspect.js';
+import { topProcesses } from './top.js';
+import { VolumeStore, matchLabels } from './volumes.js';
+import {
+  ContainerPaths, ID_RE, containersDir, deriveStatus, listContainerIds, readRecord, readState, takenNames,
+  type ContainerRecord, type RuntimeState,
+} from './store.js';
+import type {
+  ContainerInspect, ContainerNetwork, ContainerSpec, ContainerSummary, ExecSpec, ExitInfo, ListOptions, LogEntry,
+  LogOptions, RemoveOptions, StopOptions, TopResult,
+} from './types.js';
+
+export type * from './types.js';
+export { VolumeStore, type Volume, type VolumeCreateOptions } from './volumes.js';
+export type { ExecHandle, ExecStdio } from './exec.js';
+
+/** A foreground start: the helper relays the caller's stdio until the container exits. */
+export interface AttachedStart {
+  pid: number;
+  /** The container's exit code. */
+  exit: Promise<number>;
+  run: HelperRun;
+}
+
+export interface StartOptions {
+  /** Relay stdio to the container (docker run without -d). 'inherit' hands the caller's terminal to it. */
+  attach?: { stdio: 'inherit' | 'pipe'; stdin?: boolean };
+}
+
+/**
+ * The native container runtime: containers in namespaces and cgroups,
+ * started by the C helper, supervised by a per-container monitor that
+ * outlives this process. Every method works from any process: state is on
+ * disk and in the kernel, never in memory.
+ */
+export class ContainerRuntime {
+  readonly volumes = new VolumeStore();
+
+  private constructor(
+    readonly images: RuntimeImages,
+    readonly cgroups: CgroupDriver,
+  ) {}
+
+  static async open(opts: { images?: RuntimeImages; cgroups?: CgroupDriver } = {}): Promise<ContainerRuntime> {
+    return new ContainerRuntime(opts.images ?? (await openImages()), opts.cgroups ?? hostCgroups());
+  }
+
+  // ---- lookup --------------------------------------------------------------
+
+  /** A full id, a unique id prefix, or a name (with or without the leading slash). */
+  resolve(ref: string): string {
+    if (ID_RE.test(ref) && existsSync(new ContainerPaths(ref).config)) return ref;
+    const name = ref.startsWith('/') ? ref.slice(1) : ref;
+    const ids = listContainerIds();
+    for (const id of ids) {
+      try {
+        if (readRecord(id).name === name) return id;
+      } catch { /* removed meanwhile */ }
+    }
+    if (/^[0-9a-f]{1,63}$/.test(ref)) {
+      const matches = ids.filter((id) => id.startsWith(ref));
+      if (matches.length === 1) return matches[0]!;
+      if (matches.length > 1) throw new UserError(`multiple containers match the id prefix ${ref}`, 1, 'give more characters of the id');
+    }
+    throw new NotFoundError('container', ref);
+  }
+
+  private record(ref: string): ContainerRecord {
+    return readRecord(this.resolve(ref));
+  }
+
+  private lock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    ensurePrivateDir(containersDir());
+    return withLock(new ContainerPaths(id).lock, fn, 10 * 60_000);
+  }
+
+  // ---- create --------------------------------------------------------------
+
+  async create(spec: ContainerSpec): Promise<string> {
+    validateSpec(spec);
+    const image = await this.images.get(spec.image);
+    ensurePrivateDir(containersDir());
+    const id = newContainerId();
+    const paths = new ContainerPaths(id);
+    const name = await withLock(`${containersDir()}/.names.lock`, () => {
+      const taken = takenNames();
+      let n = spec.name ? checkName(spec.name) : generatedName();
+      for (let i = 1; !spec.name && taken.has(n); i++) n = generatedName(i);
+      if (taken.has(n)) {
+        throw new ConflictError(`Conflict. The container name "/${n}" is already in use by container "${taken.get(n)}".`,
+          'You have to remove (or rename) that container to be able to reuse that name.');
+      }
+      // The dir with its name file reserves the name until config.json exists; a crashed creator's reservation lapses.
+      mkdirSync(paths.dir, { mode: 0o700 });
+      writeFileSync(paths.nameFile, `${n}\n${process.pid} ${processStartTime(process.pid)}\n`);
+      return n;
+    });
+    try {
+      const mounts = await resolveMounts(spec, image, this.volumes);
+      const rootfs = await this.images.prepareRootfs(id, image.id);
+      const rec = buildRecord({ id, name, spec, image, rootfs, mounts });
+      const network = spec.network ?? { mode: 'none' };
+      writeFileSync(paths.hosts, hostsFile(network, spec.extraHosts), { mode: 0o644 });
+      writeFileSync(paths.hostname, hostnameFile(rec.hostname), { mode: 0o644 });
+      writeFileSync(paths.resolvConf, resolvConfFile(network), { mode: 0o644 });
+      writeJsonAtomic(paths.config, rec);
+      return id;
+    } catch (err) {
+      await this.images.releaseRootfs(id).catch(() => undefined);
+      rmSync(paths.dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Points a created (not running) container at another network; src/network calls this when it wires one. */
+  async setNetwork(ref: string, network: ContainerNetwork): Promise<void> {
+    const id = this.resolve(ref);
+    await this.lock(id, async () => {
+      const rec = readRecord(id);
+      if (deriveStatus(id).status === 'running') throw new ConflictError(`container ${rec.name} is running`, 'stop it before changing its network');
+      rec.spec = { ...rec.spec, network };
+      const paths = new ContainerPaths(id);
+      writeFileSync(paths.hosts, hostsFile(network, rec.spec.extraHosts), { mode: 0o644 });
+      writeFileSync(paths.resolvConf, resolvConfFile(network), { mode: 0o644 });
+      writeJsonAtomic(paths.config, rec);
+    });
+  }
+
+  // ---- start / stop ----------------------------------------------------------
+
+  async start(ref: string, opts: StartOptions = {}): Promise<AttachedStart | undefined> {
+    const id = this.resolve(ref);
+    return this.lock(id, async () => {
+      const rec = readRecord(id);
+      const state = readState(id);
+      if (deriveStatus(id, state).status === 'running') {
+        if (opts.attach) throw new ConflictError(`container ${rec.name} is already running`, 'use logs -f to follow it');
+        return undefined;
+      }
+      const paths = new ContainerPaths(id);
+      const user = resolveUser([rec.rootfs.upperDir, ...rec.rootfs.lowerDirs], rec.user, rec.spec.groupAdd);
+      const r = rec.spec.resources ?? {};
+      this.cgroups.create(id, { ...r, allDevices: rec.spec.privileged });
+      ensurePrivateDir(paths.runDir);
+      try { unlinkSync(paths.exit); } catch { /* first start */ }
+      const attach: AttachOptions | undefined = opts.attach && {
+        stdin: opts.attach.stdin ?? false,
+        ...(opts.attach.stdio === 'inherit' && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : {}),
+      };
+      writeFileSync(paths.startConf, startConfig(rec, paths, this.cgroups, user, attach), { mode: 0o600 });
+      const stdio = (opts.attach
+        ? [opts.attach.stdin ? opts.attach.stdio : 'ignore', opts.attach.stdio, opts.attach.stdio]
+        : ['ignore', 'ignore', 'ignore']) as [StdioOptions, StdioOptions, StdioOptions];
+      const run = runHelper(['start', paths.startConf], stdio);
+      const reply = await run.first;
+      if (!reply.ok) {
+        await run.done.catch(() => undefined);
+        await this.cgroups.remove(id).catch(() => undefined);
+        const next: RuntimeState = { ...state, error: reply.message };
+        writeJsonAtomic(paths.state, next);
+        throw new UserError(`failed to start container ${rec.name}: ${reply.message}`, reply.code);
+      }
+      const next: RuntimeState = {
+        startCount: state.startCount + 1,
+        restartCount: state.restartCount,
+        startedAt: new Date().toISOString(),
+      };
+      writeJsonAtomic(paths.state, next);
+      if (!opts.attach) return undefined;
+      return { pid: reply.values[0]!, exit: run.done, run };
+    });
+  }
+
+  async stop(ref: string, opts: StopOptions = {}): Promise<ExitInfo> {
+    const id = this.resolve(ref);
+    const rec = readRecord(id);
+    const signal = parseSignal(opts.signal ?? rec.stopSignal, 'stop signal');
+    const st = await stopContainer(id, this.cgroups, { signal, timeoutSec: opts.timeout ?? rec.stopTimeout });
+    return exitInfo(st);
+  }
+
+  /** Sends a signal to PID 1 (docker kill); SIGKILL also clears the rest of the cgroup. */
+  async kill(ref: string, signal: string | number = 'SIGKILL'): Promise<void> {
+    const id = this.resolve(ref);
+    const st = deriveStatus(id);
+    if (st.status !== 'running' || !st.monitor) throw new ConflictError(`Container ${id} is not running`);
+    const sig = parseSignal(signal);
+    if (sig === 9) await killContainer(id, this.cgroups);
+    else signalIfSame(st.pid, st.monitor.initStart, sig);
+  }
+
+  async restart(ref: string, opts: StopOptions = {}): Promise<void> {
+    const id = this.resolve(ref);
+    await this.stop(id, opts);
+    await this.start(id);
+  }
+
+  /** Resolves with the exit status once the container is not running (immediately if it is not). */
+  async waitExit(ref: string): Promise<ExitInfo> {
+    const id = this.resolve(ref);
+    return exitInfo((await waitNotRunning(id))!);
+  }
+
+  async wait(ref: string): Promise<number> {
+    return (await this.waitExit(ref)).exitCode;
+  }
+
+  // ---- remove --------------------------------------------------------------
+
+  async remove(ref: string, opts: RemoveOptions = {}): Promise<void> {
+    const id = this.resolve(ref);
+    await this.lock(id, async () => {
+      const rec = readRecord(id);
+      if (deriveStatus(id).status === 'running') {
+        if (!opts.force) {
+          throw new ConflictError(`You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
+        }
+        await killContainer(id, this.cgroups);
+      }
+      await this.cgroups.remove(id);
+      await this.images.releaseRootfs(id);
+      const paths = new ContainerPaths(id);
+      // The record goes first: from then on the container is not listed, and a crash leaves only debris.
+      rmSync(paths.config, { force: true });
+      rmSync(paths.dir, { recursive: true, force: true });
+      rmSync(paths.runDir, { recursive: true, force: true });
+      if (opts.volumes || rec.spec.autoRemove) {
+        for (const m of rec.mounts) if (m.type === 'volume' && m.anonymous && m.name) await this.volumes.remove(m.name, { force: true }).catch(() => undefined);
+      }
+    });
+    rmSync(new ContainerPaths(id).lock, { force: true });
+  }
+
+  // ---- observe -------------------------------------------------------------
+
+  async inspect(ref: string): Promise<ContainerInspect> {
+    const id = this.resolve(ref);
+    const state = readState(id);
+    return toInspect(readRecord(id), state, deriveStatus(id, state));
+  }
+
+  /** Containers, newest first. Exited `autoRemove` containers nobody waited for are removed on the way. */
+  async list(opts: ListOptions = {}): Promise<ContainerSummary[]> {
+    const out: Array<{ created: string; s: ContainerSummary }> = [];
+    const now = Date.now();
+    for (const id of listContainerIds()) {
+      let rec: ContainerRecord;
+      try {
+        rec = readRecord(id);
+      } catch {
+        continue;
+      }
+      if (opts.labels && !matchLabels(rec.spec.labels ?? {}, opts.labels)) continue;
+      if (opts.name && !rec.name.includes(opts.name.replace(/^\//, ''))) continue;
+      const st = deriveStatus(id);
+      if (st.status === 'exited' && rec.spec.autoRemove) {
+        await this.remove(id, { force: false }).catch(() => undefined);
+        continue;
+      }
+      if (!opts.all && st.status !== 'running') continue;
+      if (opts.status && !opts.status.includes(st.status)) continue;
+      out.push({ created: rec.created, s: toSummary(rec, st, now) });
+    }
+    return out.sort((a, b) => (a.created < b.created ? 1 : -1)).map((x) => x.s);
+  }
+
+  logs(ref: string, opts: LogOptions = {}): AsyncGenerator<LogEntry> {
+    return readLogs(this.resolve(ref), opts);
+  }
+
+  async top(ref: string): Promise<TopResult> {
+    const id = this.resolve(ref);
+    if (deriveStatus(id).status !== 'running') throw new ConflictError(`Container ${id} is not running`);
+    return topProcesses(this.cgroups.pids(id));
+  }
+
+  // ---- exec ----------------------------------------------------------------
+
+  /** Starts a process in the running container; 'inherit' hands it this process's stdio. */
+  async execStart(ref: string, spec: ExecSpec, stdio: ExecStdio = 'inherit'): Promise<ExecHandle> {
+    return startExec(this.record(ref), this.cgroups, spec, stdio);
+  }
+
+  /** Runs a process in the container with this process's stdio and returns its exit code. */
+  async exec(ref: string, spec: ExecSpec): Promise<number> {
+    const h = await this.execStart(ref, spec, 'inherit');
+    return spec.detach ? 0 : h.exit;
+  }
+
+  /** Runs a process to completion and collects its output (healthchecks, build steps). */
+  async execCapture(ref: string, spec: ExecSpec): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const h = await this.execStart(ref, { ...spec, tty: false, detach: false }, 'pipe');
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    h.run.stdout?.on('data', (b: Buffer) => out.push(b));
+    h.run.stderr?.on('data', (b: Buffer) => err.push(b));
+    h.run.stdin?.end();
+    const exitCode = await h.exit;
+    return { exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+  }
+}

@@ -1,0 +1,218 @@
+import { readdirSync, existsSync } from 'node:fs';
+import { UserError } from '../../../util/errors.js';
+import { HelperConfig, helperPath } from './helper.js';
+import { capHex, resolveCapabilities } from './caps.js';
+import { defaultSeccompFilter } from './seccomp.js';
+import { cgroupNamespaceSupported, type CgroupDriver } from './cgroups/index.js';
+import type { ContainerPaths, ContainerRecord } from './store.js';
+import type { ExecUser } from './users.js';
+import type { Ulimit } from './types.js';
+
+/**
+ * Every decision about how a container starts, written as the helper's
+ * config: namespaces, the mount table (in order), devices, masked paths,
+ * capabilities, seccomp, user, environment and command. The helper carries
+ * it out literally.
+ */
+
+const CLONE_NEWNS = 0x00020000;
+const CLONE_NEWUTS = 0x04000000;
+const CLONE_NEWIPC = 0x08000000;
+const CLONE_NEWPID = 0x20000000;
+const CLONE_NEWNET = 0x40000000;
+export const CLONE_NEWCGROUP = 0x02000000;
+
+const RDONLY = 0x1;
+const NOSUID = 0x2;
+const NODEV = 0x4;
+const NOEXEC = 0x8;
+
+const hex = (n: number) => n.toString(16);
+
+/** Docker's masked paths (moby daemon/pkg/oci/defaults.go), plus each CPU's thermal_throttle. */
+export function maskedPaths(): string[] {
+  const paths = [
+    '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+    '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
+    '/sys/devices/virtual/powercap',
+  ];
+  try {
+    for (const cpu of readdirSync('/sys/devices/system/cpu')) {
+      if (/^cpu\d+$/.test(cpu) && existsSync(`/sys/devices/system/cpu/${cpu}/thermal_throttle`)) {
+        paths.push(`/sys/devices/system/cpu/${cpu}/thermal_throttle`);
+      }
+    }
+  } catch { /* no sysfs: nothing more to mask */ }
+  return paths;
+}
+
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+const DEVICES: Array<[string, number, number]> = [
+  ['/dev/null', 1, 3], ['/dev/zero', 1, 5], ['/dev/full', 1, 7], ['/dev/random', 1, 8], ['/dev/urandom', 1, 9], ['/dev/tty', 5, 0],
+];
+
+const RLIMITS: Record<string, number> = {
+  cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7, memlock: 8, as: 9, locks: 10,
+  sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
+};
+
+/** Sysctls that belong to the container's own namespaces (Docker's validation). */
+export function checkSysctl(name: string, hostNetwork: boolean): void {
+  const ipc = /^(kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)|fs\.mqueue\..+)$/.test(name);
+  const net = name.startsWith('net.');
+  if (ipc || (net && !hostNetwork)) return;
+  throw new UserError(`sysctl "${name}" is not allowed`, 1, net
+    ? 'net.* sysctls cannot be set for a container on the host network'
+    : 'only namespaced sysctls can be set: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.* and net.*');
+}
+
+function ulimitLines(cfg: HelperConfig, ulimits: Ulimit[] = []): void {
+  for (const u of ulimits) {
+    const r = RLIMITS[u.name];
+    if (r === undefined) throw new UserError(`unknown ulimit "${u.name}"`, 1, `use one of ${Object.keys(RLIMITS).join(', ')}`);
+    cfg.add('rlimit', r, u.soft, u.hard);
+  }
+}
+
+/** The process part shared by start and exec: user, capabilities, seccomp, no_new_privs, cwd, env, argv. */
+export function processLines(cfg: HelperConfig, p: {
+  user: ExecUser; caps: bigint; seccomp: boolean; noNewPrivileges: boolean; cwd: string; env: string[]; argv: string[]; ulimits?: Ulimit[];
+}): void {
+  ulimitLines(cfg, p.ulimits);
+  cfg.add('uid', p.user.uid).add('gid', p.user.gid).add('groups', ...p.user.groups);
+  const c = capHex(p.caps);
+  cfg.add('caps', c, c, c, '0', '0');
+  if (p.noNewPrivileges) cfg.add('nnp', 1);
+  if (p.seccomp) cfg.add('seccomp', defaultSeccompFilter(p.caps).toString('hex'));
+  cfg.add('cwd', p.cwd);
+  for (const e of p.env) cfg.add('env', e);
+  for (const a of p.argv) cfg.add('arg', a);
+}
+
+/** The environment PID 1 gets: HOSTNAME first, then the container's, then HOME and TERM when missing. */
+export function processEnv(env: string[], hostname: string, home: string, tty: boolean): string[] {
+  const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
+  const out = [`HOSTNAME=${hostname}`, ...env.filter((e) => !e.startsWith('HOSTNAME='))];
+  if (!has('PATH')) out.push('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  if (!has('HOME')) out.push(`HOME=${home}`);
+  if (tty && !has('TERM')) out.push('TERM=xterm');
+  return out;
+}
+
+export interface AttachOptions {
+  stdin: boolean;
+  rows?: number;
+  cols?: number;
+}
+
+export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups: CgroupDriver, user: ExecUser, attach?: AttachOptions): string {
+  const spec = rec.spec;
+  const network = spec.network ?? { mode: 'none' as const };
+  const privileged = spec.privileged ?? false;
+  const caps = resolveCapabilities(spec);
+  const cfg = new HelperConfig();
+  cfg.add('id', rec.id);
+  cfg.add('rootfs', rec.rootfs.mergedDir).add('overlay', rec.rootfs.mountData).add('overlay_cwd', rec.rootfs.mountCwd);
+  let clone = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
+  if (network.mode === 'none') {
+    clone |= CLONE_NEWNET;
+    cfg.add('lo_up', 1);
+  } else if (network.mode === 'netns') {
+    cfg.add('netns', network.path);
+  }
+  cfg.add('clone', hex(clone));
+  if (cgroupNamespaceSupported()) cfg.add('cgroupns', 1);
+  cfg.add('hostname', rec.hostname);
+  if (rec.domainname) cfg.add('domainname', rec.domainname);
+  for (const f of cgroups.procsFiles(rec.id)) cfg.add('cgroup', f);
+  const oom = cgroups.oomCounter(rec.id);
+  if (oom) cfg.add('oom', oom.path, oom.key);
+  cfg.add('log', paths.log).add('exit', paths.exit).add('pidfile', paths.pidfile);
+  const tty = spec.tty ?? false;
+  if (tty) cfg.add('tty', 1);
+  if (attach) {
+    cfg.add('attach', 1);
+    if (attach.stdin) cfg.add('stdin', 1);
+    if (attach.rows && attach.cols) cfg.add('rows', attach.rows).add('cols', attach.cols);
+  } else if (spec.openStdin) {
+    cfg.add('stdin', 1);
+  }
+
+  const op = (...fields: Array<string | number>) => cfg.add('op', ...fields);
+  op('mount', 'proc', 'proc', '/proc', hex(NOSUID | NODEV | NOEXEC), '');
+  op('mount', 'tmpfs', 'tmpfs', '/dev', hex(NOSUID), 'mode=755,size=65536k');
+  op('mount', 'devpts', 'devpts', '/dev/pts', hex(NOSUID | NOEXEC), 'newinstance,ptmxmode=0666,mode=0620,gid=5');
+  op('mount', 'tmpfs', 'shm', '/dev/shm', hex(NOSUID | NODEV | NOEXEC), `mode=1777,size=${spec.shmSize ?? 64 * 1024 * 1024}`);
+  op('mount', 'mqueue', 'mqueue', '/dev/mqueue', hex(NOSUID | NODEV | NOEXEC), '');
+  op('mount', 'sysfs', 'sysfs', '/sys', hex((privileged ? 0 : RDONLY) | NOSUID | NODEV | NOEXEC), '');
+  cgroupMounts(op, cgroups, privileged);
+  for (const [path, major, minor] of DEVICES) op('mknod', path, 'c', '0666', major, minor);
+  op('symlink', '/proc/self/fd', '/dev/fd');
+  op('symlink', '/proc/self/fd/0', '/dev/stdin');
+  op('symlink', '/proc/self/fd/1', '/dev/stdout');
+  op('symlink', '/proc/self/fd/2', '/dev/stderr');
+  op('symlink', 'pts/ptmx', '/dev/ptmx');
+  if (tty) op('console');
+
+  const mounts = [...rec.mounts].sort((a, b) => depth(a.target) - depth(b.target));
+  for (const m of mounts) {
+    if (m.type === 'tmpfs') {
+      const opts = [m.tmpfsSize ? `size=${m.tmpfsSize}` : '', m.tmpfsMode !== undefined ? `mode=${m.tmpfsMode.toString(8)}` : ''].filter(Boolean).join(',');
+      op('mount', 'tmpfs', 'tmpfs', m.target, hex((m.readOnly ? RDONLY : 0) | NOSUID | NODEV | NOEXEC), opts);
+      continue;
+    }
+    if (m.type === 'volume' && m.copyUp) op('copyup', m.target, m.source);
+    op('bind', m.source, m.target, hex(m.readOnly ? RDONLY : 0), '1');
+  }
+  if (!mounts.some((m) => m.target === '/etc/hosts')) op('bind', paths.hosts, '/etc/hosts', '0', '0');
+  if (!mounts.some((m) => m.target === '/etc/hostname')) op('bind', paths.hostname, '/etc/hostname', '0', '0');
+  if (!mounts.some((m) => m.target === '/etc/resolv.conf')) op('bind', paths.resolvConf, '/etc/resolv.conf', '0', '0');
+  if (spec.init) op('bind', helperPath('tsc-init'), '/sbin/docker-init', hex(RDONLY | NOSUID | NODEV), '0');
+  if (rec.workingDir && rec.workingDir !== '/') op('mkdir', rec.workingDir, '0755');
+
+  if (network.mode !== 'host') {
+    op('sysctl', 'net/ipv4/ip_unprivileged_port_start', '0');
+    op('sysctl', 'net/ipv4/ping_group_range', '0 2147483647');
+  }
+  for (const [k, v] of Object.entries(spec.sysctls ?? {})) {
+    checkSysctl(k, network.mode === 'host');
+    op('sysctl', k.replace(/\./g, '/'), v);
+  }
+  if (!privileged) {
+    for (const p of maskedPaths()) op('mask', p);
+    for (const p of READONLY_PATHS) op('ro', p);
+  }
+  if (spec.readOnlyRootfs) op('remount_ro', '/');
+
+  if (spec.resources?.oomScoreAdj !== undefined) cfg.add('oom_score_adj', spec.resources.oomScoreAdj);
+  const argv = spec.init ? ['/sbin/docker-init', '--', rec.path, ...rec.args] : [rec.path, ...rec.args];
+  processLines(cfg, {
+    user,
+    caps,
+    seccomp: !privileged && spec.seccomp !== 'unconfined',
+    noNewPrivileges: spec.noNewPrivileges ?? false,
+    cwd: rec.workingDir || '/',
+    env: processEnv(rec.env, rec.hostname, user.home, tty),
+    argv,
+    ulimits: spec.ulimits,
+  });
+  return cfg.text();
+}
+
+function depth(path: string): number {
+  return path.split('/').filter(Boolean).length;
+}
+
+/** /sys/fs/cgroup as Docker shows it: the container's own cgroups (via its cgroup namespace), read-only. */
+function cgroupMounts(op: (...f: Array<string | number>) => void, cgroups: CgroupDriver, privileged: boolean): void {
+  const ro = privileged ? 0 : RDONLY;
+  const flags = hex(ro | NOSUID | NODEV | NOEXEC);
+  if (cgroups.version === 2) {
+    op('mount', 'cgroup2', 'cgroup2', '/sys/fs/cgroup', flags, '');
+    return;
+  }
+  op('mount', 'tmpfs', 'tmpfs', '/sys/fs/cgroup', hex(NOSUID | NODEV | NOEXEC), 'mode=755');
+  for (const h of cgroups.hierarchyMounts()) op('mount', 'cgroup', 'cgroup', `/sys/fs/cgroup/${h.dir}`, flags, h.options);
+  if (!privileged) op('remount_ro', '/sys/fs/cgroup');
+}

@@ -1,0 +1,222 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { statePath, runPath } from '../../../util/paths.js';
+import { readJsonIfExists } from '../../../util/atomic.js';
+import { processStartTime } from '../../../util/lock.js';
+import { NotFoundError } from '../../../util/errors.js';
+import type { ContainerSpec } from './types.js';
+import type { ImageConfig, PreparedRootfs } from './images.js';
+
+/**
+ * A container on disk. config.json is written once at create; state.json
+ * changes at start/stop; the monitor (C) writes `exit` when PID 1 ends and
+ * keeps its pid file under the run root while it lives. The status is derived
+ * from those files and the kernel, so it is right after a crash or a reboot
+ * (the run root gone) without anyone having to fix it up.
+ */
+
+export interface ResolvedMount {
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** Host path for bind and volume mounts. */
+  source: string;
+  /** Volume name. */
+  name?: string;
+  anonymous?: boolean;
+  target: string;
+  readOnly: boolean;
+  /** Fill an empty volume from the image on start. */
+  copyUp: boolean;
+  tmpfsSize?: number;
+  tmpfsMode?: number;
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  created: string;
+  image: { ref: string; id: string; config: ImageConfig };
+  spec: ContainerSpec;
+  /** Entrypoint + cmd, resolved against the image. */
+  path: string;
+  args: string[];
+  env: string[];
+  workingDir: string;
+  hostname: string;
+  domainname: string;
+  user: string;
+  stopSignal: string;
+  stopTimeout: number;
+  rootfs: PreparedRootfs;
+  mounts: ResolvedMount[];
+}
+
+export interface RuntimeState {
+  startCount: number;
+  restartCount: number;
+  startedAt?: string;
+  finishedAt?: string;
+  /** The last exit recorded by an engine process (the monitor's record is the source of truth while present). */
+  exitCode?: number;
+  oomKilled?: boolean;
+  error?: string;
+}
+
+export interface ExitRecord {
+  code: number;
+  signal: number;
+  finishedNs: bigint;
+  oom: boolean;
+}
+
+export interface MonitorPids {
+  monitor: number;
+  init: number;
+  initStart: string;
+}
+
+export const ID_RE = /^[0-9a-f]{64}$/;
+
+export function containersDir(): string {
+  return statePath('containers');
+}
+
+export class ContainerPaths {
+  readonly dir: string;
+  readonly runDir: string;
+
+  constructor(readonly id: string) {
+    this.dir = statePath('containers', id);
+    this.runDir = runPath('containers', id);
+  }
+
+  get config(): string { return join(this.dir, 'config.json'); }
+  get state(): string { return join(this.dir, 'state.json'); }
+  get exit(): string { return join(this.dir, 'exit'); }
+  get log(): string { return join(this.dir, 'container.log'); }
+  get hosts(): string { return join(this.dir, 'hosts'); }
+  get hostname(): string { return join(this.dir, 'hostname'); }
+  get resolvConf(): string { return join(this.dir, 'resolv.conf'); }
+  get lock(): string { return `${this.dir}.lock`; }
+  get nameFile(): string { return join(this.dir, 'name'); }
+  get pidfile(): string { return join(this.runDir, 'monitor.pid'); }
+  get startConf(): string { return join(this.runDir, 'start.conf'); }
+}
+
+export function listContainerIds(): string[] {
+  try {
+    return readdirSync(containersDir()).filter((n) => ID_RE.test(n) && existsSync(join(containersDir(), n, 'config.json')));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/**
+ * Names in use: every container's, and those reserved by a create still in
+ * progress (a dir with a name file but no config yet, whose creator lives).
+ */
+export function takenNames(): Map<string, string> {
+  const taken = new Map<string, string>();
+  let entries: string[];
+  try {
+    entries = readdirSync(containersDir());
+  } catch {
+    return taken;
+  }
+  for (const id of entries) {
+    if (!ID_RE.test(id)) continue;
+    const paths = new ContainerPaths(id);
+    try {
+      const rec = readJsonIfExists<ContainerRecord>(paths.config);
+      if (rec) {
+        taken.set(rec.name, id);
+        continue;
+      }
+      const [name, owner] = readFileSync(paths.nameFile, 'utf8').split('\n');
+      const [pid, start] = (owner ?? '').split(' ');
+      if (name && processStartTime(Number(pid)) === start) taken.set(name, id);
+    } catch { /* removed meanwhile, or debris */ }
+  }
+  return taken;
+}
+
+export function readRecord(id: string): ContainerRecord {
+  const rec = readJsonIfExists<ContainerRecord>(new ContainerPaths(id).config);
+  if (!rec) throw new NotFoundError('container', id);
+  return rec;
+}
+
+export function readState(id: string): RuntimeState {
+  return readJsonIfExists<RuntimeState>(new ContainerPaths(id).state) ?? { startCount: 0, restartCount: 0 };
+}
+
+export function readExit(path: string): ExitRecord | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const field = (k: string) => new RegExp(`^${k} (\\S+)$`, 'm').exec(text)?.[1];
+  const code = field('code');
+  if (code === undefined) return undefined;
+  return { code: Number(code), signal: Number(field('signal') ?? 0), finishedNs: BigInt(field('finished') ?? '0'), oom: field('oom') === '1' };
+}
+
+/** The monitor's pids, when it is alive (pid and start time both match); a reused pid is not our monitor. */
+export function liveMonitor(paths: ContainerPaths): MonitorPids | undefined {
+  let text: string;
+  try {
+    text = readFileSync(paths.pidfile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [mon, monStart, init, initStart] = text.trim().split(' ');
+  if (!mon || processStartTime(Number(mon)) !== monStart) return undefined;
+  return { monitor: Number(mon), init: Number(init), initStart: initStart ?? '' };
+}
+
+export function nsToIso(ns: bigint): string {
+  const ms = ns / 1_000_000n;
+  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
+  return new Date(Number(ms)).toISOString().replace(/\.\d{3}Z$/, `.${frac}Z`);
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export interface DerivedStatus {
+  status: 'created' | 'running' | 'exited';
+  pid: number;
+  exitCode: number;
+  oomKilled: boolean;
+  startedAt: string;
+  finishedAt: string;
+  error: string;
+  monitor?: MonitorPids;
+}
+
+export function deriveStatus(id: string, state = readState(id)): DerivedStatus {
+  const paths = new ContainerPaths(id);
+  const exit = readExit(paths.exit);
+  const monitor = exit ? undefined : liveMonitor(paths);
+  const startedAt = state.startedAt ?? ZERO_TIME;
+  if (monitor) {
+    return { status: 'running', pid: monitor.init, exitCode: 0, oomKilled: false, startedAt, finishedAt: ZERO_TIME, error: '', monitor };
+  }
+  if (exit) {
+    return { status: 'exited', pid: 0, exitCode: exit.code, oomKilled: exit.oom, startedAt, finishedAt: nsToIso(exit.finishedNs), error: state.error ?? '' };
+  }
+  if (state.startCount > 0 || state.exitCode !== undefined) {
+    // Started, but no monitor and no record: the host rebooted or the monitor was killed.
+    return {
+      status: 'exited',
+      pid: 0,
+      exitCode: state.exitCode ?? 255,
+      oomKilled: state.oomKilled ?? false,
+      startedAt,
+      finishedAt: state.finishedAt ?? startedAt,
+      error: state.error ?? (state.exitCode === undefined ? 'the container\'s monitor is gone (host reboot or crash); its exit status is unknown' : ''),
+    };
+  }
+  return { status: 'created', pid: 0, exitCode: 0, oomKilled: false, startedAt: ZERO_TIME, finishedAt: ZERO_TIME, error: state.error ?? '' };
+}
