@@ -36,7 +36,8 @@ export function generateValidatorSource(schema = JSON.parse(readFileSync(schemaP
   const imports = [];
   code = code.replace(/const (\w+) = require\("([^"]+)"\)\.default;/g, (_m, name, mod) => {
     imports.push(`import ${name}_module from '${mod}.js';`);
-    return `const ${name} = ${name}_module.default;`;
+    // Node hands a CommonJS module's exports object as the default import, bundlers its `default`: accept both.
+    return `const ${name} = typeof ${name}_module === 'function' ? ${name}_module : ${name}_module.default;`;
   });
   if (/require\(/.test(code)) throw new Error('generated validator still calls require(); extend the rewrite in generate-validator.mjs');
   return [

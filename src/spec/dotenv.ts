@@ -58,8 +58,12 @@ class Parser {
     const keyStart = this.i;
     while (this.i < this.s.length && KEY_CHAR.test(this.s[this.i]!)) this.i++;
     const key = this.s.slice(keyStart, this.i);
+    const afterKey = this.i;
     this.skipSpaces();
     const c = this.s[this.i];
+    if (key !== '' && afterKey < this.i && c !== undefined && KEY_CHAR.test(c)) {
+      throw this.error(`a variable name cannot contain a space: ${JSON.stringify(this.s.slice(lineStart, this.lineEnd(lineStart)))}`, afterKey);
+    }
     if (key === '') throw this.error(`unexpected character ${JSON.stringify(c ?? '')} where a variable name was expected`, keyStart);
     if (c === undefined || c === '\n') {
       // A bare KEY takes its value from the environment, when it has one there.
@@ -68,8 +72,7 @@ class Parser {
       return;
     }
     if (c !== '=' && c !== ':') {
-      const what = c === ' ' || c === '\t' ? 'a space' : JSON.stringify(c);
-      throw this.error(`unexpected character ${what} in variable name ${JSON.stringify(this.s.slice(lineStart, this.lineEnd(lineStart)))}`, this.i);
+      throw this.error(`unexpected character ${JSON.stringify(c)} in variable name ${JSON.stringify(this.s.slice(lineStart, this.lineEnd(lineStart)))}`, this.i);
     }
     this.i++;
     this.skipSpaces();

@@ -51,12 +51,14 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   diags.throwIfAny();
   const env = { ...details.environment, COMPOSE_PROJECT_NAME: name };
   const tree = loader.load(details.configFiles, details.workingDir, env);
-  diags.throwIfAny();
+  // Interpolation, include and extends errors leave a model still worth validating: report all at once.
+  if (loader.incomplete) diags.throwIfAny();
 
   const sourceMap = new SourceMap();
   const model = (tree ? toPlain(tree, sourceMap) : {}) as Obj;
   delete model.name;
-  if (!validateModel(model, sourceMap, diags)) diags.throwIfAny();
+  validateModel(model, sourceMap, diags);
+  diags.throwIfAny();
 
   const root = new At('', sourceMap, diags);
   let project = normalize(model, root, {

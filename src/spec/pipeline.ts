@@ -5,7 +5,7 @@ import { readDotEnv } from './discovery.js';
 import { applyExtends } from './extends.js';
 import { applyInclude, type IncludeRequest } from './include.js';
 import { interpolateTree } from './interpolate.js';
-import { mergeNodes } from './merge.js';
+import { mergeNodes, withoutTags } from './merge.js';
 import { cloneNode, getEntry, isMap, mapNode, type MapNode } from './tree.js';
 import { enforceUnicity } from './unicity.js';
 import { parseYaml } from './yaml.js';
@@ -20,6 +20,8 @@ import { parseYaml } from './yaml.js';
 export class ModelLoader {
   private readonly parsed = new Map<string, MapNode[]>();
   private readonly warnedUnset = new Set<string>();
+  /** A file could not be read or parsed: the model is incomplete, later phases would only add noise. */
+  incomplete = false;
 
   constructor(private readonly diags: Diagnostics) {}
 
@@ -33,10 +35,13 @@ export class ModelLoader {
         text = readFileSync(file, 'utf8');
       } catch (err) {
         this.diags.error({ file, line: 0, col: 0 }, `cannot read the file: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message}`);
+        this.incomplete = true;
         return [];
       }
+      const before = this.diags.errors.length;
       docs = parseYaml(text, file, baseDir, this.diags);
-      if (docs.length === 0 && !this.diags.failed) this.diags.error({ file, line: 1, col: 1 }, 'the compose file is empty');
+      if (this.diags.errors.length > before) this.incomplete = true;
+      else if (docs.length === 0) this.diags.error({ file, line: 1, col: 1 }, 'the compose file is empty');
       this.parsed.set(key, docs);
     }
     return docs.map((d) => cloneNode(d));
@@ -57,7 +62,7 @@ export class ModelLoader {
           diags: this.diags,
           servicesOf: (f, at) => this.servicesForExtends(f, at, env),
         });
-        model = enforceUnicity(model ? mergeNodes(model, doc, [], this.diags) : doc) as MapNode;
+        model = enforceUnicity(model ? mergeNodes(model, doc, [], this.diags) : withoutTags(doc)) as MapNode;
       }
     }
     return model;

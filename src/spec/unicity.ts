@@ -30,7 +30,10 @@ function mountKey(defaultDir: string): KeyOf {
   return (n) => {
     if (n.kind === 'scalar') return typeof n.value === 'string' ? `${defaultDir}/${n.value}` : undefined;
     if (!isMap(n)) return undefined;
-    return field(n, 'target') ?? (field(n, 'source') !== undefined ? `${defaultDir}/${field(n, 'source')}` : undefined);
+    // Keyed by the path the file appears at in the container (a relative target is under the default directory).
+    const target = field(n, 'target') ?? field(n, 'source');
+    if (target === undefined) return undefined;
+    return target.startsWith('/') ? target : `${defaultDir}/${target}`;
   };
 }
 

@@ -11,8 +11,11 @@ import { mapNode, scalarNode, seqNode, type Entry, type MapNode, type Node, type
  * YAML parser reads them, because file modes are written like that.
  */
 
-/** Expanding aliases can grow a small file exponentially ("billion laughs"); stop well before that hurts. */
-const MAX_NODES = 1_000_000;
+/**
+ * Expanding aliases can grow a small file exponentially ("billion laughs");
+ * stop well before that hurts (compose-go stops at 100,000 node visits).
+ */
+const MAX_NODES = 200_000;
 
 export function parseYaml(text: string, file: string, baseDir: string, diags: Diagnostics): MapNode[] {
   const lineCounter = new LineCounter();
@@ -70,10 +73,22 @@ class Converter {
     private readonly diags: Diagnostics,
   ) {}
 
+  /** Positions by offset: an alias expanded many times shares them. */
+  private readonly positions = new Map<number, Src>();
+
   private src(node: { range?: [number, number, number] | null } | null | undefined, fallback?: Src): Src {
     const offset = node?.range?.[0];
-    if (offset === undefined) return fallback ?? { ...this.pos(0), baseDir: this.baseDir };
-    return { ...this.pos(offset), baseDir: this.baseDir };
+    if (offset === undefined) return fallback ?? this.at(0);
+    return this.at(offset);
+  }
+
+  private at(offset: number): Src {
+    let s = this.positions.get(offset);
+    if (!s) {
+      s = { ...this.pos(offset), baseDir: this.baseDir };
+      this.positions.set(offset, s);
+    }
+    return s;
   }
 
   convert(node: YamlNode | null, fallback?: Src): Node | undefined {
@@ -94,8 +109,12 @@ class Converter {
     return out;
   }
 
+  /** Alias.resolve() searches the document; remember its answers. */
+  private readonly aliasTargets = new Map<Alias, YamlNode | undefined>();
+
   private convertAlias(alias: Alias, fallback?: Src): Node | undefined {
-    const target = alias.resolve(this.doc) as YamlNode | undefined;
+    if (!this.aliasTargets.has(alias)) this.aliasTargets.set(alias, alias.resolve(this.doc) as YamlNode | undefined);
+    const target = this.aliasTargets.get(alias);
     if (!target) {
       this.diags.error(this.src(alias, fallback), `unknown anchor *${alias.source}`);
       return undefined;
