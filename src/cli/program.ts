@@ -34,6 +34,9 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--backend <engine>', 'Container engine to drive').choices(['native', 'docker']).env('TSCOMPOSE_BACKEND').default('native'),
     )
+    // Global options go before the command, as with docker compose; this lets `container run IMAGE CMD -x`
+    // and `run SERVICE CMD -x` pass the command's own options through untouched.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
   registerCommands(program);
