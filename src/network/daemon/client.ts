@@ -1,14 +1,16 @@
 import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensurePrivateDir, runRoot, stateRoot } from '../../util/paths.js';
-import { withLock } from '../../util/lock.js';
+import { processStartTime, withLock } from '../../util/lock.js';
 import {
   DaemonExitingError,
+  daemonLockPath,
   daemonLogPath,
+  daemonPidPath,
   daemonSocketPath,
   daemonSpawnLockPath,
   errorFromWire,
@@ -64,13 +66,42 @@ export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean 
       const retriable = err instanceof NotListening || err instanceof DaemonExitingError;
       if (!retriable) throw err;
       if (!start) {
-        if (err instanceof NotListening) return undefined;
+        if (err instanceof NotListening) {
+          cleanUpAfterDeadDaemon();
+          return undefined;
+        }
         await sleep(20);
         continue;
       }
       if (attempt >= 3) throw new Error(`the network daemon is not answering (${(err as Error).message}); see ${daemonLogPath()}`);
       await startDaemon();
     }
+  }
+}
+
+/**
+ * A daemon killed with -9 leaves its socket, pid and lock files; once its
+ * pid is gone (or reused by another process) they are removed, so /run holds
+ * nothing of ours when no network is left.
+ */
+export function cleanUpAfterDeadDaemon(): void {
+  let owner: string;
+  try {
+    owner = readFileSync(daemonLockPath(), 'utf8');
+  } catch {
+    owner = '';
+  }
+  const [pid, start] = owner.split(' ');
+  if (owner && processStartTime(Number(pid)) === start) return; // alive (perhaps starting up): its files are its own
+  let now = '';
+  try {
+    now = readFileSync(daemonLockPath(), 'utf8');
+  } catch { /* gone */ }
+  if (now !== owner) return; // a new daemon took the lock meanwhile
+  for (const p of [daemonSocketPath(), daemonPidPath(), daemonLockPath()]) {
+    try {
+      unlinkSync(p);
+    } catch { /* not there */ }
   }
 }
 
