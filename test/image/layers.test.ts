@@ -103,6 +103,10 @@ describe('entry kinds and metadata', () => {
       execFileSync('mknod', ['-m', '666', join(src, 'dev', 'null'), 'c', '1', '3']);
       execFileSync('mknod', ['-m', '660', join(src, 'dev', 'sda'), 'b', '8', '0']);
       execFileSync('mkfifo', ['-m', '600', join(src, 'fifo')]);
+      writeFileSync(join(src, 'bin', 'su'), 'root-owned setuid');
+      execFileSync('chmod', ['4755', join(src, 'bin', 'su')]);
+      writeFileSync(join(src, 'world'), 'rw for all');
+      execFileSync('chmod', ['666', join(src, 'world')]);
       mkdirSync(join(src, 'sticky'), { mode: 0o1777 });
       execFileSync('chmod', ['1777', join(src, 'sticky')]);
       execFileSync('touch', ['-h', '-d', '2001-02-03T04:05:06Z', join(src, 'bin', 'pong')]);
@@ -133,6 +137,9 @@ describe('entry kinds and metadata', () => {
       expect([sda.isBlockDevice(), sda.rdev, sda.mode & 0o777]).toEqual([true, (8 << 8) | 0, 0o660]);
       expect(lstatSync(join(m, 'fifo')).isFIFO()).toBe(true);
       expect(lstatSync(join(m, 'sticky')).mode & 0o7777).toBe(0o1777);
+      const su = lstatSync(join(m, 'bin/su'));
+      expect([su.uid, su.mode & 0o7777]).toEqual([0, 0o4755]);
+      expect(lstatSync(join(m, 'world')).mode & 0o7777).toBe(0o666);
 
       // save's tar is the original one, even though it arrived gzipped.
       expect((await bytesOf(store.layerTar(layer.chainId))).equals(tarBytes)).toBe(true);

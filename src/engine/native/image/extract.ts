@@ -203,7 +203,7 @@ class LayerWriter {
         this.verified.add(rel);
         const chowned = uid !== 0 || gid !== 0;
         if (chowned) lchownSync(full, uid, gid);
-        if (!made || chowned || (mode & ~UMASK) !== mode) chmodSync(full, mode);
+        if (!made || chowned || (mode & 0o777 & ~UMASK) !== mode) chmodSync(full, mode);
         this.dirTimes.set(rel, mtime);
         this.addXattrs(rel, xattrs);
         return drain(stream);
@@ -253,7 +253,7 @@ class LayerWriter {
       // Each syscall per file counts on a 6000-file layer: skip what creation already got right.
       const chowned = uid !== 0 || gid !== 0;
       if (chowned) fchownSync(fd, uid, gid);
-      if (chowned || (mode & ~UMASK) !== mode) fchmodSync(fd, mode); // after chown, which clears setuid/setgid
+      if (chowned || (mode & 0o777 & ~UMASK) !== mode) fchmodSync(fd, mode); // after chown, which clears setuid/setgid
       futimesSync(fd, mtime, mtime);
     } finally {
       closeSync(fd);
