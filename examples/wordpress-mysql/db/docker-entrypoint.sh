@@ -206,8 +206,13 @@ GRANT PROXY ON ''@'%' TO $root_at WITH GRANT OPTION;
 	if [ -n "$MARIADB_ROOT_PASSWORD_HASH" ]; then
 		warn 'MARIADB_ROOT_PASSWORD_HASH is set: /docker-entrypoint-initdb.d scripts cannot log in as root with it (only the socket is open)'
 	fi
-	printf '[client]\nuser=healthcheck\npassword=%s\nprotocol=tcp\nhost=localhost\nport=%s\n' \
-		"$health_password" "$(server_option port "$@")" > "$DATADIR/.my-healthcheck.cnf"
+	# The port only when the server has one (0: --skip-networking, and the check must then fail).
+	local port
+	port="$(server_option port "$@")"
+	{
+		printf '[client]\nuser=healthcheck\npassword=%s\nprotocol=tcp\nhost=localhost\n' "$health_password"
+		if [ -n "$port" ] && [ "$port" != 0 ]; then printf 'port=%s\n' "$port"; fi
+	} > "$DATADIR/.my-healthcheck.cnf"
 	chmod 600 "$DATADIR/.my-healthcheck.cnf"
 }
 

@@ -33,8 +33,7 @@ query() {
 		# A data directory made by an image without the healthcheck user: a refused login still proves the server is up.
 		echo "healthcheck.sh: $cnf is missing; only --connect can be checked" >&2
 		[ "$1" = 'SELECT 1' ] || return 1
-		mariadb-admin --protocol=tcp --host=localhost --connect-timeout=5 ping >/dev/null 2>&1
-		echo 1
+		mariadb-admin --protocol=tcp --host=localhost --connect-timeout=5 ping >/dev/null 2>&1 && echo 1
 	fi
 }
 
