@@ -40,6 +40,15 @@ function addressOption(text: string, what: string, network: string, subnet: Cidr
   return a;
 }
 
+/** Ranges a bridge must never take: they mean something else to every host. */
+const SPECIAL_RANGES: [string, string][] = [
+  ['0.0.0.0/8', 'the "this network" range'],
+  ['127.0.0.0/8', 'loopback'],
+  ['169.254.0.0/16', 'link-local'],
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved'],
+];
+
 export function planAddressing(opts: CreateNetworkOptions, ours: readonly NetworkRecord[], routes: readonly HostRoute[]): Addressing {
   const name = opts.name;
   let subnet: Cidr;
@@ -47,6 +56,10 @@ export function planAddressing(opts: CreateNetworkOptions, ours: readonly Networ
     subnet = cidrOption(opts.subnet, 'subnet', name);
     if (subnet.prefix < 8 || subnet.prefix > 30) {
       throw new UserError(`network ${name}: subnet ${opts.subnet} is too ${subnet.prefix < 8 ? 'large' : 'small'}`, 1, 'use a prefix length from /8 to /30');
+    }
+    const special = SPECIAL_RANGES.find(([range]) => overlaps(parseCidr(range)!, subnet));
+    if (special) {
+      throw new UserError(`network ${name}: subnet ${opts.subnet} overlaps ${special[0]} (${special[1]})`, 1, 'pick a private range, e.g. 172.28.0.0/16 or 10.10.0.0/24');
     }
     const clash = ours.find((n) => overlaps(parseCidr(n.subnet)!, subnet));
     if (clash) {

@@ -6,6 +6,8 @@ import { register as registerLogs } from './compose-logs.js';
 import { register as registerConfig } from './config.js';
 import { register as registerImage } from './image.js';
 import { register as registerNetwork } from './network.js';
+import { register as registerContainer } from './container.js';
+import { register as registerVolume } from './volume.js';
 
 /**
  * Every command group registers itself here, one line each, in the order
@@ -22,6 +24,8 @@ const registrations: Register[] = [
   registerConfig,
   registerImage,
   registerNetwork,
+  registerContainer,
+  registerVolume,
 ];
 
 export function registerCommands(program: Command): void {
