@@ -121,7 +121,7 @@ export class ContainerRuntime {
       const network = spec.network ?? { mode: 'none' };
       writeFileSync(paths.hosts, hostsFile(network, spec.extraHosts), { mode: 0o644 });
       writeFileSync(paths.hostname, hostnameFile(rec.hostname), { mode: 0o644 });
-      writeFileSync(paths.resolvConf, resolvConfFile(network), { mode: 0o644 });
+      writeFileSync(paths.resolvConf, resolvConfFile(network, spec.dns), { mode: 0o644 });
       writeJsonAtomic(paths.config, rec);
       return id;
     } catch (err) {
@@ -140,7 +140,7 @@ export class ContainerRuntime {
       rec.spec = { ...rec.spec, network };
       const paths = new ContainerPaths(id);
       writeFileSync(paths.hosts, hostsFile(network, rec.spec.extraHosts), { mode: 0o644 });
-      writeFileSync(paths.resolvConf, resolvConfFile(network), { mode: 0o644 });
+      writeFileSync(paths.resolvConf, resolvConfFile(network, rec.spec.dns), { mode: 0o644 });
       writeJsonAtomic(paths.config, rec);
     });
   }

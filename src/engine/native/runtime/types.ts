@@ -97,6 +97,8 @@ export interface ContainerSpec {
   /** "host:ip" entries added to /etc/hosts. */
   extraHosts?: string[];
   network?: ContainerNetwork;
+  /** resolv.conf for `none` and `host` networks (a netns network brings its own). */
+  dns?: { servers?: string[]; search?: string[]; options?: string[] };
   /** Remove the container when it exits (`run --rm`); done by whoever waits for it, or by the next `list`. */
   autoRemove?: boolean;
 }

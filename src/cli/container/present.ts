@@ -1,0 +1,87 @@
+import { humanDuration } from '../../engine/status.js';
+import { renderTemplate, table } from '../../engine/native/image/present.js';
+import { UserError } from '../../util/errors.js';
+import type { ContainerSummary } from '../../engine/native/runtime/index.js';
+
+/** `container ls` as the docker CLI prints it: columns, truncation, --format templates, --filter. */
+
+export function ellipsis(s: string, max: number): string {
+  return [...s].length > max ? [...s].slice(0, max - 1).join('') + '…' : s;
+}
+
+export interface PsRow {
+  ID: string;
+  Image: string;
+  Command: string;
+  CreatedAt: string;
+  RunningFor: string;
+  Status: string;
+  State: string;
+  Ports: string;
+  Names: string;
+  Labels: string;
+  Mounts: string;
+}
+
+export function psRows(list: ContainerSummary[], opts: { noTrunc?: boolean } = {}, now = Date.now()): PsRow[] {
+  return list.map((c) => ({
+    ID: opts.noTrunc ? c.Id : c.Id.slice(0, 12),
+    Image: c.Image,
+    Command: JSON.stringify(opts.noTrunc ? c.Command : ellipsis(c.Command, 20)),
+    CreatedAt: new Date(c.Created * 1000).toISOString(),
+    RunningFor: `${humanDuration(now - c.Created * 1000)} ago`,
+    Status: c.Status,
+    State: c.State,
+    Ports: '',
+    Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
+    Labels: Object.entries(c.Labels).map(([k, v]) => `${k}=${v}`).join(','),
+    Mounts: c.Mounts.map((m) => m.Name ?? m.Source).join(','),
+  }));
+}
+
+export function renderPs(rows: PsRow[], opts: { quiet?: boolean; format?: string }): string {
+  if (opts.quiet) return rows.map((r) => `${r.ID}\n`).join('');
+  const format = opts.format;
+  if (format === 'json') return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+  if (format && format !== 'table') {
+    const tpl = format.replace(/^table\s+/, '');
+    const lines = rows.map((r) => renderTemplate(tpl, r));
+    if (!format.startsWith('table ')) return lines.map((l) => `${l}\n`).join('');
+    const head = tpl.replace(/\\t/g, '\t').split('\t').map((c) => c.replace(/\{\{\s*\.(\w+)\s*\}\}/g, '$1').toUpperCase());
+    return table([head, ...lines.map((l) => l.split('\t'))]);
+  }
+  return table([
+    ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+    ...rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names]),
+  ]);
+}
+
+export interface PsFilter {
+  labels?: Record<string, string | undefined>;
+  name?: string;
+  id?: string;
+  status?: Array<'created' | 'running' | 'exited'>;
+}
+
+/** --filter label=k[=v], name=..., id=..., status=... */
+export function parsePsFilters(filters: string[] = []): PsFilter {
+  const out: PsFilter = {};
+  for (const f of filters) {
+    const eq = f.indexOf('=');
+    if (eq < 0) throw new UserError(`bad format of filter (expected name=value): ${f}`);
+    const key = f.slice(0, eq);
+    const value = f.slice(eq + 1);
+    if (key === 'label') {
+      const i = value.indexOf('=');
+      out.labels = { ...(out.labels ?? {}), ...(i < 0 ? { [value]: undefined } : { [value.slice(0, i)]: value.slice(i + 1) }) };
+    } else if (key === 'name') out.name = value;
+    else if (key === 'id') out.id = value;
+    else if (key === 'status') {
+      if (!['created', 'running', 'exited'].includes(value)) {
+        throw new UserError(`invalid filter 'status=${value}'`, 1, 'the native engine knows created, running and exited');
+      }
+      out.status = [...(out.status ?? []), value as 'created' | 'running' | 'exited'];
+    } else throw new UserError(`invalid filter '${key}'`, 1, 'use label, name, id or status');
+  }
+  return out;
+}
