@@ -105,7 +105,8 @@ function checkReferences(project: Project, s: ServiceConfig, r: Obj, at: At): vo
 
 function checkDependencies(project: Project, s: ServiceConfig, r: Obj, at: At): void {
   const known = Object.keys(project.services);
-  const explain = (dep: string, where: At, via: string) => {
+  const explain = (dep: string, at: At, via: string, onKey = false) => {
+    const where = { error: (m: string) => (onKey ? at.errorAtKey(m) : at.error(m)) };
     if (dep === s.name) {
       where.error(`service "${s.name}" depends on itself (${via})`);
       return;
@@ -122,7 +123,7 @@ function checkDependencies(project: Project, s: ServiceConfig, r: Obj, at: At): 
   };
   const explicit = r.depends_on;
   if (Array.isArray(explicit)) explicit.forEach((d, i) => explain(String(d), at.child('depends_on', i), 'depends on'));
-  else if (isObj(explicit)) for (const d of Object.keys(explicit)) explain(d, at.child('depends_on', d), 'depends on');
+  else if (isObj(explicit)) for (const d of Object.keys(explicit)) explain(d, at.child('depends_on', d), 'depends on', true);
   s.links.forEach((l, i) => explain(l.split(':')[0]!, at.child('links', i), 'links to'));
   s.volumes_from.forEach((v, i) => {
     if (!v.startsWith('container:')) explain(v.split(':')[0]!, at.child('volumes_from', i), 'takes volumes from');
@@ -135,7 +136,7 @@ function checkDependencies(project: Project, s: ServiceConfig, r: Obj, at: At): 
     const target = project.services[dep];
     if (!target || d.condition !== 'service_healthy') continue;
     if (!target.healthcheck || target.healthcheck.disable || target.healthcheck.test[0] === 'NONE') {
-      at.child('depends_on', dep).warn(
+      at.child('depends_on', dep).warnAtKey(
         `service "${s.name}" waits for "${dep}" to be healthy, but "${dep}" declares no healthcheck: it will only work if its image defines one`,
       );
     }

@@ -65,8 +65,10 @@ export function discover(opts: DiscoveryOptions): ConfigDetails {
   }
   const workingDir = projectDirectory ?? dirname(configFiles[0]!);
   if (!explicitEnvFiles && workingDir !== guessedDir) {
-    envFiles = defaultDotEnv(workingDir, osEnv);
-    environment = withEnvFiles(osEnv, envFiles);
+    // As Compose: the project directory's .env adds what the first one did not set.
+    const more = defaultDotEnv(workingDir, osEnv);
+    environment = { ...withEnvFiles(environment, more), ...environment };
+    envFiles = [...envFiles, ...more];
   }
 
   const profiles = opts.profiles?.length ? opts.profiles : splitList(environment.COMPOSE_PROFILES ?? '', ',');

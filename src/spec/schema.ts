@@ -227,7 +227,7 @@ function ownerName(segs: string[]): string {
 
 function patternMessage(where: string, value: string, pattern: string): string {
   if (where.endsWith('.container_name')) {
-    return `${where} ${JSON.stringify(value)} is not a valid container name: it must start with a letter or digit and contain only letters, digits, '_', '.' and '-'`;
+    return `${where} ${JSON.stringify(value)} is not a valid container name: it must be at least 2 characters, start with a letter or digit and contain only letters, digits, '_', '.' and '-'`;
   }
   if (where.endsWith('.pull_policy')) {
     return `${where} must be always, never, missing, build, if_not_present, refresh, daily, weekly or every_<duration>, not ${JSON.stringify(value)}`;

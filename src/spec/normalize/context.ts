@@ -41,6 +41,10 @@ export class At {
     this.diags.warning(this.src, message);
   }
 
+  warnAtKey(message: string): void {
+    this.diags.warning(this.sourceMap.key(this.ptr), message);
+  }
+
   /** An absolute path: `~` is the home directory, relative paths start at this node's base directory. */
   absPath(p: string): string {
     const expanded = p === '~' ? homedir() : p.startsWith('~/') ? homedir() + p.slice(1) : p;

@@ -98,7 +98,7 @@ function shortVolume(spec: string, at: At): ServiceVolumeConfig | undefined {
   }
   const vol = { type: s.type } as ServiceVolumeConfig;
   if (s.source !== undefined) vol.source = s.type === 'bind' ? at.absPath(s.source) : s.source;
-  vol.target = posix.normalize(s.target);
+  vol.target = cleanPath(s.target);
   vol.read_only = s.read_only;
   if (s.type === 'bind') {
     vol.bind = { create_host_path: true };
@@ -130,7 +130,7 @@ function longVolume(o: Obj, at: At): ServiceVolumeConfig | undefined {
     return undefined;
   }
   if (type === 'tmpfs' && vol.source !== undefined) at.child('source').error('a tmpfs mount takes no `source`');
-  vol.target = posix.normalize(o.target);
+  vol.target = cleanPath(o.target);
   vol.read_only = at.child('read_only').bool(o.read_only) ?? false;
   if (o.consistency !== undefined) vol.consistency = String(o.consistency);
   if (isObj(o.bind)) {
@@ -162,6 +162,12 @@ function longVolume(o: Obj, at: At): ServiceVolumeConfig | undefined {
   }
   if (isObj(o.image)) vol.image = { ...(o.image.subpath !== undefined ? { subpath: String(o.image.subpath) } : {}), ...extensionsOf(o.image) };
   return Object.assign(vol, extensionsOf(o));
+}
+
+/** Like Go's path.Clean: normalized, without a trailing slash. */
+function cleanPath(p: string): string {
+  const n = posix.normalize(p);
+  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
 /** File modes: numbers as written (YAML 0440 is already octal), strings as octal. */

@@ -90,7 +90,7 @@ export function normalizeHealthcheck(v: unknown, at: At): HealthCheckConfig | un
   if (typeof v.test === 'string') test = ['CMD-SHELL', v.test];
   else if (Array.isArray(v.test)) test = v.test.map(scalarString);
   if (test.length > 0 && !['CMD', 'CMD-SHELL', 'NONE'].includes(test[0]!)) {
-    at.child('test').error(`healthcheck.test must start with "CMD", "CMD-SHELL" or "NONE" (or be a string, run with the shell), not ${JSON.stringify(test[0])}`);
+    at.child('test', 0).error(`healthcheck.test must start with "CMD", "CMD-SHELL" or "NONE" (or be a string, run with the shell), not ${JSON.stringify(test[0])}`);
   }
   const h: HealthCheckConfig = { test, disable: at.child('disable').bool(v.disable) ?? false };
   assignDefined(h, {
