@@ -91,6 +91,7 @@ export function cleanUpAfterDeadDaemon(): void {
   } catch {
     owner = '';
   }
+  if (owner === '' && existsSync(daemonLockPath())) return; // being written by a daemon that is starting
   const [pid, start] = owner.split(' ');
   if (owner && processStartTime(Number(pid)) === start) return; // alive (perhaps starting up): its files are its own
   let now = '';
@@ -105,9 +106,10 @@ export function cleanUpAfterDeadDaemon(): void {
   }
 }
 
+/** Whether a daemon answers now (no cleanup, no start: safe while one is starting). */
 export async function daemonPing(): Promise<{ pid: number; services: string[] } | undefined> {
   try {
-    return await callDaemon<{ pid: number; services: string[] }>({ op: 'ping' }, { start: false });
+    return (await requestOnce({ op: 'ping' })) as { pid: number; services: string[] };
   } catch {
     return undefined;
   }
