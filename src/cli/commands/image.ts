@@ -59,7 +59,8 @@ async function writeAtomically(path: string, write: (stream: Writable) => Promis
     await write(stream);
     renameSync(tmp, path);
   } catch (err) {
-    stream.destroy();
+    // The file may be opened after the error (the stream opens asynchronously): remove it once closed.
+    if (!stream.closed) await new Promise<void>((resolve) => { stream.once('close', () => resolve()); stream.destroy(); });
     rmSync(tmp, { force: true });
     throw err;
   }
