@@ -127,8 +127,23 @@ describe('firewall transaction', () => {
 
 describe('links', () => {
   it('plumbs every endpoint in one script, moving the host end out with its master by ifindex', () => {
-    const lines = endpointScript([], true);
-    expect(lines).toEqual(['link set dev lo up']);
+    expect(endpointScript([], true)).toEqual(['link set dev lo up']);
+    // 'lo' stands in for the bridge: its ifindex (1) is what the script needs.
+    const spec = { ifname: 'eth0', veth: 'tsc-v0123456789', mac: '02:42:ac:12:00:02', ipv4: '172.18.0.2', prefix: 16, gateway: '172.18.0.1', bridge: 'lo', containerId: 'c'.repeat(64), defaultRoute: true };
+    const lines = endpointScript([spec, { ...spec, ifname: 'eth1', veth: 'tsc-vabcdefabcd', ipv4: '10.0.0.2', prefix: 24, defaultRoute: false, mtu: 1400 }], true, '/proc/1/ns/net');
+    expect(lines).toEqual([
+      'link set dev lo up',
+      'link add name eth0 address 02:42:ac:12:00:02 type veth peer name tsc-v0123456789',
+      'addr add 172.18.0.2/16 dev eth0',
+      'link set dev eth0 up',
+      'route replace default via 172.18.0.1 dev eth0',
+      `link set dev tsc-v0123456789 netns /proc/1/ns/net master if1 alias ${lines[5]!.split(' alias ')[1]!.split(' ')[0]} up`,
+      'link add name eth1 address 02:42:ac:12:00:02 mtu 1400 type veth peer name tsc-vabcdefabcd mtu 1400',
+      'addr add 10.0.0.2/24 dev eth1',
+      'link set dev eth1 up',
+      `link set dev tsc-vabcdefabcd netns /proc/1/ns/net master if1 alias ${lines[5]!.split(' alias ')[1]!.split(' ')[0]} up`,
+    ]);
+    expect(lines[5]).toMatch(/ alias tscompose\/[0-9a-f]{8}\/endpoint\/c{64} up$/);
     expect(vethName('c'.repeat(64), 'n'.repeat(64))).toMatch(/^tsc-v[0-9a-f]{10}$/);
     expect(bridgeName('0123456789abcdef')).toBe('tsc-br-01234567');
     expect(macForIpv4(parseIpv4('172.18.0.2')!)).toBe('02:42:ac:12:00:02');
