@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { run, runOk } from '../../src/util/proc.js';
 import { repoRoot } from '../support/cache.js';
 import { ensureDockerDebianBase } from '../support/debian-base.js';
+import { withExampleBuildLock } from './support/build-lock.js';
 
 /**
  * The example's images, run alone on dockerd: they must behave like Docker
@@ -71,8 +72,10 @@ async function sql(db: string, user: string, password: string, query: string, da
 
 beforeAll(async () => {
   await ensureDockerDebianBase('bookworm');
-  await docker('build', '--network', 'host', '-q', '-t', 'mariadb:10.11', join(EXAMPLE, 'db'));
-  await docker('build', '--network', 'host', '-q', '-t', 'wordpress:6.1', join(EXAMPLE, 'wordpress'));
+  await withExampleBuildLock(async () => {
+    await docker('build', '--network', 'host', '-q', '-t', 'mariadb:10.11', join(EXAMPLE, 'db'));
+    await docker('build', '--network', 'host', '-q', '-t', 'wordpress:6.1', join(EXAMPLE, 'wordpress'));
+  });
   await docker('network', 'create', '--internal', '--label', `tsc-test=${tag}`, NETWORK);
   scratch = mkdtempSync(join(tmpdir(), 'tsc-images-'));
 }, 30 * MINUTE);

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../support/cache.js';
 import { composeCli, dockerCompose, type ComposeCli, type ComposeTarget } from './support/compose-target.js';
 import { EgressGuard } from './support/egress-guard.js';
+import { withExampleBuildLock } from './support/build-lock.js';
 import { freePort, installSite, logIn, request, title, waitForAnswer } from './support/wordpress-http.js';
 
 /**
@@ -112,7 +113,7 @@ describe.each(TARGETS)('examples/wordpress-mysql with $name', (target) => {
     await cli.ok(['config', '-q'], MINUTE);
     // Docker's layer cache makes this a few seconds after the first run.
     const t0 = Date.now();
-    await cli.ok(['build'], 30 * MINUTE);
+    await withExampleBuildLock(() => cli.ok(['build'], 30 * MINUTE));
     console.log(`[${target.name}] build: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }, 40 * MINUTE);
 
