@@ -189,12 +189,14 @@ function describe(e: AjvError, model: unknown): Described {
     case 'minimum':
     case 'maximum':
       return { ptr, onKey: false, message: `${where} must be ${e.keyword === 'minimum' ? '>=' : '<='} ${String(e.params.limit)}, not ${String(e.data)}` };
-    case 'uniqueItems':
+    case 'uniqueItems': {
+      const [first, second] = [Number(e.params.i), Number(e.params.j)].sort((a, b) => a - b);
       return {
-        ptr: joinPtr(ptr, Number(e.params.i)),
+        ptr: joinPtr(ptr, second!),
         onKey: false,
-        message: `${where} lists the same value twice (items ${Number(e.params.j) + 1} and ${Number(e.params.i) + 1}); remove one`,
+        message: `${where} lists the same value twice (items ${first! + 1} and ${second! + 1}); remove one`,
       };
+    }
     default:
       return { ptr, onKey: false, message: `${where} ${e.message ?? 'is invalid'}` };
   }

@@ -1,0 +1,5 @@
+// Types for the validator generator, so that tests can call it.
+export const schemaPath: string;
+export const outputPath: string;
+export const ajvOptions: Record<string, unknown>;
+export function generateValidatorSource(schema?: unknown): string;
