@@ -9,10 +9,10 @@ import { createNetnsWithEndpoints, deleteLinks, netnsPath, removeNetns, type Vet
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
 import { missingBridges, mtuOf, realizeNetworks } from './realize.js';
 import { containerHosts, containerResolvConf, hostResolvConf, parseExtraHost } from './resolvconf.js';
-import { fromPortSpec, type PortRequest } from './ports/spec.js';
+import { fromPortSpec, parsePublishFlag, type PortRequest } from './ports/spec.js';
 import { publishPorts, retargetPorts, unpublishPorts } from './ports/client.js';
-import { bootId } from './daemon/network-service.js';
-import { ensureDefaultNetworkLocked, reloadDaemon } from './networks.js';
+import { bootId } from './liveness.js';
+import { ensureDefaultNetworkLocked, reloadDaemon, removeDefaultNetworkIfUnusedLocked } from './networks.js';
 import type { AttachOptions, AttachResult, AttachedAddress, EndpointRecord, EndpointRequest, NetworkRecord, PortSpec } from './types.js';
 
 /**
@@ -85,18 +85,19 @@ async function resolveNetworkLocked(ref: string): Promise<NetworkRecord> {
 /**
  * Gives a container its network namespace and endpoints, publishes its ports
  * and registers its names (live once `setContainerRunning` says so). A port
- * that cannot be bound fails the attach before anything is created.
+ * that cannot be bound fails the attach before anything is created. Ports
+ * are the engine's PortSpec or `-p` strings ("127.0.0.1:8080:80/tcp").
  * Re-attaching a container first clears what it had (a restart after a crash).
  */
 export async function attachContainer(
   containerId: string,
   containerName: string,
   endpoints: readonly EndpointRequest[],
-  ports: readonly PortSpec[] = [],
+  ports: readonly (PortSpec | string)[] = [],
   options: AttachOptions = {},
 ): Promise<AttachResult> {
   validateContainer(containerId, containerName);
-  const portRequests: PortRequest[] = ports.flatMap(fromPortSpec);
+  const portRequests: PortRequest[] = ports.flatMap((p) => (typeof p === 'string' ? parsePublishFlag(p) : fromPortSpec(p)));
   const requests = endpoints.length ? endpoints : [{ network: DEFAULT_NETWORK_NAME }];
   const result = await withNetworkLock(async () => {
     const ids: string[] = [];
@@ -144,7 +145,10 @@ export async function attachContainer(
  * record was never written is found.
  */
 export async function detachContainer(containerId: string): Promise<void> {
-  await withNetworkLock(() => detachLocked(containerId));
+  await withNetworkLock(async () => {
+    await detachLocked(containerId);
+    await removeDefaultNetworkIfUnusedLocked();
+  });
   await reloadDaemon();
 }
 

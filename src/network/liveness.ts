@@ -1,4 +1,4 @@
-import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { netnsPath } from './links.js';
 
 /**
@@ -40,4 +40,13 @@ export function activeContainers(containerIds: Iterable<string>): Set<string> {
     if (ino !== undefined && inhabited.has(ino)) out.add(cid);
   }
   return out;
+}
+
+/** This boot's id: liveness recorded in an earlier boot means nothing now. */
+export function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
 }

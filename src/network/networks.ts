@@ -106,6 +106,17 @@ export async function ensureDefaultNetworkLocked(): Promise<NetworkRecord> {
   return createLocked({ name: DEFAULT_NETWORK_NAME, options: {} }, true);
 }
 
+/**
+ * The default network exists while containers use it: made by the first
+ * container that asks for it, removed with the last one, so a host that ran
+ * a container once keeps no bridge, rule or daemon for it (unlike Docker's
+ * permanent docker0).
+ */
+export async function removeDefaultNetworkIfUnusedLocked(): Promise<void> {
+  const def = readAllNetworks().find((n) => n.isDefault);
+  if (def && Object.keys(def.endpoints).length === 0) await removeLocked(def, false);
+}
+
 /** The networks' rules, bridge and veths of endpoints that are not active; refuses when a running container is attached. */
 async function removeLocked(rec: NetworkRecord, force: boolean): Promise<void> {
   const active = activeContainers(Object.keys(rec.endpoints));

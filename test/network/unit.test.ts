@@ -226,6 +226,7 @@ describe('DNS', () => {
 
   const query = (name: string, type: packet.RecordType, extra: Partial<packet.Packet> = {}) =>
     packet.encode({ type: 'query', id: 77, flags: packet.RECURSION_DESIRED, questions: [{ type, name }], ...extra });
+  const rcodeOf = (b: Buffer) => (packet.decode(b) as unknown as { rcode: string }).rcode;
   const never = async () => {
     throw new Error('must not forward');
   };
@@ -242,10 +243,10 @@ describe('DNS', () => {
     const upstreamReply = Buffer.from(packet.encode({ type: 'response', id: 77, flags: 3, questions: [{ type: 'A', name: 'db' }] }));
     const fwd = await answerQuery(query('db', 'A'), '10.0.0.2', 'udp', table, async (q) => (forwarded.push(q), upstreamReply));
     expect(forwarded).toHaveLength(1);
-    expect(packet.decode(fwd!).rcode).toBe('NXDOMAIN');
-    expect(packet.decode((await answerQuery(query('x.example', 'A'), '10.0.0.2', 'tcp', table, async () => undefined))!).rcode).toBe('SERVFAIL');
+    expect(rcodeOf(fwd!)).toBe('NXDOMAIN');
+    expect(rcodeOf((await answerQuery(query('x.example', 'A'), '10.0.0.2', 'tcp', table, async () => undefined))!)).toBe('SERVFAIL');
     const garbage = Buffer.from([0, 9, 1, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0xff]);
-    expect(packet.decode((await answerQuery(garbage, '10.0.0.2', 'udp', table, never))!).rcode).toBe('FORMERR');
+    expect(rcodeOf((await answerQuery(garbage, '10.0.0.2', 'udp', table, never))!)).toBe('FORMERR');
     const response = packet.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'web' }] });
     expect(await answerQuery(response, '10.0.0.2', 'udp', table, never)).toBeUndefined();
   });

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { processStartTime } from '../../util/lock.js';
 import { UserError } from '../../util/errors.js';
 import { readAllNetworks } from '../store.js';
@@ -11,6 +10,7 @@ import type { PortRequest } from '../ports/spec.js';
 import { missingBridges, realizeNetworks } from '../realize.js';
 import type { NetworkRecord } from '../types.js';
 import type { DaemonService } from './service.js';
+import { bootId } from '../liveness.js';
 
 /**
  * Networking inside the daemon: the embedded DNS server (its names rebuilt
@@ -18,14 +18,6 @@ import type { DaemonService } from './service.js';
  * (bound from the port records). Both come back from state on start, so a
  * killed daemon's successor serves the same names and ports.
  */
-
-export function bootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
 
 /** Running, in this boot, and (when we know its init) with that process still alive. */
 export function makeLivenessCheck(): (e: DnsEndpoint) => boolean {
