@@ -40,6 +40,20 @@ async function forEach(refs: string[], fn: (ref: string) => Promise<void>): Prom
   if (failed) process.exitCode = 1;
 }
 
+const network = () => import('../../network/runtime-bridge.js');
+
+/** Creates the container and wires its network (src/network); one whose network cannot be made is removed again. */
+async function createWired(rt: ContainerRuntime, image: string, command: string[], f: CreateFlags): Promise<string> {
+  const id = await rt.create(await specFromFlags(image, command, f));
+  try {
+    await (await network()).wireContainerNetwork(rt, id, f);
+  } catch (err) {
+    await rt.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    throw err;
+  }
+  return id;
+}
+
 /** Docker's run/create exit 125 when the engine refuses; 126/127 when the command cannot be run. */
 function runError(err: unknown): never {
   if (err instanceof UserError && err.exitCode === 1) throw new UserError(err.message, 125, err.hint);
@@ -60,15 +74,18 @@ async function runContainer(rt: ContainerRuntime, image: string, command: string
   }
   let id: string;
   try {
-    id = await rt.create(await specFromFlags(image, command, f));
+    id = await createWired(rt, image, command, f);
   } catch (err) {
     runError(err);
   }
+  const net = await network();
   if (f.detach) {
     try {
       await rt.start(id);
+      await net.containerStarted(rt, id);
     } catch (err) {
       if (f.rm) await rt.remove(id, { force: true, volumes: true }).catch(() => undefined);
+      if (f.rm) await net.containerRemoved(id).catch(() => undefined);
       runError(err);
     }
     process.stdout.write(`${id}\n`);
@@ -79,8 +96,10 @@ async function runContainer(rt: ContainerRuntime, image: string, command: string
     let attached;
     try {
       attached = await rt.start(id, { attach: { stdio: 'inherit', stdin: f.interactive ?? false } });
+      await net.containerStarted(rt, id);
     } catch (err) {
       if (f.rm) await rt.remove(id, { force: true, volumes: true }).catch(() => undefined);
+      if (f.rm) await net.containerRemoved(id).catch(() => undefined);
       runError(err);
     }
     const code = await attached!.exit;
@@ -88,6 +107,7 @@ async function runContainer(rt: ContainerRuntime, image: string, command: string
     if (f.rm) {
       await rt.waitExit(id);
       await rt.remove(id, { volumes: true }).catch(() => undefined);
+      await net.containerRemoved(id);
     }
   } finally {
     release();
@@ -115,7 +135,7 @@ export function register(program: Command): void {
     .action(async (image: string, command: string[], f: CreateFlags, cmd: Command) => {
       const rt = await openRuntime(cmd);
       try {
-        process.stdout.write(`${await rt.create(await specFromFlags(image, command, f))}\n`);
+        process.stdout.write(`${await createWired(rt, image, command, f)}\n`);
       } catch (err) {
         runError(err);
       }
@@ -133,6 +153,7 @@ export function register(program: Command): void {
         const release = holdSignals();
         try {
           const a = await rt.start(refs[0]!, { attach: { stdio: 'inherit', stdin: o.interactive ?? false } });
+          await (await network()).containerStarted(rt, rt.resolve(refs[0]!));
           process.exitCode = a ? await a.exit : 0;
         } finally {
           release();
@@ -141,6 +162,7 @@ export function register(program: Command): void {
       }
       await forEach(refs, async (ref) => {
         await rt.start(ref);
+        await (await network()).containerStarted(rt, rt.resolve(ref));
         process.stdout.write(`${ref}\n`);
       });
     });
@@ -155,6 +177,7 @@ export function register(program: Command): void {
       const timeout = o.time !== undefined ? parseInteger(o.time, '--time') : undefined;
       await forEach(refs, async (ref) => {
         await rt.stop(ref, { ...(timeout !== undefined ? { timeout } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+        await (await network()).containerStopped(rt.resolve(ref));
         process.stdout.write(`${ref}\n`);
       });
     });
@@ -169,6 +192,7 @@ export function register(program: Command): void {
       const timeout = o.time !== undefined ? parseInteger(o.time, '--time') : undefined;
       await forEach(refs, async (ref) => {
         await rt.restart(ref, { ...(timeout !== undefined ? { timeout } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+        await (await network()).containerStarted(rt, rt.resolve(ref));
         process.stdout.write(`${ref}\n`);
       });
     });
@@ -193,7 +217,9 @@ export function register(program: Command): void {
     .action(async (refs: string[], o: { force?: boolean; volumes?: boolean }, cmd: Command) => {
       const rt = await openRuntime(cmd);
       await forEach(refs, async (ref) => {
-        await rt.remove(ref, { force: o.force ?? false, volumes: o.volumes ?? false });
+        const id = rt.resolve(ref);
+        await rt.remove(id, { force: o.force ?? false, volumes: o.volumes ?? false });
+        await (await network()).containerRemoved(id);
         process.stdout.write(`${ref}\n`);
       });
     });

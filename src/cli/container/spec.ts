@@ -5,6 +5,7 @@ import {
   applySecurityOpts, parseBytes, parseEnv, parseInteger, parseKeyValues, parseMountFlag, parseTmpfsFlag, parseUlimit,
   parseVolumeFlag,
 } from './flags.js';
+import { checkNetworkFlags, isBridgeNetwork } from '../../network/container-flags.js';
 
 /** The flags `container run` and `container create` share, and their translation into a ContainerSpec. */
 
@@ -35,6 +36,9 @@ export interface CreateFlags {
   domainname?: string;
   label?: string[];
   network?: string;
+  networkAlias?: string[];
+  publish?: string[];
+  ip?: string;
   addHost?: string[];
   dns?: string[];
   stopSignal?: string;
@@ -77,7 +81,10 @@ export function addCreateOptions(cmd: Command): Command {
     .option('-h, --hostname <string>', 'Container host name')
     .option('--domainname <string>', 'Container NIS domain name')
     .option('-l, --label <list>', 'Set meta data on a container (repeatable)', collect)
-    .addOption(new Option('--network <network>', 'Connect a container to a network (none, host)').default(undefined))
+    .addOption(new Option('--network <network>', 'Connect a container to a network (default: bridge; none, host)').default(undefined))
+    .option('--network-alias <list>', 'Add network-scoped alias for the container (repeatable)', collect)
+    .option('-p, --publish <list>', "Publish a container's port(s) to the host (repeatable)", collect)
+    .option('--ip <string>', 'IPv4 address (e.g., 172.30.100.104)')
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip) (repeatable)', collect)
     .option('--dns <list>', 'Set custom DNS servers (repeatable)', collect)
     .option('--stop-signal <string>', 'Signal to stop the container')
@@ -93,15 +100,15 @@ export function addCreateOptions(cmd: Command): Command {
 
 /**
  * Where `--network NAME` becomes a network namespace to join: none and host
- * are the runtime's own; a named network is src/network's to resolve (it
- * attaches the container and hands back the netns path with its hosts and
- * resolv.conf). Until a network is wired, the default is `none`.
+ * are the runtime's own; a named network (Docker's default `bridge` when
+ * none is given) is src/network's: the container is created without one and
+ * wired right after (wireContainerNetwork), once it has its id and name.
  */
 export async function resolveNetworkFlag(network: string | undefined): Promise<ContainerNetwork> {
-  const name = network ?? 'none';
-  if (name === 'none') return { mode: 'none' };
+  const name = network ?? 'bridge';
   if (name === 'host') return { mode: 'host' };
-  throw new UserError(`network ${name} not found`, 1, 'the native engine\'s container commands take --network none or --network host');
+  if (name.startsWith('container:')) throw new UserError(`--network ${name} is not supported by the native engine yet`, 1, 'use a network, host or none');
+  return { mode: 'none' };
 }
 
 export async function specFromFlags(image: string, command: string[], f: CreateFlags): Promise<ContainerSpec> {
@@ -142,7 +149,8 @@ export async function specFromFlags(image: string, command: string[], f: CreateF
   if (f.hostname !== undefined) spec.hostname = f.hostname;
   if (f.domainname !== undefined) spec.domainname = f.domainname;
   if (f.label) spec.labels = parseKeyValues(f.label, '--label');
-  if (f.addHost) spec.extraHosts = f.addHost;
+  // On a bridge network the extra hosts go into the hosts file src/network writes (host-gateway is its gateway).
+  if (f.addHost && !isBridgeNetwork(f.network)) spec.extraHosts = f.addHost;
   if (f.stopSignal) spec.stopSignal = f.stopSignal;
   if (f.stopTimeout !== undefined) spec.stopTimeout = parseInteger(f.stopTimeout, '--stop-timeout');
   if (f.shmSize) spec.shmSize = parseBytes(f.shmSize, '--shm-size');
@@ -151,6 +159,7 @@ export async function specFromFlags(image: string, command: string[], f: CreateF
   if (f.groupAdd) spec.groupAdd = f.groupAdd;
   applySecurityOpts(spec, f.securityOpt);
   if (f.rm) spec.autoRemove = true;
+  checkNetworkFlags(f);
   spec.network = await resolveNetworkFlag(f.network);
   if (f.dns?.length) spec.dns = { servers: f.dns };
   return spec;
