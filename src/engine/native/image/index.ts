@@ -4,7 +4,10 @@
 export { ImageStore } from './store.js';
 export type { ImageRecord, RootfsLayout, LayerRecord, AddedLayer, AddLayerOptions, DeleteReport, AddImageOptions, AddedImage } from './store.js';
 export type { OciImage, OciImageConfig, OciHealthConfig, OciHistory, OciRootFs, OciDescriptor, OciManifest, OciIndex, OciPlatform } from './oci.js';
-export { MediaType, chainIdOf, chainIds, sha256Digest, isDigest, ociArchitecture } from './oci.js';
+export {
+  MediaType, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, LAYER_MEDIA_TYPES, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME,
+  chainIdOf, chainIds, sha256Digest, sha256Hex, digestHex, isDigest, ociArchitecture, validateImageConfig,
+} from './oci.js';
 export {
   parseReference, withDefaultTag, referenceString, repositoryName, familiarName, familiarString, normalizeTaggedName, familiarize,
   DEFAULT_DOMAIN, DEFAULT_TAG, type ImageReference,
@@ -12,3 +15,6 @@ export {
 export { LayerRefusedError } from './extract.js';
 export { importRootfsTar, type ImportOptions } from './import.js';
 export { isMountPoint, mountPoints } from './rootfs.js';
+export { applyChanges } from './changes.js';
+export { loadArchive, type LoadedImage } from './archive/load.js';
+export { saveImages } from './archive/save.js';

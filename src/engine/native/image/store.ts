@@ -64,7 +64,18 @@ export class ImageStore {
     for (const dir of store.paths.all) ensurePrivateDir(dir);
     chmodSync(root, 0o700);
     chmodSync(store.paths.empty, 0o755);
+    store.sweepDeadStaging();
     return store;
+  }
+
+  /**
+   * Staging dirs of processes that died mid-unpack (crash, kill -9). Each
+   * belongs to one process, so a dead owner's can go without the lock.
+   */
+  private sweepDeadStaging(): void {
+    for (const name of readdirSync(this.paths.tmp)) {
+      if (/^\d+-\d+-/.test(name) && !ownerAlive(name)) rmSync(join(this.paths.tmp, name), { recursive: true, force: true });
+    }
   }
 
   /** Runs `fn` holding the store lock (inter-process). */
