@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { UserError } from '../../../util/errors.js';
 
@@ -44,7 +44,32 @@ export function signalDisposition(pid: number, signal: number): { handled: boole
   };
   const bit = 1n << BigInt(signal - 1);
   return {
-    handled: ((mask('SigCgt') | mask('SigBlk')) & bit) !== 0n,
+    handled: ((mask('SigCgt') | mask('SigBlk')) & bit) !== 0n || (sigtimedwaitSet(pid) & bit) !== 0n,
     ignored: (mask('SigIgn') & bit) !== 0n,
   };
+}
+
+const RT_SIGTIMEDWAIT: Record<string, number> = { x64: 128, arm64: 137 };
+
+/**
+ * The set a process waits for in sigtimedwait/sigwaitinfo (tini, tsc-init).
+ * While it waits, the kernel unblocks that set, so SigBlk reads empty: the
+ * set is read from the syscall's first argument in the process's memory.
+ */
+function sigtimedwaitSet(pid: number): bigint {
+  try {
+    const fields = readFileSync(`/proc/${pid}/syscall`, 'utf8').trim().split(' ');
+    if (Number(fields[0]) !== RT_SIGTIMEDWAIT[process.arch]) return 0n;
+    const addr = BigInt(fields[1]!);
+    const fd = openSync(`/proc/${pid}/mem`, 'r');
+    try {
+      const buf = Buffer.alloc(8);
+      if (readSync(fd, buf, 0, 8, addr) !== 8) return 0n;
+      return buf.readBigUInt64LE(0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return 0n;
+  }
 }

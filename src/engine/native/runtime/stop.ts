@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processStartTime } from '../../../util/lock.js';
 import { deriveStatus, type DerivedStatus } from './store.js';
@@ -42,9 +43,21 @@ export function planStop(pid1: number, signal: number, cgroupPids: number[]): St
   return { pid1Handles: d !== undefined && d.handled && !d.ignored, handlers };
 }
 
+/** Gone, reused, or a zombie (a PID 1 that never waits leaves its dead children as zombies). */
+function isGone(pid: number, start: string | undefined): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return true;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[0] === 'Z' || fields[0] === 'X' || fields[19] !== start;
+}
+
 async function allGone(pids: number[], starts: Map<number, string | undefined>, deadline: number): Promise<boolean> {
   for (;;) {
-    if (pids.every((p) => processStartTime(p) === undefined || processStartTime(p) !== starts.get(p))) return true;
+    if (pids.every((p) => isGone(p, starts.get(p)))) return true;
     if (Date.now() >= deadline) return false;
     await sleep(10);
   }
