@@ -369,6 +369,10 @@ export class ImageStore {
       for (const name of readdirSync(this.paths.tmp)) {
         if (!ownerAlive(name)) rmSync(join(this.paths.tmp, name), { recursive: true, force: true });
       }
+      // Temp files of atomic writes a crash interrupted (every writer of these dirs holds the lock we hold).
+      for (const dir of [this.paths.root, this.paths.images, this.paths.blobs]) {
+        for (const name of readdirSync(dir)) if (/^\..+\.tmp$/.test(name)) rmSync(join(dir, name), { force: true });
+      }
       return { layers, blobs, bytes };
     });
   }
