@@ -178,9 +178,16 @@ async function makeRootfsTar({ suite, arch, mirrors, workDir, tarPath, progress 
   }
 }
 
-/** Runs a command in fresh mount and pid namespaces: its mounts and processes end with it. */
+/**
+ * Runs a command in fresh mount and pid namespaces: its mounts and processes
+ * end with it. setpriv --pdeathsig kills unshare when this process dies, and
+ * unshare --kill-child then kills the namespace's first process, which takes
+ * every process in the namespace with it: a crashed build leaves no
+ * debootstrap or apt writing into a work dir that the next attempt reuses.
+ */
 function inPrivateNamespaces(argv: string[]): Promise<RunResult> {
-  return run('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--', ...argv], {
+  const unshare = ['unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--', ...argv];
+  return run('setpriv', ['--pdeathsig', 'KILL', '--', ...unshare], {
     env: chrootEnv(),
   });
 }
