@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { findCycles, formatCycle } from './cycles.js';
 import { isObj, type At, type Obj } from './normalize/context.js';
 import { nearest } from './suggest.js';
@@ -35,7 +36,7 @@ export function checkConsistency(project: Project, raw: Obj, root: At): void {
       else published.set(key, name);
     }
   }
-  checkCycles(project, root);
+  checkCycles(project, raw, root);
 }
 
 function checkImage(s: ServiceConfig, r: Obj, at: At): void {
@@ -93,7 +94,7 @@ function checkReferences(project: Project, s: ServiceConfig, r: Obj, at: At): vo
   }
   for (const [n, cfg] of Object.entries(s.networks)) {
     const net = project.networks[n];
-    if (!cfg || !net || cfg.ipv4_address === undefined) continue;
+    if (!cfg || !net || cfg.ipv4_address === undefined || isIP(cfg.ipv4_address) !== 4) continue;
     const subnets = net.ipam.config.map((p) => p.subnet).filter((x): x is string => x !== undefined && x.includes('.'));
     if (!net.external && subnets.length === 0) {
       at.child('networks', n, 'ipv4_address').error(`ipv4_address needs network "${n}" to declare its subnet (ipam.config[].subnet)`);
@@ -183,10 +184,18 @@ function checkMounts(s: ServiceConfig, at: At): void {
   });
 }
 
-function checkCycles(project: Project, root: At): void {
+function checkCycles(project: Project, raw: Obj, root: At): void {
   const deps = new Map(Object.entries(project.services).map(([n, s]) => [n, Object.keys(s.depends_on).filter((d) => d !== n)]));
+  const rawServices = isObj(raw.services) ? raw.services : {};
   for (const cycle of findCycles(deps)) {
-    root.child('services', cycle[0]!, 'depends_on', cycle[1]!).errorAtKey(`dependency cycle: ${formatCycle(cycle)}`);
+    const [from, to] = [cycle[0]!, cycle[1]!];
+    const r = isObj(rawServices[from]) ? (rawServices[from] as Obj) : {};
+    const at = root.child('services', from);
+    const message = `dependency cycle: ${formatCycle(cycle)}`;
+    // At the edge that closes the cycle as written: a depends_on entry, else the service.
+    if (Array.isArray(r.depends_on)) refAt(r, at, 'depends_on', to).error(message);
+    else if (isObj(r.depends_on) && to in r.depends_on) at.child('depends_on', to).errorAtKey(message);
+    else at.errorAtKey(message);
   }
 }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ComposeError, type Diagnostics } from './diagnostics.js';
+import { ComposeError, displayPath, type Diagnostics } from './diagnostics.js';
 import { readDotEnv } from './discovery.js';
 import type { At } from './normalize/context.js';
 import type { Project, ServiceConfig } from './types.js';
@@ -54,7 +54,8 @@ function readEnvFile(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !required) return {};
-    at.error(code === 'ENOENT' ? `env file ${path} not found (set \`required: false\` to make it optional)` : `cannot read env file ${path}: ${(err as Error).message}`);
+    const shown = displayPath(path);
+    at.error(code === 'ENOENT' ? `env file ${shown} not found (set \`required: false\` to make it optional)` : `cannot read env file ${shown}: ${(err as Error).message}`);
     return {};
   }
   try {

@@ -1,4 +1,4 @@
-import type { Diagnostics } from './diagnostics.js';
+import { displayPath, type Diagnostics } from './diagnostics.js';
 import { cloneNode, isMap, isSeq, mapNode, pathMatches, scalarNode, seqNode, type MapNode, type Node, type SeqNode } from './tree.js';
 import { describeKind } from './yaml.js';
 
@@ -66,7 +66,11 @@ function merge(base: Node | undefined, over: Node, path: string[], ctx: MergeCon
   if (isMap(base) && isMap(over)) return mergeMaps(base, over, path, ctx);
   if (isSeq(base) && isSeq(over)) return seqNode(over.src, [...base.items, ...over.items.map(withoutTags)]);
   if (base.kind !== over.kind && base.kind !== 'scalar' && over.kind !== 'scalar') {
-    ctx.diags.error(over.src, `${path.join('.')}: cannot merge ${describeKind(over)} into ${describeKind(base)} defined at line ${base.src.line} of ${base.src.file}; write the same form in both files or use !override`);
+    ctx.diags.error(
+      over.src,
+      `${path.join('.')}: cannot merge ${describeKind(over)} into ${describeKind(base)} defined at line ${base.src.line} of ${displayPath(base.src.file)}; write the same form in both files or use !override`,
+    );
+    return base; // the override is the mistake: checking it further would only repeat it
   }
   return withoutTags(over);
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Diagnostics } from './diagnostics.js';
+import { displayPath, type Diagnostics } from './diagnostics.js';
 import { readDotEnv } from './discovery.js';
 import { applyExtends } from './extends.js';
 import { applyInclude, type IncludeRequest } from './include.js';
@@ -78,7 +78,7 @@ export class ModelLoader {
   private loadIncluded(req: IncludeRequest, parentEnv: Record<string, string>, stack: string[]): MapNode | undefined {
     const first = req.files[0]!;
     if (stack.includes(first)) {
-      this.diags.error(req.at, `include cycle: ${[...stack.slice(stack.indexOf(first)), first].join(' -> ')}`);
+      this.diags.error(req.at, `include cycle: ${[...stack.slice(stack.indexOf(first)), first].map(displayPath).join(' -> ')}`);
       return undefined;
     }
     // The included project's env files add to the environment; they never override it.

@@ -174,7 +174,8 @@ function describe(e: AjvError, model: unknown): Described {
       return { ptr, onKey: false, message: `${where} must be ${joinOr(expected)}, not ${got(e.data)}` };
     }
     case 'required':
-      return { ptr, onKey: false, message: `${where} is missing the required key \`${String(e.params.missingProperty)}\`` };
+      // At the key of the incomplete mapping (`db:`), where the missing key belongs.
+      return { ptr, onKey: true, message: `${where} is missing the required key \`${String(e.params.missingProperty)}\`` };
     case 'enum': {
       const allowed = (e.params.allowedValues as unknown[]).map((v) => String(v));
       const suggestion = typeof e.data === 'string' ? nearest(e.data, allowed) : undefined;

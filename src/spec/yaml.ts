@@ -27,9 +27,13 @@ export function parseYaml(text: string, file: string, baseDir: string, diags: Di
   const result: MapNode[] = [];
   const list = Array.isArray(docs) ? docs : [docs];
   let hadErrors = false;
+  const reported = new Set<number>();
   for (const doc of list) {
     for (const e of doc.errors) {
       hadErrors = true;
+      // One mistake often trips several rules at the same place: the first says it best.
+      if (reported.has(e.pos[0])) continue;
+      reported.add(e.pos[0]);
       diags.error(pos(e.pos[0]), `YAML syntax error: ${yamlMessage(e.message)}`);
     }
   }

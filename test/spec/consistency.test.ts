@@ -48,7 +48,7 @@ describe('semantic checks', () => {
 
   it('dependency cycles print their path; self-dependency too', async () => {
     expect(brief(await loadErrors('services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [c]}\n  c: {image: x, depends_on: [a]}\n'))).toEqual([
-      '2:29: dependency cycle: a -> b -> c -> a',
+      '2:30: dependency cycle: a -> b -> c -> a',
     ]);
     expect(brief(await loadErrors('services:\n  a:\n    image: x\n    depends_on: [a]\n'))).toEqual(['4:18: service "a" depends on itself (depends on)']);
     // Implicit edges count: a link one way and depends_on the other is a cycle.

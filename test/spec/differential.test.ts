@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { Diagnostics } from '../../src/spec/diagnostics.js';
 import { discover } from '../../src/spec/discovery.js';
@@ -23,8 +23,7 @@ const REFERENCE = '/work/shared/reference/compose-spec/compose-spec.json';
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
 
-const Ajv = (Ajv2020 as unknown as { default?: typeof Ajv2020 }).default ?? Ajv2020;
-const reference = new Ajv({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(REFERENCE, 'utf8')));
+const reference = new Ajv2020({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(REFERENCE, 'utf8')));
 const ours = validateOurs as unknown as (data: unknown) => boolean;
 
 interface Divergence {
