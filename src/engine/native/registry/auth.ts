@@ -50,7 +50,10 @@ export function parseChallenges(header: string | null): Challenge[] {
         }
         i++;
       } else {
-        value = token();
+        // Unquoted: up to the next separator (servers send bare URLs here, though RFC 7235 says token).
+        const start = i;
+        while (i < s.length && !/[\s,]/.test(s[i]!)) i++;
+        value = s.slice(start, i);
       }
       if (current) current.params[word.toLowerCase()] = value;
       continue;

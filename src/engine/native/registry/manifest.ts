@@ -125,6 +125,6 @@ export function selectPlatform(index: OciIndex, wanted: OciPlatform, where: stri
     ?? images.find((d) => !d.platform && images.length === 1);
   if (pick) return pick;
   const available = images.map((d) => platformString(d.platform)).join(', ') || 'none';
-  throw new UserError(`no matching manifest for ${platformString(wanted)} in the manifest list of ${where}`, 1,
-    `It has: ${available}. Pick one of those with --platform`);
+  throw new UserError(`no matching manifest for ${platformString(wanted)} in the manifest list of ${where} (it has ${available})`, 1,
+    'Pick one of those with --platform');
 }
