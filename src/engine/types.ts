@@ -185,6 +185,8 @@ export interface ContainerCreateSpec {
   sysctls?: Record<string, string>;
   tty?: boolean;
   openStdin?: boolean;
+  /** The container's stdin closes when the first attached client closes it (`run -i`). */
+  stdinOnce?: boolean;
   ipc?: string;
   pid?: string;
   uts?: string;

@@ -37,6 +37,11 @@ export interface ReconcileOptions {
    * the dependencies' conditions); create, recreate and remove nothing.
    */
   onlyExisting?: boolean;
+  /**
+   * Services whose networks and volumes must exist but whose containers are
+   * left alone (`run` makes its own one-off container).
+   */
+  infraOnly?: string[];
 }
 
 /** What the plan did to a service's containers, for the dependents planned after it. */
@@ -83,15 +88,8 @@ class Reconciler {
     private readonly options: ReconcileOptions,
   ) {
     const deps = serviceDeps(project);
-    const named = options.services?.length ? options.services : Object.keys(project.services);
-    for (const s of named) {
-      if (!project.services[s]) {
-        if (project.disabledServices[s]) {
-          throw new UserError(`service "${s}" is disabled by its profiles`, 1, `enable one of its profiles (${project.disabledServices[s]!.profiles.join(', ')}) with --profile`);
-        }
-        throw new UserError(`no such service: ${s}`);
-      }
-    }
+    const named = options.services?.length ? options.services : options.infraOnly?.length ? [] : Object.keys(project.services);
+    checkServices(project, [...named, ...(options.infraOnly ?? [])]);
     this.targeted = new Set(named);
     this.selected = options.noDeps ? new Set(named) : withDependencies(named, deps);
     const selectedDeps: Record<string, string[]> = {};
@@ -121,7 +119,7 @@ class Reconciler {
   private usedResources(): { networks: Set<string>; volumes: Set<string> } {
     const networks = new Set<string>();
     const volumes = new Set<string>();
-    for (const name of this.selected) {
+    for (const name of [...this.selected, ...(this.options.infraOnly ?? [])]) {
       const s = this.project.services[name]!;
       if (!s.network_mode) {
         const keys = Object.keys(s.networks);
@@ -334,6 +332,16 @@ class Reconciler {
       const stop = this.stopped.get(o.id) ?? this.b.add({ kind: 'StopContainer', container: ref, timeout: this.options.timeout }, res, 'orphan');
       this.b.add({ kind: 'RemoveContainer', container: ref, volumes: true }, res, 'orphan', [stop, ...(this.reconnected.get(o.id) ?? [])]);
     }
+  }
+}
+
+/** Every name must be an enabled service; a disabled one says which profile enables it. */
+export function checkServices(project: Project, names: string[]): void {
+  for (const s of names) {
+    if (project.services[s]) continue;
+    const disabled = project.disabledServices[s];
+    if (disabled) throw new UserError(`service "${s}" is disabled by its profiles`, 1, `enable one of its profiles (${disabled.profiles.join(', ')}) with --profile`);
+    throw new UserError(`no such service: ${s}`);
   }
 }
 

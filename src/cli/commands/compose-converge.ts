@@ -32,7 +32,7 @@ export interface Converged {
  * plan with its reasons, having changed nothing.
  */
 export async function converge(ctx: ComposeContext, bus: ProgressBus, o: ConvergeOptions): Promise<Converged> {
-  const [{ planImages, runImageActions }, { observe, imageRef }, { reconcile }, { execute, throwIfFailed }, { formatPlan }, { withDependencies }, { serviceDeps }] = await Promise.all([
+  const [{ planImages, runImageActions }, { observe, imageRef }, { reconcile }, { execute, throwIfFailed }, { formatPlan }, { withDependencies }, { serviceDeps, checkServices }] = await Promise.all([
     import('../../planner/images.js'),
     import('../../planner/observe.js'),
     import('../../planner/reconcile.js'),
@@ -43,15 +43,9 @@ export async function converge(ctx: ComposeContext, bus: ProgressBus, o: Converg
   ]);
   const project = await ctx.project();
   const engine = await ctx.engine();
-  const named = o.services?.length ? o.services : Object.keys(project.services);
-  for (const s of named) {
-    if (!project.services[s]) {
-      const { UserError } = await import('../../util/errors.js');
-      if (project.disabledServices[s]) throw new UserError(`service "${s}" is disabled by its profiles`, 1, `enable one of its profiles (${project.disabledServices[s]!.profiles.join(', ')}) with --profile`);
-      throw new UserError(`no such service: ${s}`);
-    }
-  }
-  const selected = [...(o.noDeps ? new Set(named) : withDependencies(named, serviceDeps(project)))];
+  checkServices(project, [...(o.services ?? []), ...(o.infraOnly ?? [])]);
+  const named = o.services?.length ? o.services : o.infraOnly?.length ? [] : Object.keys(project.services);
+  const selected = [...new Set([...(o.noDeps ? named : withDependencies(named, serviceDeps(project))), ...(o.infraOnly ?? [])])];
   const imageOpts = { services: selected.sort(), pull: o.pull, build: o.build, noBuild: o.noBuild, quietPull: o.quietPull, dryRun: ctx.dryRun, signal: o.signal };
   const actions = await planImages(project, engine, imageOpts);
 

@@ -53,7 +53,7 @@ export function createBody(spec: ContainerCreateSpec): ContainerCreateOptions {
     Domainname: spec.domainname,
     Tty: spec.tty ?? false,
     OpenStdin: spec.openStdin ?? false,
-    StdinOnce: false,
+    StdinOnce: spec.stdinOnce ?? false,
     AttachStdin: spec.openStdin ?? false,
     AttachStdout: true,
     AttachStderr: true,

@@ -1,0 +1,130 @@
+import { dependsOnOf, planStops, resourceOf } from './down.js';
+import { Label } from './labels.js';
+import type { ObservedContainer, ObservedState } from './observed.js';
+import { PlanBuilder, type Plan } from './plan.js';
+import { UserError } from '../util/errors.js';
+
+/**
+ * Plans for the verbs that act on existing containers (stop, restart, kill,
+ * pause, unpause, rm, start without a compose file). Like `down`, they read
+ * the dependency order from the containers' depends_on labels.
+ */
+
+/** The containers of the named services (all, when none is named); a named service without containers is an error. */
+export function selectContainers(observed: ObservedState, services: string[], what = 'container'): ObservedContainer[] {
+  const all = Object.values(observed.containers).flat();
+  if (!services.length) return all.sort((a, b) => a.name.localeCompare(b.name));
+  for (const s of services) {
+    if (!observed.containers[s]?.length) throw new UserError(`no ${what} found for service "${s}"`);
+  }
+  return all.filter((c) => services.includes(c.service)).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function planStop(containers: ObservedContainer[], timeout?: number): Plan {
+  const b = new PlanBuilder();
+  planStops(b, containers, timeout, 'stop');
+  return b.build();
+}
+
+/** Starts what is not running, each service after the services it depends on (from labels). */
+export function planStartFromLabels(containers: ObservedContainer[]): Plan {
+  const b = new PlanBuilder();
+  const started = new Map<string, number[]>();
+  const byService = groupByService(containers);
+  const visiting = new Set<string>();
+  const visit = (service: string): number[] => {
+    if (started.has(service)) return started.get(service)!;
+    if (visiting.has(service)) return [];
+    visiting.add(service);
+    const deps = [...new Set((byService.get(service) ?? []).flatMap(dependsOnOf))].filter((d) => d !== service && byService.has(d)).sort().flatMap(visit);
+    const nodes: number[] = [];
+    for (const c of byService.get(service) ?? []) {
+      if (c.summary.state === 'running') continue;
+      const ref = { id: c.id, name: c.name };
+      const op = c.summary.state === 'paused' ? ({ kind: 'UnpauseContainer', container: ref } as const) : ({ kind: 'StartContainer', container: ref } as const);
+      nodes.push(b.add(op, resourceOf(c), 'start', deps));
+    }
+    const result = nodes.length ? nodes : deps;
+    started.set(service, result);
+    return result;
+  };
+  for (const s of [...byService.keys()].sort()) visit(s);
+  return b.build();
+}
+
+/**
+ * Restarts containers, each service after its dependencies; services that
+ * declare `restart: true` on a restarted one are restarted after it too,
+ * unless `noDeps`.
+ */
+export function planRestart(observed: ObservedState, services: string[], timeout: number | undefined, noDeps = false): Plan {
+  const selected = new Set(selectContainers(observed, services).map((c) => c.service));
+  const all = Object.values(observed.containers).flat();
+  if (!noDeps) {
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const c of all) {
+        if (selected.has(c.service)) continue;
+        const restartOn = (c.summary.labels[Label.dependsOn] ?? '').split(',').filter((d) => d.endsWith(':true')).map((d) => d.split(':')[0]!);
+        if (restartOn.some((d) => selected.has(d))) {
+          selected.add(c.service);
+          grew = true;
+        }
+      }
+    }
+  }
+  const byService = groupByService(all.filter((c) => selected.has(c.service)));
+  const b = new PlanBuilder();
+  const done = new Map<string, number[]>();
+  const visiting = new Set<string>();
+  const visit = (service: string): number[] => {
+    if (done.has(service)) return done.get(service)!;
+    if (visiting.has(service)) return [];
+    visiting.add(service);
+    const deps = [...new Set((byService.get(service) ?? []).flatMap(dependsOnOf))].filter((d) => d !== service && byService.has(d)).sort().flatMap(visit);
+    const nodes = (byService.get(service) ?? []).map((c) =>
+      b.add({ kind: 'RestartContainer', container: { id: c.id, name: c.name }, timeout }, resourceOf(c), services.includes(service) || !services.length ? 'restart' : 'dependency restarted', deps),
+    );
+    done.set(service, nodes);
+    return nodes;
+  };
+  for (const s of [...byService.keys()].sort()) visit(s);
+  return b.build();
+}
+
+export function planKill(containers: ObservedContainer[], signal: string): Plan {
+  const b = new PlanBuilder();
+  for (const c of containers) {
+    if (c.summary.state !== 'running' && c.summary.state !== 'restarting' && c.summary.state !== 'paused') continue;
+    b.add({ kind: 'KillContainer', container: { id: c.id, name: c.name }, signal }, resourceOf(c), `kill -s ${signal}`);
+  }
+  return b.build();
+}
+
+export function planPause(containers: ObservedContainer[], pause: boolean): Plan {
+  const b = new PlanBuilder();
+  for (const c of containers) {
+    const ref = { id: c.id, name: c.name };
+    if (pause && c.summary.state === 'running') b.add({ kind: 'PauseContainer', container: ref }, resourceOf(c), 'pause');
+    if (!pause && c.summary.state === 'paused') b.add({ kind: 'UnpauseContainer', container: ref }, resourceOf(c), 'unpause');
+  }
+  return b.build();
+}
+
+/** `rm`: stopped containers (with `stop`, running ones are stopped first). */
+export function planRemove(containers: ObservedContainer[], o: { stop?: boolean; volumes?: boolean; timeout?: number }): Plan {
+  const b = new PlanBuilder();
+  const targets = o.stop ? containers : containers.filter((c) => !['running', 'paused', 'restarting'].includes(c.summary.state));
+  const stops = o.stop ? planStops(b, targets, o.timeout, 'rm --stop') : new Map<string, number>();
+  for (const c of targets) {
+    b.add({ kind: 'RemoveContainer', container: { id: c.id, name: c.name }, volumes: o.volumes ?? false, force: o.stop }, resourceOf(c), 'rm', [stops.get(c.id)]);
+  }
+  return b.build();
+}
+
+function groupByService(containers: ObservedContainer[]): Map<string, ObservedContainer[]> {
+  const m = new Map<string, ObservedContainer[]>();
+  for (const c of containers) m.set(c.service, [...(m.get(c.service) ?? []), c]);
+  return m;
+}
