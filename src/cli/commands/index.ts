@@ -3,6 +3,12 @@ import { register as registerUp } from './compose-up.js';
 import { register as registerDown } from './compose-down.js';
 import { register as registerPs } from './compose-ps.js';
 import { register as registerLogs } from './compose-logs.js';
+import { register as registerLifecycle } from './compose-lifecycle.js';
+import { register as registerExec } from './compose-exec.js';
+import { register as registerRun } from './compose-run.js';
+import { register as registerInfo } from './compose-info.js';
+import { register as registerEvents } from './compose-events.js';
+import { register as registerCp } from './compose-cp.js';
 import { register as registerConfig } from './config.js';
 import { register as registerImage } from './image.js';
 import { register as registerNetwork } from './network.js';
@@ -21,6 +27,12 @@ const registrations: Register[] = [
   registerDown,
   registerPs,
   registerLogs,
+  registerLifecycle,
+  registerExec,
+  registerRun,
+  registerInfo,
+  registerEvents,
+  registerCp,
   registerConfig,
   registerImage,
   registerNetwork,
