@@ -17,10 +17,12 @@ const BUSYBOX = '/bin/busybox';
 
 /** A rootfs tar: /bin/busybox, a symlink per applet, /etc/passwd and group, the usual empty dirs. */
 export async function busyboxRootfsTar(): Promise<string> {
-  const out = join(cacheDir('images'), 'busybox-rootfs.tar');
+  // v2: the root dir is 0755 (mkdtemp made it 0700, which locked non-root users out of the whole image).
+  const out = join(cacheDir('images'), 'busybox-rootfs-v2.tar');
   return makeOnce(out, () => {
     if (!existsSync(BUSYBOX)) throw new Error('busybox-static is not installed (apt-get install -y busybox-static)');
     const dir = mkdtempSync(join(tmpdir(), 'tsc-bbroot-'));
+    chmodSync(dir, 0o755);
     try {
       for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'root', 'tmp', 'proc', 'sys', 'dev', 'var', 'home']) {
         mkdirSync(join(dir, d), { recursive: true });
