@@ -1,12 +1,14 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { ImageStore, importRootfsTar, mountPoints } from '../../src/engine/native/image/index.js';
 import { ContainerRuntime, type ContainerSpec } from '../../src/engine/native/runtime/index.js';
 import { hostCgroups } from '../../src/engine/native/runtime/cgroups/index.js';
 import { busyboxRootfsTar } from '../support/images.js';
-import { repoRoot } from '../support/cache.js';
+import { cacheDir, repoRoot } from '../support/cache.js';
+import { withLock } from '../../src/util/lock.js';
+import { run as runProc } from '../../src/util/proc.js';
 
 /**
  * Every runtime test gets its own state and run roots under a temp dir, a
@@ -31,6 +33,34 @@ export interface RuntimeRoot {
 }
 
 let current: RuntimeRoot | undefined;
+
+function* walk(dir: string): Generator<string> {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) yield* walk(p);
+    else yield p;
+  }
+}
+
+function newer(src: string, out: string): boolean {
+  return !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs;
+}
+
+/** The CLI runs from dist/ and the helper from native/build/: rebuild what is older than its sources. */
+export async function ensureBuilt(): Promise<void> {
+  await withLock(join(cacheDir(), 'dist-build.lock'), async () => {
+    const ts = ['src/engine/native', 'src/engine/status.ts', 'src/cli', 'src/util'].flatMap((d) => {
+      const p = join(repoRoot, d);
+      return statSync(p).isDirectory() ? [...walk(p)] : [p];
+    }).filter((f) => f.endsWith('.ts'));
+    if (ts.some((f) => newer(f, join(repoRoot, 'dist', relative(join(repoRoot, 'src'), f)).replace(/\.ts$/, '.js')))) {
+      // Other modules' type errors do not stop tsc from emitting ours.
+      await runProc(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'tsconfig.build.json')], { cwd: repoRoot });
+    }
+    const r = await runProc('make', ['-s', '-C', join(repoRoot, 'native')]);
+    if (r.code !== 0) throw new Error(`building the native helper failed: ${r.stderr}`);
+  }, 300_000);
+}
 
 export async function makeRuntimeRoot(opts: { image?: boolean } = {}): Promise<RuntimeRoot> {
   const dir = mkdtempSync(join(tmpdir(), 'tsc-rt-'));

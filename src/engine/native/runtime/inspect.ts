@@ -97,9 +97,9 @@ export function toInspect(rec: ContainerRecord, state: RuntimeState, st: Derived
   };
 }
 
-/** `docker ps`'s COMMAND: the command line, quoted as Docker quotes it. */
+/** `docker ps`'s COMMAND, as the daemon builds it: arguments with a space in single quotes. */
 export function commandLine(rec: ContainerRecord): string {
-  return [rec.path, ...rec.args].map((a) => (/\s/.test(a) ? JSON.stringify(a).slice(1, -1) : a)).join(' ');
+  return [rec.path, ...rec.args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
 }
 
 export function toSummary(rec: ContainerRecord, st: DerivedStatus, now = Date.now()): ContainerSummary {
