@@ -5,7 +5,8 @@ import { readRootfsFile } from './rootfs-files.js';
  * A container's user, resolved as runc's user.GetExecUser does: against the
  * container's own /etc/passwd and /etc/group (read through its layers), a
  * numeric uid or gid being allowed without an entry. Supplementary groups
- * are the groups that list the user by name, plus group_add.
+ * are the primary group, the groups that list the user by name (unless a
+ * group was given), and group_add.
  */
 export interface ExecUser {
   uid: number;
@@ -82,7 +83,8 @@ export function resolveUser(layers: string[], spec: string | undefined, groupAdd
     }
     gid = n ?? g!.gid;
   }
-  const supplementary = new Set<number>();
+  // As runc does: the primary group is always a supplementary one too.
+  const supplementary = new Set<number>([gid]);
   if (user && (groupPart === undefined || groupPart === '')) {
     for (const g of groups) if (g.members.includes(user.name)) supplementary.add(g.gid);
   }
