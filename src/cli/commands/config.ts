@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { GlobalOptions } from '../program.js';
 
 /**
@@ -25,8 +25,8 @@ export function register(program: Command): void {
     .alias('convert')
     .usage('[OPTIONS] [SERVICE...]')
     .description('Parse, resolve and render compose file in canonical format')
-    .argument('[service...]', 'Only these services (and what they depend on)')
-    .addOption(new Option('--format <string>', 'Format the output. Values: [yaml | json]').choices(['yaml', 'json']).default('yaml'))
+    .argument('[SERVICE...]')
+    .addOption(new Option('--format <string>', 'Format the output. Values: [yaml | json]').argParser(formatArg))
     .option('-q, --quiet', "Only validate the configuration, don't print anything")
     .option('--services', 'Print the service names, one per line.')
     .option('--volumes', 'Print the volume names, one per line.')
@@ -39,6 +39,11 @@ export function register(program: Command): void {
       const { runConfig } = await import('./config-run.js');
       await runConfig(cmd.optsWithGlobals() as GlobalOptions & ConfigOptions, services);
     });
+}
+
+function formatArg(value: string): 'yaml' | 'json' {
+  if (value !== 'yaml' && value !== 'json') throw new InvalidArgumentError('use yaml or json.');
+  return value;
 }
 
 export type { ConfigOptions };
