@@ -38,6 +38,7 @@ export function planDown(observed: ObservedState, options: DownOptions = {}): Pl
     }
   }
   const removes = stopAndRemove(b, containers, options.timeout, 'down');
+  removeAnonymousVolumes(b, observed, containers, removes);
 
   if (only) return b.build();
   for (const key of Object.keys(observed.networks).sort()) {
@@ -104,6 +105,26 @@ export function planStops(b: PlanBuilder, containers: ObservedContainer[], timeo
   };
   for (const service of [...byService.keys()].sort()) visit(service);
   return stops;
+}
+
+/**
+ * The anonymous volumes of removed containers go with them. The engine drops
+ * those it made itself; a replacement's inherited ones are mounted by name,
+ * so they are removed here explicitly, after every container using them.
+ * Optional: one still used outside the project stays, with a warning.
+ */
+export function removeAnonymousVolumes(b: PlanBuilder, observed: ObservedState, containers: ObservedContainer[], removes: number[]): void {
+  const named = new Set(Object.values(observed.volumes).map((v) => v.name));
+  const users = new Map<string, number[]>();
+  containers.forEach((c, i) => {
+    for (const m of c.summary.mounts) {
+      if (m.type !== 'volume' || !m.name || named.has(m.name) || !/^[0-9a-f]{64}$/.test(m.name)) continue;
+      users.set(m.name, [...(users.get(m.name) ?? []), removes[i]!]);
+    }
+  });
+  for (const [name, deps] of [...users.entries()].sort()) {
+    b.add({ kind: 'RemoveVolume', name }, `volume:${name.slice(0, 12)}`, 'anonymous', deps, { optional: true });
+  }
 }
 
 function isActive(c: ObservedContainer): boolean {

@@ -1,4 +1,4 @@
-import { dependsOnOf, planStops, resourceOf } from './down.js';
+import { dependsOnOf, planStops, removeAnonymousVolumes, resourceOf } from './down.js';
 import { Label } from './labels.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import { PlanBuilder, type Plan } from './plan.js';
@@ -113,13 +113,14 @@ export function planPause(containers: ObservedContainer[], pause: boolean): Plan
 }
 
 /** `rm`: stopped containers (with `stop`, running ones are stopped first). */
-export function planRemove(containers: ObservedContainer[], o: { stop?: boolean; volumes?: boolean; timeout?: number }): Plan {
+export function planRemove(containers: ObservedContainer[], o: { stop?: boolean; volumes?: boolean; timeout?: number }, observed?: ObservedState): Plan {
   const b = new PlanBuilder();
   const targets = o.stop ? containers : containers.filter((c) => !['running', 'paused', 'restarting'].includes(c.summary.state));
   const stops = o.stop ? planStops(b, targets, o.timeout, 'rm --stop') : new Map<string, number>();
-  for (const c of targets) {
-    b.add({ kind: 'RemoveContainer', container: { id: c.id, name: c.name }, volumes: o.volumes ?? false, force: o.stop }, resourceOf(c), 'rm', [stops.get(c.id)]);
-  }
+  const removes = targets.map((c) =>
+    b.add({ kind: 'RemoveContainer', container: { id: c.id, name: c.name }, volumes: o.volumes ?? false, force: o.stop }, resourceOf(c), 'rm', [stops.get(c.id)]),
+  );
+  if (o.volumes && observed) removeAnonymousVolumes(b, observed, targets, removes);
   return b.build();
 }
 

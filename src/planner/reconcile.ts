@@ -204,6 +204,9 @@ class Reconciler {
         this.planKeep(service, c, finalName, res, outcome, start);
       }
     }
+    // A dependent that keeps running still checks what this plan (re)started for it: a recreated
+    // job that now fails, or a dependency that is now unhealthy, fails the `up` as it would at start.
+    if (start && !outcome.started) this.readinessNodes(service, true);
   }
 
   private planRecreate(service: ServiceConfig, d: ServiceDecision, c: ContainerDecision, finalName: string, res: string, deps: number[], outcome: ServiceOutcome, start: boolean): void {
@@ -274,21 +277,22 @@ class Reconciler {
   }
 
   /** What must be done before a container of `service` starts: each dependency's condition. */
-  private readinessNodes(service: ServiceConfig): number[] {
+  private readinessNodes(service: ServiceConfig, onlyStarted = false): number[] {
     const out: number[] = [];
     for (const dep of Object.keys(service.depends_on).sort()) {
       const d = service.depends_on[dep]!;
       const o = this.outcomes.get(dep);
       if (!o || !this.selected.has(dep)) continue;
       if (d.condition === 'service_started') {
-        out.push(...o.startNodes);
+        if (!onlyStarted) out.push(...o.startNodes);
         continue;
       }
       const condition: WaitCondition = d.condition === 'service_healthy' ? 'healthy' : 'completed_successfully';
-      const key = `${dep}|${condition}|${d.required}`;
+      const key = `${dep}|${condition}|${d.required}|${onlyStarted}`;
       let nodes = this.waits.get(key);
       if (!nodes) {
-        nodes = o.containers.map((c) =>
+        const targets = onlyStarted ? o.containers.filter((c) => c.startNode !== undefined) : o.containers;
+        nodes = targets.map((c) =>
           this.b.add({ kind: 'WaitContainer', container: c.ref, condition, timeoutMs: this.options.waitTimeoutMs }, `service:${dep}:${c.number}`, `${condition.replace(/_/g, ' ')}, for ${service.name}`, [c.startNode], { optional: !d.required }),
         );
         this.waits.set(key, nodes);

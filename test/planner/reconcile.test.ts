@@ -420,8 +420,9 @@ warning: Found orphan containers ([shop-cache-1, shop-worker-1]) for this projec
     job.state = 'exited';
     job.exitCode = 0;
     expect(formatPlan(plan(p, w))).toBe('');
+    // A failed job runs again, and the app (still running) has it checked: a second failure fails the up.
     job.exitCode = 1;
-    expect(formatPlan(plan(p, w))).toBe('#1 service:migrate:1 StartContainer (not running)\n');
+    expect(formatPlan(plan(p, w))).toBe('#1 service:migrate:1 StartContainer (not running)\n#2 service:migrate:1 WaitContainer (completed successfully, for app) <- #1\n');
   });
 
   it('up --wait ends with a wait on every started container; create (no start) plans no start', () => {

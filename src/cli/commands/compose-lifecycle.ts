@@ -126,7 +126,7 @@ async function runStart(ctx: ComposeContext, services: string[], f: { wait?: boo
 async function runRm(ctx: ComposeContext, services: string[], f: { force?: boolean; stop?: boolean; volumes?: boolean }): Promise<void> {
   const { selectContainers, planRemove } = await import('../../planner/lifecycle.js');
   const observed = await observed_(ctx);
-  const plan = planRemove(selectContainers(observed, services), { stop: f.stop, volumes: f.volumes });
+  const plan = planRemove(selectContainers(observed, services), { stop: f.stop, volumes: f.volumes }, observed);
   const names = plan.nodes.filter((n) => n.op.kind === 'RemoveContainer').map((n) => ('container' in n.op ? n.op.container.name : ''));
   if (!names.length) {
     process.stderr.write('No stopped containers\n');

@@ -1,0 +1,73 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { run, runOk, type RunResult } from '../../src/util/proc.js';
+import { repoRoot } from '../support/cache.js';
+import { withLock } from '../../src/util/lock.js';
+import { cacheDir } from '../support/cache.js';
+import type { BackendName } from '../../src/engine/types.js';
+import { dockerCleanup, dockerLeftovers, uniqueName } from './helpers.js';
+
+const BIN = join(repoRoot, 'bin/tscompose');
+
+/** The CLI the scenarios drive is the built one (dist/); it is built when missing. */
+export async function ensureBuilt(): Promise<void> {
+  if (existsSync(join(repoRoot, 'dist/cli/main.js'))) return;
+  await withLock(join(cacheDir(), 'build.lock'), async () => {
+    if (!existsSync(join(repoRoot, 'dist/cli/main.js'))) await runOk('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot });
+  }, 300_000);
+}
+
+/**
+ * A compose project in its own temp dir, with its own TSCOMPOSE_ROOT and
+ * TSCOMPOSE_RUN, run through the CLI on one backend. `dispose` removes the
+ * project's engine objects (whatever a failed test left) and the dir.
+ */
+export class Scenario {
+  readonly name = uniqueName('tscs');
+  readonly dir = mkdtempSync(join(tmpdir(), 'tsc-scenario-'));
+  readonly env: Record<string, string>;
+
+  constructor(readonly backend: BackendName) {
+    this.env = {
+      TSCOMPOSE_ROOT: join(this.dir, 'state'),
+      TSCOMPOSE_RUN: join(this.dir, 'run'),
+      COMPOSE_PROJECT_NAME: this.name,
+      TSCOMPOSE_BACKEND: backend,
+      NO_COLOR: '1',
+    };
+  }
+
+  /** Writes compose.yaml (and any other file) into the project dir. */
+  write(file: string, text: string): void {
+    writeFileSync(join(this.dir, file), text);
+  }
+
+  compose(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+    return run(process.execPath, [BIN, '--progress', 'plain', ...args], { cwd: this.dir, env: { ...process.env, CI: '1', ...this.env, ...opts.env }, input: opts.input });
+  }
+
+  /** Like compose, but a non-zero exit fails with its output. */
+  async ok(args: string[], opts: { input?: string } = {}): Promise<RunResult> {
+    const r = await this.compose(args, opts);
+    if (r.code !== 0) throw new Error(`tscompose ${args.join(' ')} exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    return r;
+  }
+
+  /** A long-running CLI process (foreground `up`), for signals. */
+  spawn(args: string[]): ChildProcess {
+    return spawn(process.execPath, [BIN, '--progress', 'plain', ...args], { cwd: this.dir, env: { ...process.env, CI: '1', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  /** What the backend holds for this project. */
+  leftovers(): { containers: string[]; networks: string[]; volumes: string[] } {
+    return dockerLeftovers(`com.docker.compose.project=${this.name}`);
+  }
+
+  dispose(): void {
+    if (this.backend === 'docker') dockerCleanup(`com.docker.compose.project=${this.name}`);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
