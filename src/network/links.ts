@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { run } from '../util/proc.js';
 import { ensurePrivateDir, runPath } from '../util/paths.js';
 import { BRIDGE_PREFIX, VETH_PREFIX, rootTag } from './names.js';
@@ -87,7 +88,10 @@ export interface BridgeSpec {
 /** Creates the bridge with its gateway address, or repairs one left half-made; idempotent. */
 export async function ensureBridge(b: BridgeSpec): Promise<void> {
   const mtu = b.mtu ? ` mtu ${b.mtu}` : '';
-  const lines = linkExists(b.name) ? [] : [`link add name ${b.name}${mtu} type bridge`];
+  // A fixed MAC: left to itself, a bridge takes the lowest MAC of its ports, and changes it when a
+  // new veth with a lower one joins; every container's ARP entry for the gateway then points at a
+  // MAC nobody answers to, and DNS (on the gateway) goes silent until the entry is re-learned.
+  const lines = linkExists(b.name) ? [] : [`link add name ${b.name} address ${randomMac()}${mtu} type bridge`];
   lines.push(
     `link set dev ${b.name} alias ${linkAlias('network', b.networkId)}`,
     `addr replace ${b.gateway}/${b.prefix} dev ${b.name}`,
@@ -103,6 +107,13 @@ export async function deleteLinks(names: readonly string[]): Promise<void> {
   await ipBatch(present.map((n) => `link del dev ${n}`), [], true);
   const left = present.filter(linkExists);
   if (left.length) throw new Error(`could not delete link(s) ${left.join(', ')}`);
+}
+
+/** A random locally administered unicast MAC. */
+export function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 export interface VethSpec {

@@ -90,9 +90,10 @@ function staleHostLock(): string[] {
 }
 
 export async function findLeaks(opts: { runRoot: string; waitForDaemonMs?: number }): Promise<Leaks | undefined> {
-  // The daemon exits by itself once the last network is gone: give it the moment it needs.
+  // The daemon exits by itself once the last network is gone, and the kernel dismantles a dead
+  // namespace (with its veth pairs) in the background: give them the moment they need.
   const deadline = Date.now() + (opts.waitForDaemonMs ?? 0);
-  while (daemonPids(opts.runRoot).length && Date.now() < deadline) await sleep(25);
+  while ((daemonPids(opts.runRoot).length || taggedLinkNames().length) && Date.now() < deadline) await sleep(25);
   const rules = await ruleLines();
   const leaks: Leaks = {
     links: taggedLinkNames(),

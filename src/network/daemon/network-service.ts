@@ -22,16 +22,18 @@ import { bootId } from '../liveness.js';
 /** Running, in this boot, and (when we know its init) with that process still alive. */
 export function makeLivenessCheck(): (e: DnsEndpoint) => boolean {
   const boot = bootId();
-  const cache = new Map<number, { at: number; alive: boolean }>();
+  const cache = new Map<string, { at: number; alive: boolean }>();
   return (e) => {
     if (!e.running) return false;
     if (e.bootId && e.bootId !== boot) return false;
     if (e.pid === undefined) return true;
+    const key = `${e.pid}:${e.pidStart ?? ''}`;
     const now = Date.now();
-    const hit = cache.get(e.pid);
+    const hit = cache.get(key);
     if (hit && now - hit.at < 1000) return hit.alive;
-    const alive = processStartTime(e.pid) === e.pidStart;
-    cache.set(e.pid, { at: now, alive });
+    const start = processStartTime(e.pid);
+    const alive = start !== undefined && (e.pidStart === undefined || start === e.pidStart);
+    cache.set(key, { at: now, alive });
     return alive;
   };
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { callDaemon } from '../daemon/client.js';
 import type { ActualPort } from '../types.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../util/atomic.js';
@@ -13,6 +14,8 @@ export async function publishPorts(containerId: string, containerName: string, t
 
 /** Idempotent; without a daemon there is no socket to close, only the record to forget. */
 export async function unpublishPorts(containerId: string): Promise<void> {
+  // No record, nothing bound (a daemon's reload closes whatever has no record): no round trip.
+  if (!existsSync(portRecordPath(containerId))) return;
   const r = await callDaemon({ op: 'unpublish', containerId }, { start: false });
   if (r === undefined) deletePortRecord(containerId);
 }
