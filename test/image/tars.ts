@@ -1,4 +1,4 @@
-import { tar } from '../../src/engine/native/image/tarlib.js';
+import { packToBuffer } from '../../src/engine/native/image/tarlib.js';
 
 /** One tar entry for the synthetic layers the tests build (tar-stream's header, content as a string or bytes). */
 export interface TarEntry {
@@ -17,35 +17,23 @@ export interface TarEntry {
 
 /** Builds a tar in memory with tar-stream, entry by entry, exactly as given (no normalization). */
 export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => { chunks.push(c as Buffer); });
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
-  for (const e of entries) {
+  return packToBuffer(entries.map((e) => {
     const type = e.type ?? 'file';
     const content = e.content === undefined ? Buffer.alloc(0) : Buffer.from(e.content);
-    const header = {
-      name: e.name,
-      type,
-      mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
-      uid: e.uid ?? 0,
-      gid: e.gid ?? 0,
-      mtime: e.mtime ?? new Date('2024-01-02T03:04:05Z'),
-      size: type === 'file' ? content.length : 0,
-      ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
-      ...(e.devmajor !== undefined ? { devmajor: e.devmajor, devminor: e.devminor ?? 0 } : {}),
-      ...(e.pax ? { pax: e.pax } : {}),
+    return {
+      header: {
+        name: e.name,
+        type,
+        mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644),
+        uid: e.uid ?? 0,
+        gid: e.gid ?? 0,
+        mtime: e.mtime ?? new Date('2024-01-02T03:04:05Z'),
+        size: type === 'file' ? content.length : 0,
+        ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
+        ...(e.devmajor !== undefined ? { devmajor: e.devmajor, devminor: e.devminor ?? 0 } : {}),
+        ...(e.pax ? { pax: e.pax } : {}),
+      },
+      ...(type === 'file' ? { content } : {}),
     };
-    await new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-      if (type === 'file') pack.entry(header, content, cb);
-      else pack.entry(header, cb);
-    });
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
+  }));
 }

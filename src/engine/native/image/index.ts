@@ -14,7 +14,7 @@ export {
 } from './reference.js';
 export { LayerRefusedError } from './extract.js';
 export { importRootfsTar, type ImportOptions } from './import.js';
-export { isMountPoint, mountPoints } from './rootfs.js';
+export { isMountPoint, mountPoints, overlayExtraOptions } from './rootfs.js';
 export { applyChanges } from './changes.js';
 export { loadArchive, type LoadedImage } from './archive/load.js';
 export { saveImages } from './archive/save.js';

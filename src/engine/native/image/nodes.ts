@@ -1,5 +1,5 @@
 import { runOk } from '../../../util/proc.js';
-import { tar } from './tarlib.js';
+import { packToBuffer } from './tarlib.js';
 
 /**
  * What Node cannot do itself while unpacking a layer, done in one child
@@ -24,31 +24,12 @@ export interface SpecialNode {
 /** Creates the nodes under `dir` with their owners, modes and mtimes. */
 export async function createSpecialNodes(dir: string, nodes: ReadonlyMap<string, SpecialNode>): Promise<void> {
   if (nodes.size === 0) return;
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => { chunks.push(c as Buffer); });
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
-  for (const [rel, n] of nodes) {
-    pack.entry({
-      name: rel,
-      type: n.type,
-      mode: n.mode & 0o7777,
-      uid: n.uid,
-      gid: n.gid,
-      mtime: n.mtime,
-      devmajor: n.major,
-      devminor: n.minor,
-      size: 0,
-    });
-  }
-  pack.finalize();
-  await done;
+  const archive = await packToBuffer([...nodes].map(([rel, n]) => ({
+    header: { name: rel, type: n.type, mode: n.mode & 0o7777, uid: n.uid, gid: n.gid, mtime: n.mtime, devmajor: n.major, devminor: n.minor, size: 0 },
+  })));
   // -p and --same-owner are GNU tar's defaults for root; spelled out because they are the point.
   await runOk('tar', ['-x', '--numeric-owner', '--same-owner', '--same-permissions', '--no-overwrite-dir', '-C', dir, '-f', '-'], {
-    input: Buffer.concat(chunks),
+    input: archive,
   });
 }
 

@@ -49,7 +49,7 @@ export function checkContainerId(id: string): void {
 }
 
 /** Overlay options that keep upper dirs diffable (commit/build) and shared lowers mountable many times over. */
-function overlayExtraOptions(): string[] {
+export function overlayExtraOptions(): string[] {
   const params = '/sys/module/overlay/parameters';
   const out: string[] = [];
   for (const [param, opt] of [['index', 'index=off'], ['redirect_dir', 'redirect_dir=off'], ['metacopy', 'metacopy=off']] as const) {

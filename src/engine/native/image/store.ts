@@ -1,11 +1,11 @@
-import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ensurePrivateDir, statePath } from '../../../util/paths.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../../util/atomic.js';
-import { withLock, processStartTime } from '../../../util/lock.js';
+import { withLock } from '../../../util/lock.js';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
 import { StorePaths } from './layout.js';
+import { LayerHolds, collectGarbage, liveLayers, sweepDeadStaging, type GcReport } from './retention.js';
 import { LayerStore, type AddLayerOptions, type AddedLayer, type LayerRecord } from './layers.js';
 import { RootfsManager, type RootfsLayout } from './rootfs.js';
 import { chainIds, sha256Digest, validateImageConfig, type OciImage } from './oci.js';
@@ -51,12 +51,13 @@ export class ImageStore {
   readonly paths: StorePaths;
   readonly layers: LayerStore;
   private readonly rootfs: RootfsManager;
-  private readonly held = new Set<string>();
+  private readonly holds: LayerHolds;
 
   private constructor(readonly root: string) {
     this.paths = new StorePaths(root);
     this.layers = new LayerStore(this.paths, (fn) => this.locked(fn));
     this.rootfs = new RootfsManager(this.paths, this.layers);
+    this.holds = new LayerHolds(this.paths);
   }
 
   static async open(root: string = statePath('image')): Promise<ImageStore> {
@@ -64,18 +65,8 @@ export class ImageStore {
     for (const dir of store.paths.all) ensurePrivateDir(dir);
     chmodSync(root, 0o700);
     chmodSync(store.paths.empty, 0o755);
-    store.sweepDeadStaging();
+    sweepDeadStaging(store.paths);
     return store;
-  }
-
-  /**
-   * Staging dirs of processes that died mid-unpack (crash, kill -9). Each
-   * belongs to one process, so a dead owner's can go without the lock.
-   */
-  private sweepDeadStaging(): void {
-    for (const name of readdirSync(this.paths.tmp)) {
-      if (/^\d+-\d+-/.test(name) && !ownerAlive(name)) rmSync(join(this.paths.tmp, name), { recursive: true, force: true });
-    }
   }
 
   /** Runs `fn` holding the store lock (inter-process). */
@@ -173,7 +164,7 @@ export class ImageStore {
    * is kept from gc for this process's lifetime or until an image uses it.
    */
   async addLayerFromTar(source: Readable | string, opts: AddLayerOptions = {}): Promise<AddedLayer> {
-    return this.layers.add(source, opts, (chainId) => this.holdLocked(chainId));
+    return this.layers.add(source, opts, (chainId) => this.holds.hold(chainId));
   }
 
   layer(chainId: string): LayerRecord | undefined {
@@ -217,7 +208,7 @@ export class ImageStore {
       }
       for (const d of digests) repos.digests[d] = id;
       if (tags.length || digests.length) writeRepositories(this.paths, repos);
-      this.releaseHoldsLocked(chains);
+      this.holds.release(chains);
       return { image: this.record(id, repos)!, retagged };
     });
   }
@@ -314,7 +305,7 @@ export class ImageStore {
     unlinkSync(this.paths.image(id));
     rmSync(this.paths.blob(id), { force: true });
     report.deleted.push(id);
-    const live = this.liveLayersLocked();
+    const live = liveLayers(this.paths, this.rootfs);
     for (const chainId of [...(stored?.chainIds ?? [])].reverse()) {
       if (live.has(chainId) || !this.layers.get(chainId)) continue;
       report.reclaimedBytes += this.layers.removeLocked(chainId);
@@ -344,70 +335,8 @@ export class ImageStore {
   }
 
   /** Layers, blobs, links and staging dirs that nothing refers to. */
-  async gc(): Promise<{ layers: number; blobs: number; bytes: number }> {
-    return this.locked(() => {
-      const live = this.liveLayersLocked();
-      let layers = 0;
-      let bytes = 0;
-      for (const chainId of this.layers.list()) {
-        if (live.has(chainId)) continue;
-        bytes += this.layers.removeLocked(chainId);
-        layers++;
-      }
-      // Layer dirs without layer.json: an interrupted add or delete.
-      for (const name of readdirSync(this.paths.layers)) {
-        if (!existsSync(join(this.paths.layers, name, 'layer.json'))) rmSync(join(this.paths.layers, name), { recursive: true, force: true });
-      }
-      this.layers.pruneLinksLocked();
-      const images = new Set(storedImageIds(this.paths).map((id) => id.slice(7)));
-      let blobs = 0;
-      for (const hex of readdirSync(this.paths.blobs)) {
-        if (images.has(hex)) continue;
-        rmSync(join(this.paths.blobs, hex), { force: true });
-        blobs++;
-      }
-      for (const name of readdirSync(this.paths.tmp)) {
-        if (!ownerAlive(name)) rmSync(join(this.paths.tmp, name), { recursive: true, force: true });
-      }
-      // Temp files of atomic writes a crash interrupted (every writer of these dirs holds the lock we hold).
-      for (const dir of [this.paths.root, this.paths.images, this.paths.blobs]) {
-        for (const name of readdirSync(dir)) if (/^\..+\.tmp$/.test(name)) rmSync(join(dir, name), { force: true });
-      }
-      return { layers, blobs, bytes };
-    });
-  }
-
-  /** Chain ids that images, containers or live processes' holds keep. */
-  private liveLayersLocked(): Set<string> {
-    const live = new Set<string>();
-    for (const id of storedImageIds(this.paths)) for (const c of readStoredImage(this.paths, id)?.chainIds ?? []) live.add(c);
-    for (const l of this.rootfs.all()) for (const c of l.chainIds) live.add(c);
-    for (const name of readdirSync(this.paths.holds)) {
-      const file = join(this.paths.holds, name);
-      if (!ownerAlive(name)) {
-        rmSync(file, { force: true });
-        continue;
-      }
-      for (const c of readFileSync(file, 'utf8').split('\n')) if (c) live.add(c);
-    }
-    return live;
-  }
-
-  private holdFile(): string {
-    return join(this.paths.holds, `${process.pid}-${processStartTime(process.pid)}`);
-  }
-
-  private holdLocked(chainId: string): void {
-    this.held.add(chainId);
-    writeFileSync(this.holdFile(), [...this.held].join('\n') + '\n', { mode: 0o600 });
-  }
-
-  private releaseHoldsLocked(chains: string[]): void {
-    let changed = false;
-    for (const c of chains) changed = this.held.delete(c) || changed;
-    if (!changed) return;
-    if (this.held.size) writeFileSync(this.holdFile(), [...this.held].join('\n') + '\n', { mode: 0o600 });
-    else rmSync(this.holdFile(), { force: true });
+  async gc(): Promise<GcReport> {
+    return this.locked(() => collectGarbage(this.paths, this.layers, this.rootfs));
   }
 
   // ---- container root filesystems ------------------------------------------------
@@ -439,11 +368,4 @@ export class ImageStore {
   async releaseRootfs(containerId: string): Promise<void> {
     await this.locked(() => this.rootfs.releaseLocked(containerId));
   }
-}
-
-/** tmp/ and holds/ entries are named `<pid>-<starttime>[-...]`; anything else there is debris. */
-function ownerAlive(name: string): boolean {
-  const m = /^(\d+)-(\d+)(?:-|$)/.exec(name);
-  if (!m) return false;
-  return processStartTime(Number(m[1])) === m[2];
 }

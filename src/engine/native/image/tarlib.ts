@@ -50,6 +50,28 @@ patchOnce();
 
 export const tar = tarStream;
 export type TarHeader = tarStream.Header;
+export type TarEntryHeader = Partial<tarStream.Header> & { name: string };
+
+/** A small tar built in memory: each entry is a header, with its content for files. */
+export async function packToBuffer(entries: Iterable<{ header: TarEntryHeader; content?: Buffer }>): Promise<Buffer> {
+  const pack = tarStream.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: unknown) => { chunks.push(c as Buffer); });
+  const done = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  for (const { header, content } of entries) {
+    await new Promise<void>((resolve, reject) => {
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (content) pack.entry(header, content, cb);
+      else pack.entry(header, cb);
+    });
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
 
 /** The extended attributes a PAX header carries, name → exact bytes. */
 export function paxXattrs(header: TarHeader): Map<string, Buffer> {
