@@ -78,7 +78,7 @@ int ensure_in_root(int rootfd, const char *path, int want_dir, mode_t mode) {
                     if (n < 0) { close(parent); return -1; }
                     link[n] = 0;
                     char next[PATH_MAX];
-                    if (snprintf(next, sizeof next, "%s/%s/%s", link[0] == '/' ? "" : walk, link, rest) >= (int)sizeof next) {
+                    if (snprintf(next, sizeof next, "%s/%s%s%s", link[0] == '/' ? "" : walk, link, *rest ? "/" : "", rest) >= (int)sizeof next) {
                         close(parent);
                         errno = ENAMETOOLONG;
                         return -1;
@@ -297,7 +297,8 @@ static void op_mask(int rootfd, const char *target) {
         mfd = fs_mount("tmpfs", "tmpfs", "size=0", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, target);
     } else {
         /* Fail closed: binding anything but the real null device would expose or hide the wrong thing (CVE-2025-31133). */
-        int null = open_in_root(rootfd, "/dev/null", O_PATH, RESOLVE_NO_SYMLINKS);
+        /* Symlinks may lead anywhere inside the root: what counts is what the fd we bind is. */
+        int null = open_in_root(rootfd, "/dev/null", O_PATH, 0);
         struct stat ns;
         if (null < 0 || fstat(null, &ns) < 0 || !S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
             fail(125, "refusing to mask %s: /dev/null in the container is not the null device (char 1:3)", target);
@@ -345,6 +346,12 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
     char *const *a = l->arg + 1;
     int n = l->n - 1;
     if (strcmp(kind, "mount") == 0 && n >= 5) {            /* fstype source target attrs data */
+        /* procfs and sysfs mounted through a symlink would move every later mask elsewhere (CVE-2019-19921). */
+        if (strcmp(a[0], "proc") == 0 || strcmp(a[0], "sysfs") == 0) {
+            int check = open_in_root(rootfd, a[2], O_PATH, RESOLVE_NO_SYMLINKS);
+            if (check < 0 && errno == ELOOP) fail(125, "%s must not be a symlink in the image", a[2]);
+            if (check >= 0) close(check);
+        }
         int fd = target_fd(rootfd, a[2], 1);
         attach(fs_mount(a[0], a[1], a[4], (unsigned)parse_hex(a[3]), a[2]), fd, a[0], a[2]);
         close(fd);
