@@ -33,12 +33,34 @@ function isFamilyError(err: unknown): boolean {
   return code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL';
 }
 
+const READ_BUFFER = 256 * 1024;
+const POOL_MAX = 16;
+
 export async function listenTcp(hostIp: string, port: number, target: Target): Promise<Forwarder> {
   let current = target;
   const conns = new Set<Socket>();
+  const pool: Buffer[] = [];
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (client) => {
     conns.add(client);
-    const upstream = connect({ host: current.ip, port: current.port, allowHalfOpen: true, noDelay: true });
+    const upstream = connect({
+      host: current.ip,
+      port: current.port,
+      allowHalfOpen: true,
+      noDelay: true,
+      // The container's answers (the bulk of most traffic: downloads) are read straight into large
+      // reused buffers, not a fresh 64 KiB one per read: a quarter of the reads and no garbage.
+      // A buffer goes back to the pool once the client's socket has taken its bytes.
+      onread: {
+        buffer: () => pool.pop() ?? Buffer.allocUnsafe(READ_BUFFER),
+        callback: (n: number, buf: Buffer) => {
+          if (!client.write(buf.subarray(0, n), () => pool.length < POOL_MAX && pool.push(buf))) {
+            upstream.pause();
+            client.once('drain', () => upstream.resume());
+          }
+          return true;
+        },
+      },
+    });
     conns.add(upstream);
     const drop = () => {
       // A reset, not a clean end: the client must not take a refused or broken relay for an empty answer.
@@ -47,9 +69,9 @@ export async function listenTcp(hostIp: string, port: number, target: Target): P
     };
     upstream.once('connect', () => {
       client.pipe(upstream);
-      upstream.pipe(client);
       client.resume();
     });
+    upstream.on('end', () => client.end());
     upstream.on('error', drop);
     client.on('error', () => upstream.destroy());
     client.on('close', () => {
