@@ -87,6 +87,7 @@ export class LayerStore {
     const parent = opts.parent ?? null;
     const what = opts.what ?? (typeof source === 'string' ? `layer ${source}` : 'layer');
     if (parent !== null && !this.has(parent)) throw new Error(`parent layer ${parent} is not in the store`);
+    if (typeof source === 'string' && !existsSync(source)) throw new UserError(`open ${source}: no such file or directory`);
     const input = typeof source === 'string' ? createReadStream(source) : source;
     const staging = this.stagingDir();
     let committed = false;
