@@ -8,6 +8,8 @@ export { createNetwork, removeNetwork, listNetworks, inspectNetwork, pruneNetwor
 export { attachContainer, detachContainer, setContainerRunning } from './endpoints.js';
 export { connectContainer, disconnectContainer, findAttachedContainer, type ConnectOptions } from './connect.js';
 export { netnsPath } from './links.js';
+export { NativeNetworks, endpointRequests, type ContainerResolver } from './engine-api.js';
+export { publishedPorts } from './ports/client.js';
 export { ensureDaemon, daemonPing } from './daemon/client.js';
 export { parsePublishFlag, fromPortSpec, type PortRequest } from './ports/spec.js';
 export { DEFAULT_NETWORK_NAME } from './names.js';

@@ -111,7 +111,7 @@ export class FakeContainer {
     readonly attach: AttachResult,
   ) {}
 
-  static async start(name: string, endpoints: EndpointRequest[], ports: PortSpec[] = []): Promise<FakeContainer> {
+  static async start(name: string, endpoints: EndpointRequest[], ports: (PortSpec | string)[] = []): Promise<FakeContainer> {
     const id = containerId();
     const attach = await attachContainer(id, name, endpoints, ports);
     const c = new FakeContainer(id, name, attach);

@@ -26,3 +26,8 @@ export async function retargetPorts(containerId: string, targetIp: string): Prom
   const record = readJsonIfExists<PortRecord>(portRecordPath(containerId));
   if (record) writeJsonAtomic(portRecordPath(containerId), { ...record, targetIp });
 }
+
+/** The ports a container has published, as bound (for `ps` and `inspect`); [] when none. */
+export function publishedPorts(containerId: string): ActualPort[] {
+  return readJsonIfExists<PortRecord>(portRecordPath(containerId))?.ports ?? [];
+}
