@@ -105,7 +105,6 @@ function checkReferences(project: Project, s: ServiceConfig, r: Obj, at: At): vo
 }
 
 function checkDependencies(project: Project, s: ServiceConfig, r: Obj, at: At): void {
-  const known = Object.keys(project.services);
   const explain = (dep: string, at: At, via: string, onKey = false) => {
     const where = { error: (m: string) => (onKey ? at.errorAtKey(m) : at.error(m)) };
     if (dep === s.name) {
@@ -119,7 +118,7 @@ function checkDependencies(project: Project, s: ServiceConfig, r: Obj, at: At): 
       where.error(`service "${s.name}" depends on service "${dep}", which is disabled by its profiles (${disabled.profiles.join(', ')}); enable one with --profile ${disabled.profiles[0]}`);
       return;
     }
-    const suggestion = nearest(dep, known);
+    const suggestion = nearest(dep, Object.keys(project.services));
     where.error(`service "${s.name}" ${via} undefined service "${dep}"${suggestion ? `; did you mean "${suggestion}"?` : ''}`);
   };
   const explicit = r.depends_on;

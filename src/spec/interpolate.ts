@@ -56,6 +56,8 @@ const CASTS: [string[], Cast][] = [
   ...['internal', 'attachable', 'enable_ipv4', 'enable_ipv6'].map((k): [string[], Cast] => [['networks', '*', k], 'bool']),
 ];
 
+const MAX_CAST_DEPTH = Math.max(...CASTS.map(([p]) => p.length));
+
 export interface InterpolateOptions {
   lookup: Lookup;
   diags: Diagnostics;
@@ -65,16 +67,23 @@ export interface InterpolateOptions {
 
 export function interpolateTree(root: Node, opts: InterpolateOptions): void {
   const warned = opts.warnedUnset ?? new Set<string>();
-  const walk = (n: Node, path: string[]): void => {
+  const path: string[] = []; // one array, pushed and popped: big files have many nodes
+  const walk = (n: Node): void => {
     if (n.kind === 'map') {
-      for (const [k, e] of n.entries) walk(e.value, [...path, k]);
+      for (const [k, e] of n.entries) {
+        path.push(k);
+        walk(e.value);
+        path.pop();
+      }
     } else if (n.kind === 'seq') {
-      for (const item of n.items) walk(item, [...path, '[]']);
+      path.push('[]');
+      for (const item of n.items) walk(item);
+      path.pop();
     } else if (typeof n.value === 'string') {
       interpolateScalar(n, path, opts, warned);
     }
   };
-  walk(root, []);
+  walk(root);
 }
 
 function interpolateScalar(n: ScalarNode, path: string[], opts: InterpolateOptions, warned: Set<string>): void {
@@ -98,7 +107,7 @@ function interpolateScalar(n: ScalarNode, path: string[], opts: InterpolateOptio
     n.value = value;
     delete n.textAt; // the text no longer maps character for character
   }
-  const cast = castFor(path);
+  const cast = path.length <= MAX_CAST_DEPTH ? castFor(path) : undefined;
   if (cast) castScalar(n, cast, path, opts.diags);
 }
 

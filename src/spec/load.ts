@@ -10,7 +10,7 @@ import { normalizeService } from './normalize/service.js';
 import { ModelLoader } from './pipeline.js';
 import { applyProfiles, selectServices, withoutUnusedResources } from './profiles.js';
 import { validateModel } from './schema.js';
-import { SourceMap, toPlain, type Src } from './tree.js';
+import { cloneNode, SourceMap, toPlain, type Src } from './tree.js';
 import type { Project } from './types.js';
 
 export interface LoadOptions {
@@ -86,12 +86,12 @@ function projectName(options: LoadOptions, details: ConfigDetails, loader: Model
   }
   let fromFile: { value: string; at: Src } | undefined;
   for (const file of details.configFiles) {
-    for (const doc of loader.parse(file, details.workingDir)) {
+    for (const doc of loader.peek(file, details.workingDir)) {
       const entry = doc.entries.get('name');
       if (!entry) continue;
       // Interpolated on its own first: the name goes into the environment the whole file is interpolated with.
-      interpolateTree(entry.value, { lookup: (k) => details.environment[k], diags: new Diagnostics(), warnedUnset: new Set() });
-      const v = entry.value;
+      const v = cloneNode(entry.value);
+      interpolateTree(v, { lookup: (k) => details.environment[k], diags: new Diagnostics(), warnedUnset: new Set() });
       if (v.kind === 'scalar' && typeof v.value === 'string') fromFile = { value: v.value, at: v.src };
     }
   }

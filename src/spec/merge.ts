@@ -89,18 +89,21 @@ function mergeMaps(base: MapNode, over: MapNode, path: string[], ctx: MergeConte
   return out;
 }
 
-/** Drops `!reset` entries and `!override` tags from a subtree that has nothing to merge with. */
+/**
+ * Drops `!reset` entries and `!override` tags from a subtree that has nothing
+ * to merge with. In place: every tree the merge sees is a fresh parse it owns.
+ */
 export function withoutTags(n: Node): Node {
   if (n.kind === 'map') {
-    const out = mapNode(n.src);
-    for (const [k, e] of n.entries) if (e.value.tag !== '!reset') out.entries.set(k, { keySrc: e.keySrc, value: withoutTags(e.value) });
-    return out;
+    for (const [k, e] of n.entries) {
+      if (e.value.tag === '!reset') n.entries.delete(k);
+      else withoutTags(e.value);
+    }
+  } else if (n.kind === 'seq') {
+    if (n.items.some((i) => i.tag === '!reset')) n.items = n.items.filter((i) => i.tag !== '!reset');
+    for (const i of n.items) withoutTags(i);
   }
-  if (n.kind === 'seq') return seqNode(n.src, n.items.filter((i) => i.tag !== '!reset').map(withoutTags));
-  if (n.tag) {
-    const { tag: _tag, ...rest } = n;
-    return rest;
-  }
+  delete n.tag;
   return n;
 }
 

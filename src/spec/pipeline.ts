@@ -6,7 +6,7 @@ import { applyExtends } from './extends.js';
 import { applyInclude, type IncludeRequest } from './include.js';
 import { interpolateTree } from './interpolate.js';
 import { mergeNodes, withoutTags } from './merge.js';
-import { cloneNode, getEntry, isMap, mapNode, type MapNode } from './tree.js';
+import { getEntry, isMap, mapNode, type MapNode } from './tree.js';
 import { enforceUnicity } from './unicity.js';
 import { parseYaml } from './yaml.js';
 
@@ -18,33 +18,55 @@ import { parseYaml } from './yaml.js';
  * `include` name, with cycle detection.
  */
 export class ModelLoader {
-  private readonly parsed = new Map<string, MapNode[]>();
+  private readonly parsed = new Map<string, { text?: string; docs: MapNode[]; handedOut: boolean }>();
   private readonly warnedUnset = new Set<string>();
   /** A file could not be read or parsed: the model is incomplete, later phases would only add noise. */
   incomplete = false;
 
   constructor(private readonly diags: Diagnostics) {}
 
-  /** Parsed documents of a file (fresh copies: later phases mutate them). */
+  /**
+   * Parsed documents of a file, for a phase that will change them: the
+   * first caller gets the parse itself, later ones a fresh parse of the same
+   * text (rare: a file both loaded and extended from).
+   */
   parse(file: string, baseDir: string): MapNode[] {
+    const entry = this.read(file, baseDir);
+    if (!entry.handedOut) {
+      entry.handedOut = true;
+      return entry.docs;
+    }
+    return entry.text === undefined ? [] : parseYaml(entry.text, file, baseDir, this.diags);
+  }
+
+  /** The parsed documents, not to be changed, before anyone changed them. */
+  peek(file: string, baseDir: string): readonly MapNode[] {
+    const entry = this.read(file, baseDir);
+    return entry.handedOut ? this.parse(file, baseDir) : entry.docs;
+  }
+
+  private read(file: string, baseDir: string): { text?: string; docs: MapNode[]; handedOut: boolean } {
     const key = `${baseDir}\0${file}`;
-    let docs = this.parsed.get(key);
-    if (!docs) {
-      let text: string;
+    let entry = this.parsed.get(key);
+    if (!entry) {
+      let text: string | undefined;
       try {
         text = readFileSync(file, 'utf8');
       } catch (err) {
         this.diags.error({ file, line: 0, col: 0 }, `cannot read the file: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message}`);
         this.incomplete = true;
-        return [];
       }
-      const before = this.diags.errors.length;
-      docs = parseYaml(text, file, baseDir, this.diags);
-      if (this.diags.errors.length > before) this.incomplete = true;
-      else if (docs.length === 0) this.diags.error({ file, line: 1, col: 1 }, 'the compose file is empty');
-      this.parsed.set(key, docs);
+      let docs: MapNode[] = [];
+      if (text !== undefined) {
+        const before = this.diags.errors.length;
+        docs = parseYaml(text, file, baseDir, this.diags);
+        if (this.diags.errors.length > before) this.incomplete = true;
+        else if (docs.length === 0) this.diags.error({ file, line: 1, col: 1 }, 'the compose file is empty');
+      }
+      entry = { ...(text !== undefined ? { text } : {}), docs, handedOut: false };
+      this.parsed.set(key, entry);
     }
-    return docs.map((d) => cloneNode(d));
+    return entry;
   }
 
   /** Loads and merges `files` as one project whose relative paths start at `workingDir`. */

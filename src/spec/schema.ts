@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { Diagnostics } from './diagnostics.js';
-import validateCompose from './schema-validator.gen.js';
+import validateCompose, { composeSchema } from './schema-validator.gen.js';
 import { nearest } from './suggest.js';
 import { joinPtr, splitPtr, type SourceMap } from './tree.js';
 
@@ -27,10 +26,8 @@ export interface AjvError {
 
 type JsonSchema = Record<string, unknown>;
 
-let rootSchema: JsonSchema | undefined;
 function root(): JsonSchema {
-  rootSchema ??= JSON.parse(readFileSync(new URL('../../schemas/compose.schema.json', import.meta.url), 'utf8')) as JsonSchema;
-  return rootSchema;
+  return composeSchema as JsonSchema;
 }
 
 export function validateModel(model: unknown, sourceMap: SourceMap, diags: Diagnostics): boolean {

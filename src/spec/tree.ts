@@ -114,7 +114,8 @@ export function cloneNode<T extends Node>(n: T): T {
 
 /** Escapes one JSON-pointer segment (RFC 6901), as ajv's instancePath does. */
 export function ptrSegment(key: string | number): string {
-  return String(key).replace(/~/g, '~0').replace(/\//g, '~1');
+  const s = String(key);
+  return s.includes('~') || s.includes('/') ? s.replace(/~/g, '~0').replace(/\//g, '~1') : s;
 }
 
 export function joinPtr(base: string, ...keys: (string | number)[]): string {

@@ -73,15 +73,25 @@ const UNIQUE: [string[], KeyOf][] = [
   [['services', '*', 'env_file'], envFileKey],
 ];
 
+const MAX_DEPTH = Math.max(...UNIQUE.map(([p]) => p.length));
+
 export function enforceUnicity(n: Node, path: string[] = []): Node {
+  // Every rule sits at most MAX_DEPTH deep: below that there is nothing to do.
+  if (path.length > MAX_DEPTH) return n;
   if (n.kind === 'map') {
-    for (const [k, e] of n.entries) e.value = enforceUnicity(e.value, [...path, k]);
+    for (const [k, e] of n.entries) {
+      path.push(k);
+      e.value = enforceUnicity(e.value, path);
+      path.pop();
+    }
     return n;
   }
   if (n.kind === 'seq') {
     const rule = UNIQUE.find(([pattern]) => pathMatches(pattern, path));
     const seq = rule ? dedupeList(n, rule[1]) : n;
-    seq.items = seq.items.map((item) => enforceUnicity(item, [...path, '[]']));
+    path.push('[]');
+    seq.items = seq.items.map((item) => enforceUnicity(item, path));
+    path.pop();
     return seq;
   }
   return n;

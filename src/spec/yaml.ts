@@ -89,7 +89,8 @@ class Converter {
   private at(offset: number): Src {
     let s = this.positions.get(offset);
     if (!s) {
-      s = { ...this.pos(offset), baseDir: this.baseDir };
+      const p = this.pos(offset);
+      s = { file: p.file, line: p.line, col: p.col, baseDir: this.baseDir };
       this.positions.set(offset, s);
     }
     return s;
