@@ -28,7 +28,7 @@ function docker(args: string[], input?: Buffer): string {
   return execFileSync('docker', args, { encoding: 'utf8', input, maxBuffer: 1 << 28, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-function dockerInspect(ref: string): { Id: string; Config: { Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; Labels?: Record<string, string> }; RootFS: { Layers: string[] } } {
+function dockerInspect(ref: string): { Id: string; Size: number; Config: { Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; Labels?: Record<string, string> }; RootFS: { Layers: string[] } } {
   return JSON.parse(docker(['image', 'inspect', ref]))[0];
 }
 
@@ -84,6 +84,7 @@ describe('docker save → tscompose image load', () => {
     expect(ours.config.config?.Env).toEqual(theirs.Config.Env);
     expect(ours.config.config?.Cmd).toEqual(['/bin/sh', '-c', 'echo hi']);
     expect(ours.config.config?.WorkingDir).toBe('/tmp');
+    expect(ours.size).toBe(theirs.Size);
 
     await store.prepareRootfs(CID, ref);
     const merged = await store.mountRootfs(CID);
@@ -122,6 +123,7 @@ describe('docker save → tscompose image load', () => {
     const ours = await store.get(built);
     expect(ours.id).toBe(theirs.Id);
     expect(ours.chainIds).toHaveLength(4);
+    expect(ours.size).toBe(theirs.Size);
     expect(ours.config.config?.Env).toEqual(theirs.Config.Env);
     expect(ours.config.config?.Cmd).toEqual(['/bin/cat', '/hello.txt']);
 

@@ -60,13 +60,13 @@ export function readText(path: string): string {
   return readFileSync(path, 'utf8');
 }
 
-/** Sum of the sizes of the regular files in a tar, as GNU tar lists them. */
-export function regularFileBytes(tarPath: string): number {
+/** A layer's size as Docker counts it: regular files' bytes plus symlinks' target lengths (from GNU tar's listing). */
+export function dockerLayerSize(tarPath: string): number {
   const listing = execFileSync('tar', ['-tvf', tarPath, '--numeric-owner'], { encoding: 'utf8', maxBuffer: 1 << 28 });
   let sum = 0;
   for (const line of listing.split('\n')) {
-    if (!line.startsWith('-')) continue;
-    sum += Number(line.split(/\s+/)[2]);
+    if (line.startsWith('-')) sum += Number(line.split(/\s+/)[2]);
+    else if (line.startsWith('l')) sum += Buffer.byteLength(line.slice(line.lastIndexOf(' -> ') + 4));
   }
   return sum;
 }

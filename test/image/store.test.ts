@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, lstatSync, readlinkSync, readdirSyn
 import { join } from 'node:path';
 import { busyboxRootfsTar } from '../support/images.js';
 import { importRootfsTar, isMountPoint, type ImageStore } from '../../src/engine/native/image/index.js';
-import { makeTestRoot, mountsUnder, regularFileBytes, type TestRoot } from './helpers.js';
+import { makeTestRoot, mountsUnder, dockerLayerSize, type TestRoot } from './helpers.js';
 
 const CID = 'a'.repeat(64);
 let busybox: string;
@@ -33,7 +33,7 @@ describe('image store: import, resolve, rootfs', () => {
     expect(image.config.config?.Env).toEqual(['A=1', 'B=two words']);
     expect(image.chainIds).toHaveLength(1);
     expect(image.chainIds[0]).toBe(image.config.rootfs.diff_ids[0]);
-    expect(image.size).toBe(regularFileBytes(busybox));
+    expect(image.size).toBe(dockerLayerSize(busybox));
 
     for (const ref of ['busybox', 'busybox:latest', 'docker.io/library/busybox', 'docker.io/library/busybox:latest', 'library/busybox',
       image.id, image.id.slice(7), image.id.slice(7, 19), image.id.slice(0, 14)]) {

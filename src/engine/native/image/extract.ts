@@ -40,7 +40,7 @@ export interface ExtractedLayer {
   diffId: string;
   /** Bytes of the uncompressed tar. */
   tarSize: number;
-  /** Bytes of regular-file content (what Docker reports as a layer's size). */
+  /** Bytes of regular files (each inode once) and symlink targets: what Docker reports as a layer's size. */
   size: number;
   entries: number;
   contents: ContentTable;
@@ -217,6 +217,7 @@ class LayerWriter {
         if (!header.linkname) throw this.refuse(`symlink "${header.name}" has no target`);
         this.removeExisting(rel, existing);
         symlinkSync(header.linkname, full);
+        this.contentBytes += Buffer.byteLength(header.linkname); // Docker's layer size counts symlinks' lstat size
         if (uid !== 0 || gid !== 0) lchownSync(full, uid, gid);
         lutimesSync(full, mtime, mtime);
         // The kernel allows no user.* attributes on symlinks; Docker drops them too.
@@ -312,6 +313,8 @@ class LayerWriter {
       for (const key of [...map.keys()]) if (isUnder(key, rel)) map.delete(key);
     }
     const full = join(this.root, rel);
+    // What is replaced no longer counts in the layer's size (a hardlinked inode stays while another name has it).
+    if (!st.isDirectory() && st.nlink <= 1) this.contentBytes -= st.size;
     for (const [path, n] of [...this.liveContent]) {
       if (!isUnder(path, rel)) continue;
       mkdirSync(this.orphans, { recursive: true, mode: 0o700 });

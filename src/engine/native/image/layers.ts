@@ -22,7 +22,7 @@ export interface LayerRecord {
   chainId: string;
   diffId: string;
   parent: string | null;
-  /** Bytes of regular-file content. */
+  /** Bytes of regular files and symlink targets, as Docker counts a layer's size. */
   size: number;
   /** Bytes of the uncompressed tar (the blob `save` writes). */
   tarSize: number;
