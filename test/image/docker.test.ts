@@ -127,6 +127,10 @@ describe('docker save → tscompose image load', () => {
     expect(ours.config.config?.Env).toEqual(theirs.Config.Env);
     expect(ours.config.config?.Cmd).toEqual(['/bin/cat', '/hello.txt']);
 
+    // `image history` says what `docker history` says.
+    const fmt = '{{.CreatedBy}}|{{.Size}}|{{.Comment}}';
+    expect(cli(root, ['image', 'history', '--no-trunc', '--format', fmt, built]).stdout).toBe(docker(['history', '--no-trunc', '--format', fmt, built]));
+
     // The last layer carries real Docker whiteouts: a char 0:0 for /etc/group, an opaque /opq.
     const top = join(store.root, 'layers', ours.chainIds[3]!.slice(7), 'diff');
     const wh = lstatSync(join(top, 'etc/group'));
