@@ -127,6 +127,13 @@ describe('docker save → tscompose image load', () => {
     expect(ours.config.config?.Env).toEqual(theirs.Config.Env);
     expect(ours.config.config?.Cmd).toEqual(['/bin/cat', '/hello.txt']);
 
+    // `image inspect` shows what `docker image inspect` shows for the fields both have.
+    const [mine] = JSON.parse(cli(root, ['image', 'inspect', built]).stdout);
+    const [dockers] = JSON.parse(docker(['image', 'inspect', built]));
+    for (const key of ['Id', 'RepoTags', 'Created', 'Config', 'Architecture', 'Os', 'Size', 'RootFS', 'Author', 'DockerVersion', 'Comment']) {
+      expect(mine[key], key).toEqual(dockers[key]);
+    }
+
     // `image history` says what `docker history` says.
     const fmt = '{{.CreatedBy}}|{{.Size}}|{{.Comment}}';
     expect(cli(root, ['image', 'history', '--no-trunc', '--format', fmt, built]).stdout).toBe(docker(['history', '--no-trunc', '--format', fmt, built]));
