@@ -37,6 +37,7 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 export function displayPath(file: string): string {
+  if (file === '-') return '(stdin)';
   if (!isAbsolute(file)) return file;
   const rel = relative(process.cwd(), file);
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;

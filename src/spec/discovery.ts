@@ -18,6 +18,9 @@ import { DotEnvError, parseDotEnv } from './dotenv.js';
  *   4. the project directory: `--project-directory`, else the first file's.
  */
 
+/** `-f -`: the compose file is read from standard input (its directory is the current one). */
+export const STDIN = '-';
+
 export const DEFAULT_FILE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
 export const DEFAULT_OVERRIDE_FILE_NAMES = ['compose.override.yaml', 'compose.override.yml', 'docker-compose.override.yaml', 'docker-compose.override.yml'];
 
@@ -46,7 +49,8 @@ export function discover(opts: DiscoveryOptions): ConfigDetails {
   const osEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.environment ?? process.env)) if (v !== undefined) osEnv[k] = v;
 
-  const explicitFiles = opts.configFiles?.length ? opts.configFiles.map((f) => resolve(cwd, f)) : undefined;
+  const explicitFiles = opts.configFiles?.length ? opts.configFiles.map((f) => (f === STDIN ? f : resolve(cwd, f))) : undefined;
+  const dirOf = (f: string) => (f === STDIN ? cwd : dirname(f));
   const projectDirectory = opts.projectDirectory !== undefined ? resolve(cwd, opts.projectDirectory) : undefined;
   if (projectDirectory !== undefined && !isDirectory(projectDirectory)) {
     throw new UserError(`project directory ${opts.projectDirectory} does not exist or is not a directory`);
@@ -54,16 +58,17 @@ export function discover(opts: DiscoveryOptions): ConfigDetails {
   const explicitEnvFiles = opts.envFiles?.length ? opts.envFiles.map((f) => resolve(cwd, f)) : undefined;
 
   // Before the files are known, .env is looked for where the project directory will most likely be.
-  const guessedDir = projectDirectory ?? (explicitFiles ? dirname(explicitFiles[0]!) : cwd);
+  const guessedDir = projectDirectory ?? (explicitFiles ? dirOf(explicitFiles[0]!) : cwd);
   let envFiles = explicitEnvFiles ?? defaultDotEnv(guessedDir, osEnv);
   let environment = withEnvFiles(osEnv, envFiles);
 
   const configFiles = explicitFiles ?? composeFileVariable(environment, cwd) ?? findDefaultFiles(projectDirectory ?? cwd, opts.warn);
   for (const f of configFiles) {
+    if (f === STDIN) continue;
     if (!existsSync(f)) throw new UserError(`compose file ${f} does not exist`, 1, 'check the -f option or COMPOSE_FILE');
     if (isDirectory(f)) throw new UserError(`compose file ${f} is a directory`, 1, 'give the path of a compose file, not of its directory');
   }
-  const workingDir = projectDirectory ?? dirname(configFiles[0]!);
+  const workingDir = projectDirectory ?? dirOf(configFiles[0]!);
   if (!explicitEnvFiles && workingDir !== guessedDir) {
     // As Compose: the project directory's .env adds what the first one did not set.
     const more = defaultDotEnv(workingDir, osEnv);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { displayPath, type Diagnostics } from './diagnostics.js';
-import { readDotEnv } from './discovery.js';
+import { readDotEnv, STDIN } from './discovery.js';
 import { applyExtends } from './extends.js';
 import { applyInclude, type IncludeRequest } from './include.js';
 import { interpolateTree } from './interpolate.js';
@@ -51,7 +51,7 @@ export class ModelLoader {
     if (!entry) {
       let text: string | undefined;
       try {
-        text = readFileSync(file, 'utf8');
+        text = readFileSync(file === STDIN ? 0 : file, 'utf8');
       } catch (err) {
         this.diags.error({ file, line: 0, col: 0 }, `cannot read the file: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message}`);
         this.incomplete = true;
@@ -74,8 +74,8 @@ export class ModelLoader {
     let model: MapNode | undefined;
     for (const file of files) {
       for (const doc of this.parse(file, workingDir)) {
-        interpolateTree(doc, { lookup: (k) => env[k], diags: this.diags, warnedUnset: this.warnedUnset });
         this.dropVersion(doc);
+        interpolateTree(doc, { lookup: (k) => env[k], diags: this.diags, warnedUnset: this.warnedUnset });
         applyInclude(doc, {
           diags: this.diags,
           loadIncluded: (req) => this.loadIncluded(req, env, [...includeStack, file]),
