@@ -28,6 +28,7 @@ int conf_load(struct conf *c, const char *path);
 const char *conf_get(const struct conf *c, const char *key);
 long long conf_num(const struct conf *c, const char *key, long long dflt);
 unsigned long long parse_hex(const char *s);
+char *unescape_field(char *s);
 
 /* ---- errors: reported as "error <code> <message>" on g_errfd, then exit ---- */
 

@@ -13,7 +13,7 @@
 int g_errfd = -1;
 
 /* Fields are escaped by TypeScript: "\\" backslash, "\s" space, "\n" newline, "\t" tab, "\e" alone = empty. */
-static char *unescape(char *s) {
+char *unescape_field(char *s) {
     if (strcmp(s, "\\e") == 0) { s[0] = 0; return s; }
     char *r = s, *w = s;
     while (*r) {
@@ -71,7 +71,7 @@ int conf_load(struct conf *c, const char *path) {
                 fcap *= 2;
                 l->arg = realloc(l->arg, fcap * sizeof(char *));
             }
-            l->arg[l->n++] = unescape(f);
+            l->arg[l->n++] = unescape_field(f);
         }
         l->arg[l->n] = NULL;
         c->n++;

@@ -43,11 +43,12 @@ describe('runtime vs docker run: what the container sees', () => {
   it('gives the same environment, working directory and umask', async () => {
     const root = await makeRuntimeRoot();
     const script = ['env | grep -v ^HOSTNAME= | sort', 'pwd', 'umask'].join('; ');
-    for (const [flags, spec] of [
+    const cases: Array<[string[], Parameters<RuntimeRoot['create']>[0]]> = [
       [[], {}],
       [['-u', 'user', '-w', '/tmp/new/dir', '-e', 'A=1'], { user: 'user', workingDir: '/tmp/new/dir', env: ['A=1'] }],
       [['-t'], { tty: true }],
-    ] as const) {
+    ];
+    for (const [flags, spec] of cases) {
       const d = docker([...flags], ['sh', '-c', script]).replace(/\r/g, '');
       const o = (await ours(root, { cmd: ['sh', '-c', script], ...spec })).replace(/\r/g, '');
       expect(o, JSON.stringify(flags)).toBe(d);

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError, errorMessage } from '../../util/errors.js';
 import { table } from '../../engine/native/image/present.js';
@@ -329,6 +330,27 @@ export function register(program: Command): void {
       } finally {
         release();
       }
+    });
+
+  container.command('cp')
+    .description("Copy files/folders between a container and the local filesystem (use '-' for a tar on stdin or stdout)")
+    .argument('<src>', 'CONTAINER:SRC_PATH, LOCAL_PATH or -')
+    .argument('<dest>', 'CONTAINER:DEST_PATH, LOCAL_PATH or -')
+    .option('-a, --archive', 'Archive mode (copy all uid/gid information)')
+    .option('-L, --follow-link', 'Always follow symbol link in SRC_PATH')
+    .action(async (src: string, dest: string, o: { archive?: boolean; followLink?: boolean }, cmd: Command) => {
+      const rt = await openRuntime(cmd);
+      const split = (arg: string) => {
+        const m = /^([^/.:][^:/]*):(.*)$/.exec(arg);
+        return m ? { container: m[1]!, path: m[2]! || '/' } : undefined;
+      };
+      const from = split(src);
+      const to = split(dest);
+      if (from && to) throw new UserError('copying between containers is not supported', 1, 'copy to the host first');
+      if (!from && !to) throw new UserError('must specify at least one container source', 1, 'use CONTAINER:PATH on one side');
+      const opts = { archive: o.archive ?? false };
+      if (from) await rt.copyFrom(from.container, from.path, dest, opts);
+      else await rt.copyTo(to!.container, o.followLink && src !== '-' ? realpathSync(src) : src, to!.path, opts);
     });
 
   container.command('top')

@@ -49,15 +49,17 @@ export interface HelperReply {
   values: number[];
   code: number;
   message: string;
+  /** ok: the words after "ok", as text. */
+  text: string;
 }
 
 function parseReply(line: string): HelperReply | undefined {
   const m = /^(ok|error|exit)\s*(.*)$/.exec(line);
   if (!m) return undefined;
-  if (m[1] === 'ok') return { ok: true, values: m[2]!.split(' ').filter(Boolean).map(Number), code: 0, message: '' };
-  if (m[1] === 'exit') return { ok: true, values: [], code: Number(m[2]), message: 'exit' };
+  if (m[1] === 'ok') return { ok: true, values: m[2]!.split(' ').filter(Boolean).map(Number), code: 0, message: '', text: m[2]! };
+  if (m[1] === 'exit') return { ok: true, values: [], code: Number(m[2]), message: 'exit', text: '' };
   const e = /^(\d+)\s*(.*)$/.exec(m[2]!);
-  return { ok: false, values: [], code: e ? Number(e[1]) : 125, message: e ? e[2]! : m[2]! };
+  return { ok: false, values: [], code: e ? Number(e[1]) : 125, message: e ? e[2]! : m[2]!, text: '' };
 }
 
 /** A running helper: its first reply ("ok ..." or "error ..."), and for foreground runs the final "exit N". */
@@ -99,7 +101,7 @@ export function runHelper(args: string[], stdio: [StdioOptions, StdioOptions, St
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (!firstReply) {
-        firstReply = { ok: false, values: [], code: 125, message: `the native helper ${signal ? `was killed by ${signal}` : `exited with ${code}`} without a reply` };
+        firstReply = { ok: false, values: [], code: 125, message: `the native helper ${signal ? `was killed by ${signal}` : `exited with ${code}`} without a reply`, text: '' };
         resolveFirst(firstReply);
       }
       resolve(exitReply ? exitReply.code : code ?? 125);

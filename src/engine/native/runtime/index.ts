@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { ensurePrivateDir } from '../../../util/paths.js';
 import { writeJsonAtomic } from '../../../util/atomic.js';
 import { withLock, processStartTime } from '../../../util/lock.js';
@@ -19,6 +20,7 @@ import { readLogs } from './logs.js';
 import { startExec, type ExecHandle, type ExecStdio } from './exec.js';
 import { toInspect, toSummary } from './inspect.js';
 import { topProcesses } from './top.js';
+import { copyFromContainer, copyToContainer, type CopyOptions } from './cp.js';
 import { VolumeStore, matchLabels } from './volumes.js';
 import {
   ContainerPaths, ID_RE, containersDir, deriveStatus, listContainerIds, readRecord, readState, takenNames,
@@ -32,6 +34,7 @@ import type {
 export type * from './types.js';
 export { VolumeStore, type Volume, type VolumeCreateOptions } from './volumes.js';
 export type { ExecHandle, ExecStdio } from './exec.js';
+export type { CopyOptions } from './cp.js';
 
 /** A foreground start: the helper relays the caller's stdio until the container exits. */
 export interface AttachedStart {
@@ -291,6 +294,18 @@ export class ContainerRuntime {
     const id = this.resolve(ref);
     if (deriveStatus(id).status !== 'running') throw new ConflictError(`Container ${id} is not running`);
     return topProcesses(this.cgroups.pids(id));
+  }
+
+  // ---- copy ----------------------------------------------------------------
+
+  /** docker cp CONTAINER:SRC DEST; DEST "-" writes a tar to `out` (stdout by default). */
+  async copyFrom(ref: string, src: string, dest: string, opts: CopyOptions = {}, out?: Writable): Promise<void> {
+    await copyFromContainer(this.record(ref), src, dest, opts, out);
+  }
+
+  /** docker cp SRC CONTAINER:DEST; SRC "-" reads a tar from `input` (stdin by default) into the directory DEST. */
+  async copyTo(ref: string, src: string, dest: string, opts: CopyOptions = {}, input?: Readable): Promise<void> {
+    await copyToContainer(this.record(ref), src, dest, opts, input);
   }
 
   // ---- exec ----------------------------------------------------------------
