@@ -63,6 +63,12 @@ describe('tscompose config (CLI)', () => {
     expect((parse(r.stdout) as { services: Record<string, { image: string }> }).services.web!.image).toBe('web:');
   });
 
+  it('quotes strings a YAML 1.1 reader would take for booleans or numbers', () => {
+    const dir = projectDir({ 'compose.yaml': 'services:\n  web:\n    image: x\n    environment: {A: "yes", B: "12:30", C: "no way", D: "off"}\n' });
+    const r = tscompose(dir, ['config']);
+    expect(r.stdout).toContain('      A: "yes"\n      B: "12:30"\n      C: no way\n      D: "off"\n');
+  });
+
   it('says what is wrong with the options', () => {
     const dir = projectDir({ 'compose.yaml': FILE });
     const r = tscompose(dir, ['config', '--format', 'toml']);

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { stringify } from 'yaml';
+import { Scalar, stringify } from 'yaml';
 import { loadProject } from '../../spec/load.js';
 import { imageName, projectToPlain } from '../../spec/serialize.js';
 import type { Project } from '../../spec/types.js';
@@ -27,7 +27,25 @@ function render(project: Project, opts: ConfigOptions): string {
   }
   const plain = projectToPlain(project, { format: opts.format ?? 'yaml' });
   if (opts.format === 'json') return JSON.stringify(plain, null, 2) + '\n';
-  return stringify(plain, { indent: 2, lineWidth: 0, aliasDuplicateObjects: false, nullStr: 'null' });
+  return stringify(quoteForYaml11(plain), { indent: 2, lineWidth: 0, aliasDuplicateObjects: false, nullStr: 'null' });
+}
+
+/**
+ * Strings that a YAML 1.1 reader (PyYAML, docker-compose v1, older tools)
+ * would take for a boolean or a base-60 number are quoted, as Go's YAML
+ * encoder quotes them for Docker Compose: `yes`, `off`, `12:30`.
+ */
+const YAML11_NOT_STRINGS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?)$/;
+
+function quoteForYaml11(v: unknown): unknown {
+  if (typeof v === 'string' && YAML11_NOT_STRINGS.test(v)) {
+    const s = new Scalar(v);
+    s.type = Scalar.QUOTE_DOUBLE;
+    return s;
+  }
+  if (Array.isArray(v)) return v.map(quoteForYaml11);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, quoteForYaml11(x)]));
+  return v;
 }
 
 /** Services with what they depend on first, otherwise by name: the order Compose lists them. */
