@@ -10,6 +10,6 @@ export { loadCredentials, storeCredentials, removeCredentials, dockerConfigPath,
 export { RepositoryClient } from './client.js';
 export { RegistryHttp, isInsecureRegistry, apiHost } from './http.js';
 export { parseChallenges, type Challenge } from './auth.js';
-export { parseManifestDocument, selectPlatform, parsePlatform, platformString, MANIFEST_ACCEPT } from './manifest.js';
+export { parseManifestDocument, selectPlatform, parsePlatform, platformString, hostPlatform, MANIFEST_ACCEPT } from './manifest.js';
 export { BlobRefusedError } from './verify.js';
 export { shortDigest, type ProgressFn } from './progress.js';
