@@ -6,7 +6,7 @@ import {
   RepositoryClient, loadCredentials, logout, parseChallenges, parseManifestDocument, registryOf, selectPlatform, storeCredentials,
   isInsecureRegistry,
 } from '../../src/engine/native/registry/index.js';
-import { MediaType, type OciIndex } from '../../src/engine/native/image/index.js';
+import { MediaType, type OciIndex, type OciPlatform } from '../../src/engine/native/image/index.js';
 import { isolateDockerConfig } from './support.js';
 
 /** The client's HTTP behaviour against small servers of the test's own on 127.0.0.1, and its pure parts. */
@@ -119,7 +119,7 @@ describe('registry: pure parts', () => {
   });
 
   it('selects a platform: exact variant, then none, skipping attestations; says what there is otherwise', () => {
-    const d = (digit: string, platform: object, annotations?: object) => ({ mediaType: MediaType.ociManifest, digest: `sha256:${digit.repeat(64)}`, size: 1, platform, ...(annotations ? { annotations } : {}) });
+    const d = (digit: string, platform: OciPlatform, annotations?: Record<string, string>) => ({ mediaType: MediaType.ociManifest, digest: `sha256:${digit.repeat(64)}`, size: 1, platform, ...(annotations ? { annotations } : {}) });
     const index: OciIndex = {
       schemaVersion: 2,
       manifests: [
