@@ -5,16 +5,19 @@ import { randomBytes } from 'node:crypto';
 /**
  * Writes a file so that readers see either the old or the new content, never
  * a torn one, even after a crash: write a temp file in the same directory,
- * fsync it, rename it over the target, fsync the directory.
+ * fsync it, rename it over the target, fsync the directory. `durable: false`
+ * skips the fsyncs (still atomic, but a power cut may bring the old content
+ * back): for records that can be rebuilt and are written on a hot path.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, opts: { durable?: boolean } = {}): void {
+  const durable = opts.durable ?? true;
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     try { unlinkSync(tmp); } catch { /* already gone */ }
@@ -22,11 +25,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   }
   closeSync(fd);
   renameSync(tmp, path);
-  fsyncDir(dirname(path));
+  if (durable) fsyncDir(dirname(path));
 }
 
-export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): void {
-  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode);
+export function writeJsonAtomic(path: string, value: unknown, mode = 0o600, opts: { durable?: boolean } = {}): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode, opts);
 }
 
 /** Reads JSON, or returns undefined when the file does not exist. */
