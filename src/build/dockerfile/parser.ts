@@ -179,6 +179,22 @@ export function splitRawWords(text: string, escape: string): string[] {
       cur += c;
       continue;
     }
+    if (c === '$' && text[i + 1] === '{') {
+      // ${VAR:-a default with spaces} is one word, as in a shell.
+      let depth = 0;
+      let j = i;
+      for (; j < text.length; j++) {
+        if (text[j] === escape) { j++; continue; }
+        if (text[j] === '{') depth++;
+        else if (text[j] === '}' && --depth === 0) break;
+      }
+      if (j < text.length) {
+        cur += text.slice(i, j + 1);
+        inWord = true;
+        i = j;
+        continue;
+      }
+    }
     if (c === '"' || c === "'") {
       quote = c;
       cur += c;
