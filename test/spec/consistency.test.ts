@@ -168,6 +168,11 @@ describe('profiles', () => {
     ]);
   });
 
+  it('an optional dependency (required: false) on a disabled service is fine', async () => {
+    const { project } = await load('services:\n  web:\n    image: x\n    depends_on:\n      dbg: {condition: service_started, required: false}\n  dbg: {image: y, profiles: [debug]}\n');
+    expect(Object.keys(project.services)).toEqual(['web']);
+  });
+
   it('naming services selects them and what they need, whatever their profiles', async () => {
     const { project } = await load(file, { services: ['tools'] });
     expect(Object.keys(project.services).sort()).toEqual(['tools', 'web']);
