@@ -80,6 +80,10 @@ function serviceToPlain(s: ServiceConfig, opts: SerializeOptions): Plain {
       case 'extra_hosts':
         c = extraHosts(s.extra_hosts);
         break;
+      case 'scale':
+        // Taken from deploy.replicas when not written: print it where it was.
+        c = s.scale !== undefined && s.scale === s.deploy?.replicas ? undefined : s.scale;
+        break;
       default:
         c = clean(v, key);
     }

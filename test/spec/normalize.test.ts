@@ -202,6 +202,11 @@ describe('services in their long form', () => {
     });
   });
 
+  it('scale holds the replica count, from scale or deploy.replicas', async () => {
+    const { project } = await load('services:\n  a: {image: x, scale: 2}\n  b: {image: x, deploy: {replicas: 3}}\n  c: {image: x}\n');
+    expect([project.services.a!.scale, project.services.b!.scale, project.services.c!.scale]).toEqual([2, 3, undefined]);
+  });
+
   it('command and entrypoint: null means the image default, "" or [] clears', async () => {
     const { project } = await load('services:\n  a: {image: x}\n  b: {image: x, command: "", entrypoint: []}\n  c: {image: x, command: ["a", "b c"]}\n');
     expect(project.services.a).toMatchObject({ command: null, entrypoint: null });

@@ -123,6 +123,8 @@ export function normalizeService(name: string, raw: Obj, at: At): ServiceConfig 
     working_dir: str('working_dir'),
   });
   if (s.scale !== undefined && s.scale < 0) at.child('scale').error(`scale must be 0 or more, not ${s.scale}`);
+  // One place for the replica count: `scale`, else deploy.replicas (the consistency check rejects different values).
+  if (s.scale === undefined && s.deploy?.replicas !== undefined) s.scale = s.deploy.replicas;
   if (s.network_mode === undefined && s.provider === undefined && Object.keys(s.networks).length === 0) s.networks = { default: null };
   addImplicitDependencies(s);
   return Object.assign(s, extensionsOf(raw));
