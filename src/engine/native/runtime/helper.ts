@@ -1,6 +1,7 @@
 import { spawn, type StdioOptions, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { UserError } from '../../../util/errors.js';
 
@@ -12,7 +13,14 @@ import { UserError } from '../../../util/errors.js';
  * empty field.
  */
 export function helperDir(): string {
-  return process.env.TSCOMPOSE_HELPER_DIR || fileURLToPath(new URL('../../../../native/build/', import.meta.url));
+  if (process.env.TSCOMPOSE_HELPER_DIR) return process.env.TSCOMPOSE_HELPER_DIR;
+  // src/, dist/ and dist-bench/src/ sit at different depths under the package root: look upwards for native/.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, 'native', 'Makefile'))) return join(dir, 'native', 'build');
+    dir = dirname(dir);
+  }
+  return fileURLToPath(new URL('../../../../native/build/', import.meta.url));
 }
 
 export function helperPath(name: 'tsc-helper' | 'tsc-init' = 'tsc-helper'): string {

@@ -179,7 +179,7 @@ export class ContainerRuntime {
         await run.done.catch(() => undefined);
         await this.cgroups.remove(id).catch(() => undefined);
         const next: RuntimeState = { ...state, error: reply.message };
-        writeJsonAtomic(paths.state, next);
+        writeJsonAtomic(paths.state, next, 0o600, { durable: false });
         throw new UserError(`failed to start container ${rec.name}: ${reply.message}`, reply.code);
       }
       const next: RuntimeState = {
@@ -187,7 +187,7 @@ export class ContainerRuntime {
         restartCount: state.restartCount,
         startedAt: new Date().toISOString(),
       };
-      writeJsonAtomic(paths.state, next);
+      writeJsonAtomic(paths.state, next, 0o600, { durable: false });
       if (!opts.attach) return undefined;
       return { pid: reply.values[0]!, exit: run.done, run };
     });

@@ -29,8 +29,11 @@ const NOEXEC = 0x8;
 
 const hex = (n: number) => n.toString(16);
 
+let masked: string[] | undefined;
+
 /** Docker's masked paths (moby daemon/pkg/oci/defaults.go), plus each CPU's thermal_throttle. */
 export function maskedPaths(): string[] {
+  if (masked) return masked;
   const paths = [
     '/proc/asound', '/proc/acpi', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
     '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
@@ -43,7 +46,7 @@ export function maskedPaths(): string[] {
       }
     }
   } catch { /* no sysfs: nothing more to mask */ }
-  return paths;
+  return (masked = paths);
 }
 
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
@@ -75,6 +78,15 @@ function ulimitLines(cfg: HelperConfig, ulimits: Ulimit[] = []): void {
   }
 }
 
+const filters = new Map<bigint, string>();
+
+/** The filter depends on the capabilities only: made once per set. */
+function seccompHex(caps: bigint): string {
+  let hex = filters.get(caps);
+  if (!hex) filters.set(caps, (hex = defaultSeccompFilter(caps).toString('hex')));
+  return hex;
+}
+
 /** The process part shared by start and exec: user, capabilities, seccomp, no_new_privs, cwd, env, argv. */
 export function processLines(cfg: HelperConfig, p: {
   user: ExecUser; caps: bigint; seccomp: boolean; noNewPrivileges: boolean; cwd: string; env: string[]; argv: string[]; ulimits?: Ulimit[];
@@ -84,7 +96,7 @@ export function processLines(cfg: HelperConfig, p: {
   const c = capHex(p.caps);
   cfg.add('caps', c, c, c, '0', '0');
   if (p.noNewPrivileges) cfg.add('nnp', 1);
-  if (p.seccomp) cfg.add('seccomp', defaultSeccompFilter(p.caps).toString('hex'));
+  if (p.seccomp) cfg.add('seccomp', seccompHex(p.caps));
   cfg.add('cwd', p.cwd);
   for (const e of p.env) cfg.add('env', e);
   for (const a of p.argv) cfg.add('arg', a);

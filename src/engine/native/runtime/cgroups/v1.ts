@@ -20,6 +20,9 @@ const PARENT = 'tscompose';
 export class CgroupV1 implements CgroupDriver {
   readonly version = 1 as const;
 
+  /** Parents known to exist: checked once per process, not per container. */
+  private readonly parents = new Set<string>();
+
   constructor(private readonly hierarchies: V1Hierarchy[]) {}
 
   private find(controller: string): string | undefined {
@@ -40,11 +43,22 @@ export class CgroupV1 implements CgroupDriver {
       const parent = join(h.mount, PARENT);
       const dir = join(parent, id);
       const cpuset = h.controllers.includes('cpuset');
-      if (!existsSync(parent)) {
+      if (!this.parents.has(parent)) {
         mkdirIfMissing(parent);
         if (cpuset) inheritCpuset(h.mount, parent);
+        this.parents.add(parent);
       }
-      mkdirIfMissing(dir);
+      try {
+        mkdirSync(dir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') {
+          // The parent went away under us (removed by hand): make it again.
+          this.parents.delete(parent);
+          return this.create(id, limits);
+        }
+        if (code !== 'EEXIST') throw err;
+      }
       // A new cpuset cgroup starts with no CPUs and no memory nodes: nothing could join it.
       if (cpuset) inheritCpuset(parent, dir);
     }

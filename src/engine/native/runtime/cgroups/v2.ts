@@ -58,7 +58,8 @@ export class CgroupV2 implements CgroupDriver {
     writeFileSync(join(dir, 'memory.low'), l.memoryReservation && l.memoryReservation > 0 ? String(l.memoryReservation) : '0');
     const q = cfsQuota(l);
     writeFileSync(join(dir, 'cpu.max'), q ? `${q.quota} ${q.period}` : 'max 100000');
-    writeFileSync(join(dir, 'cpu.weight'), String(sharesToWeight(l.cpuShares ?? 1024)));
+    // No shares: the kernel's default weight (100), not the weight 1024 shares would map to.
+    writeFileSync(join(dir, 'cpu.weight'), l.cpuShares && l.cpuShares > 0 ? String(sharesToWeight(l.cpuShares)) : '100');
     writeFileSync(join(dir, 'pids.max'), l.pidsLimit && l.pidsLimit > 0 ? String(l.pidsLimit) : 'max');
   }
 

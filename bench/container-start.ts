@@ -1,0 +1,105 @@
+/**
+ * Container start-to-exit of `true` in a busybox container (perf-baselines.md
+ * sections 1-3; `/bin/busybox true`, deviation 1), at the engine level (the
+ * in-process ContainerRuntime: create, start, wait for the exit, remove) and
+ * through the CLI (`tscompose container run --rm`), against `runc run` of the
+ * same rootfs as a bundle made by `runc spec`, and `docker run --rm
+ * --network none` of the same image, measured in the same run.
+ *
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/container-start.js [runs]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { comparePair, fmt, median, timeMedian } from './harness.js';
+import { busyboxRootfsTar } from '../test/support/images.js';
+import { ensureDockerd } from '../test/support/docker.js';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const RUNS = Number(process.argv[2] ?? 20);
+
+/** The checkout's root, from bench/ or dist-bench/bench/ alike. */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'native', 'Makefile'))) dir = dirname(dir);
+  return dir;
+}
+
+function runProcess(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tsc-bench-start-'));
+  process.env.TSCOMPOSE_ROOT = join(dir, 'state');
+  process.env.TSCOMPOSE_RUN = join(dir, 'run');
+  const tarPath = await busyboxRootfsTar();
+  const dockerTag = `tsc-bench-bb:${randomBytes(4).toString('hex')}`;
+  const runcId = `tsc-bench-${randomBytes(4).toString('hex')}`;
+  // Imported after the roots are set: the runtime reads them when it opens.
+  const { ImageStore, importRootfsTar } = await import('../src/engine/native/image/index.js');
+  const { ContainerRuntime } = await import('../src/engine/native/runtime/index.js');
+  try {
+    const store = await ImageStore.open();
+    await importRootfsTar(store, tarPath, { tags: ['busybox:latest'] });
+    const rt = await ContainerRuntime.open({ images: store });
+
+    const bundle = join(dir, 'bundle');
+    mkdirSync(join(bundle, 'rootfs'), { recursive: true });
+    execFileSync('tar', ['-xf', tarPath, '-C', join(bundle, 'rootfs')]);
+    execFileSync('runc', ['spec'], { cwd: bundle });
+    const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+    spec.process.args = ['/bin/busybox', 'true'];
+    spec.process.terminal = false;
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+
+    await ensureDockerd();
+    execFileSync('docker', ['import', tarPath, dockerTag], { stdio: 'ignore' });
+
+    const engine = {
+      label: 'engine: create+start+wait+rm',
+      run: async () => {
+        const id = await rt.create({ image: 'busybox', cmd: ['/bin/busybox', 'true'], network: { mode: 'none' } });
+        await rt.start(id);
+        const { exitCode } = await rt.waitExit(id);
+        if (exitCode !== 0) throw new Error(`true exited ${exitCode}`);
+        await rt.remove(id);
+      },
+    };
+    const runc = { label: 'runc run', run: () => runProcess('runc', ['run', '-b', bundle, runcId]) };
+    const cli = {
+      label: 'tscompose container run --rm',
+      run: () => runProcess(join(repoRoot(), 'bin/tscompose'), ['container', 'run', '--rm', '--network', 'none', 'busybox', '/bin/busybox', 'true']),
+    };
+    const docker = { label: 'docker run --rm --network none', run: () => runProcess('docker', ['run', '--rm', '--network', 'none', dockerTag, '/bin/busybox', 'true']) };
+
+    console.log(`container start-to-exit of /bin/busybox true, ${RUNS} interleaved pairs each (medians)`);
+    const a = await comparePair(engine, runc, RUNS, 2);
+    const b = await comparePair(cli, runc, Math.max(5, Math.floor(RUNS / 2)), 1);
+    const c = await comparePair(cli, docker, Math.max(5, Math.floor(RUNS / 2)), 1);
+    const engineAlone = await timeMedian(engine, RUNS, 2);
+    console.log(`engine alone (no peer running between): ${fmt(engineAlone)}`);
+    console.log(`target: engine median <= 15 ms and <= half of runc's: ${fmt(a.subjectMedianMs)} vs runc ${fmt(a.peerMedianMs)} (ratio ${a.ratio.toFixed(3)}) -> ${a.subjectMedianMs <= 15 && a.ratio <= 0.5 ? 'met' : 'NOT met'}`);
+    console.log(`cli vs runc ratio ${b.ratio.toFixed(3)}, cli vs docker ratio ${c.ratio.toFixed(3)}`);
+    void median;
+  } finally {
+    try { execFileSync('docker', ['rmi', '-f', dockerTag], { stdio: 'ignore' }); } catch { /* not imported */ }
+    try { execFileSync('runc', ['delete', '-f', runcId], { stdio: 'ignore' }); } catch { /* gone with its run */ }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
