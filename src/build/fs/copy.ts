@@ -30,6 +30,16 @@ export interface CopyOptions {
 
 export class CopyError extends Error {}
 
+/**
+ * What of a source directory is copied (.dockerignore): `include` says
+ * whether a path goes; `descend` whether an excluded directory may still
+ * hold included paths (a later `!` line), to be created only if one is.
+ */
+export interface CopyFilter {
+  include(relBelowSource: string): boolean;
+  descend(relBelowSource: string): boolean;
+}
+
 /** Creates `dir` (absolute, in the container) and its missing parents; returns its host path. */
 export function mkdirInRoot(root: string, dir: string, owner: Owner | undefined): string {
   const parts = dir.split('/').filter(Boolean);
@@ -64,7 +74,7 @@ export function isDirInRoot(root: string, path: string): boolean {
  * there). `filter` may skip paths below a source directory (.dockerignore).
  */
 export async function copyIntoRoot(root: string, src: { path: string; st: Stats }, dest: string, intoDir: boolean, opts: CopyOptions,
-  filter?: (relBelowSource: string) => boolean): Promise<void> {
+  filter?: CopyFilter): Promise<void> {
   if (src.st.isDirectory()) {
     const target = mkdirInRoot(root, dest, opts.chown);
     await copyDirContents(src.path, target, '', opts, filter);
@@ -83,14 +93,31 @@ export async function copyIntoRoot(root: string, src: { path: string; st: Stats 
   await copyOne(src.path, src.st, targetPath, opts);
 }
 
-async function copyDirContents(srcDir: string, destDir: string, rel: string, opts: CopyOptions, filter?: (rel: string) => boolean): Promise<void> {
+/** Copies the contents of srcDir into destDir; returns how many entries it wrote. With `lazyDir`, destDir is made only if something goes in it. */
+async function copyDirContents(srcDir: string, destDir: string, rel: string, opts: CopyOptions, filter?: CopyFilter,
+  lazyDir?: { st: Stats }): Promise<number> {
   const dirs: [string, Stats][] = [];
+  let written = 0;
+  const ready = () => {
+    if (lazyDir && written === 0) ensureDir(destDir, lazyDir.st, opts);
+  };
   for (const name of readdirSync(srcDir).sort()) {
     const childRel = rel ? `${rel}/${name}` : name;
-    if (filter && !filter(childRel)) continue;
     const path = join(srcDir, name);
     const st = lstatSync(path);
     const target = join(destDir, name);
+    if (filter && !filter.include(childRel)) {
+      if (st.isDirectory() && filter.descend(childRel)) {
+        ready();
+        const n = await copyDirContents(path, target, childRel, opts, filter, { st });
+        if (n) {
+          dirs.push([target, st]);
+          written += n;
+        }
+      }
+      continue;
+    }
+    ready();
     if (st.isDirectory()) {
       ensureDir(target, st, opts);
       await copyDirContents(path, target, childRel, opts, filter);
@@ -98,9 +125,11 @@ async function copyDirContents(srcDir: string, destDir: string, rel: string, opt
     } else {
       await copyOne(path, st, target, opts);
     }
+    written++;
   }
   // Directory times last: creating their entries changed them.
   for (const [target, st] of dirs) utimesSync(target, st.atime, st.mtime);
+  return written;
 }
 
 function ensureDir(target: string, st: Stats, opts: CopyOptions): void {

@@ -148,7 +148,8 @@ export async function planCopy(ctx: StepContext, state: StageState, instr: CopyI
       const o = copyOpts(m);
       for (const e of entries) {
         const base = relative(ctx.context.root, e.path);
-        const filter = (below: string) => !ctx.context.ignore.ignores(base ? `${base}/${below}` : below);
+        const at = (below: string) => (base ? `${base}/${below}` : below);
+        const filter = { include: (below: string) => !ctx.context.ignore.ignores(at(below)), descend: (below: string) => !ctx.context.ignore.canSkipDir(at(below)) };
         const kind = instr.kind === 'ADD' && e.st.isFile() ? archiveKind(e.path) : undefined;
         if (kind) {
           await guarded(async () => {
