@@ -56,6 +56,21 @@ describe('tscompose image', () => {
     expect(missing.stderr).toBe('Error: No such image: nothere\nError: No such image: neither\n');
   });
 
+  it('filters image ls as docker does', () => {
+    const labelled = importBusybox('bb:1', 'LABEL team=core');
+    const plain = importBusybox('bb:1'); // takes the tag: the labelled image is now dangling
+    importBusybox('other:2');
+    const ls = (...f: string[]) => run('image', 'ls', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}}', ...f.flatMap((x) => ['--filter', x])).stdout;
+    expect(ls('dangling=true')).toBe(`${labelled} <none>:<none>\n`);
+    expect(ls('label=team=core')).toBe(`${labelled} <none>:<none>\n`);
+    expect(ls('reference=b*')).toBe(`${plain} bb:1\n`);
+    expect(ls('reference=*:2', 'dangling=false')).toMatch(/ other:2\n$/);
+    expect(ls(`before=other:2`).split('\n').filter(Boolean)).toHaveLength(2);
+    const bad = run('image', 'ls', '-f', 'size=1');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^invalid filter 'size'\n/);
+  });
+
   it('inspects with docker\'s shape and --format, and shows history', () => {
     const id = importBusybox('bb', 'ENV A=1', 'CMD ["sh"]', 'LABEL team=core');
     const [img] = JSON.parse(run('image', 'inspect', 'bb').stdout);

@@ -5,11 +5,11 @@ import { createInterface } from 'node:readline/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { UserError, errorMessage } from '../../util/errors.js';
-import { ImageStore, importRootfsTar, familiarString, parseReference, normalizeTaggedName } from '../../engine/native/image/index.js';
+import { ImageStore, importRootfsTar, familiarString, parseReference, normalizeTaggedName, type ImageRecord } from '../../engine/native/image/index.js';
 import { loadArchive } from '../../engine/native/image/archive/load.js';
 import { saveImages } from '../../engine/native/image/archive/save.js';
 import {
-  historyRows, humanSize, imageRows, inspectImage, renderTemplate, table,
+  filterRows, historyRows, humanSize, imageRows, inspectImage, renderTemplate, table,
 } from '../../engine/native/image/present.js';
 
 /**
@@ -86,9 +86,19 @@ export function register(program: Command): void {
     .option('--digests', 'Show digests')
     .option('--no-trunc', "Don't truncate output")
     .option('--format <format>', 'Format output: table, json, or a Go template')
-    .action(async (repository: string | undefined, opts: { quiet?: boolean; digests?: boolean; trunc?: boolean; format?: string }, cmd: Command) => {
+    .option('-f, --filter <filter>', 'Filter output: dangling=, reference=, label=, before=, since= (repeatable)', collect)
+    .action(async (repository: string | undefined, opts: { quiet?: boolean; digests?: boolean; trunc?: boolean; format?: string; filter?: string[] }, cmd: Command) => {
       const store = await openStore(cmd);
-      let rows = imageRows(await store.list(), { noTrunc: opts.trunc === false });
+      const images = await store.list();
+      let rows = imageRows(images, { noTrunc: opts.trunc === false });
+      if (opts.filter?.length) {
+        const named = new Map<string, ImageRecord>();
+        for (const f of opts.filter) {
+          const m = /^(before|since)=(.*)$/.exec(f);
+          if (m) named.set(m[2]!, await store.get(m[2]!));
+        }
+        rows = filterRows(rows, images, opts.filter, named);
+      }
       if (repository) {
         const want = parseReference(repository);
         const repo = familiarString({ domain: want.domain, path: want.path });

@@ -137,6 +137,54 @@ export function imageRows(images: ImageRecord[], opts: { noTrunc?: boolean } = {
   return rows;
 }
 
+/** Docker's path.Match for reference filters: `*` within a path component, `?` one char. */
+function globMatch(pattern: string, text: string): boolean {
+  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  return new RegExp(`^${re}$`).test(text);
+}
+
+/**
+ * `image ls --filter`: dangling=true|false, reference=PATTERN, label=KEY[=VALUE],
+ * before=IMAGE, since=IMAGE (the last two need the images they name).
+ */
+export function filterRows(rows: ImageRow[], images: ImageRecord[], filters: string[], named: Map<string, ImageRecord>): ImageRow[] {
+  const byShort = new Map(images.map((i) => [shortId(i.id), i]));
+  const imageOf = (r: ImageRow) => byShort.get(shortId(r.ID))!;
+  let out = rows;
+  for (const f of filters) {
+    const eq = f.indexOf('=');
+    const key = eq < 0 ? f : f.slice(0, eq);
+    const value = eq < 0 ? '' : f.slice(eq + 1);
+    switch (key) {
+      case 'dangling':
+        if (value !== 'true' && value !== 'false') throw new UserError(`invalid filter 'dangling=${value}': use dangling=true or dangling=false`);
+        out = out.filter((r) => (r.Repository === '<none>') === (value === 'true'));
+        break;
+      case 'reference':
+        out = out.filter((r) => r.Repository !== '<none>' && (globMatch(value, r.Repository) || globMatch(value, `${r.Repository}:${r.Tag}`)));
+        break;
+      case 'label': {
+        const [k, v] = value.split(/=(.*)/s);
+        out = out.filter((r) => {
+          const labels = imageOf(r).config.config?.Labels ?? {};
+          return k !== undefined && k in labels && (v === undefined || labels[k] === v);
+        });
+        break;
+      }
+      case 'before':
+      case 'since': {
+        const ref = named.get(value);
+        if (!ref) throw new UserError(`No such image: ${value}`);
+        out = out.filter((r) => (key === 'before' ? imageOf(r).created < ref.created : imageOf(r).created > ref.created));
+        break;
+      }
+      default:
+        throw new UserError(`invalid filter '${key}'`, 1, 'Filters: dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE');
+    }
+  }
+  return out;
+}
+
 /** `docker image inspect`'s shape (API 1.41), filled from the store. */
 export function inspectImage(store: ImageStore, img: ImageRecord): Record<string, unknown> {
   const diffs = img.chainIds.map((c) => store.paths.layerDiff(c)).reverse();
