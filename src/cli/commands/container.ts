@@ -16,6 +16,8 @@ import { renderTemplate } from '../../engine/native/image/present.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+const network = () => import('../../network/runtime-bridge.js');
+
 async function openRuntime(cmd: Command): Promise<ContainerRuntime> {
   const opts = cmd.optsWithGlobals() as { backend?: string };
   if (opts.backend === 'docker') {
@@ -24,7 +26,10 @@ async function openRuntime(cmd: Command): Promise<ContainerRuntime> {
   }
   if (process.getuid?.() !== 0) throw new UserError('tscompose container needs root: containers are made of namespaces, cgroups and mounts');
   const { ContainerRuntime } = await import('../../engine/native/runtime/index.js');
-  return ContainerRuntime.open();
+  const rt = await ContainerRuntime.open();
+  // Whatever removes a container (rm, or ls finding an exited --rm one) takes its network endpoints away too.
+  rt.onRemoved(async (id) => (await network()).containerRemoved(id));
+  return rt;
 }
 
 /** Runs `fn` for each argument as docker does: errors are printed, the others still run, exit 1 if any failed. */
@@ -40,8 +45,6 @@ async function forEach(refs: string[], fn: (ref: string) => Promise<void>): Prom
   }
   if (failed) process.exitCode = 1;
 }
-
-const network = () => import('../../network/runtime-bridge.js');
 
 /** Creates the container and wires its network (src/network); one whose network cannot be made is removed again. */
 async function createWired(rt: ContainerRuntime, image: string, command: string[], f: CreateFlags): Promise<string> {

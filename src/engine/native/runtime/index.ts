@@ -57,6 +57,7 @@ export interface StartOptions {
  */
 export class ContainerRuntime {
   readonly volumes = new VolumeStore();
+  private readonly removedListeners: Array<(id: string) => Promise<void> | void> = [];
 
   private constructor(
     readonly images: RuntimeImages,
@@ -65,6 +66,15 @@ export class ContainerRuntime {
 
   static async open(opts: { images?: RuntimeImages; cgroups?: CgroupDriver } = {}): Promise<ContainerRuntime> {
     return new ContainerRuntime(opts.images ?? (await openImages()), opts.cgroups ?? hostCgroups());
+  }
+
+  /**
+   * Called after every removal this runtime makes, explicit or not (an exited
+   * `autoRemove` container found by `list`): the network detaches the
+   * container's endpoints here. Listener errors are reported, not thrown.
+   */
+  onRemoved(listener: (id: string) => Promise<void> | void): void {
+    this.removedListeners.push(listener);
   }
 
   // ---- lookup --------------------------------------------------------------
@@ -251,6 +261,13 @@ export class ContainerRuntime {
       }
     });
     rmSync(new ContainerPaths(id).lock, { force: true });
+    for (const listener of this.removedListeners) {
+      try {
+        await listener(id);
+      } catch (err) {
+        process.emitWarning(`after removing container ${id}: ${(err as Error).message}`);
+      }
+    }
   }
 
   // ---- observe -------------------------------------------------------------
