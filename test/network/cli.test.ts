@@ -1,25 +1,14 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { join } from 'node:path';
+import { describe, it, expect } from 'vitest';
 import { run } from '../../src/util/proc.js';
-import { repoRoot } from '../support/cache.js';
 import { hostRoutes } from '../../src/network/hostroutes.js';
 import { formatIpv4 } from '../../src/network/ipv4.js';
-import { FakeContainer, setUpNetEnv, tearDownNetEnv, type NetEnv } from './support.js';
+import { useNetEnv } from './support.js';
 
 // `tscompose network ...` as a user types it, against the real kernel.
 
 describe('tscompose network', () => {
-  let env: NetEnv;
-  const containers: FakeContainer[] = [];
-  const cli = (...args: string[]) => run(join(repoRoot, 'bin/tscompose'), args, { env: { ...process.env, ...env.env } });
-
-  beforeEach(async () => {
-    env = await setUpNetEnv();
-    containers.length = 0;
-  });
-  afterEach(async () => {
-    await tearDownNetEnv(env, containers);
-  });
+  const t = useNetEnv();
+  const cli = t.cli;
 
   it('create, ls, inspect and rm, with labels, ipam options and filters', async () => {
     const created = await cli('network', 'create', '--subnet', '10.201.0.0/24', '--gateway', '10.201.0.254', '--ip-range', '10.201.0.128/25',
@@ -46,9 +35,8 @@ describe('tscompose network', () => {
     // The addresses given are the ones used: gateway on the bridge, containers from the range, never the aux address.
     const bridge = inspect.Options['com.docker.network.bridge.name'] as string;
     expect((await run('ip', ['-4', '-br', 'addr', 'show', bridge])).stdout).toContain('10.201.0.254/24');
-    const a = await FakeContainer.start('a', [{ network: 'demo_default' }]);
-    const b = await FakeContainer.start('b', [{ network: 'demo_default' }]);
-    containers.push(a, b);
+    const a = await t.start('a', [{ network: 'demo_default' }]);
+    const b = await t.start('b', [{ network: 'demo_default' }]);
     expect([a.ip, b.ip]).toEqual(['10.201.0.128', '10.201.0.130']);
 
     const rm = await cli('network', 'rm', 'other', 'nope');
@@ -60,9 +48,8 @@ describe('tscompose network', () => {
   it('refuses to remove a network with running containers and names them; connect, disconnect, prune', async () => {
     expect((await cli('network', 'create', 'app-network')).code).toBe(0);
     expect((await cli('network', 'create', 'extra')).code).toBe(0);
-    const web = await FakeContainer.start('proj-web-1', [{ network: 'app-network' }]);
-    const db = await FakeContainer.start('proj-db-1', [{ network: 'app-network' }]);
-    containers.push(web, db);
+    const web = await t.start('proj-web-1', [{ network: 'app-network' }]);
+    await t.start('proj-db-1', [{ network: 'app-network' }]);
 
     const refused = await cli('network', 'rm', 'app-network');
     expect(refused.code).toBe(1);

@@ -1,28 +1,22 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { join } from 'node:path';
 import { run } from '../../src/util/proc.js';
 import { createNetwork, inspectNetwork } from '../../src/network/index.js';
 import { readPortRecords } from '../../src/network/ports/publisher.js';
 import { repoRoot } from '../support/cache.js';
-import { setUpNetEnv, tearDownNetEnv, type NetEnv } from './support.js';
+import { useNetEnv } from './support.js';
 
 // Several processes changing one state root at once: the lock keeps records, IPAM and ports consistent.
 
 describe('concurrent changes', () => {
-  let env: NetEnv;
-  beforeEach(async () => {
-    env = await setUpNetEnv();
-  });
-  afterEach(async () => {
-    await tearDownNetEnv(env, []);
-  });
+  const t = useNetEnv();
 
   it('four processes attaching at once get distinct addresses and ports, all recorded', async () => {
     await createNetwork({ name: 'busy' });
     const results = await Promise.all(
       [1, 2, 3, 4].map(() =>
-        run(process.execPath, [join(repoRoot, 'test/network/fixtures/attach-many.mjs'), join(repoRoot, 'dist/network/index.js'), 'busy', '3'], {
-          env: { ...process.env, ...env.env },
+        run(process.execPath, [join(repoRoot, 'test/network/fixtures/attach-many.mjs'), join(t.env.build, 'network/index.js'), 'busy', '3'], {
+          env: { ...process.env, ...t.env.env },
         }),
       ),
     );

@@ -3,20 +3,12 @@ import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processStartTime } from '../../src/util/lock.js';
-import { setUpNetEnv, tearDownNetEnv, daemonPid, type NetEnv } from './support.js';
+import { setUpNetEnv, tearDownNetEnv, daemonPid, freePort, type NetEnv } from './support.js';
 import { findLeaks, formatLeaks, taggedLinkNames } from './leaks.js';
 import { NODE_MOUNTS, importBusybox, processesOfRoot, removeAllContainers, tscFor, type Tsc } from './real.js';
 
 // The acceptance points with real containers of the native runtime, driven through the CLI:
 // `tscompose network ...` and `tscompose container run --network --network-alias -p`.
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function udpAsk(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -1,14 +1,12 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { mkdtempSync, writeFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { describe, it, expect } from 'vitest';
+import { statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createNetwork, ensureDaemon } from '../../src/network/index.js';
 import { daemonSocketPath } from '../../src/network/daemon/protocol.js';
 import { processStartTime } from '../../src/util/lock.js';
-import { FakeContainer, daemonPid, setUpNetEnv, tearDownNetEnv, type NetEnv } from './support.js';
+import { daemonPid, useNetEnv } from './support.js';
 import { daemonPids } from './leaks.js';
 
 // Acceptance 3: the network daemon killed (-9) mid-test and started again: names still resolve and
@@ -41,31 +39,13 @@ async function killDaemon(): Promise<number> {
 }
 
 describe('network daemon', () => {
-  let env: NetEnv;
-  const containers: FakeContainer[] = [];
-  let www: string;
-
-  beforeEach(async () => {
-    env = await setUpNetEnv();
-    containers.length = 0;
-    www = mkdtempSync(join(tmpdir(), 'tsc-www-'));
-    writeFileSync(join(www, 'index.html'), 'still here\n');
-  });
-  afterEach(async () => {
-    rmSync(www, { recursive: true, force: true });
-    await tearDownNetEnv(env, containers);
-  });
+  const t = useNetEnv();
 
   it('killed with -9 and restarted, it serves the same names and ports; containers are undisturbed', async () => {
     await createNetwork({ name: 'app-network' });
-    const web = await FakeContainer.start('web', [{ network: 'app-network', aliases: ['frontend'] }], [
-      { target: 80, protocol: 'tcp' },
-      { target: 9999, protocol: 'udp' },
-    ]);
-    containers.push(web);
-    const db = await FakeContainer.start('db', [{ network: 'app-network', aliases: ['database'] }]);
-    containers.push(db);
-    await web.serveHttp(80, www);
+    const web = await t.start('web', [{ network: 'app-network', aliases: ['frontend'] }], ['80/tcp', '9999/udp']);
+    const db = await t.start('db', [{ network: 'app-network', aliases: ['database'] }]);
+    await web.serveHttp(80, t.tempDir({ 'index.html': 'still here\n' }));
     await web.serveUdpEcho(9999);
     const [tcp, udp] = web.attach.ports.map((p) => p.hostPort);
     expect(await httpGet(tcp!)).toBe('still here\n');
@@ -98,20 +78,19 @@ describe('network daemon', () => {
 
     // Any operation that needs it starts it again by itself.
     await killDaemon();
-    const late = await FakeContainer.start('late', [{ network: 'app-network' }]);
-    containers.push(late);
+    const late = await t.start('late', [{ network: 'app-network' }]);
     expect((await late.nslookup('frontend')).addresses).toEqual([web.ip]);
     expect(await httpGet(tcp!)).toBe('still here\n');
-    expect(daemonPids(env.runRoot)).toHaveLength(1);
+    expect(daemonPids(t.env.runRoot)).toHaveLength(1);
   });
 
   it('is root-only, single, and exits with the last network', async () => {
     await createNetwork({ name: 'lonely' });
     const pids = await Promise.all([ensureDaemon(), ensureDaemon(), ensureDaemon()]);
     expect(new Set(pids).size).toBe(1);
-    expect(daemonPids(env.runRoot)).toEqual([pids[0]]);
+    expect(daemonPids(t.env.runRoot)).toEqual([pids[0]]);
     expect(statSync(daemonSocketPath()).mode & 0o777).toBe(0o600);
-    expect(statSync(env.runRoot).mode & 0o777).toBe(0o700);
+    expect(statSync(t.env.runRoot).mode & 0o777).toBe(0o700);
     // tearDownNetEnv removes the network and then checks that the daemon went away on its own.
   });
 });

@@ -1,33 +1,14 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { describe, it, expect } from 'vitest';
 import { createNetwork, connectContainer, disconnectContainer, DNS_TTL } from '../../src/network/index.js';
-import { FakeContainer, setUpNetEnv, tearDownNetEnv, type NetEnv } from './support.js';
+import { useNetEnv, type FakeContainer } from './support.js';
+import type { EndpointRequest } from '../../src/network/types.js';
 
 // Acceptance 1: names resolve inside a network, to every replica, and nowhere else.
 // Real kernel: namespaces, veths, bridges, iptables; busybox and node run inside the namespaces.
 
 describe('embedded DNS', () => {
-  let env: NetEnv;
-  const containers: FakeContainer[] = [];
-  let www: string;
-
-  beforeEach(async () => {
-    env = await setUpNetEnv();
-    containers.length = 0;
-    www = mkdtempSync(join(tmpdir(), 'tsc-www-'));
-  });
-  afterEach(async () => {
-    rmSync(www, { recursive: true, force: true });
-    await tearDownNetEnv(env, containers);
-  });
-
-  async function start(name: string, endpoints: Parameters<typeof FakeContainer.start>[1]): Promise<FakeContainer> {
-    const c = await FakeContainer.start(name, endpoints);
-    containers.push(c);
-    return c;
-  }
+  const t = useNetEnv();
+  const start = (name: string, endpoints: EndpointRequest[]) => t.start(name, endpoints);
 
   it('two containers on app-network reach each other by service name, container name and alias', async () => {
     await createNetwork({ name: 'app-network' });
@@ -43,8 +24,7 @@ describe('embedded DNS', () => {
     expect((await db.nslookup('web.app-network')).addresses).toEqual([web.ip]);
 
     // Reach, by name, through the container's own resolv.conf and the system resolver.
-    writeFileSync(join(www, 'index.html'), 'db says hi\n');
-    await db.serveHttp(8080, www);
+    await db.serveHttp(8080, t.tempDir({ 'index.html': 'db says hi\n' }));
     expect(await web.httpGet('http://db:8080/')).toBe('db says hi\n');
     expect(await web.httpGet('http://proj-db-1:8080/')).toBe('db says hi\n');
     expect(web.attach.resolvConf).toMatch(new RegExp(`^nameserver ${web.gateway.replace(/\./g, '\\.')}$`, 'm'));
@@ -77,14 +57,13 @@ describe('embedded DNS', () => {
     const web = await start('proj-web-1', [{ network: 'app-network', aliases: ['web'] }]);
     const db = await start('proj-db-1', [{ network: 'app-network', aliases: ['db'] }]);
     const outsider = await start('intruder', [{ network: 'other-network' }]);
-    writeFileSync(join(www, 'index.html'), 'secret\n');
-    await db.serveHttp(8080, www);
+    await db.serveHttp(8080, t.tempDir({ 'index.html': 'secret\n' }));
 
     for (const name of ['db', 'proj-db-1', 'web', 'db.app-network']) {
       const r = await outsider.dig(name);
       expect(r.rcode, name).toBe('NXDOMAIN'); // forwarded, and the upstream does not know it either
     }
-    expect(env.upstream.queries.map((q) => q.name)).toContain('db');
+    expect(t.env.upstream.queries.map((q) => q.name)).toContain('db');
     expect((await web.nslookup('intruder')).addresses).toEqual([]);
     // Not by address either: the isolation rules drop forwarding between our bridges.
     expect(await outsider.httpGet(`http://${db.ip}:8080/`, 1500)).toMatch(/^ERROR/);
@@ -127,13 +106,13 @@ describe('embedded DNS', () => {
     const tcp = await web.dig('web', 'A', 'tcp');
     expect(tcp.answers.map((a) => a.data)).toEqual([web.ip]);
     expect((await web.dig('external.test', 'A', 'tcp')).answers.map((a) => a.data)).toEqual(['198.51.100.7']);
-    expect(env.upstream.queries.some((q) => q.name === 'external.test' && q.transport === 'tcp')).toBe(true);
+    expect(t.env.upstream.queries.some((q) => q.name === 'external.test' && q.transport === 'tcp')).toBe(true);
 
     const ptr = await web.dig(`${web.ip.split('.').reverse().join('.')}.in-addr.arpa`, 'PTR');
     expect(ptr.answers.map((a) => a.data)).toEqual(['web']);
 
     // The upstream goes away (its port now answers ICMP unreachable): unknown names are SERVFAIL, ours still resolve.
-    await env.upstream.close();
+    await t.env.upstream.close();
     const r = await web.dig('external.test');
     expect(r.rcode).toBe('SERVFAIL');
     expect((await web.dig('web')).answers.map((a) => a.data)).toEqual([web.ip]);

@@ -1,26 +1,18 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { NativeNetworks, publishedPorts } from '../../src/network/index.js';
 import { NotFoundError, UserError } from '../../src/util/errors.js';
-import { FakeContainer, setUpNetEnv, tearDownNetEnv, type NetEnv } from './support.js';
+import { useNetEnv } from './support.js';
 
 // The Engine's NetworkApi on the native engine's networks (what the orchestrator drives).
 
 describe('NativeNetworks (the Engine NetworkApi)', () => {
-  let env: NetEnv;
-  const containers: FakeContainer[] = [];
-  beforeEach(async () => {
-    env = await setUpNetEnv();
-    containers.length = 0;
-  });
-  afterEach(async () => {
-    await tearDownNetEnv(env, containers);
-  });
+  const t = useNetEnv();
 
   it('creates from a compose-like spec, lists by labels, inspects, connects and disconnects by container name, removes', async () => {
     const byName = new Map<string, string>();
     const api = new NativeNetworks(async (ref) => {
       const id = byName.get(ref) ?? ref;
-      const c = containers.find((x) => x.id === id);
+      const c = t.containers.find((x) => x.id === id);
       if (!c) throw new NotFoundError('container', ref);
       return { id: c.id, name: c.name };
     });
@@ -36,8 +28,7 @@ describe('NativeNetworks (the Engine NetworkApi)', () => {
     const details = (await api.inspect('demo_backend'))!;
     expect(details).toMatchObject({ id, internal: true, scope: 'local', driver: 'bridge', ipam: [{ subnet: '10.222.0.0/24', gateway: '10.222.0.1', ipRange: '10.222.0.64/26', auxAddresses: { r: '10.222.0.70' } }] });
 
-    const web = await FakeContainer.start('demo-web-1', [{ network: 'demo_front' }], ['127.0.0.1::80/tcp']);
-    containers.push(web);
+    const web = await t.start('demo-web-1', [{ network: 'demo_front' }], ['127.0.0.1::80/tcp']);
     byName.set('demo-web-1', web.id);
     expect(publishedPorts(web.id)).toEqual([{ target: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: web.attach.ports[0]!.hostPort }]);
     await api.connect('demo_backend', 'demo-web-1', { aliases: ['web'] });

@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { hostRoutes } from '../../src/network/hostroutes.js';
 import { overlaps, parseCidr } from '../../src/network/ipv4.js';
 import { ensureDockerd } from '../support/docker.js';
 import { repoRoot } from '../support/cache.js';
-import { FakeContainer, setUpNetEnv, tearDownNetEnv, type NetEnv } from './support.js';
+import { useNetEnv, type FakeContainer } from './support.js';
 
 // Subnets, IPAM, internal networks, egress NAT and the firewall, on the real kernel, next to a
 // running Docker daemon (which sets FORWARD's policy to DROP). "Outside" is a namespace of the
@@ -58,19 +58,7 @@ async function ask(c: FakeContainer, ip: string): Promise<string> {
 }
 
 describe('networks on the kernel', () => {
-  let env: NetEnv;
-  const containers: FakeContainer[] = [];
-  let scratch: string;
-
-  beforeEach(async () => {
-    env = await setUpNetEnv();
-    containers.length = 0;
-    scratch = mkdtempSync(join(tmpdir(), 'tsc-nattest-'));
-  });
-  afterEach(async () => {
-    rmSync(scratch, { recursive: true, force: true });
-    await tearDownNetEnv(env, containers);
-  });
+  const t = useNetEnv();
 
   it('default subnets skip the host\'s routes and every other network, of this root or another', async () => {
     const before = hostRoutes();
@@ -99,14 +87,13 @@ describe('networks on the kernel', () => {
   it('egress is NATed to the host\'s address; internal networks have no route out and are firewalled', async () => {
     await ensureDockerd();
     expect(await runOk('iptables', ['-S', 'FORWARD'])).toMatch(/^-P FORWARD DROP$/m); // Docker's policy
-    const outside = await makeOutside(scratch);
+    const outside = await makeOutside(t.tempDir());
     try {
       await createNetwork({ name: 'public' });
       await createNetwork({ name: 'private', internal: true });
-      const pub = await FakeContainer.start('pub', [{ network: 'public' }]);
-      const priv = await FakeContainer.start('priv', [{ network: 'private', aliases: ['secret'] }]);
-      const peer = await FakeContainer.start('peer', [{ network: 'private' }]);
-      containers.push(pub, priv, peer);
+      const pub = await t.start('pub', [{ network: 'public' }]);
+      const priv = await t.start('priv', [{ network: 'private', aliases: ['secret'] }]);
+      const peer = await t.start('peer', [{ network: 'private' }]);
 
       // Out through the host, masqueraded: the outside sees the host's address, not the container's.
       const seen = await ask(pub, outside.ip);
@@ -136,7 +123,7 @@ describe('networks on the kernel', () => {
     expect(saved).toMatch(/^-A FORWARD -j TSCOMPOSE-FORWARD$/m);
     expect(saved).toMatch(/^-A TSCOMPOSE-FORWARD -i tsc-br-\+ -o tsc-br-\+ -j TSCOMPOSE-ISOLATION$/m);
     // IPAM bitmap on disk matches what was handed out.
-    const rec = JSON.parse(readFileSync(join(env.stateRoot, 'networks', `${n.Id}.json`), 'utf8')) as { ipam: { bitmap: string } };
+    const rec = JSON.parse(readFileSync(join(t.env.stateRoot, 'networks', `${n.Id}.json`), 'utf8')) as { ipam: { bitmap: string } };
     expect(rec.ipam.bitmap.length).toBeGreaterThan(0);
   });
 });

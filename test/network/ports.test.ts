@@ -1,28 +1,20 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir, networkInterfaces } from 'node:os';
+import { describe, it, expect } from 'vitest';
+import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { createServer, connect } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { attachContainer, createNetwork, detachContainer, inspectNetwork } from '../../src/network/index.js';
 import { ConflictError } from '../../src/util/errors.js';
 import { readPortRecords } from '../../src/network/ports/publisher.js';
 import { netnsPath } from '../../src/network/links.js';
 import { vethName } from '../../src/network/names.js';
-import { FakeContainer, containerId, setUpNetEnv, tearDownNetEnv, type NetEnv } from './support.js';
+import { containerId, freePort, useNetEnv } from './support.js';
+import type { PortSpec } from '../../src/network/types.js';
 
 // Acceptance 2: published TCP and UDP ports answer on 127.0.0.1 (and the host's addresses);
 // a taken port is an error that names the port and its holder, before anything is created.
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function httpGet(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -61,28 +53,9 @@ function hostAddress(): string {
 }
 
 describe('published ports', () => {
-  let env: NetEnv;
-  const containers: FakeContainer[] = [];
-  const holders: ChildProcess[] = [];
-  let www: string;
-
-  beforeEach(async () => {
-    env = await setUpNetEnv();
-    containers.length = 0;
-    www = mkdtempSync(join(tmpdir(), 'tsc-www-'));
-    writeFileSync(join(www, 'index.html'), 'hello from the container\n');
-  });
-  afterEach(async () => {
-    for (const h of holders.splice(0)) if (h.exitCode === null) h.kill('SIGKILL');
-    rmSync(www, { recursive: true, force: true });
-    await tearDownNetEnv(env, containers);
-  });
-
-  async function start(name: string, ports: Parameters<typeof FakeContainer.start>[2]): Promise<FakeContainer> {
-    const c = await FakeContainer.start(name, [{ network: 'app-network' }], ports);
-    containers.push(c);
-    return c;
-  }
+  const t = useNetEnv();
+  const start = (name: string, ports: (PortSpec | string)[]) => t.start(name, [{ network: 'app-network' }], ports);
+  const www = () => t.tempDir({ 'index.html': 'hello from the container\n' });
 
   it('TCP and UDP answer on 127.0.0.1 and on the host address; a random port when none is given', async () => {
     await createNetwork({ name: 'app-network' });
@@ -92,7 +65,7 @@ describe('published ports', () => {
       { target: 5353, published: String(udpPort), protocol: 'udp' },
       { target: 80, protocol: 'tcp' },
     ]);
-    await web.serveHttp(80, www);
+    await web.serveHttp(80, www());
     await web.serveUdpEcho(5353);
     const random = web.attach.ports[2]!;
     expect(web.attach.ports.slice(0, 2).map((p) => p.hostPort)).toEqual([tcpPort, udpPort]);
@@ -119,7 +92,7 @@ describe('published ports', () => {
         { target: 80, published: String(base), protocol: 'tcp', hostIp: '127.0.0.1' },
         { target: 80, published: `${base + 10}-${base + 12}`, protocol: 'tcp' },
       ]);
-      await web.serveHttp(80, www);
+      await web.serveHttp(80, www());
       expect(web.attach.ports.map((p) => p.hostPort)).toEqual([base, base + 11]);
       expect(await httpGet('127.0.0.1', base)).toBe('hello from the container\n');
       await expect(httpGet(hostAddress(), base)).rejects.toThrow(/ECONNREFUSED/);
@@ -128,10 +101,7 @@ describe('published ports', () => {
       await new Promise<void>((r) => blocker.close(() => r()));
     }
 
-    const ranged = await FakeContainer.start('ranged', [{ network: 'app-network' }], [
-      { target: 8000, published: `${base + 20}-${base + 21}`, protocol: 'tcp' },
-    ]);
-    containers.push(ranged);
+    const ranged = await start('ranged', [{ target: 8000, published: `${base + 20}-${base + 21}`, protocol: 'tcp' }]);
     expect(ranged.attach.ports[0]!.hostPort).toBe(base + 20);
   });
 
@@ -139,7 +109,9 @@ describe('published ports', () => {
     await createNetwork({ name: 'app-network' });
     const port = await freePort();
     const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '0.0.0.0'); setInterval(() => {}, 1e6)`], { stdio: 'ignore' });
-    holders.push(holder);
+    t.defer(() => {
+      if (holder.exitCode === null) holder.kill('SIGKILL');
+    });
     for (let i = 0; i < 200 && !(await listening(port)); i++) await sleep(25);
 
     const id = containerId();

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, type RunResult } from '../../src/util/proc.js';
+import type { RunResult } from '../../src/util/proc.js';
 import { repoRoot } from '../support/cache.js';
 import { busyboxRootfsTar } from '../support/images.js';
-import type { NetEnv } from './support.js';
+import { runCli, type NetEnv } from './support.js';
 
 /**
  * Real containers for network tests: the busybox image imported into the
@@ -16,7 +16,7 @@ export interface Tsc {
 }
 
 export function tscFor(env: NetEnv): Tsc {
-  const call = (...args: string[]) => run(join(repoRoot, 'bin/tscompose'), args, { env: { ...process.env, ...env.env }, timeout: 120_000, killSignal: 'SIGKILL' });
+  const call = (...args: string[]) => runCli(env.build, env.env, args);
   const tsc = call as Tsc;
   tsc.ok = async (...args: string[]) => {
     const r = await call(...args);

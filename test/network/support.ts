@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync, statSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { beforeEach, afterEach } from 'vitest';
+import { mkdtempSync, rmSync, statSync, readdirSync, existsSync, writeFileSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, runOk, type RunResult } from '../../src/util/proc.js';
 import { withLock } from '../../src/util/lock.js';
@@ -22,32 +24,48 @@ import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
  * the runtime's real containers.
  */
 
-/** The daemon runs from dist/: compile when any source is newer than its output. */
-export async function ensureBuilt(): Promise<void> {
-  await withLock(join(cacheDir(), 'network-build.lock'), async () => {
-    if (!stale()) return;
-    // Other modules' type errors do not stop tsc from emitting ours.
-    await run(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'tsconfig.build.json')], { cwd: repoRoot });
-    if (!existsSync(join(repoRoot, 'dist/network/daemon/main.js'))) throw new Error('tsc did not produce dist/network/daemon/main.js');
-  }, 120_000);
-}
+/**
+ * The compiled code the tests run (the CLI and the network daemon): a build
+ * of their own under .cache/, named by the hash of every source file and
+ * moved into place whole, so that a concurrent `npm run build` (other work
+ * in the same checkout) never changes a file under a starting daemon.
+ */
+let built: string | undefined;
 
-function stale(): boolean {
-  for (const dir of ['src/network', 'src/util', 'src/cli']) {
-    for (const f of walk(join(repoRoot, dir))) {
-      if (!f.endsWith('.ts')) continue;
-      const out = join(repoRoot, 'dist', relative(join(repoRoot, 'src'), f)).replace(/\.ts$/, '.js');
-      if (!existsSync(out) || statSync(out).mtimeMs < statSync(f).mtimeMs) return true;
-    }
-  }
-  return false;
+export async function ensureBuilt(): Promise<string> {
+  if (built && existsSync(join(built, 'network/daemon/main.js'))) return built;
+  const hash = createHash('sha256');
+  for (const f of walk(join(repoRoot, 'src')).filter((f) => f.endsWith('.ts')).sort()) hash.update(f).update(readFileSync(f));
+  hash.update(readFileSync(join(repoRoot, 'tsconfig.build.json')));
+  const dir = join(cacheDir('network-build'), hash.digest('hex').slice(0, 16));
+  await withLock(`${dir}.lock`, async () => {
+    if (existsSync(join(dir, 'network/daemon/main.js'))) return;
+    const tmp = `${dir}.tmp`;
+    rmSync(tmp, { recursive: true, force: true });
+    // Other modules' type errors do not stop tsc from emitting.
+    await run(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', tmp], { cwd: repoRoot });
+    if (!existsSync(join(tmp, 'network/daemon/main.js'))) throw new Error('tsc did not produce network/daemon/main.js');
+    renameSync(tmp, dir);
+    // Keep the few latest builds only.
+    const all = readdirSync(cacheDir('network-build')).filter((d) => /^[0-9a-f]{16}$/.test(d)).map((d) => join(cacheDir('network-build'), d));
+    for (const old of all.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs).slice(4)) rmSync(old, { recursive: true, force: true });
+  }, 300_000);
+  built = dir;
+  return dir;
 }
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
 }
 
+/** `tscompose ...` from the tests' build, with the given environment; never throws on a non-zero exit. */
+export function runCli(build: string, env: Record<string, string>, args: string[]): Promise<RunResult> {
+  return run(process.execPath, [join(build, 'cli/main.js'), ...args], { env: { ...process.env, ...env }, timeout: 120_000, killSignal: 'SIGKILL' });
+}
+
 export interface NetEnv {
+  /** The compiled code (see ensureBuilt): `<build>/cli/main.js`, `<build>/network/index.js`. */
+  build: string;
   dir: string;
   stateRoot: string;
   runRoot: string;
@@ -63,16 +81,17 @@ export interface NetEnv {
  * failing test does not leave the machine dirty for the next.
  */
 export async function setUpNetEnv(): Promise<NetEnv> {
-  await ensureBuilt();
+  const build = await ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'tsc-net-'));
   const upstream = await startFakeUpstream();
   const env = {
     TSCOMPOSE_ROOT: join(dir, 'root'),
     TSCOMPOSE_RUN: join(dir, 'run'),
     TSCOMPOSE_DNS_UPSTREAM: `127.0.0.1:${upstream.port}`,
+    TSCOMPOSE_DAEMON_ENTRY: join(build, 'network/daemon/main.js'),
   };
   Object.assign(process.env, env);
-  return { dir, stateRoot: env.TSCOMPOSE_ROOT, runRoot: env.TSCOMPOSE_RUN, upstream, env };
+  return { build, dir, stateRoot: env.TSCOMPOSE_ROOT, runRoot: env.TSCOMPOSE_RUN, upstream, env };
 }
 
 export async function tearDownNetEnv(e: NetEnv, containers: FakeContainer[]): Promise<void> {
@@ -92,6 +111,60 @@ export async function tearDownNetEnv(e: NetEnv, containers: FakeContainer[]): Pr
     for (const k of Object.keys(e.env)) delete process.env[k];
   }
   if (failure) throw failure;
+}
+
+/**
+ * The per-test harness of a network test file: `useNetEnv()` at the top of a
+ * describe gives every test its own roots (setUpNetEnv) and tears them down
+ * with the leak check (tearDownNetEnv); containers started through it, temp
+ * dirs made through it and functions deferred with it are cleaned up first.
+ */
+export interface NetTest {
+  env: NetEnv;
+  containers: FakeContainer[];
+  start(name: string, endpoints: EndpointRequest[], ports?: (PortSpec | string)[]): Promise<FakeContainer>;
+  /** A temp dir with these files in it, removed after the test. */
+  tempDir(files?: Record<string, string>): string;
+  defer(fn: () => Promise<void> | void): void;
+  /** `tscompose ...` with the test's roots; never throws on a non-zero exit. */
+  cli(...args: string[]): Promise<RunResult>;
+}
+
+export function useNetEnv(): NetTest {
+  const deferred: (() => Promise<void> | void)[] = [];
+  const t: NetTest = {
+    env: undefined as unknown as NetEnv,
+    containers: [],
+    async start(name, endpoints, ports = []) {
+      const c = await FakeContainer.start(name, endpoints, ports);
+      t.containers.push(c);
+      return c;
+    },
+    tempDir(files = {}) {
+      const dir = mkdtempSync(join(tmpdir(), 'tsc-nettest-'));
+      for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+      deferred.push(() => rmSync(dir, { recursive: true, force: true }));
+      return dir;
+    },
+    defer(fn) {
+      deferred.push(fn);
+    },
+    cli(...args) {
+      return runCli(t.env.build, t.env.env, args);
+    },
+  };
+  beforeEach(async () => {
+    t.env = await setUpNetEnv();
+    t.containers.length = 0;
+  });
+  afterEach(async () => {
+    try {
+      for (const fn of deferred.splice(0).reverse()) await fn();
+    } finally {
+      await tearDownNetEnv(t.env, t.containers);
+    }
+  });
+  return t;
 }
 
 /** A random 64-hex id, as the runtime makes them. */
@@ -227,4 +300,12 @@ export async function networkNamed(name: string) {
 export async function daemonPid(): Promise<number | undefined> {
   const r = await callDaemon<{ pid: number }>({ op: 'ping' }, { start: false }).catch(() => undefined);
   return r?.pid;
+}
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }

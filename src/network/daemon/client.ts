@@ -120,8 +120,13 @@ export async function ensureDaemon(): Promise<number> {
   return r!.pid;
 }
 
-/** The compiled entry point: next to this file, or in dist/ when this file runs from src/ (tests). */
+/**
+ * The compiled entry point: next to this file, or in dist/ when this file
+ * runs from src/. TSCOMPOSE_DAEMON_ENTRY overrides it (tests run a build of
+ * their own, which a concurrent `npm run build` cannot rewrite under them).
+ */
 export function daemonEntry(): string {
+  if (process.env.TSCOMPOSE_DAEMON_ENTRY) return process.env.TSCOMPOSE_DAEMON_ENTRY;
   const here = fileURLToPath(import.meta.url);
   const js = join(dirname(here), 'main.js');
   if (here.endsWith('.js')) return js;
