@@ -39,6 +39,9 @@ interface Entry {
   st: Stats;
 }
 
+/** What the runtime creates in a container's root as mount points when the image lacks them. */
+export const RUNTIME_MOUNT_POINTS = ['proc', 'sys', 'dev', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf'];
+
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 

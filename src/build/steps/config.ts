@@ -2,7 +2,7 @@ import { parseSignal } from '../../engine/native/runtime/signals.js';
 import { errorAt } from '../dockerfile/errors.js';
 import type { CommandForm, Instruction } from '../dockerfile/instructions.js';
 import type { StageState } from '../state.js';
-import { expand, expandList, type StepContext, type StepPlan } from './context.js';
+import { expand, expandList, type ConfigContext, type StepPlan } from './context.js';
 
 /**
  * The instructions that only change the image config (ENV, ARG, LABEL,
@@ -25,7 +25,7 @@ export function argvOf(cmd: CommandForm, state: StageState): string[] {
 
 const q = (s: string) => (/[\s"'\\]/.test(s) || s === '' ? JSON.stringify(s) : s);
 
-export function planConfigStep(ctx: StepContext, state: StageState, instr: ConfigInstruction): StepPlan {
+export function planConfigStep(ctx: ConfigContext, state: StageState, instr: ConfigInstruction): StepPlan {
   const env = state.env;
   const pos = instr.pos;
   const plan = (createdBy: string, apply: (s: StageState) => void, description = createdBy): StepPlan => ({ createdBy, description, apply });
@@ -127,7 +127,7 @@ export function planConfigStep(ctx: StepContext, state: StageState, instr: Confi
 }
 
 /** "80", "80/udp", "8000-8002/tcp" → ["80/tcp"], ["80/udp"], ["8000/tcp", "8001/tcp", "8002/tcp"]. */
-function exposedPorts(spec: string, _ctx: StepContext, pos: { file: string; line: number }): string[] {
+function exposedPorts(spec: string, _ctx: ConfigContext, pos: { file: string; line: number }): string[] {
   const m = /^(\d+)(?:-(\d+))?(?:\/(\w+))?$/.exec(spec);
   if (!m) throw errorAt(pos, `invalid port "${spec}" in EXPOSE`, 'EXPOSE PORT[/PROTO], e.g. 80, 53/udp, 8000-8010');
   const proto = (m[3] ?? 'tcp').toLowerCase();

@@ -6,6 +6,18 @@ import type { BuildFile } from '../dockerfile/instructions.js';
 import type { StageState } from '../state.js';
 import type { BuildDeps, BuildOptions } from '../types.js';
 
+/** What expanding a word needs: the Dockerfile's escape character. */
+export interface ExpandContext {
+  file: { escape: '\\' | '`' };
+}
+
+/** What config-only instructions need (also outside a build: `commit --change`). */
+export interface ConfigContext extends ExpandContext {
+  buildArgs: Record<string, string>;
+  usedArgs: Set<string>;
+  globalArgs: Map<string, string | undefined>;
+}
+
 /** What every step planner gets: the build's inputs, the other stages, and ways to report and to make images. */
 export interface StepContext {
   deps: BuildDeps;
@@ -38,7 +50,7 @@ export interface StepPlan {
   dispose?: () => void;
 }
 
-export function expand(word: string, env: Env, ctx: StepContext, pos: Position): string {
+export function expand(word: string, env: Env, ctx: ExpandContext, pos: Position): string {
   try {
     return expandWord(word, env, ctx.file.escape);
   } catch (err) {
@@ -46,7 +58,7 @@ export function expand(word: string, env: Env, ctx: StepContext, pos: Position):
   }
 }
 
-export function expandList(word: string, env: Env, ctx: StepContext, pos: Position): string[] {
+export function expandList(word: string, env: Env, ctx: ExpandContext, pos: Position): string[] {
   try {
     return expandWords(word, env, ctx.file.escape);
   } catch (err) {

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { processStartTime } from '../../util/lock.js';
 import { errorAt } from '../dockerfile/errors.js';
 import type { Instruction } from '../dockerfile/instructions.js';
-import { diffUpperDir } from '../fs/diff.js';
+import { diffUpperDir, RUNTIME_MOUNT_POINTS } from '../fs/diff.js';
 import type { StageState } from '../state.js';
 import { argvOf } from './config.js';
 import { atLine, type StepContext, type StepPlan } from './context.js';
@@ -22,7 +22,6 @@ type RunInstruction = Extract<Instruction, { kind: 'RUN' }>;
 /** Label of a build's RUN containers: `<pid>-<start time>` of the building process. */
 export const BUILD_OWNER_LABEL = 'org.tscompose.build.owner';
 
-const MOUNT_POINTS = ['proc', 'sys', 'dev', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf'];
 /** Proxy variables pass into RUN without an ARG, and stay out of the cache key (Docker's predefined ARGs). */
 const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 
@@ -100,7 +99,7 @@ async function runInContainer(ctx: StepContext, state: StageState, instr: RunIns
     }
     const layout = await store.rootfsLayout(id);
     if (!layout) throw new Error(`the RUN container ${id} has no root filesystem`);
-    const diff = await diffUpperDir(layout.upperDir, { mountPoints: MOUNT_POINTS, lowers: layout.lowerDirs });
+    const diff = await diffUpperDir(layout.upperDir, { mountPoints: RUNTIME_MOUNT_POINTS, lowers: layout.lowerDirs });
     if (diff.empty) return undefined;
     const added = await store.addLayerFromTar(diff.stream!, { parent: state.top, what: `the layer of ${instr.pos.file}:${instr.pos.line}` });
     return { diffId: added.diffId };
