@@ -9,6 +9,11 @@ import { register as registerRun } from './compose-run.js';
 import { register as registerInfo } from './compose-info.js';
 import { register as registerEvents } from './compose-events.js';
 import { register as registerCp } from './compose-cp.js';
+import { register as registerBuild } from './build.js';
+import { register as registerPull } from './pull.js';
+import { register as registerPush } from './push.js';
+import { register as registerCommit } from './commit.js';
+import { register as registerLogin } from './login.js';
 import { register as registerConfig } from './config.js';
 import { register as registerImage } from './image.js';
 import { register as registerNetwork } from './network.js';
@@ -33,11 +38,16 @@ const registrations: Register[] = [
   registerInfo,
   registerEvents,
   registerCp,
+  registerBuild,
+  registerPull,
+  registerPush,
+  registerCommit,
   registerConfig,
   registerImage,
   registerNetwork,
   registerContainer,
   registerVolume,
+  registerLogin,
 ];
 
 export function registerCommands(program: Command): void {
