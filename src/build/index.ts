@@ -1,0 +1,58 @@
+import { isAbsolute, join } from 'node:path';
+import type { BuildSpec, PullOptions } from '../engine/types.js';
+import type { ImageStore } from '../engine/native/image/index.js';
+import { pullImage } from '../engine/native/registry/index.js';
+import { buildImage } from './builder.js';
+import type { BuildDeps, BuildNetwork, BuildOptions } from './types.js';
+import { UserError } from '../util/errors.js';
+
+/**
+ * The builder, commit and Debian bootstrap of the native engine, and the two
+ * functions its Engine implementation calls for `images.build` and
+ * `images.pull` (they take the Engine interface's own BuildSpec and
+ * PullOptions). Other modules import from here only.
+ */
+export { buildImage } from './builder.js';
+export { commitContainer, applyConfigChanges, type CommitOptions } from './commit.js';
+export { bootstrapDebianImage, debianSuiteOf, type BootstrapImageOptions } from './bootstrap-image.js';
+export type { BuildDeps, BuildOptions, BuildResult, StepReport, BuildNetwork } from './types.js';
+export { DockerfileError } from './dockerfile/errors.js';
+
+/** The Engine interface's BuildSpec as builder options (Compose's build section, already resolved). */
+export function buildOptionsFromSpec(spec: BuildSpec): BuildOptions {
+  const network = spec.network === undefined || spec.network === 'default' ? undefined : spec.network;
+  if (network !== undefined && network !== 'host' && network !== 'none') {
+    throw new UserError(`build network "${spec.network}" is not supported by the native builder`, 1, 'Use network: host (the default) or none');
+  }
+  return {
+    context: spec.context,
+    ...(spec.dockerfileInline !== undefined ? { dockerfileInline: spec.dockerfileInline } : {}),
+    ...(spec.dockerfileInline === undefined && spec.dockerfile ? { dockerfile: isAbsolute(spec.dockerfile) ? spec.dockerfile : join(spec.context, spec.dockerfile) } : {}),
+    ...(spec.args ? { args: spec.args } : {}),
+    ...(spec.target ? { target: spec.target } : {}),
+    tags: spec.tags,
+    ...(spec.labels ? { labels: spec.labels } : {}),
+    ...(network ? { network: network as BuildNetwork } : {}),
+    ...(spec.noCache ? { noCache: true } : {}),
+    ...(spec.pull ? { pull: true } : {}),
+    ...(spec.platform ? { platform: spec.platform } : {}),
+    ...(spec.extraHosts?.length ? { extraHosts: spec.extraHosts } : {}),
+    ...(spec.shmSize ? { shmSize: spec.shmSize } : {}),
+    ...(spec.signal ? { signal: spec.signal } : {}),
+    ...(spec.onProgress ? { onLine: (line: string) => spec.onProgress!({ status: line }) } : {}),
+  };
+}
+
+/** `images.build` of the native Engine: builds and returns the image id. */
+export async function buildFromSpec(deps: BuildDeps, spec: BuildSpec): Promise<string> {
+  return (await buildImage(deps, buildOptionsFromSpec(spec))).imageId;
+}
+
+/** `images.pull` of the native Engine. */
+export async function pullFromSpec(store: ImageStore, ref: string, options: PullOptions = {}): Promise<void> {
+  await pullImage(store, ref, {
+    ...(options.platform ? { platform: options.platform } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
