@@ -11,6 +11,7 @@ import { saveImages } from '../../engine/native/image/archive/save.js';
 import {
   filterRows, historyRows, humanSize, imageRows, inspectImage, renderTemplate, table,
 } from '../../engine/native/image/present.js';
+import { register as registerImageRemote } from './image-remote.js';
 
 /**
  * `tscompose image ...`: the native engine's images, with the docker CLI's
@@ -77,6 +78,7 @@ async function confirm(question: string): Promise<boolean> {
 
 export function register(program: Command): void {
   const image = program.command('image').description('Manage images of the native engine');
+  registerImageRemote(image);
 
   image.command('ls').alias('list')
     .description('List images')
