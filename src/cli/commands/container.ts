@@ -7,6 +7,7 @@ import { addCreateOptions, specFromFlags, type CreateFlags } from '../container/
 import { parsePsFilters, psRows, renderPs } from '../container/present.js';
 import { parseEnv, parseInteger, parseTime } from '../container/flags.js';
 import { renderTemplate } from '../../engine/native/image/present.js';
+import { registerContainerCommit } from './commit.js';
 
 /**
  * `tscompose container ...`: the native engine's containers with the docker
@@ -120,6 +121,7 @@ async function runContainer(rt: ContainerRuntime, image: string, command: string
 
 export function register(program: Command): void {
   const container = program.command('container').description('Manage containers of the native engine').enablePositionalOptions();
+  registerContainerCommit(container);
 
   addCreateOptions(container.command('run'))
     .description('Create and run a new container from an image')
