@@ -83,7 +83,8 @@ describe('runtime: stop', () => {
       for (let i = 0; i < 100 && !(await logText(root, id)).includes('spawned'); i++) await sleep(20);
       await root.runtime.execCapture(id, { cmd: ['touch', '/go'] });
       // Live processes leave the cgroup's task list when they exit; wait until every orphan has.
-      const orphansLive = () => root.runtime.cgroups.pids(id).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sh\0-c\0while')).length;
+      const cmdline = (p: number) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8'); } catch { return ''; } };
+      const orphansLive = () => root.runtime.cgroups.pids(id).filter((p) => cmdline(p).startsWith('sh\0-c\0while')).length;
       for (let i = 0; i < 200 && orphansLive() > 0; i++) await sleep(20);
       expect(orphansLive()).toBe(0);
       // Zombies are no longer in the cgroup's task list: look at PID 1's children.
