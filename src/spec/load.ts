@@ -54,13 +54,13 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   // Interpolation, include and extends errors leave a model still worth validating: report all at once.
   if (loader.incomplete) diags.throwIfAny();
 
-  const sourceMap = new SourceMap();
-  const model = (tree ? toPlain(tree, sourceMap) : {}) as Obj;
+  const sourceMap = new SourceMap(tree);
+  const model = (tree ? toPlain(tree) : {}) as Obj;
   delete model.name;
   validateModel(model, sourceMap, diags);
   diags.throwIfAny();
 
-  const root = new At('', sourceMap, diags);
+  const root = new At(sourceMap, diags);
   let project = normalize(model, root, {
     name,
     workingDir: details.workingDir,

@@ -132,37 +132,41 @@ export function splitPtr(ptr: string): string[] {
 
 /**
  * Where each part of the plain model came from, by JSON pointer: the value's
- * position, and for map entries also the key's (unknown keys point at the key,
- * wrong values at the value).
+ * position, and for map entries also the key's (unknown keys point at the
+ * key, wrong values at the value). Looked up in the tree when asked, which is
+ * only when something is wrong: a big file pays nothing for it.
  */
 export class SourceMap {
-  private readonly values = new Map<string, Src>();
-  private readonly keys = new Map<string, Src>();
-
-  setValue(ptr: string, src: Src): void {
-    this.values.set(ptr, src);
-  }
-
-  setKey(ptr: string, src: Src): void {
-    this.keys.set(ptr, src);
-  }
+  constructor(private readonly root: Node | undefined) {}
 
   /** The value at ptr, or the nearest ancestor that has a position. */
   value(ptr: string): Src | undefined {
-    for (let p = ptr; ; p = parentPtr(p)) {
-      const s = this.values.get(p);
-      if (s) return s;
-      if (p === '') return undefined;
-    }
+    return this.walk(ptr).node?.src;
   }
 
   /** The key of the entry at ptr, falling back to its value, then to the nearest ancestor. */
   key(ptr: string): Src | undefined {
-    return this.keys.get(ptr) ?? this.value(ptr);
+    const found = this.walk(ptr);
+    return found.complete && found.keySrc ? found.keySrc : found.node?.src;
   }
 
-  has(ptr: string): boolean {
-    return this.values.has(ptr);
+  private walk(ptr: string): { node: Node | undefined; keySrc?: Src; complete: boolean } {
+    let node = this.root;
+    let keySrc: Src | undefined;
+    for (const seg of splitPtr(ptr)) {
+      let next: Node | undefined;
+      keySrc = undefined;
+      if (node?.kind === 'map') {
+        const e = node.entries.get(seg);
+        next = e?.value;
+        keySrc = e?.keySrc;
+      } else if (node?.kind === 'seq') {
+        next = node.items[Number(seg)];
+      }
+      if (!next) return { node, complete: false };
+      node = next;
+    }
+    return { node, ...(keySrc ? { keySrc } : {}), complete: true };
   }
 }
 
@@ -171,21 +175,16 @@ export function parentPtr(ptr: string): string {
   return i <= 0 ? '' : ptr.slice(0, i);
 }
 
-/** Turns the tree into plain JSON-like data, recording every node's position under its JSON pointer. */
-export function toPlain(n: Node, sourceMap: SourceMap, ptr = ''): unknown {
-  sourceMap.setValue(ptr, n.src);
+/** Turns the tree into plain JSON-like data (a SourceMap over the same tree says where each part came from). */
+export function toPlain(n: Node): unknown {
   switch (n.kind) {
     case 'map': {
       const out: Record<string, unknown> = {};
-      for (const [k, e] of n.entries) {
-        const child = joinPtr(ptr, k);
-        sourceMap.setKey(child, e.keySrc);
-        out[k] = toPlain(e.value, sourceMap, child);
-      }
+      for (const [k, e] of n.entries) out[k] = toPlain(e.value);
       return out;
     }
     case 'seq':
-      return n.items.map((item, i) => toPlain(item, sourceMap, joinPtr(ptr, i)));
+      return n.items.map(toPlain);
     default:
       return n.value;
   }

@@ -6,7 +6,7 @@ import { Diagnostics } from '../../src/spec/diagnostics.js';
 import { discover } from '../../src/spec/discovery.js';
 import { ModelLoader } from '../../src/spec/pipeline.js';
 import validateOurs from '../../src/spec/schema-validator.gen.js';
-import { SourceMap, toPlain } from '../../src/spec/tree.js';
+import { toPlain } from '../../src/spec/tree.js';
 
 /**
  * Our schema (schemas/compose.schema.json, as the loader runs it) against the
@@ -67,7 +67,7 @@ function corpusModel(dir: string): Obj {
   const diags = new Diagnostics();
   const tree = new ModelLoader(diags).load(details.configFiles, details.workingDir, { ...details.environment, COMPOSE_PROJECT_NAME: 'p' });
   expect(diags.errors).toEqual([]);
-  const model = toPlain(tree!, new SourceMap()) as Obj;
+  const model = toPlain(tree!) as Obj;
   return model;
 }
 

@@ -10,14 +10,13 @@ function parse(text: string): { docs: MapNode[]; errors: string[] } {
 }
 
 function plain(n: Node | undefined): unknown {
-  return n ? toPlain(n, new SourceMap()) : undefined;
+  return n ? toPlain(n) : undefined;
 }
 
 describe('YAML phase', () => {
   it('records the position of every key and value', () => {
     const { docs } = parse('services:\n  web:\n    image: nginx\n    ports:\n      - "80:80"\n');
-    const sm = new SourceMap();
-    toPlain(docs[0]!, sm);
+    const sm = new SourceMap(docs[0]);
     expect(sm.key('/services/web')).toMatchObject({ file: '/p/compose.yaml', line: 2, col: 3, baseDir: '/p' });
     expect(sm.value('/services/web/image')).toMatchObject({ line: 3, col: 12 });
     expect(sm.value('/services/web/ports/0')).toMatchObject({ line: 5, col: 9 });

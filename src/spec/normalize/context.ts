@@ -10,14 +10,26 @@ import { parseBytes, parseDuration, UnitError } from '../syntax/units.js';
  * its source position and the directory its relative paths start from.
  */
 export class At {
+  private pointer: string | undefined;
+
+  /** The root cursor; others come from child(). */
   constructor(
-    readonly ptr: string,
     private readonly sourceMap: SourceMap,
     readonly diags: Diagnostics,
+    private readonly parent?: At,
+    private readonly key?: string | number,
   ) {}
 
+  /** Built when asked (on an error, or for a path's base directory): most cursors are never asked. */
+  get ptr(): string {
+    this.pointer ??= this.parent ? joinPtr(this.parent.ptr, this.key!) : '';
+    return this.pointer;
+  }
+
   child(...keys: (string | number)[]): At {
-    return new At(joinPtr(this.ptr, ...keys), this.sourceMap, this.diags);
+    let at: At = this;
+    for (const k of keys) at = new At(this.sourceMap, this.diags, at, k);
+    return at;
   }
 
   get src(): Src | undefined {
