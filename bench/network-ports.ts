@@ -11,35 +11,16 @@
  *
  *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/network-ports.js [runs]
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { median } from './harness.js';
+import { benchMain, freePort, sh } from './network-support.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
 import { ensureDockerd } from '../test/support/docker.js';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const tag = `${process.pid}`;
 const SIZE = 64 << 20;
-
-function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Downloads a path; resolves with [bytes, ms]. */
 function download(port: number, path: string): Promise<[number, number]> {
@@ -66,63 +47,48 @@ async function waitUp(port: number): Promise<void> {
   throw new Error(`nothing answers on 127.0.0.1:${port}`);
 }
 
-async function main(): Promise<void> {
+benchMain('ports', async (s) => {
   const runs = Number(process.argv[2] ?? 8);
   await ensureDockerd();
-  const work = mkdtempSync(join(tmpdir(), 'tsc-bench-ports-'));
-  const env = { ...process.env, TSCOMPOSE_ROOT: join(work, 'state'), TSCOMPOSE_RUN: join(work, 'run') };
-  const cli = join(repoRoot, 'bin', 'tscompose');
-  const tsc = (...args: string[]) => sh(cli, args, env);
+  const tag = `${process.pid}`;
   const image = `tsc-bench-ports-busybox:${tag}`;
   const dname = `tscbench-ports-${tag}`;
-  try {
-    const data = join(work, 'www');
-    mkdirSync(data);
-    writeFileSync(join(data, 'big'), randomBytes(SIZE));
-    writeFileSync(join(data, 'small'), 'ok\n');
-    const tar = await busyboxRootfsTar();
-    const [ours, theirs] = [await freePort(), await freePort()];
-    tsc('image', 'import', tar, 'busybox:latest');
-    tsc('container', 'run', '-d', '--name', 'web', '-p', `127.0.0.1:${ours}:80`, '-v', `${data}:/data:ro`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/data');
-    sh('docker', ['import', tar, image]);
-    sh('docker', ['run', '-d', '--name', dname, '-p', `127.0.0.1:${theirs}:80`, '-v', `${data}:/data:ro`, image, '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/data']);
-    await waitUp(ours);
-    await waitUp(theirs);
-    const peerProcess = sh('ps', ['-eo', 'args']).split('\n').some((l) => l.includes('docker-proxy') && l.includes(String(theirs)));
-    console.log(`peer: ${peerProcess ? 'docker-proxy' : 'Docker (no docker-proxy process found for the port!)'} on 127.0.0.1:${theirs}`);
+  s.docker.images.push(image);
+  s.docker.containers.push(dname);
+  const data = join(s.work, 'www');
+  mkdirSync(data);
+  writeFileSync(join(data, 'big'), randomBytes(SIZE));
+  writeFileSync(join(data, 'small'), 'ok\n');
+  const tar = await busyboxRootfsTar();
+  const [ours, theirs] = [await freePort(), await freePort()];
+  s.tsc('image', 'import', tar, 'busybox:latest');
+  s.tsc('container', 'run', '-d', '--name', 'web', '-p', `127.0.0.1:${ours}:80`, '-v', `${data}:/data:ro`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/data');
+  sh('docker', ['import', tar, image]);
+  sh('docker', ['run', '-d', '--name', dname, '-p', `127.0.0.1:${theirs}:80`, '-v', `${data}:/data:ro`, image, '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/data']);
+  await waitUp(ours);
+  await waitUp(theirs);
+  const peerProcess = sh('ps', ['-eo', 'args']).split('\n').some((l) => l.includes('docker-proxy') && l.includes(String(theirs)));
+  console.log(`peer: ${peerProcess ? 'docker-proxy' : 'Docker (no docker-proxy process found for the port!)'} on 127.0.0.1:${theirs}`);
 
-    const oursMBs: number[] = [];
-    const theirsMBs: number[] = [];
-    const ratios: number[] = [];
-    await download(ours, '/big');
-    await download(theirs, '/big');
-    for (let i = 0; i < runs; i++) {
-      const [ob, oms] = await download(ours, '/big');
-      const [tb, tms] = await download(theirs, '/big');
-      if (ob !== SIZE || tb !== SIZE) throw new Error(`short download: ${ob}, ${tb}`);
-      oursMBs.push(SIZE / 1e6 / (oms / 1000));
-      theirsMBs.push(SIZE / 1e6 / (tms / 1000));
-      ratios.push(oursMBs.at(-1)! / theirsMBs.at(-1)!);
-    }
-    console.log(`throughput, 64 MiB GET: tscompose proxy ${median(oursMBs).toFixed(0)} MB/s  |  docker-proxy ${median(theirsMBs).toFixed(0)} MB/s  |  ratio ${median(ratios).toFixed(3)} (subject/peer, higher is better, median of pairs)`);
-
-    const per: { o: number[]; t: number[] } = { o: [], t: [] };
-    for (let i = 0; i < 200; i++) {
-      per.o.push((await download(ours, '/small'))[1]);
-      per.t.push((await download(theirs, '/small'))[1]);
-    }
-    console.log(`connection + tiny GET: tscompose proxy ${median(per.o).toFixed(3)} ms  |  docker-proxy ${median(per.t).toFixed(3)} ms  |  ratio ${(median(per.o) / median(per.t)).toFixed(3)} (subject/peer, lower is better)`);
-  } finally {
-    spawnSync('docker', ['rm', '-f', dname], { stdio: 'ignore' });
-    spawnSync('docker', ['rmi', '-f', image], { stdio: 'ignore' });
-    const ids = spawnSync(cli, ['container', 'ls', '-aq'], { env, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    if (ids.length) spawnSync(cli, ['container', 'rm', '-f', ...ids], { env, stdio: 'ignore' });
-    spawnSync(cli, ['network', 'prune', '--force'], { env, stdio: 'ignore' });
-    rmSync(work, { recursive: true, force: true });
+  const oursMBs: number[] = [];
+  const theirsMBs: number[] = [];
+  const ratios: number[] = [];
+  await download(ours, '/big');
+  await download(theirs, '/big');
+  for (let i = 0; i < runs; i++) {
+    const [ob, oms] = await download(ours, '/big');
+    const [tb, tms] = await download(theirs, '/big');
+    if (ob !== SIZE || tb !== SIZE) throw new Error(`short download: ${ob}, ${tb}`);
+    oursMBs.push(SIZE / 1e6 / (oms / 1000));
+    theirsMBs.push(SIZE / 1e6 / (tms / 1000));
+    ratios.push(oursMBs.at(-1)! / theirsMBs.at(-1)!);
   }
-}
+  console.log(`throughput, 64 MiB GET: tscompose proxy ${median(oursMBs).toFixed(0)} MB/s  |  docker-proxy ${median(theirsMBs).toFixed(0)} MB/s  |  ratio ${median(ratios).toFixed(3)} (subject/peer, higher is better, median of pairs)`);
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
+  const per: { o: number[]; t: number[] } = { o: [], t: [] };
+  for (let i = 0; i < 200; i++) {
+    per.o.push((await download(ours, '/small'))[1]);
+    per.t.push((await download(theirs, '/small'))[1]);
+  }
+  console.log(`connection + tiny GET: tscompose proxy ${median(per.o).toFixed(3)} ms  |  docker-proxy ${median(per.t).toFixed(3)} ms  |  ratio ${(median(per.o) / median(per.t)).toFixed(3)} (subject/peer, lower is better)`);
 });
