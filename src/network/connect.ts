@@ -53,7 +53,7 @@ export async function connectContainer(containerId: string, network: string, opt
     // A running container's new name is live at once, like its others.
     const sibling = mine[0]?.endpoints[containerId];
     if (sibling) {
-      for (const k of ['running', 'pid', 'pidStart', 'bootId'] as const) if (sibling[k] !== undefined) Object.assign(ep, { [k]: sibling[k] });
+      for (const k of ['running', 'pid', 'pidStart', 'bootId', 'dnsServers'] as const) if (sibling[k] !== undefined) Object.assign(ep, { [k]: sibling[k] });
     }
     // The container keeps its default route; it gets one here only if it had no way out before.
     const hasRoute = mine.some((o) => !o.internal);

@@ -19,6 +19,8 @@ export interface ContainerNetworkFlags {
   ip?: string;
   /** --add-host, which may say host-gateway (the network's gateway). */
   addHost?: string[];
+  /** --dns: the container's own resolvers, behind our server. */
+  dns?: string[];
 }
 
 /** none, host and container:<x> are the runtime's modes; anything else is a network of ours. */

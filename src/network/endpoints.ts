@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { NotFoundError, UserError } from '../util/errors.js';
 import { processStartTime } from '../util/lock.js';
 import { formatIpv4, parseCidr, parseIpv4 } from './ipv4.js';
@@ -76,6 +77,22 @@ export function planEndpoint(n: NetworkRecord, containerId: string, containerNam
   return ep;
 }
 
+/**
+ * The container's own resolvers, which our server asks from the host's
+ * namespace: a loopback address there is the host's, not the container's,
+ * so it is refused rather than silently meaning something else.
+ */
+function checkDnsServers(servers: readonly string[], container: string): string[] {
+  for (const s of servers) {
+    const ip = s.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([0-9.]+):\d+$/, '$1');
+    if (isIP(ip) === 0) throw new UserError(`container ${container}: invalid DNS server "${s}"`, 1, 'give an IP address, e.g. --dns 9.9.9.9');
+    if (ip.startsWith('127.') || ip === '::1') {
+      throw new UserError(`container ${container}: DNS server ${s} is a loopback address`, 1, "on a bridge network the container's loopback is not the host's; give a resolver the host can reach, or leave --dns out to use the host's");
+    }
+  }
+  return [...servers];
+}
+
 async function resolveNetworkLocked(ref: string): Promise<NetworkRecord> {
   const n = findNetwork(ref);
   if (n) return n;
@@ -99,6 +116,7 @@ export async function attachContainer(
 ): Promise<AttachResult> {
   validateContainer(containerId, containerName);
   const portRequests: PortRequest[] = ports.flatMap((p) => (typeof p === 'string' ? parsePublishFlag(p) : fromPortSpec(p)));
+  const dnsServers = checkDnsServers(options.dnsServers ?? [], containerName);
   const requests = endpoints.length ? endpoints : [{ network: DEFAULT_NETWORK_NAME }];
   const result = await withNetworkLock(async () => {
     const ids: string[] = [];
@@ -110,6 +128,7 @@ export async function attachContainer(
     await detachLocked(containerId);
     const nets = ids.map((id) => getNetwork(id));
     const eps = nets.map((n, i) => planEndpoint(n, containerId, containerName, requests[i]!, `eth${i}`));
+    if (dnsServers.length) for (const e of eps) e.dnsServers = dnsServers;
     const routeVia = nets.findIndex((n) => !n.internal);
     const extraHosts = (options.extraHosts ?? []).map((h) => parseExtraHost(h, nets[0]!.gateway));
     // The daemon binds the ports now: a taken port stops us here, with nothing made yet.

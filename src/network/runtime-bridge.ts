@@ -28,7 +28,7 @@ export async function wireContainerNetwork(rt: RuntimeForNetwork, id: string, f:
     c.Name.replace(/^\//, ''),
     [{ network: f.network ?? DEFAULT_NETWORK_NAME, ...(f.networkAlias ? { aliases: f.networkAlias } : {}), ...(f.ip ? { ipv4Address: f.ip } : {}) }],
     f.publish ?? [],
-    { hostname: c.Config.Hostname, ...(f.addHost ? { extraHosts: f.addHost } : {}) },
+    { hostname: c.Config.Hostname, ...(f.addHost ? { extraHosts: f.addHost } : {}), ...(f.dns?.length ? { dnsServers: f.dns } : {}) },
   );
   try {
     await rt.setNetwork(id, { mode: 'netns', path: attach.netnsPath, hosts: attach.hosts, resolvConf: attach.resolvConf });

@@ -22,6 +22,8 @@ export interface EndpointRecord {
   ifname: string;
   /** The host end of the veth pair (tsc-v<10 hex>). */
   veth: string;
+  /** Upstream resolvers of this container's own ("ip" or "ip:port"), instead of the host's. */
+  dnsServers?: string[];
   /** Whether DNS answers for this endpoint: set on start, cleared on stop. */
   running: boolean;
   /** The container's init pid and its start time, when the runtime gave them: a dead pid means not running. */
@@ -94,7 +96,13 @@ export interface AttachOptions {
   hostname?: string;
   /** Extra /etc/hosts lines: "name:ip" or [name, ip]. */
   extraHosts?: string[];
-  /** Extra resolver settings from the container's config (dns_search, dns_opt); servers stay ours. */
+  /**
+   * The container's own resolvers (`--dns`, Compose `dns:`): its resolv.conf
+   * still names our server, which forwards the names it does not own to
+   * these instead of the host's (as Docker's embedded DNS does).
+   */
+  dnsServers?: string[];
+  /** Extra resolver settings (`--dns-search`, `--dns-option`, Compose dns_search and dns_opt). */
   dnsSearch?: string[];
   dnsOptions?: string[];
 }

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { createNetwork, connectContainer, disconnectContainer, DNS_TTL } from '../../src/network/index.js';
-import { useNetEnv, type FakeContainer } from './support.js';
+import { FakeContainer, useNetEnv } from './support.js';
+import { startFakeUpstream } from './fake-upstream.js';
 import type { EndpointRequest } from '../../src/network/types.js';
 
 // Acceptance 1: names resolve inside a network, to every replica, and nowhere else.
@@ -116,6 +117,21 @@ describe('embedded DNS', () => {
     const r = await web.dig('external.test');
     expect(r.rcode).toBe('SERVFAIL');
     expect((await web.dig('web')).answers.map((a) => a.data)).toEqual([web.ip]);
+  });
+
+  it('forwards a container\'s unknown names to its own --dns servers, and refuses a loopback one', async () => {
+    await createNetwork({ name: 'app-network' });
+    const plain = await start('plain', [{ network: 'app-network' }]);
+    // Its own resolver: on the network's gateway address (on this machine), another port, other answers.
+    const own = await startFakeUpstream(plain.gateway, { 'external.test': '203.0.113.9' });
+    t.defer(() => own.close());
+    const c = await FakeContainer.start('picky', [{ network: 'app-network' }], [], { dnsServers: [`${plain.gateway}:${own.port}`] });
+    t.containers.push(c);
+    expect((await c.dig('external.test')).answers.map((a) => a.data)).toEqual(['203.0.113.9']);
+    expect((await plain.dig('external.test')).answers.map((a) => a.data)).toEqual(['198.51.100.7']);
+    expect((await c.dig('plain')).answers.map((a) => a.data)).toEqual([plain.ip]); // its network's names stay ours
+    expect(own.queries.map((q) => q.name)).toEqual(['external.test']);
+    await expect(FakeContainer.start('loop', [{ network: 'app-network' }], [], { dnsServers: ['127.0.0.1'] })).rejects.toThrow(/DNS server 127\.0\.0\.1 is a loopback address/);
   });
 
   it('answers only for running containers', async () => {

@@ -19,11 +19,11 @@ export const UPSTREAM_RECORDS: Record<string, string> = {
   'big.external.test': '198.51.100.8',
 };
 
-function answer(query: Buffer, transport: 'udp' | 'tcp', log: FakeUpstream['queries']): Buffer {
+function answer(query: Buffer, transport: 'udp' | 'tcp', log: FakeUpstream['queries'], records: Record<string, string>): Buffer {
   const q = packet.decode(query);
   const question = q.questions![0]!;
   log.push({ name: question.name, type: question.type, transport });
-  const ip = UPSTREAM_RECORDS[question.name.toLowerCase()];
+  const ip = records[question.name.toLowerCase()];
   const known = ip !== undefined;
   return packet.encode({
     type: 'response',
@@ -34,11 +34,11 @@ function answer(query: Buffer, transport: 'udp' | 'tcp', log: FakeUpstream['quer
   });
 }
 
-export async function startFakeUpstream(): Promise<FakeUpstream> {
+export async function startFakeUpstream(host = '127.0.0.1', records = UPSTREAM_RECORDS): Promise<FakeUpstream> {
   const queries: FakeUpstream['queries'] = [];
   for (let attempt = 0; attempt < 20; attempt++) {
     const udp: UdpSocket = createSocket('udp4');
-    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => udp.bind(0, host, () => r()));
     const port = udp.address().port;
     const tcp: Server = createServer((sock) => {
       let buf = Buffer.alloc(0);
@@ -46,7 +46,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       sock.on('data', (d) => {
         buf = Buffer.concat([buf, d]);
         if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-          const reply = answer(buf.subarray(2, 2 + buf.readUInt16BE(0)), 'tcp', queries);
+          const reply = answer(buf.subarray(2, 2 + buf.readUInt16BE(0)), 'tcp', queries, records);
           const len = Buffer.alloc(2);
           len.writeUInt16BE(reply.length);
           sock.end(Buffer.concat([len, reply]));
@@ -55,13 +55,13 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     });
     const ok = await new Promise<boolean>((resolve) => {
       tcp.once('error', () => resolve(false));
-      tcp.listen(port, '127.0.0.1', () => resolve(true));
+      tcp.listen(port, host, () => resolve(true));
     });
     if (!ok) {
       udp.close();
       continue;
     }
-    udp.on('message', (msg, rinfo) => udp.send(answer(msg, 'udp', queries), rinfo.port, rinfo.address));
+    udp.on('message', (msg, rinfo) => udp.send(answer(msg, 'udp', queries, records), rinfo.port, rinfo.address));
     let closed = false;
     return {
       port,

@@ -12,7 +12,7 @@ import { cacheDir, repoRoot } from '../support/cache.js';
 import { attachContainer, detachContainer, setContainerRunning, pruneNetworks, type AttachResult, type EndpointRequest } from '../../src/network/index.js';
 import { callDaemon } from '../../src/network/daemon/client.js';
 import { readAllNetworks } from '../../src/network/store.js';
-import type { PortSpec } from '../../src/network/types.js';
+import type { AttachOptions, PortSpec } from '../../src/network/types.js';
 import { findLeaks, forceCleanup, formatLeaks } from './leaks.js';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 
@@ -184,9 +184,9 @@ export class FakeContainer {
     readonly attach: AttachResult,
   ) {}
 
-  static async start(name: string, endpoints: EndpointRequest[], ports: (PortSpec | string)[] = []): Promise<FakeContainer> {
+  static async start(name: string, endpoints: EndpointRequest[], ports: (PortSpec | string)[] = [], options: AttachOptions = {}): Promise<FakeContainer> {
     const id = containerId();
-    const attach = await attachContainer(id, name, endpoints, ports);
+    const attach = await attachContainer(id, name, endpoints, ports, options);
     const c = new FakeContainer(id, name, attach);
     const init = c.spawn(['busybox', 'sleep', '100000']);
     await setContainerRunning(id, true, { pid: init.pid! });

@@ -4,7 +4,7 @@ import { readAllNetworks } from '../store.js';
 import { DnsTable, type DnsEndpoint, type DnsNetwork } from '../dns/table.js';
 import { DnsServer } from '../dns/server.js';
 import { answerQuery } from '../dns/answer.js';
-import { forward, upstreams } from '../dns/forwarder.js';
+import { forward, parseUpstreams, upstreams } from '../dns/forwarder.js';
 import { PortPublisher, readPortRecords } from '../ports/publisher.js';
 import type { PortRequest } from '../ports/spec.js';
 import { missingBridges, realizeNetworks } from '../realize.js';
@@ -48,7 +48,11 @@ export function networkService(log: (msg: string) => void): DaemonService {
   let gateways = new Set<string>();
   const isLive = makeLivenessCheck();
   const dns = new DnsServer(
-    (query, source, transport) => answerQuery(query, source, transport, table, (q, t) => forward(q, t, upstreams(gateways))),
+    (query, source, transport) => {
+      const own = table.upstreamsFor(source);
+      const servers = own ? parseUpstreams(own.join(',')) : upstreams(gateways);
+      return answerQuery(query, source, transport, table, (q, t) => forward(q, t, servers));
+    },
     log,
   );
   const ports = new PortPublisher(log);

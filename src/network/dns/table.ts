@@ -16,6 +16,7 @@ export interface DnsEndpoint {
   pid?: number;
   pidStart?: string;
   bootId?: string;
+  dnsServers?: readonly string[];
 }
 
 export interface DnsNetwork {
@@ -43,6 +44,7 @@ export class DnsTable {
   /** Per network id: address -> the container's name there (for PTR). */
   private readonly reverseNames = new Map<string, Map<string, Entry>>();
   private readonly networkIdByName = new Map<string, string>();
+  private readonly dnsServersOf = new Map<string, readonly string[]>();
 
   constructor(
     networks: readonly DnsNetwork[],
@@ -54,6 +56,7 @@ export class DnsTable {
       const reverse = new Map<string, Entry>();
       for (const e of n.endpoints) {
         this.containerByIp.set(e.ipv4, e.containerId);
+        if (e.dnsServers?.length) this.dnsServersOf.set(e.containerId, e.dnsServers);
         const nets = this.networksOf.get(e.containerId) ?? [];
         nets.push(n.id);
         this.networksOf.set(e.containerId, nets);
@@ -69,6 +72,11 @@ export class DnsTable {
       this.names.set(n.id, names);
       this.reverseNames.set(n.id, reverse);
     }
+  }
+
+  /** The container's own upstream resolvers, when it has some (`--dns`). */
+  upstreamsFor(sourceIp: string): readonly string[] | undefined {
+    return this.dnsServersOf.get(this.containerByIp.get(sourceIp) ?? '');
   }
 
   /** Whether the address belongs to one of our containers (its queries are scoped). */
