@@ -395,10 +395,10 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
         close(fd);
     } else if (strcmp(kind, "console") == 0) {
         op_console(rootfd, tty_master, tty_slave);
-    } else if (strcmp(kind, "remount_ro") == 0 && n >= 1) { /* the mount at target, not its submounts */
+    } else if (strcmp(kind, "setattr") == 0 && n >= 2) {  /* target attrs: the mount at target, not its submounts */
         int fd = open_in_root(rootfd, a[0], O_PATH, 0);
-        if (fd < 0) fail_errno(125, "make %s read-only", a[0]);
-        set_attrs(fd, MOUNT_ATTR_RDONLY, 0, a[0]);
+        if (fd < 0) fail_errno(125, "set mount options on %s", a[0]);
+        set_attrs(fd, (unsigned)parse_hex(a[1]), 0, a[0]);
         close(fd);
     } else {
         fail(125, "helper: unknown or malformed op \"%s\"", kind);

@@ -197,6 +197,19 @@ describe('security (engine.md section 6)', () => {
     await root.runtime.remove(nnp.id);
   });
 
+  it('privileged: every capability the engine holds, no seccomp filter, writable /proc/sys and /sys, the host\'s devices', async () => {
+    const root = await makeRuntimeRoot();
+    const r = await runToEnd(root, { privileged: true, ...sh('grep -E "^(CapEff|Seccomp):" /proc/self/status; touch /proc/sys/kernel/x 2>&1 | grep -c "Read-only"; grep -E " /sys sysfs rw," /proc/mounts | wc -l; ls /dev') });
+    const [capEff, seccomp, roCount, sysRw] = r.stdout.split('\n');
+    const host = /^CapBnd:\s*(\w+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
+    expect(capEff).toBe(`CapEff:\t${host}`);
+    expect(seccomp).toBe('Seccomp:\t0');
+    expect([roCount, sysRw]).toEqual(['0', '1']);
+    const hostDevs = readdirSync('/dev').filter((d) => { const st = statSync(`/dev/${d}`, { throwIfNoEntry: false }); return st && (st.isBlockDevice() || st.isCharacterDevice()); });
+    for (const d of hostDevs.filter((d) => d !== 'console' && d !== 'ptmx')) expect(r.stdout.split('\n'), d).toContain(d);
+    await root.runtime.remove(r.id);
+  });
+
   it('10. engine state is root-only: an unprivileged host user reaches nothing of it', async () => {
     const root = await makeRuntimeRoot();
     const id = await root.create({ mounts: [{ type: 'volume', source: 'vv', target: '/v' }], cmd: ['true'] });

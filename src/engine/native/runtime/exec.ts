@@ -5,8 +5,8 @@ import type { StdioOptions } from 'node:child_process';
 import { ensurePrivateDir } from '../../../util/paths.js';
 import { ConflictError, UserError } from '../../../util/errors.js';
 import { HelperConfig, runHelper, type HelperRun } from './helper.js';
-import { processEnv, processLines, CLONE_NEWCGROUP } from './launch.js';
-import { resolveCapabilities, capMask, CAPABILITIES, hostCapabilities } from './caps.js';
+import { processEnv, processLines, containerCapabilities, CLONE_NEWCGROUP } from './launch.js';
+import { capMask, CAPABILITIES, hostCapabilities } from './caps.js';
 import { resolveUser } from './users.js';
 import { cgroupNamespaceSupported, type CgroupDriver } from './cgroups/index.js';
 import { ContainerPaths, deriveStatus, type ContainerRecord } from './store.js';
@@ -43,7 +43,7 @@ export async function startExec(rec: ContainerRecord, cgroups: CgroupDriver, spe
   }
   const layers = [rec.rootfs.upperDir, ...rec.rootfs.lowerDirs];
   const user = resolveUser(layers, spec.user ?? rec.user, rec.spec.groupAdd);
-  const caps = spec.privileged ? capMask(CAPABILITIES) & hostCapabilities() : resolveCapabilities(rec.spec);
+  const caps = spec.privileged ? capMask(CAPABILITIES) & hostCapabilities() : containerCapabilities(rec.spec, cgroups);
   const cfg = new HelperConfig();
   cfg.add('pid', st.pid, st.monitor.initStart);
   for (const f of cgroups.procsFiles(rec.id)) cfg.add('cgroup', f);

@@ -1,12 +1,12 @@
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, lstatSync } from 'node:fs';
 import { UserError } from '../../../util/errors.js';
 import { HelperConfig, helperPath } from './helper.js';
-import { capHex, resolveCapabilities } from './caps.js';
+import { capHex, capMask, resolveCapabilities } from './caps.js';
 import { defaultSeccompFilter } from './seccomp.js';
 import { cgroupNamespaceSupported, type CgroupDriver } from './cgroups/index.js';
 import type { ContainerPaths, ContainerRecord } from './store.js';
 import type { ExecUser } from './users.js';
-import type { Ulimit } from './types.js';
+import type { ContainerSpec, Ulimit } from './types.js';
 
 /**
  * Every decision about how a container starts, written as the helper's
@@ -122,7 +122,7 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
   const spec = rec.spec;
   const network = spec.network ?? { mode: 'none' as const };
   const privileged = spec.privileged ?? false;
-  const caps = resolveCapabilities(spec);
+  const caps = containerCapabilities(spec, cgroups);
   const cfg = new HelperConfig();
   cfg.add('id', rec.id);
   cfg.add('rootfs', rec.rootfs.mergedDir).add('overlay', rec.rootfs.mountData).add('overlay_cwd', rec.rootfs.mountCwd);
@@ -152,6 +152,10 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
   }
 
   const op = (...fields: Array<string | number>) => cfg.add('op', ...fields);
+  // cgroup v2 has no device controller file: without an eBPF filter, device nodes shipped in the image
+  // would be usable. Such a root is mounted nodev (our /dev is a mount of its own, unaffected).
+  const rootNodev = cgroups.version === 2 && !privileged ? NODEV : 0;
+  if (rootNodev) op('setattr', '/', hex(rootNodev));
   op('mount', 'proc', 'proc', '/proc', hex(NOSUID | NODEV | NOEXEC), '');
   op('mount', 'tmpfs', 'tmpfs', '/dev', hex(NOSUID), 'mode=755,size=65536k');
   op('mount', 'devpts', 'devpts', '/dev/pts', hex(NOSUID | NOEXEC), 'newinstance,ptmxmode=0666,mode=0620,gid=5');
@@ -160,6 +164,7 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
   op('mount', 'sysfs', 'sysfs', '/sys', hex((privileged ? 0 : RDONLY) | NOSUID | NODEV | NOEXEC), '');
   cgroupMounts(op, cgroups, privileged);
   for (const [path, major, minor] of DEVICES) op('mknod', path, 'c', '0666', major, minor);
+  if (privileged) for (const d of hostDevices()) op('mknod', d.path, d.type, d.mode.toString(8), d.major, d.minor);
   op('symlink', '/proc/self/fd', '/dev/fd');
   op('symlink', '/proc/self/fd/0', '/dev/stdin');
   op('symlink', '/proc/self/fd/1', '/dev/stdout');
@@ -195,7 +200,7 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
     for (const p of maskedPaths()) op('mask', p);
     for (const p of READONLY_PATHS) op('ro', p);
   }
-  if (spec.readOnlyRootfs) op('remount_ro', '/');
+  if (spec.readOnlyRootfs) op('setattr', '/', hex(RDONLY | rootNodev));
 
   if (spec.resources?.oomScoreAdj !== undefined) cfg.add('oom_score_adj', spec.resources.oomScoreAdj);
   const argv = spec.init ? ['/sbin/docker-init', '--', rec.path, ...rec.args] : [rec.path, ...rec.args];
@@ -212,6 +217,41 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
   return cfg.text();
 }
 
+/**
+ * The capabilities PID 1 gets. On cgroup v2 (no device controller without
+ * eBPF), MKNOD is dropped unless asked for: a block device made in the
+ * container would otherwise reach the host's disks.
+ */
+export function containerCapabilities(spec: ContainerSpec, cgroups: CgroupDriver): bigint {
+  const caps = resolveCapabilities(spec);
+  const asked = (spec.capAdd ?? []).some((c) => /^(CAP_)?(MKNOD|ALL)$/i.test(c.trim()));
+  if (cgroups.version === 2 && !spec.privileged && !asked) return caps & ~capMask(['MKNOD']);
+  return caps;
+}
+
+/** The host's device nodes under /dev (one level, as `--privileged` exposes them), minus our defaults. */
+function hostDevices(): Array<{ path: string; type: 'c' | 'b'; mode: number; major: number; minor: number }> {
+  const out: Array<{ path: string; type: 'c' | 'b'; mode: number; major: number; minor: number }> = [];
+  const skip = new Set(DEVICES.map(([p]) => p));
+  for (const name of readdirSync('/dev')) {
+    const path = `/dev/${name}`;
+    if (skip.has(path) || name === 'console' || name === 'ptmx') continue;
+    let st;
+    try {
+      st = lstatSync(path);
+    } catch {
+      continue;
+    }
+    if (!st.isCharacterDevice() && !st.isBlockDevice()) continue;
+    // glibc's dev_t encoding (gnu_dev_major/minor).
+    const rdev = BigInt(st.rdev);
+    const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n));
+    const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n));
+    out.push({ path, type: st.isBlockDevice() ? 'b' : 'c', mode: st.mode & 0o777, major, minor });
+  }
+  return out;
+}
+
 function depth(path: string): number {
   return path.split('/').filter(Boolean).length;
 }
@@ -226,5 +266,5 @@ function cgroupMounts(op: (...f: Array<string | number>) => void, cgroups: Cgrou
   }
   op('mount', 'tmpfs', 'tmpfs', '/sys/fs/cgroup', hex(NOSUID | NODEV | NOEXEC), 'mode=755');
   for (const h of cgroups.hierarchyMounts()) op('mount', 'cgroup', 'cgroup', `/sys/fs/cgroup/${h.dir}`, flags, h.options);
-  if (!privileged) op('remount_ro', '/sys/fs/cgroup');
+  if (!privileged) op('setattr', '/sys/fs/cgroup', hex(RDONLY | NOSUID | NODEV | NOEXEC));
 }
