@@ -22,7 +22,7 @@ import { loadProject } from '../src/spec/load.js';
 // dist-bench/bench/ → the checkout, whose bin/tscompose runs the built dist/.
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(repoRoot, 'bin', 'tscompose');
-const CORPUS = '/work/shared/corpus/awesome-compose';
+const CORPUS = join(repoRoot, '..', 'shared', 'corpus', 'awesome-compose');
 
 function run(cmd: string, args: string[], cwd: string): void {
   const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });

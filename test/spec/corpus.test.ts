@@ -15,7 +15,8 @@ import { repoRoot } from '../support/cache.js';
  * loader under test.
  */
 
-const CORPUS = '/work/shared/corpus/awesome-compose';
+// The shared material sits next to the checkout (../shared), as DESIGN.md describes.
+const CORPUS = join(repoRoot, '..', 'shared', 'corpus', 'awesome-compose');
 const CLI = join(repoRoot, 'bin', 'tscompose');
 const dirs = readdirSync(CORPUS, { withFileTypes: true })
   .filter((d) => d.isDirectory())

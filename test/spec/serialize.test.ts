@@ -5,7 +5,11 @@ import { stringify } from 'yaml';
 import { loadProject } from '../../src/spec/load.js';
 import { projectToPlain } from '../../src/spec/serialize.js';
 import type { Project } from '../../src/spec/types.js';
+import { repoRoot } from '../support/cache.js';
 import { load, projectDir } from './helpers.js';
+
+// The shared material sits next to the checkout (../shared), as DESIGN.md describes.
+const CORPUS = join(repoRoot, '..', 'shared', 'corpus', 'awesome-compose');
 
 /** What `config` prints must load again to the same project (env files are already folded into environment). */
 async function roundTrip(project: Project): Promise<Project> {
@@ -105,10 +109,10 @@ describe('config output', () => {
     expect(text.indexOf('name: rich')).toBe(0);
   });
 
-  it.each(readdirSync('/work/shared/corpus/awesome-compose', { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name))(
+  it.each(readdirSync(CORPUS, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name))(
     'round-trips corpus project %s',
     async (name) => {
-      const project = await loadProject({ cwd: join('/work/shared/corpus/awesome-compose', name), environment: {}, onWarning: () => {} });
+      const project = await loadProject({ cwd: join(CORPUS, name), environment: {}, onWarning: () => {} });
       expect(comparable(await roundTrip(project))).toEqual(comparable(project));
     },
   );
