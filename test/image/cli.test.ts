@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterEach, beforeEach } from 'vitest';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { busyboxRootfsTar } from '../support/images.js';
@@ -40,6 +40,11 @@ describe('tscompose image', () => {
     expect(run('image', 'tag', short, 'registry.local:5000/bb').code).toBe(0);
     expect(run('image', 'ls', 'bb', '--format', '{{.Repository}}:{{.Tag}}').stdout).toBe('bb:1\nbb:2\n');
     expect(run('image', 'ls', '-q').stdout).toBe(`${short}\n`);
+    // From stdin too, with Docker's default comment for it.
+    const piped = cli(root, ['image', 'import', '-', 'piped'], readFileSync(busybox));
+    expect(piped.stderr).toBe('');
+    expect(JSON.parse(run('image', 'inspect', 'piped').stdout)[0].Comment).toBe('Imported from -');
+    expect(run('image', 'rm', 'piped').code).toBe(0);
     expect(run('image', 'ls', '--no-trunc', '-q').stdout).toBe(`${id}\n`);
 
     const byId = run('image', 'rm', short);

@@ -125,6 +125,9 @@ describe('OCI image layouts', () => {
     const r = cli(root, ['image', 'load', '-i', junk]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`${junk} is neither a docker save archive (no manifest.json) nor an OCI image layout (no index.json)\n`);
+    const ancient = join(root.dir, 'ancient.tar');
+    writeFileSync(ancient, await makeTar([{ name: 'repositories', content: '{}' }, { name: 'abc/layer.tar', content: '' }]));
+    expect(cli(root, ['image', 'load', '-i', ancient]).stderr).toMatch(/is a docker save archive from before Docker 1\.10 \(no manifest\.json\)/);
     const missing = cli(root, ['image', 'load', '-i', join(root.dir, 'nope.tar')]);
     expect(missing.stderr).toMatch(/nope.tar: no such file or directory/);
     rmSync(junk);
