@@ -13,6 +13,7 @@ import { missingBridges, mtuOf, realizeNetworks } from './realize.js';
 import { containerHosts, containerResolvConf, hostResolvConf, parseExtraHost } from './resolvconf.js';
 import { fromPortSpec, parsePublishFlag, type PortRequest } from './ports/spec.js';
 import { publishPorts, retargetPorts, unpublishPorts } from './ports/client.js';
+import { deleteAttachment, writeAttachment } from './attachments.js';
 import { bootId } from './liveness.js';
 import { ensureDefaultNetworkLocked, reloadDaemon, removeDefaultNetworkIfUnusedLocked } from './networks.js';
 import type { AttachOptions, AttachResult, AttachedAddress, EndpointRecord, EndpointRequest, NetworkRecord, PortSpec } from './types.js';
@@ -141,6 +142,7 @@ export async function attachContainer(
         containerId,
         nets.map((n, i) => vethSpec(n, eps[i]!, i === routeVia)),
       );
+      writeAttachment({ containerId, containerName, endpoints: [...requests], ports: portRequests, options });
       const host = hostResolvConf();
       return {
         netnsPath: netnsPathResult,
@@ -183,6 +185,7 @@ export async function detachLocked(containerId: string): Promise<void> {
   await Promise.all([deleteLinks(inUse || !handle ? veths : []), removeNetns(containerId)]);
   for (const n of all) if (releaseEndpoint(n, containerId)) writeNetwork(n);
   await unpublishPorts(containerId);
+  deleteAttachment(containerId);
 }
 
 /** Drops an endpoint from a record in memory (address back to the pool); false when there was none. */

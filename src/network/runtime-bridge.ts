@@ -1,5 +1,6 @@
 import { readAllNetworks } from './store.js';
 import { attachContainer, detachContainer, setContainerRunning } from './endpoints.js';
+import { prepareStart, releaseOnStop } from './lifecycle.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
 import { isBridgeNetwork, type ContainerNetworkFlags } from './container-flags.js';
 import { isMounted, netnsPath } from './links.js';
@@ -46,8 +47,15 @@ export async function containerStarted(rt: RuntimeForNetwork, id: string): Promi
   if (c.State.Running) await setContainerRunning(id, true, { pid: c.State.Pid });
 }
 
+/** Before a start: a container whose namespace is gone is attached again (and the runtime pointed at it); released ports are taken again. */
+export async function containerStarting(rt: RuntimeForNetwork, id: string): Promise<void> {
+  const again = await prepareStart(id);
+  if (again) await rt.setNetwork(id, { mode: 'netns', path: again.netnsPath, hosts: again.hosts, resolvConf: again.resolvConf });
+}
+
+/** After a stop: names stop resolving, published ports are released. */
 export async function containerStopped(id: string): Promise<void> {
-  if (isMounted(netnsPath(id))) await setContainerRunning(id, false);
+  await releaseOnStop(id);
 }
 
 /** After a remove: veths, namespace, addresses, names and published ports go. Cheap when the container had no network of ours. */

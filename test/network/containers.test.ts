@@ -1,10 +1,11 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processStartTime } from '../../src/util/lock.js';
 import { setUpNetEnv, tearDownNetEnv, daemonPid, freePort, type NetEnv } from './support.js';
-import { findLeaks, formatLeaks, taggedLinkNames } from './leaks.js';
+import { findLeaks, forceCleanup, formatLeaks, taggedLinkNames } from './leaks.js';
 import { NODE_MOUNTS, importBusybox, processesOfRoot, removeAllContainers, tscFor, type Tsc } from './real.js';
 
 // The acceptance points with real containers of the native runtime, driven through the CLI:
@@ -152,5 +153,39 @@ describe('networks with real containers', () => {
     const leaks = await findLeaks({ runRoot: env.runRoot, waitForDaemonMs: 5000 });
     expect(leaks ? formatLeaks(leaks) : 'nothing').toBe('nothing');
     expect(processesOfRoot(env.stateRoot)).toEqual([]);
+  });
+
+  it('5. stop releases published ports and start takes them again; after a "reboot" (namespaces, links, rules and run root gone) start re-attaches', async () => {
+    await tsc.ok('network', 'create', 'app-network');
+    const port = await freePort();
+    await run('--name', 'web', '--network', 'app-network', '--network-alias', 'www', '-p', `${port}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc');
+    await run('--name', 'client', '--network', 'app-network', 'busybox', 'sleep', '1000');
+    expect(await httpGet(port)).toMatch(/\n$/);
+
+    await tsc.ok('container', 'stop', '-t', '1', 'web');
+    // Free again: another program can bind it while the container is stopped, as with Docker.
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(port, '0.0.0.0', () => r()));
+    const clash = await tsc('container', 'start', 'web');
+    expect(clash.stderr).toContain(`host port ${port}/tcp is already in use`);
+    await new Promise<void>((r) => squatter.close(() => r()));
+    await tsc.ok('container', 'start', 'web');
+    expect(await httpGet(port)).toMatch(/\n$/);
+    expect(await lookup('client', 'www')).toEqual([await ipOf('web', 'app-network')]);
+
+    // A reboot, as far as the network is concerned: every process of ours, namespace, link, rule and the run root, gone.
+    await tsc.ok('container', 'stop', '-t', '1', 'web', 'client');
+    const victims = processesOfRoot(env.stateRoot);
+    for (const pid of victims) process.kill(pid, 'SIGKILL');
+    for (const pid of victims) while (processStartTime(pid) !== undefined) await sleep(10);
+    await forceCleanup({ runRoot: env.runRoot });
+    rmSync(env.runRoot, { recursive: true, force: true });
+    expect(taggedLinkNames()).toEqual([]);
+
+    await tsc.ok('container', 'start', 'web');
+    await tsc.ok('container', 'start', 'client');
+    expect(await httpGet(port)).toMatch(/\n$/);
+    expect(await lookup('client', 'www')).toEqual([await ipOf('web', 'app-network')]);
+    expect((await exec('client', 'wget', '-q', '-O', '-', 'http://www/hostname')).code).toBe(0);
   });
 });

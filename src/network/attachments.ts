@@ -1,0 +1,42 @@
+import { mkdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
+import { networksDir } from './store.js';
+import type { PortRequest } from './ports/spec.js';
+import type { AttachOptions, EndpointRequest } from './types.js';
+
+/**
+ * What a container asked for when it was attached, kept in the state root
+ * (`networks/attachments/<container id>.json`) for as long as it is
+ * attached: enough to attach it again after a reboot wiped its namespace,
+ * and to publish its ports again when it starts after a stop (ports are
+ * released on stop, as Docker does).
+ */
+export interface AttachmentSpec {
+  containerId: string;
+  containerName: string;
+  endpoints: EndpointRequest[];
+  ports: PortRequest[];
+  options: AttachOptions;
+}
+
+function attachmentPath(containerId: string): string {
+  return join(networksDir(), 'attachments', `${containerId}.json`);
+}
+
+export function readAttachment(containerId: string): AttachmentSpec | undefined {
+  return readJsonIfExists<AttachmentSpec>(attachmentPath(containerId));
+}
+
+export function writeAttachment(spec: AttachmentSpec): void {
+  mkdirSync(join(networksDir(), 'attachments'), { recursive: true, mode: 0o700 });
+  writeJsonAtomic(attachmentPath(spec.containerId), spec);
+}
+
+export function deleteAttachment(containerId: string): void {
+  try {
+    unlinkSync(attachmentPath(containerId));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
