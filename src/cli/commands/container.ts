@@ -158,8 +158,10 @@ export function register(program: Command): void {
         if (refs.length > 1) throw new UserError('you cannot start and attach multiple containers at once');
         const release = holdSignals();
         try {
-          const a = await rt.start(refs[0]!, { attach: { stdio: 'inherit', stdin: o.interactive ?? false } });
-          await (await network()).containerStarted(rt, rt.resolve(refs[0]!));
+          const id = rt.resolve(refs[0]!);
+          await (await network()).containerStarting(rt, id);
+          const a = await rt.start(id, { attach: { stdio: 'inherit', stdin: o.interactive ?? false } });
+          await (await network()).containerStarted(rt, id);
           process.exitCode = a ? await a.exit : 0;
         } finally {
           release();
@@ -167,8 +169,10 @@ export function register(program: Command): void {
         return;
       }
       await forEach(refs, async (ref) => {
-        await rt.start(ref);
-        await (await network()).containerStarted(rt, rt.resolve(ref));
+        const id = rt.resolve(ref);
+        await (await network()).containerStarting(rt, id);
+        await rt.start(id);
+        await (await network()).containerStarted(rt, id);
         process.stdout.write(`${ref}\n`);
       });
     });
@@ -197,8 +201,10 @@ export function register(program: Command): void {
       const rt = await openRuntime(cmd);
       const timeout = o.time !== undefined ? parseInteger(o.time, '--time') : undefined;
       await forEach(refs, async (ref) => {
-        await rt.restart(ref, { ...(timeout !== undefined ? { timeout } : {}), ...(o.signal ? { signal: o.signal } : {}) });
-        await (await network()).containerStarted(rt, rt.resolve(ref));
+        const id = rt.resolve(ref);
+        await (await network()).containerStarting(rt, id);
+        await rt.restart(id, { ...(timeout !== undefined ? { timeout } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+        await (await network()).containerStarted(rt, id);
         process.stdout.write(`${ref}\n`);
       });
     });
