@@ -8,6 +8,7 @@
  *
  *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/compose-up.js
  *
+ * BENCH_CASES picks cases by label substring, comma-separated (e.g. "30 chain,no-op").
  * BENCH_RUNS (default 3) sets the recorded pairs per case, after one warm-up.
  * The chain without init is left out: its `down` is N × 10 s for both tools
  * (a stop per link, each waiting the full grace period), which measures the
@@ -25,9 +26,17 @@ import { repoRoot } from '../test/support/cache.js';
 
 const IMAGE = 'tsc-test/busybox:latest';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-// Compiled into dist-bench/, the support code's root is dist-bench itself; the CLI is the checkout's (dist/, built first).
+// Compiled into dist-bench/, the support code's root is dist-bench itself.
 const ROOT = basename(repoRoot) === 'dist-bench' ? dirname(repoRoot) : repoRoot;
-const TSCOMPOSE = join(ROOT, 'bin/tscompose');
+// A private build of the CLI (see buildCli): others rebuilding dist/ mid-run must not break a measurement.
+let TSCOMPOSE = join(ROOT, 'dist/cli/main.js');
+
+async function buildCli(): Promise<string> {
+  const out = join(ROOT, '.cache', `bench-dist-${process.pid}`);
+  await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT });
+  TSCOMPOSE = join(out, 'cli/main.js');
+  return out;
+}
 
 interface Case {
   n: number;
@@ -113,6 +122,9 @@ async function benchNoop(dir: string): Promise<void> {
   }
 }
 
+const CASES = process.env.BENCH_CASES?.split(',').map((x) => x.trim()).filter(Boolean);
+const wanted = (label: string) => !CASES || CASES.some((c) => (c === 'no-op' ? label === 'no-op' : label === c));
+
 async function main(): Promise<void> {
   await ensureDockerd();
   try {
@@ -121,20 +133,22 @@ async function main(): Promise<void> {
     execFileSync('docker', ['import', '--change', 'CMD ["sh"]', await busyboxRootfsTar(), IMAGE], { stdio: 'ignore' });
   }
   const dir = mkdtempSync(join(tmpdir(), 'tsc-bench-up-'));
+  const build = await buildCli();
   const t0 = Date.now();
   try {
     console.log(`compose-up: tscompose --backend docker vs docker-compose 1.29, same dockerd, ${RUNS} recorded pairs per case`);
-    await benchNoop(dir);
+    if (wanted('no-op')) await benchNoop(dir);
     const cases: Case[] = [];
     for (const n of [1, 10, 30]) {
       cases.push({ n, shape: 'fan-out', init: true }, { n, shape: 'chain', init: true }, { n, shape: 'fan-out', init: false });
     }
     for (const c of cases) {
       if (c.n === 1 && c.shape === 'chain') continue; // one service: a chain is a fan-out
-      await benchCase(c, dir);
+      if (wanted(`${c.n} ${c.shape}${c.init ? ' init' : ''}`)) await benchCase(c, dir);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(build, { recursive: true, force: true });
     console.log(`(bench took ${fmt(Date.now() - t0)})`);
   }
 }

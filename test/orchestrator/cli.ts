@@ -2,21 +2,31 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { run, runOk, type RunResult } from '../../src/util/proc.js';
+import { run, type RunResult } from '../../src/util/proc.js';
 import { repoRoot } from '../support/cache.js';
-import { withLock } from '../../src/util/lock.js';
-import { cacheDir } from '../support/cache.js';
 import type { BackendName } from '../../src/engine/types.js';
 import { dockerCleanup, dockerLeftovers, uniqueName } from './helpers.js';
 
-const BIN = join(repoRoot, 'bin/tscompose');
+let cliMain = join(repoRoot, 'dist/cli/main.js');
+let snapshot: string | undefined;
 
-/** The CLI the scenarios drive is the built one (dist/); it is built when missing. */
+/**
+ * The CLI the scenarios drive: a private build of the tree (tsc into
+ * .cache/), so that another engineer rebuilding dist/ in the middle of a run
+ * cannot pull modules out from under it. `disposeBuild` removes it.
+ */
 export async function ensureBuilt(): Promise<void> {
-  if (existsSync(join(repoRoot, 'dist/cli/main.js'))) return;
-  await withLock(join(cacheDir(), 'build.lock'), async () => {
-    if (!existsSync(join(repoRoot, 'dist/cli/main.js'))) await runOk('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot });
-  }, 300_000);
+  if (snapshot) return;
+  const dir = join(repoRoot, '.cache', `orch-dist-${process.pid}`);
+  const r = await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', dir], { cwd: repoRoot });
+  if (!existsSync(join(dir, 'cli/main.js'))) throw new Error(`building the CLI failed:\n${r.stdout}${r.stderr}`);
+  snapshot = dir;
+  cliMain = join(dir, 'cli/main.js');
+}
+
+export function disposeBuild(): void {
+  if (snapshot) rmSync(snapshot, { recursive: true, force: true });
+  snapshot = undefined;
 }
 
 /**
@@ -45,7 +55,7 @@ export class Scenario {
   }
 
   compose(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
-    return run(process.execPath, [BIN, '--progress', 'plain', ...args], { cwd: this.dir, env: { ...process.env, CI: '1', ...this.env, ...opts.env }, input: opts.input });
+    return run(process.execPath, [cliMain, '--progress', 'plain', ...args], { cwd: this.dir, env: { ...process.env, CI: '1', ...this.env, ...opts.env }, input: opts.input });
   }
 
   /** Like compose, but a non-zero exit fails with its output. */
@@ -57,7 +67,7 @@ export class Scenario {
 
   /** A long-running CLI process (foreground `up`), for signals. */
   spawn(args: string[]): ChildProcess {
-    return spawn(process.execPath, [BIN, '--progress', 'plain', ...args], { cwd: this.dir, env: { ...process.env, CI: '1', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    return spawn(process.execPath, [cliMain, '--progress', 'plain', ...args], { cwd: this.dir, env: { ...process.env, CI: '1', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   /** What the backend holds for this project. */

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openEngine } from '../../src/engine/index.js';
 import type { Engine } from '../../src/engine/types.js';
 import { BACKENDS, BUSYBOX, prepareBackend } from './helpers.js';
-import { Scenario, ensureBuilt } from './cli.js';
+import { Scenario, disposeBuild, ensureBuilt } from './cli.js';
 
 /**
  * The orchestrator end to end, through the CLI, with the same assertions on
@@ -30,7 +30,10 @@ describe.each(BACKENDS)('compose scenarios on %s', (backend) => {
   afterEach(() => {
     for (const s of scenarios.splice(0)) s.dispose();
   });
-  afterAll(async () => engine?.close());
+  afterAll(async () => {
+    disposeBuild();
+    await engine?.close();
+  });
 
   const container = async (name: string) => {
     const c = await engine.containers.inspect(name);
@@ -393,6 +396,34 @@ networks:
     expect(err).toContain(`Container ${s.name}-a-1  Stopped`);
     expect((await container(`${s.name}-a-1`)).state).toBe('exited');
     await s.ok(['down']);
+  });
+
+  it('up builds a service\'s image with its build config; down --rmi local removes it', async () => {
+    const s = scenario();
+    s.write('Dockerfile', `FROM ${IMAGE}\nARG GREETING\nRUN echo "$GREETING" > /built\nCMD ["sleep", "3600"]\n`);
+    s.write(
+      'compose.yaml',
+      `
+services:
+  app:
+    build:
+      context: .
+      args: { GREETING: built-by-compose }
+    init: true
+networks:
+  default: { internal: true }
+`,
+    );
+    const up = await s.ok(['up', '-d']);
+    expect(up.stderr).toContain(`Image ${s.name}-app  Built`);
+    expect((await s.ok(['exec', '-T', 'app', 'cat', '/built'])).stdout).toBe('built-by-compose\n');
+    // Built once: the next up neither builds nor recreates.
+    const again = await s.ok(['up', '-d']);
+    expect(again.stderr).not.toContain('Building');
+    expect((await s.ok(['images', '--format', 'json'])).stdout).toContain(`"Repository":"${s.name}-app"`);
+    await s.ok(['down', '--rmi', 'local']);
+    expect(await engine.images.inspect(`${s.name}-app`)).toBeUndefined();
+    expect(s.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
   });
 
   it('bad input names the object and the fix, and creates nothing', async () => {

@@ -264,6 +264,28 @@ describe('reconcile: golden plans', () => {
     expect(w.networks).toEqual([]);
   });
 
+  it('down removes anonymous volumes (inherited ones too) after every container using them', () => {
+    const p = project('anon', [service('a', { volumes: [{ type: 'volume', target: '/cache', read_only: false }] })]);
+    const w = new FakeWorld();
+    up(p, w);
+    const anon = w.containers[0]!.mounts[0]!.name!;
+    expect(anon).toMatch(/^[0-9a-f]{64}$/);
+    // A recreate passes the anonymous volume on, by name.
+    p.services.a!.environment = { V: '2' };
+    const recreate = plan(p, w);
+    const create = recreate.nodes.find((n) => n.op.kind === 'CreateContainer')!;
+    expect(create.op.kind === 'CreateContainer' && create.op.spec.mounts).toEqual([{ type: 'volume', source: anon, target: '/cache', readOnly: false, noCopy: undefined, subpath: undefined }]);
+    w.apply(recreate);
+    expect(formatPlan(planDown(w.observe(p), { project: p }))).toBe(
+      text(`
+#1 service:a:1 StopContainer (down)
+#2 service:a:1 RemoveContainer (down) <- #1
+#3 volume:${anon.slice(0, 12)} RemoveVolume (anonymous) [optional] <- #2
+#4 network:default RemoveNetwork (down) <- #2
+`),
+    );
+  });
+
   it('a volume whose config changed is kept, with a warning', () => {
     const p = shop();
     const w = new FakeWorld();

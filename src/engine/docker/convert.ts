@@ -17,16 +17,7 @@ const NS_PER_MS = 1_000_000;
 
 /** A row of GET /containers/json. Health is only in the human status there: "(healthy)", "(health: starting)". */
 export function summaryFromList(c: ContainerInfo): ContainerSummary {
-  const networks: Record<string, ContainerNetwork> = {};
-  for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
-    networks[name] = {
-      networkId: n.NetworkID,
-      ipv4Address: n.IPAddress || undefined,
-      ipv6Address: n.GlobalIPv6Address || undefined,
-      aliases: n.Aliases ?? [],
-      macAddress: n.MacAddress || undefined,
-    };
-  }
+  const networks = networksOf(c.NetworkSettings?.Networks);
   return {
     id: c.Id,
     name: (c.Names?.[0] ?? '').replace(/^\//, ''),
@@ -58,6 +49,22 @@ export function summaryFromList(c: ContainerInfo): ContainerSummary {
   };
 }
 
+type DockerEndpoint = { NetworkID: string; IPAddress?: string; GlobalIPv6Address?: string; Aliases?: string[] | null; MacAddress?: string };
+
+function networksOf(endpoints: Record<string, DockerEndpoint> | undefined): Record<string, ContainerNetwork> {
+  const networks: Record<string, ContainerNetwork> = {};
+  for (const [name, n] of Object.entries(endpoints ?? {})) {
+    networks[name] = {
+      networkId: n.NetworkID,
+      ipv4Address: n.IPAddress || undefined,
+      ipv6Address: n.GlobalIPv6Address || undefined,
+      aliases: n.Aliases ?? [],
+      macAddress: n.MacAddress || undefined,
+    };
+  }
+  return networks;
+}
+
 function exitCodeFromStatus(status: string): number | undefined {
   const m = /^Exited \((\d+)\)/.exec(status);
   return m ? Number(m[1]) : undefined;
@@ -81,16 +88,7 @@ export function detailsFromInspect(c: ContainerInspectInfo): ContainerDetails {
   const health = (c.State.Health?.Status || undefined) as HealthStatus | undefined;
   const startedAt = parseTime(c.State.StartedAt);
   const finishedAt = parseTime(c.State.FinishedAt);
-  const networks: Record<string, ContainerNetwork> = {};
-  for (const [name, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
-    networks[name] = {
-      networkId: n.NetworkID,
-      ipv4Address: n.IPAddress || undefined,
-      ipv6Address: n.GlobalIPv6Address || undefined,
-      aliases: n.Aliases ?? [],
-      macAddress: n.MacAddress || undefined,
-    };
-  }
+  const networks = networksOf(c.NetworkSettings?.Networks);
   const ports: PublishedPort[] = [];
   for (const [key, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
     const [port, proto] = key.split('/');
