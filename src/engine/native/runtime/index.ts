@@ -179,7 +179,9 @@ export class ContainerRuntime {
         stdin: opts.attach.stdin ?? false,
         ...(opts.attach.stdio === 'inherit' && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : {}),
       };
-      writeFileSync(paths.startConf, startConfig(rec, paths, this.cgroups, user, attach), { mode: 0o600 });
+      // A new file, not a truncated one: ext4 flushes a file truncated and rewritten when it is closed.
+      rmSync(paths.startConf, { force: true });
+      writeFileSync(paths.startConf, startConfig(rec, paths, this.cgroups, user, attach), { mode: 0o600, flag: 'wx' });
       const stdio = (opts.attach
         ? [opts.attach.stdin ? opts.attach.stdio : 'ignore', opts.attach.stdio, opts.attach.stdio]
         : ['ignore', 'ignore', 'ignore']) as [StdioOptions, StdioOptions, StdioOptions];

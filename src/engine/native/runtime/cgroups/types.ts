@@ -23,7 +23,7 @@ export interface CgroupDriver {
   readonly version: 1 | 2;
   /** Creates the container's cgroup (idempotent) and writes its limits. */
   create(id: string, limits: CgroupLimits): void;
-  /** The cgroup.procs files a process writes "0" into to join the container's cgroup(s). */
+  /** The files a single-threaded process writes "0" into to join the container's cgroup(s). */
   procsFiles(id: string): string[];
   /** Where the kernel counts OOM kills for this cgroup, and the key of that line. */
   oomCounter(id: string): { path: string; key: string } | undefined;
