@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { UserError } from '../../../util/errors.js';
-import { sha256Digest } from '../image/index.js';
+import { familiarString, sha256Digest } from '../image/index.js';
 import { repositoryScope } from './auth.js';
 import { RegistryHttp, networkCause, statusError, type RegistryHttpOptions } from './http.js';
 import { MANIFEST_ACCEPT } from './manifest.js';
@@ -30,9 +30,9 @@ export class RepositoryClient {
     this.http = http ?? new RegistryHttp(registry, opts);
   }
 
-  /** `registry/repo` as users write it, for messages. */
+  /** The repository as users write it (`busybox`, `localhost:5000/team/app`), for messages. */
   get name(): string {
-    return `${this.registry}/${this.repo}`;
+    return familiarString({ domain: this.registry, path: this.repo });
   }
 
   private scopes(push: boolean): string[] {

@@ -38,9 +38,15 @@ const MAX_REDIRECTS = 10;
 const PING_TIMEOUT_MS = 15_000;
 const USER_AGENT = 'tscompose/0.1 (registry client; node fetch)';
 
-/** Docker Hub's API lives on another host than the one image names use. */
+/**
+ * Docker Hub's API lives on another host than the one image names use; a
+ * mirror (TSCOMPOSE_REGISTRY_MIRROR=host[:port], like dockerd's
+ * --registry-mirror, e.g. a pull-through cache) takes its place.
+ */
 export function apiHost(registry: string): string {
-  return registry === 'docker.io' ? 'registry-1.docker.io' : registry;
+  if (registry !== 'docker.io') return registry;
+  const mirror = process.env.TSCOMPOSE_REGISTRY_MIRROR?.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+  return mirror || 'registry-1.docker.io';
 }
 
 /**

@@ -57,7 +57,7 @@ export async function pullImage(store: ImageStore, refText: string, opts: PullIm
   const emit = opts.onProgress;
   const client = new RepositoryClient(ref.domain, ref.path, undefined, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.credentials ? { credentials: opts.credentials } : {}) });
   const reference = ref.digest ?? ref.tag!;
-  emit?.({ id: reference, status: `Pulling from ${familiarString({ domain: ref.domain, path: ref.path })}` });
+  emit?.({ id: reference, status: `Pulling from ${ref.path}` });
 
   // Known by its repository digest already: one HEAD, no manifest download.
   const headDigest = ref.digest ?? (await client.manifestDigest(reference).catch(() => undefined));
