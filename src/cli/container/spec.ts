@@ -5,7 +5,6 @@ import {
   applySecurityOpts, parseBytes, parseEnv, parseInteger, parseKeyValues, parseMountFlag, parseTmpfsFlag, parseUlimit,
   parseVolumeFlag,
 } from './flags.js';
-import { checkNetworkFlags, isBridgeNetwork } from '../../network/container-flags.js';
 
 /** The flags `container run` and `container create` share, and their translation into a ContainerSpec. */
 
@@ -112,6 +111,8 @@ export async function resolveNetworkFlag(network: string | undefined): Promise<C
 }
 
 export async function specFromFlags(image: string, command: string[], f: CreateFlags): Promise<ContainerSpec> {
+  // Loaded on use: the network module's flag checks cost more to import than the rest of this file.
+  const { checkNetworkFlags, isBridgeNetwork } = await import('../../network/container-flags.js');
   const spec: ContainerSpec = { image };
   if (f.name !== undefined) spec.name = f.name;
   if (command.length) spec.cmd = command;
