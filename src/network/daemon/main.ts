@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     server.listen(daemonSocketPath(), () => resolve());
   });
   chmodSync(daemonSocketPath(), 0o600);
+  server.on('error', (err) => log(`control socket: ${err.message}`));
 
   for (const s of services) {
     try {

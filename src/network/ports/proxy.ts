@@ -85,6 +85,8 @@ export async function listenTcp(hostIp: string, port: number, target: Target): P
     });
   });
   const bound = await bindServer(server, hostIp, port);
+  // After the bind, an accept error (EMFILE under a flood) costs that one connection, not the daemon.
+  server.on('error', () => undefined);
   return {
     protocol: 'tcp',
     port: bound,
