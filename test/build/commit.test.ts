@@ -12,7 +12,7 @@ async function layerEntries(root: RuntimeRoot, chainId: string): Promise<Map<str
   const out = new Map<string, string>();
   extract.on('entry', (h, s, next) => {
     let body = '';
-    s.on('data', (c: Buffer) => { body += c.toString(); });
+    s.on('data', (c: unknown) => { body += String(c); });
     s.on('end', () => { out.set(h.name, body); next(); });
   });
   const done = new Promise<void>((r, j) => { extract.on('finish', r); extract.on('error', j); });

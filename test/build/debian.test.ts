@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach, beforeAll } from 'vitest';
 import { debianRootfsTar } from '../support/images.js';
 import { cacheDir } from '../support/cache.js';
 import { checkNoLeaks, makeRuntimeRoot, runToEnd } from '../runtime/helpers.js';
-import { startRegistry, type TestRegistry } from '../registry/support.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { build, removeContexts, writeContext } from './helpers.js';
 
 /**

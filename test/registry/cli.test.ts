@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkNoLeaks, makeRuntimeRoot } from '../runtime/helpers.js';
-import { isolateDockerConfig, startRegistry, type TestRegistry } from './support.js';
+import { isolateDockerConfig, startRegistry, type TestRegistry } from '../support/registry.js';
 
 /**
  * The registry through the CLI: login (stdin password) and logout, image

@@ -7,7 +7,7 @@ import {
   isInsecureRegistry,
 } from '../../src/engine/native/registry/index.js';
 import { MediaType, type OciIndex, type OciPlatform } from '../../src/engine/native/image/index.js';
-import { isolateDockerConfig } from './support.js';
+import { isolateDockerConfig } from '../support/registry.js';
 
 /** The client's HTTP behaviour against small servers of the test's own on 127.0.0.1, and its pure parts. */
 

@@ -6,7 +6,7 @@ import { ImageStore } from '../../src/engine/native/image/index.js';
 import { pullImage, pushImage, storeCredentials, login, type ProgressFn } from '../../src/engine/native/registry/index.js';
 import type { TransferProgress } from '../../src/engine/types.js';
 import { checkNoLeaks, makeRuntimeRoot, runToEnd, sh } from '../runtime/helpers.js';
-import { isolateDockerConfig, startRegistry, type TestRegistry } from './support.js';
+import { isolateDockerConfig, startRegistry, type TestRegistry } from '../support/registry.js';
 
 /**
  * Acceptance 1: against a real registry server (Basic auth, then a token

@@ -7,7 +7,7 @@ import { ImageStore, MediaType, sha256Digest, type OciImage } from '../../src/en
 import { pullImage, pushImage, RepositoryClient } from '../../src/engine/native/registry/index.js';
 import { checkNoLeaks, makeRuntimeRoot } from '../runtime/helpers.js';
 import { makeTar } from '../image/tars.js';
-import { isolateDockerConfig, startRegistry, type TestRegistry } from './support.js';
+import { isolateDockerConfig, startRegistry, type TestRegistry } from '../support/registry.js';
 
 /**
  * Acceptance 1, the hostile half: a blob whose bytes are not its digest is
