@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -179,14 +178,8 @@ static void receive(const char *dest, int keep_owner) {
 
 /* Enter the container's filesystem: its mount namespace if it runs, else a private mount of it. */
 static void enter(const struct conf *c) {
-    const char *pid_line = conf_get(c, "pid");
-    if (pid_line) {
-        pid_t pid = (pid_t)atoi(pid_line);
-        unsigned long long expected = 0;
-        for (int i = 0; i < c->n; i++)
-            if (strcmp(c->lines[i].key, "pid") == 0 && c->lines[i].n >= 2) expected = strtoull(c->lines[i].arg[1], NULL, 10);
-        int pidfd = pidfd_open(pid, 0);
-        if (pidfd < 0 || (expected && proc_start_time(pid) != expected)) fail(1, "container is not running");
+    if (conf_get(c, "pid")) {
+        int pidfd = container_pidfd(c);
         if (setns(pidfd, CLONE_NEWNS) < 0) fail_errno(125, "join the container's mount namespace");
         close(pidfd);
         return;

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -44,14 +43,7 @@ int exec_main(int argc, char **argv) {
     struct conf c;
     if (conf_load(&c, argv[2]) < 0) fail_errno(125, "read %s", argv[2]);
 
-    const char *pid_line = conf_get(&c, "pid");
-    if (!pid_line) fail(125, "helper: no pid in the config");
-    pid_t pid = (pid_t)atoi(pid_line);
-    unsigned long long expected = 0;
-    for (int i = 0; i < c.n; i++)
-        if (strcmp(c.lines[i].key, "pid") == 0 && c.lines[i].n >= 2) expected = strtoull(c.lines[i].arg[1], NULL, 10);
-    int pidfd = pidfd_open(pid, 0);
-    if (pidfd < 0 || (expected && proc_start_time(pid) != expected)) fail(1, "container is not running");
+    int pidfd = container_pidfd(&c);
 
     /* Block the signals we forward before anything else can deliver them. */
     sigset_t fwd;

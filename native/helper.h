@@ -42,7 +42,7 @@ int write_all(int fd, const void *buf, size_t len);
 int write_file(const char *path, const char *text);
 int read_small_file(const char *path, char *buf, size_t size);
 unsigned long long proc_start_time(pid_t pid);
-int parse_signal_fd(void);
+int container_pidfd(const struct conf *c);
 
 /* ---- the container's root filesystem (rootfs.c) ---- */
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "helper.h"
 
@@ -166,4 +167,20 @@ unsigned long long proc_start_time(pid_t pid) {
         if (p) p++;
     }
     return p ? strtoull(p, NULL, 10) : 0;
+}
+
+/* The pidfd of the container's PID 1 named by "pid <pid> <start time>", checked against its start time
+ * after opening, so that a pid reused by another process is never joined. */
+int container_pidfd(const struct conf *c) {
+    pid_t pid = 0;
+    unsigned long long expected = 0;
+    for (int i = 0; i < c->n; i++) {
+        if (strcmp(c->lines[i].key, "pid") || c->lines[i].n < 1) continue;
+        pid = (pid_t)atoi(c->lines[i].arg[0]);
+        if (c->lines[i].n >= 2) expected = strtoull(c->lines[i].arg[1], NULL, 10);
+    }
+    if (pid <= 0) fail(125, "helper: no pid in the config");
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0 || (expected && proc_start_time(pid) != expected)) fail(1, "container is not running");
+    return pidfd;
 }

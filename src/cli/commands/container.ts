@@ -59,6 +59,12 @@ async function createWired(rt: ContainerRuntime, image: string, command: string[
   return id;
 }
 
+interface StopFlags { signal?: string; time?: string }
+
+function stopOptions(o: StopFlags): { timeout?: number; signal?: string } {
+  return { ...(o.time !== undefined ? { timeout: parseInteger(o.time, '--time') } : {}), ...(o.signal ? { signal: o.signal } : {}) };
+}
+
 /** Docker's run/create exit 125 when the engine refuses; 126/127 when the command cannot be run. */
 function runError(err: unknown): never {
   if (err instanceof UserError && err.exitCode === 1) throw new UserError(err.message, 125, err.hint);
@@ -182,11 +188,11 @@ export function register(program: Command): void {
     .argument('<container...>')
     .option('-s, --signal <string>', 'Signal to send to the container')
     .option('-t, --time <int>', 'Seconds to wait before killing the container')
-    .action(async (refs: string[], o: { signal?: string; time?: string }, cmd: Command) => {
+    .action(async (refs: string[], o: StopFlags, cmd: Command) => {
       const rt = await openRuntime(cmd);
-      const timeout = o.time !== undefined ? parseInteger(o.time, '--time') : undefined;
+      const opts = stopOptions(o);
       await forEach(refs, async (ref) => {
-        await rt.stop(ref, { ...(timeout !== undefined ? { timeout } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+        await rt.stop(ref, opts);
         await (await network()).containerStopped(rt.resolve(ref));
         process.stdout.write(`${ref}\n`);
       });
@@ -197,13 +203,13 @@ export function register(program: Command): void {
     .argument('<container...>')
     .option('-s, --signal <string>', 'Signal to send to the container')
     .option('-t, --time <int>', 'Seconds to wait before killing the container')
-    .action(async (refs: string[], o: { signal?: string; time?: string }, cmd: Command) => {
+    .action(async (refs: string[], o: StopFlags, cmd: Command) => {
       const rt = await openRuntime(cmd);
-      const timeout = o.time !== undefined ? parseInteger(o.time, '--time') : undefined;
+      const opts = stopOptions(o);
       await forEach(refs, async (ref) => {
         const id = rt.resolve(ref);
         await (await network()).containerStarting(rt, id);
-        await rt.restart(id, { ...(timeout !== undefined ? { timeout } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+        await rt.restart(id, opts);
         await (await network()).containerStarted(rt, id);
         process.stdout.write(`${ref}\n`);
       });

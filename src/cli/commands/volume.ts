@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { UserError, errorMessage } from '../../util/errors.js';
 import { humanSize, renderTemplate, table } from '../../engine/native/image/present.js';
 import type { Volume, VolumeStore } from '../../engine/native/runtime/volumes.js';
-import { parseKeyValues } from '../container/flags.js';
+import { addLabelFilter, parseKeyValues, splitFilter } from '../container/flags.js';
 
 /** `tscompose volume ...`: the native engine's named volumes, as `docker volume ...`. */
 
@@ -25,14 +25,9 @@ interface VolumeFilter { labels?: Record<string, string | undefined>; dangling?:
 function parseFilters(filters: string[] = []): VolumeFilter {
   const out: VolumeFilter = {};
   for (const f of filters) {
-    const eq = f.indexOf('=');
-    if (eq < 0) throw new UserError(`bad format of filter (expected name=value): ${f}`);
-    const key = f.slice(0, eq);
-    const value = f.slice(eq + 1);
-    if (key === 'label') {
-      const i = value.indexOf('=');
-      out.labels = { ...(out.labels ?? {}), ...(i < 0 ? { [value]: undefined } : { [value.slice(0, i)]: value.slice(i + 1) }) };
-    } else if (key === 'dangling') out.dangling = ['true', '1'].includes(value);
+    const [key, value] = splitFilter(f);
+    if (key === 'label') out.labels = addLabelFilter(out.labels, value);
+    else if (key === 'dangling') out.dangling = ['true', '1'].includes(value);
     else if (key === 'name') out.name = value;
     else if (key === 'driver') { if (value !== 'local') out.name = '\0'; }
     else throw new UserError(`invalid filter '${key}'`, 1, 'use label, dangling, name or driver');

@@ -175,3 +175,16 @@ export function parseTime(value: string, flag: string): number {
   if (Number.isNaN(t)) throw new UserError(`invalid value "${value}" for ${flag}`, 1, 'give a time (2024-01-02T15:04:05Z), a Unix timestamp, or a duration such as 10m');
   return t;
 }
+
+/** A `--filter label=KEY[=VALUE]` value added to a label filter (KEY alone: the label must be there). */
+export function addLabelFilter(labels: Record<string, string | undefined> | undefined, value: string): Record<string, string | undefined> {
+  const i = value.indexOf('=');
+  return { ...(labels ?? {}), ...(i < 0 ? { [value]: undefined } : { [value.slice(0, i)]: value.slice(i + 1) }) };
+}
+
+/** Splits `--filter KEY=VALUE` values, naming the bad one. */
+export function splitFilter(f: string): [string, string] {
+  const eq = f.indexOf('=');
+  if (eq < 0) throw new UserError(`bad format of filter (expected name=value): ${f}`);
+  return [f.slice(0, eq), f.slice(eq + 1)];
+}

@@ -2,6 +2,7 @@ import { humanDuration } from '../../engine/status.js';
 import { renderTemplate, table } from '../../engine/native/image/present.js';
 import { UserError } from '../../util/errors.js';
 import type { ContainerSummary } from '../../engine/native/runtime/index.js';
+import { addLabelFilter, splitFilter } from './flags.js';
 
 /** `container ls` as the docker CLI prints it: columns, truncation, --format templates, --filter. */
 
@@ -67,14 +68,9 @@ export interface PsFilter {
 export function parsePsFilters(filters: string[] = []): PsFilter {
   const out: PsFilter = {};
   for (const f of filters) {
-    const eq = f.indexOf('=');
-    if (eq < 0) throw new UserError(`bad format of filter (expected name=value): ${f}`);
-    const key = f.slice(0, eq);
-    const value = f.slice(eq + 1);
-    if (key === 'label') {
-      const i = value.indexOf('=');
-      out.labels = { ...(out.labels ?? {}), ...(i < 0 ? { [value]: undefined } : { [value.slice(0, i)]: value.slice(i + 1) }) };
-    } else if (key === 'name') out.name = value;
+    const [key, value] = splitFilter(f);
+    if (key === 'label') out.labels = addLabelFilter(out.labels, value);
+    else if (key === 'name') out.name = value;
     else if (key === 'id') out.id = value;
     else if (key === 'status') {
       if (!['created', 'running', 'exited'].includes(value)) {
