@@ -2,7 +2,7 @@ import { describe, it, expect, beforeAll, afterEach } from 'vitest';
 import { existsSync, readFileSync, statSync, lstatSync, readlinkSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxRootfsTar } from '../support/images.js';
-import { importRootfsTar, isMountPoint, type ImageStore } from '../../src/engine/native/image/index.js';
+import { ImageStore, importRootfsTar, isMountPoint } from '../../src/engine/native/image/index.js';
 import { makeTestRoot, mountsUnder, dockerLayerSize, type TestRoot } from './helpers.js';
 
 const CID = 'a'.repeat(64);
@@ -109,6 +109,17 @@ describe('image store: import, resolve, rootfs', () => {
     const merged = await store.mountRootfs(CID);
     expect(readdirSync(merged)).toEqual([]);
     expect(statSync(merged).mode & 0o777).toBe(0o755);
+    await store.releaseRootfs(CID);
+  });
+
+  it('mounts from a store whose path has commas, colons and spaces (overlay options stay relative)', async () => {
+    root = makeTestRoot('tsc-image-we,ird: ');
+    const store = await ImageStore.open(join(root.dir, 'a,b:c d', 'image'));
+    await importRootfsTar(store, busybox, { tags: ['bb'] });
+    const layout = await store.prepareRootfs(CID, 'bb');
+    expect(layout.mountData).not.toContain(root.dir);
+    expect(existsSync(join(await store.mountRootfs(CID), 'bin/busybox'))).toBe(true);
+    expect(isMountPoint(layout.mergedDir)).toBe(true);
     await store.releaseRootfs(CID);
   });
 
