@@ -242,4 +242,3 @@ export async function setContainerRunning(containerId: string, running: boolean,
   if (changed) await reloadDaemon();
 }
 
-export { netnsPath };

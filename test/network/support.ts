@@ -11,7 +11,6 @@ import { withLock } from '../../src/util/lock.js';
 import { cacheDir, repoRoot } from '../support/cache.js';
 import { attachContainer, detachContainer, setContainerRunning, pruneNetworks, type AttachResult, type EndpointRequest } from '../../src/network/index.js';
 import { callDaemon } from '../../src/network/daemon/client.js';
-import { readAllNetworks } from '../../src/network/store.js';
 import type { AttachOptions, PortSpec } from '../../src/network/types.js';
 import { findLeaks, forceCleanup, formatLeaks } from './leaks.js';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
@@ -291,10 +290,6 @@ export interface DigResult {
   flags: { aa: boolean; tc: boolean; ra: boolean };
   answers: { type: string; name: string; ttl: number; data: string }[];
   error?: string;
-}
-
-export async function networkNamed(name: string) {
-  return readAllNetworks().find((n) => n.name === name)!;
 }
 
 export async function daemonPid(): Promise<number | undefined> {
