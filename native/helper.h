@@ -51,6 +51,8 @@ int rootfs_prepare(const struct conf *c, int *tty_master, int *tty_slave);
 void rootfs_pivot(int rootfd);
 int open_in_root(int rootfd, const char *path, int flags, int resolve);
 int ensure_in_root(int rootfd, const char *path, int want_dir, mode_t mode);
+/* Fills an empty host directory from `target` in the root (copyup.c). */
+void op_copyup(int rootfd, const char *target, const char *hostdir);
 
 /* ---- the process that will run in the container (process.c) ---- */
 
