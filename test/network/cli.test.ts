@@ -21,7 +21,7 @@ describe('tscompose network', () => {
     const ls = await cli('network', 'ls');
     expect(ls.stdout).toMatch(/^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE\n/);
     expect(ls.stdout).toContain(`${id.slice(0, 12)}   demo_default   bridge   local`);
-    expect((await cli('network', 'ls', '--filter', 'label=com.docker.compose.project=demo', '-q')).stdout).toBe(`${id.slice(0, 12)}\n`);
+    expect((await cli('network', 'ls', '-f', 'label=com.docker.compose.project=demo', '-q')).stdout).toBe(`${id.slice(0, 12)}\n`);
     expect((await cli('network', 'ls', '--filter', 'label=com.docker.compose.project', '--no-trunc', '-q')).stdout).toBe(`${id}\n`);
     expect((await cli('network', 'ls', '--filter', 'name=other', '--format', 'json')).stdout).toContain('"Name":"other","Driver":"bridge"');
 
@@ -29,7 +29,7 @@ describe('tscompose network', () => {
     expect(inspect.Id).toBe(id);
     expect(inspect.IPAM.Config).toEqual([{ Subnet: '10.201.0.0/24', Gateway: '10.201.0.254', IPRange: '10.201.0.128/25', AuxiliaryAddresses: { router: '10.201.0.129' } }]);
     expect(inspect.Labels).toEqual({ 'com.docker.compose.project': 'demo', 'com.docker.compose.network': 'default' });
-    expect((await cli('network', 'inspect', '--format', '{{.Name}} {{.Internal}} {{json .Labels}}', 'other', id.slice(0, 6))).stdout)
+    expect((await cli('network', 'inspect', '-f', '{{.Name}} {{.Internal}} {{json .Labels}}', 'other', id.slice(0, 6))).stdout)
       .toBe(`other true {}\ndemo_default false {"com.docker.compose.project":"demo","com.docker.compose.network":"default"}\n`);
 
     // The addresses given are the ones used: gateway on the bridge, containers from the range, never the aux address.
@@ -70,7 +70,7 @@ describe('tscompose network', () => {
     expect((await cli('network', 'connect', 'extra', 'ghost')).stderr).toBe('No such container: ghost\n');
 
     // prune keeps what running containers use.
-    const pruned = await cli('network', 'prune', '--force');
+    const pruned = await cli('network', 'prune', '-f');
     expect(pruned.stdout).toBe('Deleted Networks:\nextra\n');
     expect((await cli('network', 'prune')).stderr).toMatch(/needs confirmation/);
   });
