@@ -96,6 +96,23 @@ describe('docker save → tscompose image load', () => {
     // Loading the same archive again reads no layer and changes nothing.
     expect(load(archive)).toBe(`Loaded image: ${ref}\n`);
     expect(readdirSync(join(store.root, 'layers'))).toHaveLength(1);
+
+    // Two images sharing their layer in one archive (docker writes the second layer.tar as a symlink).
+    const ref2 = `${REPO}/bb:two`;
+    docker(['import', '--change', 'ENV TWO=2', busybox, ref2]);
+    const both = join(work, 'both.tar');
+    docker(['save', '-o', both, ref, ref2]);
+    expect(execFileSync('tar', ['-tvf', both], { encoding: 'utf8' })).toMatch(/^l.*layer\.tar -> \.\.\/[0-9a-f]{64}\/layer\.tar$/m);
+    const fresh = makeTestRoot('tsc-image-docker-both-');
+    try {
+      const r = cli(fresh, ['image', 'load', '-i', both]);
+      expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([`Loaded image: ${ref}`, `Loaded image: ${ref2}`]);
+      const s2 = await fresh.store();
+      expect((await s2.get(ref2)).id).toBe(dockerInspect(ref2).Id);
+      expect(readdirSync(join(s2.root, 'layers'))).toHaveLength(1);
+    } finally {
+      fresh.cleanup();
+    }
   });
 
   it('loads a multi-layer image docker built (COPY, a deleted file, an opaque dir) with its whiteouts', async () => {

@@ -1,10 +1,10 @@
 import { describe, it, expect, beforeAll, afterEach, beforeEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { busyboxRootfsTar } from '../support/images.js';
-import { importRootfsTar, type ImageStore } from '../../src/engine/native/image/index.js';
+import { importRootfsTar, sha256Digest, type ImageStore } from '../../src/engine/native/image/index.js';
 import { cli, makeTestRoot, type TestRoot } from './helpers.js';
 import { makeTar } from './tars.js';
 
@@ -77,6 +77,31 @@ describe('image save', () => {
     } finally {
       other.cleanup();
     }
+  });
+
+  it('loads a legacy archive whose layer file is a symlink to another member (docker save shares layers so)', async () => {
+    const layer = readFileSync(busybox);
+    const diffId = sha256Digest(layer);
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }));
+    const archive = join(root.dir, 'legacy.tar');
+    writeFileSync(archive, await makeTar([
+      { name: 'aaa/layer.tar', type: 'symlink', linkname: '../bbb/layer.tar' },
+      { name: 'bbb/layer.tar', content: layer },
+      { name: 'cfg.json', content: config },
+      { name: 'manifest.json', content: JSON.stringify([{ Config: 'cfg.json', RepoTags: ['linked:1'], Layers: ['aaa/layer.tar'] }]) },
+    ]));
+    // A member link that climbs out of the archive is refused (before the good archive puts the layer in the store).
+    const evil = join(root.dir, 'evil.tar');
+    writeFileSync(evil, await makeTar([
+      { name: 'aaa/layer.tar', type: 'symlink', linkname: '../../../etc/passwd' },
+      { name: 'cfg.json', content: config },
+      { name: 'manifest.json', content: JSON.stringify([{ Config: 'cfg.json', RepoTags: ['evil:1'], Layers: ['aaa/layer.tar'] }]) },
+    ]));
+    const r = cli(root, ['image', 'load', '-i', evil]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the member "\.\.\/\.\.\/\.\.\/etc\/passwd"|points outside the archive/);
+    expect(cli(root, ['image', 'load', '-i', archive]).stdout).toBe('Loaded image: linked:1\n');
+    expect((await store.get('linked:1')).id).toBe(sha256Digest(config));
   });
 
   it('saves an image named by id without tags, and loads it as an id', async () => {
