@@ -1,4 +1,4 @@
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
@@ -54,6 +54,7 @@ function printFormatted<T>(rows: T[], format: string | undefined, columns: [stri
 
 /** Writes to a temp file next to `path` and renames it into place: no half-written file on failure. */
 async function writeAtomically(path: string, write: (stream: Writable) => Promise<void>): Promise<void> {
+  if (!existsSync(dirname(path))) throw new UserError(`open ${path}: no such file or directory`, 1, `Create ${dirname(path)} first`);
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
   const stream = createWriteStream(tmp, { mode: 0o600 });
   try {
