@@ -1,5 +1,6 @@
 import { describe, it, expect, afterEach, beforeAll } from 'vitest';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cgroupsOf, checkNoLeaks, ensureBuilt, makeRuntimeRoot, processesOf } from './helpers.js';
@@ -75,4 +76,23 @@ describe('runtime: after a crash or a reboot', () => {
     expect(out).toBe('fixed\n');
     await root.runtime.remove(id);
   });
+
+  it('a create that crashed half-way (dir and root filesystem made, no record) is cleaned up by the next ls', async () => {
+    const root = await makeRuntimeRoot();
+    const id = 'ab'.repeat(32);
+    const dir = join(root.state, 'containers', id);
+    mkdirSync(dir, { recursive: true });
+    // Its creator: a process that has exited since.
+    const dead = spawnSync('true').pid!;
+    writeFileSync(join(dir, 'name'), `crashed\n${dead} 1\n`);
+    await root.store.prepareRootfs(id, 'busybox');
+    expect(readdirSync(join(root.state, 'image', 'rw'))).toEqual([id]);
+    // The name is free again, and ls sweeps the debris.
+    const again = await root.create({ name: 'crashed', cmd: ['true'] });
+    expect(await root.runtime.list({ all: true })).toHaveLength(1);
+    expect(existsSync(dir)).toBe(false);
+    expect(readdirSync(join(root.state, 'image', 'rw'))).toEqual([again]);
+    await root.runtime.remove(again);
+  });
 });
+

@@ -23,7 +23,7 @@ import { topProcesses } from './top.js';
 import { copyFromContainer, copyToContainer, type CopyOptions } from './cp.js';
 import { VolumeStore, matchLabels } from './volumes.js';
 import {
-  ContainerPaths, ID_RE, containersDir, deriveStatus, listContainerIds, readRecord, readState, takenNames,
+  ContainerPaths, ID_RE, abandonedCreates, containersDir, deriveStatus, listContainerIds, readRecord, readState, takenNames,
   type ContainerRecord, type RuntimeState,
 } from './store.js';
 import type {
@@ -282,6 +282,7 @@ export class ContainerRuntime {
 
   /** Containers, newest first. Exited `autoRemove` containers nobody waited for are removed on the way. */
   async list(opts: ListOptions = {}): Promise<ContainerSummary[]> {
+    await this.collectAbandoned();
     const out: Array<{ created: string; s: ContainerSummary }> = [];
     const now = Date.now();
     for (const id of listContainerIds()) {
@@ -303,6 +304,14 @@ export class ContainerRuntime {
       out.push({ created: rec.created, s: toSummary(rec, st, now) });
     }
     return out.sort((a, b) => (a.created < b.created ? 1 : -1)).map((x) => x.s);
+  }
+
+  /** What a create that crashed half-way left: its dir, its root filesystem in the image store. */
+  private async collectAbandoned(): Promise<void> {
+    for (const id of abandonedCreates()) {
+      await this.images.releaseRootfs(id).catch(() => undefined);
+      rmSync(new ContainerPaths(id).dir, { recursive: true, force: true });
+    }
   }
 
   logs(ref: string, opts: LogOptions = {}): AsyncGenerator<LogEntry> {

@@ -140,6 +140,28 @@ export function takenNames(): Map<string, string> {
   return taken;
 }
 
+/** Dirs a crashed create left behind: no config.json, and a creator that is gone. */
+export function abandonedCreates(): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(containersDir());
+  } catch {
+    return [];
+  }
+  return entries.filter((id) => {
+    if (!ID_RE.test(id)) return false;
+    const paths = new ContainerPaths(id);
+    if (existsSync(paths.config)) return false;
+    try {
+      const [, owner] = readFileSync(paths.nameFile, 'utf8').split('\n');
+      const [pid, start] = (owner ?? '').split(' ');
+      return processStartTime(Number(pid)) !== start;
+    } catch {
+      return true;
+    }
+  });
+}
+
 export function readRecord(id: string): ContainerRecord {
   const rec = readJsonIfExists<ContainerRecord>(new ContainerPaths(id).config);
   if (!rec) throw new NotFoundError('container', id);
