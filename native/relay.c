@@ -84,7 +84,8 @@ static int relay_signals(void) {
 /* `start` in the foreground: the terminal on one side, the monitor's frames on the other. */
 int relay_attached(int sock, int tty, int interactive) {
     int sfd = relay_signals();
-    if (tty) tty_raw(0);
+    /* Raw only when we read the terminal (-it): with -t alone, ^C must stay a signal we pass on. */
+    if (tty && interactive) tty_raw(0);
     int in_open = interactive;
     int code = -1;
     char buf[65536];
