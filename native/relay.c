@@ -138,7 +138,7 @@ int relay_attached(int sock, int tty, int interactive) {
 /* `exec -t`: this process holds the pty master; the child runs in the container. */
 int relay_pty(int master, pid_t child, int interactive) {
     int sfd = relay_signals();
-    tty_raw(0);
+    if (interactive) tty_raw(0);
     copy_winsize(0, master);
     int in_open = interactive, master_open = 1, exited = 0, status = 0;
     char buf[65536];
