@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { chainIdOf, normalizeTaggedName, sha256Digest, type ImageRecord } from '../engine/native/image/index.js';
-import { parsePlatform, platformString, hostPlatform } from '../engine/native/registry/index.js';
 import { processStartTime } from '../util/lock.js';
 import { BuildCache, stepKey } from './cache.js';
 import { BuildContext } from './context/context.js';
@@ -17,6 +16,7 @@ import { planCopy, planWorkdir } from './steps/files.js';
 import { BUILD_OWNER_LABEL, planRun } from './steps/run.js';
 import type { StepContext, StepPlan } from './steps/context.js';
 import type { BuildDeps, BuildOptions, BuildResult, StepReport } from './types.js';
+import type { ContainerRuntime } from '../engine/native/runtime/index.js';
 
 /**
  * `docker build` on the native engine: the Dockerfile parsed and checked
@@ -37,9 +37,7 @@ export async function buildImage(deps: BuildDeps, opts: BuildOptions): Promise<B
     normalizeTaggedName(t);
     return t;
   });
-  if (opts.platform && platformString(parsePlatform(opts.platform)) !== platformString(hostPlatform())) {
-    throw new UserError(`cannot build for ${opts.platform} here: only ${platformString(hostPlatform())} images can be built (RUN steps run on this machine)`);
-  }
+  if (opts.platform) await checkPlatform(opts.platform, (host) => new UserError(`cannot build for ${opts.platform} here: only ${host} images can be built (RUN steps run on this machine)`));
   const buildArgs = opts.args ?? {};
   const usedArgs = new Set<string>();
   const globals = globalArgValues(file, buildArgs, usedArgs);
@@ -48,13 +46,14 @@ export async function buildImage(deps: BuildDeps, opts: BuildOptions): Promise<B
   const labelStep = opts.labels && Object.keys(opts.labels).length ? 1 : 0;
   const total = stages.reduce((n, s) => n + 1 + s.instructions.length, 0) + labelStep;
   for (const w of file.warnings) say(`[WARNING]: ${w}`);
-  await cleanupStale(deps);
+  await unmountStale(deps.store);
 
   const created = new Set<string>();
   const runImages = new Map<string, string>();
   const ctx: StepContext = {
     deps, opts, file, context, buildArgs, usedArgs, globalArgs: globals, say,
     stageByName: new Map(), stageByIndex: new Map(),
+    runtime: lazyRuntime(deps),
     materialize: (state, forRun) => materialize(deps, state, forRun, created, runImages),
   };
   const cache = new BuildCache();
@@ -147,9 +146,7 @@ async function fromStep(ctx: StepContext, stage: Stage, globals: Map<string, str
   const ref = baseOf(ctx.file, stage, globals);
   if (stage.platform !== undefined) {
     const p = baseOf(ctx.file, { ...stage, base: stage.platform }, globals);
-    if (platformString(parsePlatform(p)) !== platformString(hostPlatform())) {
-      throw errorAt(stage.pos, `FROM --platform=${p}: only ${platformString(hostPlatform())} can be built here`);
-    }
+    await checkPlatform(p, (host) => errorAt(stage.pos, `FROM --platform=${p}: only ${host} can be built here`));
   }
   if (!ref) throw errorAt(stage.pos, `FROM ${stage.base}: the image name expanded to nothing`, 'Give the ARG a value (--build-arg) or a default');
   const lower = ref.toLowerCase();
@@ -162,6 +159,19 @@ async function fromStep(ctx: StepContext, stage: Stage, globals: Map<string, str
   if (lower === 'scratch') return StageState.scratch(stepKey('', null, 'FROM scratch'));
   const image = await resolveBaseImage(ctx.deps, ref, ctx.opts, stage.pos, ctx.say);
   return StageState.fromImage(image, stepKey('', null, `FROM ${image.id}`));
+}
+
+/** Only this host's platform can be built (RUN runs here); the registry's platform parser says what that is. */
+async function checkPlatform(platform: string, error: (host: string) => Error): Promise<void> {
+  const { parsePlatform, platformString, hostPlatform } = await import('../engine/native/registry/index.js');
+  const host = platformString(hostPlatform());
+  let wanted: string;
+  try {
+    wanted = platformString(parsePlatform(platform));
+  } catch {
+    throw error(host);
+  }
+  if (wanted !== host) throw error(host);
 }
 
 async function plan(ctx: StepContext, state: StageState, instr: Instruction): Promise<StepPlan> {
@@ -237,13 +247,20 @@ async function removeImages(deps: BuildDeps, ids: string[]): Promise<void> {
   for (const id of ids) await deps.store.remove(id).catch(() => undefined);
 }
 
-/** RUN containers and mounts of builds that died (killed, crashed) before cleaning up. */
-async function cleanupStale(deps: BuildDeps): Promise<void> {
-  await unmountStale(deps.store);
-  const leftovers = await deps.runtime.list({ all: true, labels: { [BUILD_OWNER_LABEL]: undefined } });
-  for (const c of leftovers) {
-    const owner = /^(\d+)-(\d+)$/.exec(c.Labels[BUILD_OWNER_LABEL] ?? '');
-    if (owner && processStartTime(Number(owner[1])) === owner[2]) continue;
-    await deps.runtime.remove(c.Id, { force: true, volumes: true }).catch(() => undefined);
-  }
+/** The runtime on first use, after removing the RUN containers of builds that died (killed, crashed) before cleaning up. */
+function lazyRuntime(deps: BuildDeps): () => Promise<ContainerRuntime> {
+  let opened: Promise<ContainerRuntime> | undefined;
+  return () => {
+    opened ??= (async () => {
+      const runtime = typeof deps.runtime === 'function' ? await deps.runtime() : deps.runtime;
+      const leftovers = await runtime.list({ all: true, labels: { [BUILD_OWNER_LABEL]: undefined } });
+      for (const c of leftovers) {
+        const owner = /^(\d+)-(\d+)$/.exec(c.Labels[BUILD_OWNER_LABEL] ?? '');
+        if (owner && processStartTime(Number(owner[1])) === owner[2]) continue;
+        await runtime.remove(c.Id, { force: true, volumes: true }).catch(() => undefined);
+      }
+      return runtime;
+    })();
+    return opened;
+  };
 }

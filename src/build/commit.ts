@@ -7,7 +7,7 @@ import { diffUpperDir, RUNTIME_MOUNT_POINTS } from './fs/diff.js';
 import { StageState } from './state.js';
 import { isConfigInstruction, planConfigStep } from './steps/config.js';
 import type { ConfigContext } from './steps/context.js';
-import type { BuildDeps } from './types.js';
+import type { CommitDeps } from './types.js';
 
 /**
  * `docker commit`: a container's changes (its overlay upper dir, diffed as
@@ -29,7 +29,7 @@ export interface CommitOptions {
 
 const CHANGE_KINDS = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'USER', 'VOLUME', 'WORKDIR', 'STOPSIGNAL', 'HEALTHCHECK']);
 
-export async function commitContainer(deps: BuildDeps, containerRef: string, opts: CommitOptions = {}): Promise<ImageRecord> {
+export async function commitContainer(deps: CommitDeps, containerRef: string, opts: CommitOptions = {}): Promise<ImageRecord> {
   if (opts.tag) normalizeTaggedName(opts.tag);
   const { runtime, store } = deps;
   const id = runtime.resolve(containerRef);
@@ -61,7 +61,7 @@ export async function commitContainer(deps: BuildDeps, containerRef: string, opt
 }
 
 /** The image's config with the container's own settings over it, as Docker's commit merges them. */
-function fromContainer(base: OciImage, c: Awaited<ReturnType<BuildDeps['runtime']['inspect']>>['Config']): OciImage {
+function fromContainer(base: OciImage, c: Awaited<ReturnType<CommitDeps['runtime']['inspect']>>['Config']): OciImage {
   const config: OciImage = structuredClone(base);
   delete config.container_config;
   const cfg = { ...(config.config ?? {}) };

@@ -15,7 +15,7 @@ import { UserError } from '../util/errors.js';
 export { buildImage } from './builder.js';
 export { commitContainer, applyConfigChanges, type CommitOptions } from './commit.js';
 export { bootstrapDebianImage, debianSuiteOf, type BootstrapImageOptions } from './bootstrap-image.js';
-export type { BuildDeps, BuildOptions, BuildResult, StepReport, BuildNetwork } from './types.js';
+export type { BuildDeps, CommitDeps, BuildOptions, BuildResult, StepReport, BuildNetwork } from './types.js';
 export { DockerfileError } from './dockerfile/errors.js';
 
 /** The Engine interface's BuildSpec as builder options (Compose's build section, already resolved). */

@@ -1,8 +1,18 @@
 import type { ImageStore } from '../engine/native/image/index.js';
 import type { ContainerRuntime } from '../engine/native/runtime/index.js';
 
-/** What a build needs from the native engine: its image store and its container runtime (for RUN). */
+/**
+ * What a build needs from the native engine: its image store, and its
+ * container runtime for RUN steps — or a function that opens it, so that a
+ * build whose RUN steps all come from the cache never loads it.
+ */
 export interface BuildDeps {
+  store: ImageStore;
+  runtime: ContainerRuntime | (() => Promise<ContainerRuntime>);
+}
+
+/** What a commit needs: the store and the runtime that knows the container. */
+export interface CommitDeps {
   store: ImageStore;
   runtime: ContainerRuntime;
 }

@@ -5,6 +5,7 @@ import { expandWord, expandWords, type Env } from '../dockerfile/expand.js';
 import type { BuildFile } from '../dockerfile/instructions.js';
 import type { StageState } from '../state.js';
 import type { BuildDeps, BuildOptions } from '../types.js';
+import type { ContainerRuntime } from '../../engine/native/runtime/index.js';
 
 /** What expanding a word needs: the Dockerfile's escape character. */
 export interface ExpandContext {
@@ -33,6 +34,8 @@ export interface StepContext {
   /** The global ARGs' values (before the first FROM). */
   globalArgs: Map<string, string | undefined>;
   say(line: string): void;
+  /** The container runtime, opened (and rid of RUN containers dead builds left) on first use. */
+  runtime(): Promise<ContainerRuntime>;
   /** The store image of a state (made, untagged, when it is not one yet); for RUN, without VOLUMEs. */
   materialize(state: StageState, forRun: boolean): Promise<string>;
 }

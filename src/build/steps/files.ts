@@ -3,7 +3,6 @@ import { join, posix, relative } from 'node:path';
 import { errorAt, type Position } from '../dockerfile/errors.js';
 import type { Instruction } from '../dockerfile/instructions.js';
 import { cleanRelative, compilePattern, hasGlob } from '../context/patterns.js';
-import { archiveKind, extractArchiveInRoot } from '../fs/archive.js';
 import { copyIntoRoot, mkdirInRoot, type Owner } from '../fs/copy.js';
 import { diffUpperDir } from '../fs/diff.js';
 import { mountStack, type MountedStack } from '../fs/overlay.js';
@@ -11,7 +10,7 @@ import { resolveInRoot } from '../fs/scoped.js';
 import { StageState } from '../state.js';
 import { resolveBaseImage } from '../base.js';
 import { resolveChown } from './users.js';
-import { downloadUrl, isUrl, type Download } from './url.js';
+import type { Download } from './url.js';
 import { atLine, expand, type StepContext, type StepPlan } from './context.js';
 
 /**
@@ -131,8 +130,10 @@ export async function planCopy(ctx: StepContext, state: StageState, instr: CopyI
   }
 
   const downloads: Download[] = [];
+  const isUrl = (s: string) => /^https?:\/\//i.test(s);
   const local = sources.filter((s) => !(instr.kind === 'ADD' && isUrl(s)));
-  if (instr.kind === 'ADD') {
+  if (instr.kind === 'ADD' && sources.some(isUrl)) {
+    const { downloadUrl } = await import('./url.js');
     for (const s of sources.filter(isUrl)) downloads.push(await downloadUrl(ctx, s, instr.checksum, pos));
   } else if (instr.checksum !== undefined) {
     throw errorAt(pos, '--checksum applies to ADD of a URL only');
@@ -150,11 +151,12 @@ export async function planCopy(ctx: StepContext, state: StageState, instr: CopyI
         const base = relative(ctx.context.root, e.path);
         const at = (below: string) => (base ? `${base}/${below}` : below);
         const filter = { include: (below: string) => !ctx.context.ignore.ignores(at(below)), descend: (below: string) => !ctx.context.ignore.canSkipDir(at(below)) };
-        const kind = instr.kind === 'ADD' && e.st.isFile() ? archiveKind(e.path) : undefined;
-        if (kind) {
+        const archive = instr.kind === 'ADD' && e.st.isFile() ? await import('../fs/archive.js') : undefined;
+        const kind = archive?.archiveKind(e.path);
+        if (archive && kind) {
           await guarded(async () => {
             mkdirInRoot(m.merged, dest, o.chown);
-            await extractArchiveInRoot(m.merged, e.path, kind, dest);
+            await archive.extractArchiveInRoot(m.merged, e.path, kind, dest);
           }, pos, `${createdBy}: unpacking ${e.rel}`);
           continue;
         }

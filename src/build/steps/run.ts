@@ -61,7 +61,8 @@ function runEnv(ctx: StepContext, state: StageState): string[] {
 }
 
 async function runInContainer(ctx: StepContext, state: StageState, instr: RunInstruction, argv: string[], mode: 'host' | 'none'): Promise<{ diffId: string } | undefined> {
-  const { runtime, store } = ctx.deps;
+  const store = ctx.deps.store;
+  const runtime = await ctx.runtime();
   const image = await ctx.materialize(state, true);
   let id: string;
   try {

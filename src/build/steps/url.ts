@@ -21,10 +21,6 @@ export interface Download {
   dispose(): void;
 }
 
-export function isUrl(s: string): boolean {
-  return /^https?:\/\//i.test(s);
-}
-
 export async function downloadUrl(ctx: StepContext, url: string, checksum: string | undefined, pos: Position): Promise<Download> {
   if (checksum !== undefined && !/^sha256:[0-9a-f]{64}$/.test(checksum)) throw errorAt(pos, `invalid --checksum=${checksum}`, 'Give sha256:<64 hex digits>');
   const dir = ctx.deps.store.layers.stagingDir();

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
 import { action, collect, type ComposeContext } from './compose-context.js';
-import { openNative, parseKeyValues } from './image-remote.js';
+import { openBuildDeps, parseKeyValues } from './image-remote.js';
 
 /**
  * `tscompose build [SERVICE...]`: builds the services that have a build
@@ -39,7 +39,7 @@ async function runBuild(ctx: ComposeContext, services: string[], f: BuildFlags):
   const seen = new Set<string>();
   const say = (line: string) => { if (!f.quiet) process.stdout.write(`${line}\n`); };
   const native = ctx.globals.backend !== 'docker';
-  const deps = native && !ctx.dryRun ? await openNative(ctx.globals.backend, 'build') : undefined;
+  const deps = native && !ctx.dryRun ? await openBuildDeps(ctx.globals.backend, 'build') : undefined;
   for (const name of names) {
     const ref = imageRef(project, name);
     if (seen.has(ref)) continue;

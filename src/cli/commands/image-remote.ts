@@ -34,11 +34,23 @@ export async function openStore(backend: string | undefined, what: string): Prom
   return ImageStore.open();
 }
 
-/** The store and a runtime over it, for builds (RUN) and commits. */
+/** The store and a runtime over it, for commits. */
 export async function openNative(backend: string | undefined, what: string): Promise<{ store: ImageStore; runtime: ContainerRuntime }> {
   const store = await openStore(backend, what);
   const { ContainerRuntime } = await import('../../engine/native/runtime/index.js');
   return { store, runtime: await ContainerRuntime.open({ images: store }) };
+}
+
+/** The store, and the runtime opened only if a RUN step has to run (a build from the cache never loads it). */
+export async function openBuildDeps(backend: string | undefined, what: string): Promise<{ store: ImageStore; runtime: () => Promise<ContainerRuntime> }> {
+  const store = await openStore(backend, what);
+  return {
+    store,
+    runtime: async () => {
+      const { ContainerRuntime } = await import('../../engine/native/runtime/index.js');
+      return ContainerRuntime.open({ images: store });
+    },
+  };
 }
 
 /** An AbortSignal that the first Ctrl-C (or SIGTERM) fires, so a pull or build stops and cleans up. */
@@ -150,7 +162,7 @@ export function register(image: Command): void {
     .description('Build an image from a Dockerfile')
     .argument('<path>', 'The build context directory')
     .action(async (path: string, o: BuildFlags, cmd: Command) => {
-      const deps = await openNative(backendOf(cmd), 'image build');
+      const deps = await openBuildDeps(backendOf(cmd), 'image build');
       const { buildImage } = await import('../../build/builder.js');
       const int = interruptSignal();
       try {

@@ -1,0 +1,112 @@
+/**
+ * A no-op rebuild (every step from the cache) of a three-stage Dockerfile
+ * from the busybox fixture: `tscompose image build` through the CLI (and
+ * buildImage in-process, for the engine's own share) against `docker build`
+ * of the same context on dockerd (the same busybox rootfs imported there),
+ * measured in the same run. Both caches are warmed by a first build.
+ *
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/build-noop.js [runs]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { comparePair, fmt, timeMedian } from './harness.js';
+import { busyboxRootfsTar } from '../test/support/images.js';
+import { ensureDockerd } from '../test/support/docker.js';
+
+const RUNS = Number(process.argv[2] ?? 10);
+
+const DOCKERFILE = `ARG BASE=busybox
+FROM \${BASE} AS deps
+WORKDIR /src
+COPY deps.txt ./
+RUN sort deps.txt > sorted.txt
+
+FROM \${BASE} AS build
+ARG VERSION=1.0
+COPY --from=deps /src/sorted.txt /build/
+COPY app/ /build/app/
+RUN cat /build/app/*.sh > /build/out.sh && echo "echo version=$VERSION" >> /build/out.sh
+
+FROM \${BASE}
+LABEL org.example.stage=final
+ENV GREETING="hello world"
+COPY --from=build /build/out.sh /usr/local/bin/app.sh
+RUN chmod 755 /usr/local/bin/app.sh
+WORKDIR /home/user/work
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/app.sh"]
+CMD ["--help"]
+`;
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'native', 'Makefile'))) dir = dirname(dir);
+  return dir;
+}
+
+function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tsc-bench-build-'));
+  process.env.TSCOMPOSE_ROOT = join(dir, 'state');
+  process.env.TSCOMPOSE_RUN = join(dir, 'run');
+  const ctx = join(dir, 'ctx');
+  mkdirSync(join(ctx, 'app'), { recursive: true });
+  writeFileSync(join(ctx, 'Dockerfile'), DOCKERFILE);
+  writeFileSync(join(ctx, 'deps.txt'), 'zlib\nopenssl\nlibc\n');
+  writeFileSync(join(ctx, 'app/1-main.sh'), '#!/bin/sh\necho "$GREETING"\n');
+  writeFileSync(join(ctx, 'app/2-more.sh'), 'echo "args: $*"\n');
+  const suffix = randomBytes(4).toString('hex');
+  const dockerBase = `tsc-bench-busybox:${suffix}`;
+  const dockerTag = `tsc-bench-noop:${suffix}`;
+  const { ImageStore, importRootfsTar } = await import('../src/engine/native/image/index.js');
+  const { ContainerRuntime } = await import('../src/engine/native/runtime/index.js');
+  const { buildImage } = await import('../src/build/index.js');
+  await ensureDockerd();
+  try {
+    const tar = await busyboxRootfsTar();
+    const store = await ImageStore.open();
+    await importRootfsTar(store, tar, { tags: ['busybox:latest'] });
+    execFileSync('docker', ['import', tar, dockerBase], { stdio: 'ignore' });
+    const deps = { store, runtime: await ContainerRuntime.open({ images: store }) };
+    const cli = join(repoRoot(), 'bin', 'tscompose');
+    const ours = ['image', 'build', '-q', '-t', 'bench-noop:1', ctx];
+    const theirs = ['build', '-q', '-t', dockerTag, '--build-arg', `BASE=${dockerBase}`, ctx];
+    // Warm both caches.
+    const first = await buildImage(deps, { context: ctx, tags: ['bench-noop:1'] });
+    await runProcess('docker', theirs);
+    const again = await buildImage(deps, { context: ctx, tags: ['bench-noop:1'] });
+    if (again.cacheMisses !== 0 || again.imageId !== first.imageId) throw new Error('the rebuild was not all cache hits');
+    console.log(`${again.cacheHits} steps, all from the cache`);
+
+    const inProcess = await timeMedian({ label: 'buildImage', run: async () => { await buildImage(deps, { context: ctx, tags: ['bench-noop:1'] }); } }, RUNS);
+    console.log(`tscompose no-op rebuild, in-process (buildImage): ${fmt(inProcess)}`);
+    await comparePair(
+      { label: 'tscompose image build (CLI, no-op)', run: () => runProcess(cli, ours) },
+      { label: 'docker build (no-op)', run: () => runProcess('docker', theirs) },
+      RUNS,
+    );
+  } finally {
+    for (const t of [dockerTag, dockerBase]) {
+      try { execFileSync('docker', ['rmi', '-f', t], { stdio: 'ignore' }); } catch { /* gone */ }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
