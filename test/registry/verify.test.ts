@@ -1,5 +1,6 @@
 import { describe, it, expect, afterEach, beforeEach } from 'vitest';
 import { gzipSync } from 'node:zlib';
+import { createServer, request as httpRequest } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +78,49 @@ describe('registry: what is pulled is what the digests say', () => {
     writeFileSync(file, good);
     const pulled = await pullImage(store2, ref);
     expect(pulled.image.id).toBe((await root.store.get(ref)).id);
+  });
+
+  it('downloads a layer again when the connection breaks in the middle of it', async () => {
+    registry = await startRegistry('none');
+    const root = await makeRuntimeRoot();
+    const upstream = registry.host;
+    let cut = 0;
+    // A proxy that breaks the first blob download after half of its bytes.
+    const proxy = createServer((req, res) => {
+      const up = httpRequest({ host: '127.0.0.1', port: Number(upstream.split(':')[1]), path: req.url, method: req.method, headers: { ...req.headers, host: upstream } }, (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        const isLayer = /\/blobs\/sha256:/.test(req.url ?? '') && Number(ur.headers['content-length']) > 100_000;
+        if (isLayer && cut === 0) {
+          cut++;
+          let sent = 0;
+          const half = Number(ur.headers['content-length']) / 2;
+          ur.on('data', (c: Buffer) => {
+            if (sent > half) return;
+            sent += c.length;
+            res.write(c);
+            if (sent > half) res.socket?.destroy();
+          });
+          return;
+        }
+        ur.pipe(res);
+      });
+      req.pipe(up);
+    });
+    const port = await new Promise<number>((r) => proxy.listen(0, '127.0.0.1', () => r((proxy.address() as { port: number }).port)));
+    try {
+      const ref = `127.0.0.1:${port}/flaky/busybox:1`;
+      await root.store.tag('busybox:latest', ref);
+      await pushImage(root.store, ref);
+      const store2 = await emptyStore();
+      const events: string[] = [];
+      const pulled = await pullImage(store2, ref, { onProgress: (p) => events.push(p.status) });
+      expect(cut).toBe(1);
+      expect(events.some((e) => e.startsWith('Retrying'))).toBe(true);
+      expect(pulled.image.id).toBe((await root.store.get(ref)).id);
+      expect(readdirSync(join(store2.root, 'tmp'))).toEqual([]);
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
   });
 
   it('refuses a config blob whose bytes changed', async () => {

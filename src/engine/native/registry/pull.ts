@@ -9,6 +9,7 @@ import {
 } from '../image/index.js';
 import { BlobSums } from './blobsums.js';
 import { RepositoryClient } from './client.js';
+import { networkCause } from './http.js';
 import type { Credentials } from './credentials.js';
 import { parseManifestDocument, parsePlatform, platformString, selectPlatform } from './manifest.js';
 import { ByteProgress, Deferred, Semaphore, shortDigest, type ProgressFn } from './progress.js';
@@ -49,13 +50,18 @@ export interface PulledImage {
 }
 
 const MAX_INDEX_DEPTH = 2;
+/** Tries of one layer whose connection breaks mid-download. */
+const LAYER_ATTEMPTS = 3;
 
 export async function pullImage(store: ImageStore, refText: string, opts: PullImageOptions = {}): Promise<PulledImage> {
   const ref = withDefaultTag(parseReference(refText));
   const familiar = familiarString(ref);
   const wanted = parsePlatform(opts.platform);
   const emit = opts.onProgress;
-  const client = new RepositoryClient(ref.domain, ref.path, undefined, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.credentials ? { credentials: opts.credentials } : {}) });
+  // Aborted by the caller, or by the pull itself when a layer fails (the other downloads stop).
+  const abort = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
+  const client = new RepositoryClient(ref.domain, ref.path, undefined, { signal, ...(opts.credentials ? { credentials: opts.credentials } : {}) });
   const reference = ref.digest ?? ref.tag!;
   emit?.({ id: reference, status: `Pulling from ${ref.path}` });
 
@@ -85,7 +91,7 @@ export async function pullImage(store: ImageStore, refText: string, opts: PullIm
   if (config.architecture && config.architecture !== wanted.architecture) {
     emit?.({ status: `WARNING: The requested image's platform (${platformString(config as never)}) does not match the wanted platform (${platformString(wanted)})` });
   }
-  const counts = await pullLayers(store, client, manifest, config, ref, opts);
+  const counts = await pullLayers(store, client, manifest, config, ref, opts, abort);
   const image = await record(store, manifest.config.digest, configBytes, ref, digest);
   finish(emit, digest, familiar, false);
   return { image, reference: familiar, digest, upToDate: false, ...counts };
@@ -143,7 +149,8 @@ function checkConfig(bytes: Buffer, manifest: OciManifest, familiar: string): Oc
 }
 
 /** Downloads (in parallel) and unpacks (in stack order) the layers the store lacks. */
-async function pullLayers(store: ImageStore, client: RepositoryClient, manifest: OciManifest, config: OciImage, ref: ImageReference, opts: PullImageOptions): Promise<{ fetched: number; reused: number }> {
+async function pullLayers(store: ImageStore, client: RepositoryClient, manifest: OciManifest, config: OciImage, ref: ImageReference, opts: PullImageOptions,
+  abort: AbortController): Promise<{ fetched: number; reused: number }> {
   const emit = opts.onProgress;
   const diffIds = config.rootfs.diff_ids;
   const chains = chainIds(diffIds);
@@ -156,20 +163,38 @@ async function pullLayers(store: ImageStore, client: RepositoryClient, manifest:
     if (store.layer(chains[i]!)) continue;
     emit?.({ id: shortDigest(d.digest), status: 'Pulling fs layer' });
   }
+  let firstError: unknown;
   const task = async (i: number): Promise<void> => {
     const desc = manifest.layers[i]!;
     const id = shortDigest(desc.digest);
-    const parent = i === 0 ? null : chains[i - 1]!;
     if (store.layer(chains[i]!)) {
       reused++;
       emit?.({ id, status: 'Already exists' });
       return;
     }
+    for (let attempt = 1; ; attempt++) {
+      const transient: { error?: unknown } = {};
+      try {
+        await fetchLayer(i, transient);
+        return;
+      } catch (err) {
+        // A connection that broke mid-blob (not a wrong blob) is worth another try; nothing of the first was kept.
+        if (!transient.error || attempt >= LAYER_ATTEMPTS || abort.signal.aborted) throw err;
+        emit?.({ id, status: `Retrying (${networkCause(transient.error)})` });
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  };
+  const fetchLayer = async (i: number, transient: { error?: unknown }): Promise<void> => {
+    const desc = manifest.layers[i]!;
+    const id = shortDigest(desc.digest);
+    const parent = i === 0 ? null : chains[i - 1]!;
     const what = `layer ${desc.digest} of ${familiarString(ref)}`;
     const release = await downloads.acquire();
     let spool: string | undefined;
     try {
       const { stream } = await client.getBlob(desc.digest);
+      stream.on('error', (err) => { transient.error ??= err; });
       const bytes = new ByteProgress(emit, id, 'Downloading', desc.size);
       const verifier = new DigestVerifier(desc.digest, desc.size, what, (n) => bytes.update(n));
       const parentReady = i === 0 || committed[i - 1]!.settled;
@@ -203,12 +228,15 @@ async function pullLayers(store: ImageStore, client: RepositoryClient, manifest:
       if (spool) rmSync(spool, { recursive: true, force: true });
     }
   };
-  const results = await Promise.allSettled(chains.map((_, i) => task(i).then(() => committed[i]!.resolve(), (err: unknown) => {
+  await Promise.allSettled(chains.map((_, i) => task(i).then(() => committed[i]!.resolve(), (err: unknown) => {
+    // The first failure is the one to report; it stops the other downloads.
+    if (firstError === undefined && !abort.signal.aborted) {
+      firstError = err;
+      abort.abort();
+    }
     committed[i]!.reject(err);
-    throw err;
   })));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  if (firstError !== undefined) throw firstError;
   return { fetched, reused };
 }
 
