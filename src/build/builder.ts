@@ -31,6 +31,7 @@ import type { ContainerRuntime } from '../engine/native/runtime/index.js';
  */
 export async function buildImage(deps: BuildDeps, opts: BuildOptions): Promise<BuildResult> {
   const say = (line: string) => opts.onLine?.(line);
+  if (!existsSync(opts.context)) throw new UserError(`unable to prepare context: path "${opts.context}" not found`, 1, 'Give the build context directory (usually .)');
   const { file, dockerfilePath } = readDockerfile(opts);
   const context = BuildContext.open(opts.context, dockerfilePath);
   const tags = (opts.tags ?? []).map((t) => {
