@@ -184,7 +184,9 @@ class Reconciler {
       const res = `service:${service.name}:${x.container.number}`;
       const ref = { id: x.container.id, name: x.container.name };
       const stop = this.stopped.get(x.container.id) ?? this.b.add({ kind: 'StopContainer', container: ref, timeout }, res, x.reason);
-      this.b.add({ kind: 'RemoveContainer', container: ref, volumes: true }, res, x.reason, [stop, ...(this.reconnected.get(x.container.id) ?? [])]);
+      const remove = this.b.add({ kind: 'RemoveContainer', container: ref, volumes: true }, res, x.reason, [stop, ...(this.reconnected.get(x.container.id) ?? [])]);
+      // A duplicate left by an interrupted recreate holds the name the next replacement takes.
+      if (x.reason.startsWith('duplicate')) infra.push(remove);
     }
 
     // Dependents declaring `restart: true` stop before this service is recreated.

@@ -60,7 +60,9 @@ volumes:
 `;
 
   it(`converges after kill -9 at ${TRIALS} random moments of up`, async () => {
-    let seed = 42;
+    // A new seed each run covers new moments; a failure prints it, and CRASH_SEED replays it.
+    const firstSeed = Number(process.env.CRASH_SEED ?? Date.now() % 2 ** 31);
+    let seed = firstSeed;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const killedAt: number[] = [];
     for (let trial = 1; trial <= TRIALS; trial++) {
@@ -74,9 +76,9 @@ volumes:
       killedAt.push(delay);
 
       const up = await s.compose(['up', '-d']);
-      expect(up.code, `trial ${trial} (killed after ${delay} ms): ${up.stderr}`).toBe(0);
+      expect(up.code, `trial ${trial} (killed after ${delay} ms, CRASH_SEED=${firstSeed}): ${up.stderr}`).toBe(0);
       const containers = await engine.containers.list({ all: true, labels: { 'com.docker.compose.project': s.name } });
-      expect(containers.map((c) => c.name).sort(), `trial ${trial}`).toEqual([`${s.name}-api-1`, `${s.name}-db-1`, `${s.name}-web-1`, `${s.name}-web-2`]);
+      expect(containers.map((c) => c.name).sort(), `trial ${trial}, CRASH_SEED=${firstSeed}`).toEqual([`${s.name}-api-1`, `${s.name}-db-1`, `${s.name}-web-1`, `${s.name}-web-2`]);
       for (const c of containers) {
         const d = (await engine.containers.inspect(c.id))!;
         expect(d.state, `${c.name} in trial ${trial}`).toBe('running');

@@ -426,6 +426,38 @@ networks:
     expect(s.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
   });
 
+  it('a service named on the command line runs whatever its profiles, with what it uses', async () => {
+    const s = scenario();
+    s.write(
+      'compose.yaml',
+      `
+services:
+  app:
+    image: ${IMAGE}
+    command: ["sleep", "3600"]
+    init: true
+  debug:
+    image: ${IMAGE}
+    command: ["sleep", "3600"]
+    init: true
+    profiles: [debug]
+    networks: [dbg]
+networks:
+  default: { internal: true }
+  dbg: { internal: true }
+`,
+    );
+    await s.ok(['up', '-d']);
+    expect(s.leftovers().containers).toHaveLength(1);
+    await s.ok(['up', '-d', 'debug']);
+    expect((await container(`${s.name}-debug-1`)).networks).toHaveProperty(`${s.name}_dbg`);
+    // Not named again: disabled, but not an orphan either.
+    const again = await s.ok(['up', '-d']);
+    expect(again.stderr).not.toContain('orphan');
+    await s.ok(['down']);
+    expect(s.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
+  });
+
   it('bad input names the object and the fix, and creates nothing', async () => {
     const s = scenario();
     s.write('compose.yaml', `\nservices:\n  a:\n    image: ${IMAGE}\n    networks: [outside]\nnetworks:\n  outside: { external: true, name: tsc-no-such-net }\n`);

@@ -395,7 +395,7 @@ warning: Found orphan containers ([shop-cache-1, shop-worker-1]) for this projec
     w.apply({ nodes: pl.nodes.filter((n) => n.op.kind === 'CreateContainer'), warnings: [] });
     expect(w.containers.filter((c) => c.labels['com.docker.compose.service'] === 'cache')).toHaveLength(2);
     const next = plan(p, w);
-    expect(formatPlan(next)).toMatch(/^#1 service:cache:1 StopContainer \(duplicate of shop-cache-1\)\n#2 service:cache:1 RemoveContainer \(duplicate of shop-cache-1\) <- #1\n#3 service:cache:1 CreateContainer \(config changed: environment.V\)/);
+    expect(formatPlan(next)).toMatch(/^#1 service:cache:1 StopContainer \(duplicate of shop-cache-1\)\n#2 service:cache:1 RemoveContainer \(duplicate of shop-cache-1\) <- #1\n#3 service:cache:1 CreateContainer \(config changed: environment.V\) <- #2\n/);
     w.apply(next);
     expect(formatPlan(plan(p, w))).toBe('');
     expect(w.containers.filter((c) => c.labels['com.docker.compose.service'] === 'cache').map((c) => c.name)).toEqual(['shop-cache-1']);

@@ -34,6 +34,9 @@ export class ComposeContext {
         projectName: this.globals.projectName,
         envFiles: this.globals.envFile,
         profiles: this.globals.profile,
+        // The planner creates only what the services it runs use; keeping the rest lets a
+        // service enabled by naming it (whatever its profiles) find its networks and volumes.
+        keepUnusedResources: true,
       });
     })();
     return this.projectPromise;

@@ -41,7 +41,7 @@ export async function converge(ctx: ComposeContext, bus: ProgressBus, o: Converg
     import('../../planner/order.js'),
     import('../../planner/reconcile.js'),
   ]);
-  const project = await ctx.project();
+  const project = enableTargeted(await ctx.project(), [...(o.services ?? []), ...(o.infraOnly ?? [])]);
   const engine = await ctx.engine();
   checkServices(project, [...(o.services ?? []), ...(o.infraOnly ?? [])]);
   const named = o.services?.length ? o.services : o.infraOnly?.length ? [] : Object.keys(project.services);
@@ -79,4 +79,25 @@ export async function converge(ctx: ComposeContext, bus: ProgressBus, o: Converg
   } finally {
     bus.stop();
   }
+}
+
+/**
+ * A service named on the command line runs whatever its profiles, and so do
+ * the disabled services it depends on (Compose: "services explicitly targeted
+ * are enabled").
+ */
+export function enableTargeted(project: Project, names: string[]): Project {
+  const stack = names.filter((n) => project.disabledServices[n]);
+  if (!stack.length) return project;
+  const services = { ...project.services };
+  const disabled = { ...project.disabledServices };
+  while (stack.length) {
+    const n = stack.pop()!;
+    const s = disabled[n];
+    if (!s) continue;
+    services[n] = s;
+    delete disabled[n];
+    for (const dep of Object.keys(s.depends_on)) if (disabled[dep]) stack.push(dep);
+  }
+  return { ...project, services, disabledServices: disabled };
 }

@@ -61,7 +61,7 @@ export function register(program: Command): void {
 }
 
 async function runRun(ctx: ComposeContext, service: string, command: string | undefined, args: string[], f: RunFlags): Promise<number> {
-  const [{ converge }, { containerSpec }, { observe, imageRef }, { Label, oneoffContainerName }, { parseEnvFlags, withStdio }, { withDependencies }, { serviceDeps, checkServices }] =
+  const [{ converge, enableTargeted }, { containerSpec }, { observe, imageRef }, { Label, oneoffContainerName }, { parseEnvFlags, withStdio }, { withDependencies }, { serviceDeps, checkServices }] =
     await Promise.all([
       import('./compose-converge.js'),
       import('../../planner/container-spec.js'),
@@ -71,7 +71,7 @@ async function runRun(ctx: ComposeContext, service: string, command: string | un
       import('../../planner/order.js'),
       import('../../planner/reconcile.js'),
     ]);
-  const project = await ctx.project();
+  const project = enableTargeted(await ctx.project(), [service]);
   checkServices(project, [service]);
   const deps = f.deps === false ? [] : [...withDependencies([service], serviceDeps(project))].filter((s) => s !== service);
   const bus = await ctx.bus();
