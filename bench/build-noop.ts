@@ -7,7 +7,7 @@
  *
  * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/build-noop.js [runs]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -48,16 +48,6 @@ function repoRoot(): string {
   return dir;
 }
 
-function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
-  });
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tsc-bench-build-'));
   process.env.TSCOMPOSE_ROOT = join(dir, 'state');
@@ -74,6 +64,7 @@ async function main(): Promise<void> {
   const { ImageStore, importRootfsTar } = await import('../src/engine/native/image/index.js');
   const { ContainerRuntime } = await import('../src/engine/native/runtime/index.js');
   const { buildImage } = await import('../src/build/index.js');
+  const { runOk } = await import('../src/util/proc.js');
   await ensureDockerd();
   try {
     const tar = await busyboxRootfsTar();
@@ -86,7 +77,7 @@ async function main(): Promise<void> {
     const theirs = ['build', '-q', '-t', dockerTag, '--build-arg', `BASE=${dockerBase}`, ctx];
     // Warm both caches.
     const first = await buildImage(deps, { context: ctx, tags: ['bench-noop:1'] });
-    await runProcess('docker', theirs);
+    await runOk('docker', theirs);
     const again = await buildImage(deps, { context: ctx, tags: ['bench-noop:1'] });
     if (again.cacheMisses !== 0 || again.imageId !== first.imageId) throw new Error('the rebuild was not all cache hits');
     console.log(`${again.cacheHits} steps, all from the cache`);
@@ -94,8 +85,8 @@ async function main(): Promise<void> {
     const inProcess = await timeMedian({ label: 'buildImage', run: async () => { await buildImage(deps, { context: ctx, tags: ['bench-noop:1'] }); } }, RUNS);
     console.log(`tscompose no-op rebuild, in-process (buildImage): ${fmt(inProcess)}`);
     await comparePair(
-      { label: 'tscompose image build (CLI, no-op)', run: () => runProcess(cli, ours) },
-      { label: 'docker build (no-op)', run: () => runProcess('docker', theirs) },
+      { label: 'tscompose image build (CLI, no-op)', run: async () => { await runOk(cli, ours); } },
+      { label: 'docker build (no-op)', run: async () => { await runOk('docker', theirs); } },
       RUNS,
     );
   } finally {

@@ -1,9 +1,8 @@
-import { describe, it, expect, afterEach, beforeEach } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, it, expect } from 'vitest';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkNoLeaks, makeRuntimeRoot } from '../runtime/helpers.js';
-import { isolateDockerConfig, startRegistry, type TestRegistry } from '../support/registry.js';
+import { makeRuntimeRoot } from '../runtime/helpers.js';
+import { registryFixture } from './fixture.js';
 
 /**
  * The registry through the CLI: login (stdin password) and logout, image
@@ -11,25 +10,11 @@ import { isolateDockerConfig, startRegistry, type TestRegistry } from '../suppor
  * file whose images live in a local registry.
  */
 
-let registry: TestRegistry | undefined;
-let dockerConfig: ReturnType<typeof isolateDockerConfig> | undefined;
-const dirs: string[] = [];
-
-beforeEach(() => {
-  dockerConfig = isolateDockerConfig();
-});
-
-afterEach(async () => {
-  await registry?.stop();
-  registry = undefined;
-  dockerConfig?.restore();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  await checkNoLeaks();
-});
+const fx = registryFixture();
 
 describe('registry CLI', () => {
   it('login, image push, image pull into another store, logout', async () => {
-    registry = await startRegistry('htpasswd');
+    const registry = await fx.start('htpasswd');
     const root = await makeRuntimeRoot();
     const ref = `${registry.host}/cli/busybox:1`;
     expect(root.cli(['image', 'tag', 'busybox', ref]).code).toBe(0);
@@ -42,7 +27,7 @@ describe('registry CLI', () => {
     expect(bad.stderr).toMatch(/incorrect username or password/);
     const login = root.cli(['login', registry.host, '-u', 'alice', '--password-stdin'], { input: `${registry.user!.password}\n` });
     expect(login.stdout).toBe('Login Succeeded\n');
-    const auths = JSON.parse(readFileSync(join(dockerConfig!.dir, 'config.json'), 'utf8')).auths as Record<string, { auth: string }>;
+    const auths = JSON.parse(readFileSync(join(fx.dockerConfigDir, 'config.json'), 'utf8')).auths as Record<string, { auth: string }>;
     expect(Buffer.from(auths[registry.host]!.auth, 'base64').toString()).toBe(`alice:${registry.user!.password}`);
 
     const push = root.cli(['image', 'push', ref]);
@@ -51,8 +36,7 @@ describe('registry CLI', () => {
     expect(push.stdout).toMatch(/: Pushed$/m);
     expect(push.stdout).toMatch(/^1: digest: sha256:[0-9a-f]{64} size: \d+$/m);
 
-    const other = mkdtempSync(join(tmpdir(), 'tsc-cli2-'));
-    dirs.push(other);
+    const other = fx.tempDir('tsc-cli2-');
     const env2 = { ...root.env, TSCOMPOSE_ROOT: join(other, 'state'), TSCOMPOSE_RUN: join(other, 'run') };
     const pull = spawnCli(['image', 'pull', ref], env2);
     expect(pull.code).toBe(0);
@@ -67,10 +51,9 @@ describe('registry CLI', () => {
   });
 
   it('tscompose build, push and pull for a project, pull_policy honoured', async () => {
-    registry = await startRegistry('none');
+    const registry = await fx.start('none');
     const root = await makeRuntimeRoot();
-    const project = mkdtempSync(join(tmpdir(), 'tsc-proj-'));
-    dirs.push(project);
+    const project = fx.tempDir('tsc-proj-');
     mkdirSync(join(project, 'app'));
     writeFileSync(join(project, 'app', 'Dockerfile'), 'FROM busybox\nARG GREETING=hi\nRUN echo "$GREETING" > /greeting\nCMD ["cat", "/greeting"]\n');
     writeFileSync(join(project, 'compose.yaml'), [
@@ -96,8 +79,7 @@ describe('registry CLI', () => {
     const pushed = root.cli(['-f', join(project, 'compose.yaml'), '--progress', 'plain', 'push']);
     expect(pushed.code, pushed.stderr).toBe(0);
 
-    const other = mkdtempSync(join(tmpdir(), 'tsc-cli3-'));
-    dirs.push(other);
+    const other = fx.tempDir('tsc-cli3-');
     const env2 = { ...root.env, TSCOMPOSE_ROOT: join(other, 'state'), TSCOMPOSE_RUN: join(other, 'run') };
     const pulled = spawnCli(['-f', join(project, 'compose.yaml'), '--progress', 'plain', 'pull'], env2);
     expect(pulled.code, pulled.stderr).toBe(0);

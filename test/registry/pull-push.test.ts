@@ -1,12 +1,10 @@
-import { describe, it, expect, afterEach, beforeEach } from 'vitest';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, it, expect } from 'vitest';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ImageStore } from '../../src/engine/native/image/index.js';
 import { pullImage, pushImage, storeCredentials, login, type ProgressFn } from '../../src/engine/native/registry/index.js';
 import type { TransferProgress } from '../../src/engine/types.js';
-import { checkNoLeaks, makeRuntimeRoot, runToEnd, sh } from '../runtime/helpers.js';
-import { isolateDockerConfig, startRegistry, type TestRegistry } from '../support/registry.js';
+import { makeRuntimeRoot, runToEnd, sh } from '../runtime/helpers.js';
+import { registryFixture } from './fixture.js';
 
 /**
  * Acceptance 1: against a real registry server (Basic auth, then a token
@@ -14,36 +12,16 @@ import { isolateDockerConfig, startRegistry, type TestRegistry } from '../suppor
  * runs there.
  */
 
-let registry: TestRegistry | undefined;
-let dockerConfig: ReturnType<typeof isolateDockerConfig> | undefined;
-const tmp: string[] = [];
-
-beforeEach(() => {
-  dockerConfig = isolateDockerConfig();
-});
-
-afterEach(async () => {
-  await registry?.stop();
-  registry = undefined;
-  dockerConfig?.restore();
-  for (const d of tmp.splice(0)) rmSync(d, { recursive: true, force: true });
-  await checkNoLeaks();
-});
+const fx = registryFixture();
 
 function recorder(): { events: TransferProgress[]; fn: ProgressFn } {
   const events: TransferProgress[] = [];
   return { events, fn: (p) => events.push(p) };
 }
 
-async function emptyStore(): Promise<ImageStore> {
-  const dir = mkdtempSync(join(tmpdir(), 'tsc-store2-'));
-  tmp.push(dir);
-  return ImageStore.open(join(dir, 'image'));
-}
-
 describe('registry: push and pull against docker-registry', () => {
   it('with htpasswd Basic auth: push needs the login, then pull into an empty store and run', async () => {
-    registry = await startRegistry('htpasswd');
+    const registry = await fx.start('htpasswd');
     const root = await makeRuntimeRoot();
     const ref = `${registry.host}/team/busybox:1.0`;
     await root.store.tag('busybox:latest', ref);
@@ -62,7 +40,7 @@ describe('registry: push and pull against docker-registry', () => {
     expect(again.digest).toBe(pushed.digest);
 
     const original = await root.store.get(ref);
-    const store2 = await emptyStore();
+    const store2 = await fx.emptyStore();
     const pull = recorder();
     const pulled = await pullImage(store2, ref, { onProgress: pull.fn });
     expect(pulled.image.id).toBe(original.id);
@@ -93,7 +71,7 @@ describe('registry: push and pull against docker-registry', () => {
   });
 
   it('behind a token server: anonymous pull, authenticated push, mount across repositories', async () => {
-    registry = await startRegistry('token');
+    const registry = await fx.start('token');
     const root = await makeRuntimeRoot();
     const ref = `${registry.host}/library/busybox:latest`;
     await root.store.tag('busybox:latest', ref);
@@ -113,9 +91,8 @@ describe('registry: push and pull against docker-registry', () => {
     expect(mounted.layers[0]).toMatchObject({ action: 'mounted', from: 'library/busybox' });
 
     // Anonymous pull into an empty store, with the token flow.
-    dockerConfig!.restore();
-    dockerConfig = isolateDockerConfig();
-    const store2 = await emptyStore();
+    fx.resetDockerConfig();
+    const store2 = await fx.emptyStore();
     const before = registry.tokenRequests.length;
     const pulled = await pullImage(store2, ref);
     expect(pulled.image.id).toBe((await root.store.get(ref)).id);
@@ -131,13 +108,13 @@ describe('registry: push and pull against docker-registry', () => {
   });
 
   it('pushes in chunks when asked, and pulls what it pushed', async () => {
-    registry = await startRegistry('none');
+    const registry = await fx.start('none');
     const root = await makeRuntimeRoot();
     const ref = `${registry.host}/chunked/busybox:2`;
     await root.store.tag('busybox:latest', ref);
     const pushed = await pushImage(root.store, ref, { chunkSize: 256 * 1024 });
     expect(pushed.layers[0]!.action).toBe('pushed');
-    const store2 = await emptyStore();
+    const store2 = await fx.emptyStore();
     const pulled = await pullImage(store2, ref);
     expect(pulled.image.id).toBe((await root.store.get(ref)).id);
     expect(readdirSync(join(store2.root, 'tmp'))).toEqual([]);

@@ -1,14 +1,13 @@
-import { describe, it, expect, afterEach, beforeEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import { createServer, request as httpRequest } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageStore, MediaType, sha256Digest, type OciImage } from '../../src/engine/native/image/index.js';
 import { pullImage, pushImage, RepositoryClient } from '../../src/engine/native/registry/index.js';
-import { checkNoLeaks, makeRuntimeRoot } from '../runtime/helpers.js';
+import { makeRuntimeRoot } from '../runtime/helpers.js';
 import { makeTar } from '../image/tars.js';
-import { isolateDockerConfig, startRegistry, type TestRegistry } from '../support/registry.js';
+import { registryFixture } from './fixture.js';
 
 /**
  * Acceptance 1, the hostile half: a blob whose bytes are not its digest is
@@ -16,27 +15,7 @@ import { isolateDockerConfig, startRegistry, type TestRegistry } from '../suppor
  * and an attestation) yields the linux/amd64 image.
  */
 
-let registry: TestRegistry | undefined;
-let dockerConfig: ReturnType<typeof isolateDockerConfig> | undefined;
-const tmp: string[] = [];
-
-beforeEach(() => {
-  dockerConfig = isolateDockerConfig();
-});
-
-afterEach(async () => {
-  await registry?.stop();
-  registry = undefined;
-  dockerConfig?.restore();
-  for (const d of tmp.splice(0)) rmSync(d, { recursive: true, force: true });
-  await checkNoLeaks();
-});
-
-async function emptyStore(): Promise<ImageStore> {
-  const dir = mkdtempSync(join(tmpdir(), 'tsc-store2-'));
-  tmp.push(dir);
-  return ImageStore.open(join(dir, 'image'));
-}
+const fx = registryFixture();
 
 function storeIsEmpty(store: ImageStore): void {
   expect(readdirSync(join(store.root, 'images'))).toEqual([]);
@@ -52,7 +31,7 @@ async function putBlob(client: RepositoryClient, bytes: Buffer): Promise<{ diges
 
 describe('registry: what is pulled is what the digests say', () => {
   it('refuses a layer blob corrupted in the registry, keeps nothing, and converges once it is fixed', async () => {
-    registry = await startRegistry('none');
+    const registry = await fx.start('none');
     const root = await makeRuntimeRoot();
     const ref = `${registry.host}/corrupt/busybox:1`;
     await root.store.tag('busybox:latest', ref);
@@ -64,7 +43,7 @@ describe('registry: what is pulled is what the digests say', () => {
     const bad = Buffer.from(good);
     bad[bad.length - 1] ^= 0xff;
     writeFileSync(file, bad);
-    const store2 = await emptyStore();
+    const store2 = await fx.emptyStore();
     await expect(pullImage(store2, ref)).rejects.toThrow(new RegExp(`layer ${pushed.layers[0]!.digest}.* refused: its content hashes to sha256:[0-9a-f]{64}, not to its digest`));
     storeIsEmpty(store2);
 
@@ -81,7 +60,7 @@ describe('registry: what is pulled is what the digests say', () => {
   });
 
   it('downloads a layer again when the connection breaks in the middle of it', async () => {
-    registry = await startRegistry('none');
+    const registry = await fx.start('none');
     const root = await makeRuntimeRoot();
     const upstream = registry.host;
     let cut = 0;
@@ -111,7 +90,7 @@ describe('registry: what is pulled is what the digests say', () => {
       const ref = `127.0.0.1:${port}/flaky/busybox:1`;
       await root.store.tag('busybox:latest', ref);
       await pushImage(root.store, ref);
-      const store2 = await emptyStore();
+      const store2 = await fx.emptyStore();
       const events: string[] = [];
       const pulled = await pullImage(store2, ref, { onProgress: (p) => events.push(p.status) });
       expect(cut).toBe(1);
@@ -124,7 +103,7 @@ describe('registry: what is pulled is what the digests say', () => {
   });
 
   it('refuses a config blob whose bytes changed', async () => {
-    registry = await startRegistry('none');
+    const registry = await fx.start('none');
     const root = await makeRuntimeRoot();
     const ref = `${registry.host}/corrupt/config:1`;
     await root.store.tag('busybox:latest', ref);
@@ -133,13 +112,13 @@ describe('registry: what is pulled is what the digests say', () => {
     const file = registry.blobFile(id);
     const text = readFileSync(file, 'utf8');
     writeFileSync(file, text.replace('"os":"linux"', '"os":"linuX"'));
-    const store2 = await emptyStore();
+    const store2 = await fx.emptyStore();
     await expect(pullImage(store2, ref)).rejects.toThrow(new RegExp(`blob ${id} of .* refused: its content hashes to`));
     storeIsEmpty(store2);
   });
 
   it('picks linux/amd64 from an OCI index with arm64 and an attestation, and arm64 when asked', async () => {
-    registry = await startRegistry('none');
+    const registry = await fx.start('none');
     const root = await makeRuntimeRoot();
     const repo = 'multi/app';
     const amd64Ref = `${registry.host}/${repo}:amd64`;
@@ -187,7 +166,7 @@ describe('registry: what is pulled is what the digests say', () => {
     }));
     const indexDigest = await client.putManifest('multi', index, MediaType.ociIndex);
 
-    const store2 = await emptyStore();
+    const store2 = await fx.emptyStore();
     const pulled = await pullImage(store2, `${registry.host}/${repo}:multi`);
     expect(pulled.image.id).toBe((await root.store.get(amd64Ref)).id);
     expect(pulled.image.config.architecture).toBe('amd64');
