@@ -12,6 +12,7 @@ import { overlaps, parseCidr } from '../../src/network/ipv4.js';
 import { ensureDockerd } from '../support/docker.js';
 import { repoRoot } from '../support/cache.js';
 import { useNetEnv, type FakeContainer } from './support.js';
+import { forceCleanup } from './leaks.js';
 
 // Subnets, IPAM, internal networks, egress NAT and the firewall, on the real kernel, next to a
 // running Docker daemon (which sets FORWARD's policy to DROP). "Outside" is a namespace of the
@@ -78,9 +79,14 @@ describe('networks on the kernel', () => {
       expect([a.subnet, b.subnet]).not.toContain(c.subnet);
     } finally {
       switchTo(join(other, 'root'), join(other, 'run'));
-      await pruneNetworks();
-      switchTo(saved.TSCOMPOSE_ROOT!, saved.TSCOMPOSE_RUN!);
-      rmSync(other, { recursive: true, force: true });
+      try {
+        await pruneNetworks();
+      } finally {
+        // Whatever the other root still has in the kernel goes, even when its prune failed.
+        await forceCleanup({ runRoot: join(other, 'run') });
+        switchTo(saved.TSCOMPOSE_ROOT!, saved.TSCOMPOSE_RUN!);
+        rmSync(other, { recursive: true, force: true });
+      }
     }
   });
 
