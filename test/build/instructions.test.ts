@@ -132,6 +132,23 @@ describe('build: instructions', () => {
     expect(await sh(root, 'child:1', 'cat /triggered /args')).toBe(`triggered in /\nplain given amd64 unset=[] yes\n`);
   });
 
+  it('RUN in exec form, COPY --from an image, --chown by names from the image\'s passwd and group', async () => {
+    const root = await makeRuntimeRoot();
+    await root.store.tag('busybox:latest', 'tools:1');
+    const ctx = writeContext({
+      'f.txt': 'owned\n',
+      Dockerfile: [
+        'FROM busybox',
+        'RUN ["/bin/sh", "-c", "echo exec-form > /exec"]',
+        'COPY --from=tools:1 /etc/passwd /from-image/passwd',
+        'COPY --chown=user:staff f.txt /owned/',
+        'COPY --chown=nobody f.txt /nobody.txt',
+      ].join('\n'),
+    });
+    await build(root, ctx, { tags: ['forms:1'] });
+    expect(await sh(root, 'forms:1', 'cat /exec; head -1 /from-image/passwd; stat -c "%u:%g" /owned/f.txt /nobody.txt')).toBe('exec-form\nroot:x:0:0:root:/root:/bin/sh\n1000:50\n65534:65534\n');
+  });
+
   it('resolves COPY destinations inside the image: a symlink in the image cannot send files to the host', async () => {
     const root = await makeRuntimeRoot();
     const ctx = writeContext({

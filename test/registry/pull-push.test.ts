@@ -118,5 +118,18 @@ describe('registry: push and pull against docker-registry', () => {
     const pulled = await pullImage(store2, ref);
     expect(pulled.image.id).toBe((await root.store.get(ref)).id);
     expect(readdirSync(join(store2.root, 'tmp'))).toEqual([]);
+
+    // An image on top of it: its base layer is in the store already and is not fetched again.
+    const { commitContainer } = await import('../../src/build/index.js');
+    const r = await runToEnd(root, { image: ref, ...sh('echo more > /more') });
+    const child = await commitContainer({ store: root.store, runtime: root.runtime }, r.id, { tag: `${registry.host}/chunked/child:1` });
+    await root.runtime.remove(r.id);
+    await pushImage(root.store, `${registry.host}/chunked/child:1`);
+    const events: string[] = [];
+    const second = await pullImage(store2, `${registry.host}/chunked/child:1`, { onProgress: (p) => events.push(p.status) });
+    expect(second.image.id).toBe(child.id);
+    expect(second.reused).toBe(1);
+    expect(second.fetched).toBe(1);
+    expect(events).toContain('Already exists');
   });
 });
