@@ -54,8 +54,8 @@ export async function execute(plan: Plan, engine: Engine, emit: ProgressSink, op
     const label = describe(node, groups);
     if (label.start) emit({ id: label.id, status: 'working', text: label.start });
     try {
-      await perform(node, engine, idOf, result, options);
-      if (label.done) emit({ id: label.id, status: 'done', text: label.done });
+      const doneText = await perform(node, engine, idOf, result, options);
+      if (label.done) emit({ id: label.id, status: 'done', text: doneText ?? label.done });
       return 'ok';
     } catch (error) {
       const status: EventStatus = node.optional ? 'warning' : 'error';
@@ -84,7 +84,7 @@ async function perform(
   idOf: (r: ContainerRef) => string,
   result: ExecuteResult,
   options: ExecuteOptions,
-): Promise<void> {
+): Promise<string | void> {
   const op = node.op;
   // Removing or stopping what is already gone reaches the goal: a second run after a crash converges.
   const tolerateMissing = async (fn: () => Promise<void>) => {
@@ -137,13 +137,15 @@ async function perform(
     case 'RenameContainer':
       await engine.containers.rename(idOf(op.container), op.name);
       return;
-    case 'WaitContainer':
-      await waitForCondition(engine, idOf(op.container), op.container.name, op.condition, {
+    case 'WaitContainer': {
+      const c = await waitForCondition(engine, idOf(op.container), op.container.name, op.condition, {
         timeoutMs: op.timeoutMs,
         pollMs: options.pollMs,
         signal: options.signal,
       });
-      return;
+      // What was reached, as Compose says it: a container without a healthcheck is Running, not Healthy.
+      return c.state === 'exited' ? 'Exited' : c.health === 'healthy' ? 'Healthy' : 'Running';
+    }
     case 'RemoveImage':
       return tolerateMissing(() => engine.images.remove(op.ref));
   }
