@@ -71,40 +71,55 @@ export function stopAndRemove(b: PlanBuilder, containers: ObservedContainer[], t
 
 /** Stop nodes by container id, each after the stops of the containers that depend on it. */
 export function planStops(b: PlanBuilder, containers: ObservedContainer[], timeout: number | undefined, reason: string): Map<string, number> {
-  const byService = new Map<string, ObservedContainer[]>();
-  for (const c of containers) byService.set(c.service, [...(byService.get(c.service) ?? []), c]);
-  const dependents = new Map<string, Set<string>>();
-  for (const c of containers) {
-    for (const dep of dependsOnOf(c)) {
-      if (dep === c.service) continue;
-      dependents.set(dep, (dependents.get(dep) ?? new Set()).add(c.service));
-    }
-  }
   const stops = new Map<string, number>();
-  const serviceStops = new Map<string, number[]>();
-  const visiting = new Set<string>();
-  // Depth-first over dependents: a service's stops come after its dependents' stops.
-  const visit = (service: string): number[] => {
-    const done = serviceStops.get(service);
-    if (done) return done;
-    if (visiting.has(service)) return []; // a cycle in labels: stop the rest in any order
-    visiting.add(service);
-    const before = [...(dependents.get(service) ?? [])].sort().flatMap(visit);
-    const nodes: number[] = [];
-    for (const c of byService.get(service) ?? []) {
-      if (!isActive(c)) continue;
+  walkServices(containers, 'dependents', (_service, members, before) =>
+    members.filter(isActive).map((c) => {
       const n = b.add({ kind: 'StopContainer', container: { id: c.id, name: c.name }, timeout }, resourceOf(c), reason, before);
       stops.set(c.id, n);
-      nodes.push(n);
+      return n;
+    }),
+  );
+  return stops;
+}
+
+/**
+ * Visits the services of `containers` so that each comes after the services
+ * it depends on (`dependencies`) or after those depending on it
+ * (`dependents`), as the containers' depends_on labels say. `emit` plans a
+ * service's operations after the nodes it is given and returns them; a
+ * service that plans nothing passes its own predecessors on, so the order
+ * still holds across it. A cycle in the labels is broken, not followed.
+ */
+export function walkServices(
+  containers: ObservedContainer[],
+  direction: 'dependencies' | 'dependents',
+  emit: (service: string, members: ObservedContainer[], before: number[]) => number[],
+): void {
+  const byService = new Map<string, ObservedContainer[]>();
+  for (const c of containers) byService.set(c.service, [...(byService.get(c.service) ?? []), c]);
+  const edges = new Map<string, Set<string>>();
+  for (const c of containers) {
+    for (const dep of dependsOnOf(c)) {
+      if (dep === c.service || !byService.has(dep)) continue;
+      const [from, to] = direction === 'dependencies' ? [c.service, dep] : [dep, c.service];
+      edges.set(from, (edges.get(from) ?? new Set()).add(to));
     }
-    // Nothing of this service to stop: its dependents' stops still order what depends on it.
+  }
+  const done = new Map<string, number[]>();
+  const visiting = new Set<string>();
+  const visit = (service: string): number[] => {
+    const known = done.get(service);
+    if (known) return known;
+    if (visiting.has(service)) return [];
+    visiting.add(service);
+    const before = [...new Set([...(edges.get(service) ?? [])].sort().flatMap(visit))];
+    const nodes = emit(service, byService.get(service) ?? [], before);
     const result = nodes.length ? nodes : before;
-    serviceStops.set(service, result);
+    done.set(service, result);
     visiting.delete(service);
     return result;
   };
   for (const service of [...byService.keys()].sort()) visit(service);
-  return stops;
 }
 
 /**

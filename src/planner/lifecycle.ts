@@ -1,4 +1,4 @@
-import { dependsOnOf, planStops, removeAnonymousVolumes, resourceOf } from './down.js';
+import { planStops, removeAnonymousVolumes, resourceOf, walkServices } from './down.js';
 import { Label } from './labels.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import { PlanBuilder, type Plan } from './plan.js';
@@ -29,26 +29,15 @@ export function planStop(containers: ObservedContainer[], timeout?: number): Pla
 /** Starts what is not running, each service after the services it depends on (from labels). */
 export function planStartFromLabels(containers: ObservedContainer[]): Plan {
   const b = new PlanBuilder();
-  const started = new Map<string, number[]>();
-  const byService = groupByService(containers);
-  const visiting = new Set<string>();
-  const visit = (service: string): number[] => {
-    if (started.has(service)) return started.get(service)!;
-    if (visiting.has(service)) return [];
-    visiting.add(service);
-    const deps = [...new Set((byService.get(service) ?? []).flatMap(dependsOnOf))].filter((d) => d !== service && byService.has(d)).sort().flatMap(visit);
-    const nodes: number[] = [];
-    for (const c of byService.get(service) ?? []) {
-      if (c.summary.state === 'running') continue;
-      const ref = { id: c.id, name: c.name };
-      const op = c.summary.state === 'paused' ? ({ kind: 'UnpauseContainer', container: ref } as const) : ({ kind: 'StartContainer', container: ref } as const);
-      nodes.push(b.add(op, resourceOf(c), 'start', deps));
-    }
-    const result = nodes.length ? nodes : deps;
-    started.set(service, result);
-    return result;
-  };
-  for (const s of [...byService.keys()].sort()) visit(s);
+  walkServices(containers, 'dependencies', (_service, members, before) =>
+    members
+      .filter((c) => c.summary.state !== 'running')
+      .map((c) => {
+        const ref = { id: c.id, name: c.name };
+        const op = c.summary.state === 'paused' ? ({ kind: 'UnpauseContainer', container: ref } as const) : ({ kind: 'StartContainer', container: ref } as const);
+        return b.add(op, resourceOf(c), 'start', before);
+      }),
+  );
   return b.build();
 }
 
@@ -74,22 +63,13 @@ export function planRestart(observed: ObservedState, services: string[], timeout
       }
     }
   }
-  const byService = groupByService(all.filter((c) => selected.has(c.service)));
   const b = new PlanBuilder();
-  const done = new Map<string, number[]>();
-  const visiting = new Set<string>();
-  const visit = (service: string): number[] => {
-    if (done.has(service)) return done.get(service)!;
-    if (visiting.has(service)) return [];
-    visiting.add(service);
-    const deps = [...new Set((byService.get(service) ?? []).flatMap(dependsOnOf))].filter((d) => d !== service && byService.has(d)).sort().flatMap(visit);
-    const nodes = (byService.get(service) ?? []).map((c) =>
-      b.add({ kind: 'RestartContainer', container: { id: c.id, name: c.name }, timeout }, resourceOf(c), services.includes(service) || !services.length ? 'restart' : 'dependency restarted', deps),
-    );
-    done.set(service, nodes);
-    return nodes;
-  };
-  for (const s of [...byService.keys()].sort()) visit(s);
+  const named = (service: string) => !services.length || services.includes(service);
+  walkServices(all.filter((c) => selected.has(c.service)), 'dependencies', (service, members, before) =>
+    members.map((c) =>
+      b.add({ kind: 'RestartContainer', container: { id: c.id, name: c.name }, timeout }, resourceOf(c), named(service) ? 'restart' : 'dependency restarted', before),
+    ),
+  );
   return b.build();
 }
 
@@ -122,10 +102,4 @@ export function planRemove(containers: ObservedContainer[], o: { stop?: boolean;
   );
   if (o.volumes && observed) removeAnonymousVolumes(b, observed, targets, removes);
   return b.build();
-}
-
-function groupByService(containers: ObservedContainer[]): Map<string, ObservedContainer[]> {
-  const m = new Map<string, ObservedContainer[]>();
-  for (const c of containers) m.set(c.service, [...(m.get(c.service) ?? []), c]);
-  return m;
 }
