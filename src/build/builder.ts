@@ -8,6 +8,7 @@ import { BuildContext } from './context/context.js';
 import { errorAt } from './dockerfile/errors.js';
 import { loadBuildFile, parseTrigger, type BuildFile, type Instruction, type Stage } from './dockerfile/instructions.js';
 import { unmountStale } from './fs/overlay.js';
+import { BuildJournal } from './journal.js';
 import { resolveBaseImage } from './base.js';
 import { StageState } from './state.js';
 import { baseOf, globalArgValues, neededStages, targetStage } from './stages.js';
@@ -49,14 +50,23 @@ export async function buildImage(deps: BuildDeps, opts: BuildOptions): Promise<B
   for (const w of file.warnings) say(`[WARNING]: ${w}`);
   await unmountStale(deps.store);
 
+  // Images made for RUN steps, journaled so that a killed build's are removed by the next one.
+  const recovered = await BuildJournal.recover(deps.store);
+  const journal = new BuildJournal();
   const created = new Set<string>();
+  const track = (id: string) => {
+    created.add(id);
+    journal.add(id);
+  };
   const runImages = new Map<string, string>();
   const ctx: StepContext = {
     deps, opts, file, context, buildArgs, usedArgs, globalArgs: globals, say,
     stageByName: new Map(), stageByIndex: new Map(),
     runtime: lazyRuntime(deps),
-    materialize: (state, forRun) => materialize(deps, state, forRun, created, runImages),
+    materialize: (state, forRun) => materialize(deps, state, forRun, track, runImages),
   };
+  // A killed build's RUN container still holds its image: remove the container (opening the runtime) first.
+  if (recovered.pending) await ctx.runtime();
   const cache = new BuildCache();
   const steps: StepReport[] = [];
   let n = 0;
@@ -97,11 +107,12 @@ export async function buildImage(deps: BuildDeps, opts: BuildOptions): Promise<B
     for (const stage of stages.slice(0, -1).reverse()) {
       const s = ctx.stageByIndex.get(stage.index)!;
       if (!s.top || keptChains.some((c) => c.includes(s.top!))) continue;
-      const id = await materialize(deps, s, false, created, runImages);
+      const id = await materialize(deps, s, false, track, runImages);
       keep.add(id);
       keptChains.push(s.chainIds);
     }
     await removeImages(deps, [...created].filter((id) => !keep.has(id)));
+    journal.done();
     const unused = Object.keys(buildArgs).filter((k) => !usedArgs.has(k));
     const warnings = [...file.warnings];
     if (unused.length) {
@@ -118,6 +129,7 @@ export async function buildImage(deps: BuildDeps, opts: BuildOptions): Promise<B
     };
   } catch (err) {
     await removeImages(deps, [...created]);
+    journal.done();
     throw err;
   }
 }
@@ -222,7 +234,7 @@ async function step(ctx: StepContext, cache: BuildCache, state: StageState, inst
  * layer stack serves every RUN on it: the state's own when it has one and
  * no VOLUMEs, else one made without them.
  */
-async function materialize(deps: BuildDeps, state: StageState, forRun: boolean, created: Set<string>, runImages: Map<string, string>): Promise<string> {
+async function materialize(deps: BuildDeps, state: StageState, forRun: boolean, track: (id: string) => void, runImages: Map<string, string>): Promise<string> {
   const stack = state.top ?? 'empty';
   if (forRun) {
     const known = runImages.get(stack);
@@ -237,8 +249,9 @@ async function materialize(deps: BuildDeps, state: StageState, forRun: boolean, 
   const bytes = Buffer.from(JSON.stringify(state.document({ forRun })));
   const id = sha256Digest(bytes);
   const existed = await deps.store.resolve(id);
+  // Journaled before it exists: a crash in between leaves at worst a journal entry for nothing.
+  if (!existed) track(id);
   await deps.store.addImage(bytes);
-  if (!existed) created.add(id);
   if (forRun) runImages.set(stack, id);
   else state.imageId = id;
   return id;
@@ -255,11 +268,14 @@ function lazyRuntime(deps: BuildDeps): () => Promise<ContainerRuntime> {
     opened ??= (async () => {
       const runtime = typeof deps.runtime === 'function' ? await deps.runtime() : deps.runtime;
       const leftovers = await runtime.list({ all: true, labels: { [BUILD_OWNER_LABEL]: undefined } });
+      let removed = 0;
       for (const c of leftovers) {
         const owner = /^(\d+)-(\d+)$/.exec(c.Labels[BUILD_OWNER_LABEL] ?? '');
         if (owner && processStartTime(Number(owner[1])) === owner[2]) continue;
-        await runtime.remove(c.Id, { force: true, volumes: true }).catch(() => undefined);
+        await runtime.remove(c.Id, { force: true, volumes: true }).then(() => removed++, () => undefined);
       }
+      // Their images were kept for them: now they can go.
+      if (removed) await BuildJournal.recover(deps.store);
       return runtime;
     })();
     return opened;

@@ -1,5 +1,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { repoRoot } from '../support/cache.js';
 import { checkNoLeaks, makeRuntimeRoot } from '../runtime/helpers.js';
 import { removeContexts, writeContext } from './helpers.js';
 
@@ -54,5 +57,34 @@ describe('build and commit CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/No such container: no-such-container/);
     expect(root.cli(['container', 'rm', 'to-commit']).code).toBe(0);
+  });
+});
+
+describe('build after a killed build', () => {
+  it('removes what a build killed during a RUN left: its container, its images', async () => {
+    const root = await makeRuntimeRoot();
+    const ctx = writeContext({ 'a.txt': 'a', Dockerfile: 'FROM busybox\nCOPY a.txt /a.txt\nRUN echo MARK-$((1+1)) && sleep 60\n' });
+    const before = (await root.store.list()).map((i) => i.id);
+    const child = spawn(join(repoRoot, 'bin', 'tscompose'), ['image', 'build', ctx], { env: root.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (out.includes('MARK-2')) resolve();
+      });
+      child.on('exit', () => reject(new Error(`the build ended early: ${out}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    const left = await root.runtime.list({ all: true });
+    expect(left.length).toBe(1);
+    expect((await root.store.list()).length).toBe(before.length + 1);
+
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY a.txt /a.txt\nRUN echo second\n');
+    const r = root.cli(['image', 'build', '-t', 'after-kill:1', ctx]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await root.runtime.list({ all: true })).toEqual([]);
+    const ids = (await root.store.list()).map((i) => i.id);
+    expect(ids.filter((id) => !before.includes(id))).toEqual([(await root.store.get('after-kill:1')).id]);
   });
 });
