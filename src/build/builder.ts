@@ -1,4 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { statePath } from '../util/paths.js';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { chainIdOf, normalizeTaggedName, sha256Digest, type ImageRecord } from '../engine/native/image/index.js';
@@ -35,6 +37,8 @@ export async function buildImage(deps: BuildDeps, opts: BuildOptions): Promise<B
   if (!existsSync(opts.context)) throw new UserError(`unable to prepare context: path "${opts.context}" not found`, 1, 'Give the build context directory (usually .)');
   const { file, dockerfilePath } = readDockerfile(opts);
   const context = BuildContext.open(opts.context, dockerfilePath);
+  const hashFile = statePath('build', 'hashes', `${createHash('sha256').update(context.root).digest('hex')}.json`);
+  context.loadHashes(hashFile);
   const tags = (opts.tags ?? []).map((t) => {
     normalizeTaggedName(t);
     return t;
@@ -113,6 +117,7 @@ export async function buildImage(deps: BuildDeps, opts: BuildOptions): Promise<B
     }
     await removeImages(deps, [...created].filter((id) => !keep.has(id)));
     journal.done();
+    context.saveHashes(hashFile);
     const unused = Object.keys(buildArgs).filter((k) => !usedArgs.has(k));
     const warnings = [...file.warnings];
     if (unused.length) {

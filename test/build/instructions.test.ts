@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { statSync, utimesSync, writeFileSync } from 'node:fs';
 import { checkNoLeaks, makeRuntimeRoot, runToEnd, type RuntimeRoot } from '../runtime/helpers.js';
 import { build, buildFails, removeContexts, writeContext } from './helpers.js';
 
@@ -158,6 +159,22 @@ describe('build: instructions', () => {
     await build(root, ctx, { tags: ['scoped:1'] });
     expect(await sh(root, 'scoped:1', 'cat /target/a.txt /tmp/a-dots.txt')).toBe('inside\ninside\n');
     expect(() => execFileSync('test', ['-e', '/target/a.txt'])).toThrow();
+  });
+
+  it('keys COPY on content: a same-size rewrite with its old mtime restored still misses, a touch alone hits', async () => {
+    const root = await makeRuntimeRoot();
+    const ctx = writeContext({ 'data.txt': 'aaaa', Dockerfile: 'FROM busybox\nCOPY data.txt /data.txt\nRUN cat /data.txt\n' });
+    await build(root, ctx);
+    const file = join(ctx, 'data.txt');
+    const { mtime, atime } = statSync(file);
+    writeFileSync(file, 'bbbb');
+    utimesSync(file, atime, mtime);
+    const changed = await build(root, ctx, { tags: ['content:1'] });
+    expect(changed.result.steps.map((s) => s.cached)).toEqual([false, false]);
+    expect(await sh(root, 'content:1', 'cat /data.txt')).toBe('bbbb');
+    utimesSync(file, new Date(), new Date());
+    const touched = await build(root, ctx);
+    expect(touched.result.cacheMisses).toBe(0);
   });
 
   it('--target builds only the stages it needs; --no-cache runs every step again', async () => {

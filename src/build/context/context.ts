@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
+import { readJsonIfExists, writeJsonAtomic } from '../../util/atomic.js';
+import { ensurePrivateDir } from '../../util/paths.js';
 import { UserError } from '../../util/errors.js';
 import { errorAt, type Position } from '../dockerfile/errors.js';
 import { resolveInRoot, ScopeError } from '../fs/scoped.js';
@@ -25,7 +27,10 @@ export interface SourceEntry {
 export class BuildContext {
   readonly root: string;
   readonly ignore: IgnoreMatcher;
-  private readonly hashes = new Map<string, string>();
+  /** File content hashes by path and stat, kept between builds of the same context (see saveHashes). */
+  private hashes = new Map<string, string>();
+  private hashesChanged = false;
+  private readonly usedKeys = new Set<string>();
 
   private constructor(root: string, ignore: IgnoreMatcher) {
     this.root = root;
@@ -152,14 +157,39 @@ export class BuildContext {
   }
 
   private async fileHash(path: string, st: Stats): Promise<string> {
+    // ctime too: a rewrite that restores the mtime still changes it.
     const key = `${path}\0${st.ino}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}`;
+    this.usedKeys.add(key);
     const known = this.hashes.get(key);
     if (known) return known;
     const h = createHash('sha256');
     for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
     const hex = h.digest('hex');
     this.hashes.set(key, hex);
+    this.hashesChanged = true;
     return hex;
+  }
+
+  /**
+   * Loads the hashes an earlier build of this context saved in `file`, so
+   * that an unchanged COPY source is not read again (BuildKit keeps such a
+   * cache too). Entries are keyed by path and stat: any change misses.
+   */
+  loadHashes(file: string): void {
+    const saved = readJsonIfExists<Record<string, string>>(file);
+    if (saved) this.hashes = new Map(Object.entries(saved));
+  }
+
+  /** Saves the hashes this build used (only those: deleted files drop out). */
+  saveHashes(file: string, used: Set<string> = this.usedKeys): void {
+    if (!this.hashesChanged && used.size === this.hashes.size) return;
+    const out: Record<string, string> = {};
+    for (const k of used) {
+      const v = this.hashes.get(k);
+      if (v) out[k] = v;
+    }
+    ensurePrivateDir(dirname(file));
+    writeJsonAtomic(file, out);
   }
 }
 
