@@ -219,8 +219,11 @@ export interface DerivedStatus {
 
 export function deriveStatus(id: string, state = readState(id)): DerivedStatus {
   const paths = new ContainerPaths(id);
+  // Liveness first, the record second: the monitor writes its record before it removes its pid file and
+  // exits, so a monitor seen gone here with no record after really left none (never "unknown" by a race).
+  const alive = liveMonitor(paths);
   const exit = readExit(paths.exit);
-  const monitor = exit ? undefined : liveMonitor(paths);
+  const monitor = exit ? undefined : alive;
   const startedAt = state.startedAt ?? ZERO_TIME;
   if (monitor) {
     return { status: 'running', pid: monitor.init, exitCode: 0, oomKilled: false, startedAt, finishedAt: ZERO_TIME, error: '', monitor };
