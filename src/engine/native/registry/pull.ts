@@ -89,7 +89,8 @@ export async function pullImage(store: ImageStore, refText: string, opts: PullIm
   const configBytes = await client.getBlobBytes(manifest.config.digest);
   const config = checkConfig(configBytes, manifest, familiar);
   if (config.architecture && config.architecture !== wanted.architecture) {
-    emit?.({ status: `WARNING: The requested image's platform (${platformString(config as never)}) does not match the wanted platform (${platformString(wanted)})` });
+    const got = platformString({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) });
+    emit?.({ status: `WARNING: The requested image's platform (${got}) does not match the wanted platform (${platformString(wanted)})` });
   }
   const counts = await pullLayers(store, client, manifest, config, ref, opts, abort);
   const image = await record(store, manifest.config.digest, configBytes, ref, digest);

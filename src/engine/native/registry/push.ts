@@ -151,7 +151,14 @@ async function pushLayer(store: ImageStore, client: RepositoryClient, ref: Image
 async function uploadLayer(store: ImageStore, client: RepositoryClient, chainId: string, id: string, location: string | undefined, opts: PushImageOptions): Promise<{ digest: string; size: number }> {
   const rec = store.layer(chainId);
   if (!rec) throw new UserError(`layer ${chainId} is missing from the store`, 1, 'Remove the image and pull or load it again');
-  let loc = location ?? (await client.startUpload() as { location: string }).location;
+  let loc: string;
+  if (location !== undefined) {
+    loc = location;
+  } else {
+    const start = await client.startUpload();
+    if (start.mounted) throw new Error('the registry mounted a blob nobody asked it to');
+    loc = start.location;
+  }
   const tar = store.layerTar(chainId);
   const progress = new ByteProgress(opts.onProgress, id, 'Pushing', rec.tarSize);
   let read = 0;
