@@ -1,5 +1,5 @@
 import { spawn, type StdioOptions, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -27,6 +27,18 @@ export function helperPath(name: 'tsc-helper' | 'tsc-init' = 'tsc-helper'): stri
   const path = `${helperDir().replace(/\/$/, '')}/${name}`;
   if (!existsSync(path)) {
     throw new UserError(`the native helper ${path} is not built`, 1, 'run `npm run build` (it needs gcc, make and libc6-dev)');
+  }
+  // A helper that is not an ELF file any more would not fail to start: the exec falls back to running it
+  // with /bin/sh, as root, on the host. Refuse it instead.
+  const magic = Buffer.alloc(4);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, magic, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!magic.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
+    throw new UserError(`the native helper ${path} is damaged (not an ELF binary)`, 1, 'rebuild it: make -C native clean all');
   }
   return path;
 }
