@@ -48,36 +48,36 @@ export async function startRegistry(auth: RegistryAuth = 'none'): Promise<TestRe
   const host = `127.0.0.1:${port}`;
   const user = { username: 'alice', password: `pw-${randomBytes(6).toString('hex')}` };
   let token: TokenServer | undefined;
-  let authYaml = '';
-  if (auth === 'htpasswd') {
-    const line = execFileSync('htpasswd', ['-Bbn', user.username, user.password], { encoding: 'utf8' });
-    writeFileSync(join(dir, 'htpasswd'), line);
-    authYaml = `auth:\n  htpasswd:\n    realm: tscompose-test\n    path: ${join(dir, 'htpasswd')}\n`;
-  } else if (auth === 'token') {
-    token = await startTokenServer(dir, user);
-    authYaml = `auth:\n  token:\n    realm: http://127.0.0.1:${token.port}/token\n    service: tscompose-test-registry\n    issuer: tscompose-test-issuer\n    rootcertbundle: ${token.certPath}\n`;
-  }
-  const config = join(dir, 'config.yml');
-  writeFileSync(config, [
-    'version: 0.1',
-    'log:\n  level: warn\n  accesslog:\n    disabled: true',
-    `storage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true`,
-    `http:\n  addr: ${host}`,
-    authYaml,
-  ].join('\n'));
-  const log = join(dir, 'registry.log');
-  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let child: ChildProcess | undefined;
   const errs: Buffer[] = [];
-  child.stderr!.on('data', (b: Buffer) => errs.push(b));
   const stop = async () => {
-    await stopChild(child);
+    if (child) await stopChild(child);
     if (token) await new Promise<void>((r) => token!.server.close(() => r()));
-    writeFileSync(log, Buffer.concat(errs));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
+    let authYaml = '';
+    if (auth === 'htpasswd') {
+      const line = execFileSync('htpasswd', ['-Bbn', user.username, user.password], { encoding: 'utf8' });
+      writeFileSync(join(dir, 'htpasswd'), line);
+      authYaml = `auth:\n  htpasswd:\n    realm: tscompose-test\n    path: ${join(dir, 'htpasswd')}\n`;
+    } else if (auth === 'token') {
+      token = await startTokenServer(dir, user);
+      authYaml = `auth:\n  token:\n    realm: http://127.0.0.1:${token.port}/token\n    service: tscompose-test-registry\n    issuer: tscompose-test-issuer\n    rootcertbundle: ${token.certPath}\n`;
+    }
+    const config = join(dir, 'config.yml');
+    writeFileSync(config, [
+      'version: 0.1',
+      'log:\n  level: warn\n  accesslog:\n    disabled: true',
+      `storage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true`,
+      `http:\n  addr: ${host}`,
+      authYaml,
+    ].join('\n'));
+    child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (b: Buffer) => errs.push(b));
     await waitForHttp(`http://${host}/v2/`, child, () => Buffer.concat(errs).toString());
   } catch (err) {
+    // Whatever step failed, nothing of this registry stays: no process, no server, no dir.
     await stop();
     throw err;
   }
