@@ -158,6 +158,27 @@ export class ContainerRuntime {
     });
   }
 
+  /**
+   * docker rename: the new name must be free (names are reserved under the same
+   * lock as at create); the record is rewritten in place, running or not.
+   */
+  async rename(ref: string, newName: string): Promise<void> {
+    const id = this.resolve(ref);
+    const name = checkName(newName.replace(/^\//, ''));
+    await withLock(`${containersDir()}/.names.lock`, () =>
+      this.lock(id, async () => {
+        const rec = readRecord(id);
+        if (rec.name === name) throw new ConflictError(`Renaming a container with the same name as its current name`);
+        const holder = takenNames().get(name);
+        if (holder !== undefined && holder !== id) {
+          throw new ConflictError(`Conflict. The container name "/${name}" is already in use by container "${holder}".`,
+            'You have to remove (or rename) that container to be able to reuse that name.');
+        }
+        writeJsonAtomic(new ContainerPaths(id).config, { ...rec, name });
+      }),
+    );
+  }
+
   // ---- start / stop ----------------------------------------------------------
 
   async start(ref: string, opts: StartOptions = {}): Promise<AttachedStart | undefined> {
