@@ -8,6 +8,7 @@ export { createNetwork, removeNetwork, listNetworks, inspectNetwork, pruneNetwor
 export { attachContainer, detachContainer, setContainerRunning } from './endpoints.js';
 export { connectContainer, disconnectContainer, findAttachedContainer, type ConnectOptions } from './connect.js';
 export { netnsPath } from './links.js';
+export { renameContainer } from './rename.js';
 export { NativeNetworks, endpointRequests, type ContainerResolver } from './engine-api.js';
 export { publishedPorts } from './ports/client.js';
 export { ensureDaemon, daemonPing } from './daemon/client.js';
