@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
+import { collect } from './compose-context.js';
 import { backendOf, openNative } from './image-remote.js';
 
 /**
  * `tscompose commit` (and `tscompose container commit`): a container's
  * changes as a new image, with docker commit's flags.
  */
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function define(c: Command): Command {
   return c

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { collect } from './compose-context.js';
 import { UserError } from '../../util/errors.js';
 import type { ImageStore } from '../../engine/native/image/index.js';
 import type { ContainerRuntime } from '../../engine/native/runtime/index.js';
@@ -12,8 +13,6 @@ import { TransferRenderer } from './image-remote-progress.js';
  * `image` group by registerImageRemote(). The registry client and the
  * builder are imported when a command runs.
  */
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** The --backend global option of a command. */
 export function backendOf(cmd: Command): string | undefined {
