@@ -120,12 +120,14 @@ describe('tscompose container: one CLI process starts, others list, log, exec, s
     const id = root.cli(['container', 'run', '-d', '--network', 'none', 'busybox', 'sh', '-c', 'echo one; while [ ! -e /go ]; do sleep 0.02; done; echo two']).stdout.trim();
     const follower = spawn(BIN, ['container', 'logs', '-f', id], { env: root.env });
     let out = '';
+    let err = '';
     follower.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    const exited = new Promise<number>((r) => follower.on('close', (c) => r(c ?? -1)));
+    follower.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    const exited = new Promise<string>((r) => follower.on('close', (c, sig) => r(`${c ?? sig}${err ? `: ${err}` : ''}`)));
     for (let i = 0; i < 250 && !out.includes('one'); i++) await sleep(20);
     expect(out).toBe('one\n');
     expect(root.cli(['container', 'exec', id, 'touch', '/go']).code).toBe(0);
-    expect(await exited).toBe(0);
+    expect(await exited).toBe('0');
     expect(out).toBe('one\ntwo\n');
     root.cli(['container', 'rm', id]);
   });
