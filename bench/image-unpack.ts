@@ -3,7 +3,10 @@
  * `docker save` archive against `docker load` of the same archive, in the
  * same run, interleaved. Each timed run starts from a store (ours, Docker's)
  * that lacks the layer; removing it again happens between the timed parts,
- * after a `sync`, so neither side pays the other's writeback.
+ * after a `sync`, so neither side pays the other's writeback. (That reset is
+ * why the pairs are timed here rather than with comparePair, which times
+ * whole runs; the medians, the median of per-pair ratios and the printed line
+ * are the shared harness's.)
  *
  *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/image-unpack.js [runs]
  */
