@@ -97,6 +97,9 @@ describe('tscompose image', () => {
     const badName = run('image', 'import', busybox, 'Not_Lower');
     expect(badName.code).toBe(1);
     expect(badName.stderr).toMatch(/^invalid reference format: repository name \(library\/Not_Lower\) must be lowercase\n/);
+    const badChange = run('image', 'import', '-c', 'RUN rm -rf /', busybox, 'x');
+    expect(badChange.code).toBe(1);
+    expect(badChange.stderr).toMatch(/^--change:1: RUN cannot be applied with --change\n/);
     const evil = join(root.dir, 'evil.tar');
     writeFileSync(evil, await makeTar([{ name: 'ok', content: 'x' }, { name: '../../../etc/evil', content: 'x' }]));
     const refused = run('image', 'import', evil, 'evil');

@@ -26,7 +26,10 @@ async function freshStore(): Promise<ImageStore> {
 describe('image store: import, resolve, rootfs', () => {
   it('imports the busybox rootfs and resolves it the ways Docker does', async () => {
     const store = await freshStore();
-    const { image } = await importRootfsTar(store, busybox, { tags: ['busybox'], changes: ['CMD ["sh"]', 'ENV A=1 B="two words"'] });
+    const { image } = await importRootfsTar(store, busybox, {
+      tags: ['busybox'],
+      configure: (c) => ({ ...c, config: { Cmd: ['sh'], Env: ['A=1', 'B=two words'] } }),
+    });
     expect(image.id).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(image.repoTags).toEqual(['busybox:latest']);
     expect(image.config.config?.Cmd).toEqual(['sh']);

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { UserError, errorMessage } from '../../util/errors.js';
 import { ImageStore, importRootfsTar, familiarString, parseReference, normalizeTaggedName, type ImageRecord } from '../../engine/native/image/index.js';
 import { loadArchive } from '../../engine/native/image/archive/load.js';
+import { applyConfigChanges } from '../../build/commit.js';
 import { saveImages } from '../../engine/native/image/archive/save.js';
 import {
   filterRows, historyRows, humanSize, imageRows, inspectImage, renderTemplate, table,
@@ -201,12 +202,15 @@ export function register(program: Command): void {
     .option('-c, --change <instruction>', 'Apply a Dockerfile instruction to the image config (repeatable)', collect)
     .option('-m, --message <message>', 'Set the commit message for the imported image')
     .action(async (file: string, reference: string | undefined, opts: { change?: string[]; message?: string }, cmd: Command) => {
-      if (reference) normalizeTaggedName(reference); // a bad name fails before the tar is read
+      // A bad name or instruction fails before the tar is read.
+      if (reference) normalizeTaggedName(reference);
+      const changes = opts.change ?? [];
+      applyConfigChanges({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }, changes);
       const store = await openStore(cmd);
       const input = file === '-' ? process.stdin : file;
       const { image: img } = await importRootfsTar(store, input, {
         tags: reference ? [reference] : [],
-        changes: opts.change ?? [],
+        configure: (config) => applyConfigChanges(config, changes),
         source: file,
         ...(opts.message !== undefined ? { message: opts.message } : {}),
       });

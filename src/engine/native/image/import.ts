@@ -4,15 +4,21 @@ import { ociArchitecture, type OciImage } from './oci.js';
 import type { AddedImage, ImageStore } from './store.js';
 
 /**
- * `docker import`: a root filesystem tar becomes a one-layer image whose
- * config is empty but for --change instructions, with the history comment
- * Docker writes ("Imported from -" for stdin).
+ * `docker import`: a root filesystem tar becomes a one-layer image with an
+ * empty config (which `configure` may edit: --change instructions) and the
+ * history comment Docker writes ("Imported from -" for stdin).
  */
 export interface ImportOptions {
   /** NAME[:TAG] to give the image. */
   tags?: string[];
-  /** Dockerfile instructions applied to the config (CMD, ENV, ...). */
+  /** Dockerfile instructions applied to the config: those `docker import --change` takes (CMD, ENV, ...). */
   changes?: string[];
+  /**
+   * Edits the assembled config before it is stored (after `changes`); the CLI
+   * applies its --change instructions here with the Dockerfile builder's
+   * semantics, the same as `commit --change`.
+   */
+  configure?: (config: OciImage) => OciImage;
   /** The history comment; Docker's default is `Imported from <source>`. */
   message?: string;
   /** What the tar is, for the default message and errors: a file name or `-`. */
@@ -33,5 +39,5 @@ export async function importRootfsTar(store: ImageStore, tar: Readable | string,
     history: [{ created, comment: message }],
   };
   if (message) config.comment = message;
-  return store.addImage(config, { tags: opts.tags ?? [] });
+  return store.addImage(opts.configure ? opts.configure(config) : config, { tags: opts.tags ?? [] });
 }
