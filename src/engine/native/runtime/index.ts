@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { ensurePrivateDir } from '../../../util/paths.js';
+import { ensurePrivateDir, runPath } from '../../../util/paths.js';
 import { writeJsonAtomic } from '../../../util/atomic.js';
 import { withLock, processStartTime } from '../../../util/lock.js';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
@@ -23,7 +23,7 @@ import { topProcesses } from './top.js';
 import { copyFromContainer, copyToContainer, type CopyOptions } from './cp.js';
 import { VolumeStore, matchLabels } from './volumes.js';
 import {
-  ContainerPaths, ID_RE, abandonedCreates, containersDir, deriveStatus, listContainerIds, readRecord, readState, takenNames,
+  ContainerPaths, ID_RE, abandonedCreates, containersDir, deriveStatus, listContainerIds, namesLock, readRecord, readState, takenNames,
   type ContainerRecord, type RuntimeState,
 } from './store.js';
 import type {
@@ -102,7 +102,7 @@ export class ContainerRuntime {
   }
 
   private lock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    ensurePrivateDir(containersDir());
+    ensurePrivateDir(runPath('containers'));
     return withLock(new ContainerPaths(id).lock, fn, 10 * 60_000);
   }
 
@@ -114,7 +114,7 @@ export class ContainerRuntime {
     ensurePrivateDir(containersDir());
     const id = newContainerId();
     const paths = new ContainerPaths(id);
-    const name = await withLock(`${containersDir()}/.names.lock`, () => {
+    const name = await withLock(namesLock(), () => {
       const taken = takenNames();
       let n = spec.name ? checkName(spec.name) : generatedName();
       for (let i = 1; !spec.name && taken.has(n); i++) n = generatedName(i);
@@ -165,7 +165,7 @@ export class ContainerRuntime {
   async rename(ref: string, newName: string): Promise<void> {
     const id = this.resolve(ref);
     const name = checkName(newName.replace(/^\//, ''));
-    await withLock(`${containersDir()}/.names.lock`, () =>
+    await withLock(namesLock(), () =>
       this.lock(id, async () => {
         const rec = readRecord(id);
         if (rec.name === name) throw new ConflictError(`Renaming a container with the same name as its current name`);

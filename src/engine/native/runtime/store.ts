@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { statePath, runPath } from '../../../util/paths.js';
+import { ensurePrivateDir, statePath, runPath } from '../../../util/paths.js';
 import { readJsonIfExists } from '../../../util/atomic.js';
 import { processStartTime } from '../../../util/lock.js';
 import { NotFoundError } from '../../../util/errors.js';
@@ -96,10 +96,16 @@ export class ContainerPaths {
   get hosts(): string { return join(this.dir, 'hosts'); }
   get hostname(): string { return join(this.dir, 'hostname'); }
   get resolvConf(): string { return join(this.dir, 'resolv.conf'); }
-  get lock(): string { return `${this.dir}.lock`; }
+  /** Under the run root: a lock outlives no boot, and costs no disk write where /run is a tmpfs. */
+  get lock(): string { return `${this.runDir}.lock`; }
   get nameFile(): string { return join(this.dir, 'name'); }
   get pidfile(): string { return join(this.runDir, 'monitor.pid'); }
   get startConf(): string { return join(this.runDir, 'start.conf'); }
+}
+
+/** The lock that makes a name's check-and-take atomic across processes. */
+export function namesLock(): string {
+  return join(ensurePrivateDir(runPath('containers')), '.names.lock');
 }
 
 export function listContainerIds(): string[] {
