@@ -59,6 +59,14 @@ async function createWired(rt: ContainerRuntime, image: string, command: string[
   return id;
 }
 
+/** `logs | head` closes the pipe early: that ends the command, quietly, as it does for docker. */
+function endOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 interface StopFlags { signal?: string; time?: string }
 
 function stopOptions(o: StopFlags): { timeout?: number; signal?: string } {
@@ -297,6 +305,7 @@ export function register(program: Command): void {
     .option('--until <string>', 'Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)')
     .action(async (ref: string, o: { follow?: boolean; timestamps?: boolean; tail: string; since?: string; until?: string }, cmd: Command) => {
       const rt = await openRuntime(cmd);
+      endOnClosedStdout();
       const tail = o.tail === 'all' ? undefined : parseInteger(o.tail, '--tail');
       const entries = rt.logs(ref, {
         follow: o.follow ?? false,
@@ -366,6 +375,7 @@ export function register(program: Command): void {
       if (from && to) throw new UserError('copying between containers is not supported', 1, 'copy to the host first');
       if (!from && !to) throw new UserError('must specify at least one container source', 1, 'use CONTAINER:PATH on one side');
       const opts = { archive: o.archive ?? false };
+      if (dest === '-') endOnClosedStdout();
       if (from) await rt.copyFrom(from.container, from.path, dest, opts);
       else await rt.copyTo(to!.container, o.followLink && src !== '-' ? realpathSync(src) : src, to!.path, opts);
     });
