@@ -69,6 +69,12 @@ function endOnClosedStdout(): void {
 
 interface StopFlags { signal?: string; time?: string }
 
+function stopFlags(cmd: Command): Command {
+  return cmd
+    .option('-s, --signal <string>', 'Signal to send to the container')
+    .option('-t, --time <int>', 'Seconds to wait before killing the container');
+}
+
 function stopOptions(o: StopFlags): { timeout?: number; signal?: string } {
   return { ...(o.time !== undefined ? { timeout: parseInteger(o.time, '--time') } : {}), ...(o.signal ? { signal: o.signal } : {}) };
 }
@@ -191,11 +197,9 @@ export function register(program: Command): void {
       });
     });
 
-  container.command('stop')
+  stopFlags(container.command('stop'))
     .description('Stop one or more running containers')
     .argument('<container...>')
-    .option('-s, --signal <string>', 'Signal to send to the container')
-    .option('-t, --time <int>', 'Seconds to wait before killing the container')
     .action(async (refs: string[], o: StopFlags, cmd: Command) => {
       const rt = await openRuntime(cmd);
       const opts = stopOptions(o);
@@ -206,11 +210,9 @@ export function register(program: Command): void {
       });
     });
 
-  container.command('restart')
+  stopFlags(container.command('restart'))
     .description('Restart one or more containers')
     .argument('<container...>')
-    .option('-s, --signal <string>', 'Signal to send to the container')
-    .option('-t, --time <int>', 'Seconds to wait before killing the container')
     .action(async (refs: string[], o: StopFlags, cmd: Command) => {
       const rt = await openRuntime(cmd);
       const opts = stopOptions(o);
