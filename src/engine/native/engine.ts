@@ -1,0 +1,151 @@
+import type {
+  ContainerSummary, Engine, EngineEvent, EngineInfo, LabelFilter, NetworkApi, NetworkAttachment, NetworkCreateSpec, NetworkDetails, NetworkSummary,
+} from '../types.js';
+import { UserError } from '../../util/errors.js';
+import { EngineDeps } from './engine/deps.js';
+import { NativeContainers } from './engine/containers.js';
+import { NativeVolumes } from './engine/volumes.js';
+import { NativeImages } from './engine/images.js';
+import { followJournal, journal, matchesFilter } from './engine/events.js';
+import { hostArchitecture } from './engine/create-spec.js';
+
+/**
+ * The Engine on tscompose's own engine: the image store, the container
+ * runtime and the network (src/network), composed with Docker's semantics,
+ * and a supervisor in the long-lived daemon for healthchecks, restart
+ * policies and --rm. Every part is opened on first use.
+ */
+export class NativeEngine implements Engine {
+  readonly backend = 'native' as const;
+  readonly containers: NativeContainers;
+  readonly networks: NetworkApi;
+  readonly volumes: NativeVolumes;
+  readonly images: NativeImages;
+
+  constructor(readonly deps: EngineDeps = new EngineDeps()) {
+    this.containers = new NativeContainers(deps);
+    this.networks = new LazyNetworks(deps, (ref) => this.containerName(ref));
+    this.volumes = new NativeVolumes(deps);
+    this.images = new NativeImages(deps);
+  }
+
+  private async containerName(ref: string): Promise<{ id: string; name: string }> {
+    const rt = await this.deps.runtime();
+    const id = rt.resolve(ref);
+    return { id, name: (await rt.inspect(id)).Name.replace(/^\//, '') };
+  }
+
+  async info(): Promise<EngineInfo> {
+    const { VERSION } = await import('../../cli/program.js');
+    return { backend: 'native', name: 'tscompose native engine', version: VERSION, os: 'linux', arch: hostArchitecture() };
+  }
+
+  /**
+   * Events from the journal every process of ours appends to, plus `die`
+   * for containers that exit while we follow (running ones matching the
+   * filter, and those the journal says start).
+   */
+  async *events(filter: LabelFilter & { types?: string[] }, signal: AbortSignal): AsyncIterable<EngineEvent> {
+    const queue: EngineEvent[] = [];
+    let wake: (() => void) | undefined;
+    const push = (e: EngineEvent) => {
+      if (!matchesFilter(e, filter)) return;
+      queue.push(e);
+      wake?.();
+    };
+    const watching = new Set<string>();
+    const wantsDie = !filter.types?.length || filter.types.includes('container');
+    const watchDie = (c: Pick<ContainerSummary, 'id'>, attributes: Record<string, string>) => {
+      if (!wantsDie || watching.has(c.id)) return;
+      watching.add(c.id);
+      this.containers.wait(c.id, 'not-running', signal).then(
+        ({ exitCode }) => push({ time: Date.now(), type: 'container', action: 'die', id: c.id, attributes: { ...attributes, exitCode: String(exitCode) } }),
+        () => undefined,
+      ).finally(() => watching.delete(c.id));
+    };
+    const follower = (async () => {
+      for await (const e of followJournal(signal)) {
+        push(e);
+        if (e.type === 'container' && e.action === 'start') watchDie({ id: e.id }, e.attributes);
+      }
+    })().catch(() => undefined);
+    if (wantsDie) {
+      for (const c of await this.containers.list({ ...(filter.labels ? { labels: filter.labels } : {}) })) {
+        watchDie(c, { ...c.labels, name: c.name, image: c.image });
+      }
+    }
+    const onAbort = () => wake?.();
+    signal.addEventListener('abort', onAbort);
+    try {
+      while (!signal.aborted) {
+        const next = queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await follower;
+    }
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between calls: state is on disk and in the kernel.
+  }
+}
+
+/** The network module is loaded on the first network call. */
+class LazyNetworks implements NetworkApi {
+  private inner?: Promise<NetworkApi>;
+
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly resolveContainer: (ref: string) => Promise<{ id: string; name: string }>,
+  ) {}
+
+  private api(): Promise<NetworkApi> {
+    this.inner ??= this.deps.network().then((m) => new m.NativeNetworks(this.resolveContainer));
+    return this.inner;
+  }
+
+  async create(spec: NetworkCreateSpec): Promise<{ id: string }> {
+    const r = await (await this.api()).create(spec);
+    journal('network', 'create', r.id, { name: spec.name, type: spec.driver ?? 'bridge', ...spec.labels });
+    return r;
+  }
+
+  async remove(idOrName: string): Promise<void> {
+    const api = await this.api();
+    const n = await api.inspect(idOrName);
+    await api.remove(idOrName);
+    if (n) journal('network', 'destroy', n.id, { name: n.name, type: n.driver, ...n.labels });
+  }
+
+  async inspect(idOrName: string): Promise<NetworkDetails | undefined> {
+    return (await this.api()).inspect(idOrName);
+  }
+
+  async list(filter?: LabelFilter & { names?: string[] }): Promise<NetworkSummary[]> {
+    return (await this.api()).list(filter);
+  }
+
+  async connect(network: string, container: string, attachment?: Omit<NetworkAttachment, 'network'>): Promise<void> {
+    await (await this.api()).connect(network, container, attachment);
+    journal('network', 'connect', network, { container });
+  }
+
+  async disconnect(network: string, container: string, force?: boolean): Promise<void> {
+    await (await this.api()).disconnect(network, container, force);
+    journal('network', 'disconnect', network, { container });
+  }
+}
+
+export async function openNativeEngine(): Promise<NativeEngine> {
+  if (process.getuid?.() !== 0) {
+    throw new UserError('the native engine needs root: containers are made of namespaces, cgroups and mounts', 1, 'run as root, or use --backend docker');
+  }
+  return new NativeEngine();
+}

@@ -1,0 +1,336 @@
+import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
+import type {
+  AttachSession, ContainerApi, ContainerCreateSpec, ContainerDetails, ContainerListOptions, ContainerSummary, ExecSpec, LogLine,
+  LogOptions, PathStat, ProcessIO, TopResult, WaitCondition,
+} from '../../types.js';
+import type { ContainerRuntime, ContainerNetwork as RuntimeNetwork } from '../runtime/index.js';
+import type { EngineDeps } from './deps.js';
+import { planCreate, type CreatePlan } from './create-spec.js';
+import { placeFiles, removeFiles } from './files.js';
+import { isPaused, setPaused } from './freezer.js';
+import { journal } from './events.js';
+import { networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
+import { eventAttributes, notifySupervisor, recordStopIntent, startContainer, supervised } from './lifecycle.js';
+import {
+  hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDir, writeEngineRecord, type EngineRecord,
+} from './records.js';
+import { ContainerIo } from './io.js';
+import { getArchive, putArchive, statPath } from './archive.js';
+
+/**
+ * The Engine's containers on the native runtime: create wires the network
+ * (src/network) and records what the runtime does not keep; start and stop
+ * go through the network's lifecycle hooks; the supervisor (healthchecks,
+ * restart policies, --rm) is told about the containers it looks after.
+ */
+export class NativeContainers implements ContainerApi {
+  private readonly io: ContainerIo;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.io = new ContainerIo(deps);
+    deps.onRemoved(async (id) => {
+      const rec = readEngineRecord(id);
+      await (await deps.bridge()).containerRemoved(id);
+      removeFiles(rec.filesToken);
+      const wasSupervised = hasEngineRecord(id) && supervised(rec);
+      removeEngineDir(id);
+      journal('container', 'destroy', id);
+      if (wasSupervised) await notifySupervisor(id, false).catch(() => undefined);
+    });
+  }
+
+  private rt(): Promise<ContainerRuntime> {
+    return this.deps.runtime();
+  }
+
+  /** A container's full id, or NotFoundError. */
+  async resolve(ref: string): Promise<string> {
+    return (await this.rt()).resolve(ref);
+  }
+
+  // ---- create ---------------------------------------------------------------
+
+  async create(spec: ContainerCreateSpec): Promise<{ id: string; warnings: string[] }> {
+    const [rt, store] = await Promise.all([this.rt(), this.deps.store()]);
+    const image = await store.resolve(spec.image);
+    if (!image) throw new NotFoundError('image', spec.image);
+    const plan = await planCreate(spec, image, rt);
+    const files = placeFiles(spec.files ?? [], spec.name);
+    let id: string | undefined;
+    try {
+      const initial = plan.network.kind === 'none' || plan.network.kind === 'host' ? { mode: plan.network.kind } : await this.sharedNetns(plan);
+      id = await rt.create({ ...plan.runtime, mounts: [...(plan.runtime.mounts ?? []), ...(files?.mounts ?? [])], network: initial ?? { mode: 'none' } });
+      writeEngineRecord({ id, ...plan.record, ...(files ? { filesToken: files.token } : {}) });
+      if (plan.network.kind === 'bridge') await this.wire(rt, id, plan);
+    } catch (err) {
+      if (id) await rt.remove(id, { force: true, volumes: true }).catch(() => undefined);
+      else removeFiles(files?.token);
+      throw err;
+    }
+    journal('container', 'create', id, eventAttributes(spec.name, spec.image, plan.runtime.labels ?? {}));
+    return { id, warnings: plan.warnings };
+  }
+
+  /** `network_mode: container:x`: x's namespace, hosts and resolv.conf (x must be on a network of ours). */
+  private async sharedNetns(plan: CreatePlan): Promise<RuntimeNetwork | undefined> {
+    if (plan.network.kind !== 'container') return undefined;
+    const { netnsPath } = await this.deps.network();
+    const rt = await this.rt();
+    const other = await rt.inspect(plan.network.id);
+    const path = netnsPath(plan.network.id);
+    const mounted = readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${path} `);
+    if (!mounted) {
+      throw new UserError(`container ${plan.runtime.name}: ${plan.network.name} has no network namespace to share`, 1,
+        'give that container a network (not none or host), or use --backend docker');
+    }
+    return { mode: 'netns', path, hosts: readFileSync(other.HostsPath, 'utf8'), resolvConf: readFileSync(other.ResolvConfPath, 'utf8') };
+  }
+
+  private async wire(rt: ContainerRuntime, id: string, plan: CreatePlan): Promise<void> {
+    if (plan.network.kind !== 'bridge') return;
+    const net = await this.deps.network();
+    const n = plan.network;
+    const info = await rt.inspect(id);
+    const linkHosts = await this.linkHosts(plan);
+    const attach = await net.attachContainer(
+      id,
+      info.Name.replace(/^\//, ''),
+      net.endpointRequests(n.endpoints),
+      n.ports,
+      {
+        hostname: info.Config.Hostname,
+        extraHosts: [...n.extraHosts, ...linkHosts],
+        ...(n.dns.length ? { dnsServers: n.dns } : {}),
+        ...(n.dnsSearch ? { dnsSearch: n.dnsSearch } : {}),
+        ...(n.dnsOptions ? { dnsOptions: n.dnsOptions } : {}),
+      },
+    );
+    try {
+      await rt.setNetwork(id, { mode: 'netns', path: attach.netnsPath, hosts: attach.hosts, resolvConf: attach.resolvConf });
+    } catch (err) {
+      await net.detachContainer(id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Legacy links: "alias:address" lines for /etc/hosts, the address being the linked container's on one of its networks. */
+  private async linkHosts(plan: CreatePlan): Promise<string[]> {
+    if (!plan.links.length) return [];
+    const net = await this.deps.network();
+    const rt = await this.rt();
+    const records = net.listNetworks();
+    const out: string[] = [];
+    for (const l of plan.links) {
+      let id: string;
+      try {
+        id = rt.resolve(l.container);
+      } catch {
+        throw new UserError(`container ${plan.runtime.name}: the linked container ${l.container} does not exist`, 1, 'create it first, or drop the link');
+      }
+      const ep = records.map((r) => r.endpoints[id]).find((e) => e !== undefined);
+      if (ep) out.push(`${l.alias}:${ep.ipv4}`);
+    }
+    return out;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------
+
+  async start(idOrName: string): Promise<void> {
+    const id = await this.resolve(idOrName);
+    const attached = await this.io.startAttached(id, (attach) => startContainer(this.deps, id, { explicit: true, attach }));
+    if (!attached) await startContainer(this.deps, id, { explicit: true });
+  }
+
+  async stop(idOrName: string, timeoutSeconds?: number): Promise<void> {
+    const rt = await this.rt();
+    const id = rt.resolve(idOrName);
+    const rec = readEngineRecord(id);
+    recordStopIntent(id);
+    const info = await rt.inspect(id);
+    if (info.State.Running) {
+      // A frozen process cannot act on its stop signal: thaw it first, as Docker does.
+      if (isPaused(id)) await setPaused(id, info.Name, false);
+      await rt.stop(id, timeoutSeconds !== undefined ? { timeout: timeoutSeconds } : {});
+      const attrs = eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels);
+      journal('container', 'kill', id, { ...attrs, signal: info.Config.StopSignal ?? 'SIGTERM' });
+      journal('container', 'stop', id, attrs);
+    }
+    await (await this.deps.bridge()).containerStopped(id);
+    if (supervised(rec)) await notifySupervisor(id, false);
+  }
+
+  async restart(idOrName: string, timeoutSeconds?: number): Promise<void> {
+    const id = await this.resolve(idOrName);
+    await this.stop(id, timeoutSeconds);
+    await this.start(id);
+  }
+
+  async kill(idOrName: string, signal = 'SIGKILL'): Promise<void> {
+    const rt = await this.rt();
+    const id = rt.resolve(idOrName);
+    const info = await rt.inspect(id);
+    const name = info.Name.replace(/^\//, '');
+    if (!info.State.Running) throw new ConflictError(`Cannot kill container: ${name}: Container ${id} is not running`);
+    const rec = readEngineRecord(id);
+    const sig = normalizeSignal(signal);
+    // Docker: killing with the stop signal (any signal, when none was set) or SIGKILL cancels the restart policy.
+    const final = sig === 'SIGKILL' || !rec.stopSignalSet || sig === normalizeSignal(info.Config.StopSignal ?? 'SIGTERM');
+    recordStopIntent(id, final ? { wanted: 'stopped', manuallyStopped: true } : { manuallyStopped: true });
+    if (final && isPaused(id)) await setPaused(id, name, false);
+    await rt.kill(id, sig);
+    journal('container', 'kill', id, { ...eventAttributes(name, info.Config.Image, info.Config.Labels), signal: sig });
+    if (sig === 'SIGKILL') await (await this.deps.bridge()).containerStopped(id);
+    if (supervised(rec)) await notifySupervisor(id, false);
+  }
+
+  async remove(idOrName: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const rt = await this.rt();
+    const id = rt.resolve(idOrName);
+    if (options.force) recordStopIntent(id);
+    // The network, the Engine's records and the supervisor follow through the removal hook.
+    await rt.remove(id, { force: options.force ?? false, volumes: options.volumes ?? false });
+  }
+
+  async rename(idOrName: string, newName: string): Promise<void> {
+    const rt = await this.rt();
+    const id = rt.resolve(idOrName);
+    const old = (await rt.inspect(id)).Name.replace(/^\//, '');
+    await rt.rename(id, newName);
+    await (await this.deps.network()).renameContainer(id, old, newName);
+    journal('container', 'rename', id, { name: newName, oldName: old });
+  }
+
+  async pause(idOrName: string): Promise<void> {
+    await this.freeze(idOrName, true);
+  }
+
+  async unpause(idOrName: string): Promise<void> {
+    await this.freeze(idOrName, false);
+  }
+
+  private async freeze(idOrName: string, paused: boolean): Promise<void> {
+    const rt = await this.rt();
+    const id = rt.resolve(idOrName);
+    const info = await rt.inspect(id);
+    const name = info.Name.replace(/^\//, '');
+    if (!info.State.Running) throw new ConflictError(`Container ${id} is not running`);
+    if (isPaused(id) === paused) throw new ConflictError(paused ? `Container ${id} is already paused` : `Container ${id} is not paused`);
+    await setPaused(id, name, paused);
+    journal('container', paused ? 'pause' : 'unpause', id, eventAttributes(name, info.Config.Image, info.Config.Labels));
+  }
+
+  // ---- observe --------------------------------------------------------------
+
+  private async facts(id: string, networks: Map<string, ContainerFacts['networks']>): Promise<ContainerFacts> {
+    const rt = await this.rt();
+    const info = await rt.inspect(id);
+    const { publishedPorts } = await this.deps.network();
+    return {
+      info,
+      record: readEngineRecord(id),
+      intent: readIntent(id),
+      supervisor: readSupervisorState(id),
+      paused: info.State.Running && isPaused(id),
+      ports: info.State.Running ? publishedPorts(id) : [],
+      networks: networks.get(id) ?? {},
+    };
+  }
+
+  async inspect(idOrName: string): Promise<ContainerDetails | undefined> {
+    const rt = await this.rt();
+    let id: string;
+    try {
+      id = rt.resolve(idOrName);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+    const net = await this.deps.network();
+    try {
+      return toDetails(await this.facts(id, networksByContainer(net.listNetworks())));
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined; // removed while we looked
+      throw err;
+    }
+  }
+
+  async list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
+    const rt = await this.rt();
+    const rows = await rt.list({ all: true, ...(options.labels ? { labels: options.labels } : {}) });
+    const names = options.names?.length ? new Set(options.names) : undefined;
+    const wanted = rows.filter((r) => !names || names.has(r.Names[0]!.replace(/^\//, '')));
+    if (wanted.length === 0) return [];
+    const networks = networksByContainer((await this.deps.network()).listNetworks());
+    const now = Date.now();
+    const out: ContainerSummary[] = [];
+    for (const r of wanted) {
+      let d: ContainerDetails;
+      try {
+        d = toDetails(await this.facts(r.Id, networks), now);
+      } catch (err) {
+        if (err instanceof NotFoundError) continue;
+        throw err;
+      }
+      if (!options.all && d.state !== 'running' && d.state !== 'paused' && d.state !== 'restarting') continue;
+      out.push(toSummary(d));
+    }
+    return out;
+  }
+
+  // ---- processes and files ---------------------------------------------------
+
+  logs(id: string, options?: LogOptions): AsyncIterable<LogLine> {
+    return this.io.logs(id, options);
+  }
+
+  attach(id: string, io: ProcessIO): Promise<AttachSession> {
+    return this.io.attach(id, io);
+  }
+
+  exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }> {
+    return this.io.exec(id, spec, io);
+  }
+
+  execDetached(id: string, spec: ExecSpec): Promise<void> {
+    return this.io.execDetached(id, spec);
+  }
+
+  wait(id: string, condition?: WaitCondition, signal?: AbortSignal): Promise<{ exitCode: number }> {
+    return this.io.wait(id, condition, signal);
+  }
+
+  async top(idOrName: string): Promise<TopResult> {
+    const rt = await this.rt();
+    const r = await rt.top(idOrName);
+    return { titles: r.Titles, processes: r.Processes };
+  }
+
+  async getArchive(id: string, path: string): Promise<{ stream: Readable; stat: PathStat }> {
+    return getArchive(await this.rt(), id, path);
+  }
+
+  async putArchive(id: string, path: string, tar: Readable | Buffer): Promise<void> {
+    await putArchive(await this.rt(), id, path, tar);
+  }
+
+  async statPath(id: string, path: string): Promise<PathStat | undefined> {
+    return statPath(await this.rt(), id, path);
+  }
+
+  /** The Engine record of a container (for the supervisor and tests). */
+  record(id: string): EngineRecord {
+    return readEngineRecord(id);
+  }
+}
+
+/** "TERM", "sigterm", "15" → "SIGTERM" (numbers as Linux numbers them). */
+export function normalizeSignal(signal: string): string {
+  const s = signal.trim().toUpperCase();
+  if (/^\d+$/.test(s)) {
+    const names: Record<string, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 9: 'SIGKILL', 10: 'SIGUSR1', 12: 'SIGUSR2', 15: 'SIGTERM', 28: 'SIGWINCH' };
+    return names[s] ?? s;
+  }
+  return s.startsWith('SIG') ? s : `SIG${s}`;
+}

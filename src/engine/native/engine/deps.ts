@@ -1,0 +1,54 @@
+import type { ImageStore } from '../image/index.js';
+import type { ContainerRuntime } from '../runtime/index.js';
+
+/**
+ * What the native Engine is made of, opened on first use: a command that
+ * only lists networks never opens the image store, and one that never
+ * touches a network never loads the network module. One store and one
+ * runtime per Engine, shared by its parts (and by the supervisor, which
+ * opens an Engine of its own in the daemon).
+ */
+export type NetworkModule = typeof import('../../../network/index.js');
+export type NetworkBridge = typeof import('../../../network/runtime-bridge.js');
+
+export class EngineDeps {
+  private storePromise?: Promise<ImageStore>;
+  private runtimePromise?: Promise<ContainerRuntime>;
+  private networkPromise?: Promise<NetworkModule>;
+  private bridgePromise?: Promise<NetworkBridge>;
+  private readonly removedHooks: Array<(id: string) => Promise<void>> = [];
+
+  store(): Promise<ImageStore> {
+    this.storePromise ??= import('../image/index.js').then((m) => m.ImageStore.open());
+    return this.storePromise;
+  }
+
+  runtime(): Promise<ContainerRuntime> {
+    this.runtimePromise ??= (async () => {
+      const [{ ContainerRuntime }, store] = await Promise.all([import('../runtime/index.js'), this.store()]);
+      const rt = await ContainerRuntime.open({ images: store });
+      // Whatever removes a container (ours, or the runtime's own sweep of exited --rm ones) takes its
+      // network endpoints and the Engine's records with it.
+      rt.onRemoved(async (id) => {
+        for (const hook of this.removedHooks) await hook(id);
+      });
+      return rt;
+    })();
+    return this.runtimePromise;
+  }
+
+  network(): Promise<NetworkModule> {
+    this.networkPromise ??= import('../../../network/index.js');
+    return this.networkPromise;
+  }
+
+  bridge(): Promise<NetworkBridge> {
+    this.bridgePromise ??= import('../../../network/runtime-bridge.js');
+    return this.bridgePromise;
+  }
+
+  /** Runs after every container removal, in registration order. */
+  onRemoved(hook: (id: string) => Promise<void>): void {
+    this.removedHooks.push(hook);
+  }
+}

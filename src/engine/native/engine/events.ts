@@ -1,0 +1,102 @@
+import { appendFileSync, closeSync, openSync, readSync, renameSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePrivateDir } from '../../../util/paths.js';
+import type { EngineEvent, LabelFilter } from '../../types.js';
+import { engineDir } from './records.js';
+
+/**
+ * The native engine's event stream. There is no daemon that sees every
+ * operation, so each process that changes something appends a line to
+ * `engine/events.log` (one write per event, O_APPEND: lines from concurrent
+ * writers never interleave), and `events()` follows that file. `die` is not
+ * journaled: exits happen without anyone of ours running, so a follower
+ * learns them from the containers themselves (see containers' eventsOf).
+ */
+
+const ROTATE_BYTES = 1 << 20;
+
+export function journalPath(): string {
+  return join(engineDir(), 'events.log');
+}
+
+export function journal(type: EngineEvent['type'], action: string, id: string, attributes: Record<string, string> = {}): void {
+  const line = JSON.stringify({ time: Date.now(), type, action, id, attributes }) + '\n';
+  try {
+    ensurePrivateDir(engineDir());
+    const path = journalPath();
+    try {
+      if (statSync(path).size > ROTATE_BYTES) renameSync(path, `${path}.1`);
+    } catch { /* no journal yet */ }
+    appendFileSync(path, line, { mode: 0o600 });
+  } catch {
+    // Events are a courtesy to whoever follows them: an operation never fails because its event could not be written.
+  }
+}
+
+export function matchesFilter(e: EngineEvent, filter: LabelFilter & { types?: string[] }): boolean {
+  if (filter.types?.length && !filter.types.includes(e.type)) return false;
+  for (const [k, v] of Object.entries(filter.labels ?? {})) {
+    if (!(k in e.attributes)) return false;
+    if (v !== undefined && e.attributes[k] !== v) return false;
+  }
+  return true;
+}
+
+/** Journal lines appended from now on, until `signal` aborts. */
+export async function* followJournal(signal: AbortSignal): AsyncGenerator<EngineEvent> {
+  ensurePrivateDir(engineDir());
+  const path = journalPath();
+  let pos = sizeOf(path);
+  let rest = '';
+  let wake: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(engineDir(), (_e, file) => {
+      if (file === 'events.log' || file === 'events.log.1') wake?.();
+    });
+    watcher.on('error', () => wake?.());
+  } catch { /* polled below */ }
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort);
+  try {
+    while (!signal.aborted) {
+      const size = sizeOf(path);
+      if (size < pos) pos = 0; // rotated: the new file starts from its beginning
+      if (size > pos) {
+        const fd = openSync(path, 'r');
+        try {
+          const buf = Buffer.alloc(size - pos);
+          const n = readSync(fd, buf, 0, buf.length, pos);
+          pos += n;
+          const lines = (rest + buf.subarray(0, n).toString('utf8')).split('\n');
+          rest = lines.pop()!;
+          for (const l of lines) {
+            if (!l) continue;
+            try {
+              yield JSON.parse(l) as EngineEvent;
+            } catch { /* a line we cannot read is skipped */ }
+          }
+        } finally {
+          closeSync(fd);
+        }
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 500).unref();
+      });
+      wake = undefined;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    watcher?.close();
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,76 @@
+import { ConflictError } from '../../../util/errors.js';
+import type { AttachedStart } from '../runtime/index.js';
+import type { EngineDeps } from './deps.js';
+import { isPaused } from './freezer.js';
+import { journal } from './events.js';
+import { bootId, readEngineRecord, readIntent, writeIntent, type EngineRecord, type Intent } from './records.js';
+
+/**
+ * A container's start and stop with everything around the runtime's own:
+ * the network before and after (ports taken again, names live, names off),
+ * the user's intent (which the supervisor reads before it restarts anything),
+ * the event journal, and a word to the supervisor when the container is one
+ * it looks after. The Engine and the supervisor start containers this way.
+ */
+
+/** Whether the supervisor has anything to do for this container. */
+export function supervised(rec: EngineRecord): boolean {
+  return rec.healthcheck !== undefined || rec.restart.name !== 'no' || rec.autoRemove;
+}
+
+/** Tells the supervisor to look at a container again; `start` wakes the daemon when it is not running. */
+export async function notifySupervisor(id: string, start: boolean): Promise<void> {
+  const { callDaemon } = await import('../../../network/daemon/client.js');
+  await callDaemon({ op: 'supervise', id }, { start });
+}
+
+export function eventAttributes(name: string, image: string, labels: Record<string, string>): Record<string, string> {
+  return { ...labels, name, image };
+}
+
+/** What the user asked for: an explicit start opens a new generation (restart count back to 0). */
+export function recordStartIntent(id: string): void {
+  const prev = readIntent(id);
+  writeIntent(id, { generation: (prev?.generation ?? 0) + 1, wanted: 'running', manuallyStopped: false, bootId: bootId() });
+}
+
+export function recordStopIntent(id: string, change: Partial<Pick<Intent, 'wanted' | 'manuallyStopped'>> = { wanted: 'stopped', manuallyStopped: true }): void {
+  const prev = readIntent(id) ?? { generation: 0, wanted: 'running' as const, manuallyStopped: false, bootId: bootId() };
+  writeIntent(id, { ...prev, ...change });
+}
+
+/**
+ * Starts a created or exited container: `explicit` for a user's start (a new
+ * intent generation), not for the supervisor's restarts. Already running is
+ * done; paused is a conflict, as with Docker.
+ */
+export async function startContainer(
+  deps: EngineDeps,
+  id: string,
+  o: { explicit: boolean; attach?: { stdio: 'inherit' | 'pipe'; stdin: boolean } },
+): Promise<AttachedStart | undefined> {
+  const rt = await deps.runtime();
+  const info = await rt.inspect(id);
+  if (info.State.Running) {
+    if (isPaused(id)) throw new ConflictError(`cannot start a paused container ${info.Name.replace(/^\//, '')}`, 'try unpause instead');
+    if (o.attach) throw new ConflictError(`container ${info.Name.replace(/^\//, '')} is already running`, 'use logs -f to follow it');
+    if (o.explicit) recordStartIntent(id);
+    return undefined;
+  }
+  const rec = readEngineRecord(id);
+  if (o.explicit) recordStartIntent(id);
+  const bridge = await deps.bridge();
+  await bridge.containerStarting(rt, id);
+  let attached: AttachedStart | undefined;
+  try {
+    attached = await rt.start(id, o.attach ? { attach: o.attach } : {});
+  } catch (err) {
+    // Nothing half-started: the ports taken again for this start are released.
+    await bridge.containerStopped(id).catch(() => undefined);
+    throw err;
+  }
+  await bridge.containerStarted(rt, id);
+  journal('container', 'start', id, eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels));
+  if (supervised(rec)) await notifySupervisor(id, true);
+  return attached;
+}

@@ -1,0 +1,176 @@
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePrivateDir, statePath } from '../../../util/paths.js';
+import { readJsonIfExists, writeJsonAtomic } from '../../../util/atomic.js';
+import type { NetworkAttachment, PortSpec, RestartPolicy } from '../../types.js';
+
+/**
+ * What the native Engine keeps per container beside the runtime's own record
+ * (`engine/<container id>/` under the state root), for what the runtime does
+ * not know: the healthcheck and restart policy the supervisor carries out,
+ * the networks and ports asked for, and the desired state. Three files, each
+ * with one writer, so that the CLI and the supervisor never race on a file:
+ *
+ * - record.json: written once at create (by the Engine);
+ * - intent.json: what the user last asked for (start/stop/kill), by the Engine;
+ * - supervisor.json: health and restart bookkeeping, by the supervisor only.
+ */
+
+/** A healthcheck as the supervisor runs it: the image's merged in, durations in ms. */
+export interface ResolvedHealthcheck {
+  /** ["CMD", ...] or ["CMD-SHELL", cmd]. */
+  test: string[];
+  interval: number;
+  timeout: number;
+  retries: number;
+  startPeriod: number;
+  startInterval: number;
+}
+
+export interface EngineRecord {
+  id: string;
+  healthcheck?: ResolvedHealthcheck;
+  restart: RestartPolicy;
+  /** The container set its own stop signal (or its image did): kill with another signal leaves its policy alone. */
+  stopSignalSet: boolean;
+  autoRemove: boolean;
+  /** "none", "host", "container:<id>", or undefined for bridge networks. */
+  networkMode?: string;
+  /** The networks asked for, in order (their aliases, addresses). */
+  networks: NetworkAttachment[];
+  ports: PortSpec[];
+  /** "80/tcp", the image's and the spec's. */
+  exposedPorts: string[];
+  /**
+   * Files placed before the first start (configs and secrets with inline or
+   * environment content): host copies under `engine/files/<token>/`,
+   * bind-mounted at their targets. The token dir goes with the container.
+   */
+  filesToken?: string;
+}
+
+export interface Intent {
+  /** Bumped by every explicit start: the supervisor's restart count belongs to one generation. */
+  generation: number;
+  wanted: 'running' | 'stopped';
+  /** docker's HasBeenManuallyStopped: unless-stopped does not restart it. */
+  manuallyStopped: boolean;
+  /** /proc/sys/kernel/random/boot_id at the last explicit start: after a reboot, `always` starts it again. */
+  bootId: string;
+}
+
+export interface HealthLogEntry {
+  start: number;
+  end: number;
+  exitCode: number;
+  output: string;
+}
+
+export interface SupervisorState {
+  /** The intent generation this bookkeeping belongs to (an explicit start resets it). */
+  generation: number;
+  restartCount: number;
+  /** Docker's restart manager timeout: 100 ms, doubled per restart up to a minute, reset after 10 s of running. */
+  backoffMs: number;
+  /** Waiting out the backoff before the next start (State.Restarting). */
+  restarting: boolean;
+  /** The policy gave up, or a restart failed: the reason is kept for inspect. */
+  error?: string;
+  /** The FinishedAt of the last exit acted on: each exit is handled once, across daemon restarts. */
+  handledFinish?: string;
+  health?: {
+    /** The container run (its StartedAt) these results are about; another run starts over. */
+    startedAt: string;
+    status: 'starting' | 'healthy' | 'unhealthy';
+    failingStreak: number;
+    log: HealthLogEntry[];
+  };
+}
+
+export function engineDir(): string {
+  return statePath('engine');
+}
+
+export class EnginePaths {
+  readonly dir: string;
+  constructor(readonly id: string) {
+    this.dir = join(engineDir(), id);
+  }
+  get record(): string { return join(this.dir, 'record.json'); }
+  get intent(): string { return join(this.dir, 'intent.json'); }
+  get supervisor(): string { return join(this.dir, 'supervisor.json'); }
+}
+
+/** Where a container's configs and secrets are kept (a token made before the container has an id). */
+export function filesDir(token: string): string {
+  return join(engineDir(), 'files', token);
+}
+
+export function writeEngineRecord(rec: EngineRecord): void {
+  const p = new EnginePaths(rec.id);
+  ensurePrivateDir(p.dir);
+  writeJsonAtomic(p.record, rec, 0o600, { durable: false });
+}
+
+/** The record, or a default one for a container made outside the Engine (`tscompose container create`). */
+export function readEngineRecord(id: string): EngineRecord {
+  return readJsonIfExists<EngineRecord>(new EnginePaths(id).record) ?? defaultRecord(id);
+}
+
+export function hasEngineRecord(id: string): boolean {
+  return readJsonIfExists<EngineRecord>(new EnginePaths(id).record) !== undefined;
+}
+
+function defaultRecord(id: string): EngineRecord {
+  return { id, restart: { name: 'no' }, stopSignalSet: false, autoRemove: false, networks: [], ports: [], exposedPorts: [] };
+}
+
+export function readIntent(id: string): Intent | undefined {
+  return readJsonIfExists<Intent>(new EnginePaths(id).intent);
+}
+
+export function writeIntent(id: string, intent: Intent): void {
+  const p = new EnginePaths(id);
+  ensurePrivateDir(p.dir);
+  writeJsonAtomic(p.intent, intent, 0o600, { durable: false });
+}
+
+export function readSupervisorState(id: string): SupervisorState | undefined {
+  try {
+    return readJsonIfExists<SupervisorState>(new EnginePaths(id).supervisor);
+  } catch {
+    return undefined; // a torn file cannot happen (atomic writes); a garbled one means "no bookkeeping"
+  }
+}
+
+export function writeSupervisorState(id: string, state: SupervisorState): void {
+  const p = new EnginePaths(id);
+  ensurePrivateDir(p.dir);
+  writeJsonAtomic(p.supervisor, state, 0o600, { durable: false });
+}
+
+/** The restart count a user sees: the supervisor's, for the current generation only. */
+export function restartCountOf(intent: Intent | undefined, sup: SupervisorState | undefined): number {
+  if (!sup) return 0;
+  return sup.generation === (intent?.generation ?? 0) ? sup.restartCount : 0;
+}
+
+export function removeEngineDir(id: string): void {
+  rmSync(new EnginePaths(id).dir, { recursive: true, force: true });
+}
+
+/** Ids that have an engine dir (for the supervisor's scan and for garbage collection). */
+export function engineIds(): string[] {
+  try {
+    return readdirSync(engineDir()).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  } catch {
+    return [];
+  }
+}
+
+let cachedBootId: string | undefined;
+
+export function bootId(): string {
+  cachedBootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  return cachedBootId;
+}
