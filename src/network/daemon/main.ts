@@ -5,6 +5,7 @@ import { ensurePrivateDir, runPath, runRoot } from '../../util/paths.js';
 import { daemonLockPath, daemonLogPath, daemonPidPath, daemonSocketPath, errorToWire, type DaemonRequest, type DaemonResponse } from './protocol.js';
 import type { DaemonService, ServiceFactory } from './service.js';
 import { networkService } from './network-service.js';
+import { supervisorService } from '../../engine/native/supervisor/service.js';
 
 /**
  * The long-lived daemon: started on demand by `callDaemon`, detached from
@@ -15,7 +16,7 @@ import { networkService } from './network-service.js';
  * a new daemon rebuilds DNS and port forwards from state.
  */
 
-const SERVICES: ServiceFactory[] = [networkService];
+const SERVICES: ServiceFactory[] = [networkService, supervisorService];
 const LOG_ROTATE_BYTES = 1 << 20;
 
 function log(msg: string): void {
