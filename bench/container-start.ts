@@ -50,10 +50,12 @@ async function main(): Promise<void> {
   // Imported after the roots are set: the runtime reads them when it opens.
   const { ImageStore, importRootfsTar } = await import('../src/engine/native/image/index.js');
   const { ContainerRuntime } = await import('../src/engine/native/runtime/index.js');
+  let rt: Awaited<ReturnType<typeof ContainerRuntime.open>> | undefined;
   try {
     const store = await ImageStore.open();
     await importRootfsTar(store, tarPath, { tags: ['busybox:latest'] });
-    const rt = await ContainerRuntime.open({ images: store });
+    const runtime = await ContainerRuntime.open({ images: store });
+    rt = runtime;
 
     const bundle = join(dir, 'bundle');
     mkdirSync(join(bundle, 'rootfs'), { recursive: true });
@@ -68,23 +70,23 @@ async function main(): Promise<void> {
     execFileSync('docker', ['import', tarPath, dockerTag], { stdio: 'ignore' });
 
     // Start-to-exit proper: a created container started and waited for, again and again (like `docker start -a`).
-    const warm = await rt.create({ image: 'busybox', cmd: ['/bin/busybox', 'true'], network: { mode: 'none' } });
+    const warm = await runtime.create({ image: 'busybox', cmd: ['/bin/busybox', 'true'], network: { mode: 'none' } });
     const startToExit = {
       label: 'engine: start -> exit',
       run: async () => {
-        await rt.start(warm);
-        const { exitCode } = await rt.waitExit(warm);
+        await runtime.start(warm);
+        const { exitCode } = await runtime.waitExit(warm);
         if (exitCode !== 0) throw new Error(`true exited ${exitCode}`);
       },
     };
     const lifecycle = {
       label: 'engine: create+start+exit+rm',
       run: async () => {
-        const id = await rt.create({ image: 'busybox', cmd: ['/bin/busybox', 'true'], network: { mode: 'none' } });
-        await rt.start(id);
-        const { exitCode } = await rt.waitExit(id);
+        const id = await runtime.create({ image: 'busybox', cmd: ['/bin/busybox', 'true'], network: { mode: 'none' } });
+        await runtime.start(id);
+        const { exitCode } = await runtime.waitExit(id);
         if (exitCode !== 0) throw new Error(`true exited ${exitCode}`);
-        await rt.remove(id);
+        await runtime.remove(id);
       },
     };
     const runc = { label: 'runc run', run: () => runProcess('runc', ['run', '-b', bundle, runcId]) };
@@ -100,11 +102,13 @@ async function main(): Promise<void> {
     const few = Math.max(5, Math.floor(RUNS / 2));
     const c = await comparePair(cli, docker, few, 1);
     const d = await comparePair(cli, runc, few, 1);
-    await rt.remove(warm);
+    await runtime.remove(warm);
     const met = a.subjectMedianMs <= 15 && a.ratio <= 0.5;
     console.log(`target (engine start-to-exit <= 15 ms and <= half of runc): ${fmt(a.subjectMedianMs)}, ratio ${a.ratio.toFixed(3)} -> ${met ? 'met' : 'NOT met'}`);
     console.log(`full lifecycle vs runc ${b.ratio.toFixed(3)}; CLI vs docker run ${c.ratio.toFixed(3)}; CLI vs runc ${d.ratio.toFixed(3)}`);
   } finally {
+    // A run that failed half-way leaves containers: their monitors and cgroups go before the dir does.
+    for (const c of (await rt?.list({ all: true })) ?? []) await rt!.remove(c.Id, { force: true }).catch(() => undefined);
     try { execFileSync('docker', ['rmi', '-f', dockerTag], { stdio: 'ignore' }); } catch { /* not imported */ }
     try { execFileSync('runc', ['delete', '-f', runcId], { stdio: 'ignore' }); } catch { /* gone with its run */ }
     rmSync(dir, { recursive: true, force: true });
