@@ -8,9 +8,9 @@ import { UserError } from '../util/errors.js';
  * prints its stack when TSCOMPOSE_DEBUG is set.
  */
 async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  program.exitOverride();
   try {
+    const program = await buildProgram(argv.slice(2));
+    program.exitOverride();
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {

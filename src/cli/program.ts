@@ -18,7 +18,8 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-export function buildProgram(): Command {
+/** The program with the commands `args` (argv after node and the script) needs; all of them when `args` is omitted. */
+export async function buildProgram(args?: readonly string[]): Promise<Command> {
   const program = new Command('tscompose')
     .description('Define and run multi-container applications, on tscompose\'s own container engine or on Docker')
     .usage('[OPTIONS] COMMAND')
@@ -39,7 +40,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
-  registerCommands(program);
+  await registerCommands(program, args);
   return program;
 }
 

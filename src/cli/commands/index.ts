@@ -1,55 +1,66 @@
 import type { Command } from 'commander';
-import { register as registerUp } from './compose-up.js';
-import { register as registerDown } from './compose-down.js';
-import { register as registerPs } from './compose-ps.js';
-import { register as registerLogs } from './compose-logs.js';
-import { register as registerLifecycle } from './compose-lifecycle.js';
-import { register as registerExec } from './compose-exec.js';
-import { register as registerRun } from './compose-run.js';
-import { register as registerInfo } from './compose-info.js';
-import { register as registerEvents } from './compose-events.js';
-import { register as registerCp } from './compose-cp.js';
-import { register as registerBuild } from './build.js';
-import { register as registerPull } from './pull.js';
-import { register as registerPush } from './push.js';
-import { register as registerCommit } from './commit.js';
-import { register as registerLogin } from './login.js';
-import { register as registerConfig } from './config.js';
-import { register as registerImage } from './image.js';
-import { register as registerNetwork } from './network.js';
-import { register as registerContainer } from './container.js';
-import { register as registerVolume } from './volume.js';
 
 /**
- * Every command group registers itself here, one line each, in the order
- * `tscompose --help` lists them (Docker Compose's order: project verbs first,
- * then the engine's object commands).
+ * Every command module, with the top-level commands (and aliases) it
+ * registers, in the order `tscompose --help` lists them (Docker Compose's
+ * order: project verbs first, then the engine's object commands).
+ *
+ * A CLI call loads only the module of the command it runs: a Node process
+ * pays for every module it loads, and `tscompose up` must not load the image
+ * store, the builder and the registry client to reconcile a project. `--help`
+ * and unknown commands load them all. test/cli/commands.test.ts checks that
+ * this table names exactly what each module registers.
  */
 type Register = (program: Command) => void;
 
-const registrations: Register[] = [
-  registerUp,
-  registerDown,
-  registerPs,
-  registerLogs,
-  registerLifecycle,
-  registerExec,
-  registerRun,
-  registerInfo,
-  registerEvents,
-  registerCp,
-  registerBuild,
-  registerPull,
-  registerPush,
-  registerCommit,
-  registerConfig,
-  registerImage,
-  registerNetwork,
-  registerContainer,
-  registerVolume,
-  registerLogin,
+export interface CommandModule {
+  commands: readonly string[];
+  load: () => Promise<{ register: Register }>;
+}
+
+export const commandModules: readonly CommandModule[] = [
+  { commands: ['up', 'create'], load: () => import('./compose-up.js') },
+  { commands: ['down'], load: () => import('./compose-down.js') },
+  { commands: ['ps'], load: () => import('./compose-ps.js') },
+  { commands: ['logs'], load: () => import('./compose-logs.js') },
+  { commands: ['start', 'stop', 'restart', 'kill', 'rm', 'pause', 'unpause'], load: () => import('./compose-lifecycle.js') },
+  { commands: ['exec'], load: () => import('./compose-exec.js') },
+  { commands: ['run'], load: () => import('./compose-run.js') },
+  { commands: ['top', 'port', 'images', 'ls', 'version'], load: () => import('./compose-info.js') },
+  { commands: ['events', 'wait'], load: () => import('./compose-events.js') },
+  { commands: ['cp'], load: () => import('./compose-cp.js') },
+  { commands: ['build'], load: () => import('./build.js') },
+  { commands: ['pull'], load: () => import('./pull.js') },
+  { commands: ['push'], load: () => import('./push.js') },
+  { commands: ['commit'], load: () => import('./commit.js') },
+  { commands: ['config', 'convert'], load: () => import('./config.js') },
+  { commands: ['image'], load: () => import('./image.js') },
+  { commands: ['network'], load: () => import('./network.js') },
+  { commands: ['container'], load: () => import('./container.js') },
+  { commands: ['volume'], load: () => import('./volume.js') },
+  { commands: ['login', 'logout'], load: () => import('./login.js') },
 ];
 
-export function registerCommands(program: Command): void {
-  for (const register of registrations) register(program);
+/** Global options that take a value in the next argument, to skip when looking for the command word. */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--progress', '--ansi', '--backend']);
+
+/** The first word of `args` (argv without node and script) that is not a global option or its value. */
+export function commandWord(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return args[i + 1];
+    if (!arg.startsWith('-')) return arg;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i++;
+  }
+  return undefined;
+}
+
+/** Registers the module of the command in `args`, or every module when there is none to pick (help, a typo). */
+export async function registerCommands(program: Command, args: readonly string[] = []): Promise<void> {
+  const word = commandWord(args);
+  if (word === undefined && args.some((a) => a === '-v' || a === '--version')) return; // the version needs no command
+  const only = word === undefined || word === 'help' ? undefined : commandModules.find((m) => m.commands.includes(word));
+  const modules = only ? [only] : commandModules;
+  const loaded = await Promise.all(modules.map((m) => m.load()));
+  for (const mod of loaded) mod.register(program);
 }

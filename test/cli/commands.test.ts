@@ -1,0 +1,61 @@
+import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { commandModules, commandWord } from '../../src/cli/commands/index.js';
+import { repoRoot } from '../support/cache.js';
+
+describe('the command table', () => {
+  it('names exactly the commands and aliases each module registers', async () => {
+    for (const mod of commandModules) {
+      const program = new Command().enablePositionalOptions();
+      (await mod.load()).register(program);
+      const registered = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+      expect(registered.sort(), `module of ${mod.commands.join(', ')}`).toEqual([...mod.commands].sort());
+    }
+  });
+
+  it('gives every command word to one module only', () => {
+    const words = commandModules.flatMap((m) => m.commands);
+    expect(new Set(words).size).toBe(words.length);
+  });
+});
+
+describe('commandWord', () => {
+  it('skips global options and their values', () => {
+    expect(commandWord(['-f', 'a.yaml', '-p', 'x', 'up', '-d'])).toBe('up');
+    expect(commandWord(['--file=a.yaml', '--backend', 'docker', 'ps'])).toBe('ps');
+    expect(commandWord(['--dry-run', '--project-directory', '/x', 'down'])).toBe('down');
+    expect(commandWord(['--profile', 'dev', '--env-file', '.e', '--progress', 'plain', '--ansi', 'never', 'logs'])).toBe('logs');
+    expect(commandWord(['--help'])).toBeUndefined();
+    expect(commandWord([])).toBeUndefined();
+  });
+});
+
+describe('the CLI', () => {
+  const cli = join(repoRoot, 'bin', 'tscompose');
+  it('lists every command in --help', () => {
+    const help = execFileSync(cli, ['--help'], { encoding: 'utf8' });
+    for (const mod of commandModules) expect(help).toMatch(new RegExp(`^  ${mod.commands[0]}\\b`, 'm'));
+  });
+
+  it('suggests the nearest command for a typo, and exits non-zero', () => {
+    let status = 0;
+    let stderr = '';
+    try {
+      execFileSync(cli, ['upp'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      const e = err as { status: number; stderr: string };
+      status = e.status;
+      stderr = e.stderr;
+    }
+    expect(status).not.toBe(0);
+    expect(stderr).toMatch(/unknown command 'upp'/);
+    expect(stderr).toMatch(/Did you mean up\?/);
+  });
+
+  it('runs a command whose module is picked from the table', () => {
+    expect(execFileSync(cli, ['--version'], { encoding: 'utf8' }).trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(execFileSync(cli, ['-p', 'x', 'config', '--help'], { encoding: 'utf8' })).toMatch(/Usage: tscompose config/);
+  });
+});
