@@ -1,3 +1,4 @@
+import { stateRoot } from '../../../util/paths.js';
 import type { ImageStore } from '../image/index.js';
 import type { ContainerRuntime } from '../runtime/index.js';
 
@@ -6,7 +7,9 @@ import type { ContainerRuntime } from '../runtime/index.js';
  * only lists networks never opens the image store, and one that never
  * touches a network never loads the network module. One store and one
  * runtime per Engine, shared by its parts (and by the supervisor, which
- * opens an Engine of its own in the daemon).
+ * opens an Engine of its own in the daemon). They belong to the state root
+ * they were opened under: when TSCOMPOSE_ROOT changes (a test moving to its
+ * next root), the next call opens them again there.
  */
 export type NetworkModule = typeof import('../../../network/index.js');
 export type NetworkBridge = typeof import('../../../network/runtime-bridge.js');
@@ -17,13 +20,24 @@ export class EngineDeps {
   private networkPromise?: Promise<NetworkModule>;
   private bridgePromise?: Promise<NetworkBridge>;
   private readonly removedHooks: Array<(id: string) => Promise<void>> = [];
+  private root = stateRoot();
+
+  private current(): void {
+    const root = stateRoot();
+    if (root === this.root) return;
+    this.root = root;
+    this.storePromise = undefined;
+    this.runtimePromise = undefined;
+  }
 
   store(): Promise<ImageStore> {
+    this.current();
     this.storePromise ??= import('../image/index.js').then((m) => m.ImageStore.open());
     return this.storePromise;
   }
 
   runtime(): Promise<ContainerRuntime> {
+    this.current();
     this.runtimePromise ??= (async () => {
       const [{ ContainerRuntime }, store] = await Promise.all([import('../runtime/index.js'), this.store()]);
       const rt = await ContainerRuntime.open({ images: store });

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import { NotFoundError } from '../../../util/errors.js';
-import type { BuildSpec, ImageApi, ImageDetails, ImageSummary, LabelFilter, PullOptions, TransferProgress } from '../../types.js';
+import { NotFoundError, UserError, errorMessage } from '../../../util/errors.js';
+import { EngineError, type BuildSpec, type ImageApi, type ImageDetails, type ImageSummary, type LabelFilter, type PullOptions, type TransferProgress } from '../../types.js';
 import type { ImageRecord } from '../image/index.js';
 import type { EngineDeps } from './deps.js';
 import { journal } from './events.js';
@@ -45,7 +45,13 @@ export class NativeImages implements ImageApi {
 
   async pull(ref: string, options: PullOptions = {}): Promise<void> {
     const [store, { pullFromSpec }] = await Promise.all([this.deps.store(), import('../../../build/index.js')]);
-    await pullFromSpec(store, ref, options);
+    try {
+      await pullFromSpec(store, ref, options);
+    } catch (err) {
+      if (err instanceof NotFoundError || (err instanceof Error && err.message.includes(ref))) throw err;
+      // Name the image: the registry client's message names the registry, not what was asked for.
+      throw new EngineError(`pull ${ref}: ${errorMessage(err)}`, undefined, err instanceof UserError ? err.hint : undefined);
+    }
     journal('image', 'pull', ref, { name: ref });
   }
 

@@ -42,13 +42,23 @@ export class ContainerIo {
     });
     const wantOut = o.stdout ?? true;
     const wantErr = o.stderr ?? true;
-    const onAbort = () => void source.return(undefined);
-    o.signal?.addEventListener('abort', onAbort, { once: true });
+    // The runtime's follower only notices an end at its next line or at the container's exit: an abort
+    // must not wait for either. It is raced here, and the follower is closed at its next step.
+    const it = source[Symbol.asyncIterator]();
+    const aborted = new Promise<'aborted'>((resolve) => {
+      if (o.signal?.aborted) resolve('aborted');
+      o.signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+    });
     // Partial records (a line longer than the monitor's buffer, or output without a final newline) join the next one.
     let held: LogEntry | undefined;
     try {
-      for await (const e of source) {
-        if (o.signal?.aborted) return;
+      for (;;) {
+        const next = it.next();
+        next.catch(() => undefined); // a step that loses the race to an abort may still fail: nobody waits for it
+        const r = o.signal ? await Promise.race([next, aborted]) : await next;
+        if (r === 'aborted') return;
+        if (r.done) break;
+        const e = r.value;
         const line = held && held.stream === e.stream ? { ...e, line: held.line + e.line, time: held.time } : e;
         if (held && held.stream !== e.stream) yield* emit(held);
         held = undefined;
@@ -58,9 +68,9 @@ export class ContainerIo {
         }
         yield* emit(line);
       }
-      if (held && !o.signal?.aborted) yield* emit(held);
+      if (held) yield* emit(held);
     } finally {
-      o.signal?.removeEventListener('abort', onAbort);
+      void it.return?.(undefined);
     }
 
     function* emit(e: LogEntry): Generator<LogLine> {

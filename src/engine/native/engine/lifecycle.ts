@@ -1,4 +1,5 @@
 import { ConflictError } from '../../../util/errors.js';
+import { PassThrough, type Readable } from 'node:stream';
 import type { AttachedStart } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
 import { isPaused } from './freezer.js';
@@ -12,6 +13,23 @@ import { bootId, readEngineRecord, readIntent, writeIntent, type EngineRecord, t
  * the event journal, and a word to the supervisor when the container is one
  * it looks after. The Engine and the supervisor start containers this way.
  */
+
+/**
+ * Node discards a child's unread output when the child exits (it resumes
+ * its stdio then): a container that prints and exits at once would lose its
+ * output to the awaits between the start and whoever reads it. The output is
+ * taken in right away, into streams that hold it until it is read.
+ */
+function keepOutput(a: AttachedStart | undefined): AttachedStart | undefined {
+  if (!a) return a;
+  const hold = (from: Readable | null) => {
+    if (!from) return null;
+    const to = new PassThrough();
+    from.pipe(to);
+    return to;
+  };
+  return { ...a, run: { ...a.run, stdout: hold(a.run.stdout), stderr: hold(a.run.stderr) } };
+}
 
 /** Whether the supervisor has anything to do for this container. */
 export function supervised(rec: EngineRecord): boolean {
@@ -63,7 +81,7 @@ export async function startContainer(
   await bridge.containerStarting(rt, id);
   let attached: AttachedStart | undefined;
   try {
-    attached = await rt.start(id, o.attach ? { attach: o.attach } : {});
+    attached = keepOutput(await rt.start(id, o.attach ? { attach: o.attach } : {}));
   } catch (err) {
     // Nothing half-started: the ports taken again for this start are released.
     await bridge.containerStopped(id).catch(() => undefined);
