@@ -1,11 +1,13 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { run, type RunResult } from '../../src/util/proc.js';
 import { repoRoot } from '../support/cache.js';
 import type { BackendName } from '../../src/engine/types.js';
-import { dockerCleanup, dockerLeftovers, uniqueName } from './helpers.js';
+import { BUSYBOX, dockerCleanup, dockerLeftovers, nativeLeftovers, uniqueName } from './helpers.js';
+import { forceRemoveRoot, hostLeftovers, importBusybox } from '../native-engine/support.js';
 
 let cliMain = join(repoRoot, 'dist/cli/main.js');
 let snapshot: string | undefined;
@@ -39,6 +41,9 @@ export class Scenario {
   readonly dir = mkdtempSync(join(tmpdir(), 'tsc-scenario-'));
   readonly env: Record<string, string>;
 
+  /** Native: the busybox image imported into this scenario's own root, before its first command. */
+  private ready?: Promise<unknown>;
+
   constructor(readonly backend: BackendName) {
     this.env = {
       TSCOMPOSE_ROOT: join(this.dir, 'state'),
@@ -47,6 +52,12 @@ export class Scenario {
       TSCOMPOSE_BACKEND: backend,
       NO_COLOR: '1',
     };
+    if (backend === 'native') {
+      // The Engine the test reads state through follows its process's roots: this scenario's.
+      process.env.TSCOMPOSE_ROOT = this.env.TSCOMPOSE_ROOT;
+      process.env.TSCOMPOSE_RUN = this.env.TSCOMPOSE_RUN;
+      this.ready = importBusybox(BUSYBOX);
+    }
   }
 
   /** Writes compose.yaml (and any other file) into the project dir. */
@@ -54,7 +65,8 @@ export class Scenario {
     writeFileSync(join(this.dir, file), text);
   }
 
-  compose(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+  async compose(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+    await this.ready;
     return run(process.execPath, [cliMain, '--progress', 'plain', ...args], { cwd: this.dir, env: { ...process.env, CI: '1', ...this.env, ...opts.env }, input: opts.input });
   }
 
@@ -72,12 +84,35 @@ export class Scenario {
 
   /** What the backend holds for this project. */
   leftovers(): { containers: string[]; networks: string[]; volumes: string[] } {
-    return dockerLeftovers(`com.docker.compose.project=${this.name}`);
+    const label = `com.docker.compose.project=${this.name}`;
+    return this.backend === 'native' ? nativeLeftovers(label, this.env.TSCOMPOSE_ROOT) : dockerLeftovers(label);
   }
 
+  /**
+   * Removes what the project left and the dir. On the native engine, first
+   * the leak check of the test's own end (its last `down`): nothing of the
+   * root may be left in the kernel or running; it throws after cleaning up.
+   */
   dispose(): void {
-    if (this.backend === 'docker') dockerCleanup(`com.docker.compose.project=${this.name}`);
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.backend === 'docker') {
+      dockerCleanup(`com.docker.compose.project=${this.name}`);
+      rmSync(this.dir, { recursive: true, force: true });
+      return;
+    }
+    const root = { dir: this.dir, state: this.env.TSCOMPOSE_ROOT, run: this.env.TSCOMPOSE_RUN };
+    const sleep = new Int32Array(new SharedArrayBuffer(4));
+    let left = hostLeftovers(root);
+    for (let i = 0; i < 100 && left.length; i++) {
+      Atomics.wait(sleep, 0, 0, 50);
+      left = hostLeftovers(root);
+    }
+    if (this.leftovers().containers.length || left.length) {
+      spawnSync(process.execPath, [cliMain, '--progress', 'quiet', 'down', '-v', '--remove-orphans', '-t', '0'], {
+        cwd: this.dir, env: { ...process.env, ...this.env }, stdio: 'ignore', timeout: 120_000,
+      });
+    }
+    forceRemoveRoot(root);
+    if (left.length) throw new Error(`scenario ${this.name} left behind on the native engine:\n  ${left.join('\n  ')}`);
   }
 }
 

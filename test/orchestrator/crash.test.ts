@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openEngine } from '../../src/engine/index.js';
 import type { Engine } from '../../src/engine/types.js';
-import { BACKENDS, BUSYBOX, prepareBackend } from './helpers.js';
+import { BACKENDS, BUSYBOX, prepareBackend, releaseBackend } from './helpers.js';
 import { Scenario, disposeBuild, ensureBuilt } from './cli.js';
 
 /**
@@ -26,6 +26,7 @@ describe.each(BACKENDS)('crash recovery on %s', (backend) => {
     s?.dispose();
     disposeBuild();
     await engine?.close();
+    await releaseBackend(backend);
   });
 
   const file = (version: number) => `

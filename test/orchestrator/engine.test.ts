@@ -3,7 +3,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { openEngine } from '../../src/engine/index.js';
 import type { Engine, LogLine } from '../../src/engine/types.js';
 import { NotFoundError, ConflictError } from '../../src/util/errors.js';
-import { BACKENDS, BUSYBOX, dockerCleanup, dockerLeftovers, prepareBackend, uniqueName } from './helpers.js';
+import { BACKENDS, BUSYBOX, backendCleanup, backendLeftovers, prepareBackend, releaseBackend, uniqueName } from './helpers.js';
 
 /** Collects what a process writes. */
 function sink(): { stream: Writable; text: () => string } {
@@ -35,8 +35,12 @@ describe.each(BACKENDS)('Engine on %s', (backend) => {
   });
 
   afterAll(async () => {
-    dockerCleanup(label);
-    await engine?.close();
+    try {
+      await backendCleanup(backend, label);
+      await engine?.close();
+    } finally {
+      await releaseBackend(backend);
+    }
   });
 
   it('creates, starts, inspects, lists, logs, execs, renames, stops and removes a container', async () => {
@@ -209,7 +213,7 @@ describe.each(BACKENDS)('Engine on %s', (backend) => {
       await engine.containers.remove(id, { force: true });
     }
     await engine.networks.remove(net2);
-    expect(dockerLeftovers(label).networks).toEqual([]);
+    expect(backendLeftovers(backend, label).networks).toEqual([]);
   });
 
   it('reports engine info and image details', async () => {

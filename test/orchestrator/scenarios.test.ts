@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openEngine } from '../../src/engine/index.js';
 import type { Engine } from '../../src/engine/types.js';
-import { BACKENDS, BUSYBOX, prepareBackend } from './helpers.js';
+import { BACKENDS, BUSYBOX, prepareBackend, releaseBackend } from './helpers.js';
 import { Scenario, disposeBuild, ensureBuilt } from './cli.js';
 
 /**
@@ -33,6 +33,7 @@ describe.each(BACKENDS)('compose scenarios on %s', (backend) => {
   afterAll(async () => {
     disposeBuild();
     await engine?.close();
+    await releaseBackend(backend);
   });
 
   const container = async (name: string) => {
