@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
+import { processStartTime } from '../../../util/lock.js';
 import type {
   AttachSession, ContainerApi, ContainerCreateSpec, ContainerDetails, ContainerListOptions, ContainerSummary, ExecSpec, LogLine,
   LogOptions, PathStat, ProcessIO, TopResult, WaitCondition,
@@ -12,12 +13,13 @@ import { placeFiles, removeFiles } from './files.js';
 import { isPaused, setPaused } from './freezer.js';
 import { journal } from './events.js';
 import { networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
-import { eventAttributes, notifySupervisor, recordStopIntent, startContainer, supervised } from './lifecycle.js';
+import { daemonAlive, eventAttributes, needsSupervisor, notifySupervisor, recordStopIntent, startContainer, supervised } from './lifecycle.js';
 import {
   hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDir, writeEngineRecord, type EngineRecord,
 } from './records.js';
 import { ContainerIo } from './io.js';
 import { getArchive, putArchive, statPath } from './archive.js';
+import { markCreate, sweepDeadCreates, sweepRemovedRemnants, unfinishedCreate } from './sweep.js';
 
 /**
  * The Engine's containers on the native runtime: create wires the network
@@ -58,16 +60,21 @@ export class NativeContainers implements ContainerApi {
     if (!image) throw new NotFoundError('image', spec.image);
     const plan = await planCreate(spec, image, rt);
     const files = placeFiles(spec.files ?? [], spec.name);
+    const unmark = markCreate(spec.name);
     let id: string | undefined;
     try {
       const initial = plan.network.kind === 'none' || plan.network.kind === 'host' ? { mode: plan.network.kind } : await this.sharedNetns(plan);
       id = await rt.create({ ...plan.runtime, mounts: [...(plan.runtime.mounts ?? []), ...(files?.mounts ?? [])], network: initial ?? { mode: 'none' } });
-      writeEngineRecord({ id, ...plan.record, ...(files ? { filesToken: files.token } : {}) });
+      const record: EngineRecord = { id, ...plan.record, ...(files ? { filesToken: files.token } : {}) };
+      writeEngineRecord({ ...record, creating: { pid: process.pid, start: processStartTime(process.pid)! } });
       if (plan.network.kind === 'bridge') await this.wire(rt, id, plan);
+      writeEngineRecord(record);
     } catch (err) {
       if (id) await rt.remove(id, { force: true, volumes: true }).catch(() => undefined);
       else removeFiles(files?.token);
       throw err;
+    } finally {
+      unmark();
     }
     journal('container', 'create', id, eventAttributes(spec.name, spec.image, plan.runtime.labels ?? {}));
     return { id, warnings: plan.warnings };
@@ -258,6 +265,8 @@ export class NativeContainers implements ContainerApi {
 
   async list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
     const rt = await this.rt();
+    await sweepDeadCreates(this.deps);
+    await sweepRemovedRemnants(this.deps);
     const rows = await rt.list({ all: true, ...(options.labels ? { labels: options.labels } : {}) });
     const names = options.names?.length ? new Set(options.names) : undefined;
     const wanted = rows.filter((r) => !names || names.has(r.Names[0]!.replace(/^\//, '')));
@@ -265,10 +274,18 @@ export class NativeContainers implements ContainerApi {
     const networks = networksByContainer((await this.deps.network()).listNetworks());
     const now = Date.now();
     const out: ContainerSummary[] = [];
+    let orphaned: string | undefined;
     for (const r of wanted) {
       let d: ContainerDetails;
       try {
-        d = toDetails(await this.facts(r.Id, networks), now);
+        const facts = await this.facts(r.Id, networks);
+        if (unfinishedCreate(facts.record)) {
+          await rt.remove(r.Id, { force: true, volumes: true }).catch(() => undefined);
+          continue;
+        }
+        d = toDetails(facts, now);
+        const s = facts.info.State;
+        if (!orphaned && needsSupervisor(facts.record, s.Running, s.FinishedAt, facts.supervisor?.handledFinish, facts.intent)) orphaned = r.Id;
       } catch (err) {
         if (err instanceof NotFoundError) continue;
         throw err;
@@ -276,6 +293,8 @@ export class NativeContainers implements ContainerApi {
       if (!options.all && d.state !== 'running' && d.state !== 'paused' && d.state !== 'restarting') continue;
       out.push(toSummary(d));
     }
+    // The daemon was killed: the supervisor starts again and catches up (exits that happened meanwhile included).
+    if (orphaned && !(await daemonAlive())) await notifySupervisor(orphaned, true);
     return out;
   }
 

@@ -36,6 +36,31 @@ export function supervised(rec: EngineRecord): boolean {
   return rec.healthcheck !== undefined || rec.restart.name !== 'no' || rec.autoRemove;
 }
 
+/** Whether the daemon (which hosts the supervisor) is alive: its pid file names a live process. */
+export async function daemonAlive(): Promise<boolean> {
+  const [{ daemonPidPath }, { processStartTime }, { readFileSync }] = await Promise.all([
+    import('../../../network/daemon/protocol.js'),
+    import('../../../util/lock.js'),
+    import('node:fs'),
+  ]);
+  try {
+    const [pid, start] = readFileSync(daemonPidPath(), 'utf8').trim().split(' ');
+    return processStartTime(Number(pid)) === start;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A container the supervisor should be looking after while no daemon runs
+ * (it was killed): running, or exited with that exit not yet acted on.
+ */
+export function needsSupervisor(rec: EngineRecord, running: boolean, finishedAt: string, handledFinish: string | undefined, intent: Intent | undefined): boolean {
+  if (!supervised(rec)) return false;
+  if (running) return true;
+  return intent?.wanted === 'running' && finishedAt !== handledFinish && !finishedAt.startsWith('0001-');
+}
+
 /** Tells the supervisor to look at a container again; `start` wakes the daemon when it is not running. */
 export async function notifySupervisor(id: string, start: boolean): Promise<void> {
   const { callDaemon } = await import('../../../network/daemon/client.js');
