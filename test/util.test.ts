@@ -1,8 +1,9 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, readJsonIfExists, writeJsonAtomic } from '../src/util/atomic.js';
 import { acquireLock, withLock } from '../src/util/lock.js';
 
@@ -69,4 +70,59 @@ describe('withLock', () => {
     await expect(acquireLock(lock, 100)).rejects.toThrow(/timed out/);
     release();
   });
+
+  it('breaks an empty lock file once it is old (left by a lock format that could be half-written)', async () => {
+    const lock = join(tmp(), 'l');
+    writeFileSync(lock, '');
+    const old = new Date(Date.now() - 10_000);
+    utimesSync(lock, old, old);
+    const release = await acquireLock(lock, 2000);
+    release();
+  });
+
+  it('keeps processes mutually exclusive: every increment under the lock survives', async () => {
+    const d = tmp();
+    const lock = join(d, 'l');
+    const counter = join(d, 'n');
+    writeFileSync(counter, '0');
+    const workers = Array.from({ length: 4 }, () => lockWorker(lock, counter, 40, 0));
+    await Promise.all(workers.map((w) => new Promise((r) => w.on('exit', r))));
+    expect(workers.map((w) => w.exitCode)).toEqual([0, 0, 0, 0]);
+    expect(Number(readFileSync(counter, 'utf8'))).toBe(160);
+  });
+
+  it('recovers after processes are killed -9 at any moment while taking or holding it', async () => {
+    const d = tmp();
+    const lock = join(d, 'l');
+    const counter = join(d, 'n');
+    writeFileSync(counter, '0');
+    for (let round = 0; round < 20; round++) {
+      const workers = Array.from({ length: 3 }, () => lockWorker(lock, counter, 1_000_000, 1));
+      await new Promise((r) => setTimeout(r, 30 + ((round * 37) % 120)));
+      for (const w of workers) w.kill('SIGKILL');
+      await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null || w.signalCode ? r(null) : w.on('exit', r)))));
+    }
+    // Whatever moment the kills hit, the lock can be taken again, and no temp file stays behind but by a dead taker.
+    const release = await acquireLock(lock, 5000);
+    release();
+    expect(readdirSync(d).filter((n) => n !== 'n' && !n.endsWith('.taking'))).toEqual([]);
+  });
+
 });
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+/** A process that takes the lock `times` times, each time incrementing the counter file by read-then-write. */
+function lockWorker(lock: string, counter: string, times: number, holdMs: number): ChildProcess {
+  const code = `
+    const { withLock } = await import(${JSON.stringify(join(here, '..', 'dist', 'util', 'lock.js'))});
+    const fs = await import('node:fs');
+    for (let i = 0; i < ${times}; i++) {
+      await withLock(${JSON.stringify(lock)}, async () => {
+        const n = Number(fs.readFileSync(${JSON.stringify(counter)}, 'utf8'));
+        if (${holdMs}) await new Promise((r) => setTimeout(r, ${holdMs}));
+        fs.writeFileSync(${JSON.stringify(counter)}, String(n + 1));
+      }, 30_000);
+    }`;
+  return spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: 'inherit' });
+}
