@@ -10,7 +10,8 @@ import { createNetnsWithEndpoints, deleteLinks, isMounted, linkExists, netnsPath
 import { activeContainers } from './liveness.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
 import { missingBridges, mtuOf, realizeNetworks } from './realize.js';
-import { containerHosts, containerResolvConf, hostResolvConf, parseExtraHost } from './resolvconf.js';
+import { containerHosts, containerResolvConf, hostResolvConf } from './resolvconf.js';
+import { parseExtraHost } from '../util/etc-hosts.js';
 import { fromPortSpec, parsePublishFlag, type PortRequest } from './ports/spec.js';
 import { publishPorts, retargetPorts, unpublishPorts } from './ports/client.js';
 import { deleteAttachment, writeAttachment } from './attachments.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UserError } from '../util/errors.js';
+import { LOCALHOST_LINES, type ExtraHost } from '../util/etc-hosts.js';
 
 /**
  * /etc/resolv.conf and /etc/hosts for containers, and the host's own
@@ -45,25 +45,8 @@ export function containerResolvConf(nameserver: string, search: readonly string[
   return lines.join('\n') + '\n';
 }
 
-const BASE_HOSTS = [
-  '127.0.0.1\tlocalhost',
-  '::1\tlocalhost ip6-localhost ip6-loopback',
-  'fe00::0\tip6-localnet',
-  'ff00::0\tip6-mcastprefix',
-  'ff02::1\tip6-allnodes',
-  'ff02::2\tip6-allrouters',
-];
-
-/** Parses "name:ip" / "name=ip" (Compose and `--add-host`); "host-gateway" means the host as seen from the container. */
-export function parseExtraHost(entry: string, hostGateway: string): { name: string; ip: string } {
-  const m = /^([^:=\s]+)[:=](.+)$/.exec(entry.trim());
-  if (!m) throw new UserError(`invalid extra host "${entry}"`, 1, 'write it as NAME:IP (or NAME=IP), e.g. "db.local:10.0.0.5"');
-  const ip = m[2]!.replace(/^\[(.*)\]$/, '$1');
-  return { name: m[1]!, ip: ip === 'host-gateway' ? hostGateway : ip };
-}
-
-export function containerHosts(own: { ip: string; names: string[] } | undefined, extra: readonly { name: string; ip: string }[]): string {
-  const lines = [...BASE_HOSTS, ...extra.map((e) => `${e.ip}\t${e.name}`)];
+export function containerHosts(own: { ip: string; names: string[] } | undefined, extra: readonly ExtraHost[]): string {
+  const lines = [...LOCALHOST_LINES, ...extra.map((e) => `${e.ip}\t${e.name}`)];
   if (own) lines.push(`${own.ip}\t${own.names.join(' ')}`);
   return lines.join('\n') + '\n';
 }

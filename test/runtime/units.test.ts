@@ -7,7 +7,8 @@ import { parseBytes, parseDuration, parseEnv, parseMountFlag, parseTmpfsFlag, pa
 import { resolveUser } from '../../src/engine/native/runtime/users.js';
 import { readRootfsFile } from '../../src/engine/native/runtime/rootfs-files.js';
 import { capHex, resolveCapabilities } from '../../src/engine/native/runtime/caps.js';
-import { hostsFile, parseExtraHost } from '../../src/engine/native/runtime/etc-files.js';
+import { hostsFile } from '../../src/engine/native/runtime/etc-files.js';
+import { parseExtraHost } from '../../src/util/etc-hosts.js';
 import { mergeEnv, resolveCommand } from '../../src/engine/native/runtime/create.js';
 import { parseSignal } from '../../src/engine/native/runtime/signals.js';
 import { escapeField } from '../../src/engine/native/runtime/helper.js';
@@ -95,9 +96,10 @@ describe('capabilities, /etc files, commands, signals, the helper config', () =>
   });
 
   it('writes hosts files with extra hosts, IPv6 in brackets included', () => {
-    expect(parseExtraHost('db:10.0.0.1')).toEqual({ host: 'db', ip: '10.0.0.1' });
-    expect(parseExtraHost('v6:[fd00::1]')).toEqual({ host: 'v6', ip: 'fd00::1' });
+    expect(parseExtraHost('db:10.0.0.1')).toEqual({ name: 'db', ip: '10.0.0.1' });
+    expect(parseExtraHost('v6:[fd00::1]')).toEqual({ name: 'v6', ip: 'fd00::1' });
     expect(() => parseExtraHost('nocolon')).toThrow('invalid extra host "nocolon"');
+    expect(() => parseExtraHost('gw:host-gateway')).toThrow(/host-gateway needs a bridge network/);
     const hosts = hostsFile({ mode: 'netns', path: '/x', hosts: '127.0.0.1\tlocalhost\n10.1.0.2\tweb\n', resolvConf: '' }, ['db:10.0.0.1']);
     expect(hosts).toBe('127.0.0.1\tlocalhost\n10.1.0.2\tweb\n10.0.0.1\tdb\n');
   });

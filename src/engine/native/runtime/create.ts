@@ -5,7 +5,7 @@ import { UserError } from '../../../util/errors.js';
 import { parseSignal, signalName } from './signals.js';
 import { resolveCapabilities } from './caps.js';
 import { checkSysctl } from './launch.js';
-import { parseExtraHost } from './etc-files.js';
+import { parseExtraHost } from '../../../util/etc-hosts.js';
 import { imageConfigOf, type ImageRecord, type PreparedRootfs } from './images.js';
 import type { ContainerRecord, ResolvedMount } from './store.js';
 import type { ContainerMount, ContainerSpec } from './types.js';
@@ -29,7 +29,7 @@ export function validateSpec(spec: ContainerSpec): void {
   }
   if (spec.stopSignal) parseSignal(spec.stopSignal, 'stop signal');
   resolveCapabilities(spec);
-  for (const h of spec.extraHosts ?? []) parseExtraHost(h);
+  for (const h of spec.extraHosts ?? []) parseExtraHost(h); // fails now, before anything is created
   for (const k of Object.keys(spec.sysctls ?? {})) checkSysctl(k, spec.network?.mode === 'host');
   const r = spec.resources ?? {};
   if (r.memory !== undefined && r.memory > 0 && r.memory < 6 * 1024 * 1024) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UserError } from '../../../util/errors.js';
+import { LOCALHOST_LINES, parseExtraHost } from '../../../util/etc-hosts.js';
 import type { ContainerNetwork } from './types.js';
 
 /**
@@ -9,33 +9,12 @@ import type { ContainerNetwork } from './types.js';
  * network namespace from src/network, that module's hosts and resolv.conf
  * content is used as given (extra_hosts appended).
  */
-const LOCALHOST = [
-  '127.0.0.1\tlocalhost',
-  '::1\tlocalhost ip6-localhost ip6-loopback',
-  'fe00::0\tip6-localnet',
-  'ff00::0\tip6-mcastprefix',
-  'ff02::1\tip6-allnodes',
-  'ff02::2\tip6-allrouters',
-];
-
-export function parseExtraHost(entry: string): { host: string; ip: string } {
-  // "host:ip" or "host=ip"; the ip may itself contain colons (IPv6), so split at the first separator.
-  const m = /^([^:=\s]+)[:=](.+)$/.exec(entry.trim());
-  if (!m) throw new UserError(`invalid extra host "${entry}"`, 1, 'use HOST:IP, e.g. db.local:10.0.0.5');
-  let ip = m[2]!;
-  if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
-  if (ip === 'host-gateway') {
-    throw new UserError(`extra host "${entry}": host-gateway needs a bridge network`, 1, 'give the host\'s address explicitly');
-  }
-  return { host: m[1]!, ip };
-}
-
 export function hostsFile(network: ContainerNetwork, extraHosts: string[] = []): string {
   let base: string;
   if (network.mode === 'netns') base = network.hosts;
-  else if (network.mode === 'host') base = readHostFile('/etc/hosts') ?? LOCALHOST.join('\n');
-  else base = LOCALHOST.join('\n');
-  const extra = extraHosts.map(parseExtraHost).map((h) => `${h.ip}\t${h.host}`);
+  else if (network.mode === 'host') base = readHostFile('/etc/hosts') ?? LOCALHOST_LINES.join('\n');
+  else base = LOCALHOST_LINES.join('\n');
+  const extra = extraHosts.map((h) => parseExtraHost(h)).map((h) => `${h.ip}\t${h.name}`);
   const lines = [base.replace(/\n+$/, ''), ...extra];
   return lines.filter((l) => l !== '').join('\n') + '\n';
 }
