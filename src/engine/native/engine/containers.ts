@@ -39,7 +39,7 @@ export class NativeContainers implements ContainerApi {
       const wasSupervised = hasEngineRecord(id) && supervised(rec);
       removeEngineDir(id);
       journal('container', 'destroy', id);
-      if (wasSupervised) await notifySupervisor(id, false).catch(() => undefined);
+      if (wasSupervised) await notifySupervisor(deps, id, false).catch(() => undefined);
     });
   }
 
@@ -165,7 +165,7 @@ export class NativeContainers implements ContainerApi {
       journal('container', 'stop', id, attrs);
     }
     await (await this.deps.bridge()).containerStopped(id);
-    if (supervised(rec)) await notifySupervisor(id, false);
+    if (supervised(rec)) await notifySupervisor(this.deps, id, false);
   }
 
   async restart(idOrName: string, timeoutSeconds?: number): Promise<void> {
@@ -189,7 +189,7 @@ export class NativeContainers implements ContainerApi {
     await rt.kill(id, sig);
     journal('container', 'kill', id, { ...eventAttributes(name, info.Config.Image, info.Config.Labels), signal: sig });
     if (sig === 'SIGKILL') await (await this.deps.bridge()).containerStopped(id);
-    if (supervised(rec)) await notifySupervisor(id, false);
+    if (supervised(rec)) await notifySupervisor(this.deps, id, false);
   }
 
   async remove(idOrName: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
@@ -294,7 +294,7 @@ export class NativeContainers implements ContainerApi {
       out.push(toSummary(d));
     }
     // The daemon was killed: the supervisor starts again and catches up (exits that happened meanwhile included).
-    if (orphaned && !(await daemonAlive())) await notifySupervisor(orphaned, true);
+    if (orphaned && !(await daemonAlive())) await notifySupervisor(this.deps, orphaned, true);
     return out;
   }
 

@@ -22,6 +22,9 @@ export class EngineDeps {
   private readonly removedHooks: Array<(id: string) => Promise<void>> = [];
   private root = stateRoot();
 
+  /** True in the daemon's supervisor: what it does, it need not be told about. */
+  constructor(readonly inSupervisor = false) {}
+
   private current(): void {
     const root = stateRoot();
     if (root === this.root) return;

@@ -4,7 +4,7 @@ import type { AttachedStart } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
 import { isPaused } from './freezer.js';
 import { journal } from './events.js';
-import { bootId, readEngineRecord, readIntent, writeIntent, type EngineRecord, type Intent } from './records.js';
+import { bootId, readEngineRecord, readIntent, readSupervisorState, writeIntent, type EngineRecord, type Intent } from './records.js';
 
 /**
  * A container's start and stop with everything around the runtime's own:
@@ -61,10 +61,35 @@ export function needsSupervisor(rec: EngineRecord, running: boolean, finishedAt:
   return intent?.wanted === 'running' && finishedAt !== handledFinish && !finishedAt.startsWith('0001-');
 }
 
-/** Tells the supervisor to look at a container again; `start` wakes the daemon when it is not running. */
-export async function notifySupervisor(id: string, start: boolean): Promise<void> {
+/**
+ * Tells the supervisor to look at a container again; `start` wakes the
+ * daemon when it is not running. Not from the supervisor itself (it acts on
+ * what it does). A daemon that leaves as we ask (it had nothing left to do)
+ * is asked again, as long as the container still needs one.
+ */
+export async function notifySupervisor(deps: EngineDeps, id: string, start: boolean): Promise<void> {
+  if (deps.inSupervisor) return;
   const { callDaemon } = await import('../../../network/daemon/client.js');
-  await callDaemon({ op: 'supervise', id }, { start });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await callDaemon({ op: 'supervise', id }, { start });
+      return;
+    } catch (err) {
+      if (!start || !(await stillNeeded(deps, id))) return;
+      if (attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+async function stillNeeded(deps: EngineDeps, id: string): Promise<boolean> {
+  let info;
+  try {
+    info = await (await deps.runtime()).inspect(id);
+  } catch {
+    return false;
+  }
+  return needsSupervisor(readEngineRecord(id), info.State.Running, info.State.FinishedAt, readSupervisorState(id)?.handledFinish, readIntent(id));
 }
 
 export function eventAttributes(name: string, image: string, labels: Record<string, string>): Record<string, string> {
@@ -114,6 +139,6 @@ export async function startContainer(
   }
   await bridge.containerStarted(rt, id);
   journal('container', 'start', id, eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels));
-  if (supervised(rec)) await notifySupervisor(id, true);
+  if (supervised(rec)) await notifySupervisor(deps, id, true);
   return attached;
 }

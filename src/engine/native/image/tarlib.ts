@@ -3,11 +3,13 @@ import { dirname, join } from 'node:path';
 import * as tarStream from 'tar-stream';
 
 /**
- * tar-stream, with one fix applied once per process: it decodes every PAX
- * record value as UTF-8, which mangles binary extended attributes such as
- * `SCHILY.xattr.security.capability` (bytes >= 0x80 become U+FFFD). Values of
- * xattr records are decoded as latin1 instead, so each char is one byte and
- * `Buffer.from(value, 'latin1')` gives the exact bytes back. The test suite
+ * tar-stream, with one fix applied once per process: it decodes and encodes
+ * every PAX record value as UTF-8, which mangles binary extended attributes
+ * such as `SCHILY.xattr.security.capability` (bytes >= 0x80 become U+FFFD on
+ * reading, two bytes each on writing). Values of xattr records are decoded as
+ * latin1 instead, so each char is one byte and `Buffer.from(value, 'latin1')`
+ * gives the exact bytes back; on writing, such latin1 strings are written
+ * back as those exact bytes. Every other record is handled as before. The test suite
  * round-trips a capability with such bytes, so a tar-stream upgrade that
  * changes its internals fails loudly rather than silently corrupting.
  */
@@ -15,6 +17,7 @@ import * as tarStream from 'tar-stream';
 const XATTR_PREFIXES = ['SCHILY.xattr.', 'LIBARCHIVE.xattr.'];
 
 type PaxDecoder = (buf: Uint8Array) => Record<string, string>;
+type PaxEncoder = (opts: { name?: string; linkname?: string; pax?: Record<string, string> }) => Buffer;
 
 function decodePaxBinarySafe(buf: Uint8Array): Record<string, string> {
   const result: Record<string, string> = {};
@@ -35,14 +38,34 @@ function decodePaxBinarySafe(buf: Uint8Array): Record<string, string> {
   return result;
 }
 
+function record(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`, 'utf8'), value, Buffer.from('\n')]);
+  let digits = String(body.length).length;
+  if (body.length + digits >= 10 ** digits) digits++;
+  return Buffer.concat([Buffer.from(String(body.length + digits)), body]);
+}
+
+function encodePaxBinarySafe(opts: { name?: string; linkname?: string; pax?: Record<string, string> }): Buffer {
+  const parts: Buffer[] = [];
+  if (opts.name) parts.push(record('path', Buffer.from(opts.name, 'utf8')));
+  if (opts.linkname) parts.push(record('linkpath', Buffer.from(opts.linkname, 'utf8')));
+  for (const [key, value] of Object.entries(opts.pax ?? {})) {
+    parts.push(record(key, Buffer.from(value, XATTR_PREFIXES.some((p) => key.startsWith(p)) ? 'latin1' : 'utf8')));
+  }
+  return Buffer.concat(parts);
+}
+
 let patched = false;
 
 function patchOnce(): void {
   if (patched) return;
   const require = createRequire(import.meta.url);
-  const headers = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as { decodePax: PaxDecoder };
-  if (typeof headers.decodePax !== 'function') throw new Error('tar-stream internals changed: headers.decodePax is missing');
+  const headers = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as { decodePax: PaxDecoder; encodePax: PaxEncoder };
+  if (typeof headers.decodePax !== 'function' || typeof headers.encodePax !== 'function') {
+    throw new Error('tar-stream internals changed: headers.decodePax or headers.encodePax is missing');
+  }
   headers.decodePax = decodePaxBinarySafe;
+  headers.encodePax = encodePaxBinarySafe;
   patched = true;
 }
 
@@ -86,5 +109,13 @@ export function paxXattrs(header: TarHeader): Map<string, Buffer> {
       out.set(decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(value, 'base64'));
     }
   }
+  return out;
+}
+
+/** PAX records for xattrs (name → exact bytes). */
+export function xattrPax(xattrs: ReadonlyMap<string, Buffer>): Record<string, string> | undefined {
+  if (xattrs.size === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const [name, value] of xattrs) out[`${XATTR_PREFIXES[0]}${name}`] = value.toString('latin1');
   return out;
 }

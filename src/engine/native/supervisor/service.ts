@@ -15,6 +15,9 @@ import type { ContainerWatcher, WatcherContext } from './watcher.js';
  */
 export function supervisorService(log: (msg: string) => void): DaemonService {
   const watchers = new Map<string, ContainerWatcher>();
+  // Until its first scan is done, the supervisor does not know whether it has work: the daemon
+  // must not leave on a request answered in the meantime (the ping of whoever started it).
+  let scanned = false;
   // The Engine's parts load when there is a first container to look after: a daemon that serves
   // only networks never pays for them.
   let loaded: Promise<{ ctx: WatcherContext; Watcher: typeof ContainerWatcher }> | undefined;
@@ -25,9 +28,20 @@ export function supervisorService(log: (msg: string) => void): DaemonService {
         import('../engine/containers.js'),
         import('./watcher.js'),
       ]);
-      const deps = new EngineDeps();
-      return { ctx: { deps, containers: new NativeContainers(deps), log, done: (id: string, w: ContainerWatcher) => void (watchers.get(id) === w && watchers.delete(id)) }, Watcher };
+      const deps = new EngineDeps(true);
+      const done = (id: string, w: ContainerWatcher) => {
+        if (watchers.get(id) === w) watchers.delete(id);
+        if (watchers.size === 0) idle();
+      };
+      return { ctx: { deps, containers: new NativeContainers(deps), log, done }, Watcher };
     })());
+
+  // The daemon weighs leaving after each request it answers: when the last container is let go on
+  // the supervisor's own initiative (an exit, a --rm removal), a request to ourselves has it look.
+  const idle = () =>
+    setImmediate(() => {
+      void import('../../../network/daemon/client.js').then(({ callDaemon }) => callDaemon({ op: 'ping' }, { start: false })).catch(() => undefined);
+    });
 
   const look = async (id: string): Promise<void> => {
     let w = watchers.get(id);
@@ -46,7 +60,11 @@ export function supervisorService(log: (msg: string) => void): DaemonService {
     name: 'supervisor',
     async start() {
       const ids = engineIds().filter((id) => hasEngineRecord(id) && supervised(readEngineRecord(id)));
-      await Promise.all(ids.map(look));
+      try {
+        await Promise.all(ids.map(look));
+      } finally {
+        scanned = true;
+      }
       if (watchers.size) log(`supervisor: looking after ${watchers.size} container(s)`);
     },
     async reload() {
@@ -60,7 +78,7 @@ export function supervisorService(log: (msg: string) => void): DaemonService {
         return { supervised: watchers.has(id) };
       },
     },
-    keepsAlive: () => watchers.size > 0,
+    keepsAlive: () => !scanned || watchers.size > 0,
     status: () => ({ containers: [...watchers.keys()] }),
     async stop() {
       for (const w of watchers.values()) w.dispose();

@@ -44,6 +44,8 @@ export class ContainerWatcher {
   private syncing?: Promise<void>;
   private again = false;
   private disposed = false;
+  /** A restart in progress: the container is neither exited-and-handled nor running yet; sync waits for it. */
+  private inRestart = false;
 
   constructor(readonly id: string, private readonly ctx: WatcherContext) {}
 
@@ -72,7 +74,7 @@ export class ContainerWatcher {
   }
 
   private async syncOnce(): Promise<void> {
-    if (this.disposed) return;
+    if (this.disposed || this.inRestart) return;
     const rt = await this.ctx.deps.runtime();
     let info: ContainerInspect;
     try {
@@ -139,12 +141,22 @@ export class ContainerWatcher {
 
   private async restart(generation: number): Promise<void> {
     this.restartTimer = undefined;
+    this.inRestart = true;
+    try {
+      await this.restartNow(generation);
+    } finally {
+      this.inRestart = false;
+    }
+    await this.sync();
+  }
+
+  private async restartNow(generation: number): Promise<void> {
     const intent = readIntent(this.id);
     const state = readSupervisorState(this.id);
     // Stopped, removed or started by the user meanwhile: their word wins.
     if (intent?.wanted === 'stopped' || (intent?.generation ?? 0) !== generation || !hasEngineRecord(this.id)) {
       if (state && state.generation === generation) writeSupervisorState(this.id, { ...state, restarting: false });
-      return void this.sync();
+      return;
     }
     try {
       await startContainer(this.ctx.deps, this.id, { explicit: false });
@@ -156,7 +168,6 @@ export class ContainerWatcher {
       this.ctx.log(`supervisor: restarting ${this.id.slice(0, 12)} failed: ${errorMessage(err)}`);
       if (state) writeSupervisorState(this.id, { ...state, restarting: false, error: `restart failed: ${errorMessage(err)}` });
     }
-    await this.sync();
   }
 
   private cancelRestart(state: SupervisorState): void {
