@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { run } from '../../util/proc.js';
-import { tarPack, xattrPax } from './tarpack.js';
+import { tar, xattrPax } from '../../engine/native/image/tarlib.js';
 
 /**
  * A container's changes as a layer tar: the overlay upper dir walked and
@@ -52,7 +52,7 @@ export async function diffUpperDir(upper: string, opts: DiffOptions = {}): Promi
   const excluded = placeholders(entries, opts);
   const kept = entries.filter((e) => !excluded.has(e.rel));
   if (kept.length === 0) return { empty: true, entries: 0, stream: undefined };
-  const pack = tarPack();
+  const pack = tar.pack();
   void writeEntries(pack, upper, kept, xattrs).then(() => pack.finalize(), (err: unknown) => pack.destroy(err as Error));
   return { empty: false, entries: kept.length, stream: pack as unknown as Readable };
 }
@@ -108,7 +108,7 @@ function devNumbers(rdev: number): { devmajor: number; devminor: number } {
   return { devmajor: ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff), devminor: (rdev & 0xff) | ((rdev >>> 12) & 0xfff00) };
 }
 
-async function writeEntries(pack: ReturnType<typeof tarPack>, root: string, entries: Entry[], xattrs: Map<string, Map<string, Buffer>>): Promise<void> {
+async function writeEntries(pack: ReturnType<typeof tar.pack>, root: string, entries: Entry[], xattrs: Map<string, Map<string, Buffer>>): Promise<void> {
   const links = new Map<string, string>();
   const add = (header: Parameters<typeof pack.entry>[0], body?: Readable) => new Promise<void>((resolve, reject) => {
     const done = (err?: Error | null) => (err ? reject(err) : resolve());
