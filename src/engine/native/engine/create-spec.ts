@@ -132,6 +132,7 @@ export async function planCreate(spec: ContainerCreateSpec, image: ImageRecord, 
       networks: network.kind === 'bridge' ? network.endpoints : [],
       ports: network.kind === 'bridge' ? network.ports : [],
       exposedPorts: exposedPorts(cfg.ExposedPorts ?? {}, spec),
+      ...(spec.tmpfs && Object.keys(spec.tmpfs).length ? { tmpfsTargets: Object.keys(spec.tmpfs) } : {}),
     },
     network,
     links: (spec.links ?? []).map((l) => {

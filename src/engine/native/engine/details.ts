@@ -80,7 +80,10 @@ function portsOf(f: ContainerFacts): PublishedPort[] {
 
 function mountsOf(f: ContainerFacts): ContainerMount[] {
   const files = f.record.filesToken ? filesDir(f.record.filesToken) : undefined;
-  return f.info.Mounts.filter((m) => !(files && m.Source.startsWith(`${files}/`))).map((m) => ({
+  const tmpfs = new Set(f.record.tmpfsTargets ?? []);
+  const shown = (m: ContainerFacts['info']['Mounts'][number]) =>
+    !(files && m.Source.startsWith(`${files}/`)) && !(m.Type === 'tmpfs' && tmpfs.has(m.Destination));
+  return f.info.Mounts.filter(shown).map((m) => ({
     type: m.Type,
     ...(m.Name ? { name: m.Name } : {}),
     source: m.Source,

@@ -47,6 +47,8 @@ export interface EngineRecord {
    * bind-mounted at their targets. The token dir goes with the container.
    */
   filesToken?: string;
+  /** Targets of `tmpfs:` entries: mounts Docker does not list (they are HostConfig.Tmpfs, not Mounts). */
+  tmpfsTargets?: string[];
   /** Set while the Engine's create runs (its process): a record left with it by a dead process is an unfinished create. */
   creating?: { pid: number; start: string };
 }
