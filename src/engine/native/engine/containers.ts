@@ -29,6 +29,8 @@ import { markCreate, sweepDeadCreates, sweepRemovedRemnants, unfinishedCreate } 
  */
 export class NativeContainers implements ContainerApi {
   private readonly io: ContainerIo;
+  /** What the destroy event says of containers this process is removing (their records are gone by the hook). */
+  private readonly removing = new Map<string, Record<string, string>>();
 
   constructor(private readonly deps: EngineDeps) {
     this.io = new ContainerIo(deps);
@@ -38,7 +40,8 @@ export class NativeContainers implements ContainerApi {
       removeFiles(rec.filesToken);
       const wasSupervised = hasEngineRecord(id) && supervised(rec);
       removeEngineDir(id);
-      journal('container', 'destroy', id);
+      journal('container', 'destroy', id, this.removing.get(id) ?? {});
+      this.removing.delete(id);
       if (wasSupervised) await notifySupervisor(deps, id, false).catch(() => undefined);
     });
   }
@@ -196,8 +199,14 @@ export class NativeContainers implements ContainerApi {
     const rt = await this.rt();
     const id = rt.resolve(idOrName);
     if (options.force) recordStopIntent(id);
+    const info = await rt.inspect(id);
+    this.removing.set(id, eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels));
     // The network, the Engine's records and the supervisor follow through the removal hook.
-    await rt.remove(id, { force: options.force ?? false, volumes: options.volumes ?? false });
+    try {
+      await rt.remove(id, { force: options.force ?? false, volumes: options.volumes ?? false });
+    } finally {
+      this.removing.delete(id);
+    }
   }
 
   async rename(idOrName: string, newName: string): Promise<void> {

@@ -192,9 +192,9 @@ export class ContainerIo {
         throw err;
       }
       const s = last.State;
-      if (s.Running || s.Status === 'created') return undefined;
+      if (s.Running) return undefined;
       if (condition === 'not-running') return { exitCode: s.ExitCode };
-      if (condition === 'next-exit' && s.FinishedAt !== seenFinish) return { exitCode: s.ExitCode };
+      if (condition === 'next-exit' && s.Status !== 'created' && s.FinishedAt !== seenFinish) return { exitCode: s.ExitCode };
       return undefined;
     };
     return waitFor(dirname(first.LogPath), check, signal, `wait for container ${id}`);
@@ -233,6 +233,7 @@ function relay(from: Readable | null, to: Writable): Promise<void> {
 function waitFor<T>(dir: string, check: () => Promise<T | undefined>, signal: AbortSignal | undefined, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let watcher: FSWatcher | undefined;
+    let timer: NodeJS.Timeout | undefined;
     let done = false;
     let busy = false;
     const finish = (v?: T, err?: unknown) => {
@@ -253,12 +254,13 @@ function waitFor<T>(dir: string, check: () => Promise<T | undefined>, signal: Ab
       }, (err) => finish(undefined, err));
     };
     const onAbort = () => finish(undefined, new EngineError(`${what}: interrupted`));
+    if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       watcher = watch(dir, () => run());
       watcher.on('error', () => run());
     } catch { /* polled */ }
-    const timer = setInterval(run, 250);
+    timer = setInterval(run, 250);
     run();
   });
 }
