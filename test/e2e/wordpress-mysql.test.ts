@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../support/cache.js';
-import { composeCli, dockerCompose, type ComposeCli, type ComposeTarget } from './support/compose-target.js';
+import { composeCli, dockerCompose, tscomposeNative, tscomposeOnDocker, type ComposeCli, type ComposeTarget } from './support/compose-target.js';
 import { EgressGuard } from './support/egress-guard.js';
 import { withExampleBuildLock } from './support/build-lock.js';
 import { freePort, installSite, logIn, request, title, waitForAnswer } from './support/wordpress-http.js';
@@ -15,14 +15,14 @@ import { freePort, installSite, logIn, request, title, waitForAnswer } from './s
  * compose CLI, with proof that no container sent a packet out of the
  * project's network and that nothing of the project is left afterwards.
  *
- * It runs once per target. docker-compose 1.29 on dockerd is the reference;
- * tscompose joins TARGETS when `up` exists: `tscomposeOnDocker` (defined in
- * support/compose-target.ts), then the native engine with an inventory that
- * reads our own engine's state. What a target must support: `config -q`,
+ * It runs once per target: docker-compose 1.29 on dockerd (the reference),
+ * tscompose on the same dockerd, and tscompose on its own engine (images
+ * built by the native builder, state read back through the native Engine).
+ * What a target must support: `config -q`,
  * `build`, `up --no-start`, `up -d` (`--wait` if upWaits), `exec -T`, `ps`,
  * `logs --no-color --tail=N`, `down`, `down -v`, global `-f` and `-p`.
  */
-const TARGETS: ComposeTarget[] = [dockerCompose];
+const TARGETS: ComposeTarget[] = [dockerCompose, tscomposeOnDocker, tscomposeNative];
 
 const COMPOSE_FILE = join(repoRoot, 'examples/wordpress-mysql/compose.yaml');
 // The database account the compose file gives WordPress.
@@ -119,12 +119,15 @@ describe.each(TARGETS)('examples/wordpress-mysql with $name', (target) => {
 
   afterAll(async () => {
     // Whatever the steps left, even after a failure: the CLI's own clean-up first, then by label.
+    let left: string[] = [];
     try {
       if (cli) await cli.run(['down', '-v', '--remove-orphans'], 5 * MINUTE);
       await inventory.removeAll(project);
     } finally {
       await guard?.remove();
+      left = (await target.dispose?.()) ?? [];
     }
+    expect(left, `left on the host by ${target.name}`).toEqual([]);
   }, 10 * MINUTE);
 
   it('up: the install page answers, the install completes, and the database then holds wp_options rows', async () => {

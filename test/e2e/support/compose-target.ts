@@ -3,6 +3,9 @@ import { run, type RunResult } from '../../../src/util/proc.js';
 import { repoRoot } from '../../support/cache.js';
 import { ensureDockerDebianBase } from '../../support/debian-base.js';
 import { dockerInventory, type ProjectInventory } from './docker-inventory.js';
+import { nativeInventory } from './native-inventory.js';
+import { cacheDir } from '../../support/cache.js';
+import { forceRemoveRoot, nativeRoot, settledLeftovers, type NativeRoot } from '../../native-engine/support.js';
 
 /**
  * A compose CLI the end-to-end scenarios drive, and the engine under it. The
@@ -23,6 +26,8 @@ export interface ComposeTarget {
   inventory: ProjectInventory;
   /** The iptables chain that sees the containers' forwarded traffic first (the egress guard hooks in there). */
   firewallHook: string;
+  /** After the tests: what the engine keeps of its own is removed, and whatever of the test was left is reported. */
+  dispose?(): Promise<string[]>;
 }
 
 async function prepareDocker(): Promise<void> {
@@ -47,6 +52,42 @@ export const tscomposeOnDocker: ComposeTarget = {
   prepare: prepareDocker,
   inventory: dockerInventory,
   firewallHook: 'DOCKER-USER',
+};
+
+let nativeTestRoot: NativeRoot | undefined;
+
+/**
+ * The native engine in a state root of the test's own; its `debian:bookworm`
+ * made by `tscompose image bootstrap` (from the rootfs tar cached in .cache/,
+ * debootstrap the first time), which the example's `FROM debian:bookworm`
+ * then finds in the store instead of a registry.
+ */
+async function prepareNative(): Promise<void> {
+  nativeTestRoot ??= nativeRoot('tsc-e2e-native-');
+  const r = await run(join(repoRoot, 'bin/tscompose'), ['image', 'bootstrap', 'debian:bookworm', '--cache-dir', cacheDir('images')], { env: { ...process.env } });
+  if (r.code !== 0) throw new Error(`tscompose image bootstrap failed (${r.code}):\n${r.stderr}`);
+}
+
+/**
+ * tscompose on its own engine: images built by the native builder, the
+ * egress guard in FORWARD ahead of our rules (the guard moves itself first
+ * whenever it watches a new subnet, since our rules insert their jump first).
+ */
+export const tscomposeNative: ComposeTarget = {
+  name: 'tscompose on the native engine',
+  argv: [join(repoRoot, 'bin/tscompose'), '--backend', 'native'],
+  upWaits: true,
+  prepare: prepareNative,
+  inventory: nativeInventory,
+  firewallHook: 'FORWARD',
+  async dispose() {
+    const root = nativeTestRoot;
+    nativeTestRoot = undefined;
+    if (!root) return [];
+    const left = await settledLeftovers(root, 15_000);
+    forceRemoveRoot(root);
+    return left;
+  },
 };
 
 export interface ComposeCli {

@@ -23,6 +23,7 @@ async function ipt(...args: string[]): Promise<string> {
 
 export class EgressGuard {
   readonly chain = `${PREFIX}${process.pid}`;
+  private hook = '';
   /** Packets dropped by rules already removed (a subnet unwatched after `down`). */
   private droppedBefore = 0;
   private readonly watched = new Set<string>();
@@ -32,14 +33,23 @@ export class EgressGuard {
   static async install(hook: string): Promise<EgressGuard> {
     await removeStaleGuards();
     const guard = new EgressGuard();
+    guard.hook = hook;
     await removeChain(guard.chain); // the leftover of an earlier process with the same pid
     await ipt('-N', guard.chain);
     await ipt('-I', hook, '1', '-j', guard.chain);
     return guard;
   }
 
-  /** Starts counting (and dropping) what leaves `subnet`. */
+  /**
+   * Starts counting (and dropping) what leaves `subnet`. The guard's jump is
+   * moved to the head of its hook again first: an engine that inserts its own
+   * jump first when it makes a network (ours in FORWARD) may have got ahead.
+   */
   async watch(subnet: string): Promise<void> {
+    if (this.hook) {
+      await run('iptables', ['-w', '-D', this.hook, '-j', this.chain]);
+      await ipt('-I', this.hook, '1', '-j', this.chain);
+    }
     if (this.watched.has(subnet)) return;
     for (const rule of rulesFor(subnet)) await ipt('-A', this.chain, ...rule);
     this.watched.add(subnet);
