@@ -36,7 +36,8 @@ export class NativeContainers implements ContainerApi {
     this.io = new ContainerIo(deps);
     deps.onRemoved(async (id) => {
       const rec = readEngineRecord(id);
-      await (await deps.bridge()).containerRemoved(id);
+      const bridge = await deps.bridge();
+      await deps.netOp(() => bridge.containerRemoved(id));
       removeFiles(rec.filesToken);
       const wasSupervised = hasEngineRecord(id) && supervised(rec);
       removeEngineDir(id);
@@ -104,7 +105,7 @@ export class NativeContainers implements ContainerApi {
     const n = plan.network;
     const info = await rt.inspect(id);
     const linkHosts = await this.linkHosts(plan);
-    const attach = await net.attachContainer(
+    const attach = await this.deps.netOp(() => net.attachContainer(
       id,
       info.Name.replace(/^\//, ''),
       net.endpointRequests(n.endpoints),
@@ -116,11 +117,11 @@ export class NativeContainers implements ContainerApi {
         ...(n.dnsSearch ? { dnsSearch: n.dnsSearch } : {}),
         ...(n.dnsOptions ? { dnsOptions: n.dnsOptions } : {}),
       },
-    );
+    ));
     try {
       await rt.setNetwork(id, { mode: 'netns', path: attach.netnsPath, hosts: attach.hosts, resolvConf: attach.resolvConf });
     } catch (err) {
-      await net.detachContainer(id).catch(() => undefined);
+      await this.deps.netOp(() => net.detachContainer(id)).catch(() => undefined);
       throw err;
     }
   }
@@ -167,7 +168,8 @@ export class NativeContainers implements ContainerApi {
       journal('container', 'kill', id, { ...attrs, signal: info.Config.StopSignal ?? 'SIGTERM' });
       journal('container', 'stop', id, attrs);
     }
-    await (await this.deps.bridge()).containerStopped(id);
+    const bridge = await this.deps.bridge();
+    await this.deps.netOp(() => bridge.containerStopped(id));
     if (supervised(rec)) await notifySupervisor(this.deps, id, false);
   }
 
@@ -191,7 +193,10 @@ export class NativeContainers implements ContainerApi {
     if (final && isPaused(id)) await setPaused(id, name, false);
     await rt.kill(id, sig);
     journal('container', 'kill', id, { ...eventAttributes(name, info.Config.Image, info.Config.Labels), signal: sig });
-    if (sig === 'SIGKILL') await (await this.deps.bridge()).containerStopped(id);
+    if (sig === 'SIGKILL') {
+      const bridge = await this.deps.bridge();
+      await this.deps.netOp(() => bridge.containerStopped(id));
+    }
     if (supervised(rec)) await notifySupervisor(this.deps, id, false);
   }
 
@@ -214,7 +219,8 @@ export class NativeContainers implements ContainerApi {
     const id = rt.resolve(idOrName);
     const old = (await rt.inspect(id)).Name.replace(/^\//, '');
     await rt.rename(id, newName);
-    await (await this.deps.network()).renameContainer(id, old, newName);
+    const net = await this.deps.network();
+    await this.deps.netOp(() => net.renameContainer(id, old, newName));
     journal('container', 'rename', id, { name: newName, oldName: old });
   }
 

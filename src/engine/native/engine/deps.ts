@@ -64,6 +64,21 @@ export class EngineDeps {
     return this.bridgePromise;
   }
 
+  private netQueue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Network changes of this process, one after another. Each takes the
+   * network module's inter-process lock, which waiters poll with a growing
+   * sleep: thirty containers of one `up` racing for it wait out those sleeps
+   * (measured: 30 attaches in parallel 2.0 s, in a row 1.4 s; 30 detaches 0.9
+   * s against 0.45 s). Never nested.
+   */
+  netOp<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.netQueue.then(fn, fn);
+    this.netQueue = next.catch(() => undefined);
+    return next;
+  }
+
   /** Runs after every container removal, in registration order. */
   onRemoved(hook: (id: string) => Promise<void>): void {
     this.removedHooks.push(hook);

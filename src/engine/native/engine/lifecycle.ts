@@ -128,16 +128,16 @@ export async function startContainer(
   const rec = readEngineRecord(id);
   if (o.explicit) recordStartIntent(id);
   const bridge = await deps.bridge();
-  await bridge.containerStarting(rt, id);
+  await deps.netOp(() => bridge.containerStarting(rt, id));
   let attached: AttachedStart | undefined;
   try {
     attached = keepOutput(await rt.start(id, o.attach ? { attach: o.attach } : {}));
   } catch (err) {
     // Nothing half-started: the ports taken again for this start are released.
-    await bridge.containerStopped(id).catch(() => undefined);
+    await deps.netOp(() => bridge.containerStopped(id)).catch(() => undefined);
     throw err;
   }
-  await bridge.containerStarted(rt, id);
+  await deps.netOp(() => bridge.containerStarted(rt, id));
   journal('container', 'start', id, eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels));
   if (supervised(rec)) await notifySupervisor(deps, id, true);
   return attached;

@@ -74,7 +74,7 @@ export async function sweepRemovedRemnants(deps: EngineDeps): Promise<void> {
   if (gone.length === 0) return;
   const net = await deps.network();
   for (const id of gone) {
-    if (netns.includes(id) || attached.includes(id)) await net.detachContainer(id);
+    if (netns.includes(id) || attached.includes(id)) await deps.netOp(() => net.detachContainer(id));
     removeFiles(readEngineRecord(id).filesToken);
     removeEngineDir(id);
   }

@@ -1,0 +1,113 @@
+/**
+ * The headline, timed: from `up -d` of examples/wordpress-mysql (fresh
+ * volumes: the database initialises, WordPress waits for it to be healthy)
+ * to `GET /wp-admin/install.php` answering 200 on the published port, with
+ * tscompose on its own engine against docker-compose 1.29 on dockerd, in the
+ * same run, interleaved; `down -v` after each. Both run images built here
+ * from the example's Dockerfiles (the native builder for ours, docker build
+ * for Docker's), untimed.
+ *
+ *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/e2e-wordpress.js
+ *
+ * BENCH_RUNS (default 3) sets the recorded pairs, after one warm-up pair.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fmt, median, printPair } from './harness.js';
+import { run, runOk } from '../src/util/proc.js';
+import { repoRoot, cacheDir } from '../test/support/cache.js';
+import { ensureDockerDebianBase } from '../test/support/debian-base.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const ROOT = basename(repoRoot) === 'dist-bench' ? dirname(repoRoot) : repoRoot;
+const FILE = join(ROOT, 'examples/wordpress-mysql/compose.yaml');
+let TSCOMPOSE = join(ROOT, 'dist/cli/main.js');
+let NATIVE_ENV: Record<string, string> = {};
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+type Tool = 'native' | 'compose';
+
+function cli(tool: Tool, project: string, port: number, args: string[]): Promise<string> {
+  const env = { ...process.env, WORDPRESS_PORT: String(port), CI: '1' };
+  if (tool === 'compose') return runOk('docker-compose', ['--no-ansi', '-f', FILE, '-p', project, ...args], { env });
+  return runOk(process.execPath, [TSCOMPOSE, '--progress', 'quiet', '--backend', 'native', '-f', FILE, '-p', project, ...args], { env: { ...env, ...NATIVE_ENV } });
+}
+
+/** From `up -d` to the install page answering 200 (on 127.0.0.1 only). */
+async function upToInstallPage(tool: Tool, project: string, port: number): Promise<number> {
+  const t0 = performance.now();
+  await cli(tool, project, port, ['up', '-d']);
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    const status = await fetch(`http://127.0.0.1:${port}/wp-admin/install.php`, { redirect: 'manual', signal: AbortSignal.timeout(10_000) }).then((r) => r.status, () => 0);
+    if (status === 200) return performance.now() - t0;
+    if (Date.now() > deadline) throw new Error(`${tool}: the install page did not answer within 5 minutes (last status ${status})`);
+    await sleep(100);
+  }
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const build = join(ROOT, '.cache', `bench-dist-${process.pid}`);
+  const native = mkdtempSync(join(tmpdir(), 'tsc-bench-wp-'));
+  NATIVE_ENV = { TSCOMPOSE_ROOT: join(native, 'state'), TSCOMPOSE_RUN: join(native, 'run') };
+  const projects = { native: `wpbn${process.pid}`, compose: `wpbd${process.pid}` };
+  const ports = { native: await freePort(), compose: await freePort() };
+  try {
+    await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', build], { cwd: ROOT });
+    TSCOMPOSE = join(build, 'cli/main.js');
+    // Images, untimed: Docker's from its layer cache (after the first time), ours built in the bench's own root.
+    await ensureDockerDebianBase('bookworm');
+    await runOk('docker-compose', ['-f', FILE, '-p', projects.compose, 'build'], { env: { ...process.env } });
+    await runOk(process.execPath, [TSCOMPOSE, 'image', 'bootstrap', 'debian:bookworm', '--cache-dir', cacheDir('images')], { env: { ...process.env, ...NATIVE_ENV } });
+    const b0 = Date.now();
+    await cli('native', projects.native, ports.native, ['build']);
+    console.log(`(native build of both images: ${fmt(Date.now() - b0)})`);
+
+    console.log(`e2e-wordpress: up -d → install page 200, tscompose (native) vs docker-compose 1.29 on dockerd, ${RUNS} recorded pairs`);
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let i = 0; i <= RUNS; i++) {
+      const a = await upToInstallPage('native', projects.native, ports.native);
+      await cli('native', projects.native, ports.native, ['down', '-v']);
+      const b = await upToInstallPage('compose', projects.compose, ports.compose);
+      await cli('compose', projects.compose, ports.compose, ['down', '-v']);
+      console.log(`  round ${i}${i === 0 ? ' (warm-up)' : ''}: tscompose ${fmt(a)}, docker-compose ${fmt(b)}`);
+      if (i === 0) continue;
+      ours.push(a);
+      theirs.push(b);
+    }
+    printPair({
+      subject: 'tscompose (native) up -d → install page',
+      peer: 'docker-compose up -d → install page',
+      subjectMedianMs: median(ours),
+      peerMedianMs: median(theirs),
+      ratio: median(ours.map((x, i) => x / theirs[i]!)),
+    });
+  } finally {
+    await run(process.execPath, [TSCOMPOSE, '--progress', 'quiet', '--backend', 'native', '-f', FILE, '-p', projects.native, 'down', '-v'], { env: { ...process.env, ...NATIVE_ENV } });
+    await run('docker-compose', ['-f', FILE, '-p', projects.compose, 'down', '-v'], { env: { ...process.env } });
+    await sleep(1000); // the daemon leaves once the last network is gone
+    rmSync(native, { recursive: true, force: true });
+    rmSync(build, { recursive: true, force: true });
+    console.log(`(bench took ${fmt(Date.now() - t0)})`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
