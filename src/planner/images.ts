@@ -29,8 +29,10 @@ export interface ImageAction {
 
 /**
  * Decides which images to pull or build before reconciling (the hash needs
- * their ids): build where a service has a build section and its image is
- * missing or `--build` asks; pull where pull_policy (or `--pull`) says so.
+ * their ids): build where `--build` or pull_policy: build asks, or where a
+ * service's image is missing and it has a build section (pulling first when
+ * the file names the image, as Compose does); pull where pull_policy (or
+ * `--pull`) says so.
  */
 export async function planImages(project: Project, engine: Engine, o: ImageOptions): Promise<ImageAction[]> {
   const actions: ImageAction[] = [];
@@ -53,7 +55,12 @@ export async function planImages(project: Project, engine: Engine, o: ImageOptio
       }
       if (o.build || policy === 'build') actions.push({ service: name, ref, action: 'build', reason: o.build ? '--build' : 'pull_policy: build' });
       else if (policy === 'always') actions.push({ service: name, ref, action: 'pull', reason: 'pull_policy: always' });
-      else if (!(await exists(ref))) actions.push({ service: name, ref, action: 'build', reason: 'no image' });
+      else if (!(await exists(ref))) {
+        // As Compose: an image named in the file is pulled first when missing, and built only if the pull fails
+        // (the runner falls back); an image named after the project, or with pull_policy never, is only ever built.
+        if (s.image && policy === 'missing') actions.push({ service: name, ref, action: 'pull', reason: 'no image (built if the pull fails)' });
+        else actions.push({ service: name, ref, action: 'build', reason: 'no image' });
+      }
       continue;
     }
     if (!s.image) throw new UserError(`service ${name} has neither an image nor a build section`, 1, 'give it image: or build:');
