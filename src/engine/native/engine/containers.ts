@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
-import { processStartTime } from '../../../util/lock.js';
 import type {
   AttachSession, ContainerApi, ContainerCreateSpec, ContainerDetails, ContainerListOptions, ContainerSummary, ExecSpec, LogLine,
   LogOptions, PathStat, ProcessIO, TopResult, WaitCondition,
@@ -19,7 +18,7 @@ import {
 } from './records.js';
 import { ContainerIo } from './io.js';
 import { getArchive, putArchive, statPath } from './archive.js';
-import { markCreate, sweepDeadCreates, sweepRemovedRemnants, unfinishedCreate } from './sweep.js';
+import { markCreate, sweepDeadCreates, sweepRemovedRemnants } from './sweep.js';
 
 /**
  * The Engine's containers on the native runtime: create wires the network
@@ -69,10 +68,10 @@ export class NativeContainers implements ContainerApi {
     try {
       const initial = plan.network.kind === 'none' || plan.network.kind === 'host' ? { mode: plan.network.kind } : await this.sharedNetns(plan);
       id = await rt.create({ ...plan.runtime, mounts: [...(plan.runtime.mounts ?? []), ...(files?.mounts ?? [])], network: initial ?? { mode: 'none' } });
-      const record: EngineRecord = { id, ...plan.record, ...(files ? { filesToken: files.token } : {}) };
-      writeEngineRecord({ ...record, creating: { pid: process.pid, start: processStartTime(process.pid)! } });
+      // The record is written once the container is complete: until then the marker by name says a
+      // create is under way (a process killed before this point leaves a container the sweep removes).
       if (plan.network.kind === 'bridge') await this.wire(rt, id, plan);
-      writeEngineRecord(record);
+      writeEngineRecord({ id, ...plan.record, ...(files ? { filesToken: files.token } : {}) });
     } catch (err) {
       if (id) await rt.remove(id, { force: true, volumes: true }).catch(() => undefined);
       else removeFiles(files?.token);
@@ -105,19 +104,19 @@ export class NativeContainers implements ContainerApi {
     const n = plan.network;
     const info = await rt.inspect(id);
     const linkHosts = await this.linkHosts(plan);
-    const attach = await this.deps.netOp(() => net.attachContainer(
-      id,
-      info.Name.replace(/^\//, ''),
-      net.endpointRequests(n.endpoints),
-      n.ports,
-      {
+    const attach = await (await this.deps.batches()).attach({
+      containerId: id,
+      containerName: info.Name.replace(/^\//, ''),
+      endpoints: net.endpointRequests(n.endpoints),
+      ports: n.ports,
+      options: {
         hostname: info.Config.Hostname,
         extraHosts: [...n.extraHosts, ...linkHosts],
         ...(n.dns.length ? { dnsServers: n.dns } : {}),
         ...(n.dnsSearch ? { dnsSearch: n.dnsSearch } : {}),
         ...(n.dnsOptions ? { dnsOptions: n.dnsOptions } : {}),
       },
-    ));
+    });
     try {
       await rt.setNetwork(id, { mode: 'netns', path: attach.netnsPath, hosts: attach.hosts, resolvConf: attach.resolvConf });
     } catch (err) {
@@ -158,7 +157,7 @@ export class NativeContainers implements ContainerApi {
     const rt = await this.rt();
     const id = rt.resolve(idOrName);
     const rec = readEngineRecord(id);
-    recordStopIntent(id);
+    if (supervised(rec)) recordStopIntent(id);
     const info = await rt.inspect(id);
     if (info.State.Running) {
       // A frozen process cannot act on its stop signal: thaw it first, as Docker does.
@@ -189,7 +188,7 @@ export class NativeContainers implements ContainerApi {
     const sig = normalizeSignal(signal);
     // Docker: killing with the stop signal (any signal, when none was set) or SIGKILL cancels the restart policy.
     const final = sig === 'SIGKILL' || !rec.stopSignalSet || sig === normalizeSignal(info.Config.StopSignal ?? 'SIGTERM');
-    recordStopIntent(id, final ? { wanted: 'stopped', manuallyStopped: true } : { manuallyStopped: true });
+    if (supervised(rec)) recordStopIntent(id, final ? { wanted: 'stopped', manuallyStopped: true } : { manuallyStopped: true });
     if (final && isPaused(id)) await setPaused(id, name, false);
     await rt.kill(id, sig);
     journal('container', 'kill', id, { ...eventAttributes(name, info.Config.Image, info.Config.Labels), signal: sig });
@@ -203,7 +202,7 @@ export class NativeContainers implements ContainerApi {
   async remove(idOrName: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rt = await this.rt();
     const id = rt.resolve(idOrName);
-    if (options.force) recordStopIntent(id);
+    if (options.force && supervised(readEngineRecord(id))) recordStopIntent(id);
     const info = await rt.inspect(id);
     this.removing.set(id, eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels));
     // The network, the Engine's records and the supervisor follow through the removal hook.
@@ -294,10 +293,6 @@ export class NativeContainers implements ContainerApi {
       let d: ContainerDetails;
       try {
         const facts = await this.facts(r.Id, networks);
-        if (unfinishedCreate(facts.record)) {
-          await rt.remove(r.Id, { force: true, volumes: true }).catch(() => undefined);
-          continue;
-        }
         d = toDetails(facts, now);
         const s = facts.info.State;
         if (!orphaned && needsSupervisor(facts.record, s.Running, s.FinishedAt, facts.supervisor?.handledFinish, facts.intent)) orphaned = r.Id;

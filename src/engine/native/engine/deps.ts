@@ -79,6 +79,17 @@ export class EngineDeps {
     return next;
   }
 
+  private batcher?: import('./net-batch.js').NetworkBatcher;
+
+  /** The batches of network work of this process (see net-batch.ts). */
+  async batches(): Promise<import('./net-batch.js').NetworkBatcher> {
+    if (!this.batcher) {
+      const { NetworkBatcher } = await import('./net-batch.js');
+      this.batcher ??= new NetworkBatcher(this);
+    }
+    return this.batcher;
+  }
+
   /** Runs after every container removal, in registration order. */
   onRemoved(hook: (id: string) => Promise<void>): void {
     this.removedHooks.push(hook);

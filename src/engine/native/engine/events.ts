@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, openSync, readSync, renameSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../../../util/paths.js';
 import type { EngineEvent, LabelFilter } from '../../types.js';
@@ -19,17 +19,49 @@ export function journalPath(): string {
   return join(engineDir(), 'events.log');
 }
 
+/**
+ * The journal this process appends to, kept open (O_APPEND): one write per
+ * event. Whether it is still the file at the path (another process may have
+ * rotated it) is checked at most once a second.
+ */
+let open_: { path: string; fd: number; checked: number } | undefined;
+
 export function journal(type: EngineEvent['type'], action: string, id: string, attributes: Record<string, string> = {}): void {
   const line = JSON.stringify({ time: Date.now(), type, action, id, attributes }) + '\n';
   try {
-    ensurePrivateDir(engineDir());
     const path = journalPath();
-    try {
-      if (statSync(path).size > ROTATE_BYTES) renameSync(path, `${path}.1`);
-    } catch { /* no journal yet */ }
-    appendFileSync(path, line, { mode: 0o600 });
+    const now = Date.now();
+    if (open_ && now - open_.checked > 1000) {
+      if (open_.path === path && !stale(open_.fd, path)) open_.checked = now;
+      else {
+        closeSync(open_.fd);
+        open_ = undefined;
+      }
+    }
+    if (open_ && open_.path !== path) {
+      closeSync(open_.fd);
+      open_ = undefined;
+    }
+    if (!open_) {
+      ensurePrivateDir(engineDir());
+      try {
+        if (statSync(path).size > ROTATE_BYTES) renameSync(path, `${path}.1`);
+      } catch { /* no journal yet */ }
+      open_ = { path, fd: openSync(path, 'a', 0o600), checked: now };
+    }
+    writeSync(open_.fd, line);
   } catch {
     // Events are a courtesy to whoever follows them: an operation never fails because its event could not be written.
+  }
+}
+
+/** Rotated (by size, or by another process): the fd no longer names the file at the path. */
+function stale(fd: number, path: string): boolean {
+  try {
+    const st = fstatSync(fd);
+    return st.size > ROTATE_BYTES || statSync(path).ino !== st.ino;
+  } catch {
+    return true;
   }
 }
 

@@ -122,11 +122,12 @@ export async function startContainer(
   if (info.State.Running) {
     if (isPaused(id)) throw new ConflictError(`cannot start a paused container ${info.Name.replace(/^\//, '')}`, 'try unpause instead');
     if (o.attach) throw new ConflictError(`container ${info.Name.replace(/^\//, '')} is already running`, 'use logs -f to follow it');
-    if (o.explicit) recordStartIntent(id);
+    if (o.explicit && supervised(readEngineRecord(id))) recordStartIntent(id);
     return undefined;
   }
   const rec = readEngineRecord(id);
-  if (o.explicit) recordStartIntent(id);
+  // Only the supervisor reads the user's intent: a container it never looks after needs none.
+  if (o.explicit && supervised(rec)) recordStartIntent(id);
   const bridge = await deps.bridge();
   await deps.netOp(() => bridge.containerStarting(rt, id));
   let attached: AttachedStart | undefined;
@@ -137,7 +138,8 @@ export async function startContainer(
     await deps.netOp(() => bridge.containerStopped(id)).catch(() => undefined);
     throw err;
   }
-  await deps.netOp(() => bridge.containerStarted(rt, id));
+  const now = await rt.inspect(id);
+  if (now.State.Running) await (await deps.batches()).running(id, now.State.Pid);
   journal('container', 'start', id, eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels));
   if (supervised(rec)) await notifySupervisor(deps, id, true);
   return attached;

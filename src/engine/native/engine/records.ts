@@ -49,8 +49,6 @@ export interface EngineRecord {
   filesToken?: string;
   /** Targets of `tmpfs:` entries: mounts Docker does not list (they are HostConfig.Tmpfs, not Mounts). */
   tmpfsTargets?: string[];
-  /** Set while the Engine's create runs (its process): a record left with it by a dead process is an unfinished create. */
-  creating?: { pid: number; start: string };
 }
 
 export interface Intent {
@@ -110,9 +108,18 @@ export function filesDir(token: string): string {
   return join(engineDir(), 'files', token);
 }
 
+const made = new Set<string>();
+
+/** mkdir once per process and dir (each mkdir is a syscall that walks the path). */
+function ensureDir(dir: string): void {
+  if (made.has(dir)) return;
+  ensurePrivateDir(dir);
+  made.add(dir);
+}
+
 export function writeEngineRecord(rec: EngineRecord): void {
   const p = new EnginePaths(rec.id);
-  ensurePrivateDir(p.dir);
+  ensureDir(p.dir);
   writeJsonAtomic(p.record, rec, 0o600, { durable: false });
 }
 
@@ -135,7 +142,7 @@ export function readIntent(id: string): Intent | undefined {
 
 export function writeIntent(id: string, intent: Intent): void {
   const p = new EnginePaths(id);
-  ensurePrivateDir(p.dir);
+  ensureDir(p.dir);
   writeJsonAtomic(p.intent, intent, 0o600, { durable: false });
 }
 
@@ -149,7 +156,7 @@ export function readSupervisorState(id: string): SupervisorState | undefined {
 
 export function writeSupervisorState(id: string, state: SupervisorState): void {
   const p = new EnginePaths(id);
-  ensurePrivateDir(p.dir);
+  ensureDir(p.dir);
   writeJsonAtomic(p.supervisor, state, 0o600, { durable: false });
 }
 
@@ -160,7 +167,9 @@ export function restartCountOf(intent: Intent | undefined, sup: SupervisorState 
 }
 
 export function removeEngineDir(id: string): void {
-  rmSync(new EnginePaths(id).dir, { recursive: true, force: true });
+  const dir = new EnginePaths(id).dir;
+  made.delete(dir);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** Ids that have an engine dir (for the supervisor's scan and for garbage collection). */

@@ -4,7 +4,7 @@ import { runPath, statePath } from '../../../util/paths.js';
 import { processStartTime } from '../../../util/lock.js';
 import type { EngineDeps } from './deps.js';
 import { removeFiles } from './files.js';
-import { engineDir, engineIds, hasEngineRecord, readEngineRecord, removeEngineDir, type EngineRecord } from './records.js';
+import { engineDir, engineIds, hasEngineRecord, readEngineRecord, removeEngineDir } from './records.js';
 
 /**
  * What a process killed in the middle of a create or a removal leaves, found
@@ -13,20 +13,25 @@ import { engineDir, engineIds, hasEngineRecord, readEngineRecord, removeEngineDi
  * - a container whose runtime record is gone but whose network endpoints,
  *   namespace handle or Engine records are still there (killed between the
  *   runtime's removal and its hooks): they are taken away;
- * - a container whose create never finished (killed while its network was
- *   being wired, or before the Engine recorded it at all: a marker by name
- *   says a create began): it is removed, as Docker's create is all or nothing.
+ * - a container whose create never finished (killed before the Engine
+ *   recorded it, its network perhaps half wired: a marker by name says a
+ *   create began): it is removed, as Docker's create is all or nothing.
  */
 
 function pendingDir(): string {
   return join(engineDir(), 'pending');
 }
 
+let madePending: string | undefined;
+
 /** Marks the start of a create by the container's name (it has no id yet); returns the marker's remover. */
 export function markCreate(name: string): () => void {
   // A name the runtime will refuse makes nothing to mark (and must not become a path).
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) return () => undefined;
-  mkdirSync(pendingDir(), { recursive: true, mode: 0o700 });
+  if (madePending !== pendingDir()) {
+    mkdirSync(pendingDir(), { recursive: true, mode: 0o700 });
+    madePending = pendingDir();
+  }
   const path = join(pendingDir(), name);
   writeFileSync(path, `${process.pid} ${processStartTime(process.pid)}`, { mode: 0o600 });
   return () => rmSync(path, { force: true });
@@ -52,7 +57,7 @@ export async function sweepDeadCreates(deps: EngineDeps): Promise<void> {
     const rt = await deps.runtime();
     try {
       const id = rt.resolve(name);
-      if (!hasEngineRecord(id) || readEngineRecord(id).creating) await rt.remove(id, { force: true, volumes: true });
+      if (!hasEngineRecord(id)) await rt.remove(id, { force: true, volumes: true });
     } catch { /* no such container: nothing was made */ }
     rmSync(path, { force: true });
   }
@@ -78,10 +83,4 @@ export async function sweepRemovedRemnants(deps: EngineDeps): Promise<void> {
     removeFiles(readEngineRecord(id).filesToken);
     removeEngineDir(id);
   }
-}
-
-/** A create still in progress (its process lives) or finished: not a remnant. */
-export function unfinishedCreate(rec: EngineRecord): boolean {
-  if (!rec.creating) return false;
-  return processStartTime(rec.creating.pid) !== rec.creating.start;
 }
