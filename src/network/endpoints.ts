@@ -84,7 +84,7 @@ export function planEndpoint(n: NetworkRecord, containerId: string, containerNam
  * namespace: a loopback address there is the host's, not the container's,
  * so it is refused rather than silently meaning something else.
  */
-function checkDnsServers(servers: readonly string[], container: string): string[] {
+export function checkDnsServers(servers: readonly string[], container: string): string[] {
   for (const s of servers) {
     const ip = s.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([0-9.]+):\d+$/, '$1');
     if (isIP(ip) === 0) throw new UserError(`container ${container}: invalid DNS server "${s}"`, 1, 'give an IP address, e.g. --dns 9.9.9.9');

@@ -9,6 +9,7 @@ export { attachContainer, detachContainer, setContainerRunning } from './endpoin
 export { connectContainer, disconnectContainer, findAttachedContainer, type ConnectOptions } from './connect.js';
 export { netnsPath } from './links.js';
 export { renameContainer } from './rename.js';
+export { attachContainers, setContainersRunning, type AttachItem } from './batch.js';
 export { NativeNetworks, endpointRequests, type ContainerResolver } from './engine-api.js';
 export { publishedPorts } from './ports/client.js';
 export { ensureDaemon, daemonPing } from './daemon/client.js';
