@@ -1,7 +1,9 @@
 import { NotFoundError, UserError } from '../util/errors.js';
 import { processStartTime } from '../util/lock.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
-import { createNetnsWithEndpoints } from './links.js';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { run } from '../util/proc.js';
+import { createNetnsWithEndpoints, endpointScript, netnsDir, netnsPath, type VethSpec } from './links.js';
 import { bootId } from './liveness.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
 import { addressOf, attachContainer, checkDnsServers, detachLocked, planEndpoint, validateContainer, vethSpec } from './endpoints.js';
@@ -75,9 +77,9 @@ export async function attachContainers(items: readonly AttachItem[]): Promise<At
       for (const n of records.values()) writeNetwork(n);
       const missing = missingBridges([...records.values()]);
       if (missing.length) await realizeNetworks(missing);
-      const handles = await Promise.all(planned.map(({ p, nets, eps }) => {
+      const handles = await createNamespaces(planned.map(({ p, nets, eps }) => {
         const routeVia = nets.findIndex((n) => !n.internal);
-        return createNetnsWithEndpoints(p.containerId, nets.map((n, i) => vethSpec(n, eps[i]!, i === routeVia)));
+        return { containerId: p.containerId, endpoints: nets.map((n, i) => vethSpec(n, eps[i]!, i === routeVia)) };
       }));
       const host = hostResolvConf();
       return planned.map(({ p, nets, eps, ports }, k): AttachResult => {
@@ -98,6 +100,34 @@ export async function attachContainers(items: readonly AttachItem[]): Promise<At
   });
   await reloadDaemon();
   return results;
+}
+
+/**
+ * The namespaces of many containers, each bound to its handle with its
+ * endpoints plumbed (what createNetnsWithEndpoints does for one), made by
+ * one shell that runs their `unshare ... ip -batch` side by side: one
+ * process for Node to spawn instead of one per container.
+ */
+async function createNamespaces(items: readonly { containerId: string; endpoints: readonly VethSpec[] }[]): Promise<string[]> {
+  if (items.length === 1) return [await createNetnsWithEndpoints(items[0]!.containerId, items[0]!.endpoints)];
+  netnsDir();
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+  const handles = items.map((it) => netnsPath(it.containerId));
+  for (const h of handles) {
+    if (mounts.includes(` ${h} `)) throw new Error(`network namespace handle ${h} already exists`);
+    writeFileSync(h, '', { mode: 0o400 });
+  }
+  const quote = (x: string) => `'${x.replace(/'/g, "'\\''")}'`;
+  const script = [
+    'pids=',
+    ...items.map((it, k) => `unshare --net=${quote(handles[k]!)} ip -batch - <<'TSC_EOF_${k}' &\n${endpointScript(it.endpoints, true).join('\n')}\nTSC_EOF_${k}\npids="$pids $!"`),
+    'fail=0',
+    'for p in $pids; do wait "$p" || fail=1; done',
+    'exit $fail',
+  ].join('\n');
+  const r = await run('sh', ['-c', script]);
+  if (r.code !== 0) throw new Error(`making the network namespaces failed: ${r.stderr.trim().split('\n').filter((l) => !l.startsWith('Command failed')).join('; ') || `exit ${r.code}`}`);
+  return handles;
 }
 
 /** setContainerRunning for many containers: their names go live (or off) together. */

@@ -7,7 +7,6 @@ import { NativeContainers } from './engine/containers.js';
 import { NativeVolumes } from './engine/volumes.js';
 import { NativeImages } from './engine/images.js';
 import { followJournal, journal, matchesFilter } from './engine/events.js';
-import { hostArchitecture } from './engine/create-spec.js';
 
 /**
  * The Engine on tscompose's own engine: the image store, the container
@@ -24,7 +23,7 @@ export class NativeEngine implements Engine {
 
   constructor(readonly deps: EngineDeps = new EngineDeps()) {
     this.containers = new NativeContainers(deps);
-    this.networks = new LazyNetworks(deps, (ref) => this.containerName(ref));
+    this.networks = new LazyNetworks((ref) => this.containerName(ref));
     this.volumes = new NativeVolumes(deps);
     this.images = new NativeImages(deps);
   }
@@ -36,7 +35,7 @@ export class NativeEngine implements Engine {
   }
 
   async info(): Promise<EngineInfo> {
-    const { VERSION } = await import('../../cli/program.js');
+    const [{ VERSION }, { hostArchitecture }] = await Promise.all([import('../../cli/program.js'), import('./engine/create-spec.js')]);
     return { backend: 'native', name: 'tscompose native engine', version: VERSION, os: 'linux', arch: hostArchitecture() };
   }
 
@@ -101,13 +100,11 @@ export class NativeEngine implements Engine {
 class LazyNetworks implements NetworkApi {
   private inner?: Promise<NetworkApi>;
 
-  constructor(
-    private readonly deps: EngineDeps,
-    private readonly resolveContainer: (ref: string) => Promise<{ id: string; name: string }>,
-  ) {}
+  constructor(private readonly resolveContainer: (ref: string) => Promise<{ id: string; name: string }>) {}
 
   private api(): Promise<NetworkApi> {
-    this.inner ??= this.deps.network().then((m) => new m.NativeNetworks(this.resolveContainer));
+    // engine-api's own file, not the module's index (which also loads the DNS server and the port proxies).
+    this.inner ??= import('../../network/engine-api.js').then((m) => new m.NativeNetworks(this.resolveContainer));
     return this.inner;
   }
 

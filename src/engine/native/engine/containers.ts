@@ -7,8 +7,8 @@ import type {
 } from '../../types.js';
 import type { ContainerRuntime, ContainerNetwork as RuntimeNetwork } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
-import { planCreate, type CreatePlan } from './create-spec.js';
-import { placeFiles, removeFiles } from './files.js';
+import type { CreatePlan } from './create-spec.js';
+import { removeFiles } from './files.js';
 import { isPaused, setPaused } from './freezer.js';
 import { journal } from './events.js';
 import { networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
@@ -16,8 +16,7 @@ import { daemonAlive, eventAttributes, needsSupervisor, notifySupervisor, record
 import {
   hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDir, writeEngineRecord, type EngineRecord,
 } from './records.js';
-import { ContainerIo } from './io.js';
-import { getArchive, putArchive, statPath } from './archive.js';
+import type { ContainerIo } from './io.js';
 import { markCreate, sweepDeadCreates, sweepRemovedRemnants } from './sweep.js';
 
 /**
@@ -27,12 +26,11 @@ import { markCreate, sweepDeadCreates, sweepRemovedRemnants } from './sweep.js';
  * restart policies, --rm) is told about the containers it looks after.
  */
 export class NativeContainers implements ContainerApi {
-  private readonly io: ContainerIo;
+  private ioPromise?: Promise<ContainerIo>;
   /** What the destroy event says of containers this process is removing (their records are gone by the hook). */
   private readonly removing = new Map<string, Record<string, string>>();
 
   constructor(private readonly deps: EngineDeps) {
-    this.io = new ContainerIo(deps);
     deps.onRemoved(async (id) => {
       const rec = readEngineRecord(id);
       const bridge = await deps.bridge();
@@ -50,6 +48,12 @@ export class NativeContainers implements ContainerApi {
     return this.deps.runtime();
   }
 
+  /** Streams (logs, attach, exec, wait), loaded on first use; one instance, it holds pending attaches. */
+  private io(): Promise<ContainerIo> {
+    this.ioPromise ??= import('./io.js').then((m) => new m.ContainerIo(this.deps));
+    return this.ioPromise;
+  }
+
   /** A container's full id, or NotFoundError. */
   async resolve(ref: string): Promise<string> {
     return (await this.rt()).resolve(ref);
@@ -58,7 +62,7 @@ export class NativeContainers implements ContainerApi {
   // ---- create ---------------------------------------------------------------
 
   async create(spec: ContainerCreateSpec): Promise<{ id: string; warnings: string[] }> {
-    const [rt, store] = await Promise.all([this.rt(), this.deps.store()]);
+    const [rt, store, { planCreate }, { placeFiles }] = await Promise.all([this.rt(), this.deps.store(), import('./create-spec.js'), import('./files.js')]);
     const image = await store.resolve(spec.image);
     if (!image) throw new NotFoundError('image', spec.image);
     const plan = await planCreate(spec, image, rt);
@@ -149,7 +153,7 @@ export class NativeContainers implements ContainerApi {
 
   async start(idOrName: string): Promise<void> {
     const id = await this.resolve(idOrName);
-    const attached = await this.io.startAttached(id, (attach) => startContainer(this.deps, id, { explicit: true, attach }));
+    const attached = await (await this.io()).startAttached(id, (attach) => startContainer(this.deps, id, { explicit: true, attach }));
     if (!attached) await startContainer(this.deps, id, { explicit: true });
   }
 
@@ -247,7 +251,7 @@ export class NativeContainers implements ContainerApi {
   private async facts(id: string, networks: Map<string, ContainerFacts['networks']>): Promise<ContainerFacts> {
     const rt = await this.rt();
     const info = await rt.inspect(id);
-    const { publishedPorts } = await this.deps.network();
+    const { publishedPorts } = await this.deps.networkReads();
     return {
       info,
       record: readEngineRecord(id),
@@ -268,7 +272,7 @@ export class NativeContainers implements ContainerApi {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     }
-    const net = await this.deps.network();
+    const net = await this.deps.networkReads();
     try {
       return toDetails(await this.facts(id, networksByContainer(net.listNetworks())));
     } catch (err) {
@@ -285,7 +289,7 @@ export class NativeContainers implements ContainerApi {
     const names = options.names?.length ? new Set(options.names) : undefined;
     const wanted = rows.filter((r) => !names || names.has(r.Names[0]!.replace(/^\//, '')));
     if (wanted.length === 0) return [];
-    const networks = networksByContainer((await this.deps.network()).listNetworks());
+    const networks = networksByContainer((await this.deps.networkReads()).listNetworks());
     const now = Date.now();
     const out: ContainerSummary[] = [];
     let orphaned: string | undefined;
@@ -310,24 +314,24 @@ export class NativeContainers implements ContainerApi {
 
   // ---- processes and files ---------------------------------------------------
 
-  logs(id: string, options?: LogOptions): AsyncIterable<LogLine> {
-    return this.io.logs(id, options);
+  async *logs(id: string, options?: LogOptions): AsyncIterable<LogLine> {
+    yield* (await this.io()).logs(id, options);
   }
 
-  attach(id: string, io: ProcessIO): Promise<AttachSession> {
-    return this.io.attach(id, io);
+  async attach(id: string, io: ProcessIO): Promise<AttachSession> {
+    return (await this.io()).attach(id, io);
   }
 
-  exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }> {
-    return this.io.exec(id, spec, io);
+  async exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }> {
+    return (await this.io()).exec(id, spec, io);
   }
 
-  execDetached(id: string, spec: ExecSpec): Promise<void> {
-    return this.io.execDetached(id, spec);
+  async execDetached(id: string, spec: ExecSpec): Promise<void> {
+    return (await this.io()).execDetached(id, spec);
   }
 
-  wait(id: string, condition?: WaitCondition, signal?: AbortSignal): Promise<{ exitCode: number }> {
-    return this.io.wait(id, condition, signal);
+  async wait(id: string, condition?: WaitCondition, signal?: AbortSignal): Promise<{ exitCode: number }> {
+    return (await this.io()).wait(id, condition, signal);
   }
 
   async top(idOrName: string): Promise<TopResult> {
@@ -337,15 +341,15 @@ export class NativeContainers implements ContainerApi {
   }
 
   async getArchive(id: string, path: string): Promise<{ stream: Readable; stat: PathStat }> {
-    return getArchive(await this.rt(), id, path);
+    return (await import('./archive.js')).getArchive(await this.rt(), id, path);
   }
 
   async putArchive(id: string, path: string, tar: Readable | Buffer): Promise<void> {
-    await putArchive(await this.rt(), id, path, tar);
+    await (await import('./archive.js')).putArchive(await this.rt(), id, path, tar);
   }
 
   async statPath(id: string, path: string): Promise<PathStat | undefined> {
-    return statPath(await this.rt(), id, path);
+    return (await import('./archive.js')).statPath(await this.rt(), id, path);
   }
 
   /** The Engine record of a container (for the supervisor and tests). */

@@ -19,6 +19,7 @@ export class EngineDeps {
   private runtimePromise?: Promise<ContainerRuntime>;
   private networkPromise?: Promise<NetworkModule>;
   private bridgePromise?: Promise<NetworkBridge>;
+  private readsPromise?: Promise<{ listNetworks: NetworkModule['listNetworks']; publishedPorts: NetworkModule['publishedPorts'] }>;
   private readonly removedHooks: Array<(id: string) => Promise<void>> = [];
   private root = stateRoot();
 
@@ -35,7 +36,9 @@ export class EngineDeps {
 
   store(): Promise<ImageStore> {
     this.current();
-    this.storePromise ??= import('../image/index.js').then((m) => m.ImageStore.open());
+    // The store's own file, not its index: the index also loads the archive, extraction and import
+    // code (tens of milliseconds of module loading a listing never needs).
+    this.storePromise ??= import('../image/store.js').then((m) => m.ImageStore.open());
     return this.storePromise;
   }
 
@@ -52,6 +55,15 @@ export class EngineDeps {
       return rt;
     })();
     return this.runtimePromise;
+  }
+
+  /** What listing needs of the network module (records and published ports), without the rest of it. */
+  networkReads(): Promise<{ listNetworks: NetworkModule['listNetworks']; publishedPorts: NetworkModule['publishedPorts'] }> {
+    this.readsPromise ??= Promise.all([import('../../../network/networks.js'), import('../../../network/ports/client.js')]).then(([n, p]) => ({
+      listNetworks: n.listNetworks,
+      publishedPorts: p.publishedPorts,
+    }));
+    return this.readsPromise;
   }
 
   network(): Promise<NetworkModule> {
