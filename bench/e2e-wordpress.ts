@@ -12,7 +12,6 @@
  * BENCH_RUNS (default 3) sets the recorded pairs, after one warm-up pair.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,23 +19,13 @@ import { fmt, median, printPair } from './harness.js';
 import { run, runOk } from '../src/util/proc.js';
 import { repoRoot, cacheDir } from '../test/support/cache.js';
 import { ensureDockerDebianBase } from '../test/support/debian-base.js';
+import { freePort } from '../test/support/registry.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ROOT = basename(repoRoot) === 'dist-bench' ? dirname(repoRoot) : repoRoot;
 const FILE = join(ROOT, 'examples/wordpress-mysql/compose.yaml');
 let TSCOMPOSE = join(ROOT, 'dist/cli/main.js');
 let NATIVE_ENV: Record<string, string> = {};
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 type Tool = 'native' | 'compose';
 

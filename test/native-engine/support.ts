@@ -8,6 +8,8 @@ import { withLock } from '../../src/util/lock.js';
 import { run } from '../../src/util/proc.js';
 import { busyboxRootfsTar } from '../support/images.js';
 import { cacheDir, repoRoot } from '../support/cache.js';
+import { processesOf } from '../runtime/helpers.js';
+import { taggedLinkNames } from '../network/leaks.js';
 
 /**
  * What the native Engine's tests share: a state and run root of their own
@@ -94,23 +96,6 @@ export function containerIdsOf(r: { state: string }): Set<string> {
   return ids;
 }
 
-function processesOf(state: string): number[] {
-  const mine = new Set<number>();
-  for (let p = process.pid; p > 1;) {
-    mine.add(p);
-    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-    p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  }
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e) || mine.has(Number(e))) continue;
-    try {
-      if (readFileSync(`/proc/${e}/environ`, 'utf8').split('\0').includes(`TSCOMPOSE_ROOT=${state}`)) out.push(Number(e));
-    } catch { /* gone */ }
-  }
-  return out;
-}
-
 function cgroupDirs(ids: Iterable<string>): string[] {
   const out: string[] = [];
   const mounts = readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h));
@@ -121,17 +106,6 @@ function cgroupDirs(ids: Iterable<string>): string[] {
 function mountsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => (l.split(' ')[4] ?? '').replace(/\\040/g, ' '))
     .filter((mp) => mp === dir || mp.startsWith(`${dir}/`));
-}
-
-function taggedLinks(tag: string): string[] {
-  return readdirSync('/sys/class/net').filter((name) => {
-    if (!name.startsWith('tsc-')) return false;
-    try {
-      return readFileSync(`/sys/class/net/${name}/ifalias`, 'utf8').includes(`tscompose/${tag}/`);
-    } catch {
-      return false;
-    }
-  });
 }
 
 function taggedRules(tag: string): string[] {
@@ -147,7 +121,7 @@ export function hostLeftovers(r: NativeRoot | { dir: string; state: string; run:
     ...processesOf(r.state).map((p) => `process ${p} (${cmdline(p)})`),
     ...cgroupDirs(ids).map((c) => `cgroup ${c}`),
     ...mountsUnder(r.dir).map((m) => `mount ${m}`),
-    ...taggedLinks(tag).map((l) => `link ${l}`),
+    ...taggedLinkNames(tag).map((l) => `link ${l}`),
     ...taggedRules(tag).map((l) => `firewall rule ${l}`),
     ...netns.map((n) => `network namespace handle ${n}`),
   ];
@@ -197,7 +171,7 @@ export function forceRemoveRoot(r: { dir: string; state: string; run: string }):
   }
   for (const m of mountsUnder(r.dir).reverse()) spawnSync('umount', ['-l', m]);
   const tag = rootTagOf(r);
-  for (const l of taggedLinks(tag)) spawnSync('ip', ['link', 'del', 'dev', l]);
+  for (const l of taggedLinkNames(tag)) spawnSync('ip', ['link', 'del', 'dev', l]);
   const rules = taggedRules(tag);
   if (rules.length) {
     let table = '';
