@@ -103,10 +103,13 @@ export async function ensureBridge(b: BridgeSpec): Promise<void> {
 /** Deletes links that exist (a veth's peer goes with it); one process for all of them, none when nothing exists. */
 export async function deleteLinks(names: readonly string[]): Promise<void> {
   const present = [...new Set(names)].filter(linkExists);
-  // -force: a link that vanished since the check (its namespace died) is not an error.
-  await ipBatch(present.map((n) => `link del dev ${n}`), [], true);
+  // A link can vanish between the check and the batch (a veth goes when its container's namespace
+  // dies). -force runs the other lines anyway but still exits non-zero, so what counts is whether any
+  // of them is still there afterwards.
+  let failure: Error | undefined;
+  await ipBatch(present.map((n) => `link del dev ${n}`), [], true).catch((err: Error) => { failure = err; });
   const left = present.filter(linkExists);
-  if (left.length) throw new Error(`could not delete link(s) ${left.join(', ')}`);
+  if (left.length) throw new Error(`could not delete link(s) ${left.join(', ')}${failure ? `: ${failure.message}` : ''}`);
 }
 
 /** A random locally administered unicast MAC. */

@@ -1,9 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../src/util/proc.js';
 import { processStartTime } from '../../src/util/lock.js';
+import { deleteLinks, linkExists } from '../../src/network/links.js';
 import {
   createNetwork,
   detachContainer,
@@ -51,6 +53,18 @@ describe('teardown', () => {
     expect(await pruneNetworks()).toEqual([]);
     await detachContainer(containerId()); // never attached: nothing to do, no error
     await expectClean(t.env);
+  });
+
+  it('deleting links takes one that vanished meanwhile in its stride (a veth goes with its peer)', async () => {
+    const [a, b] = [`tsc-v${randomBytes(5).toString('hex')}`, `tsc-v${randomBytes(5).toString('hex')}`];
+    await run('ip', ['link', 'add', 'name', a, 'type', 'veth', 'peer', 'name', b]);
+    try {
+      // Deleting a takes b with it, so the batch's second line finds nothing: that is success, not an error.
+      await deleteLinks([a, b]);
+      expect([linkExists(a), linkExists(b)]).toEqual([false, false]);
+    } finally {
+      await run('ip', ['link', 'del', 'dev', a]);
+    }
   });
 
   it('after kill -9 of every process of ours (daemon, containers, a CLI mid-operation), prune cleans up', async () => {
