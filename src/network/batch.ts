@@ -3,7 +3,7 @@ import { processStartTime } from '../util/lock.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { run } from '../util/proc.js';
-import { createNetnsWithEndpoints, endpointScript, netnsDir, netnsPath, type VethSpec } from './links.js';
+import { createNetnsWithEndpoints, endpointScript, hostEndpointScript, netnsDir, netnsPath, type VethSpec } from './links.js';
 import { bootId } from './liveness.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
 import { addressOf, attachContainer, checkDnsServers, detachLocked, planEndpoint, validateContainer, vethSpec } from './endpoints.js';
@@ -105,8 +105,9 @@ export async function attachContainers(items: readonly AttachItem[]): Promise<At
 /**
  * The namespaces of many containers, each bound to its handle with its
  * endpoints plumbed (what createNetnsWithEndpoints does for one), made by
- * one shell that runs their `unshare ... ip -batch` side by side: one
- * process for Node to spawn instead of one per container.
+ * one shell that runs their `unshare ... ip -batch` side by side and then
+ * the host's half of all of them in one `ip -batch`: one process for Node
+ * to spawn instead of two per container.
  */
 async function createNamespaces(items: readonly { containerId: string; endpoints: readonly VethSpec[] }[]): Promise<string[]> {
   if (items.length === 1) return [await createNetnsWithEndpoints(items[0]!.containerId, items[0]!.endpoints)];
@@ -123,7 +124,8 @@ async function createNamespaces(items: readonly { containerId: string; endpoints
     ...items.map((it, k) => `unshare --net=${quote(handles[k]!)} ip -batch - <<'TSC_EOF_${k}' &\n${endpointScript(it.endpoints, true).join('\n')}\nTSC_EOF_${k}\npids="$pids $!"`),
     'fail=0',
     'for p in $pids; do wait "$p" || fail=1; done',
-    'exit $fail',
+    '[ $fail = 0 ] || exit 1',
+    `exec ip -batch - <<'TSC_EOF_HOST'\n${items.flatMap((it) => hostEndpointScript(it.endpoints)).join('\n')}\nTSC_EOF_HOST`,
   ].join('\n');
   const r = await run('sh', ['-c', script]);
   if (r.code !== 0) throw new Error(`making the network namespaces failed: ${r.stderr.trim().split('\n').filter((l) => !l.startsWith('Command failed')).join('; ') || `exit ${r.code}`}`);

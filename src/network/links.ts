@@ -11,14 +11,18 @@ import { BRIDGE_PREFIX, VETH_PREFIX, rootTag } from './names.js';
  * so each operation is one process running one `ip -batch` script:
  *
  * - attach: `unshare --net=<handle> ip -batch -` creates the namespace, binds
- *   it to its handle (like `ip netns add`) and runs the whole script inside it.
- *   The veth pair is made there, eth0 is addressed, and then the host end is
- *   moved out with one RTM_NEWLINK that also enslaves it to the bridge and
- *   brings it up (`link set dev V netns <host> master if<N> up`): the kernel
- *   moves the link first and then resolves the master's ifindex in the host
- *   namespace. The master is given by ifindex ("if<N>") because the bridge's
- *   name means nothing inside the container's namespace.
- * - connect (namespace exists): the same script under `nsenter --net=<handle>`.
+ *   it to its handle (like `ip netns add`) and runs the container's half
+ *   inside it: the veth pair is made there with its host end created straight
+ *   in the host namespace (`peer name V netns <host>`), and eth0 is addressed.
+ *   Then one `ip -batch` in the host namespace enslaves the host ends to their
+ *   bridges, tags and raises them. Moving a link that already exists into
+ *   another namespace (`link set dev V netns ...`) waits out RCU grace periods
+ *   in the kernel, some 20 ms a link here, and serially: 30 containers took
+ *   0.7 s that way and take 0.1 s this way. Until the host batch runs, a host
+ *   end carries no tag, but it dies with its namespace, whose handle the
+ *   clean-up finds.
+ * - connect (namespace exists): the same two halves, the first under
+ *   `nsenter --net=<handle>`.
  * - bridges and deletions: `ip -batch` in the host namespace.
  */
 
@@ -32,10 +36,6 @@ export function netnsPath(containerId: string): string {
 
 export function linkExists(name: string): boolean {
   return existsSync(`/sys/class/net/${name}`);
-}
-
-function ifindex(name: string): number {
-  return Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
 }
 
 /** The alias every link of ours carries: finds our links after a crash, and tells one state root's links from another's. */
@@ -133,19 +133,28 @@ export interface VethSpec {
   mtu?: number;
 }
 
-/** The script that runs inside the container's namespace for its endpoints. */
+/**
+ * The container's half of its endpoints, run inside its namespace: each veth
+ * pair made with its host end created in the host namespace, eth<N>
+ * addressed and up, the default route.
+ */
 export function endpointScript(endpoints: readonly VethSpec[], withLoopback: boolean, hostNetns = `/proc/${process.pid}/ns/net`): string[] {
   const lines = withLoopback ? ['link set dev lo up'] : [];
   for (const e of endpoints) {
+    const mtu = e.mtu ? ` mtu ${e.mtu}` : '';
     lines.push(
-      `link add name ${e.ifname} address ${e.mac}${e.mtu ? ` mtu ${e.mtu}` : ''} type veth peer name ${e.veth}${e.mtu ? ` mtu ${e.mtu}` : ''}`,
+      `link add name ${e.ifname} address ${e.mac}${mtu} type veth peer name ${e.veth}${mtu} netns ${hostNetns}`,
       `addr add ${e.ipv4}/${e.prefix} dev ${e.ifname}`,
       `link set dev ${e.ifname} up`,
     );
     if (e.defaultRoute) lines.push(`route replace default via ${e.gateway} dev ${e.ifname}`);
-    lines.push(`link set dev ${e.veth} netns ${hostNetns} master if${ifindex(e.bridge)} alias ${linkAlias('endpoint', e.containerId)} up`);
   }
   return lines;
+}
+
+/** The host's half, run in the host namespace once the container's half is done: host ends into their bridges, tagged, up. */
+export function hostEndpointScript(endpoints: readonly VethSpec[]): string[] {
+  return endpoints.map((e) => `link set dev ${e.veth} master ${e.bridge} alias ${linkAlias('endpoint', e.containerId)} up`);
 }
 
 export function isMounted(path: string): boolean {
@@ -160,6 +169,7 @@ export async function createNetnsWithEndpoints(containerId: string, endpoints: r
   if (isMounted(handle)) throw new Error(`network namespace handle ${handle} already exists`);
   writeFileSync(handle, '', { mode: 0o400 });
   await ipBatch(endpointScript(endpoints, true), ['unshare', `--net=${handle}`]);
+  await ipBatch(hostEndpointScript(endpoints));
   return handle;
 }
 
@@ -168,6 +178,7 @@ export async function addEndpoints(containerId: string, endpoints: readonly Veth
   const handle = netnsPath(containerId);
   if (!isMounted(handle)) throw new Error(`the network namespace of container ${containerId.slice(0, 12)} does not exist`);
   await ipBatch(endpointScript(endpoints, false), ['nsenter', `--net=${handle}`]);
+  await ipBatch(hostEndpointScript(endpoints));
 }
 
 /** Unmounts and removes a namespace handle; idempotent. The namespace itself dies with its last process. */

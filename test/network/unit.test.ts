@@ -14,7 +14,7 @@ import { answerQuery } from '../../src/network/dns/answer.js';
 import { parseUpstreams } from '../../src/network/dns/forwarder.js';
 import { containerResolvConf, parseResolvConf } from '../../src/network/resolvconf.js';
 import { parseExtraHost } from '../../src/util/etc-hosts.js';
-import { endpointScript } from '../../src/network/links.js';
+import { endpointScript, hostEndpointScript } from '../../src/network/links.js';
 import { macForIpv4, vethName, bridgeName } from '../../src/network/names.js';
 import { renderTemplate } from '../../src/cli/commands/network.js';
 import { UserError } from '../../src/util/errors.js';
@@ -127,24 +127,26 @@ describe('firewall transaction', () => {
 });
 
 describe('links', () => {
-  it('plumbs every endpoint in one script, moving the host end out with its master by ifindex', () => {
+  it('plumbs the container\'s half inside its namespace (host ends made in the host\'s) and the host\'s half by bridge name', () => {
     expect(endpointScript([], true)).toEqual(['link set dev lo up']);
-    // 'lo' stands in for the bridge: its ifindex (1) is what the script needs.
-    const spec = { ifname: 'eth0', veth: 'tsc-v0123456789', mac: '02:42:ac:12:00:02', ipv4: '172.18.0.2', prefix: 16, gateway: '172.18.0.1', bridge: 'lo', containerId: 'c'.repeat(64), defaultRoute: true };
-    const lines = endpointScript([spec, { ...spec, ifname: 'eth1', veth: 'tsc-vabcdefabcd', ipv4: '10.0.0.2', prefix: 24, defaultRoute: false, mtu: 1400 }], true, '/proc/1/ns/net');
-    expect(lines).toEqual([
+    const spec = { ifname: 'eth0', veth: 'tsc-v0123456789', mac: '02:42:ac:12:00:02', ipv4: '172.18.0.2', prefix: 16, gateway: '172.18.0.1', bridge: 'tsc-br-01234567', containerId: 'c'.repeat(64), defaultRoute: true };
+    const second = { ...spec, ifname: 'eth1', veth: 'tsc-vabcdefabcd', ipv4: '10.0.0.2', prefix: 24, defaultRoute: false, mtu: 1400, bridge: 'tsc-br-89abcdef' };
+    expect(endpointScript([spec, second], true, '/proc/1/ns/net')).toEqual([
       'link set dev lo up',
-      'link add name eth0 address 02:42:ac:12:00:02 type veth peer name tsc-v0123456789',
+      'link add name eth0 address 02:42:ac:12:00:02 type veth peer name tsc-v0123456789 netns /proc/1/ns/net',
       'addr add 172.18.0.2/16 dev eth0',
       'link set dev eth0 up',
       'route replace default via 172.18.0.1 dev eth0',
-      `link set dev tsc-v0123456789 netns /proc/1/ns/net master if1 alias ${lines[5]!.split(' alias ')[1]!.split(' ')[0]} up`,
-      'link add name eth1 address 02:42:ac:12:00:02 mtu 1400 type veth peer name tsc-vabcdefabcd mtu 1400',
+      'link add name eth1 address 02:42:ac:12:00:02 mtu 1400 type veth peer name tsc-vabcdefabcd mtu 1400 netns /proc/1/ns/net',
       'addr add 10.0.0.2/24 dev eth1',
       'link set dev eth1 up',
-      `link set dev tsc-vabcdefabcd netns /proc/1/ns/net master if1 alias ${lines[5]!.split(' alias ')[1]!.split(' ')[0]} up`,
     ]);
-    expect(lines[5]).toMatch(/ alias tscompose\/[0-9a-f]{8}\/endpoint\/c{64} up$/);
+    const host = hostEndpointScript([spec, second]);
+    expect(host).toEqual([
+      `link set dev tsc-v0123456789 master tsc-br-01234567 alias ${host[0]!.split(' alias ')[1]!.split(' ')[0]} up`,
+      `link set dev tsc-vabcdefabcd master tsc-br-89abcdef alias ${host[0]!.split(' alias ')[1]!.split(' ')[0]} up`,
+    ]);
+    expect(host[0]).toMatch(/ alias tscompose\/[0-9a-f]{8}\/endpoint\/c{64} up$/);
     expect(vethName('c'.repeat(64), 'n'.repeat(64))).toMatch(/^tsc-v[0-9a-f]{10}$/);
     expect(bridgeName('0123456789abcdef')).toBe('tsc-br-01234567');
     expect(macForIpv4(parseIpv4('172.18.0.2')!)).toBe('02:42:ac:12:00:02');
