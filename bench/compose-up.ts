@@ -22,7 +22,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fmt, median, printPair } from './harness.js';
-import { run } from '../src/util/proc.js';
+import { run, runOk } from '../src/util/proc.js';
 import { ensureDockerd } from '../test/support/docker.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
 import { repoRoot } from '../test/support/cache.js';
@@ -36,12 +36,13 @@ let NATIVE_ENV: Record<string, string> = {};
 // Compiled into dist-bench/, the support code's root is dist-bench itself.
 const ROOT = basename(repoRoot) === 'dist-bench' ? dirname(repoRoot) : repoRoot;
 // A private build of the CLI (see buildCli): others rebuilding dist/ mid-run must not break a measurement.
-let TSCOMPOSE = join(ROOT, 'dist/cli/main.js');
+let TSCOMPOSE = join(ROOT, 'dist/bundle/tscompose.js');
 
 async function buildCli(): Promise<string> {
   const out = join(ROOT, '.cache', `bench-dist-${process.pid}`);
   await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT });
-  TSCOMPOSE = join(out, 'cli/main.js');
+  await runOk(process.execPath, [join(ROOT, 'scripts/bundle.mjs'), out]);
+  TSCOMPOSE = join(out, 'bundle/tscompose.js'); // what bin/tscompose runs
   return out;
 }
 

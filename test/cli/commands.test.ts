@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { commandModules, commandWord } from '../../src/cli/commands/index.js';
@@ -57,5 +59,28 @@ describe('the CLI', () => {
   it('runs a command whose module is picked from the table', () => {
     expect(execFileSync(cli, ['--version'], { encoding: 'utf8' }).trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(execFileSync(cli, ['-p', 'x', 'config', '--help'], { encoding: 'utf8' })).toMatch(/Usage: tscompose config/);
+  });
+});
+
+describe('the bundle that bin/tscompose runs', () => {
+  it('is what the launcher loads, with the network daemon beside it', () => {
+    expect(readFileSync(join(repoRoot, 'bin', 'tscompose'), 'utf8')).toContain("'../dist/bundle/tscompose.js'");
+    expect(existsSync(join(repoRoot, 'dist/bundle/tscompose.js'))).toBe(true);
+    expect(existsSync(join(repoRoot, 'dist/bundle/network-daemon.js'))).toBe(true);
+  });
+
+  it('loads the modules of the spec, the image store, the runtime and the network from its chunks', () => {
+    const cli = join(repoRoot, 'bin', 'tscompose');
+    const dir = mkdtempSync(join(tmpdir(), 'tsc-bundle-'));
+    try {
+      const env = { ...process.env, TSCOMPOSE_ROOT: join(dir, 'state'), TSCOMPOSE_RUN: join(dir, 'run') };
+      const config = execFileSync(cli, ['-f', join(repoRoot, 'examples/wordpress-mysql/compose.yaml'), 'config', '--services'], { encoding: 'utf8', env });
+      expect(config.split('\n').filter(Boolean).sort()).toEqual(['db', 'wordpress']);
+      expect(execFileSync(cli, ['image', 'ls'], { encoding: 'utf8', env })).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID/);
+      expect(execFileSync(cli, ['container', 'ls', '-a'], { encoding: 'utf8', env })).toMatch(/^CONTAINER ID\s+IMAGE/);
+      expect(execFileSync(cli, ['network', 'ls'], { encoding: 'utf8', env })).toMatch(/^NETWORK ID\s+NAME\s+DRIVER/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensurePrivateDir, runRoot, stateRoot } from '../../util/paths.js';
@@ -121,13 +121,15 @@ export async function ensureDaemon(): Promise<number> {
 }
 
 /**
- * The compiled entry point: next to this file, or in dist/ when this file
- * runs from src/. TSCOMPOSE_DAEMON_ENTRY overrides it (tests run a build of
- * their own, which a concurrent `npm run build` cannot rewrite under them).
+ * The compiled entry point: in the bundle (dist/bundle/network-daemon.js)
+ * when this code runs from it, else next to this file, or in dist/ when this
+ * file runs from src/. TSCOMPOSE_DAEMON_ENTRY overrides it (tests run a build
+ * of their own, which a concurrent `npm run build` cannot rewrite under them).
  */
 export function daemonEntry(): string {
   if (process.env.TSCOMPOSE_DAEMON_ENTRY) return process.env.TSCOMPOSE_DAEMON_ENTRY;
   const here = fileURLToPath(import.meta.url);
+  if (basename(dirname(here)) === 'bundle') return join(dirname(here), 'network-daemon.js');
   const js = join(dirname(here), 'main.js');
   if (here.endsWith('.js')) return js;
   return js.replace(`${sep}src${sep}`, `${sep}dist${sep}`);

@@ -8,7 +8,7 @@ import type {
 import type { ContainerRuntime, ContainerNetwork as RuntimeNetwork } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
 import type { CreatePlan } from './create-spec.js';
-import { removeFiles } from './files.js';
+import { placeFiles, removeFiles } from './files.js';
 import { isPaused, setPaused } from './freezer.js';
 import { journal } from './events.js';
 import { networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
@@ -62,7 +62,7 @@ export class NativeContainers implements ContainerApi {
   // ---- create ---------------------------------------------------------------
 
   async create(spec: ContainerCreateSpec): Promise<{ id: string; warnings: string[] }> {
-    const [rt, store, { planCreate }, { placeFiles }] = await Promise.all([this.rt(), this.deps.store(), import('./create-spec.js'), import('./files.js')]);
+    const [rt, store, { planCreate }] = await Promise.all([this.rt(), this.deps.store(), import('./create-spec.js')]);
     const image = await store.resolve(spec.image);
     if (!image) throw new NotFoundError('image', spec.image);
     const plan = await planCreate(spec, image, rt);
