@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic, readJsonIfExists, writeJsonAtomic } from '../src/util/atomic.js';
+import { writeFileAtomic, readJsonCached, readJsonIfExists, writeJsonAtomic } from '../src/util/atomic.js';
 import { acquireLock, withLock } from '../src/util/lock.js';
 
 const dirs: string[] = [];
@@ -30,6 +30,27 @@ describe('writeFileAtomic', () => {
   });
   it('reads a missing file as undefined', () => {
     expect(readJsonIfExists(join(tmp(), 'nope'))).toBeUndefined();
+  });
+});
+
+describe('readJsonCached', () => {
+  it('sees every replacement and in-place rewrite, a removal, and hands out copies', () => {
+    const p = join(tmp(), 'config.json');
+    expect(readJsonCached(p)).toBeUndefined();
+    writeJsonAtomic(p, { n: 1 });
+    const first = readJsonCached<{ n: number; extra?: boolean }>(p)!;
+    expect(first).toEqual({ n: 1 });
+    first.extra = true; // a caller's change stays its own
+    expect(readJsonCached(p)).toEqual({ n: 1 });
+    writeJsonAtomic(p, { n: 2 }); // same size, new inode
+    expect(readJsonCached(p)).toEqual({ n: 2 });
+    writeFileSync(p, '{"n": 3}'); // in place: another size
+    expect(readJsonCached(p)).toEqual({ n: 3 });
+    writeFileSync(p, '{"n": 4}'); // in place, the same size: the mtime tells
+    utimesSync(p, new Date(), new Date(Date.now() + 5000));
+    expect(readJsonCached(p)).toEqual({ n: 4 });
+    rmSync(p);
+    expect(readJsonCached(p)).toBeUndefined();
   });
 });
 

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, readFileSync, statSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -42,6 +42,36 @@ export function readJsonIfExists<T>(path: string): T | undefined {
     throw err;
   }
   return JSON.parse(text) as T;
+}
+
+/**
+ * readJsonIfExists for records a process reads again and again (a container's
+ * config, an image's record and config): the text is kept and read anew only
+ * when the file's inode, size or modification time (ns) changed. Every writer
+ * here replaces files by rename, so a change always shows in the inode. A
+ * stat costs a tenth of an open+read+close on this kind of disk, and an `up`
+ * of 30 containers read each config about 20 times. Parsed anew on each
+ * call: callers may change what they get.
+ */
+const cachedTexts = new Map<string, { key: string; text: string }>();
+
+export function readJsonCached<T>(path: string): T | undefined {
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  if (!st) {
+    cachedTexts.delete(path);
+    return undefined;
+  }
+  const key = `${st.ino}:${st.size}:${st.mtimeNs}`;
+  let hit = cachedTexts.get(path);
+  if (hit?.key !== key) {
+    const text = readFileSync(path, 'utf8');
+    // Cached only if the file did not change while it was read (else read it again next time).
+    const after = statSync(path, { bigint: true, throwIfNoEntry: false });
+    hit = { key: after ? `${after.ino}:${after.size}:${after.mtimeNs}` : '', text };
+    if (hit.key === key) cachedTexts.set(path, hit);
+    else cachedTexts.delete(path);
+  }
+  return JSON.parse(hit.text) as T;
 }
 
 export function fsyncDir(dir: string): void {

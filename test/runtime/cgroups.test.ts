@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { CgroupV1, CgroupV2, parseCgroupMounts, sharesToWeight } from '../../src/engine/native/runtime/cgroups/index.js';
+import { DEFAULT_DEVICE_RULES } from '../../src/engine/native/runtime/cgroups/types.js';
 
 /**
  * The cgroup drivers' file writes, on fake trees (this host's cgroup2 has no
@@ -88,9 +89,10 @@ describe('cgroup v1 driver (fake tree)', () => {
     expect(read('cpu', 'tscompose', id, 'cpu.cfs_quota_us')).toBe('50000');
     expect(read('cpu', 'tscompose', id, 'cpu.shares')).toBe('1024');
     expect(read('pids', 'tscompose', id, 'pids.max')).toBe('20');
-    // A fake file keeps only the last write; the kernel takes each line as a rule.
+    // The kernel takes each write(2) as one rule; a plain file keeps them end to end.
     expect(read('devices', 'tscompose', id, 'devices.deny')).toBe('a');
-    expect(read('devices', 'tscompose', id, 'devices.allow')).toBe('c 10:200 rwm');
+    expect(read('devices', 'tscompose', id, 'devices.allow')).toBe(DEFAULT_DEVICE_RULES.join(''));
+    expect(DEFAULT_DEVICE_RULES.at(-1)).toBe('c 10:200 rwm');
     expect(cg.hierarchyMounts()).toEqual(['memory', 'cpu', 'pids', 'devices'].map((d) => ({ dir: d, options: d })));
   });
 });

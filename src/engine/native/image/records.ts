@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { readJsonIfExists, writeJsonAtomic } from '../../../util/atomic.js';
+import { readJsonCached, writeJsonAtomic } from '../../../util/atomic.js';
 import { validateImageConfig, type OciImage } from './oci.js';
 import type { StorePaths } from './layout.js';
 
@@ -44,7 +44,7 @@ export interface Repositories {
 }
 
 export function readRepositories(paths: StorePaths): Repositories {
-  const r = readJsonIfExists<Repositories>(paths.repositories);
+  const r = readJsonCached<Repositories>(paths.repositories);
   return { tags: r?.tags ?? {}, digests: r?.digests ?? {} };
 }
 
@@ -54,7 +54,7 @@ export function writeRepositories(paths: StorePaths, repos: Repositories): void 
 }
 
 export function readStoredImage(paths: StorePaths, id: string): StoredImage | undefined {
-  return readJsonIfExists<StoredImage>(paths.image(id));
+  return readJsonCached<StoredImage>(paths.image(id));
 }
 
 export function storedImageIds(paths: StorePaths): string[] {
@@ -64,7 +64,9 @@ export function storedImageIds(paths: StorePaths): string[] {
 }
 
 export function readConfig(paths: StorePaths, id: string): OciImage {
-  return validateImageConfig(JSON.parse(readFileSync(paths.blob(id), 'utf8')), `config blob ${id}`);
+  const config = readJsonCached<unknown>(paths.blob(id));
+  if (config === undefined) readFileSync(paths.blob(id)); // missing: throws ENOENT, as a plain read did
+  return validateImageConfig(config, `config blob ${id}`);
 }
 
 /** Tags and digests of one image, from a repositories snapshot. */

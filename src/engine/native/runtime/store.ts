@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, statePath, runPath } from '../../../util/paths.js';
-import { readJsonIfExists } from '../../../util/atomic.js';
+import { readJsonCached, readJsonIfExists } from '../../../util/atomic.js';
 import { processStartTime } from '../../../util/lock.js';
 import { NotFoundError } from '../../../util/errors.js';
 import type { ContainerSpec } from './types.js';
@@ -169,7 +169,7 @@ export function abandonedCreates(): string[] {
 }
 
 export function readRecord(id: string): ContainerRecord {
-  const rec = readJsonIfExists<ContainerRecord>(new ContainerPaths(id).config);
+  const rec = readJsonCached<ContainerRecord>(new ContainerPaths(id).config);
   if (!rec) throw new NotFoundError('container', id);
   return rec;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cfsQuota, memoryAndSwap, DEFAULT_DEVICE_RULES, type CgroupDriver, type CgroupLimits } from './types.js';
@@ -93,7 +93,13 @@ export class CgroupV1 implements CgroupDriver {
         writeFileSync(join(devices, 'devices.allow'), 'a');
       } else {
         writeFileSync(join(devices, 'devices.deny'), 'a');
-        for (const rule of DEFAULT_DEVICE_RULES) writeFileSync(join(devices, 'devices.allow'), rule);
+        // One rule per write(2), as the kernel wants, but one open for them all.
+        const fd = openSync(join(devices, 'devices.allow'), 'w');
+        try {
+          for (const rule of DEFAULT_DEVICE_RULES) writeSync(fd, rule);
+        } finally {
+          closeSync(fd);
+        }
       }
     }
   }
