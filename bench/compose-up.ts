@@ -36,13 +36,13 @@ let NATIVE_ENV: Record<string, string> = {};
 // Compiled into dist-bench/, the support code's root is dist-bench itself.
 const ROOT = basename(repoRoot) === 'dist-bench' ? dirname(repoRoot) : repoRoot;
 // A private build of the CLI (see buildCli): others rebuilding dist/ mid-run must not break a measurement.
-let TSCOMPOSE = join(ROOT, 'dist/bundle/tscompose.js');
+let TSCOMPOSE = join(ROOT, 'dist/bundle/tscompose.cjs');
 
 async function buildCli(): Promise<string> {
   const out = join(ROOT, '.cache', `bench-dist-${process.pid}`);
   await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT });
   await runOk(process.execPath, [join(ROOT, 'scripts/bundle.mjs'), out]);
-  TSCOMPOSE = join(out, 'bundle/tscompose.js'); // what bin/tscompose runs
+  TSCOMPOSE = join(out, 'bundle/tscompose.cjs'); // what bin/tscompose runs
   return out;
 }
 

@@ -24,7 +24,7 @@ import { freePort } from '../test/support/registry.js';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ROOT = basename(repoRoot) === 'dist-bench' ? dirname(repoRoot) : repoRoot;
 const FILE = join(ROOT, 'examples/wordpress-mysql/compose.yaml');
-let TSCOMPOSE = join(ROOT, 'dist/bundle/tscompose.js');
+let TSCOMPOSE = join(ROOT, 'dist/bundle/tscompose.cjs');
 let NATIVE_ENV: Record<string, string> = {};
 
 type Tool = 'native' | 'compose';
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   try {
     await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', build], { cwd: ROOT });
     await runOk(process.execPath, [join(ROOT, 'scripts/bundle.mjs'), build]);
-    TSCOMPOSE = join(build, 'bundle/tscompose.js'); // what bin/tscompose runs
+    TSCOMPOSE = join(build, 'bundle/tscompose.cjs'); // what bin/tscompose runs
     // Images, untimed: Docker's from its layer cache (after the first time), ours built in the bench's own root.
     await ensureDockerDebianBase('bookworm');
     await runOk('docker-compose', ['-f', FILE, '-p', projects.compose, 'build'], { env: { ...process.env } });

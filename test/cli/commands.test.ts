@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -64,9 +64,21 @@ describe('the CLI', () => {
 
 describe('the bundle that bin/tscompose runs', () => {
   it('is what the launcher loads, with the network daemon beside it', () => {
-    expect(readFileSync(join(repoRoot, 'bin', 'tscompose'), 'utf8')).toContain("'../dist/bundle/tscompose.js'");
-    expect(existsSync(join(repoRoot, 'dist/bundle/tscompose.js'))).toBe(true);
-    expect(existsSync(join(repoRoot, 'dist/bundle/network-daemon.js'))).toBe(true);
+    expect(readFileSync(join(repoRoot, 'bin', 'tscompose'), 'utf8')).toContain("'../dist/bundle/tscompose.cjs'");
+    expect(existsSync(join(repoRoot, 'dist/bundle/tscompose.cjs'))).toBe(true);
+    expect(existsSync(join(repoRoot, 'dist/bundle/network-daemon.cjs'))).toBe(true);
+  });
+
+  it('keeps V8\'s code cache beside it, and makes a cache entry V8 rejects anew', () => {
+    const cli = join(repoRoot, 'bin', 'tscompose');
+    const cacheDir = join(repoRoot, 'dist/bundle/.v8-cache');
+    const version = execFileSync(cli, ['--version'], { encoding: 'utf8' });
+    const entry = readdirSync(cacheDir).find((f) => /^cli\.cjs\.[0-9a-f]{16}$/.test(f));
+    expect(entry).toBeDefined();
+    writeFileSync(join(cacheDir, entry!), 'not a code cache');
+    expect(execFileSync(cli, ['--version'], { encoding: 'utf8' })).toBe(version);
+    expect(readFileSync(join(cacheDir, entry!), 'utf8')).not.toBe('not a code cache');
+    expect(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('loads the modules of the spec, the image store, the runtime and the network from its chunks', () => {

@@ -121,7 +121,7 @@ export async function ensureDaemon(): Promise<number> {
 }
 
 /**
- * The compiled entry point: in the bundle (dist/bundle/network-daemon.js)
+ * The compiled entry point: in the bundle (dist/bundle/network-daemon.cjs)
  * when this code runs from it, else next to this file, or in dist/ when this
  * file runs from src/. TSCOMPOSE_DAEMON_ENTRY overrides it (tests run a build
  * of their own, which a concurrent `npm run build` cannot rewrite under them).
@@ -129,7 +129,7 @@ export async function ensureDaemon(): Promise<number> {
 export function daemonEntry(): string {
   if (process.env.TSCOMPOSE_DAEMON_ENTRY) return process.env.TSCOMPOSE_DAEMON_ENTRY;
   const here = fileURLToPath(import.meta.url);
-  if (basename(dirname(here)) === 'bundle') return join(dirname(here), 'network-daemon.js');
+  if (basename(dirname(here)) === 'bundle') return join(dirname(here), 'network-daemon.cjs');
   const js = join(dirname(here), 'main.js');
   if (here.endsWith('.js')) return js;
   return js.replace(`${sep}src${sep}`, `${sep}dist${sep}`);
