@@ -54,6 +54,7 @@ export function readJsonIfExists<T>(path: string): T | undefined {
  * call: callers may change what they get.
  */
 const cachedTexts = new Map<string, { key: string; text: string }>();
+const CACHE_LIMIT = 4096;
 
 export function readJsonCached<T>(path: string): T | undefined {
   const st = statSync(path, { bigint: true, throwIfNoEntry: false });
@@ -68,8 +69,11 @@ export function readJsonCached<T>(path: string): T | undefined {
     // Cached only if the file did not change while it was read (else read it again next time).
     const after = statSync(path, { bigint: true, throwIfNoEntry: false });
     hit = { key: after ? `${after.ino}:${after.size}:${after.mtimeNs}` : '', text };
-    if (hit.key === key) cachedTexts.set(path, hit);
-    else cachedTexts.delete(path);
+    if (hit.key === key) {
+      // A bound for the long-lived daemon, which sees containers come and go: start over past it.
+      if (cachedTexts.size >= CACHE_LIMIT) cachedTexts.clear();
+      cachedTexts.set(path, hit);
+    } else cachedTexts.delete(path);
   }
   return JSON.parse(hit.text) as T;
 }
