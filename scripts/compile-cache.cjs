@@ -52,7 +52,9 @@ Module.prototype._compile = function compileWithCache(content, filename) {
   } catch {
     /* not cached yet */
   }
-  const script = new vm.Script(Module.wrap(content), { filename, cachedData });
+  // import() in the bundle (of node: modules and external ES modules) must resolve as in any CommonJS file.
+  const importModuleDynamically = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ?? ((specifier) => import(specifier));
+  const script = new vm.Script(Module.wrap(content), { filename, cachedData, importModuleDynamically });
   if (cachedData === undefined || script.cachedDataRejected) pending.push({ script, path });
   const fn = script.runInThisContext({ displayErrors: true });
   const mod = this;

@@ -81,6 +81,19 @@ describe('the bundle that bin/tscompose runs', () => {
     expect(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('lets the bundle\'s code import() as any CommonJS file can (builtins, its own chunks)', () => {
+    const probe = join(repoRoot, 'dist/bundle', `probe-${process.pid}.cjs`);
+    writeFileSync(probe, "module.exports = import('node:os').then((m) => typeof m.cpus);\n");
+    try {
+      const script = `require(${JSON.stringify(join(repoRoot, 'dist/bundle/compile-cache.cjs'))}); require(${JSON.stringify(probe)}).then((t) => console.log(t));`;
+      expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim()).toBe('function');
+    } finally {
+      rmSync(probe, { force: true });
+      const cacheDir = join(repoRoot, 'dist/bundle/.v8-cache');
+      for (const f of existsSync(cacheDir) ? readdirSync(cacheDir) : []) if (f.startsWith(`probe-${process.pid}.cjs.`)) rmSync(join(cacheDir, f));
+    }
+  });
+
   it('loads the modules of the spec, the image store, the runtime and the network from its chunks', () => {
     const cli = join(repoRoot, 'bin', 'tscompose');
     const dir = mkdtempSync(join(tmpdir(), 'tsc-bundle-'));
