@@ -22,6 +22,8 @@ const { basename, dirname, join } = require('node:path');
 const bundleDir = __dirname;
 const cacheDir = join(bundleDir, '.v8-cache');
 const pending = [];
+// import( outside comment lines (commander's JSDoc has `import("./option.js")` types).
+const DYNAMIC_IMPORT = /^(?![ \t]*(?:\*|\/\/)).*\bimport\(/m;
 
 function cachePath(filename, content) {
   const hash = createHash('sha1').update(content).digest('hex').slice(0, 16);
@@ -44,7 +46,11 @@ function writePending() {
 
 const compile = Module.prototype._compile;
 Module.prototype._compile = function compileWithCache(content, filename) {
-  if (dirname(filename) !== bundleDir || !filename.endsWith('.cjs')) return compile.call(this, content, filename);
+  // A file that calls import() is left to Node: on Node 20 a script compiled from a code cache has
+  // lost its import callback, and import() then throws "A dynamic import callback was not specified".
+  if (dirname(filename) !== bundleDir || !filename.endsWith('.cjs') || DYNAMIC_IMPORT.test(content)) {
+    return compile.call(this, content, filename);
+  }
   const path = cachePath(filename, content);
   let cachedData;
   try {
@@ -52,9 +58,7 @@ Module.prototype._compile = function compileWithCache(content, filename) {
   } catch {
     /* not cached yet */
   }
-  // import() in the bundle (of node: modules and external ES modules) must resolve as in any CommonJS file.
-  const importModuleDynamically = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ?? ((specifier) => import(specifier));
-  const script = new vm.Script(Module.wrap(content), { filename, cachedData, importModuleDynamically });
+  const script = new vm.Script(Module.wrap(content), { filename, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) pending.push({ script, path });
   const fn = script.runInThisContext({ displayErrors: true });
   const mod = this;

@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { action, parseSeconds, type ComposeContext } from './compose-context.js';
 import type { Plan } from '../../planner/plan.js';
@@ -141,7 +142,6 @@ async function runRm(ctx: ComposeContext, services: string[], f: { force?: boole
 }
 
 async function confirm(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());

@@ -1,4 +1,5 @@
 import { ConflictError } from '../../../util/errors.js';
+import { readFileSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AttachedStart } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
@@ -38,10 +39,9 @@ export function supervised(rec: EngineRecord): boolean {
 
 /** Whether the daemon (which hosts the supervisor) is alive: its pid file names a live process. */
 export async function daemonAlive(): Promise<boolean> {
-  const [{ daemonPidPath }, { processStartTime }, { readFileSync }] = await Promise.all([
+  const [{ daemonPidPath }, { processStartTime }] = await Promise.all([
     import('../../../network/daemon/protocol.js'),
     import('../../../util/lock.js'),
-    import('node:fs'),
   ]);
   try {
     const [pid, start] = readFileSync(daemonPidPath(), 'utf8').trim().split(' ');
