@@ -1,9 +1,7 @@
 import { NotFoundError, UserError } from '../util/errors.js';
 import { processStartTime } from '../util/lock.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
-import { writeFileSync, readFileSync } from 'node:fs';
-import { run } from '../util/proc.js';
-import { createNetnsWithEndpoints, endpointScript, hostEndpointScript, netnsDir, netnsPath, type VethSpec } from './links.js';
+import { createNamespaces } from './links.js';
 import { bootId } from './liveness.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
 import { addressOf, attachContainer, checkDnsServers, detachLocked, planEndpoint, validateContainer, vethSpec } from './endpoints.js';
@@ -102,36 +100,6 @@ export async function attachContainers(items: readonly AttachItem[]): Promise<At
   return results;
 }
 
-/**
- * The namespaces of many containers, each bound to its handle with its
- * endpoints plumbed (what createNetnsWithEndpoints does for one), made by
- * one shell that runs their `unshare ... ip -batch` side by side and then
- * the host's half of all of them in one `ip -batch`: one process for Node
- * to spawn instead of two per container.
- */
-async function createNamespaces(items: readonly { containerId: string; endpoints: readonly VethSpec[] }[]): Promise<string[]> {
-  if (items.length === 1) return [await createNetnsWithEndpoints(items[0]!.containerId, items[0]!.endpoints)];
-  netnsDir();
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
-  const handles = items.map((it) => netnsPath(it.containerId));
-  for (const h of handles) {
-    if (mounts.includes(` ${h} `)) throw new Error(`network namespace handle ${h} already exists`);
-    writeFileSync(h, '', { mode: 0o400 });
-  }
-  const quote = (x: string) => `'${x.replace(/'/g, "'\\''")}'`;
-  const script = [
-    'pids=',
-    ...items.map((it, k) => `unshare --net=${quote(handles[k]!)} ip -batch - <<'TSC_EOF_${k}' &\n${endpointScript(it.endpoints, true).join('\n')}\nTSC_EOF_${k}\npids="$pids $!"`),
-    'fail=0',
-    'for p in $pids; do wait "$p" || fail=1; done',
-    '[ $fail = 0 ] || exit 1',
-    `exec ip -batch - <<'TSC_EOF_HOST'\n${items.flatMap((it) => hostEndpointScript(it.endpoints)).join('\n')}\nTSC_EOF_HOST`,
-  ].join('\n');
-  const r = await run('sh', ['-c', script]);
-  if (r.code !== 0) throw new Error(`making the network namespaces failed: ${r.stderr.trim().split('\n').filter((l) => !l.startsWith('Command failed')).join('; ') || `exit ${r.code}`}`);
-  return handles;
-}
-
 /** setContainerRunning for many containers: their names go live (or off) together. */
 export async function setContainersRunning(items: readonly { containerId: string; pid?: number }[], running: boolean): Promise<void> {
   if (items.length === 0) return;
@@ -165,4 +133,13 @@ export async function setContainersRunning(items: readonly { containerId: string
     return any;
   });
   if (changed) await reloadDaemon();
+}
+
+/**
+ * Marks a container's records live (DNS answers for it) or not. The runtime
+ * calls it on start (with the init's pid, so a container that dies on its
+ * own stops resolving even before anyone says so) and on stop.
+ */
+export function setContainerRunning(containerId: string, running: boolean, info: { pid?: number } = {}): Promise<void> {
+  return setContainersRunning([{ containerId, ...(info.pid !== undefined ? { pid: info.pid } : {}) }], running);
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { NotFoundError, UserError } from '../util/errors.js';
-import { processStartTime } from '../util/lock.js';
 import { formatIpv4, parseCidr, parseIpv4 } from './ipv4.js';
 import { AddressBitmap } from './ipam.js';
 import { allocateAddress } from './addressing.js';
@@ -15,7 +14,6 @@ import { parseExtraHost } from '../util/etc-hosts.js';
 import { fromPortSpec, parsePublishFlag, type PortRequest } from './ports/spec.js';
 import { publishPorts, retargetPorts, unpublishPorts } from './ports/client.js';
 import { deleteAttachment, writeAttachment } from './attachments.js';
-import { bootId } from './liveness.js';
 import { ensureDefaultNetworkLocked, reloadDaemon, removeDefaultNetworkIfUnusedLocked } from './networks.js';
 import type { AttachOptions, AttachResult, AttachedAddress, EndpointRecord, EndpointRequest, NetworkRecord, PortSpec } from './types.js';
 
@@ -213,33 +211,4 @@ export async function dropEndpointsLocked(n: NetworkRecord, containerIds: readon
   writeNetwork(n);
 }
 
-/**
- * Marks a container's records live (DNS answers for it) or not. The runtime
- * calls it on start (with the init's pid, so a container that dies on its
- * own stops resolving even before anyone says so) and on stop.
- */
-export async function setContainerRunning(containerId: string, running: boolean, info: { pid?: number } = {}): Promise<void> {
-  const changed = await withNetworkLock(() => {
-    let any = false;
-    for (const n of readAllNetworks()) {
-      const ep = n.endpoints[containerId];
-      if (!ep) continue;
-      ep.running = running;
-      delete ep.pid;
-      delete ep.pidStart;
-      if (running) {
-        ep.bootId = bootId();
-        if (info.pid !== undefined) {
-          ep.pid = info.pid;
-          const start = processStartTime(info.pid);
-          if (start !== undefined) ep.pidStart = start;
-        }
-      }
-      writeNetwork(n);
-      any = true;
-    }
-    return any;
-  });
-  if (changed) await reloadDaemon();
-}
 

@@ -5,11 +5,11 @@
  * `hosts` and `resolvConf` into the container.
  */
 export { createNetwork, removeNetwork, listNetworks, inspectNetwork, pruneNetworks, type NetworkFilter } from './networks.js';
-export { attachContainer, detachContainer, setContainerRunning } from './endpoints.js';
+export { attachContainer, detachContainer } from './endpoints.js';
 export { connectContainer, disconnectContainer, findAttachedContainer, type ConnectOptions } from './connect.js';
 export { netnsPath } from './links.js';
 export { renameContainer } from './rename.js';
-export { attachContainers, setContainersRunning, type AttachItem } from './batch.js';
+export { attachContainers, setContainerRunning, setContainersRunning, type AttachItem } from './batch.js';
 export { NativeNetworks, endpointRequests, type ContainerResolver } from './engine-api.js';
 export { publishedPorts } from './ports/client.js';
 export { ensureDaemon, daemonPing } from './daemon/client.js';

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { isMounted, netnsPath } from './links.js';
 import { readAllNetworks, withNetworkLock } from './store.js';
-import { attachContainer, setContainerRunning } from './endpoints.js';
+import { attachContainer } from './endpoints.js';
+import { setContainerRunning } from './batch.js';
 import { readAttachment } from './attachments.js';
 import { portRecordPath } from './ports/publisher.js';
 import { publishPorts, unpublishPorts } from './ports/client.js';

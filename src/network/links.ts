@@ -22,7 +22,8 @@ import { BRIDGE_PREFIX, VETH_PREFIX, rootTag } from './names.js';
  *   end carries no tag, but it dies with its namespace, whose handle the
  *   clean-up finds.
  * - connect (namespace exists): the same two halves, the first under
- *   `nsenter --net=<handle>`.
+ *   `nsenter --net=<handle>`. Either way one shell runs both halves: one
+ *   process for Node to spawn.
  * - bridges and deletions: `ip -batch` in the host namespace.
  */
 
@@ -65,9 +66,9 @@ export function taggedLinks(): { name: string; kind: string; id: string }[] {
   return out;
 }
 
-async function ipBatch(lines: string[], wrapper: string[] = [], force = false): Promise<void> {
+async function ipBatch(lines: string[], force = false): Promise<void> {
   if (lines.length === 0) return;
-  const argv = [...wrapper, 'ip', ...(force ? ['-force'] : []), '-batch', '-'];
+  const argv = ['ip', ...(force ? ['-force'] : []), '-batch', '-'];
   const r = await run(argv[0]!, argv.slice(1), { input: lines.join('\n') + '\n' });
   if (r.code !== 0) {
     const err = r.stderr.trim().split('\n');
@@ -107,7 +108,7 @@ export async function deleteLinks(names: readonly string[]): Promise<void> {
   // dies). -force runs the other lines anyway but still exits non-zero, so what counts is whether any
   // of them is still there afterwards.
   let failure: Error | undefined;
-  await ipBatch(present.map((n) => `link del dev ${n}`), [], true).catch((err: Error) => { failure = err; });
+  await ipBatch(present.map((n) => `link del dev ${n}`), true).catch((err: Error) => { failure = err; });
   const left = present.filter(linkExists);
   if (left.length) throw new Error(`could not delete link(s) ${left.join(', ')}${failure ? `: ${failure.message}` : ''}`);
 }
@@ -164,21 +165,50 @@ export function isMounted(path: string): boolean {
 
 /** Creates the container's namespace, bound to its handle, and plumbs its endpoints in one process. */
 export async function createNetnsWithEndpoints(containerId: string, endpoints: readonly VethSpec[]): Promise<string> {
+  return (await createNamespaces([{ containerId, endpoints }]))[0]!;
+}
+
+/**
+ * The namespaces of many containers, each bound to its handle with its
+ * endpoints plumbed, made by one shell that runs their `unshare ... ip
+ * -batch` side by side and then the host's half of all of them in one
+ * `ip -batch`: one process for Node to spawn, however many containers.
+ */
+export async function createNamespaces(items: readonly { containerId: string; endpoints: readonly VethSpec[] }[]): Promise<string[]> {
   netnsDir();
-  const handle = netnsPath(containerId);
-  if (isMounted(handle)) throw new Error(`network namespace handle ${handle} already exists`);
-  writeFileSync(handle, '', { mode: 0o400 });
-  await ipBatch(endpointScript(endpoints, true), ['unshare', `--net=${handle}`]);
-  await ipBatch(hostEndpointScript(endpoints));
-  return handle;
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+  const handles = items.map((it) => netnsPath(it.containerId));
+  for (const h of handles) {
+    if (mounts.includes(` ${h} `)) throw new Error(`network namespace handle ${h} already exists`);
+    writeFileSync(h, '', { mode: 0o400 });
+  }
+  await plumb(items.map((it, k) => ({ enter: `unshare --net=${shellQuote(handles[k]!)}`, lines: endpointScript(it.endpoints, true), endpoints: it.endpoints })));
+  return handles;
 }
 
 /** Adds endpoints to an existing namespace (connect to a running container). */
 export async function addEndpoints(containerId: string, endpoints: readonly VethSpec[]): Promise<void> {
   const handle = netnsPath(containerId);
   if (!isMounted(handle)) throw new Error(`the network namespace of container ${containerId.slice(0, 12)} does not exist`);
-  await ipBatch(endpointScript(endpoints, false), ['nsenter', `--net=${handle}`]);
-  await ipBatch(hostEndpointScript(endpoints));
+  await plumb([{ enter: `nsenter --net=${shellQuote(handle)}`, lines: endpointScript(endpoints, false), endpoints }]);
+}
+
+function shellQuote(x: string): string {
+  return `'${x.replace(/'/g, "'\\''")}'`;
+}
+
+/** Each namespace's half inside it (side by side), then the host's half of them all, in one shell. */
+async function plumb(halves: readonly { enter: string; lines: readonly string[]; endpoints: readonly VethSpec[] }[]): Promise<void> {
+  const script = [
+    'pids=',
+    ...halves.map((h, k) => `${h.enter} ip -batch - <<'TSC_EOF_${k}' &\n${h.lines.join('\n')}\nTSC_EOF_${k}\npids="$pids $!"`),
+    'fail=0',
+    'for p in $pids; do wait "$p" || fail=1; done',
+    '[ $fail = 0 ] || exit 1',
+    `exec ip -batch - <<'TSC_EOF_HOST'\n${halves.flatMap((h) => hostEndpointScript(h.endpoints)).join('\n')}\nTSC_EOF_HOST`,
+  ].join('\n');
+  const r = await run('sh', ['-c', script]);
+  if (r.code !== 0) throw new Error(`making the network namespaces failed: ${r.stderr.trim().split('\n').filter((l) => !l.startsWith('Command failed')).join('; ') || `exit ${r.code}`}`);
 }
 
 /** Unmounts and removes a namespace handle; idempotent. The namespace itself dies with its last process. */

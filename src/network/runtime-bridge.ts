@@ -1,5 +1,6 @@
 import { readAllNetworks } from './store.js';
-import { attachContainer, detachContainer, setContainerRunning } from './endpoints.js';
+import { attachContainer, detachContainer } from './endpoints.js';
+import { setContainerRunning } from './batch.js';
 import { prepareStart, releaseOnStop } from './lifecycle.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
 import { isBridgeNetwork, type ContainerNetworkFlags } from './container-flags.js';

@@ -7,6 +7,7 @@ import { UserError } from '../../util/errors.js';
 import { call, callOrUndefined, toEngineError } from './errors.js';
 import { labelFilters } from './filters.js';
 import { healthcheckFromDocker } from './convert.js';
+import { imageConfigFrom } from '../image-config.js';
 
 const KIND = 'image';
 
@@ -59,18 +60,7 @@ export class DockerImages implements ImageApi {
       labels: c.Labels ?? {},
       architecture: i.Architecture,
       os: i.Os,
-      config: {
-        entrypoint: c.Entrypoint ?? [],
-        cmd: c.Cmd ?? [],
-        env: c.Env ?? [],
-        workingDir: c.WorkingDir ?? '',
-        user: c.User ?? '',
-        exposedPorts: Object.keys(c.ExposedPorts ?? {}),
-        volumes: Object.keys(c.Volumes ?? {}),
-        labels: c.Labels ?? {},
-        stopSignal: c.StopSignal || undefined,
-        healthcheck: healthcheckFromDocker(c.Healthcheck),
-      },
+      config: { ...imageConfigFrom(c), healthcheck: healthcheckFromDocker(c.Healthcheck) },
     };
   }
 

@@ -4,6 +4,7 @@ import { EngineError, type BuildSpec, type ImageApi, type ImageDetails, type Ima
 import type { ImageRecord } from '../image/index.js';
 import type { EngineDeps } from './deps.js';
 import { journal } from './events.js';
+import { imageConfigFrom } from '../../image-config.js';
 
 const NS_PER_MS = 1_000_000;
 
@@ -98,15 +99,7 @@ function details(img: ImageRecord): ImageDetails {
     architecture: img.config.architecture,
     os: img.config.os,
     config: {
-      entrypoint: c.Entrypoint ?? [],
-      cmd: c.Cmd ?? [],
-      env: c.Env ?? [],
-      workingDir: c.WorkingDir ?? '',
-      user: c.User ?? '',
-      exposedPorts: Object.keys(c.ExposedPorts ?? {}),
-      volumes: Object.keys(c.Volumes ?? {}),
-      labels: c.Labels ?? {},
-      ...(c.StopSignal ? { stopSignal: c.StopSignal } : {}),
+      ...imageConfigFrom(c),
       ...(h?.Test?.length
         ? {
             healthcheck: {
