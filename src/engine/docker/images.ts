@@ -7,7 +7,7 @@ import { UserError } from '../../util/errors.js';
 import { call, callOrUndefined, toEngineError } from './errors.js';
 import { labelFilters } from './filters.js';
 import { healthcheckFromDocker } from './convert.js';
-import { imageConfigFrom } from '../image-config.js';
+import { imageConfigFrom, type DockerStyleConfig } from '../image-config.js';
 
 const KIND = 'image';
 
@@ -19,18 +19,9 @@ interface DockerImageInspect {
   Size: number;
   Architecture: string;
   Os: string;
-  Config: {
-    Entrypoint?: string[] | null;
-    Cmd?: string[] | null;
-    Env?: string[] | null;
-    WorkingDir?: string;
-    User?: string;
-    ExposedPorts?: Record<string, object> | null;
-    Volumes?: Record<string, object> | null;
-    Labels?: Record<string, string> | null;
-    StopSignal?: string;
+  Config: (DockerStyleConfig & {
     Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number };
-  } | null;
+  }) | null;
 }
 
 /** One JSON message of a pull, build or load stream. */
