@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from '../support/cache.js';
+import { CORPUS } from '../support/corpus.js';
 
 /**
  * Acceptance 1: `tscompose config`, the built CLI run as a user runs it from
@@ -15,8 +16,6 @@ import { repoRoot } from '../support/cache.js';
  * loader under test.
  */
 
-// The shared material sits next to the checkout (../shared), as DESIGN.md describes.
-const CORPUS = join(repoRoot, '..', 'shared', 'corpus', 'awesome-compose');
 const CLI = join(repoRoot, 'bin', 'tscompose');
 const dirs = readdirSync(CORPUS, { withFileTypes: true })
   .filter((d) => d.isDirectory())

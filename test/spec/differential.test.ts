@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../support/cache.js';
+import { CORPUS, REFERENCE_SCHEMA } from '../support/corpus.js';
 import { Diagnostics } from '../../src/spec/diagnostics.js';
 import { discover } from '../../src/spec/discovery.js';
 import { ModelLoader } from '../../src/spec/pipeline.js';
@@ -18,14 +18,11 @@ import { toPlain } from '../../src/spec/tree.js';
  * its reason.
  */
 
-// The shared material sits next to the checkout (../shared), as DESIGN.md describes.
-const CORPUS = join(repoRoot, '..', 'shared', 'corpus', 'awesome-compose');
-const REFERENCE = join(repoRoot, '..', 'shared', 'reference', 'compose-spec', 'compose-spec.json');
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
 
-const reference = new Ajv2020({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(REFERENCE, 'utf8')));
+const reference = new Ajv2020({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(REFERENCE_SCHEMA, 'utf8')));
 const ours = validateOurs as unknown as (data: unknown) => boolean;
 
 interface Divergence {

@@ -5,11 +5,9 @@ import { stringify } from 'yaml';
 import { loadProject } from '../../src/spec/load.js';
 import { projectToPlain } from '../../src/spec/serialize.js';
 import type { Project } from '../../src/spec/types.js';
-import { repoRoot } from '../support/cache.js';
+import { CORPUS } from '../support/corpus.js';
 import { load, projectDir } from './helpers.js';
 
-// The shared material sits next to the checkout (../shared), as DESIGN.md describes.
-const CORPUS = join(repoRoot, '..', 'shared', 'corpus', 'awesome-compose');
 
 /** What `config` prints must load again to the same project (env files are already folded into environment). */
 async function roundTrip(project: Project): Promise<Project> {
