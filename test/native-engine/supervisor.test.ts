@@ -37,10 +37,12 @@ services:
   });
 
   it('during the start period, probes run at the start interval and failures do not count', async () => {
+    // The container becomes ready only after a probe has failed (each failing probe leaves a mark),
+    // so at least one failure precedes the success however late the first probe runs.
     const slow = await t.container({
-      cmd: ['sh', '-c', 'sleep 0.5; touch /tmp/ready; exec sleep 3600'],
+      cmd: ['sh', '-c', 'until [ -f /tmp/probed ]; do sleep 0.05; done; touch /tmp/ready; exec sleep 3600'],
       init: true,
-      healthcheck: { test: ['CMD', 'test', '-f', '/tmp/ready'], interval: HOUR, startPeriod: HOUR, startInterval: 100, retries: 1 },
+      healthcheck: { test: ['CMD-SHELL', 'test -f /tmp/ready || { touch /tmp/probed; exit 1; }'], interval: HOUR, startPeriod: HOUR, startInterval: 100, retries: 1 },
     });
     // Healthy within seconds: only the start interval can have scheduled those probes.
     const d = await t.until(slow, (c) => c.health === 'healthy');
@@ -174,7 +176,8 @@ describe('supervisor: restart policies', () => {
   it('--rm containers are removed when they exit, by the supervisor', async () => {
     const id = await t.container({ cmd: ['sh', '-c', 'sleep 1'], autoRemove: true, mounts: [{ type: 'volume', source: '', target: '/scratch' }] });
     const volume = (await t.inspect(id)).mounts[0]!.name!;
-    for (let i = 0; i < 200 && (await t.engine().containers.inspect(id)); i++) await sleep(50);
+    // The container goes first, then its anonymous volume: wait (bounded) for both.
+    for (let i = 0; i < 200 && ((await t.engine().containers.inspect(id)) || (await t.engine().volumes.inspect(volume))); i++) await sleep(50);
     expect(await t.engine().containers.inspect(id)).toBeUndefined();
     expect(await t.engine().volumes.inspect(volume)).toBeUndefined();
   });
