@@ -20,6 +20,7 @@ import { readLogs } from './logs.js';
 import { startExec, type ExecHandle, type ExecStdio } from './exec.js';
 import { toInspect, toSummary } from './inspect.js';
 import { topProcesses } from './top.js';
+import { checkKernel } from './kernel.js';
 import { copyFromContainer, copyToContainer, type CopyOptions } from './cp.js';
 import { VolumeStore, matchLabels } from './volumes.js';
 import {
@@ -65,6 +66,7 @@ export class ContainerRuntime {
   ) {}
 
   static async open(opts: { images?: RuntimeImages; cgroups?: CgroupDriver } = {}): Promise<ContainerRuntime> {
+    checkKernel();
     return new ContainerRuntime(opts.images ?? (await openImages()), opts.cgroups ?? hostCgroups());
   }
 
