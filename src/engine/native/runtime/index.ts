@@ -20,6 +20,7 @@ import { readLogs } from './logs.js';
 import { startExec, type ExecHandle, type ExecStdio } from './exec.js';
 import { toInspect, toSummary } from './inspect.js';
 import { topProcesses } from './top.js';
+import { toDockerStats } from './stats.js';
 import { checkKernel } from './kernel.js';
 import { copyFromContainer, copyToContainer, type CopyOptions } from './cp.js';
 import { VolumeStore, matchLabels } from './volumes.js';
@@ -28,7 +29,7 @@ import {
   type ContainerRecord, type RuntimeState,
 } from './store.js';
 import type {
-  ContainerInspect, ContainerNetwork, ContainerSpec, ContainerSummary, ExecSpec, ExitInfo, ListOptions, LogEntry,
+  ContainerInspect, ContainerNetwork, ContainerSpec, ContainerStats, ContainerSummary, ExecSpec, ExitInfo, ListOptions, LogEntry,
   LogOptions, RemoveOptions, StopOptions, TopResult,
 } from './types.js';
 
@@ -339,6 +340,13 @@ export class ContainerRuntime {
 
   logs(ref: string, opts: LogOptions = {}): AsyncGenerator<LogEntry> {
     return readLogs(this.resolve(ref), opts);
+  }
+
+  /** One reading of the container's cgroup counters (zeros for one that is not running, as Docker's). */
+  async stats(ref: string): Promise<ContainerStats> {
+    const id = this.resolve(ref);
+    const running = deriveStatus(id).status === 'running';
+    return toDockerStats(id, readRecord(id).name, this.cgroups.version, running ? this.cgroups.stats(id) : undefined);
   }
 
   async top(ref: string): Promise<TopResult> {
