@@ -196,16 +196,23 @@ export class ContainerRuntime {
       const paths = new ContainerPaths(id);
       const user = resolveUser([rec.rootfs.upperDir, ...rec.rootfs.lowerDirs], rec.user, rec.spec.groupAdd);
       const r = rec.spec.resources ?? {};
-      this.cgroups.create(id, { ...r, allDevices: rec.spec.privileged });
-      ensurePrivateDir(paths.runDir);
-      try { unlinkSync(paths.exit); } catch { /* first start */ }
       const attach: AttachOptions | undefined = opts.attach && {
         stdin: opts.attach.stdin ?? false,
         ...(opts.attach.stdio === 'inherit' && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : {}),
       };
-      // A new file, not a truncated one: ext4 flushes a file truncated and rewritten when it is closed.
-      rmSync(paths.startConf, { force: true });
-      writeFileSync(paths.startConf, startConfig(rec, paths, this.cgroups, user, attach), { mode: 0o600, flag: 'wx' });
+      try {
+        this.cgroups.create(id, { ...r, allDevices: rec.spec.privileged });
+        ensurePrivateDir(paths.runDir);
+        try { unlinkSync(paths.exit); } catch { /* first start */ }
+        // A new file, not a truncated one: ext4 flushes a file truncated and rewritten when it is closed.
+        rmSync(paths.startConf, { force: true });
+        writeFileSync(paths.startConf, startConfig(rec, paths, this.cgroups, user, attach), { mode: 0o600, flag: 'wx' });
+      } catch (err) {
+        // A limit the host cannot apply (or a config that cannot be written) leaves no cgroup behind.
+        await this.cgroups.remove(id).catch(() => undefined);
+        writeJsonAtomic(paths.state, { ...state, error: (err as Error).message }, 0o600, { durable: false });
+        throw err;
+      }
       const stdio = (opts.attach
         ? [opts.attach.stdin ? opts.attach.stdio : 'ignore', opts.attach.stdio, opts.attach.stdio]
         : ['ignore', 'ignore', 'ignore']) as [StdioOptions, StdioOptions, StdioOptions];

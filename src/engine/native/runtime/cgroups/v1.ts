@@ -94,7 +94,8 @@ export class CgroupV1 implements CgroupDriver {
       try {
         writeFileSync(join(cpuset, file), value);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        // EINVAL: not in the parent's set; ERANGE: past the CPUs the kernel knows.
+        if (!['EINVAL', 'ERANGE'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
         throw cpusetUnavailable(file, value, readFileSync(join(cpuset, '..', file), 'utf8').trim());
       }
     }

@@ -234,7 +234,8 @@ function setLimit(dir: string, file: string, value: string, asked: boolean): voi
   try {
     writeFileSync(path, value);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EINVAL' && controller === 'cpuset') {
+    // EINVAL: not in the parent's set; ERANGE: past the CPUs the kernel knows.
+    if (['EINVAL', 'ERANGE'].includes((err as NodeJS.ErrnoException).code ?? '') && controller === 'cpuset') {
       throw cpusetUnavailable(file, value, readWords(join(dir, '..', `${file}.effective`))?.join(''));
     }
     throw err;
