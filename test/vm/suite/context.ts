@@ -122,12 +122,20 @@ export class Ctx {
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
   }
 
-  /** `container run -d ...`: the new container's id, remembered for the leak checks. */
-  async runDetached(args: string[]): Promise<string> {
-    const id = (await this.cli(['container', 'run', '-d', ...args])).stdout.trim();
-    if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`container run -d printed no id: ${JSON.stringify(id)}`);
-    this.containers.add(id);
-    return id;
+  /**
+   * Runs `fn` with a detached container named `name` (its id, remembered for the leak checks), and removes
+   * the container afterwards whatever happened, also when it was created but could not start.
+   */
+  async withContainer(name: string, args: string[], fn: (id: string, run: CliResult) => Promise<void>): Promise<void> {
+    try {
+      const run = await this.cli(['container', 'run', '-d', '--name', name, ...args]);
+      const id = run.stdout.trim();
+      if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`container run -d printed no id: ${JSON.stringify(id)}`);
+      this.containers.add(id);
+      await fn(id, run);
+    } finally {
+      await this.cli(['container', 'rm', '-f', name], { allowFail: true });
+    }
   }
 
   async inspect(ref: string): Promise<Record<string, any>> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { IMAGE, type Check, type Ctx } from './context.js';
+import { IMAGE, type Check } from './context.js';
 
 /**
  * Each limit enforced by the kernel, and read back from the host side of the
@@ -10,16 +10,11 @@ import { IMAGE, type Check, type Ctx } from './context.js';
 
 const MiB = 1024 * 1024;
 
-async function removeAll(ctx: Ctx, ids: string[]): Promise<void> {
-  if (ids.length) await ctx.cli(['container', 'rm', '-f', ...ids]);
-}
-
 export const limitChecks: Check[] = [
   {
     name: 'memory: limit, reservation and swap, read back from the host',
     async run(ctx) {
-      const id = await ctx.runDetached(['--network', 'none', '--memory', '48m', '--memory-reservation', '16m', '--memory-swap', '64m', IMAGE, 'sleep', '600']);
-      try {
+      await ctx.withContainer('vmsuite-memory', ['--network', 'none', '--memory', '48m', '--memory-reservation', '16m', '--memory-swap', '64m', IMAGE, 'sleep', '600'], async (id) => {
         const cg = ctx.cgroups;
         assert.equal(cg.read(id, { v2: 'memory.max', v1: ['memory', 'memory.limit_in_bytes'] }), String(48 * MiB));
         assert.equal(cg.read(id, { v2: 'memory.low', v1: ['memory', 'memory.soft_limit_in_bytes'] }), String(16 * MiB));
@@ -31,9 +26,7 @@ export const limitChecks: Check[] = [
         // Inside, the container sees its own cgroup (cgroup namespace) with the same limit.
         const inside = await ctx.cli(['container', 'exec', id, 'cat', cg.version === 2 ? '/sys/fs/cgroup/memory.max' : '/sys/fs/cgroup/memory/memory.limit_in_bytes']);
         assert.equal(inside.stdout.trim(), String(48 * MiB));
-      } finally {
-        await removeAll(ctx, [id]);
-      }
+      });
     },
   },
   {
@@ -62,9 +55,10 @@ export const limitChecks: Check[] = [
   {
     name: 'pids: a fork bomb stops at pids.max, and rm -f clears it',
     async run(ctx) {
-      // Every process forks two more until the kernel refuses; then they all wait: a bomb that ends quiet at the ceiling.
-      const id = await ctx.runDetached(['--network', 'none', '--pids-limit', '24', '--cpus', '1', IMAGE, 'sh', '-c', 'b() { b & b & wait; }; b & exec sleep 600']);
-      try {
+      // Every process forks two more, without end: the kernel's pids.max is the only ceiling (and --cpus 1 its pace).
+      let bomb = '';
+      await ctx.withContainer('vmsuite-pids', ['--network', 'none', '--pids-limit', '24', '--cpus', '1', IMAGE, 'sh', '-c', 'b() { b & b & wait; }; b & exec sleep 600'], async (id) => {
+        bomb = id;
         const cg = ctx.cgroups;
         const events = await ctx.waitFor('the bomb to reach pids.max', () => {
           const e = cg.keyed(cg.read(id, { v2: 'pids.events', v1: ['pids', 'pids.events'] }));
@@ -73,17 +67,14 @@ export const limitChecks: Check[] = [
         assert.equal(cg.read(id, { v2: 'pids.max', v1: ['pids', 'pids.max'] }), '24');
         assert.ok(Number(cg.read(id, { v2: 'pids.current', v1: ['pids', 'pids.current'] })) <= 24, 'pids.current within pids.max');
         assert.ok(events.get('max')! > 0, 'refused forks counted');
-      } finally {
-        await removeAll(ctx, [id]);
-      }
-      assert.deepEqual(ctx.cgroups.dirsOf(id), [], 'the cgroup is gone with the container');
+      });
+      assert.deepEqual(ctx.cgroups.dirsOf(bomb), [], 'the cgroup is gone with the container');
     },
   },
   {
     name: 'cpu: cpu.max throttles a busy loop',
     async run(ctx) {
-      const id = await ctx.runDetached(['--network', 'none', '--cpus', '0.25', IMAGE, 'sh', '-c', 'while :; do :; done']);
-      try {
+      await ctx.withContainer('vmsuite-cpu', ['--network', 'none', '--cpus', '0.25', IMAGE, 'sh', '-c', 'while :; do :; done'], async (id) => {
         const cg = ctx.cgroups;
         if (cg.version === 2) assert.equal(cg.read(id, { v2: 'cpu.max' }), '25000 100000');
         else assert.equal(cg.read(id, { v1: ['cpu', 'cpu.cfs_quota_us'] }), '25000');
@@ -94,18 +85,13 @@ export const limitChecks: Check[] = [
         });
         ctx.note(`cpu.stat: ${[...stat].map(([k, v]) => `${k}=${v}`).join(' ')}`);
         assert.ok((stat.get('throttled_usec') ?? stat.get('throttled_time') ?? 0) > 0, 'time spent throttled');
-      } finally {
-        await removeAll(ctx, [id]);
-      }
+      });
     },
   },
   {
     name: 'cpu: shares as weight, cpuset; io weight where the kernel has one',
     async run(ctx) {
-      const r = await ctx.cli(['container', 'run', '-d', '--network', 'none', '--cpu-shares', '512', '--cpuset-cpus', '0', '--blkio-weight', '300', IMAGE, 'sleep', '600']);
-      const id = r.stdout.trim();
-      ctx.containers.add(id);
-      try {
+      await ctx.withContainer('vmsuite-weights', ['--network', 'none', '--cpu-shares', '512', '--cpuset-cpus', '0', '--blkio-weight', '300', IMAGE, 'sleep', '600'], async (id, r) => {
         const cg = ctx.cgroups;
         // runc's and crun's curve: 512 shares -> weight 59 (1024 -> 100).
         if (cg.version === 2) assert.equal(cg.read(id, { v2: 'cpu.weight' }), '59');
@@ -121,18 +107,15 @@ export const limitChecks: Check[] = [
           // This v1 host has no blkio weight file (CFQ is gone, BFQ unloaded): discarded with Docker's warning.
           assert.match(r.stderr, /does not support Block I\/O weight.*Weight discarded/);
         }
-      } finally {
-        await removeAll(ctx, [id]);
-      }
+      });
     },
   },
   {
     name: 'stats: memory usage and cpu time from the cgroup files',
     async run(ctx) {
       // About 8 MB held in a shell variable, and a loop that keeps one CPU a fifth busy.
-      const id = await ctx.runDetached(['--network', 'none', '--memory', '64m', '--cpus', '0.2', IMAGE, 'sh', '-c',
-        'a=$(head -c 8000000 /dev/zero | tr "\\0" x); while :; do :; done']);
-      try {
+      await ctx.withContainer('vmsuite-stats', ['--network', 'none', '--memory', '64m', '--cpus', '0.2', IMAGE, 'sh', '-c',
+        'a=$(head -c 8000000 /dev/zero | tr "\\0" x); while :; do :; done'], async (id) => {
         const cg = ctx.cgroups;
         await ctx.waitFor('the container to hold its 8 MB', () =>
           Number(cg.read(id, { v2: 'memory.current', v1: ['memory', 'memory.usage_in_bytes'] })) > 8_000_000 ? true : undefined);
@@ -142,9 +125,7 @@ export const limitChecks: Check[] = [
         assert.ok(used >= 7.5 && used < 64, `memory in use ${row.MemUsage}`);
         assert.ok(Number.parseFloat(row.CPUPerc) > 0, `CPU % of a busy loop: ${row.CPUPerc}`);
         assert.equal(row.PIDs, cg.read(id, { v2: 'pids.current', v1: ['pids', 'pids.current'] }));
-      } finally {
-        await removeAll(ctx, [id]);
-      }
+      });
     },
   },
 ];
