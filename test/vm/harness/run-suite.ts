@@ -64,16 +64,36 @@ async function prepare(config: Omit<SuiteConfig, 'cli' | 'helper' | 'imageTar' |
   return io;
 }
 
-export async function runSuiteInVm(series: string, timeoutMs: number, onLine?: (l: string) => void): Promise<SuiteRun> {
+/**
+ * How the guest's cgroup tree looks when the suite starts. "bare": as a plain
+ * init leaves it, every process in the root cgroup and no controller enabled
+ * (the engine must delegate them itself). "systemd": as systemd lays out a
+ * v2 host, every controller enabled at the root, PID 1 in init.scope and the
+ * suite (and everything it starts) in a service of system.slice, none in the
+ * root cgroup.
+ */
+export type CgroupLayout = 'bare' | 'systemd';
+
+const SYSTEMD_LAYOUT = [
+  'cg=/sys/fs/cgroup',
+  'for c in $(cat $cg/cgroup.controllers); do echo "+$c" > $cg/cgroup.subtree_control; done',
+  'mkdir -p $cg/init.scope $cg/system.slice/tscompose-suite.service',
+  'echo 1 > $cg/init.scope/cgroup.procs',
+  'echo "+cpu +io +memory +pids" > $cg/system.slice/cgroup.subtree_control',
+  'echo $$ > $cg/system.slice/tscompose-suite.service/cgroup.procs',
+];
+
+export async function runSuiteInVm(series: string, layout: CgroupLayout, timeoutMs: number, onLine?: (l: string) => void): Promise<SuiteRun> {
   const kernel = vmKernel(series);
   const started = Date.now();
   let io: string | undefined;
   let vm: ReturnType<typeof bootVm> | undefined;
   try {
     // The guest mounts its own tmpfs on /tmp: the suite, the image tar and the helper must sit elsewhere or in the io share.
-    io = await prepare({ target: 'vm', expectCgroup: 2 }, () => '/mnt/io/results.jsonl');
+    io = await prepare({ target: 'vm', expectCgroup: 2, cgroupLayout: layout }, () => '/mnt/io/results.jsonl');
     writeFileSync(join(io, 'modules'), kernel.root);
     writeFileSync(join(io, 'run'), [
+      ...(layout === 'systemd' ? SYSTEMD_LAYOUT : []),
       'export TSCOMPOSE_ROOT=/var/lib/tscompose TSCOMPOSE_RUN=/run/tscompose',
       `export TSCOMPOSE_DNS_UPSTREAM=${NO_UPSTREAM}`,
       'exec node /mnt/io/suite.mjs /mnt/io/config.json',
@@ -86,7 +106,7 @@ export async function runSuiteInVm(series: string, timeoutMs: number, onLine?: (
     const problem = end.timedOut ? `the VM was killed after ${timeoutMs / 1000} s`
       : status !== '0' ? `the suite ended with status ${status ?? '(none: the guest died first)'}` : undefined;
     return {
-      target: `Linux ${kernel.release}`, kernel, accel: vm.accel, results: readResults(join(io, 'results.jsonl')),
+      target: `Linux ${kernel.release} (${layout} cgroup v2)`, kernel, accel: vm.accel, results: readResults(join(io, 'results.jsonl')),
       output: end.console, seconds: (Date.now() - started) / 1000, ...(problem ? { problem } : {}),
     };
   } finally {

@@ -25,6 +25,8 @@ export interface SuiteConfig {
   target: 'vm' | 'host';
   /** The cgroup version the harness booted: 2 for the VMs; undefined on the host (whatever it has). */
   expectCgroup?: 1 | 2;
+  /** In a VM, how the cgroup tree was laid out before the suite (test/vm/harness/run-suite.ts). */
+  cgroupLayout?: 'bare' | 'systemd';
 }
 
 export interface CheckResult {

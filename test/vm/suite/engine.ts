@@ -19,8 +19,18 @@ export const setupChecks: Check[] = [
         assert.equal(cg.version, 2);
         assert.equal(cg.v1.size, 0, 'pure cgroup v2: no v1 hierarchy is mounted');
         assert.equal(cg.v2, '/sys/fs/cgroup');
-        // No init here enables controllers: whatever the engine needs, it must delegate itself.
-        ctx.note(`root cgroup.subtree_control before the engine: "${readFileSync('/sys/fs/cgroup/cgroup.subtree_control', 'utf8').trim()}"`);
+        const enabled = readFileSync('/sys/fs/cgroup/cgroup.subtree_control', 'utf8').trim();
+        const mine = readFileSync('/proc/self/cgroup', 'utf8').trim();
+        ctx.note(`root cgroup.subtree_control before the engine: "${enabled}"; this process: ${mine}`);
+        if (ctx.config.cgroupLayout === 'systemd') {
+          // As systemd leaves a host: controllers on, and nothing of ours in the root cgroup.
+          assert.match(enabled, /\bmemory\b/);
+          assert.equal(mine, '0::/system.slice/tscompose-suite.service');
+        } else {
+          // A plain init enables nothing: whatever the engine needs, it must delegate itself.
+          assert.equal(enabled, '');
+          assert.equal(mine, '0::/');
+        }
       }
       if (ctx.config.expectCgroup === 1) assert.equal(cg.version, 1);
       const probe = execFileSync(ctx.config.helper, ['probe'], { encoding: 'utf8' });
