@@ -367,7 +367,9 @@ static void overlay_root(const char *data, const char *rootfs, int target) {
     }
     if (e.err != EINVAL) fs_report("overlay", "/", &e);
     if (mount("overlay", rootfs, "overlay", 0, data) < 0) {
+        /* The first attempt's log speaks of lowerdir+, which is not what failed now. */
         e.err = errno;
+        e.log[0] = 0;
         fs_report("overlay", "/", &e);
     }
 }

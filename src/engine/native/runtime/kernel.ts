@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { ensurePrivateDir, runPath, runRoot } from '../../../util/paths.js';
+import { ensurePrivateDir, statePath, stateRoot } from '../../../util/paths.js';
 import { UserError } from '../../../util/errors.js';
 import { helperPath } from './helper.js';
 
@@ -11,8 +11,9 @@ import { helperPath } from './helper.js';
  * without a fallback are tried by `tsc-helper probe`, and a kernel that
  * lacks one is refused here, in one sentence, before anything is made.
  * Features are tried, not versions compared: distro kernels backport them.
- * A kernel that passed is remembered for the boot (the run root's marker
- * holds the boot id), so this costs one process per boot.
+ * A kernel that passed is remembered for the boot (the state root's
+ * `kernel-ok` holds the boot id: the run root stays empty when nothing
+ * runs), so this costs one process per boot and state root.
  */
 
 export const KERNEL_FLOOR = '5.10';
@@ -52,7 +53,7 @@ function bootId(): string {
 }
 
 export function checkKernel(): void {
-  const marker = runPath('kernel-ok');
+  const marker = statePath('kernel-ok');
   const boot = bootId();
   try {
     if (readFileSync(marker, 'utf8').trim() === boot) return;
@@ -61,6 +62,6 @@ export function checkKernel(): void {
   if (r.error) throw r.error;
   const missing = parseProbe(r.stdout);
   if (missing.length) throw kernelRefusal(release(), missing);
-  ensurePrivateDir(runRoot());
+  ensurePrivateDir(stateRoot());
   writeFileSync(marker, `${boot}\n`, { mode: 0o600 });
 }
