@@ -13,7 +13,9 @@ import type { VmKernel } from './kernels.js';
  * only PVM-built guests, and a Debian kernel hangs in early boot), so KVM
  * is taken when a hardware KVM module (kvm_intel, kvm_amd) is loaded and
  * /dev/kvm opens; TCG (emulation, slower but everywhere) otherwise.
- * TSCOMPOSE_VM_ACCEL=kvm|tcg overrides.
+ * TSCOMPOSE_VM_ACCEL=kvm|tcg overrides. And since a module can be loaded and
+ * still not run the guest, a KVM guest that does not reach its init in time
+ * is booted again under TCG (run-suite.ts, `whenReady`).
  */
 
 export type Accel = 'kvm' | 'tcg';
@@ -32,6 +34,7 @@ export function vmAccel(): Accel {
 
 export interface BootOptions {
   kernel: VmKernel;
+  accel: Accel;
   initrd: string;
   /** Host directory shared read-write as the guest's /mnt/io. */
   ioDir: string;
@@ -48,11 +51,16 @@ export interface VmRun {
   done: Promise<{ code: number | null; timedOut: boolean; console: string }>;
   /** Kills QEMU now (idempotent). */
   kill(): void;
+  /** True once the guest's init says it is ready; false if QEMU ends first or `ms` pass. */
+  whenReady(ms: number): Promise<boolean>;
   accel: Accel;
 }
 
+/** The line guest/init.sh prints when the guest's root, cgroups and shares are in place. */
+const READY = /^vm-init: ready /;
+
 export function bootVm(o: BootOptions): VmRun {
-  const accel = vmAccel();
+  const accel = o.accel;
   const args = [
     '-machine', `q35,accel=${accel}`, '-cpu', accel === 'kvm' ? 'host' : 'max',
     '-m', String(o.memoryMb ?? 2048), '-smp', String(o.cpus ?? 2),
@@ -67,13 +75,21 @@ export function bootVm(o: BootOptions): VmRun {
   const child: ChildProcess = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let console = '';
   let pending = '';
+  let ready = false;
+  const readyWaiters: Array<(ok: boolean) => void> = [];
   const take = (chunk: Buffer) => {
     const text = chunk.toString('utf8').replace(/\r/g, '');
     console += text;
     pending += text;
     const lines = pending.split('\n');
     pending = lines.pop()!;
-    for (const l of lines) o.onLine?.(l);
+    for (const l of lines) {
+      if (!ready && READY.test(l)) {
+        ready = true;
+        for (const w of readyWaiters.splice(0)) w(true);
+      }
+      o.onLine?.(l);
+    }
   };
   child.stdout!.on('data', take);
   child.stderr!.on('data', take);
@@ -96,8 +112,16 @@ export function bootVm(o: BootOptions): VmRun {
       clearTimeout(timer);
       process.off('exit', kill);
       if (pending) o.onLine?.(pending);
+      for (const w of readyWaiters.splice(0)) w(false);
       resolve({ code, timedOut, console });
     });
   });
-  return { done, kill, accel };
+  const whenReady = (ms: number) => (ready ? Promise.resolve(true) : new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    readyWaiters.push((ok) => {
+      clearTimeout(timer);
+      resolve(ok);
+    });
+  }));
+  return { done, kill, whenReady, accel };
 }

@@ -11,7 +11,7 @@ import { forceRemoveRoot, settledLeftovers } from '../../native-engine/support.j
 import type { CheckResult, SuiteConfig } from '../suite/context.js';
 import { vmKernel, type VmKernel } from './kernels.js';
 import { buildInitramfs } from './initramfs.js';
-import { bootVm, type Accel } from './qemu.js';
+import { bootVm, vmAccel, type Accel } from './qemu.js';
 
 /**
  * Runs the engine suite (test/vm/suite) on one target: in a VM booting one of
@@ -36,6 +36,8 @@ export interface SuiteRun {
 
 const CLI = join(repoRoot, 'bin', 'tscompose');
 const HELPER = join(repoRoot, 'native', 'build', 'tsc-helper');
+/** Under KVM a guest reaches its init in seconds; one that has not after this never will. */
+const KVM_BOOT_MS = 60_000;
 /** A port no server listens on: names the embedded DNS does not know are forwarded nowhere. */
 const NO_UPSTREAM = '127.0.0.1:9';
 
@@ -100,14 +102,21 @@ export async function runSuiteInVm(series: string, layout: CgroupLayout, timeout
       '',
     ].join('\n'));
     buildInitramfs(kernel, join(io, 'initrd.cpio'));
-    vm = bootVm({ kernel, initrd: join(io, 'initrd.cpio'), ioDir: io, timeoutMs, ...(onLine ? { onLine } : {}) });
+    const boot = (accel: Accel) => bootVm({ kernel, accel, initrd: join(io!, 'initrd.cpio'), ioDir: io!, timeoutMs, ...(onLine ? { onLine } : {}) });
+    vm = boot(vmAccel());
+    let fellBack = '';
+    if (vm.accel === 'kvm' && !(await vm.whenReady(KVM_BOOT_MS))) {
+      vm.kill();
+      fellBack = `KVM did not boot the guest within ${KVM_BOOT_MS / 1000} s:\n${(await vm.done).console.split('\n').slice(-5).join('\n')}\n--- again under TCG ---\n`;
+      vm = boot('tcg');
+    }
     const end = await vm.done;
     const status = existsSync(join(io, 'status')) ? readFileSync(join(io, 'status'), 'utf8').trim() : undefined;
     const problem = end.timedOut ? `the VM was killed after ${timeoutMs / 1000} s`
       : status !== '0' ? `the suite ended with status ${status ?? '(none: the guest died first)'}` : undefined;
     return {
       target: `Linux ${kernel.release} (${layout} cgroup v2)`, kernel, accel: vm.accel, results: readResults(join(io, 'results.jsonl')),
-      output: end.console, seconds: (Date.now() - started) / 1000, ...(problem ? { problem } : {}),
+      output: fellBack + end.console, seconds: (Date.now() - started) / 1000, ...(problem ? { problem } : {}),
     };
   } finally {
     vm?.kill();
