@@ -62,11 +62,21 @@ noreturn void process_exec(const struct conf *c, int helper_fd, int sync_fd);
 int sealed_self(void);
 int stage2_main(int argc, char **argv);
 
+/* ---- kernel interfaces newer than the floor, with their fallbacks (compat.c) ---- */
+
+/* mount_setattr (5.12): 0, or -1 with errno ENOSYS where the kernel lacks it. */
+int mount_attrs(int mfd, unsigned attrs, int recursive);
+/* The fallback: a bind remount of the attached mount whose root `fd` is. */
+void remount_attrs(int fd, unsigned attrs, int recursive, const char *target);
+int sealed_copy_of_self(void);
+void cloexec_from(int low);
+
 /* ---- entry points ---- */
 
 int start_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int cp_main(int argc, char **argv);
+int probe_main(int argc, char **argv);
 
 /* monitor.c: the container's parent for its whole life. */
 struct monitor_io {

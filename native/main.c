@@ -15,7 +15,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "exec") == 0) return exec_main(argc, argv);
     if (strcmp(cmd, "stage2") == 0) return stage2_main(argc, argv);
     if (strcmp(cmd, "cp") == 0) return cp_main(argc, argv);
-    fprintf(stderr, "usage: tsc-helper start|exec|cp CONFIG\n"
+    if (strcmp(cmd, "probe") == 0) return probe_main(argc, argv);
+    fprintf(stderr, "usage: tsc-helper start|exec|cp CONFIG, or tsc-helper probe\n"
                     "(an internal tool of tscompose; it reads a config written by tscompose)\n");
     return 2;
 }

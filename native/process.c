@@ -32,9 +32,10 @@
 int sealed_self(void) {
     int fd = open_tree(AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
     if (fd < 0) fail_errno(125, "clone the helper binary");
-    struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, .propagation = MS_PRIVATE };
-    if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) fail_errno(125, "seal the helper binary");
-    return fd;
+    if (mount_attrs(fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0) == 0) return fd;
+    if (errno != ENOSYS) fail_errno(125, "seal the helper binary");
+    close(fd);
+    return sealed_copy_of_self();
 }
 
 static void set_rlimits(const struct conf *c) {
@@ -153,7 +154,7 @@ noreturn void process_exec(const struct conf *c, int helper_fd, int sync_fd) {
     }
 
     /* Nothing of ours crosses into the container but stdio and the sync fd (closed by stage 2's exec). */
-    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail_errno(125, "close inherited fds");
+    cloexec_from(3);
     if (fcntl(sync_fd, F_SETFD, 0) < 0) fail_errno(125, "keep the sync fd");
     syscall(SYS_execveat, helper_fd, "", argv, envp, AT_EMPTY_PATH);
     fail_errno(125, "exec the helper's second stage");

@@ -109,48 +109,71 @@ int ensure_in_root(int rootfd, const char *path, int want_dir, mode_t mode) {
     return -1;
 }
 
-static void fs_fail(int fsfd, const char *what, const char *target) {
-    int err = errno;
-    char log[512] = "";
-    if (fsfd >= 0) {
-        ssize_t n = read(fsfd, log, sizeof log - 1);
-        log[n > 0 ? n : 0] = 0;
-        if (n > 0 && log[n - 1] == '\n') log[n - 1] = 0;
-    }
-    errno = err;
-    if (*log) fail(125, "mount %s on %s: %s (%s)", what, target, strerror(err), log);
+/* Why a new mount failed: errno, and the filesystem's own words from the fs context's log. */
+struct fs_error {
+    int err;
+    char log[512];
+};
+
+static noreturn void fs_report(const char *what, const char *target, const struct fs_error *e) {
+    errno = e->err;
+    if (*e->log) fail(125, "mount %s on %s: %s (%s)", what, target, strerror(e->err), e->log);
     fail_errno(125, "mount %s on %s", what, target);
 }
 
-/* A new, detached filesystem mount; `data` is comma-separated options, as for mount(8). */
-static int fs_mount(const char *type, const char *source, const char *data, unsigned attrs, const char *target) {
+static int fs_error(int fsfd, struct fs_error *e) {
+    e->err = errno;
+    e->log[0] = 0;
+    if (fsfd >= 0) {
+        ssize_t n = read(fsfd, e->log, sizeof e->log - 1);
+        e->log[n > 0 ? n : 0] = 0;
+        if (n > 0 && e->log[n - 1] == '\n') e->log[n - 1] = 0;
+        close(fsfd);
+    }
+    return -1;
+}
+
+/*
+ * A new, detached filesystem mount; `data` is comma-separated options, as for
+ * mount(8). Overlay's lower dirs go one fsconfig call each ("lowerdir+", Linux
+ * 6.8), since fsconfig takes values of at most 256 bytes. Returns -1 and fills
+ * `e` on failure.
+ */
+static int fs_try(const char *type, const char *source, const char *data, unsigned attrs, struct fs_error *e) {
     int fsfd = fsopen(type, FSOPEN_CLOEXEC);
-    if (fsfd < 0) fs_fail(-1, type, target);
-    if (source && *source && fsconfig(fsfd, FSCONFIG_SET_STRING, "source", source, 0) < 0) fs_fail(fsfd, type, target);
+    if (fsfd < 0) return fs_error(-1, e);
+    if (source && *source && fsconfig(fsfd, FSCONFIG_SET_STRING, "source", source, 0) < 0) return fs_error(fsfd, e);
     char *opts = strdup(data ? data : "");
-    for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+    int ok = 1;
+    for (char *save = NULL, *o = strtok_r(opts, ",", &save); o && ok; o = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(o, '=');
         if (!eq) {
-            if (fsconfig(fsfd, FSCONFIG_SET_FLAG, o, NULL, 0) < 0) fs_fail(fsfd, type, target);
+            ok = fsconfig(fsfd, FSCONFIG_SET_FLAG, o, NULL, 0) == 0;
             continue;
         }
         *eq = 0;
         const char *val = eq + 1;
         if (strcmp(type, "overlay") == 0 && strcmp(o, "lowerdir") == 0) {
-            /* fsconfig takes values of at most 256 bytes: add the layers one by one. */
             char *layers = strdup(val);
-            for (char *ls = NULL, *l = strtok_r(layers, ":", &ls); l; l = strtok_r(NULL, ":", &ls))
-                if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", l, 0) < 0) fs_fail(fsfd, type, target);
+            for (char *ls = NULL, *l = strtok_r(layers, ":", &ls); l && ok; l = strtok_r(NULL, ":", &ls))
+                ok = fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", l, 0) == 0;
             free(layers);
-        } else if (fsconfig(fsfd, FSCONFIG_SET_STRING, o, val, 0) < 0) {
-            fs_fail(fsfd, type, target);
+        } else {
+            ok = fsconfig(fsfd, FSCONFIG_SET_STRING, o, val, 0) == 0;
         }
     }
     free(opts);
-    if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) fs_fail(fsfd, type, target);
+    if (!ok || fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) return fs_error(fsfd, e);
     int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, attrs);
-    if (mfd < 0) fs_fail(fsfd, type, target);
+    if (mfd < 0) return fs_error(fsfd, e);
     close(fsfd);
+    return mfd;
+}
+
+static int fs_mount(const char *type, const char *source, const char *data, unsigned attrs, const char *target) {
+    struct fs_error e;
+    int mfd = fs_try(type, source, data, attrs, &e);
+    if (mfd < 0) fs_report(type, target, &e);
     return mfd;
 }
 
@@ -160,10 +183,29 @@ static void attach(int mfd, int targetfd, const char *what, const char *target) 
     close(mfd);
 }
 
-static void set_attrs(int mfd, unsigned attrs, int recursive, const char *target) {
-    struct mount_attr attr = { .attr_set = attrs, .propagation = MS_PRIVATE };
-    if (mount_setattr(mfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0)
-        fail_errno(125, "set mount options on %s", target);
+/*
+ * Attaches a detached mount at `target` (in the root) with these attributes:
+ * set before it is visible where the kernel has mount_setattr (5.12), by a
+ * remount right after attaching it where not.
+ */
+static void attach_with_attrs(int mfd, unsigned attrs, int recursive, int rootfd, int targetfd, const char *what, const char *target) {
+    if (mount_attrs(mfd, attrs, recursive) == 0) {
+        attach(mfd, targetfd, what, target);
+        return;
+    }
+    if (errno != ENOSYS) fail_errno(125, "set mount options on %s", target);
+    attach(mfd, targetfd, what, target);
+    int fd = open_in_root(rootfd, target, O_PATH, 0);
+    if (fd < 0) fail_errno(125, "open %s", target);
+    remount_attrs(fd, attrs, recursive, target);
+    close(fd);
+}
+
+/* The attributes of the mount attached at `fd` (its root), by whichever interface the kernel has. */
+static void set_attrs(int fd, unsigned attrs, int recursive, const char *target) {
+    if (mount_attrs(fd, attrs, recursive) == 0) return;
+    if (errno != ENOSYS) fail_errno(125, "set mount options on %s", target);
+    remount_attrs(fd, attrs, recursive, target);
 }
 
 static int target_fd(int rootfd, const char *target, int want_dir) {
@@ -207,8 +249,10 @@ static void op_mask(int rootfd, const char *target) {
             fail(125, "refusing to mask %s: /dev/null in the container is not the null device (char 1:3)", target);
         mfd = open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         if (mfd < 0) fail_errno(125, "mask %s", target);
-        set_attrs(mfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0, target);
         close(null);
+        attach_with_attrs(mfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0, rootfd, fd, "a mask", target);
+        close(fd);
+        return;
     }
     attach(mfd, fd, "a mask", target);
     close(fd);
@@ -222,8 +266,7 @@ static void op_readonly(int rootfd, const char *target) {
     }
     int mfd = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
     if (mfd < 0) fail_errno(125, "make %s read-only", target);
-    set_attrs(mfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 1, target);
-    attach(mfd, fd, "a read-only bind", target);
+    attach_with_attrs(mfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 1, rootfd, fd, "a read-only bind", target);
     close(fd);
 }
 
@@ -263,9 +306,8 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
         if (mfd < 0) fail_errno(125, "bind mount %s", a[0]);
         struct stat st;
         if (fstat(mfd, &st) < 0) fail_errno(125, "bind mount %s", a[0]);
-        set_attrs(mfd, (unsigned)parse_hex(a[2]), a[3][0] == '1', a[1]);
         int fd = target_fd(rootfd, a[1], S_ISDIR(st.st_mode));
-        attach(mfd, fd, a[0], a[1]);
+        attach_with_attrs(mfd, (unsigned)parse_hex(a[2]), a[3][0] == '1', rootfd, fd, a[0], a[1]);
         close(fd);
     } else if (strcmp(kind, "copyup") == 0 && n >= 2) {    /* target hostdir */
         op_copyup(rootfd, a[0], a[1]);
@@ -308,6 +350,30 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
     }
 }
 
+/*
+ * The image's layers under the container's upper dir. Kernels without
+ * "lowerdir+" (before 6.8) refuse it: 6.5-6.7 at fsconfig, older ones (whose
+ * overlay parses its options only when mounting) at create, both with EINVAL.
+ * There the whole option string goes to mount(2), which takes one page: the
+ * image store keeps it short with relative l/ links, resolved from the
+ * working directory set to the store's root.
+ */
+static void overlay_root(const char *data, const char *rootfs, int target) {
+    struct fs_error e;
+    int mfd = fs_try("overlay", "overlay", data, 0, &e);
+    if (mfd >= 0) {
+        attach(mfd, target, "the root filesystem", rootfs);
+        return;
+    }
+    if (e.err != EINVAL) fs_report("overlay", "/", &e);
+    if (mount("overlay", rootfs, "overlay", 0, data) < 0) {
+        /* The first attempt's log speaks of lowerdir+, which is not what failed now. */
+        e.err = errno;
+        e.log[0] = 0;
+        fs_report("overlay", "/", &e);
+    }
+}
+
 int rootfs_prepare(const struct conf *c, int *tty_master, int *tty_slave) {
     const char *rootfs = conf_get(c, "rootfs");
     if (!rootfs) fail(125, "helper: no rootfs in the config");
@@ -319,10 +385,13 @@ int rootfs_prepare(const struct conf *c, int *tty_master, int *tty_slave) {
     /* The image store writes layer paths relative to its root, so that many layers fit in one page. */
     const char *overlay_cwd = conf_get(c, "overlay_cwd");
     if (overlay && overlay_cwd && chdir(overlay_cwd) < 0) fail_errno(125, "chdir %s", overlay_cwd);
-    int mfd = overlay ? fs_mount("overlay", "overlay", overlay, 0, "/")
-                      : open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
-    if (mfd < 0) fail_errno(125, "bind rootfs %s", rootfs);
-    attach(mfd, target, "the root filesystem", rootfs);
+    if (overlay) {
+        overlay_root(overlay, rootfs, target);
+    } else {
+        int mfd = open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+        if (mfd < 0) fail_errno(125, "bind rootfs %s", rootfs);
+        attach(mfd, target, "the root filesystem", rootfs);
+    }
     close(target);
     int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) fail_errno(125, "open rootfs %s", rootfs);

@@ -130,7 +130,7 @@ const image = {
   chainIds: [],
   size: 0,
 } as unknown as ImageRecord;
-const noRuntime = { inspect: async () => { throw new Error('no such container'); } } as never;
+const noRuntime = { inspect: async () => { throw new Error('no such container'); }, cgroups: { supportsBlkioWeight: () => false } } as never;
 const spec = (o: Partial<ContainerCreateSpec> = {}): ContainerCreateSpec => ({ name: 'p-web-1', image: 'img:1', labels: { over: 'spec' }, ...o });
 
 describe('create spec → runtime spec', () => {
@@ -186,6 +186,13 @@ describe('create spec → runtime spec', () => {
     }
     const warned = await planCreate(spec({ securityOpt: ['label=disable'], resources: { blkioWeight: 10 } }), image, noRuntime);
     expect(warned.warnings).toHaveLength(2);
+    expect(warned.warnings.join('\n')).toMatch(/blkio_config.weight is discarded/);
+    expect(warned.runtime.resources?.blkioWeight).toBeUndefined();
+    // Where the kernel has an I/O weight it is applied, as cpusets are.
+    const withWeight = { ...(noRuntime as object), cgroups: { supportsBlkioWeight: () => true } } as never;
+    const applied = await planCreate(spec({ resources: { blkioWeight: 300, cpusetCpus: '0', cpusetMems: '0' } }), image, withWeight);
+    expect(applied.warnings).toEqual([]);
+    expect(applied.runtime.resources).toMatchObject({ blkioWeight: 300, cpusetCpus: '0', cpusetMems: '0' });
   });
 
   it('parses tmpfs options and refuses unknown ones', () => {

@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkNoLeaks, makeRuntimeRoot, runToEnd, sh } from './helpers.js';
@@ -60,5 +60,21 @@ describe('runtime: limits (acceptance 2, security test 8)', () => {
     expect(inside.stdout).toBe('150000\n100\n8:pids:/\n');
     expect(inside.stderr).toMatch(/Read-only file system/);
     await root.runtime.remove(id, { force: true });
+  });
+
+  it('applies a cpuset; one the host does not have is refused at start as Docker words it, leaving no cgroup', async () => {
+    const root = await makeRuntimeRoot();
+    const id = await root.create({ resources: { cpusetCpus: '0' }, cmd: ['sleep', '100'] });
+    await root.runtime.start(id);
+    expect(readFileSync(`/sys/fs/cgroup/cpuset/tscompose/${id}/cpuset.cpus`, 'utf8').trim()).toBe('0');
+    const inside = await root.runtime.execCapture(id, { cmd: ['grep', 'Cpus_allowed_list', '/proc/self/status'] });
+    expect(inside.stdout).toMatch(/Cpus_allowed_list:\s+0\n/);
+    await root.runtime.remove(id, { force: true });
+
+    const bad = await root.create({ resources: { cpusetCpus: '4095' }, cmd: ['true'] });
+    await expect(root.runtime.start(bad)).rejects.toThrow(/Requested CPUs are not available - requested 4095, available: /);
+    for (const h of ['cpuset', 'memory', 'cpu', 'pids']) expect(existsSync(`/sys/fs/cgroup/${h}/tscompose/${bad}`), h).toBe(false);
+    expect((await root.runtime.inspect(bad)).State.Error).toMatch(/Requested CPUs are not available/);
+    await root.runtime.remove(bad);
   });
 });

@@ -8,6 +8,7 @@ import { parsePsFilters, psRows, renderPs } from '../container/present.js';
 import { parseEnv, parseInteger, parseTime } from '../container/flags.js';
 import { renderTemplate } from '../../engine/native/image/present.js';
 import { registerContainerCommit } from './commit.js';
+import { registerContainerStats } from './container-stats.js';
 
 /**
  * `tscompose container ...`: the native engine's containers with the docker
@@ -49,7 +50,12 @@ async function forEach(refs: string[], fn: (ref: string) => Promise<void>): Prom
 
 /** Creates the container and wires its network (src/network); one whose network cannot be made is removed again. */
 async function createWired(rt: ContainerRuntime, image: string, command: string[], f: CreateFlags): Promise<string> {
-  const id = await rt.create(await specFromFlags(image, command, f));
+  const spec = await specFromFlags(image, command, f);
+  if (spec.resources?.blkioWeight && !rt.cgroups.supportsBlkioWeight()) {
+    process.stderr.write('WARNING: Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.\n');
+    delete spec.resources.blkioWeight;
+  }
+  const id = await rt.create(spec);
   try {
     await (await network()).wireContainerNetwork(rt, id, f);
   } catch (err) {
@@ -142,6 +148,7 @@ async function runContainer(rt: ContainerRuntime, image: string, command: string
 export function register(program: Command): void {
   const container = program.command('container').description('Manage containers of the native engine').enablePositionalOptions();
   registerContainerCommit(container);
+  registerContainerStats(container, openRuntime);
 
   addCreateOptions(container.command('run'))
     .description('Create and run a new container from an image')

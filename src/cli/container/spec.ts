@@ -26,6 +26,9 @@ export interface CreateFlags {
   memoryReservation?: string;
   cpus?: string;
   cpuShares?: string;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  blkioWeight?: string;
   pidsLimit?: string;
   capAdd?: string[];
   capDrop?: string[];
@@ -72,6 +75,9 @@ export function addCreateOptions(cmd: Command): Command {
     .option('--memory-reservation <bytes>', 'Memory soft limit')
     .option('--cpus <decimal>', 'Number of CPUs')
     .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)')
+    .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--cpuset-mems <string>', 'MEMs in which to allow execution (0-3, 0,1)')
+    .option('--blkio-weight <uint16>', 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)')
     .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)')
     .option('--cap-add <list>', 'Add Linux capabilities (repeatable)', collect)
     .option('--cap-drop <list>', 'Drop Linux capabilities (repeatable)', collect)
@@ -141,6 +147,9 @@ export async function specFromFlags(image: string, command: string[], f: CreateF
   }
   if (f.cpuShares) resources.cpuShares = parseInteger(f.cpuShares, '--cpu-shares');
   if (f.pidsLimit) resources.pidsLimit = parseInteger(f.pidsLimit, '--pids-limit');
+  if (f.cpusetCpus) resources.cpusetCpus = f.cpusetCpus;
+  if (f.cpusetMems) resources.cpusetMems = f.cpusetMems;
+  if (f.blkioWeight && f.blkioWeight !== '0') resources.blkioWeight = parseInteger(f.blkioWeight, '--blkio-weight');
   if (f.oomScoreAdj) resources.oomScoreAdj = parseInteger(f.oomScoreAdj, '--oom-score-adj');
   if (Object.keys(resources).length) spec.resources = resources;
   if (f.capAdd) spec.capAdd = f.capAdd.flatMap((c) => c.split(','));

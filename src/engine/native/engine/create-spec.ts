@@ -37,7 +37,7 @@ export interface CreatePlan {
   warnings: string[];
 }
 
-type Runtime = Pick<ContainerRuntime, 'inspect'>;
+type Runtime = Pick<ContainerRuntime, 'inspect' | 'cgroups'>;
 
 const ARCHES: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
 
@@ -65,9 +65,12 @@ export async function planCreate(spec: ContainerCreateSpec, image: ImageRecord, 
 
   const r = spec.resources ?? {};
   if (r.devices?.length) fail('devices', 'drop devices:, or use privileged: true');
-  for (const [k, v] of [['mem_swappiness', r.memorySwappiness], ['cpuset', r.cpusetCpus ?? r.cpusetMems], ['oom_kill_disable', r.oomKillDisable], ['blkio_config', r.blkioWeight]] as const) {
+  for (const [k, v] of [['mem_swappiness', r.memorySwappiness], ['oom_kill_disable', r.oomKillDisable]] as const) {
     if (v !== undefined) warnings.push(`${k} is not applied by the native engine`);
   }
+  // As Docker: a weight the kernel cannot apply is dropped with a warning, not refused.
+  const blkioWeight = r.blkioWeight && rt.cgroups.supportsBlkioWeight() ? r.blkioWeight : undefined;
+  if (r.blkioWeight && blkioWeight === undefined) warnings.push('blkio_config.weight is discarded: this kernel has no block I/O weight for cgroups');
 
   const security = parseSecurityOpt(spec.securityOpt ?? [], name, warnings);
   const mounts = [...(spec.mounts ?? []).map((m) => mountOf(m, name)), ...tmpfsMounts(spec.tmpfs ?? {}, name)];
@@ -108,6 +111,9 @@ export async function planCreate(spec: ContainerCreateSpec, image: ImageRecord, 
       ...(r.cpuQuota ? { cpuQuota: r.cpuQuota } : {}),
       ...(r.pidsLimit ? { pidsLimit: r.pidsLimit } : {}),
       ...(r.oomScoreAdj !== undefined ? { oomScoreAdj: r.oomScoreAdj } : {}),
+      ...(r.cpusetCpus ? { cpusetCpus: r.cpusetCpus } : {}),
+      ...(r.cpusetMems ? { cpusetMems: r.cpusetMems } : {}),
+      ...(blkioWeight ? { blkioWeight } : {}),
     },
     ...(stopSignal ? { stopSignal } : {}),
     ...(spec.stopTimeout !== undefined ? { stopTimeout: spec.stopTimeout } : {}),

@@ -40,6 +40,12 @@ export function validateSpec(spec: ContainerSpec): void {
   }
   if (r.cpus !== undefined && (r.cpus < 0 || !Number.isFinite(r.cpus))) throw new UserError(`invalid cpus value ${r.cpus}`, 1, 'give a positive number of CPUs, e.g. 0.5');
   if (r.pidsLimit !== undefined && !Number.isInteger(r.pidsLimit)) throw new UserError(`invalid pids limit ${r.pidsLimit}`);
+  for (const [flag, v] of [['--cpuset-cpus', r.cpusetCpus], ['--cpuset-mems', r.cpusetMems]] as const) {
+    if (v !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(v)) throw new UserError(`invalid value "${v}" for ${flag}`, 1, 'give a list such as 0-2,4');
+  }
+  if (r.blkioWeight !== undefined && r.blkioWeight !== 0 && (!Number.isInteger(r.blkioWeight) || r.blkioWeight < 10 || r.blkioWeight > 1000)) {
+    throw new UserError(`invalid blkio weight ${r.blkioWeight}`, 1, 'give a weight between 10 and 1000');
+  }
   const targets = new Set<string>();
   for (const m of spec.mounts ?? []) {
     if (!m.target || !posix.isAbsolute(m.target)) {

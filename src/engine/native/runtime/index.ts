@@ -20,6 +20,8 @@ import { readLogs } from './logs.js';
 import { startExec, type ExecHandle, type ExecStdio } from './exec.js';
 import { toInspect, toSummary } from './inspect.js';
 import { topProcesses } from './top.js';
+import { toDockerStats } from './stats.js';
+import { checkKernel } from './kernel.js';
 import { copyFromContainer, copyToContainer, type CopyOptions } from './cp.js';
 import { VolumeStore, matchLabels } from './volumes.js';
 import {
@@ -27,7 +29,7 @@ import {
   type ContainerRecord, type RuntimeState,
 } from './store.js';
 import type {
-  ContainerInspect, ContainerNetwork, ContainerSpec, ContainerSummary, ExecSpec, ExitInfo, ListOptions, LogEntry,
+  ContainerInspect, ContainerNetwork, ContainerSpec, ContainerStats, ContainerSummary, ExecSpec, ExitInfo, ListOptions, LogEntry,
   LogOptions, RemoveOptions, StopOptions, TopResult,
 } from './types.js';
 
@@ -65,6 +67,7 @@ export class ContainerRuntime {
   ) {}
 
   static async open(opts: { images?: RuntimeImages; cgroups?: CgroupDriver } = {}): Promise<ContainerRuntime> {
+    checkKernel();
     return new ContainerRuntime(opts.images ?? (await openImages()), opts.cgroups ?? hostCgroups());
   }
 
@@ -193,16 +196,23 @@ export class ContainerRuntime {
       const paths = new ContainerPaths(id);
       const user = resolveUser([rec.rootfs.upperDir, ...rec.rootfs.lowerDirs], rec.user, rec.spec.groupAdd);
       const r = rec.spec.resources ?? {};
-      this.cgroups.create(id, { ...r, allDevices: rec.spec.privileged });
-      ensurePrivateDir(paths.runDir);
-      try { unlinkSync(paths.exit); } catch { /* first start */ }
       const attach: AttachOptions | undefined = opts.attach && {
         stdin: opts.attach.stdin ?? false,
         ...(opts.attach.stdio === 'inherit' && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : {}),
       };
-      // A new file, not a truncated one: ext4 flushes a file truncated and rewritten when it is closed.
-      rmSync(paths.startConf, { force: true });
-      writeFileSync(paths.startConf, startConfig(rec, paths, this.cgroups, user, attach), { mode: 0o600, flag: 'wx' });
+      try {
+        this.cgroups.create(id, { ...r, allDevices: rec.spec.privileged });
+        ensurePrivateDir(paths.runDir);
+        try { unlinkSync(paths.exit); } catch { /* first start */ }
+        // A new file, not a truncated one: ext4 flushes a file truncated and rewritten when it is closed.
+        rmSync(paths.startConf, { force: true });
+        writeFileSync(paths.startConf, startConfig(rec, paths, this.cgroups, user, attach), { mode: 0o600, flag: 'wx' });
+      } catch (err) {
+        // A limit the host cannot apply (or a config that cannot be written) leaves no cgroup behind.
+        await this.cgroups.remove(id).catch(() => undefined);
+        writeJsonAtomic(paths.state, { ...state, error: (err as Error).message }, 0o600, { durable: false });
+        throw err;
+      }
       const stdio = (opts.attach
         ? [opts.attach.stdin ? opts.attach.stdio : 'ignore', opts.attach.stdio, opts.attach.stdio]
         : ['ignore', 'ignore', 'ignore']) as [StdioOptions, StdioOptions, StdioOptions];
@@ -337,6 +347,13 @@ export class ContainerRuntime {
 
   logs(ref: string, opts: LogOptions = {}): AsyncGenerator<LogEntry> {
     return readLogs(this.resolve(ref), opts);
+  }
+
+  /** One reading of the container's cgroup counters (zeros for one that is not running, as Docker's). */
+  async stats(ref: string): Promise<ContainerStats> {
+    const id = this.resolve(ref);
+    const running = deriveStatus(id).status === 'running';
+    return toDockerStats(id, readRecord(id).name, this.cgroups.version, running ? this.cgroups.stats(id) : undefined);
   }
 
   async top(ref: string): Promise<TopResult> {

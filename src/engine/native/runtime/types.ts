@@ -36,6 +36,11 @@ export interface ContainerResources {
   cpuQuota?: number;
   pidsLimit?: number;
   oomScoreAdj?: number;
+  /** CPUs and memory nodes ("0-2,4"), as --cpuset-cpus / --cpuset-mems. */
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  /** 10..1000, as --blkio-weight; applied where the kernel has an I/O weight. */
+  blkioWeight?: number;
 }
 
 export interface Ulimit {
@@ -158,6 +163,9 @@ export interface ContainerInspect {
     MemoryReservation: number;
     NanoCpus: number;
     CpuShares: number;
+    CpusetCpus: string;
+    CpusetMems: string;
+    BlkioWeight: number;
     PidsLimit: number | null;
     NetworkMode: string;
     ShmSize: number;
@@ -236,6 +244,29 @@ export interface ExecSpec {
   stdin?: boolean;
   detach?: boolean;
   privileged?: boolean;
+}
+
+/**
+ * One reading of a running container's counters, in the shape of Docker's
+ * stats API (GET /containers/{id}/stats?stream=false, cgroup fields only):
+ * a rate such as `docker stats`' CPU % is the difference of two readings.
+ */
+export interface ContainerStats {
+  read: string;
+  id: string;
+  name: string;
+  pids_stats: { current: number; limit?: number };
+  memory_stats: { usage: number; limit: number; stats: { inactive_file: number }; failcnt?: number };
+  cpu_stats: {
+    cpu_usage: { total_usage: number };
+    /** The host's busy + idle time in ns (/proc/stat), the denominator of CPU %. */
+    system_cpu_usage: number;
+    online_cpus: number;
+    throttling_data: { throttled_periods: number; throttled_time: number };
+  };
+  /** cgroup v1 or v2, as the reading came from. */
+  cgroup_version: 1 | 2;
+  oom_kills: number;
 }
 
 export interface ExitInfo {

@@ -3,9 +3,9 @@ import { CgroupV1, type V1Hierarchy } from './v1.js';
 import { CgroupV2 } from './v2.js';
 import type { CgroupDriver } from './types.js';
 
-export type { CgroupDriver, CgroupLimits } from './types.js';
+export type { CgroupDriver, CgroupLimits, CgroupStats } from './types.js';
 export { CgroupV1 } from './v1.js';
-export { CgroupV2, sharesToWeight } from './v2.js';
+export { CgroupV2, blkioToIoWeight, sharesToWeight } from './v2.js';
 
 export interface CgroupMounts {
   v1: V1Hierarchy[];

@@ -1,3 +1,5 @@
+import { UserError } from '../../../../util/errors.js';
+
 /** Limits as the runtime hands them to a cgroup driver (bytes, CPUs, counts). */
 export interface CgroupLimits {
   memory?: number;
@@ -10,8 +12,30 @@ export interface CgroupLimits {
   cpuPeriod?: number;
   cpuShares?: number;
   pidsLimit?: number;
+  /** CPUs and memory nodes the container may use ("0-2,4"); unset: the parent's. */
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  /** Block I/O weight, 10..1000 (Docker's --blkio-weight); applied where the kernel has an I/O weight. */
+  blkioWeight?: number;
   /** Allow every device (privileged); otherwise Docker's default device list. */
   allDevices?: boolean;
+}
+
+/** One reading of a container's cgroup, as `docker stats` shows it (one sample; rates are the caller's). */
+export interface CgroupStats {
+  /** Bytes in use, and the part of it that is inactive page cache (Docker subtracts it). */
+  memoryUsage: number;
+  memoryInactiveFile: number;
+  /** The limit in bytes, or undefined when unlimited. */
+  memoryLimit: number | undefined;
+  /** CPU time used, nanoseconds; periods throttled by the CPU quota, and for how long. */
+  cpuUsageNs: number;
+  cpuThrottledPeriods: number;
+  cpuThrottledNs: number;
+  pids: number;
+  pidsLimit: number | undefined;
+  /** Processes the kernel's OOM killer killed in the cgroup. */
+  oomKills: number;
 }
 
 /**
@@ -38,6 +62,10 @@ export interface CgroupDriver {
   hierarchyMounts(): Array<{ dir: string; options: string }>;
   /** Memory in use (bytes), for stats; undefined when unknown. */
   memoryUsage(id: string): number | undefined;
+  /** A reading of the container's counters; undefined when it has no cgroup. */
+  stats(id: string): CgroupStats | undefined;
+  /** Whether a block I/O weight would reach the kernel here (Docker discards it with a warning otherwise). */
+  supportsBlkioWeight(): boolean;
 }
 
 /** Docker's default device rules (moby oci/defaults.go), as v1 devices.allow lines. */
@@ -64,6 +92,13 @@ export function cfsQuota(l: CgroupLimits): { quota: number; period: number } | u
   if (l.cpus !== undefined && l.cpus > 0) return { quota: Math.round(l.cpus * period), period };
   if (l.cpuQuota !== undefined && l.cpuQuota > 0) return { quota: l.cpuQuota, period };
   return undefined;
+}
+
+/** A cpuset the kernel refused (EINVAL): CPUs or memory nodes this host does not have. */
+export function cpusetUnavailable(file: string, asked: string, have: string | undefined): UserError {
+  const what = file.endsWith('cpus') ? 'CPUs' : 'memory nodes';
+  return new UserError(`Requested ${what} are not available - requested ${asked}, available: ${have ?? 'unknown'}`, 1,
+    `give cpuset${file.endsWith('cpus') ? '' : '_mems'} within ${have ?? 'what the host has'}`);
 }
 
 /** Memory + swap as Docker computes it: unset means twice the memory limit. */

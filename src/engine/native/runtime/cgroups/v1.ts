@@ -1,7 +1,8 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cfsQuota, memoryAndSwap, DEFAULT_DEVICE_RULES, type CgroupDriver, type CgroupLimits } from './types.js';
+import { readKeyed, readNumber, rmdirRetry, tryWrite } from './files.js';
+import { cfsQuota, cpusetUnavailable, memoryAndSwap, DEFAULT_DEVICE_RULES, type CgroupDriver, type CgroupLimits, type CgroupStats } from './types.js';
 
 export interface V1Hierarchy {
   /** Mount point, e.g. /sys/fs/cgroup/memory. */
@@ -87,6 +88,19 @@ export class CgroupV1 implements CgroupDriver {
     }
     const pids = this.dir('pids', id);
     if (pids) writeFileSync(join(pids, 'pids.max'), l.pidsLimit && l.pidsLimit > 0 ? String(l.pidsLimit) : 'max');
+    const cpuset = this.dir('cpuset', id);
+    for (const [file, value] of [['cpuset.cpus', l.cpusetCpus], ['cpuset.mems', l.cpusetMems]] as const) {
+      if (!value || !cpuset) continue;
+      try {
+        writeFileSync(join(cpuset, file), value);
+      } catch (err) {
+        // EINVAL: not in the parent's set; ERANGE: past the CPUs the kernel knows.
+        if (!['EINVAL', 'ERANGE'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        throw cpusetUnavailable(file, value, readFileSync(join(cpuset, '..', file), 'utf8').trim());
+      }
+    }
+    const weight = l.blkioWeight ? this.blkioWeightFile(id) : undefined;
+    if (weight) writeFileSync(weight, String(l.blkioWeight));
     const devices = this.dir('devices', id);
     if (devices) {
       if (l.allDevices) {
@@ -102,6 +116,18 @@ export class CgroupV1 implements CgroupDriver {
         }
       }
     }
+  }
+
+  /** CFQ's blkio.weight went with Linux 5.0; BFQ's takes the same scale where BFQ is loaded. */
+  private blkioWeightFile(id?: string): string | undefined {
+    const mount = this.find('blkio');
+    if (!mount) return undefined;
+    const name = ['blkio.weight', 'blkio.bfq.weight'].find((f) => existsSync(join(mount, f)));
+    return name && (id ? join(mount, PARENT, id, name) : join(mount, name));
+  }
+
+  supportsBlkioWeight(): boolean {
+    return this.blkioWeightFile() !== undefined;
   }
 
   hierarchyMounts(): Array<{ dir: string; options: string }> {
@@ -165,11 +191,25 @@ export class CgroupV1 implements CgroupDriver {
 
   memoryUsage(id: string): number | undefined {
     const mem = this.dir('memory', id);
-    try {
-      return mem ? Number(readFileSync(join(mem, 'memory.usage_in_bytes'), 'utf8')) : undefined;
-    } catch {
-      return undefined;
-    }
+    return mem ? readNumber(join(mem, 'memory.usage_in_bytes')) : undefined;
+  }
+
+  stats(id: string): CgroupStats | undefined {
+    if (!this.exists(id)) return undefined;
+    const file = (controller: string, name: string) => join(this.dir(controller, id) ?? '/nonexistent', name);
+    const mem = readKeyed(file('memory', 'memory.stat'));
+    const cpu = readKeyed(file('cpu', 'cpu.stat'));
+    return {
+      memoryUsage: readNumber(file('memory', 'memory.usage_in_bytes')) ?? 0,
+      memoryInactiveFile: mem.get('total_inactive_file') ?? 0,
+      memoryLimit: readNumber(file('memory', 'memory.limit_in_bytes')),
+      cpuUsageNs: readNumber(file('cpuacct', 'cpuacct.usage')) ?? 0,
+      cpuThrottledPeriods: cpu.get('nr_throttled') ?? 0,
+      cpuThrottledNs: cpu.get('throttled_time') ?? 0,
+      pids: readNumber(file('pids', 'pids.current')) ?? 0,
+      pidsLimit: readNumber(file('pids', 'pids.max')),
+      oomKills: readKeyed(file('memory', 'memory.oom_control')).get('oom_kill') ?? 0,
+    };
   }
 }
 
@@ -185,29 +225,5 @@ function inheritCpuset(from: string, to: string): void {
   for (const f of ['cpuset.cpus', 'cpuset.mems']) {
     const current = readFileSync(join(to, f), 'utf8').trim();
     if (current === '') writeFileSync(join(to, f), readFileSync(join(from, f), 'utf8').trim());
-  }
-}
-
-function tryWrite(path: string, text: string): boolean {
-  try {
-    writeFileSync(path, text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** rmdir of a cgroup fails with EBUSY while the kernel is still tearing down its last task. */
-export async function rmdirRetry(dir: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      rmdirSync(dir);
-      return;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || i >= 200) throw err;
-      await sleep(i < 20 ? 2 : 20);
-    }
   }
 }

@@ -1,0 +1,7 @@
+import { describeEngineSuite } from './harness/describe-suite.js';
+import { runSuiteInVm } from './harness/run-suite.js';
+
+// The engine suite in a VM booting Debian 11's kernel (linux-image-amd64 of bullseye), the floor tscompose supports, with pure cgroup v2. Needs root, qemu and
+// the kernel that test/vm/setup.sh unpacks (scripts/setup.sh runs it).
+const TIMEOUT_MS = 25 * 60_000;
+describeEngineSuite('engine suite: Linux 5.10, pure cgroup v2 (VM)', () => runSuiteInVm('5.10', 'bare', TIMEOUT_MS), TIMEOUT_MS);
