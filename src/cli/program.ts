@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { registerCommands } from './commands/index.js';
+import { VERSION } from '../util/version.js';
 
 /** Global options shared by every command, as Docker Compose names them. */
 export interface GlobalOptions {
@@ -43,5 +44,3 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
   await registerCommands(program, args);
   return program;
 }
-
-export const VERSION = '0.1.0';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { NotFoundError, UserError } from '../util/errors.js';
-import { formatIpv4, parseCidr, parseIpv4 } from './ipv4.js';
+import { formatIpv4, parseCidr } from './ipv4.js';
 import { AddressBitmap } from './ipam.js';
 import { allocateAddress } from './addressing.js';
 import { DEFAULT_NETWORK_NAME, macForIpv4, validateAlias, vethName } from './names.js';
@@ -12,8 +12,9 @@ import { missingBridges, mtuOf, realizeNetworks } from './realize.js';
 import { containerHosts, containerResolvConf, hostResolvConf } from './resolvconf.js';
 import { parseExtraHost } from '../util/etc-hosts.js';
 import { fromPortSpec, parsePublishFlag, type PortRequest } from './ports/spec.js';
-import { publishPorts, retargetPorts, unpublishPorts } from './ports/client.js';
+import { publishPorts, unpublishPorts } from './ports/client.js';
 import { deleteAttachment, writeAttachment } from './attachments.js';
+import { releaseEndpoint } from './release.js';
 import { ensureDefaultNetworkLocked, reloadDaemon, removeDefaultNetworkIfUnusedLocked } from './networks.js';
 import type { AttachOptions, AttachResult, AttachedAddress, EndpointRecord, EndpointRequest, NetworkRecord, PortSpec } from './types.js';
 
@@ -186,29 +187,3 @@ export async function detachLocked(containerId: string): Promise<void> {
   await unpublishPorts(containerId);
   deleteAttachment(containerId);
 }
-
-/** Drops an endpoint from a record in memory (address back to the pool); false when there was none. */
-export function releaseEndpoint(n: NetworkRecord, containerId: string): boolean {
-  const ep = n.endpoints[containerId];
-  if (!ep) return false;
-  const bitmap = AddressBitmap.load(parseCidr(n.subnet)!, n.ipam);
-  bitmap.release(parseIpv4(ep.ipv4)!);
-  n.ipam = bitmap.toState();
-  delete n.endpoints[containerId];
-  return true;
-}
-
-/** For `network rm`: the given containers' endpoints on `n` go (their eth in the container goes with the veth). */
-export async function dropEndpointsLocked(n: NetworkRecord, containerIds: readonly string[]): Promise<void> {
-  await deleteLinks(containerIds.map((cid) => n.endpoints[cid]?.veth ?? vethName(cid, n.id)));
-  const others = readAllNetworks().filter((o) => o.id !== n.id);
-  for (const cid of containerIds) {
-    const gone = n.endpoints[cid];
-    releaseEndpoint(n, cid);
-    const next = others.map((o) => o.endpoints[cid]).find((e) => e !== undefined);
-    if (gone && next) await retargetPorts(cid, next.ipv4);
-  }
-  writeNetwork(n);
-}
-
-

@@ -10,7 +10,6 @@ export { connectContainer, disconnectContainer, findAttachedContainer, type Conn
 export { netnsPath } from './links.js';
 export { renameContainer } from './rename.js';
 export { attachContainers, setContainerRunning, setContainersRunning, type AttachItem } from './batch.js';
-export { NativeNetworks, endpointRequests, type ContainerResolver } from './engine-api.js';
 export { publishedPorts } from './ports/client.js';
 export { ensureDaemon, daemonPing } from './daemon/client.js';
 export { parsePublishFlag, fromPortSpec, type PortRequest } from './ports/spec.js';

@@ -8,7 +8,7 @@ import { bridgeSpec, firewallView, unrealizeNetworks } from './realize.js';
 import { deleteNetworkRecord, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
 import { activeContainers } from './liveness.js';
 import { callDaemon } from './daemon/client.js';
-import { dropEndpointsLocked } from './endpoints.js';
+import { dropEndpointsLocked } from './release.js';
 import { collectGarbageLocked } from './garbage.js';
 import type { CreateNetworkOptions, NetworkInspect, NetworkRecord } from './types.js';
 

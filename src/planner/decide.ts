@@ -5,7 +5,9 @@ import { containerName } from './labels.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import { imageRef } from './observe.js';
 import { serviceNetworkKeys } from './container-spec.js';
-import type { RecreatePolicy } from './reconcile.js';
+
+/** Whether a service's existing containers are recreated: when they diverge from the file, always, or never. */
+export type RecreatePolicy = 'diverged' | 'force' | 'never';
 
 export interface ContainerDecision {
   number: number;

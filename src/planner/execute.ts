@@ -1,5 +1,5 @@
 import type { Engine } from '../engine/types.js';
-import type { EventStatus, ProgressSink } from '../cli/progress/bus.js';
+import type { EventStatus, ProgressSink } from './progress.js';
 import { NotFoundError, UserError, errorMessage } from '../util/errors.js';
 import type { ContainerRef, Operation, Plan, PlanNode } from './plan.js';
 import { waitForCondition } from './wait.js';

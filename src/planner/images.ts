@@ -1,5 +1,5 @@
 import type { BuildSpec, Engine } from '../engine/types.js';
-import type { ProgressSink } from '../cli/progress/bus.js';
+import type { ProgressSink } from './progress.js';
 import type { Project, ServiceConfig } from '../spec/types.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { imageRef } from './observe.js';

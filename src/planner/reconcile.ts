@@ -1,7 +1,7 @@
 import type { Project, ServiceConfig } from '../spec/types.js';
 import { UserError } from '../util/errors.js';
 import { containerSpec } from './container-spec.js';
-import { decideService, type ContainerDecision, type ServiceDecision } from './decide.js';
+import { decideService, type ContainerDecision, type RecreatePolicy, type ServiceDecision } from './decide.js';
 import { Label, containerName, replacementName } from './labels.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import { dependencyOrder, withDependencies } from './order.js';
@@ -9,7 +9,7 @@ import { PlanBuilder, type ContainerRef, type Plan, type WaitCondition } from '.
 import { ResourcePlanner } from './reconcile-resources.js';
 import { inheritAnonymousVolumes } from './inherit.js';
 
-export type RecreatePolicy = 'diverged' | 'force' | 'never';
+export type { RecreatePolicy } from './decide.js';
 
 export interface ReconcileOptions {
   /** Services named on the command line; empty or absent: all. */

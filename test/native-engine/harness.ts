@@ -103,7 +103,7 @@ export function useNativeEngine(): NativeTest {
         if (!/^\d+$/.test(pid)) continue;
         try {
           const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-          if (argv.some((a) => a.endsWith('network/daemon/main.js')) && argv.includes(root!.run)) out.push(Number(pid));
+          if (argv.some((a) => a.endsWith('daemon/main.js')) && argv.includes(root!.run)) out.push(Number(pid));
         } catch { /* gone */ }
       }
       return out;

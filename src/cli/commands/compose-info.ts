@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { action, type ComposeContext } from './compose-context.js';
 import { UserError } from '../../util/errors.js';
-import { VERSION } from '../program.js';
+import { VERSION } from '../../util/version.js';
 
 /** top, port, images, ls, version: read-only views of the project and the engine. */
 export function register(program: Command): void {

@@ -1,12 +1,14 @@
-import type {
-  ContainerSummary, Engine, EngineEvent, EngineInfo, LabelFilter, NetworkApi, NetworkAttachment, NetworkCreateSpec, NetworkDetails, NetworkSummary,
-} from '../types.js';
-import { UserError } from '../../util/errors.js';
+import type { ContainerSummary, Engine, EngineEvent, EngineInfo, LabelFilter } from '../types.js';
+import { NotFoundError, UserError } from '../../util/errors.js';
+import { findAttachedContainer } from '../../network/connect.js';
+import { VERSION } from '../../util/version.js';
 import { EngineDeps } from './engine/deps.js';
 import { NativeContainers } from './engine/containers.js';
 import { NativeVolumes } from './engine/volumes.js';
 import { NativeImages } from './engine/images.js';
-import { followJournal, journal, matchesFilter } from './engine/events.js';
+import { NativeNetworks } from './engine/networks.js';
+import { hostArchitecture } from './engine/create-spec.js';
+import { followJournal, matchesFilter } from './engine/events.js';
 
 /**
  * The Engine on tscompose's own engine: the image store, the container
@@ -17,25 +19,37 @@ import { followJournal, journal, matchesFilter } from './engine/events.js';
 export class NativeEngine implements Engine {
   readonly backend = 'native' as const;
   readonly containers: NativeContainers;
-  readonly networks: NetworkApi;
+  readonly networks: NativeNetworks;
   readonly volumes: NativeVolumes;
   readonly images: NativeImages;
 
   constructor(readonly deps: EngineDeps = new EngineDeps()) {
     this.containers = new NativeContainers(deps);
-    this.networks = new LazyNetworks((ref) => this.containerName(ref));
+    this.networks = new NativeNetworks((ref) => this.containerName(ref));
     this.volumes = new NativeVolumes(deps);
     this.images = new NativeImages(deps);
   }
 
+  /**
+   * A container by name or id for the network calls: the runtime's, or one
+   * that only the network's records know (the network module's own tests
+   * attach namespaces of no runtime container; `network connect` and
+   * `disconnect` have always found those by their endpoints).
+   */
   private async containerName(ref: string): Promise<{ id: string; name: string }> {
     const rt = await this.deps.runtime();
-    const id = rt.resolve(ref);
-    return { id, name: (await rt.inspect(id)).Name.replace(/^\//, '') };
+    try {
+      const id = rt.resolve(ref);
+      return { id, name: (await rt.inspect(id)).Name.replace(/^\//, '') };
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      const attached = findAttachedContainer(ref);
+      if (!attached) throw err;
+      return { id: attached.containerId, name: attached.containerName };
+    }
   }
 
   async info(): Promise<EngineInfo> {
-    const [{ VERSION }, { hostArchitecture }] = await Promise.all([import('../../cli/program.js'), import('./engine/create-spec.js')]);
     return { backend: 'native', name: 'tscompose native engine', version: VERSION, os: 'linux', arch: hostArchitecture() };
   }
 
@@ -93,50 +107,6 @@ export class NativeEngine implements Engine {
 
   async close(): Promise<void> {
     // Nothing is held open between calls: state is on disk and in the kernel.
-  }
-}
-
-/** The network module is loaded on the first network call. */
-class LazyNetworks implements NetworkApi {
-  private inner?: Promise<NetworkApi>;
-
-  constructor(private readonly resolveContainer: (ref: string) => Promise<{ id: string; name: string }>) {}
-
-  private api(): Promise<NetworkApi> {
-    // engine-api's own file, not the module's index (which also loads the DNS server and the port proxies).
-    this.inner ??= import('../../network/engine-api.js').then((m) => new m.NativeNetworks(this.resolveContainer));
-    return this.inner;
-  }
-
-  async create(spec: NetworkCreateSpec): Promise<{ id: string }> {
-    const r = await (await this.api()).create(spec);
-    journal('network', 'create', r.id, { name: spec.name, type: spec.driver ?? 'bridge', ...spec.labels });
-    return r;
-  }
-
-  async remove(idOrName: string): Promise<void> {
-    const api = await this.api();
-    const n = await api.inspect(idOrName);
-    await api.remove(idOrName);
-    if (n) journal('network', 'destroy', n.id, { name: n.name, type: n.driver, ...n.labels });
-  }
-
-  async inspect(idOrName: string): Promise<NetworkDetails | undefined> {
-    return (await this.api()).inspect(idOrName);
-  }
-
-  async list(filter?: LabelFilter & { names?: string[] }): Promise<NetworkSummary[]> {
-    return (await this.api()).list(filter);
-  }
-
-  async connect(network: string, container: string, attachment?: Omit<NetworkAttachment, 'network'>): Promise<void> {
-    await (await this.api()).connect(network, container, attachment);
-    journal('network', 'connect', network, { container });
-  }
-
-  async disconnect(network: string, container: string, force?: boolean): Promise<void> {
-    await (await this.api()).disconnect(network, container, force);
-    journal('network', 'disconnect', network, { container });
   }
 }
 

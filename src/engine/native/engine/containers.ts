@@ -9,6 +9,7 @@ import type { ContainerRuntime, ContainerNetwork as RuntimeNetwork } from '../ru
 import type { EngineDeps } from './deps.js';
 import type { CreatePlan } from './create-spec.js';
 import { placeFiles, removeFiles } from './files.js';
+import { endpointRequests } from './networks.js';
 import { isPaused, setPaused } from './freezer.js';
 import { journal } from './events.js';
 import { networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
@@ -108,10 +109,10 @@ export class NativeContainers implements ContainerApi {
     const n = plan.network;
     const info = await rt.inspect(id);
     const linkHosts = await this.linkHosts(plan);
-    const attach = await (await this.deps.batches()).attach({
+    const attach = await this.deps.batches.attach({
       containerId: id,
       containerName: info.Name.replace(/^\//, ''),
-      endpoints: net.endpointRequests(n.endpoints),
+      endpoints: endpointRequests(n.endpoints),
       ports: n.ports,
       options: {
         hostname: info.Config.Hostname,

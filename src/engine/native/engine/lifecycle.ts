@@ -139,7 +139,7 @@ export async function startContainer(
     throw err;
   }
   const now = await rt.inspect(id);
-  if (now.State.Running) await (await deps.batches()).running(id, now.State.Pid);
+  if (now.State.Running) await deps.batches.running(id, now.State.Pid);
   journal('container', 'start', id, eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels));
   if (supervised(rec)) await notifySupervisor(deps, id, true);
   return attached;

@@ -1,4 +1,4 @@
-import { NotFoundError, UserError } from '../util/errors.js';
+import { NotFoundError, UserError } from '../../../util/errors.js';
 import type {
   IpamPool,
   LabelFilter,
@@ -7,15 +7,17 @@ import type {
   NetworkCreateSpec,
   NetworkDetails,
   NetworkSummary,
-} from '../engine/types.js';
-import { createNetwork, inspectNetwork, listNetworks, removeNetwork } from './networks.js';
-import { connectContainer, disconnectContainer } from './connect.js';
-import type { EndpointRequest, NetworkRecord } from './types.js';
+} from '../../types.js';
+import { createNetwork, inspectNetwork, listNetworks, removeNetwork } from '../../../network/networks.js';
+import { connectContainer, disconnectContainer } from '../../../network/connect.js';
+import { findNetwork } from '../../../network/store.js';
+import type { EndpointRequest, NetworkRecord } from '../../../network/types.js';
+import { journal } from './events.js';
 
 /**
- * The Engine's NetworkApi on the native engine's networks, for
- * src/engine/native to expose. Containers are named by the runtime, so it
- * is given a resolver (name or id -> id and name).
+ * The Engine's NetworkApi on the native engine's networks (src/network),
+ * every change journaled as an event. Containers are named by the runtime,
+ * so it is given a resolver (name or id -> id and name).
  */
 
 export type ContainerResolver = (ref: string) => Promise<{ id: string; name: string }>;
@@ -79,11 +81,14 @@ export class NativeNetworks implements NetworkApi {
       ...(p.ipRange ? { ipRange: p.ipRange } : {}),
       ...(p.auxAddresses ? { auxAddresses: p.auxAddresses } : {}),
     });
+    journal('network', 'create', rec.id, { name: spec.name, type: spec.driver ?? 'bridge', ...spec.labels });
     return { id: rec.id };
   }
 
   async remove(idOrName: string): Promise<void> {
+    const n = findNetwork(idOrName);
     await removeNetwork(idOrName);
+    if (n) journal('network', 'destroy', n.id, { name: n.name, type: n.driver, ...n.labels });
   }
 
   async inspect(idOrName: string): Promise<NetworkDetails | undefined> {
@@ -112,6 +117,7 @@ export class NativeNetworks implements NetworkApi {
       ...(req!.aliases ? { aliases: req!.aliases } : {}),
       ...(req!.ipv4Address ? { ipv4Address: req!.ipv4Address } : {}),
     });
+    journal('network', 'connect', network, { container });
   }
 
   async disconnect(network: string, container: string): Promise<void> {
@@ -119,5 +125,6 @@ export class NativeNetworks implements NetworkApi {
     const n = listNetworks().find((x) => x.name === network || x.id === network);
     if (!n?.endpoints[c.id]) return; // not connected (any more): the goal is reached, as with the docker backend
     await disconnectContainer(c.id, network);
+    journal('network', 'disconnect', network, { container });
   }
 }

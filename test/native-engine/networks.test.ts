@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { NativeNetworks, publishedPorts } from '../../src/network/index.js';
+import { NativeNetworks } from '../../src/engine/native/engine/networks.js';
+import { publishedPorts } from '../../src/network/index.js';
 import { NotFoundError, UserError } from '../../src/util/errors.js';
-import { useNetEnv } from './support.js';
+import { useNetEnv } from '../network/support.js';
 
 // The Engine's NetworkApi on the native engine's networks (what the orchestrator drives).
 

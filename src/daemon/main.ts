@@ -1,14 +1,17 @@
 import { createServer, type Socket } from 'node:net';
 import { chmodSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { acquireLock, processStartTime } from '../../util/lock.js';
-import { ensurePrivateDir, runPath, runRoot } from '../../util/paths.js';
-import { daemonLockPath, daemonLogPath, daemonPidPath, daemonSocketPath, errorToWire, type DaemonRequest, type DaemonResponse } from './protocol.js';
-import type { DaemonService, ServiceFactory } from './service.js';
-import { networkService } from './network-service.js';
-import { supervisorService } from '../../engine/native/supervisor/service.js';
+import { acquireLock, processStartTime } from '../util/lock.js';
+import { ensurePrivateDir, runPath, runRoot } from '../util/paths.js';
+import { daemonLockPath, daemonLogPath, daemonPidPath, daemonSocketPath, errorToWire, type DaemonRequest, type DaemonResponse } from '../network/daemon/protocol.js';
+import type { DaemonService, ServiceFactory } from '../network/daemon/service.js';
+import { networkService } from '../network/daemon/network-service.js';
+import { supervisorService } from '../engine/native/supervisor/service.js';
 
 /**
- * The long-lived daemon: started on demand by `callDaemon`, detached from
+ * The long-lived daemon, a program of its own beside the CLI: it hosts the
+ * network's service (DNS, published ports) and the native engine's
+ * supervisor (healthchecks, restart policies), which is why it sits above
+ * both. Started on demand by `callDaemon` (src/network/daemon/client.ts), detached from
  * whoever started it, one per run root. It holds `daemon.lock` for its whole
  * life (a second one started by a race waits, then leaves), answers on
  * `daemon.sock`, and exits once no service has anything left to do. Killing
