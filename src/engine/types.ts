@@ -29,7 +29,7 @@ export interface LabelFilter {
 
 export type MountType = 'bind' | 'volume' | 'tmpfs';
 
-export interface MountSpec {
+export interface MountRequest {
   type: MountType;
   /** Host path (bind), volume name (volume; empty for an anonymous volume), unused for tmpfs. */
   source?: string;
@@ -53,7 +53,7 @@ export interface MountSpec {
  * and secrets with `content:` or `environment:`; file-backed ones are bind
  * mounts). The engine writes it at `target`, creating parent directories.
  */
-export interface FileSpec {
+export interface FileRequest {
   target: string;
   content: Buffer;
   mode: number;
@@ -63,7 +63,7 @@ export interface FileSpec {
 
 export type PortProtocol = 'tcp' | 'udp' | 'sctp';
 
-export interface PortSpec {
+export interface PortMapping {
   target: number;
   /** Host port or range ("8080", "8080-8090"); undefined or "" lets the engine pick one. */
   published?: string;
@@ -82,7 +82,7 @@ export interface NetworkAttachment {
   driverOpts?: Record<string, string>;
 }
 
-export interface HealthcheckSpec {
+export interface HealthcheckConfig {
   /** ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"] (disable the image's healthcheck). */
   test: string[];
   interval?: number;
@@ -136,7 +136,7 @@ export interface LogConfig {
   options?: Record<string, string>;
 }
 
-export interface ContainerCreateSpec {
+export interface ContainerCreateRequest {
   name: string;
   image: string;
   labels: Labels;
@@ -150,11 +150,11 @@ export interface ContainerCreateSpec {
   workingDir?: string;
   hostname?: string;
   domainname?: string;
-  mounts?: MountSpec[];
-  files?: FileSpec[];
+  mounts?: MountRequest[];
+  files?: FileRequest[];
   /** `volumes_from`: container names or ids, with an optional ":ro" / ":rw". */
   volumesFrom?: string[];
-  ports?: PortSpec[];
+  ports?: PortMapping[];
   /** Ports the container listens on without publishing them ("80/tcp"). */
   exposedPorts?: string[];
   /**
@@ -166,7 +166,7 @@ export interface ContainerCreateSpec {
   networkMode?: string;
   /** Legacy links ("name:alias"); Docker only. */
   links?: string[];
-  healthcheck?: HealthcheckSpec;
+  healthcheck?: HealthcheckConfig;
   restart?: RestartPolicy;
   resources?: Resources;
   stopSignal?: string;
@@ -318,7 +318,7 @@ export interface AttachSession {
   close(): void;
 }
 
-export interface ExecSpec {
+export interface ExecRequest {
   cmd: string[];
   env?: Record<string, string>;
   user?: string;
@@ -343,7 +343,7 @@ export interface PathStat {
 }
 
 export interface ContainerApi {
-  create(spec: ContainerCreateSpec): Promise<{ id: string; warnings: string[] }>;
+  create(spec: ContainerCreateRequest): Promise<{ id: string; warnings: string[] }>;
   start(id: string): Promise<void>;
   /** Sends the stop signal, waits `timeoutSeconds` (default: the container's), then kills. */
   stop(id: string, timeoutSeconds?: number): Promise<void>;
@@ -359,9 +359,9 @@ export interface ContainerApi {
   logs(id: string, options?: LogOptions): AsyncIterable<LogLine>;
   /** Attach before start to see all output; with io.stdin, input is forwarded. */
   attach(id: string, io: ProcessIO): Promise<AttachSession>;
-  exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }>;
+  exec(id: string, spec: ExecRequest, io: ProcessIO): Promise<{ exitCode: number }>;
   /** Starts a process in the container and returns at once (`exec -d`). */
-  execDetached(id: string, spec: ExecSpec): Promise<void>;
+  execDetached(id: string, spec: ExecRequest): Promise<void>;
   wait(id: string, condition?: WaitCondition, signal?: AbortSignal): Promise<{ exitCode: number }>;
   top(id: string, psArgs?: string): Promise<TopResult>;
   /** A tar stream of `path` inside the container. */
@@ -380,7 +380,7 @@ export interface IpamPool {
   auxAddresses?: Record<string, string>;
 }
 
-export interface NetworkCreateSpec {
+export interface NetworkCreateRequest {
   name: string;
   driver?: string;
   driverOpts?: Record<string, string>;
@@ -411,7 +411,7 @@ export interface NetworkDetails extends NetworkSummary {
 }
 
 export interface NetworkApi {
-  create(spec: NetworkCreateSpec): Promise<{ id: string }>;
+  create(spec: NetworkCreateRequest): Promise<{ id: string }>;
   remove(idOrName: string): Promise<void>;
   inspect(idOrName: string): Promise<NetworkDetails | undefined>;
   list(filter?: LabelFilter & { names?: string[] }): Promise<NetworkSummary[]>;
@@ -421,7 +421,7 @@ export interface NetworkApi {
 
 // ------------------------------------------------------------------- volumes
 
-export interface VolumeCreateSpec {
+export interface VolumeCreateRequest {
   name: string;
   driver?: string;
   driverOpts?: Record<string, string>;
@@ -438,7 +438,7 @@ export interface VolumeSummary {
 }
 
 export interface VolumeApi {
-  create(spec: VolumeCreateSpec): Promise<VolumeSummary>;
+  create(spec: VolumeCreateRequest): Promise<VolumeSummary>;
   remove(name: string, force?: boolean): Promise<void>;
   inspect(name: string): Promise<VolumeSummary | undefined>;
   list(filter?: LabelFilter): Promise<VolumeSummary[]>;
@@ -456,7 +456,7 @@ export interface ImageConfig {
   volumes: string[];
   labels: Labels;
   stopSignal?: string;
-  healthcheck?: HealthcheckSpec;
+  healthcheck?: HealthcheckConfig;
 }
 
 export interface ImageSummary {
@@ -490,7 +490,7 @@ export interface PullOptions {
   signal?: AbortSignal;
 }
 
-export interface BuildSpec {
+export interface BuildRequest {
   /** Absolute path of the build context directory. */
   context: string;
   /** Path of the Dockerfile relative to the context (default "Dockerfile"). */
@@ -518,7 +518,7 @@ export interface ImageApi {
   tag(source: string, target: string): Promise<void>;
   pull(ref: string, options?: PullOptions): Promise<void>;
   /** Builds and returns the image id. */
-  build(spec: BuildSpec): Promise<string>;
+  build(spec: BuildRequest): Promise<string>;
   /** Loads a `docker save` archive; returns the loaded references. */
   load(archive: Readable, onProgress?: (p: TransferProgress) => void): Promise<string[]>;
 }

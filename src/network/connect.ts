@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError, UserError } from '../util/errors.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
 import { addEndpoints, deleteLinks, isMounted, netnsPath } from './links.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
-import { addressOf, planEndpoint, vethSpec } from './endpoints.js';
+import { addressOf, planEndpoint, vethOf } from './endpoints.js';
 import { releaseEndpoint } from './release.js';
 import { ensureDefaultNetworkLocked, reloadDaemon } from './networks.js';
 import { missingBridges, realizeNetworks } from './realize.js';
@@ -61,7 +61,7 @@ export async function connectContainer(containerId: string, network: string, opt
     writeNetwork(n);
     try {
       if (missingBridges([n]).length) await realizeNetworks([n]);
-      await addEndpoints(containerId, [vethSpec(n, ep, !hasRoute && !n.internal)]);
+      await addEndpoints(containerId, [vethOf(n, ep, !hasRoute && !n.internal)]);
     } catch (err) {
       await deleteLinks([ep.veth]).catch(() => undefined);
       const fresh = getNetwork(n.id);

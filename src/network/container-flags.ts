@@ -1,6 +1,6 @@
 import { UserError } from '../util/errors.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
-import { parsePublishFlag } from './ports/spec.js';
+import { parsePublishFlag } from './ports/mapping.js';
 
 /**
  * The container flags that concern the network (`--network`, `--network-alias`,

@@ -1,10 +1,10 @@
-import type { Project, ServiceConfig } from '../spec/types.js';
+import type { Project, ServiceConfig } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 import { changedFields, encodeFieldDigests, fieldDigests, serviceHashInput, sha256, canonicalJson } from './hash.js';
 import { containerName } from './labels.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import { imageRef } from './observe.js';
-import { serviceNetworkKeys } from './container-spec.js';
+import { serviceNetworkKeys } from './container-request.js';
 
 /** Whether a service's existing containers are recreated: when they diverge from the file, always, or never. */
 export type RecreatePolicy = 'diverged' | 'force' | 'never';

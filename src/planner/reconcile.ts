@@ -1,6 +1,6 @@
-import type { Project, ServiceConfig } from '../spec/types.js';
+import type { Project, ServiceConfig } from '../project/types.js';
 import { UserError } from '../util/errors.js';
-import { containerSpec } from './container-spec.js';
+import { containerRequest } from './container-request.js';
 import { decideService, type ContainerDecision, type RecreatePolicy, type ServiceDecision } from './decide.js';
 import { Label, containerName, replacementName } from './labels.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
@@ -196,7 +196,7 @@ class Reconciler {
       const res = `service:${service.name}:${c.number}`;
       const finalName = d.names[c.number]!;
       if (c.action === 'create') {
-        const spec = containerSpec(this.project, service, this.observed, { number: c.number, name: finalName, ...d.identity });
+        const spec = containerRequest(this.project, service, this.observed, { number: c.number, name: finalName, ...d.identity });
         const create = this.b.add({ kind: 'CreateContainer', spec }, res, c.reason, infra);
         outcome.createdNodes.push(create);
         this.pushStart(outcome, { createdBy: create, name: finalName }, c.number, res, 'created', [create], start);
@@ -215,7 +215,7 @@ class Reconciler {
     const old = c.existing!;
     const group = `recreate:${service.name}:${c.number}`;
     const tmpName = replacementName(old.id, finalName);
-    let spec = containerSpec(this.project, service, this.observed, {
+    let spec = containerRequest(this.project, service, this.observed, {
       number: c.number,
       name: tmpName,
       ...d.identity,

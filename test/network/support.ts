@@ -11,7 +11,7 @@ import { withLock } from '../../src/util/lock.js';
 import { cacheDir, repoRoot } from '../support/cache.js';
 import { attachContainer, detachContainer, setContainerRunning, pruneNetworks, type AttachResult, type EndpointRequest } from '../../src/network/index.js';
 import { callDaemon } from '../../src/network/daemon/client.js';
-import type { AttachOptions, PortSpec } from '../../src/network/types.js';
+import type { AttachOptions, PortMapping } from '../../src/network/types.js';
 import { findLeaks, forceCleanup, formatLeaks } from './leaks.js';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 
@@ -121,7 +121,7 @@ export async function tearDownNetEnv(e: NetEnv, containers: FakeContainer[]): Pr
 export interface NetTest {
   env: NetEnv;
   containers: FakeContainer[];
-  start(name: string, endpoints: EndpointRequest[], ports?: (PortSpec | string)[]): Promise<FakeContainer>;
+  start(name: string, endpoints: EndpointRequest[], ports?: (PortMapping | string)[]): Promise<FakeContainer>;
   /** A temp dir with these files in it, removed after the test. */
   tempDir(files?: Record<string, string>): string;
   defer(fn: () => Promise<void> | void): void;
@@ -183,7 +183,7 @@ export class FakeContainer {
     readonly attach: AttachResult,
   ) {}
 
-  static async start(name: string, endpoints: EndpointRequest[], ports: (PortSpec | string)[] = [], options: AttachOptions = {}): Promise<FakeContainer> {
+  static async start(name: string, endpoints: EndpointRequest[], ports: (PortMapping | string)[] = [], options: AttachOptions = {}): Promise<FakeContainer> {
     const id = containerId();
     const attach = await attachContainer(id, name, endpoints, ports, options);
     const c = new FakeContainer(id, name, attach);

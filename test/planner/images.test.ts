@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { loadProject } from '../../src/spec/index.js';
+import { loadProject } from '../../src/project/index.js';
 import { planImages, runImageActions, type ImageOptions } from '../../src/planner/images.js';
 import type { Engine, ImageApi, ImageDetails } from '../../src/engine/types.js';
 import type { ProgressSink } from '../../src/cli/progress/bus.js';

@@ -30,7 +30,7 @@ export function register(program: Command): void {
 
 async function runBuild(ctx: ComposeContext, services: string[], f: BuildFlags): Promise<void> {
   const project = await ctx.project();
-  const [{ checkServices }, { imageRef }, { buildSpec }] = await Promise.all([
+  const [{ checkServices }, { imageRef }, { buildRequest }] = await Promise.all([
     import('../../planner/reconcile.js'), import('../../planner/observe.js'), import('../../planner/images.js'),
   ]);
   checkServices(project, services);
@@ -44,7 +44,7 @@ async function runBuild(ctx: ComposeContext, services: string[], f: BuildFlags):
     const ref = imageRef(project, name);
     if (seen.has(ref)) continue;
     seen.add(ref);
-    const base = buildSpec(project, name, ref);
+    const base = buildRequest(project, name, ref);
     const spec = { ...base, args: { ...(base.args ?? {}), ...extraArgs }, noCache: f.cache === false || base.noCache, pull: f.pull || base.pull, onProgress: (p: { status: string }) => say(p.status) };
     if (ctx.dryRun) {
       process.stdout.write(`DRY-RUN MODE - build service ${name} as ${ref}\n`);
@@ -52,8 +52,8 @@ async function runBuild(ctx: ComposeContext, services: string[], f: BuildFlags):
     }
     say(`Building ${name}`);
     if (deps) {
-      const { buildFromSpec } = await import('../../build/index.js');
-      await buildFromSpec(deps, spec);
+      const { buildFromRequest } = await import('../../build/index.js');
+      await buildFromRequest(deps, spec);
     } else {
       const engine = await ctx.engine();
       await engine.images.build(spec);

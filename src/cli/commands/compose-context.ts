@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../program.js';
 import type { Engine } from '../../engine/types.js';
-import type { Project } from '../../spec/types.js';
+import type { Project } from '../../project/types.js';
 import type { ProgressBus } from '../progress/bus.js';
 import { UserError } from '../../util/errors.js';
 
@@ -27,7 +27,7 @@ export class ComposeContext {
   /** The compose project, loaded once (all services: selection is the planner's job). */
   project(): Promise<Project> {
     this.projectPromise ??= (async () => {
-      const { loadProject } = await import('../../spec/load.js');
+      const { loadProject } = await import('../../project/load.js');
       return loadProject({
         configFiles: this.globals.file,
         projectDirectory: this.globals.projectDirectory,

@@ -1,5 +1,5 @@
 import type { ComposeContext } from './compose-context.js';
-import type { Project } from '../../spec/types.js';
+import type { Project } from '../../project/types.js';
 import type { Engine } from '../../engine/types.js';
 import type { ReconcileOptions } from '../../planner/reconcile.js';
 import type { Plan } from '../../planner/plan.js';

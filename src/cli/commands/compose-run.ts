@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { action, collect, type ComposeContext } from './compose-context.js';
-import type { ContainerCreateSpec, MountSpec, PortSpec } from '../../engine/types.js';
+import type { ContainerCreateRequest, MountRequest, PortMapping } from '../../engine/types.js';
 import { UserError } from '../../util/errors.js';
 
 interface RunFlags {
@@ -61,10 +61,10 @@ export function register(program: Command): void {
 }
 
 async function runRun(ctx: ComposeContext, service: string, command: string | undefined, args: string[], f: RunFlags): Promise<number> {
-  const [{ converge, enableTargeted }, { containerSpec }, { observe, imageRef }, { Label, oneoffContainerName }, { parseEnvFlags, withStdio }, { withDependencies }, { serviceDeps, checkServices }] =
+  const [{ converge, enableTargeted }, { containerRequest }, { observe, imageRef }, { Label, oneoffContainerName }, { parseEnvFlags, withStdio }, { withDependencies }, { serviceDeps, checkServices }] =
     await Promise.all([
       import('./compose-converge.js'),
-      import('../../planner/container-spec.js'),
+      import('../../planner/container-request.js'),
       import('../../planner/observe.js'),
       import('../../planner/labels.js'),
       import('./compose-stdio.js'),
@@ -94,7 +94,7 @@ async function runRun(ctx: ComposeContext, service: string, command: string | un
   const image = observed.images[imageRef(project, service)];
   const tty = f.TTY !== false && !f.detach && !!process.stdin.isTTY;
   const interactive = f.interactive !== false && !f.detach;
-  const base = containerSpec(project, s, observed, {
+  const base = containerRequest(project, s, observed, {
     number: 1,
     name,
     configHash: '',
@@ -103,7 +103,7 @@ async function runRun(ctx: ComposeContext, service: string, command: string | un
     oneoff: true,
     labels: { [Label.slug]: slug, ...labelFlags(f.label) },
   });
-  const spec: ContainerCreateSpec = {
+  const spec: ContainerCreateRequest = {
     ...base,
     cmd: command !== undefined ? [command, ...args] : base.cmd,
     entrypoint: f.entrypoint !== undefined ? splitCommand(f.entrypoint) : base.entrypoint,
@@ -176,14 +176,14 @@ function splitCommand(s: string): string[] {
 }
 
 /** `-p [ip:][host:]container[/proto]`. */
-function parsePublish(v: string): PortSpec {
+function parsePublish(v: string): PortMapping {
   const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]):)?(?:(\d+(?:-\d+)?):)?(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(v);
   if (!m) throw new UserError(`invalid --publish value "${v}"`, 1, 'write it as [IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], e.g. 127.0.0.1:8080:80');
-  return { hostIp: m[1]?.replace(/^\[|\]$/g, ''), published: m[2], target: Number(m[3]), protocol: (m[4]?.toLowerCase() ?? 'tcp') as PortSpec['protocol'] };
+  return { hostIp: m[1]?.replace(/^\[|\]$/g, ''), published: m[2], target: Number(m[3]), protocol: (m[4]?.toLowerCase() ?? 'tcp') as PortMapping['protocol'] };
 }
 
 /** `-v SRC:DST[:ro]`: a host path (relative to the project directory) or a volume name. */
-function parseVolume(v: string, workingDir: string): MountSpec {
+function parseVolume(v: string, workingDir: string): MountRequest {
   const parts = v.split(':');
   if (parts.length < 2 || parts.length > 3) throw new UserError(`invalid --volume value "${v}"`, 1, 'write it as SOURCE:TARGET[:ro]');
   const [src, target, mode] = parts as [string, string, string | undefined];

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { Scalar, stringify } from 'yaml';
-import { loadProject } from '../../spec/load.js';
-import { imageName, projectToPlain } from '../../spec/serialize.js';
-import type { Project } from '../../spec/types.js';
+import { loadProject } from '../../project/load.js';
+import { imageName, projectToPlain } from '../../project/serialize.js';
+import type { Project } from '../../project/types.js';
 import { loadOptionsFromGlobals } from '../project-options.js';
 import type { GlobalOptions } from '../program.js';
 import type { ConfigOptions } from './config.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { UserError, errorMessage } from '../../util/errors.js';
 import { table } from '../../engine/native/image/present.js';
 import type { ContainerRuntime } from '../../engine/native/runtime/index.js';
-import { addCreateOptions, specFromFlags, type CreateFlags } from '../container/spec.js';
+import { addCreateOptions, specFromFlags, type CreateFlags } from '../container/create-flags.js';
 import { parsePsFilters, psRows, renderPs } from '../container/present.js';
 import { parseEnv, parseInteger, parseTime } from '../container/flags.js';
 import { renderTemplate } from '../../engine/native/image/present.js';

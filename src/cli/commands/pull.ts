@@ -75,8 +75,8 @@ async function runPull(ctx: ComposeContext, services: string[], f: PullFlags): P
       };
       try {
         if (store) {
-          const { pullFromSpec } = await import('../../build/index.js');
-          await pullFromSpec(store, j.ref, onProgress ? { onProgress } : {});
+          const { pullWithOptions } = await import('../../build/index.js');
+          await pullWithOptions(store, j.ref, onProgress ? { onProgress } : {});
         } else {
           await engine!.images.pull(j.ref, onProgress ? { onProgress } : {});
         }

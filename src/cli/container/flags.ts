@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { UserError } from '../../util/errors.js';
-import type { ContainerMount, ContainerSpec, Ulimit } from '../../engine/native/runtime/index.js';
+import type { ContainerMount, ContainerConfig, Ulimit } from '../../engine/native/runtime/index.js';
 
 /**
- * docker run/create flag syntax, turned into a runtime ContainerSpec: byte
+ * docker run/create flag syntax, turned into a runtime ContainerConfig: byte
  * sizes, -e and --env-file, -v, --mount, --tmpfs, --ulimit, --sysctl,
  * --security-opt. Every error names the flag and the value at fault.
  */
@@ -143,7 +143,7 @@ export function parseUlimit(value: string): Ulimit {
 }
 
 /** --security-opt no-new-privileges[:true|false], seccomp=unconfined. */
-export function applySecurityOpts(spec: ContainerSpec, opts: string[] = []): void {
+export function applySecurityOpts(spec: ContainerConfig, opts: string[] = []): void {
   for (const o of opts) {
     const [k, v = 'true'] = o.split(/[=:](.*)/s);
     if (k === 'no-new-privileges') spec.noNewPrivileges = v !== 'false';

@@ -4,12 +4,12 @@ import { Readable } from 'node:stream';
 import type {
   AttachSession,
   ContainerApi,
-  ContainerCreateSpec,
+  ContainerCreateRequest,
   ContainerDetails,
   ContainerListOptions,
   ContainerSummary,
-  ExecSpec,
-  FileSpec,
+  ExecRequest,
+  FileRequest,
   LogLine,
   LogOptions,
   PathStat,
@@ -34,7 +34,7 @@ export class DockerContainers implements ContainerApi {
     return this.docker.getContainer(id);
   }
 
-  async create(spec: ContainerCreateSpec): Promise<{ id: string; warnings: string[] }> {
+  async create(spec: ContainerCreateRequest): Promise<{ id: string; warnings: string[] }> {
     const body = createBody(spec);
     const created = await call(KIND, spec.name, 'create', async () => {
       // dockerode hides the daemon's answer (Id, Warnings) behind a Container object; ask the modem directly.
@@ -64,7 +64,7 @@ export class DockerContainers implements ContainerApi {
     return { id: created.Id, warnings: created.Warnings ?? [] };
   }
 
-  private async putFiles(id: string, name: string, files: FileSpec[]): Promise<void> {
+  private async putFiles(id: string, name: string, files: FileRequest[]): Promise<void> {
     const tar = await tarOfFiles(files);
     await call(KIND, name, 'copy configs and secrets into', () => this.c(id).putArchive(tar, { path: '/' }));
   }
@@ -181,7 +181,7 @@ export class DockerContainers implements ContainerApi {
     };
   }
 
-  async exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }> {
+  async exec(id: string, spec: ExecRequest, io: ProcessIO): Promise<{ exitCode: number }> {
     const exec = await this.createExec(id, spec, io.stdin !== undefined);
     const withStdin = io.stdin !== undefined;
     const stream = (await call(KIND, id, 'exec in', () =>
@@ -203,12 +203,12 @@ export class DockerContainers implements ContainerApi {
     throw new EngineError(`exec in ${id}: the daemon did not report an exit code`);
   }
 
-  async execDetached(id: string, spec: ExecSpec): Promise<void> {
+  async execDetached(id: string, spec: ExecRequest): Promise<void> {
     const exec = await this.createExec(id, spec, false);
     await call(KIND, id, 'exec in', () => exec.start({ Detach: true, Tty: spec.tty ?? false }));
   }
 
-  private createExec(id: string, spec: ExecSpec, stdin: boolean): Promise<Docker.Exec> {
+  private createExec(id: string, spec: ExecRequest, stdin: boolean): Promise<Docker.Exec> {
     return call(KIND, id, 'exec in', () =>
       this.c(id).exec({
         Cmd: spec.cmd,

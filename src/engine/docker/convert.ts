@@ -6,7 +6,7 @@ import type {
   ContainerState,
   ContainerSummary,
   HealthStatus,
-  HealthcheckSpec,
+  HealthcheckConfig,
   PortProtocol,
   PublishedPort,
   RestartPolicyName,
@@ -150,7 +150,7 @@ function toArray(v: string | string[] | undefined | null): string[] {
   return Array.isArray(v) ? v : [v];
 }
 
-export function healthcheckFromDocker(h: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number } | undefined): HealthcheckSpec | undefined {
+export function healthcheckFromDocker(h: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number } | undefined): HealthcheckConfig | undefined {
   if (!h?.Test?.length) return undefined;
   return {
     test: h.Test,

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { readdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { BuildSpec, ImageApi, ImageDetails, ImageSummary, LabelFilter, PullOptions, TransferProgress } from '../types.js';
+import type { BuildRequest, ImageApi, ImageDetails, ImageSummary, LabelFilter, PullOptions, TransferProgress } from '../types.js';
 import { EngineError } from '../types.js';
 import { UserError } from '../../util/errors.js';
 import { call, callOrUndefined, toEngineError } from './errors.js';
@@ -85,7 +85,7 @@ export class DockerImages implements ImageApi {
     await consume(stream, options.onProgress, `pull ${ref}`);
   }
 
-  async build(spec: BuildSpec): Promise<string> {
+  async build(spec: BuildRequest): Promise<string> {
     if (spec.dockerfileInline !== undefined) {
       throw new UserError(`cannot build ${spec.tags[0] ?? spec.context}: dockerfile_inline is not supported by the docker backend`, 1,
         'write the Dockerfile into the build context and name it with build.dockerfile');

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { IpamPool, LabelFilter, NetworkApi, NetworkAttachment, NetworkCreateSpec, NetworkDetails, NetworkSummary } from '../types.js';
+import type { IpamPool, LabelFilter, NetworkApi, NetworkAttachment, NetworkCreateRequest, NetworkDetails, NetworkSummary } from '../types.js';
 import { call, callOrUndefined, statusOf } from './errors.js';
 import { labelFilters } from './filters.js';
 import { endpointConfig } from './create-body.js';
@@ -39,7 +39,7 @@ function summary(n: DockerNetwork): NetworkSummary {
 export class DockerNetworks implements NetworkApi {
   constructor(private readonly docker: Docker) {}
 
-  async create(spec: NetworkCreateSpec): Promise<{ id: string }> {
+  async create(spec: NetworkCreateRequest): Promise<{ id: string }> {
     const ipam = spec.ipam
       ? {
           Driver: spec.ipam.driver ?? 'default',

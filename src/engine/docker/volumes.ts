@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { LabelFilter, VolumeApi, VolumeCreateSpec, VolumeSummary } from '../types.js';
+import type { LabelFilter, VolumeApi, VolumeCreateRequest, VolumeSummary } from '../types.js';
 import { call, callOrUndefined } from './errors.js';
 import { labelFilters } from './filters.js';
 
@@ -28,7 +28,7 @@ function summary(v: DockerVolume): VolumeSummary {
 export class DockerVolumes implements VolumeApi {
   constructor(private readonly docker: Docker) {}
 
-  async create(spec: VolumeCreateSpec): Promise<VolumeSummary> {
+  async create(spec: VolumeCreateRequest): Promise<VolumeSummary> {
     const v = (await call(KIND, spec.name, 'create', () =>
       this.docker.createVolume({ Name: spec.name, Driver: spec.driver ?? 'local', DriverOpts: spec.driverOpts ?? {}, Labels: spec.labels }),
     )) as unknown as DockerVolume | { name?: string };

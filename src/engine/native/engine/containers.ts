@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
 import type {
-  AttachSession, ContainerApi, ContainerCreateSpec, ContainerDetails, ContainerListOptions, ContainerSummary, ExecSpec, LogLine,
+  AttachSession, ContainerApi, ContainerCreateRequest, ContainerDetails, ContainerListOptions, ContainerSummary, ExecRequest, LogLine,
   LogOptions, PathStat, ProcessIO, TopResult, WaitCondition,
 } from '../../types.js';
 import type { ContainerRuntime, ContainerNetwork as RuntimeNetwork } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
-import type { CreatePlan } from './create-spec.js';
+import type { CreatePlan } from './create-plan.js';
 import { placeFiles, removeFiles } from './files.js';
 import { endpointRequests } from './networks.js';
 import { isPaused, setPaused } from './freezer.js';
@@ -62,8 +62,8 @@ export class NativeContainers implements ContainerApi {
 
   // ---- create ---------------------------------------------------------------
 
-  async create(spec: ContainerCreateSpec): Promise<{ id: string; warnings: string[] }> {
-    const [rt, store, { planCreate }] = await Promise.all([this.rt(), this.deps.store(), import('./create-spec.js')]);
+  async create(spec: ContainerCreateRequest): Promise<{ id: string; warnings: string[] }> {
+    const [rt, store, { planCreate }] = await Promise.all([this.rt(), this.deps.store(), import('./create-plan.js')]);
     const image = await store.resolve(spec.image);
     if (!image) throw new NotFoundError('image', spec.image);
     const plan = await planCreate(spec, image, rt);
@@ -323,11 +323,11 @@ export class NativeContainers implements ContainerApi {
     return (await this.io()).attach(id, io);
   }
 
-  async exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }> {
+  async exec(id: string, spec: ExecRequest, io: ProcessIO): Promise<{ exitCode: number }> {
     return (await this.io()).exec(id, spec, io);
   }
 
-  async execDetached(id: string, spec: ExecSpec): Promise<void> {
+  async execDetached(id: string, spec: ExecRequest): Promise<void> {
     return (await this.io()).execDetached(id, spec);
   }
 

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { NotFoundError, UserError, errorMessage } from '../../../util/errors.js';
-import { EngineError, type BuildSpec, type ImageApi, type ImageDetails, type ImageSummary, type LabelFilter, type PullOptions, type TransferProgress } from '../../types.js';
+import { EngineError, type BuildRequest, type ImageApi, type ImageDetails, type ImageSummary, type LabelFilter, type PullOptions, type TransferProgress } from '../../types.js';
 import type { ImageRecord } from '../image/index.js';
 import type { EngineDeps } from './deps.js';
 import { journal } from './events.js';
@@ -45,9 +45,9 @@ export class NativeImages implements ImageApi {
   }
 
   async pull(ref: string, options: PullOptions = {}): Promise<void> {
-    const [store, { pullFromSpec }] = await Promise.all([this.deps.store(), import('../../../build/index.js')]);
+    const [store, { pullWithOptions }] = await Promise.all([this.deps.store(), import('../../../build/index.js')]);
     try {
-      await pullFromSpec(store, ref, options);
+      await pullWithOptions(store, ref, options);
     } catch (err) {
       if (err instanceof NotFoundError || (err instanceof Error && err.message.includes(ref))) throw err;
       // Name the image: the registry client's message names the registry, not what was asked for.
@@ -56,9 +56,9 @@ export class NativeImages implements ImageApi {
     journal('image', 'pull', ref, { name: ref });
   }
 
-  async build(spec: BuildSpec): Promise<string> {
-    const [store, { buildFromSpec }] = await Promise.all([this.deps.store(), import('../../../build/index.js')]);
-    const id = await buildFromSpec({ store, runtime: () => this.deps.runtime() }, spec);
+  async build(spec: BuildRequest): Promise<string> {
+    const [store, { buildFromRequest }] = await Promise.all([this.deps.store(), import('../../../build/index.js')]);
+    const id = await buildFromRequest({ store, runtime: () => this.deps.runtime() }, spec);
     for (const t of spec.tags) journal('image', 'tag', id, { name: t });
     return id;
   }

@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ConflictError, NotFoundError } from '../../../util/errors.js';
-import type { AttachSession, ExecSpec, LogLine, LogOptions, ProcessIO, WaitCondition } from '../../types.js';
+import type { AttachSession, ExecRequest, LogLine, LogOptions, ProcessIO, WaitCondition } from '../../types.js';
 import { EngineError } from '../../types.js';
 import type { AttachedStart, ContainerRuntime, LogEntry } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
@@ -140,7 +140,7 @@ export class ContainerIo {
     return true;
   }
 
-  async exec(idOrName: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }> {
+  async exec(idOrName: string, spec: ExecRequest, io: ProcessIO): Promise<{ exitCode: number }> {
     const rt = await this.rt();
     const id = await this.runningId(rt, idOrName);
     const inherit = !!spec.tty && io.stdout === process.stdout && (io.stdin === undefined || io.stdin === process.stdin);
@@ -159,7 +159,7 @@ export class ContainerIo {
     }
   }
 
-  async execDetached(idOrName: string, spec: ExecSpec): Promise<void> {
+  async execDetached(idOrName: string, spec: ExecRequest): Promise<void> {
     const rt = await this.rt();
     const id = await this.runningId(rt, idOrName);
     await rt.execStart(id, { ...runtimeExec(spec, false), detach: true }, 'ignore');
@@ -201,7 +201,7 @@ export class ContainerIo {
   }
 }
 
-function runtimeExec(spec: ExecSpec, stdin: boolean) {
+function runtimeExec(spec: ExecRequest, stdin: boolean) {
   return {
     cmd: spec.cmd,
     ...(spec.env ? { env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`) } : {}),

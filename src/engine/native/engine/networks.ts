@@ -4,7 +4,7 @@ import type {
   LabelFilter,
   NetworkApi,
   NetworkAttachment,
-  NetworkCreateSpec,
+  NetworkCreateRequest,
   NetworkDetails,
   NetworkSummary,
 } from '../../types.js';
@@ -43,7 +43,7 @@ function summary(n: NetworkRecord): NetworkSummary {
 }
 
 /** Compose's `networks.<n>.ipam` to our one IPv4 pool; refuses what we cannot honour rather than ignoring it. */
-function pool(spec: NetworkCreateSpec): IpamPool {
+function pool(spec: NetworkCreateRequest): IpamPool {
   const ipam = spec.ipam;
   if (ipam?.driver && ipam.driver !== 'default') {
     throw new UserError(`network ${spec.name}: IPAM driver "${ipam.driver}" is not supported by the native engine`, 1, 'drop ipam.driver (the default one is used)');
@@ -66,7 +66,7 @@ export function endpointRequests(attachments: readonly NetworkAttachment[]): End
 export class NativeNetworks implements NetworkApi {
   constructor(private readonly resolveContainer: ContainerResolver) {}
 
-  async create(spec: NetworkCreateSpec): Promise<{ id: string }> {
+  async create(spec: NetworkCreateRequest): Promise<{ id: string }> {
     const p = pool(spec);
     const rec = await createNetwork({
       name: spec.name,

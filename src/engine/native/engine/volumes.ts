@@ -1,5 +1,5 @@
 import { NotFoundError } from '../../../util/errors.js';
-import type { LabelFilter, VolumeApi, VolumeCreateSpec, VolumeSummary } from '../../types.js';
+import type { LabelFilter, VolumeApi, VolumeCreateRequest, VolumeSummary } from '../../types.js';
 import type { Volume } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
 import { journal } from './events.js';
@@ -12,7 +12,7 @@ export class NativeVolumes implements VolumeApi {
     return (await this.deps.runtime()).volumes;
   }
 
-  async create(spec: VolumeCreateSpec): Promise<VolumeSummary> {
+  async create(spec: VolumeCreateRequest): Promise<VolumeSummary> {
     const volumes = await this.store();
     const existed = volumes.read(spec.name) !== undefined;
     const v = await volumes.create({ name: spec.name, ...(spec.driver ? { driver: spec.driver } : {}), driverOpts: spec.driverOpts ?? {}, labels: spec.labels });

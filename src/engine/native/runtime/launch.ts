@@ -6,7 +6,7 @@ import { defaultSeccompFilter } from './seccomp.js';
 import { cgroupNamespaceSupported, type CgroupDriver } from './cgroups/index.js';
 import type { ContainerPaths, ContainerRecord } from './store.js';
 import type { ExecUser } from './users.js';
-import type { ContainerSpec, Ulimit } from './types.js';
+import type { ContainerConfig, Ulimit } from './types.js';
 
 /**
  * Every decision about how a container starts, written as the helper's
@@ -222,7 +222,7 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
  * eBPF), MKNOD is dropped unless asked for: a block device made in the
  * container would otherwise reach the host's disks.
  */
-export function containerCapabilities(spec: ContainerSpec, cgroups: CgroupDriver): bigint {
+export function containerCapabilities(spec: ContainerConfig, cgroups: CgroupDriver): bigint {
   const caps = resolveCapabilities(spec);
   const asked = (spec.capAdd ?? []).some((c) => /^(CAP_)?(MKNOD|ALL)$/i.test(c.trim()));
   if (cgroups.version === 2 && !spec.privileged && !asked) return caps & ~capMask(['MKNOD']);

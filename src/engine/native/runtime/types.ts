@@ -1,5 +1,5 @@
 /**
- * The container runtime's public types. A ContainerSpec knows nothing of
+ * The container runtime's public types. A ContainerConfig knows nothing of
  * Compose: projects, services and replicas reach the runtime only as labels.
  * Sizes are bytes, durations seconds (as Docker takes stop timeouts), times
  * ISO-8601 strings with nanoseconds in inspect output, as Docker prints them.
@@ -54,7 +54,7 @@ export type ContainerNetwork =
   | { mode: 'host' }
   | { mode: 'netns'; path: string; hosts: string; resolvConf: string };
 
-export interface ContainerSpec {
+export interface ContainerConfig {
   /** Unique; generated (adjective_noun) when missing. */
   name?: string;
   /** An image reference the image store resolves. */
@@ -226,7 +226,7 @@ export interface LogOptions {
   until?: number;
 }
 
-export interface ExecSpec {
+export interface ExecRequest {
   cmd: string[];
   env?: string[];
   user?: string;

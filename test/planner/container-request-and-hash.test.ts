@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, changedFields, fieldDigests, serviceHash, serviceHashInput } from '../../src/planner/hash.js';
-import { containerSpec, fileTarget } from '../../src/planner/container-spec.js';
+import { containerRequest, fileTarget } from '../../src/planner/container-request.js';
 import { emptyObservedState } from '../../src/planner/observed.js';
 import { project, service, volume } from './fixtures.js';
 
@@ -78,7 +78,7 @@ describe('container spec', () => {
     const observed = emptyObservedState('shop');
     observed.contents['secret:token'] = { digest: 'd', content: Buffer.from('t'), file: '/srv/shop/token.txt' };
     observed.contents['config:site'] = { digest: 'e', content: Buffer.from('site'), file: '/srv/shop/site.conf' };
-    const s = containerSpec(p, p.services.web!, observed, { number: 2, name: 'shop-web-2', configHash: 'h', fieldDigests: 'f', imageId: 'sha256:i' });
+    const s = containerRequest(p, p.services.web!, observed, { number: 2, name: 'shop-web-2', configHash: 'h', fieldDigests: 'f', imageId: 'sha256:i' });
     expect(s.labels).toMatchObject({
       team: 'x',
       'com.docker.compose.project': 'shop',
@@ -122,11 +122,11 @@ describe('container spec', () => {
   it('network_mode and volumes_from point at the other service\'s first container; one-off containers get no service alias', () => {
     const p = project('ns', [service('vpn'), service('app', { network_mode: 'service:vpn', volumes_from: ['vpn:ro'] }), service('job')]);
     const o = emptyObservedState('ns');
-    const app = containerSpec(p, p.services.app!, o, { number: 1, name: 'ns-app-1', configHash: '', fieldDigests: '', imageId: '' });
+    const app = containerRequest(p, p.services.app!, o, { number: 1, name: 'ns-app-1', configHash: '', fieldDigests: '', imageId: '' });
     expect(app.networkMode).toBe('container:ns-vpn-1');
     expect(app.networks).toBeUndefined();
     expect(app.volumesFrom).toEqual(['ns-vpn-1:ro']);
-    const run = containerSpec(p, p.services.job!, o, { number: 1, name: 'ns-job-run-1', configHash: '', fieldDigests: '', imageId: '', oneoff: true });
+    const run = containerRequest(p, p.services.job!, o, { number: 1, name: 'ns-job-run-1', configHash: '', fieldDigests: '', imageId: '', oneoff: true });
     expect(run.labels['com.docker.compose.oneoff']).toBe('True');
     expect(run.networks![0]!.aliases).toEqual(['ns-job-run-1']);
   });

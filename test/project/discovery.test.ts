@@ -2,9 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/util/errors.js';
-import { ComposeError } from '../../src/spec/diagnostics.js';
-import { normalizeProjectName } from '../../src/spec/discovery.js';
-import { loadProject, type LoadOptions } from '../../src/spec/load.js';
+import { ComposeError } from '../../src/project/diagnostics.js';
+import { normalizeProjectName } from '../../src/project/discovery.js';
+import { loadProject, type LoadOptions } from '../../src/project/load.js';
 import { projectDir } from './helpers.js';
 
 const svc = (image: string) => `services:\n  web:\n    image: ${image}\n`;

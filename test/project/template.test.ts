@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { substitute, TemplateError } from '../../src/spec/template.js';
+import { substitute, TemplateError } from '../../src/project/template.js';
 
 const env: Record<string, string> = { SET: 'value', EMPTY: '', A: 'a', B: 'b', NAME: 'web' };
 const sub = (t: string, e = env) => substitute(t, { lookup: (k) => e[k] });

@@ -16,7 +16,7 @@ import {
 
 /**
  * One service, schema-valid, to its long form (ServiceConfig). Values the
- * schema cannot judge (port specs, durations, sizes, IPs, restart policies)
+ * schema cannot judge (port strings, durations, sizes, IPs, restart policies)
  * are checked here and reported where they were written.
  */
 export function normalizeService(name: string, raw: Obj, at: At): ServiceConfig {

@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach } from 'vitest';
-import { ComposeError, type Diagnostic } from '../../src/spec/diagnostics.js';
-import { loadProject, type LoadOptions } from '../../src/spec/load.js';
-import type { Project } from '../../src/spec/types.js';
+import { ComposeError, type Diagnostic } from '../../src/project/diagnostics.js';
+import { loadProject, type LoadOptions } from '../../src/project/load.js';
+import type { Project } from '../../src/project/types.js';
 
 /** Temp directories made by a test, removed after it whatever happens. */
 const made: string[] = [];

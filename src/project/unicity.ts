@@ -1,5 +1,5 @@
 import { dedupeList, keyOfKeyValue } from './merge.js';
-import { parseVolumeSpec, VolumeSpecError } from './syntax/volumes.js';
+import { parseVolumeString, VolumeSyntaxError } from './syntax/volumes.js';
 import { isMap, pathMatches, type Node } from './tree.js';
 
 /**
@@ -19,9 +19,9 @@ function volumeTarget(n: Node): string | undefined {
   if (isMap(n)) return field(n, 'target');
   if (n.kind !== 'scalar' || typeof n.value !== 'string') return undefined;
   try {
-    return parseVolumeSpec(n.value).target;
+    return parseVolumeString(n.value).target;
   } catch (err) {
-    if (err instanceof VolumeSpecError) return undefined;
+    if (err instanceof VolumeSyntaxError) return undefined;
     throw err;
   }
 }

@@ -12,7 +12,7 @@ import type { ServicePortConfig } from '../types.js';
  * IPv6 host addresses are written in brackets: `[::1]:8080:80`.
  */
 
-export class PortSpecError extends Error {}
+export class PortSyntaxError extends Error {}
 
 export const PROTOCOLS = ['tcp', 'udp', 'sctp'];
 
@@ -21,19 +21,19 @@ export interface PortRange {
   end: number;
 }
 
-export function parsePortSpec(spec: string): ServicePortConfig[] {
+export function parsePortString(spec: string): ServicePortConfig[] {
   const [rawPorts, rawProto, ...more] = spec.split('/');
-  if (more.length > 0) throw new PortSpecError(`"${spec}": more than one /protocol`);
+  if (more.length > 0) throw new PortSyntaxError(`"${spec}": more than one /protocol`);
   const protocol = rawProto === undefined ? 'tcp' : rawProto.toLowerCase();
-  if (!PROTOCOLS.includes(protocol)) throw new PortSpecError(`"${spec}": unknown protocol "${rawProto}" (use tcp, udp or sctp)`);
+  if (!PROTOCOLS.includes(protocol)) throw new PortSyntaxError(`"${spec}": unknown protocol "${rawProto}" (use tcp, udp or sctp)`);
   const { ip, host, container } = splitParts(rawPorts!);
   const hostIp = ip.replace(/^\[(.*)\]$/, '$1');
-  if (hostIp !== '' && isIP(hostIp) === 0) throw new PortSpecError(`"${spec}": "${hostIp}" is not an IP address`);
+  if (hostIp !== '' && isIP(hostIp) === 0) throw new PortSyntaxError(`"${spec}": "${hostIp}" is not an IP address`);
   const target = parsePortRange(container, spec, 'container port');
   const published = host === '' ? undefined : parsePortRange(host, spec, 'host port', 0);
   const targetCount = target.end - target.start;
   if (published && published.end - published.start !== targetCount && targetCount !== 0) {
-    throw new PortSpecError(`"${spec}": the host range ${host} and the container range ${container} have different sizes`);
+    throw new PortSyntaxError(`"${spec}": the host range ${host} and the container range ${container} have different sizes`);
   }
   const out: ServicePortConfig[] = [];
   for (let i = 0; i <= targetCount; i++) {
@@ -65,13 +65,13 @@ function splitParts(raw: string): { ip: string; host: string; container: string 
 
 export function parsePortRange(text: string, spec: string, what: string, min = 1): PortRange {
   const m = /^(\d+)(?:-(\d+))?$/.exec(text);
-  if (!m) throw new PortSpecError(`"${spec}": "${text}" is not a ${what} or range of ports`);
+  if (!m) throw new PortSyntaxError(`"${spec}": "${text}" is not a ${what} or range of ports`);
   const start = Number(m[1]);
   const end = m[2] === undefined ? start : Number(m[2]);
   for (const p of [start, end]) {
-    if (p < min || p > 65535) throw new PortSpecError(`"${spec}": ${what} ${p} is out of range (${min}-65535)`);
+    if (p < min || p > 65535) throw new PortSyntaxError(`"${spec}": ${what} ${p} is out of range (${min}-65535)`);
   }
-  if (end < start) throw new PortSpecError(`"${spec}": the range ${text} ends before it starts`);
+  if (end < start) throw new PortSyntaxError(`"${spec}": the range ${text} ends before it starts`);
   return { start, end };
 }
 

@@ -71,6 +71,6 @@ describe('schema validation messages', () => {
 
   it('the checked-in validator is generated from the schema as it is now', () => {
     const fresh = readFileSync(outputPath, 'utf8') === generateValidatorSource();
-    expect(fresh, 'src/spec/schema-validator.gen.ts is stale: run `node schemas/generate-validator.mjs`').toBe(true);
+    expect(fresh, 'src/project/schema-validator.gen.ts is stale: run `node schemas/generate-validator.mjs`').toBe(true);
   });
 });

@@ -2,9 +2,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { loadProject } from '../../src/spec/load.js';
-import { projectToPlain } from '../../src/spec/serialize.js';
-import type { Project } from '../../src/spec/types.js';
+import { loadProject } from '../../src/project/load.js';
+import { projectToPlain } from '../../src/project/serialize.js';
+import type { Project } from '../../src/project/types.js';
 import { CORPUS } from '../support/corpus.js';
 import { load, projectDir } from './helpers.js';
 

@@ -1,5 +1,5 @@
-import type { ContainerCreateSpec, FileSpec, MountSpec, NetworkAttachment, Resources, RestartPolicy } from '../engine/types.js';
-import type { Project, ServiceConfig, ServiceFileReference } from '../spec/types.js';
+import type { ContainerCreateRequest, FileRequest, MountRequest, NetworkAttachment, Resources, RestartPolicy } from '../engine/types.js';
+import type { Project, ServiceConfig, ServiceFileReference } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 import { resolveEnvironment } from './hash.js';
 import { COMPOSE_VERSION, Label, containerName } from './labels.js';
@@ -7,7 +7,7 @@ import type { ObservedState } from './observed.js';
 import { imageRef } from './observe.js';
 
 /**
- * Turns a service replica into an engine-neutral container spec, as Docker
+ * Turns a service replica into an engine-neutral container request, as Docker
  * Compose does in create.go (getCreateConfigs): labels, networks with their
  * aliases, mounts for volumes, configs and secrets, resources, restart policy.
  * This is Compose knowledge; engines only ever see the result.
@@ -26,7 +26,7 @@ export interface ReplicaIdentity {
 
 const DEFAULT_FILE_MODE = 0o444;
 
-export function containerSpec(project: Project, service: ServiceConfig, observed: ObservedState, id: ReplicaIdentity): ContainerCreateSpec {
+export function containerRequest(project: Project, service: ServiceConfig, observed: ObservedState, id: ReplicaIdentity): ContainerCreateRequest {
   const labels: Record<string, string> = {
     ...service.labels,
     [Label.project]: project.name,
@@ -47,7 +47,7 @@ export function containerSpec(project: Project, service: ServiceConfig, observed
 
   const { mounts, files } = mountsOf(project, service, observed);
   const networkMode = networkModeOf(project, service);
-  const spec: ContainerCreateSpec = {
+  const spec: ContainerCreateRequest = {
     name: id.name,
     image: imageRef(project, service.name),
     labels,
@@ -168,8 +168,8 @@ function networksOf(project: Project, service: ServiceConfig, name: string, oneo
   });
 }
 
-function mountsOf(project: Project, service: ServiceConfig, observed: ObservedState): { mounts: MountSpec[]; files: FileSpec[] } {
-  const mounts: MountSpec[] = [];
+function mountsOf(project: Project, service: ServiceConfig, observed: ObservedState): { mounts: MountRequest[]; files: FileRequest[] } {
+  const mounts: MountRequest[] = [];
   for (const v of service.volumes) {
     switch (v.type) {
       case 'volume': {
@@ -199,7 +199,7 @@ function mountsOf(project: Project, service: ServiceConfig, observed: ObservedSt
         throw new UserError(`service ${service.name}: volumes of type ${v.type} are not supported`, 1, 'use a bind, volume or tmpfs mount');
     }
   }
-  const files: FileSpec[] = [];
+  const files: FileRequest[] = [];
   for (const [kind, refs] of [['config', service.configs], ['secret', service.secrets]] as const) {
     for (const ref of refs) {
       const target = fileTarget(kind, ref);
@@ -232,7 +232,7 @@ export function fileTarget(kind: 'config' | 'secret', ref: ServiceFileReference)
   return ref.target ?? `/${ref.source}`;
 }
 
-function healthcheckOf(service: ServiceConfig): ContainerCreateSpec['healthcheck'] {
+function healthcheckOf(service: ServiceConfig): ContainerCreateRequest['healthcheck'] {
   const h = service.healthcheck;
   if (!h) return undefined;
   if (h.disable) return { test: ['NONE'] };

@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
 import { UserError } from '../../util/errors.js';
-import type { PortSpec } from '../types.js';
+import type { PortMapping } from '../types.js';
 
 /**
- * Published ports: the `-p` flag's syntax and the engine's PortSpec, both
+ * Published ports: the `-p` flag's syntax and the engine's PortMapping, both
  * reduced to PortRequest (one container port, one protocol, a host address,
  * and a host port range to pick from: [0, 0] for "any free port").
  */
@@ -83,8 +83,8 @@ export function parsePublishFlag(spec: string): PortRequest[] {
   throw new UserError(`invalid port mapping "${spec}"`, 1, 'write [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], e.g. 8080:80 or 127.0.0.1:5353:53/udp');
 }
 
-/** The engine's PortSpec (Compose's long syntax after normalization). */
-export function fromPortSpec(p: PortSpec): PortRequest[] {
+/** The engine's PortMapping (Compose's long syntax after normalization). */
+export function fromPortMapping(p: PortMapping): PortRequest[] {
   const spec = `${p.hostIp ? `${p.hostIp}:` : ''}${p.published ? `${p.published}:` : ''}${p.target}/${p.protocol}`;
   const protocol = protocolOf(p.protocol, spec);
   port(String(p.target), 'container port', spec);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Diagnostics } from '../../src/spec/diagnostics.js';
-import { getPath, SourceMap, toPlain, type MapNode, type Node } from '../../src/spec/tree.js';
-import { parseYaml } from '../../src/spec/yaml.js';
+import { Diagnostics } from '../../src/project/diagnostics.js';
+import { getPath, SourceMap, toPlain, type MapNode, type Node } from '../../src/project/tree.js';
+import { parseYaml } from '../../src/project/yaml.js';
 
 function parse(text: string): { docs: MapNode[]; errors: string[] } {
   const diags = new Diagnostics();

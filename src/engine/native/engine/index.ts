@@ -1,14 +1,14 @@
-import type { ContainerSummary, Engine, EngineEvent, EngineInfo, LabelFilter } from '../types.js';
-import { NotFoundError, UserError } from '../../util/errors.js';
-import { findAttachedContainer } from '../../network/connect.js';
-import { VERSION } from '../../util/version.js';
-import { EngineDeps } from './engine/deps.js';
-import { NativeContainers } from './engine/containers.js';
-import { NativeVolumes } from './engine/volumes.js';
-import { NativeImages } from './engine/images.js';
-import { NativeNetworks } from './engine/networks.js';
-import { hostArchitecture } from './engine/create-spec.js';
-import { followJournal, matchesFilter } from './engine/events.js';
+import type { ContainerSummary, Engine, EngineEvent, EngineInfo, LabelFilter } from '../../types.js';
+import { NotFoundError, UserError } from '../../../util/errors.js';
+import { findAttachedContainer } from '../../../network/connect.js';
+import { VERSION } from '../../../util/version.js';
+import { EngineDeps } from './deps.js';
+import { NativeContainers } from './containers.js';
+import { NativeVolumes } from './volumes.js';
+import { NativeImages } from './images.js';
+import { NativeNetworks } from './networks.js';
+import { hostArchitecture } from './create-plan.js';
+import { followJournal, matchesFilter } from './events.js';
 
 /**
  * The Engine on tscompose's own engine: the image store, the container

@@ -1,10 +1,10 @@
 import { UserError } from '../../../util/errors.js';
-import type { HealthcheckSpec } from '../../types.js';
+import type { HealthcheckConfig } from '../../types.js';
 import type { OciHealthConfig } from '../image/index.js';
 import type { ResolvedHealthcheck } from './records.js';
 
 /**
- * The healthcheck a container runs: the spec's over the image's, field by
+ * The healthcheck a container runs: the request's over the image's, field by
  * field (Docker's merge: an empty test or a zero duration takes the image's),
  * with Docker's defaults. ["NONE"] on either side that wins means none.
  */
@@ -12,7 +12,7 @@ export const HEALTH_DEFAULTS = { interval: 30_000, timeout: 30_000, retries: 3, 
 
 const NS_PER_MS = 1_000_000;
 
-export function resolveHealthcheck(spec: HealthcheckSpec | undefined, image: OciHealthConfig | undefined, container: string): ResolvedHealthcheck | undefined {
+export function resolveHealthcheck(spec: HealthcheckConfig | undefined, image: OciHealthConfig | undefined, container: string): ResolvedHealthcheck | undefined {
   const fromImage = image && {
     test: image.Test ?? [],
     interval: image.Interval ? image.Interval / NS_PER_MS : undefined,

@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
 import { UserError } from '../../util/errors.js';
-import type { ContainerNetwork, ContainerSpec } from '../../engine/native/runtime/index.js';
+import type { ContainerNetwork, ContainerConfig } from '../../engine/native/runtime/index.js';
 import {
   applySecurityOpts, parseBytes, parseEnv, parseInteger, parseKeyValues, parseMountFlag, parseTmpfsFlag, parseUlimit,
   parseVolumeFlag,
 } from './flags.js';
 
-/** The flags `container run` and `container create` share, and their translation into a ContainerSpec. */
+/** The flags `container run` and `container create` share, and their translation into a ContainerConfig. */
 
 export interface CreateFlags {
   name?: string;
@@ -110,10 +110,10 @@ export async function resolveNetworkFlag(network: string | undefined): Promise<C
   return { mode: 'none' };
 }
 
-export async function specFromFlags(image: string, command: string[], f: CreateFlags): Promise<ContainerSpec> {
+export async function specFromFlags(image: string, command: string[], f: CreateFlags): Promise<ContainerConfig> {
   // Loaded on use: the network module's flag checks cost more to import than the rest of this file.
   const { checkNetworkFlags, isBridgeNetwork } = await import('../../network/container-flags.js');
-  const spec: ContainerSpec = { image };
+  const spec: ContainerConfig = { image };
   if (f.name !== undefined) spec.name = f.name;
   if (command.length) spec.cmd = command;
   if (f.entrypoint !== undefined) spec.entrypoint = f.entrypoint === '' ? [] : [f.entrypoint];
@@ -130,7 +130,7 @@ export async function specFromFlags(image: string, command: string[], f: CreateF
   if (f.tty) spec.tty = true;
   if (f.interactive) spec.openStdin = true;
   if (f.init) spec.init = true;
-  const resources: NonNullable<ContainerSpec['resources']> = {};
+  const resources: NonNullable<ContainerConfig['resources']> = {};
   if (f.memory) resources.memory = parseBytes(f.memory, '--memory');
   if (f.memorySwap) resources.memorySwap = f.memorySwap === '-1' ? -1 : parseBytes(f.memorySwap, '--memory-swap');
   if (f.memoryReservation) resources.memoryReservation = parseBytes(f.memoryReservation, '--memory-reservation');

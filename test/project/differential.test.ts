@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { CORPUS, REFERENCE_SCHEMA } from '../support/corpus.js';
-import { Diagnostics } from '../../src/spec/diagnostics.js';
-import { discover } from '../../src/spec/discovery.js';
-import { ModelLoader } from '../../src/spec/pipeline.js';
-import validateOurs from '../../src/spec/schema-validator.gen.js';
-import { toPlain } from '../../src/spec/tree.js';
+import { Diagnostics } from '../../src/project/diagnostics.js';
+import { discover } from '../../src/project/discovery.js';
+import { ModelLoader } from '../../src/project/pipeline.js';
+import validateOurs from '../../src/project/schema-validator.gen.js';
+import { toPlain } from '../../src/project/tree.js';
 
 /**
  * Our schema (schemas/compose.schema.json, as the loader runs it) against the

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parsePortSpec, PortSpecError } from '../../src/spec/syntax/ports.js';
-import { formatDuration, parseBytes, parseDuration } from '../../src/spec/syntax/units.js';
-import { parseVolumeSpec } from '../../src/spec/syntax/volumes.js';
-import { splitShellWords } from '../../src/spec/syntax/shellwords.js';
+import { parsePortString, PortSyntaxError } from '../../src/project/syntax/ports.js';
+import { formatDuration, parseBytes, parseDuration } from '../../src/project/syntax/units.js';
+import { parseVolumeString } from '../../src/project/syntax/volumes.js';
+import { splitShellWords } from '../../src/project/syntax/shellwords.js';
 import { brief, load, loadErrors } from './helpers.js';
 
 async function service(yaml: string, files: Record<string, string> = {}) {
@@ -12,7 +12,7 @@ async function service(yaml: string, files: Record<string, string> = {}) {
 
 describe('short syntax parsers', () => {
   it('ports: every short form to one entry per port', () => {
-    const p = (spec: string) => parsePortSpec(spec).map((x) => [x.host_ip ?? '', x.published ?? '', x.target, x.protocol].join(' '));
+    const p = (spec: string) => parsePortString(spec).map((x) => [x.host_ip ?? '', x.published ?? '', x.target, x.protocol].join(' '));
     expect(p('80')).toEqual(['  80 tcp']);
     expect(p('8080:80')).toEqual([' 8080 80 tcp']);
     expect(p('127.0.0.1:8080:80/udp')).toEqual(['127.0.0.1 8080 80 udp']);
@@ -27,9 +27,9 @@ describe('short syntax parsers', () => {
   it('ports: rejects bad numbers, ranges, protocols and addresses', () => {
     const bad = (spec: string) => {
       try {
-        parsePortSpec(spec);
+        parsePortString(spec);
       } catch (err) {
-        if (err instanceof PortSpecError) return err.message;
+        if (err instanceof PortSyntaxError) return err.message;
         throw err;
       }
       return 'accepted';
@@ -44,13 +44,13 @@ describe('short syntax parsers', () => {
   });
 
   it('volumes: host paths are binds, names are volumes, no source is anonymous', () => {
-    expect(parseVolumeSpec('/data')).toMatchObject({ type: 'volume', target: '/data' });
-    expect(parseVolumeSpec('db:/var/lib/db:ro,nocopy')).toMatchObject({ type: 'volume', source: 'db', read_only: true, nocopy: true });
-    expect(parseVolumeSpec('./src:/app:z,rshared')).toMatchObject({ type: 'bind', source: './src', selinux: 'z', propagation: 'rshared' });
-    expect(parseVolumeSpec('~/.ssh:/root/.ssh')).toMatchObject({ type: 'bind', source: '~/.ssh' });
-    expect(parseVolumeSpec('${DIR:-/x}:/y')).toMatchObject({ source: '${DIR:-/x}', target: '/y' });
-    expect(() => parseVolumeSpec('a:b:c:d')).toThrow(/too many colons/);
-    expect(() => parseVolumeSpec('a::b')).toThrow(/empty section/);
+    expect(parseVolumeString('/data')).toMatchObject({ type: 'volume', target: '/data' });
+    expect(parseVolumeString('db:/var/lib/db:ro,nocopy')).toMatchObject({ type: 'volume', source: 'db', read_only: true, nocopy: true });
+    expect(parseVolumeString('./src:/app:z,rshared')).toMatchObject({ type: 'bind', source: './src', selinux: 'z', propagation: 'rshared' });
+    expect(parseVolumeString('~/.ssh:/root/.ssh')).toMatchObject({ type: 'bind', source: '~/.ssh' });
+    expect(parseVolumeString('${DIR:-/x}:/y')).toMatchObject({ source: '${DIR:-/x}', target: '/y' });
+    expect(() => parseVolumeString('a:b:c:d')).toThrow(/too many colons/);
+    expect(() => parseVolumeString('a::b')).toThrow(/empty section/);
   });
 
   it('durations: Go syntax in, milliseconds out, Go syntax back', () => {

@@ -20,13 +20,13 @@ export interface ShortVolume {
 
 export const PROPAGATIONS = ['rprivate', 'private', 'rshared', 'shared', 'rslave', 'slave'];
 
-export class VolumeSpecError extends Error {}
+export class VolumeSyntaxError extends Error {}
 
-export function parseVolumeSpec(spec: string): ShortVolume {
-  if (spec === '') throw new VolumeSpecError('empty volume');
-  const parts = splitSpec(spec);
-  if (parts.some((p) => p === '')) throw new VolumeSpecError(`"${spec}": empty section between colons`);
-  if (parts.length > 3) throw new VolumeSpecError(`"${spec}": too many colons; the syntax is [SOURCE:]TARGET[:OPTIONS]`);
+export function parseVolumeString(spec: string): ShortVolume {
+  if (spec === '') throw new VolumeSyntaxError('empty volume');
+  const parts = splitVolumeString(spec);
+  if (parts.some((p) => p === '')) throw new VolumeSyntaxError(`"${spec}": empty section between colons`);
+  if (parts.length > 3) throw new VolumeSyntaxError(`"${spec}": too many colons; the syntax is [SOURCE:]TARGET[:OPTIONS]`);
   const v: ShortVolume = { type: 'volume', target: '', read_only: false, nocopy: false, unknownOptions: [] };
   if (parts.length === 1) {
     v.target = parts[0]!;
@@ -54,7 +54,7 @@ export function isHostPath(source: string): boolean {
  * Splits on colons, except inside `${...}`. Unlike compose-go, a one-letter
  * source is a volume name, not a Windows drive: this engine runs on Linux.
  */
-function splitSpec(spec: string): string[] {
+function splitVolumeString(spec: string): string[] {
   const parts: string[] = [];
   let buf = '';
   let depth = 0;

@@ -3,18 +3,18 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ComposeError } from '../../src/spec/diagnostics.js';
-import { loadProject } from '../../src/spec/load.js';
+import { ComposeError } from '../../src/project/diagnostics.js';
+import { loadProject } from '../../src/project/load.js';
 import { repoRoot } from '../support/cache.js';
 
 /**
- * Broken compose files (test/spec/fixtures/broken/): each must be rejected
+ * Broken compose files (test/project/fixtures/broken/): each must be rejected
  * with exactly these diagnostics: the file, line and column where the
  * mistake is, and what the message says about it. A fixture that is a
  * directory is loaded as a project (its compose.yaml plus what it names).
  */
 
-const DIR = join(repoRoot, 'test/spec/fixtures/broken');
+const DIR = join(repoRoot, 'test/project/fixtures/broken');
 
 /** fixture -> [file (when not the fixture itself), line, col, message fragment][] */
 const EXPECTED: Record<string, [string | null, number, number, string][]> = {

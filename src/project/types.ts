@@ -1,5 +1,5 @@
 /**
- * The normalized Project model: what src/spec produces and every other module
+ * The normalized Project model: what the loader (src/project) produces and every other module
  * consumes. It mirrors compose-go's types, with every short syntax already
  * turned into its long form, so consumers never parse compose syntax again.
  *

@@ -9,7 +9,7 @@
  * The generated file uses syntax v1 accepts (no top-level `name:`, images
  * only: v1 checks that build contexts exist).
  *
- *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/spec-load.js [runs]
+ *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/project-load.js [runs]
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { comparePair, fmt, timeMedian } from './harness.js';
-import { loadProject } from '../src/spec/load.js';
+import { loadProject } from '../src/project/load.js';
 
 // dist-bench/bench/ → the checkout, whose bin/tscompose runs the built dist/.
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,13 +1,13 @@
 import { arch } from 'node:os';
 import { UserError } from '../../../util/errors.js';
-import type { ContainerCreateSpec, MountSpec, NetworkAttachment, PortSpec } from '../../types.js';
+import type { ContainerCreateRequest, MountRequest, NetworkAttachment, PortMapping } from '../../types.js';
 import type { ImageRecord } from '../image/index.js';
-import type { ContainerMount, ContainerSpec, ContainerRuntime } from '../runtime/index.js';
-import { resolveHealthcheck } from './health-spec.js';
+import type { ContainerMount, ContainerConfig, ContainerRuntime } from '../runtime/index.js';
+import { resolveHealthcheck } from './healthcheck.js';
 import type { EngineRecord } from './records.js';
 
 /**
- * The Engine's ContainerCreateSpec as the runtime's ContainerSpec, plus what
+ * The Engine's ContainerCreateRequest as the runtime's ContainerConfig, plus what
  * the runtime does not carry (kept in the Engine's record) and how the
  * container joins networks. What the native engine cannot honour is refused
  * with a sentence naming the container and the option, never dropped in
@@ -21,7 +21,7 @@ export type NetworkPlan =
   | {
       kind: 'bridge';
       endpoints: NetworkAttachment[];
-      ports: PortSpec[];
+      ports: PortMapping[];
       extraHosts: string[];
       dns: string[];
       dnsSearch?: string[];
@@ -29,7 +29,7 @@ export type NetworkPlan =
     };
 
 export interface CreatePlan {
-  runtime: ContainerSpec;
+  runtime: ContainerConfig;
   record: Omit<EngineRecord, 'id' | 'filesToken'>;
   network: NetworkPlan;
   /** Legacy links, "container:alias", turned into /etc/hosts lines once the plan knows the addresses. */
@@ -45,7 +45,7 @@ export function hostArchitecture(): string {
   return ARCHES[arch()] ?? arch();
 }
 
-export async function planCreate(spec: ContainerCreateSpec, image: ImageRecord, rt: Runtime): Promise<CreatePlan> {
+export async function planCreate(spec: ContainerCreateRequest, image: ImageRecord, rt: Runtime): Promise<CreatePlan> {
   const name = spec.name;
   const fail = (what: string, hint: string): never => {
     throw new UserError(`container ${name}: ${what} is not supported by the native engine`, 1, `${hint}, or use --backend docker`);
@@ -77,7 +77,7 @@ export async function planCreate(spec: ContainerCreateSpec, image: ImageRecord, 
 
   const network = await planNetwork(spec, rt);
   const stopSignal = spec.stopSignal ?? cfg.StopSignal;
-  const runtime: ContainerSpec = {
+  const runtime: ContainerConfig = {
     name,
     image: spec.image,
     ...(spec.cmd !== undefined ? { cmd: spec.cmd } : {}),
@@ -143,12 +143,12 @@ export async function planCreate(spec: ContainerCreateSpec, image: ImageRecord, 
   };
 }
 
-function resolveHealthcheckOf(spec: ContainerCreateSpec, image: Parameters<typeof resolveHealthcheck>[1], name: string): { healthcheck?: EngineRecord['healthcheck'] } {
+function resolveHealthcheckOf(spec: ContainerCreateRequest, image: Parameters<typeof resolveHealthcheck>[1], name: string): { healthcheck?: EngineRecord['healthcheck'] } {
   const h = resolveHealthcheck(spec.healthcheck, image, name);
   return h ? { healthcheck: h } : {};
 }
 
-function checkNamespaces(spec: ContainerCreateSpec, fail: (what: string, hint: string) => never): void {
+function checkNamespaces(spec: ContainerCreateRequest, fail: (what: string, hint: string) => never): void {
   if (spec.pid && spec.pid !== 'private') fail(`pid: ${spec.pid}`, 'drop pid:');
   if (spec.ipc && !['private', 'shareable', 'none'].includes(spec.ipc)) fail(`ipc: ${spec.ipc}`, 'drop ipc:');
   if (spec.uts && spec.uts !== 'private') fail(`uts: ${spec.uts}`, 'drop uts:');
@@ -157,7 +157,7 @@ function checkNamespaces(spec: ContainerCreateSpec, fail: (what: string, hint: s
   if (spec.cgroupParent) fail('cgroup_parent', 'drop cgroup_parent:');
 }
 
-function normalizeRestart(spec: ContainerCreateSpec, name: string): EngineRecord['restart'] {
+function normalizeRestart(spec: ContainerCreateRequest, name: string): EngineRecord['restart'] {
   const p = spec.restart ?? { name: 'no' as const };
   if (!['no', 'always', 'on-failure', 'unless-stopped'].includes(p.name)) {
     throw new UserError(`container ${name}: unknown restart policy "${p.name}"`, 1, 'use no, always, on-failure[:N] or unless-stopped');
@@ -174,8 +174,8 @@ function normalizeRestart(spec: ContainerCreateSpec, name: string): EngineRecord
   return p.maxRetries ? { name: p.name, maxRetries: p.maxRetries } : { name: p.name };
 }
 
-function parseSecurityOpt(opts: string[], name: string, warnings: string[]): Pick<ContainerSpec, 'noNewPrivileges' | 'seccomp'> {
-  const out: Pick<ContainerSpec, 'noNewPrivileges' | 'seccomp'> = {};
+function parseSecurityOpt(opts: string[], name: string, warnings: string[]): Pick<ContainerConfig, 'noNewPrivileges' | 'seccomp'> {
+  const out: Pick<ContainerConfig, 'noNewPrivileges' | 'seccomp'> = {};
   for (const o of opts) {
     const [key, value] = o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : o.split(':') as [string, string?];
     if (key === 'no-new-privileges') out.noNewPrivileges = value === undefined || value === '' || value === 'true';
@@ -186,7 +186,7 @@ function parseSecurityOpt(opts: string[], name: string, warnings: string[]): Pic
   return out;
 }
 
-function mountOf(m: MountSpec, name: string): ContainerMount {
+function mountOf(m: MountRequest, name: string): ContainerMount {
   if (m.subpath) throw new UserError(`container ${name}: the volume subpath of ${m.target} is not supported by the native engine`, 1, 'mount the whole volume, or use --backend docker');
   if (m.type === 'bind') {
     if (m.propagation && !['rprivate', 'private'].includes(m.propagation)) {
@@ -250,7 +250,7 @@ async function volumesFromMounts(refs: string[], rt: Runtime, name: string): Pro
   return out;
 }
 
-async function planNetwork(spec: ContainerCreateSpec, rt: Runtime): Promise<NetworkPlan> {
+async function planNetwork(spec: ContainerCreateRequest, rt: Runtime): Promise<NetworkPlan> {
   const mode = spec.networkMode;
   const bridge = (endpoints: NetworkAttachment[]): NetworkPlan => ({
     kind: 'bridge',
@@ -287,7 +287,7 @@ async function planNetwork(spec: ContainerCreateSpec, rt: Runtime): Promise<Netw
   return bridge([{ network: mode, ...(spec.networks?.[0]?.aliases ? { aliases: spec.networks[0].aliases } : {}) }]);
 }
 
-function exposedPorts(image: Record<string, object>, spec: ContainerCreateSpec): string[] {
+function exposedPorts(image: Record<string, object>, spec: ContainerCreateRequest): string[] {
   const out = new Set(Object.keys(image).map(normalizePort));
   for (const p of spec.exposedPorts ?? []) out.add(normalizePort(p));
   for (const p of spec.ports ?? []) out.add(`${p.target}/${p.protocol}`);

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { isIP } from 'node:net';
-import { parsePortRange, parsePortSpec, PortSpecError, PROTOCOLS, rangeText } from '../syntax/ports.js';
-import { parseVolumeSpec, VolumeSpecError } from '../syntax/volumes.js';
+import { parsePortRange, parsePortString, PortSyntaxError, PROTOCOLS, rangeText } from '../syntax/ports.js';
+import { parseVolumeString, VolumeSyntaxError } from '../syntax/volumes.js';
 import type { DeviceMapping, ServiceFileReference, ServicePortConfig, ServiceVolumeConfig, VolumeType } from '../types.js';
 import { assignDefined, extensionsOf, isObj, scalarString, type At, type Obj } from './context.js';
 
@@ -18,9 +18,9 @@ export function normalizePorts(v: unknown, at: At): ServicePortConfig[] {
       return;
     }
     try {
-      out.push(...parsePortSpec(scalarString(item)));
+      out.push(...parsePortString(scalarString(item)));
     } catch (err) {
-      if (!(err instanceof PortSpecError)) throw err;
+      if (!(err instanceof PortSyntaxError)) throw err;
       here.error(`invalid port ${err.message}`);
     }
   });
@@ -51,7 +51,7 @@ function longPort(o: Obj, at: At): ServicePortConfig | undefined {
     try {
       p.published = rangeText(parsePortRange(text, text, 'published port', 0));
     } catch (err) {
-      if (!(err instanceof PortSpecError)) throw err;
+      if (!(err instanceof PortSyntaxError)) throw err;
       at.child('published').error(`invalid published port ${err.message}`);
     }
   }
@@ -85,9 +85,9 @@ export function normalizeVolumes(v: unknown, at: At): ServiceVolumeConfig[] {
 function shortVolume(spec: string, at: At): ServiceVolumeConfig | undefined {
   let s;
   try {
-    s = parseVolumeSpec(spec);
+    s = parseVolumeString(spec);
   } catch (err) {
-    if (!(err instanceof VolumeSpecError)) throw err;
+    if (!(err instanceof VolumeSyntaxError)) throw err;
     at.error(`invalid volume ${err.message}`);
     return undefined;
   }
@@ -197,7 +197,7 @@ export function normalizeDevices(v: unknown, at: At): DeviceMapping[] {
       return;
     }
     let [source, target, permissions] = parts as [string, string?, string?];
-    // A two-part spec whose second part is a permission string (rwm) has no target.
+    // A two-part string whose second part is a permission string (rwm) has no target.
     if (target !== undefined && permissions === undefined && /^[rwm]+$/.test(target)) {
       permissions = target;
       target = undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DotEnvError, parseDotEnv } from '../../src/spec/dotenv.js';
+import { DotEnvError, parseDotEnv } from '../../src/project/dotenv.js';
 
 describe('.env files', () => {
   it('reads KEY=value, KEY: value, export, comments and blank lines', () => {
