@@ -2,19 +2,6 @@ import { Command, Option } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { VERSION } from '../util/version.js';
 
-/** Global options shared by every command, as Docker Compose names them. */
-export interface GlobalOptions {
-  file?: string[];
-  projectName?: string;
-  projectDirectory?: string;
-  envFile?: string[];
-  profile?: string[];
-  progress?: 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
-  ansi?: 'never' | 'always' | 'auto';
-  dryRun?: boolean;
-  backend?: 'native' | 'docker';
-}
-
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }

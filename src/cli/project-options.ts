@@ -1,4 +1,4 @@
-import type { GlobalOptions } from './program.js';
+import type { GlobalOptions } from './global-options.js';
 import type { LoadOptions } from '../project/load.js';
 
 /**

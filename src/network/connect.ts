@@ -1,4 +1,5 @@
 import { ConflictError, NotFoundError, UserError } from '../util/errors.js';
+import { NotConnectedError } from '../engine/types.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
 import { addEndpoints, deleteLinks, isMounted, netnsPath } from './links.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
@@ -78,7 +79,7 @@ export async function disconnectContainer(containerId: string, network: string):
   await withNetworkLock(async () => {
     const n = getNetwork(network);
     const ep = n.endpoints[containerId];
-    if (!ep) throw new UserError(`container ${containerId.slice(0, 12)} is not connected to network ${n.name}`, 1, `see who is: tscompose network inspect ${n.name}`);
+    if (!ep) throw new NotConnectedError(containerId.slice(0, 12), n.name, `see who is: tscompose network inspect ${n.name}`);
     await deleteLinks([ep.veth]);
     releaseEndpoint(n, containerId);
     writeNetwork(n);

@@ -1,4 +1,4 @@
-import type { ContainerCreateRequest, FileRequest, MountRequest, NetworkAttachment, Resources, RestartPolicy } from '../engine/types.js';
+import type { ContainerCreateRequest, FileRequest, NamedContainerRequest, MountRequest, NetworkAttachment, Resources, RestartPolicy } from '../engine/types.js';
 import type { Project, ServiceConfig, ServiceFileReference } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 import { resolveEnvironment } from './hash.js';
@@ -26,7 +26,7 @@ export interface ReplicaIdentity {
 
 const DEFAULT_FILE_MODE = 0o444;
 
-export function containerRequest(project: Project, service: ServiceConfig, observed: ObservedState, id: ReplicaIdentity): ContainerCreateRequest {
+export function containerRequest(project: Project, service: ServiceConfig, observed: ObservedState, id: ReplicaIdentity): NamedContainerRequest {
   const labels: Record<string, string> = {
     ...service.labels,
     [Label.project]: project.name,
@@ -47,7 +47,7 @@ export function containerRequest(project: Project, service: ServiceConfig, obser
 
   const { mounts, files } = mountsOf(project, service, observed);
   const networkMode = networkModeOf(project, service);
-  const spec: ContainerCreateRequest = {
+  const spec: NamedContainerRequest = {
     name: id.name,
     image: imageRef(project, service.name),
     labels,

@@ -1,4 +1,4 @@
-import type { ContainerCreateRequest, MountRequest } from '../engine/types.js';
+import type { MountRequest, NamedContainerRequest } from '../engine/types.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 
 /**
@@ -6,7 +6,7 @@ import type { ObservedContainer, ObservedState } from './observed.js';
  * compose file declares without a source and those the image declares), as
  * Compose does unless `-V`: recreating a database container must not empty it.
  */
-export function inheritAnonymousVolumes(spec: ContainerCreateRequest, old: ObservedContainer, observed: ObservedState): ContainerCreateRequest {
+export function inheritAnonymousVolumes(spec: NamedContainerRequest, old: ObservedContainer, observed: ObservedState): NamedContainerRequest {
   const named = new Set([...Object.values(observed.volumes).map((v) => v.name), ...Object.keys(observed.volumesByName)]);
   const mounts: MountRequest[] = [...(spec.mounts ?? [])];
   let changed = false;

@@ -1,4 +1,4 @@
-import type { ContainerCreateRequest, NetworkAttachment, NetworkCreateRequest, VolumeCreateRequest } from '../engine/types.js';
+import type { NamedContainerRequest, NetworkAttachment, NetworkCreateRequest, VolumeCreateRequest } from '../engine/types.js';
 
 /**
  * A Plan is a DAG of single engine operations, each with the reason it is
@@ -27,9 +27,9 @@ export type Operation =
   | { kind: 'RemoveNetwork'; name: string }
   | { kind: 'ConnectNetwork'; network: string; container: ContainerRef; attachment: Omit<NetworkAttachment, 'network'> }
   | { kind: 'DisconnectNetwork'; network: string; container: ContainerRef }
-  | { kind: 'CreateVolume'; spec: VolumeCreateRequest }
+  | { kind: 'CreateVolume'; spec: VolumeCreateRequest & { name: string } }
   | { kind: 'RemoveVolume'; name: string }
-  | { kind: 'CreateContainer'; spec: ContainerCreateRequest }
+  | { kind: 'CreateContainer'; spec: NamedContainerRequest }
   | { kind: 'StartContainer'; container: ContainerRef }
   | { kind: 'StopContainer'; container: ContainerRef; timeout?: number }
   | { kind: 'KillContainer'; container: ContainerRef; signal: string }

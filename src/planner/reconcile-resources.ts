@@ -27,7 +27,7 @@ export function networkCreateRequest(project: Project, key: string, n: NetworkCo
   };
 }
 
-export function volumeCreateRequest(project: Project, key: string, v: VolumeConfig): VolumeCreateRequest {
+export function volumeCreateRequest(project: Project, key: string, v: VolumeConfig): VolumeCreateRequest & { name: string } {
   return {
     name: v.name,
     driver: v.driver,

@@ -88,10 +88,9 @@ class Reconciler {
     private readonly options: ReconcileOptions,
   ) {
     const deps = serviceDeps(project);
-    const named = options.services?.length ? options.services : options.infraOnly?.length ? [] : Object.keys(project.services);
-    checkServices(project, [...named, ...(options.infraOnly ?? [])]);
-    this.targeted = new Set(named);
-    this.selected = options.noDeps ? new Set(named) : withDependencies(named, deps);
+    const { targeted, selected } = selectServices(project, options);
+    this.targeted = new Set(targeted);
+    this.selected = selected;
     const selectedDeps: Record<string, string[]> = {};
     for (const s of this.selected) selectedDeps[s] = deps[s]!;
     this.order = dependencyOrder(selectedDeps);
@@ -342,6 +341,17 @@ class Reconciler {
 }
 
 /** Every name must be an enabled service; a disabled one says which profile enables it. */
+/**
+ * The services a verb acts on: those it names (all when it names none, none
+ * when it only prepares another's infrastructure), with their dependencies
+ * unless `noDeps`. Unknown and disabled names are errors that say so.
+ */
+export function selectServices(project: Project, o: Pick<ReconcileOptions, 'services' | 'noDeps' | 'infraOnly'>): { targeted: string[]; selected: Set<string> } {
+  const targeted = o.services?.length ? o.services : o.infraOnly?.length ? [] : Object.keys(project.services);
+  checkServices(project, [...targeted, ...(o.infraOnly ?? [])]);
+  return { targeted, selected: o.noDeps ? new Set(targeted) : withDependencies(targeted, serviceDeps(project)) };
+}
+
 export function checkServices(project: Project, names: string[]): void {
   for (const s of names) {
     if (project.services[s]) continue;

@@ -60,3 +60,24 @@ export function withoutUnusedResources(project: Project): Project {
     secrets: keep(project.secrets, secrets),
   };
 }
+
+/**
+ * A service named by a verb runs whatever its profiles, and so do the
+ * disabled services it depends on (Compose: "services explicitly targeted
+ * are enabled"). The project is returned unchanged when none is disabled.
+ */
+export function enableServices(project: Project, names: readonly string[]): Project {
+  const stack = names.filter((n) => project.disabledServices[n]);
+  if (!stack.length) return project;
+  const services = { ...project.services };
+  const disabled = { ...project.disabledServices };
+  while (stack.length) {
+    const n = stack.pop()!;
+    const s = disabled[n];
+    if (!s) continue;
+    services[n] = s;
+    delete disabled[n];
+    for (const dep of Object.keys(s.depends_on)) if (disabled[dep]) stack.push(dep);
+  }
+  return { ...project, services, disabledServices: disabled };
+}

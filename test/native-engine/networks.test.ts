@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { NativeNetworks } from '../../src/engine/native/engine/networks.js';
 import { publishedPorts } from '../../src/network/index.js';
 import { NotFoundError, UserError } from '../../src/util/errors.js';
+import { NotConnectedError } from '../../src/engine/types.js';
 import { useNetEnv } from '../network/support.js';
 
 // The Engine's NetworkApi on the native engine's networks (what the orchestrator drives).
@@ -37,7 +38,9 @@ describe('NativeNetworks (the Engine NetworkApi)', () => {
     expect(connected.name).toBe('demo-web-1');
     expect(connected.ipv4Address).toBe('10.222.0.64/24');
     await api.disconnect('demo_backend', 'demo-web-1');
-    await api.disconnect('demo_backend', 'demo-web-1'); // already disconnected: nothing to do
+    // Not connected any more: an error, as Docker answers and as `network disconnect` has always said
+    // (the planner's disconnects take it for the goal reached; test/planner/execute.test.ts).
+    await expect(api.disconnect('demo_backend', 'demo-web-1')).rejects.toBeInstanceOf(NotConnectedError);
     expect((await api.inspect('demo_backend'))!.containers).toEqual({});
 
     await expect(api.create({ name: 'v6', labels: {}, ipam: { config: [{ subnet: 'fd00::/64' }] } })).rejects.toThrow(/IPv6 subnets are not supported/);

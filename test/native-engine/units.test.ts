@@ -131,7 +131,7 @@ const image = {
   size: 0,
 } as unknown as ImageRecord;
 const noRuntime = { inspect: async () => { throw new Error('no such container'); } } as never;
-const spec = (o: Partial<ContainerCreateRequest> = {}): ContainerCreateRequest => ({ name: 'p-web-1', image: 'img:1', labels: { over: 'spec' }, ...o });
+const spec = (o: Partial<ContainerCreateRequest> = {}): ContainerCreateRequest & { name: string } => ({ name: 'p-web-1', image: 'img:1', labels: { over: 'spec' }, ...o });
 
 describe('create spec → runtime spec', () => {
   it('maps resources, security, mounts and the Engine record', async () => {

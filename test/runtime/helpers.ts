@@ -49,7 +49,7 @@ function newer(src: string, out: string): boolean {
 /** The CLI runs from dist/ and the helper from native/build/: rebuild what is older than its sources. */
 export async function ensureBuilt(): Promise<void> {
   await withLock(join(cacheDir(), 'dist-build.lock'), async () => {
-    const ts = ['src/engine/native', 'src/engine/status.ts', 'src/cli', 'src/util'].flatMap((d) => {
+    const ts = ['src'].flatMap((d) => {
       const p = join(repoRoot, d);
       return statSync(p).isDirectory() ? [...walk(p)] : [p];
     }).filter((f) => f.endsWith('.ts'));

@@ -1,12 +1,13 @@
 import { Option, type Command } from 'commander';
 import { UserError } from '../../util/errors.js';
-import type { ContainerNetwork, ContainerConfig } from '../../engine/native/runtime/index.js';
+import type { ContainerCreateRequest, MountRequest, Resources } from '../../engine/types.js';
+import { parsePortMappings } from '../../engine/port-mapping.js';
+import { collect } from '../flags.js';
 import {
-  applySecurityOpts, parseBytes, parseEnv, parseInteger, parseKeyValues, parseMountFlag, parseTmpfsFlag, parseUlimit,
-  parseVolumeFlag,
+  parseBytes, parseEnv, parseInteger, parseKeyValues, parseMountFlag, parseTmpfsFlag, parseUlimit, parseVolumeFlag, type ContainerMount,
 } from './flags.js';
 
-/** The flags `container run` and `container create` share, and their translation into a ContainerConfig. */
+/** The flags `container run` and `container create` share, and the Engine's request they make. */
 
 export interface CreateFlags {
   name?: string;
@@ -51,8 +52,6 @@ export interface CreateFlags {
   rm?: boolean;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
 export function addCreateOptions(cmd: Command): Command {
   return cmd
     .option('--name <string>', 'Assign a name to the container')
@@ -80,7 +79,7 @@ export function addCreateOptions(cmd: Command): Command {
     .option('-h, --hostname <string>', 'Container host name')
     .option('--domainname <string>', 'Container NIS domain name')
     .option('-l, --label <list>', 'Set meta data on a container (repeatable)', collect)
-    .addOption(new Option('--network <network>', 'Connect a container to a network (default: bridge; none, host)').default(undefined))
+    .addOption(new Option('--network <network>', 'Connect a container to a network (default: bridge; none, host, container:NAME)').default(undefined))
     .option('--network-alias <list>', 'Add network-scoped alias for the container (repeatable)', collect)
     .option('-p, --publish <list>', "Publish a container's port(s) to the host (repeatable)", collect)
     .option('--ip <string>', 'IPv4 address (e.g., 172.30.100.104)')
@@ -97,71 +96,76 @@ export function addCreateOptions(cmd: Command): Command {
     .option('--rm', 'Automatically remove the container and its associated anonymous volumes when it exits');
 }
 
-/**
- * Where `--network NAME` becomes a network namespace to join: none and host
- * are the runtime's own; a named network (Docker's default `bridge` when
- * none is given) is src/network's: the container is created without one and
- * wired right after (wireContainerNetwork), once it has its id and name.
- */
-export async function resolveNetworkFlag(network: string | undefined): Promise<ContainerNetwork> {
-  const name = network ?? 'bridge';
-  if (name === 'host') return { mode: 'host' };
-  if (name.startsWith('container:')) throw new UserError(`--network ${name} is not supported by the native engine yet`, 1, 'use a network, host or none');
-  return { mode: 'none' };
+function mountRequest(m: ContainerMount): MountRequest {
+  const o = m.options ?? {};
+  return {
+    type: m.type,
+    ...(m.source !== undefined ? { source: m.source } : {}),
+    target: m.target,
+    readOnly: m.readOnly ?? false,
+    ...(o.createHostPath ? { createHostPath: true } : {}),
+    ...(o.noCopy ? { noCopy: true } : {}),
+    ...(o.tmpfsSize !== undefined ? { tmpfsSize: o.tmpfsSize } : {}),
+    ...(o.tmpfsMode !== undefined ? { tmpfsMode: o.tmpfsMode } : {}),
+  };
 }
 
-export async function specFromFlags(image: string, command: string[], f: CreateFlags): Promise<ContainerConfig> {
-  // Loaded on use: the network module's flag checks cost more to import than the rest of this file.
-  const { checkNetworkFlags, isBridgeNetwork } = await import('../../network/container-flags.js');
-  const spec: ContainerConfig = { image };
-  if (f.name !== undefined) spec.name = f.name;
-  if (command.length) spec.cmd = command;
-  if (f.entrypoint !== undefined) spec.entrypoint = f.entrypoint === '' ? [] : [f.entrypoint];
-  const env = parseEnv(f.env, f.envFile);
-  if (env.length) spec.env = env;
-  const mounts = [
-    ...(f.volume ?? []).map(parseVolumeFlag),
-    ...(f.mount ?? []).map(parseMountFlag),
-    ...(f.tmpfs ?? []).map(parseTmpfsFlag),
-  ];
-  if (mounts.length) spec.mounts = mounts;
-  if (f.workdir !== undefined) spec.workingDir = f.workdir;
-  if (f.user !== undefined) spec.user = f.user;
-  if (f.tty) spec.tty = true;
-  if (f.interactive) spec.openStdin = true;
-  if (f.init) spec.init = true;
-  const resources: NonNullable<ContainerConfig['resources']> = {};
+/** docker run's flags as the Engine's create request (`--network` NAME, none, host or container:NAME; default Docker's `bridge`). */
+export function requestFromFlags(image: string, command: string[], f: CreateFlags): ContainerCreateRequest {
+  const resources: Resources = {};
   if (f.memory) resources.memory = parseBytes(f.memory, '--memory');
   if (f.memorySwap) resources.memorySwap = f.memorySwap === '-1' ? -1 : parseBytes(f.memorySwap, '--memory-swap');
   if (f.memoryReservation) resources.memoryReservation = parseBytes(f.memoryReservation, '--memory-reservation');
   if (f.cpus) {
     const cpus = Number(f.cpus);
     if (!Number.isFinite(cpus) || cpus <= 0) throw new UserError(`invalid value "${f.cpus}" for --cpus: expected a positive number`);
-    resources.cpus = cpus;
+    resources.nanoCpus = Math.round(cpus * 1e9);
   }
   if (f.cpuShares) resources.cpuShares = parseInteger(f.cpuShares, '--cpu-shares');
   if (f.pidsLimit) resources.pidsLimit = parseInteger(f.pidsLimit, '--pids-limit');
   if (f.oomScoreAdj) resources.oomScoreAdj = parseInteger(f.oomScoreAdj, '--oom-score-adj');
-  if (Object.keys(resources).length) spec.resources = resources;
-  if (f.capAdd) spec.capAdd = f.capAdd.flatMap((c) => c.split(','));
-  if (f.capDrop) spec.capDrop = f.capDrop.flatMap((c) => c.split(','));
-  if (f.privileged) spec.privileged = true;
-  if (f.readOnly) spec.readOnlyRootfs = true;
-  if (f.hostname !== undefined) spec.hostname = f.hostname;
-  if (f.domainname !== undefined) spec.domainname = f.domainname;
-  if (f.label) spec.labels = parseKeyValues(f.label, '--label');
-  // On a bridge network the extra hosts go into the hosts file src/network writes (host-gateway is its gateway).
-  if (f.addHost && !isBridgeNetwork(f.network)) spec.extraHosts = f.addHost;
-  if (f.stopSignal) spec.stopSignal = f.stopSignal;
-  if (f.stopTimeout !== undefined) spec.stopTimeout = parseInteger(f.stopTimeout, '--stop-timeout');
-  if (f.shmSize) spec.shmSize = parseBytes(f.shmSize, '--shm-size');
-  if (f.sysctl) spec.sysctls = parseKeyValues(f.sysctl, '--sysctl');
-  if (f.ulimit) spec.ulimits = f.ulimit.map(parseUlimit);
-  if (f.groupAdd) spec.groupAdd = f.groupAdd;
-  applySecurityOpts(spec, f.securityOpt);
-  if (f.rm) spec.autoRemove = true;
-  checkNetworkFlags(f);
-  spec.network = await resolveNetworkFlag(f.network);
-  if (f.dns?.length) spec.dns = { servers: f.dns };
-  return spec;
+  if (f.shmSize) resources.shmSize = parseBytes(f.shmSize, '--shm-size');
+  if (f.ulimit) resources.ulimits = f.ulimit.map(parseUlimit);
+  const mounts = [...(f.volume ?? []).map(parseVolumeFlag), ...(f.mount ?? []).map(parseMountFlag), ...(f.tmpfs ?? []).map(parseTmpfsFlag)].map(mountRequest);
+  const env = Object.fromEntries(parseEnv(f.env, f.envFile).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const network = f.network ?? 'bridge';
+  const joins = network !== 'none' && network !== 'host' && !network.startsWith('container:');
+  const ports = (f.publish ?? []).flatMap(parsePortMappings);
+  if (!joins && (ports.length || f.networkAlias?.length || f.ip)) {
+    const what = ports.length ? '-p/--publish' : f.networkAlias?.length ? '--network-alias' : '--ip';
+    throw new UserError(`${what} needs a bridge network, not --network ${network}`, 1, `drop ${what}, or run the container on a network (--network NAME)`);
+  }
+  return {
+    ...(f.name !== undefined ? { name: f.name } : {}),
+    image,
+    labels: parseKeyValues(f.label, '--label'),
+    ...(command.length ? { cmd: command } : {}),
+    ...(f.entrypoint !== undefined ? { entrypoint: f.entrypoint === '' ? [] : [f.entrypoint] } : {}),
+    ...(Object.keys(env).length ? { env } : {}),
+    ...(mounts.length ? { mounts } : {}),
+    ...(f.workdir !== undefined ? { workingDir: f.workdir } : {}),
+    ...(f.user !== undefined ? { user: f.user } : {}),
+    ...(f.tty ? { tty: true } : {}),
+    ...(f.interactive ? { openStdin: true } : {}),
+    ...(f.init ? { init: true } : {}),
+    ...(Object.keys(resources).length ? { resources } : {}),
+    ...(f.capAdd ? { capAdd: f.capAdd.flatMap((c) => c.split(',')) } : {}),
+    ...(f.capDrop ? { capDrop: f.capDrop.flatMap((c) => c.split(',')) } : {}),
+    ...(f.privileged ? { privileged: true } : {}),
+    ...(f.readOnly ? { readOnly: true } : {}),
+    ...(f.hostname !== undefined ? { hostname: f.hostname } : {}),
+    ...(f.domainname !== undefined ? { domainname: f.domainname } : {}),
+    ...(joins
+      ? { networks: [{ network, ...(f.networkAlias ? { aliases: f.networkAlias } : {}), ...(f.ip ? { ipv4Address: f.ip } : {}) }] }
+      : { networkMode: network }),
+    ...(ports.length ? { ports } : {}),
+    ...(f.addHost?.length ? { extraHosts: f.addHost } : {}),
+    ...(f.dns?.length ? { dns: f.dns } : {}),
+    ...(f.stopSignal ? { stopSignal: f.stopSignal } : {}),
+    ...(f.stopTimeout !== undefined ? { stopTimeout: parseInteger(f.stopTimeout, '--stop-timeout') } : {}),
+    ...(f.sysctl ? { sysctls: parseKeyValues(f.sysctl, '--sysctl') } : {}),
+    ...(f.securityOpt?.length ? { securityOpt: f.securityOpt } : {}),
+    ...(f.groupAdd ? { groupAdd: f.groupAdd } : {}),
+    ...(f.rm ? { autoRemove: true } : {}),
+  };
 }

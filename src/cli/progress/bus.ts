@@ -3,9 +3,9 @@
  * pkg/api/event.go): operations say what happens to which resource; the tty,
  * plain, json and quiet renderers each listen and draw it their way.
  */
-import type { ProgressEvent, ProgressSink } from '../../planner/progress.js';
+import type { ProgressEvent, ProgressSink } from '../../compose/progress.js';
 
-export type { EventStatus, ProgressEvent, ProgressSink } from '../../planner/progress.js';
+export type { EventStatus, ProgressEvent, ProgressSink } from '../../compose/progress.js';
 
 export interface Renderer {
   /** An operation begins (`up`, `down`...): the title of the tty block. */

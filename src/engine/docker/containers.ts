@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type {
-  AttachSession,
+  CommitOptions, DockerObject, AttachSession,
   ContainerApi,
   ContainerCreateRequest,
   ContainerDetails,
@@ -24,6 +24,7 @@ import { demuxInto, demuxLines } from './streams.js';
 import { call, callOrUndefined, statusOf, toEngineError } from './errors.js';
 import { labelFilters } from './filters.js';
 import { tarOfFiles } from './tar.js';
+import { splitReference } from './images.js';
 
 const KIND = 'container';
 
@@ -34,34 +35,37 @@ export class DockerContainers implements ContainerApi {
     return this.docker.getContainer(id);
   }
 
-  async create(spec: ContainerCreateRequest): Promise<{ id: string; warnings: string[] }> {
+  async create(spec: ContainerCreateRequest): Promise<{ id: string; name: string; warnings: string[] }> {
     const body = createBody(spec);
-    const created = await call(KIND, spec.name, 'create', async () => {
+    const label = spec.name ?? spec.image;
+    const created = await call(KIND, label, 'create', async () => {
       // dockerode hides the daemon's answer (Id, Warnings) behind a Container object; ask the modem directly.
       return (await dial(this.docker, {
         path: '/containers/create?',
         method: 'POST',
         options: body,
         statusCodes: { 200: true, 201: true, 404: 'no such image', 409: 'conflict', 500: 'server error' },
-        query: { name: spec.name, ...(spec.platform ? { platform: spec.platform } : {}) },
+        query: { ...(spec.name ? { name: spec.name } : {}), ...(spec.platform ? { platform: spec.platform } : {}) },
       })) as { Id: string; Warnings?: string[] | null };
     });
     try {
       // Networks beyond the first are joined before the first start, so the process sees them all.
       if (!spec.networkMode) {
         for (const extra of spec.networks?.slice(1) ?? []) {
-          await call('network', extra.network, `connect ${spec.name} to`, () =>
+          await call('network', extra.network, `connect ${label} to`, () =>
             this.docker.getNetwork(extra.network).connect({ Container: created.Id, EndpointConfig: endpointConfig(extra) }),
           );
         }
       }
-      if (spec.files?.length) await this.putFiles(created.Id, spec.name, spec.files);
+      if (spec.files?.length) await this.putFiles(created.Id, label, spec.files);
     } catch (err) {
       // Nothing half-created: a container that could not be fully set up is removed.
       await this.c(created.Id).remove({ force: true, v: true }).catch(() => undefined);
       throw err;
     }
-    return { id: created.Id, warnings: created.Warnings ?? [] };
+    // The daemon names a container asked for without one; its answer says only the id.
+    const name = spec.name ?? ((await this.c(created.Id).inspect()) as { Name: string }).Name.replace(/^\//, '');
+    return { id: created.Id, name, warnings: created.Warnings ?? [] };
   }
 
   private async putFiles(id: string, name: string, files: FileRequest[]): Promise<void> {
@@ -80,10 +84,10 @@ export class DockerContainers implements ContainerApi {
     });
   }
 
-  async stop(id: string, timeoutSeconds?: number): Promise<void> {
+  async stop(id: string, timeoutSeconds?: number, signal?: string): Promise<void> {
     await call(KIND, id, 'stop', async () => {
       try {
-        await this.c(id).stop(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {});
+        await this.c(id).stop({ ...(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {}), ...(signal ? { signal } : {}) });
       } catch (err) {
         if (statusOf(err) === 304) return; // already stopped
         throw err;
@@ -91,8 +95,25 @@ export class DockerContainers implements ContainerApi {
     });
   }
 
-  async restart(id: string, timeoutSeconds?: number): Promise<void> {
-    await call(KIND, id, 'restart', () => this.c(id).restart(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {}));
+  async restart(id: string, timeoutSeconds?: number, signal?: string): Promise<void> {
+    await call(KIND, id, 'restart', () => this.c(id).restart({ ...(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {}), ...(signal ? { signal } : {}) }));
+  }
+
+  async inspectRaw(idOrName: string): Promise<DockerObject | undefined> {
+    return (await callOrUndefined(KIND, idOrName, 'inspect', () => this.c(idOrName).inspect())) as DockerObject | undefined;
+  }
+
+  async commit(idOrName: string, options: CommitOptions = {}): Promise<string> {
+    const { repo, tag } = options.tag ? splitReference(options.tag) : { repo: undefined, tag: undefined };
+    const r = (await call(KIND, idOrName, 'commit', () =>
+      this.c(idOrName).commit({
+        ...(repo ? { repo, tag } : {}),
+        ...(options.author ? { author: options.author } : {}),
+        ...(options.message ? { comment: options.message } : {}),
+        ...(options.changes?.length ? { changes: options.changes } : {}),
+      }),
+    )) as { Id: string };
+    return r.Id;
   }
 
   async kill(id: string, signal?: string): Promise<void> {

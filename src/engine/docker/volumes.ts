@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { LabelFilter, VolumeApi, VolumeCreateRequest, VolumeSummary } from '../types.js';
+import type { DockerObject, LabelFilter, VolumeApi, VolumeCreateRequest, VolumeSummary } from '../types.js';
 import { call, callOrUndefined } from './errors.js';
 import { labelFilters } from './filters.js';
 
@@ -29,13 +29,15 @@ export class DockerVolumes implements VolumeApi {
   constructor(private readonly docker: Docker) {}
 
   async create(spec: VolumeCreateRequest): Promise<VolumeSummary> {
-    const v = (await call(KIND, spec.name, 'create', () =>
-      this.docker.createVolume({ Name: spec.name, Driver: spec.driver ?? 'local', DriverOpts: spec.driverOpts ?? {}, Labels: spec.labels }),
+    const label = spec.name ?? 'anonymous';
+    const v = (await call(KIND, label, 'create', () =>
+      this.docker.createVolume({ ...(spec.name ? { Name: spec.name } : {}), Driver: spec.driver ?? 'local', DriverOpts: spec.driverOpts ?? {}, Labels: spec.labels }),
     )) as unknown as DockerVolume | { name?: string };
     // dockerode resolves with a Volume handle, not the daemon's answer: read it back.
     if ('Mountpoint' in v) return summary(v as DockerVolume);
-    const back = await this.inspect(spec.name);
-    if (!back) throw new Error(`volume ${spec.name} vanished right after it was created`);
+    const name = spec.name ?? (v as { name?: string }).name;
+    const back = name ? await this.inspect(name) : undefined;
+    if (!back) throw new Error(`volume ${label} vanished right after it was created`);
     return back;
   }
 
@@ -48,10 +50,21 @@ export class DockerVolumes implements VolumeApi {
     return v ? summary(v) : undefined;
   }
 
-  async list(filter: LabelFilter = {}): Promise<VolumeSummary[]> {
-    const r = (await call(KIND, 'list', 'list', () => this.docker.listVolumes({ filters: JSON.stringify(labelFilters(filter.labels)) }))) as {
+  async inspectRaw(name: string): Promise<DockerObject | undefined> {
+    return (await callOrUndefined(KIND, name, 'inspect', () => this.docker.getVolume(name).inspect())) as DockerObject | undefined;
+  }
+
+  async list(filter: LabelFilter & { dangling?: boolean } = {}): Promise<VolumeSummary[]> {
+    const filters = { ...labelFilters(filter.labels), ...(filter.dangling !== undefined ? { dangling: [String(filter.dangling)] } : {}) };
+    const r = (await call(KIND, 'list', 'list', () => this.docker.listVolumes({ filters: JSON.stringify(filters) }))) as {
       Volumes: DockerVolume[] | null;
     };
     return (r.Volumes ?? []).map(summary);
+  }
+
+  async prune(options: LabelFilter & { all?: boolean } = {}): Promise<{ removed: string[]; reclaimedBytes: number }> {
+    const filters = { ...labelFilters(options.labels), ...(options.all ? { all: ['true'] } : {}) };
+    const r = (await call(KIND, 'unused', 'prune', () => this.docker.pruneVolumes({ filters: JSON.stringify(filters) } as Docker.VolumePruneOptions))) as Docker.PruneVolumesInfo;
+    return { removed: r.VolumesDeleted ?? [], reclaimedBytes: r.SpaceReclaimed ?? 0 };
   }
 }

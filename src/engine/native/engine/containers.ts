@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
 import type {
-  AttachSession, ContainerApi, ContainerCreateRequest, ContainerDetails, ContainerListOptions, ContainerSummary, ExecRequest, LogLine,
+  AttachSession, CommitOptions, ContainerApi, ContainerCreateRequest, ContainerDetails, ContainerListOptions, ContainerSummary, DockerObject, ExecRequest, LogLine,
   LogOptions, PathStat, ProcessIO, TopResult, WaitCondition,
 } from '../../types.js';
 import type { ContainerRuntime, ContainerNetwork as RuntimeNetwork } from '../runtime/index.js';
@@ -12,7 +12,9 @@ import { placeFiles, removeFiles } from './files.js';
 import { endpointRequests } from './networks.js';
 import { isPaused, setPaused } from './freezer.js';
 import { journal } from './events.js';
-import { networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
+import { dockerInspect, networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
+import { generatedName } from '../runtime/names.js';
+import { takenNames } from '../runtime/store.js';
 import { daemonAlive, eventAttributes, needsSupervisor, notifySupervisor, recordStopIntent, startContainer, supervised } from './lifecycle.js';
 import {
   hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDir, writeEngineRecord, type EngineRecord,
@@ -62,10 +64,12 @@ export class NativeContainers implements ContainerApi {
 
   // ---- create ---------------------------------------------------------------
 
-  async create(spec: ContainerCreateRequest): Promise<{ id: string; warnings: string[] }> {
+  async create(request: ContainerCreateRequest): Promise<{ id: string; name: string; warnings: string[] }> {
     const [rt, store, { planCreate }] = await Promise.all([this.rt(), this.deps.store(), import('./create-plan.js')]);
-    const image = await store.resolve(spec.image);
-    if (!image) throw new NotFoundError('image', spec.image);
+    const image = await store.resolve(request.image);
+    if (!image) throw new NotFoundError('image', request.image);
+    // Docker picks a free adjective_surname when none is given; the runtime checks it again under its names lock.
+    const spec = { ...request, name: request.name ?? freeName() };
     const plan = await planCreate(spec, image, rt);
     const files = placeFiles(spec.files ?? [], spec.name);
     const unmark = markCreate(spec.name);
@@ -85,7 +89,7 @@ export class NativeContainers implements ContainerApi {
       unmark();
     }
     journal('container', 'create', id, eventAttributes(spec.name, spec.image, plan.runtime.labels ?? {}));
-    return { id, warnings: plan.warnings };
+    return { id, name: spec.name, warnings: plan.warnings };
   }
 
   /** `network_mode: container:x`: x's namespace, hosts and resolv.conf (x must be on a network of ours). */
@@ -158,7 +162,7 @@ export class NativeContainers implements ContainerApi {
     if (!attached) await startContainer(this.deps, id, { explicit: true });
   }
 
-  async stop(idOrName: string, timeoutSeconds?: number): Promise<void> {
+  async stop(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<void> {
     const rt = await this.rt();
     const id = rt.resolve(idOrName);
     const rec = readEngineRecord(id);
@@ -167,9 +171,9 @@ export class NativeContainers implements ContainerApi {
     if (info.State.Running) {
       // A frozen process cannot act on its stop signal: thaw it first, as Docker does.
       if (isPaused(id)) await setPaused(id, info.Name, false);
-      await rt.stop(id, timeoutSeconds !== undefined ? { timeout: timeoutSeconds } : {});
+      await rt.stop(id, { ...(timeoutSeconds !== undefined ? { timeout: timeoutSeconds } : {}), ...(signal ? { signal } : {}) });
       const attrs = eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels);
-      journal('container', 'kill', id, { ...attrs, signal: info.Config.StopSignal ?? 'SIGTERM' });
+      journal('container', 'kill', id, { ...attrs, signal: signal ? normalizeSignal(signal) : (info.Config.StopSignal ?? 'SIGTERM') });
       journal('container', 'stop', id, attrs);
     }
     const bridge = await this.deps.bridge();
@@ -177,9 +181,9 @@ export class NativeContainers implements ContainerApi {
     if (supervised(rec)) await notifySupervisor(this.deps, id, false);
   }
 
-  async restart(idOrName: string, timeoutSeconds?: number): Promise<void> {
+  async restart(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<void> {
     const id = await this.resolve(idOrName);
-    await this.stop(id, timeoutSeconds);
+    await this.stop(id, timeoutSeconds, signal);
     await this.start(id);
   }
 
@@ -282,6 +286,25 @@ export class NativeContainers implements ContainerApi {
     }
   }
 
+  /** The runtime's inspect (Docker's shape) with what the Engine knows over it: paused, restarting, health, restart policy, networks, ports. */
+  async inspectRaw(idOrName: string): Promise<DockerObject | undefined> {
+    const rt = await this.rt();
+    let id: string;
+    try {
+      id = rt.resolve(idOrName);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+    try {
+      const facts = await this.facts(id, networksByContainer((await this.deps.networkReads()).listNetworks()));
+      return dockerInspect(facts, toDetails(facts));
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
   async list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
     const rt = await this.rt();
     await sweepDeadCreates(this.deps);
@@ -353,6 +376,20 @@ export class NativeContainers implements ContainerApi {
     return (await import('./archive.js')).statPath(await this.rt(), id, path);
   }
 
+  async commit(idOrName: string, options: CommitOptions = {}): Promise<string> {
+    const [rt, store, { commitContainer }] = await Promise.all([this.rt(), this.deps.store(), import('../../../build/commit.js')]);
+    const image = await commitContainer({ store, runtime: rt }, idOrName, {
+      ...(options.tag ? { tag: options.tag } : {}),
+      ...(options.author ? { author: options.author } : {}),
+      ...(options.message ? { message: options.message } : {}),
+      changes: options.changes ?? [],
+    });
+    const id = rt.resolve(idOrName);
+    const info = await rt.inspect(id);
+    journal('container', 'commit', id, { ...eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels), ...(options.tag ? { imageName: options.tag } : {}) });
+    return image.id;
+  }
+
   /** The Engine record of a container (for the supervisor and tests). */
   record(id: string): EngineRecord {
     return readEngineRecord(id);
@@ -367,4 +404,12 @@ export function normalizeSignal(signal: string): string {
     return names[s] ?? s;
   }
   return s.startsWith('SIG') ? s : `SIG${s}`;
+}
+
+/** A name no container has: Docker's adjective_surname, numbered on a clash. */
+function freeName(): string {
+  const taken = takenNames();
+  let name = generatedName();
+  for (let i = 1; taken.has(name); i++) name = generatedName(i);
+  return name;
 }

@@ -1,6 +1,6 @@
 import { arch } from 'node:os';
 import { UserError } from '../../../util/errors.js';
-import type { ContainerCreateRequest, MountRequest, NetworkAttachment, PortMapping } from '../../types.js';
+import type { ContainerCreateRequest, NamedContainerRequest, MountRequest, NetworkAttachment, PortMapping } from '../../types.js';
 import type { ImageRecord } from '../image/index.js';
 import type { ContainerMount, ContainerConfig, ContainerRuntime } from '../runtime/index.js';
 import { resolveHealthcheck } from './healthcheck.js';
@@ -45,7 +45,7 @@ export function hostArchitecture(): string {
   return ARCHES[arch()] ?? arch();
 }
 
-export async function planCreate(spec: ContainerCreateRequest, image: ImageRecord, rt: Runtime): Promise<CreatePlan> {
+export async function planCreate(spec: NamedContainerRequest, image: ImageRecord, rt: Runtime): Promise<CreatePlan> {
   const name = spec.name;
   const fail = (what: string, hint: string): never => {
     throw new UserError(`container ${name}: ${what} is not supported by the native engine`, 1, `${hint}, or use --backend docker`);
@@ -143,7 +143,7 @@ export async function planCreate(spec: ContainerCreateRequest, image: ImageRecor
   };
 }
 
-function resolveHealthcheckOf(spec: ContainerCreateRequest, image: Parameters<typeof resolveHealthcheck>[1], name: string): { healthcheck?: EngineRecord['healthcheck'] } {
+function resolveHealthcheckOf(spec: NamedContainerRequest, image: Parameters<typeof resolveHealthcheck>[1], name: string): { healthcheck?: EngineRecord['healthcheck'] } {
   const h = resolveHealthcheck(spec.healthcheck, image, name);
   return h ? { healthcheck: h } : {};
 }
@@ -157,7 +157,7 @@ function checkNamespaces(spec: ContainerCreateRequest, fail: (what: string, hint
   if (spec.cgroupParent) fail('cgroup_parent', 'drop cgroup_parent:');
 }
 
-function normalizeRestart(spec: ContainerCreateRequest, name: string): EngineRecord['restart'] {
+function normalizeRestart(spec: NamedContainerRequest, name: string): EngineRecord['restart'] {
   const p = spec.restart ?? { name: 'no' as const };
   if (!['no', 'always', 'on-failure', 'unless-stopped'].includes(p.name)) {
     throw new UserError(`container ${name}: unknown restart policy "${p.name}"`, 1, 'use no, always, on-failure[:N] or unless-stopped');
@@ -180,8 +180,9 @@ function parseSecurityOpt(opts: string[], name: string, warnings: string[]): Pic
     const [key, value] = o.includes('=') ? [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)] : o.split(':') as [string, string?];
     if (key === 'no-new-privileges') out.noNewPrivileges = value === undefined || value === '' || value === 'true';
     else if (key === 'seccomp' && value === 'unconfined') out.seccomp = 'unconfined';
+    else if (key === 'seccomp' && value === 'default') out.seccomp = 'default';
     else if (key === 'label' || key === 'apparmor') warnings.push(`security_opt ${o} is not applied: this host runs no SELinux or AppArmor policy for the native engine`);
-    else throw new UserError(`container ${name}: security_opt "${o}" is not supported by the native engine`, 1, 'use no-new-privileges or seccomp=unconfined');
+    else throw new UserError(`container ${name}: security_opt "${o}" is not supported by the native engine`, 1, 'use no-new-privileges, seccomp=unconfined or seccomp=default');
   }
   return out;
 }
@@ -250,7 +251,7 @@ async function volumesFromMounts(refs: string[], rt: Runtime, name: string): Pro
   return out;
 }
 
-async function planNetwork(spec: ContainerCreateRequest, rt: Runtime): Promise<NetworkPlan> {
+async function planNetwork(spec: NamedContainerRequest, rt: Runtime): Promise<NetworkPlan> {
   const mode = spec.networkMode;
   const bridge = (endpoints: NetworkAttachment[]): NetworkPlan => ({
     kind: 'bridge',

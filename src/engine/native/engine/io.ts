@@ -60,7 +60,7 @@ export class ContainerIo {
         if (r.done) break;
         const e = r.value;
         const line = held && held.stream === e.stream ? { ...e, line: held.line + e.line, time: held.time } : e;
-        if (held && held.stream !== e.stream) yield* emit(held);
+        if (held && held.stream !== e.stream) yield* emit(held, true);
         held = undefined;
         if (line.partial) {
           held = line;
@@ -68,14 +68,15 @@ export class ContainerIo {
         }
         yield* emit(line);
       }
-      if (held) yield* emit(held);
+      // Output that ended without a newline is passed on as such.
+      if (held) yield* emit(held, true);
     } finally {
       void it.return?.(undefined);
     }
 
-    function* emit(e: LogEntry): Generator<LogLine> {
+    function* emit(e: LogEntry, partial = false): Generator<LogLine> {
       if ((e.stream === 'stdout' && !wantOut) || (e.stream === 'stderr' && !wantErr)) return;
-      yield { stream: e.stream, text: e.line, ...(o.timestamps ? { timestamp: e.time } : {}) };
+      yield { stream: e.stream, text: e.line, ...(o.timestamps ? { timestamp: e.time } : {}), ...(partial ? { partial: true } : {}) };
     }
   }
 

@@ -7,8 +7,9 @@ import type {
   NetworkCreateRequest,
   NetworkDetails,
   NetworkSummary,
+  DockerObject,
 } from '../../types.js';
-import { createNetwork, inspectNetwork, listNetworks, removeNetwork } from '../../../network/networks.js';
+import { createNetwork, inspectNetwork, listNetworks, pruneNetworks, removeNetwork } from '../../../network/networks.js';
 import { connectContainer, disconnectContainer } from '../../../network/connect.js';
 import { findNetwork } from '../../../network/store.js';
 import type { EndpointRequest, NetworkRecord } from '../../../network/types.js';
@@ -105,6 +106,25 @@ export class NativeNetworks implements NetworkApi {
     return { ...summary(rec), containers, options: n.Options, enableIpv6: false, attachable: n.Attachable };
   }
 
+  async inspectRaw(idOrName: string): Promise<DockerObject | undefined> {
+    try {
+      return inspectNetwork(idOrName) as unknown as DockerObject;
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async prune(filter: LabelFilter = {}): Promise<string[]> {
+    const before = new Map(listNetworks().map((n) => [n.name, n]));
+    const removed = await pruneNetworks(filter.labels ? { labels: filter.labels } : {});
+    for (const name of removed) {
+      const n = before.get(name);
+      if (n) journal('network', 'destroy', n.id, { name: n.name, type: n.driver, ...n.labels });
+    }
+    return removed;
+  }
+
   async list(filter: LabelFilter & { names?: string[] } = {}): Promise<NetworkSummary[]> {
     return listNetworks({ ...(filter.labels ? { labels: filter.labels } : {}), ...(filter.names ? { names: filter.names } : {}) }).map(summary);
   }
@@ -122,8 +142,6 @@ export class NativeNetworks implements NetworkApi {
 
   async disconnect(network: string, container: string): Promise<void> {
     const c = await this.resolveContainer(container);
-    const n = listNetworks().find((x) => x.name === network || x.id === network);
-    if (!n?.endpoints[c.id]) return; // not connected (any more): the goal is reached, as with the docker backend
     await disconnectContainer(c.id, network);
     journal('network', 'disconnect', network, { container });
   }

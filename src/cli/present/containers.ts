@@ -1,8 +1,8 @@
-import { humanDuration } from '../../engine/status.js';
-import { renderTemplate, table } from '../../engine/native/image/present.js';
+import type { ContainerState, ContainerSummary } from '../../engine/types.js';
 import { UserError } from '../../util/errors.js';
-import type { ContainerSummary } from '../../engine/native/runtime/index.js';
-import { addLabelFilter, splitFilter } from './flags.js';
+import { humanDuration, renderTemplate, table } from './docker.js';
+import { publishedPorts } from './format.js';
+import { addLabelFilter, splitFilter } from '../container/flags.js';
 
 /** `container ls` as the docker CLI prints it: columns, truncation, --format templates, --filter. */
 
@@ -26,17 +26,17 @@ export interface PsRow {
 
 export function psRows(list: ContainerSummary[], opts: { noTrunc?: boolean } = {}, now = Date.now()): PsRow[] {
   return list.map((c) => ({
-    ID: opts.noTrunc ? c.Id : c.Id.slice(0, 12),
-    Image: c.Image,
-    Command: JSON.stringify(opts.noTrunc ? c.Command : ellipsis(c.Command, 20)),
-    CreatedAt: new Date(c.Created * 1000).toISOString(),
-    RunningFor: `${humanDuration(now - c.Created * 1000)} ago`,
-    Status: c.Status,
-    State: c.State,
-    Ports: '',
-    Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
-    Labels: Object.entries(c.Labels).map(([k, v]) => `${k}=${v}`).join(','),
-    Mounts: c.Mounts.map((m) => m.Name ?? m.Source).join(','),
+    ID: opts.noTrunc ? c.id : c.id.slice(0, 12),
+    Image: c.image,
+    Command: JSON.stringify(opts.noTrunc ? c.command : ellipsis(c.command, 20)),
+    CreatedAt: new Date(Math.floor(c.created / 1000) * 1000).toISOString(),
+    RunningFor: `${humanDuration(now - c.created)} ago`,
+    Status: c.status,
+    State: c.state,
+    Ports: publishedPorts(c),
+    Names: c.name,
+    Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(','),
+    Mounts: c.mounts.map((m) => m.name ?? m.source).join(','),
   }));
 }
 
@@ -61,7 +61,7 @@ export interface PsFilter {
   labels?: Record<string, string | undefined>;
   name?: string;
   id?: string;
-  status?: Array<'created' | 'running' | 'exited'>;
+  status?: ContainerState[];
 }
 
 /** --filter label=k[=v], name=..., id=..., status=... */
@@ -76,8 +76,15 @@ export function parsePsFilters(filters: string[] = []): PsFilter {
       if (!['created', 'running', 'exited'].includes(value)) {
         throw new UserError(`invalid filter 'status=${value}'`, 1, 'the native engine knows created, running and exited');
       }
-      out.status = [...(out.status ?? []), value as 'created' | 'running' | 'exited'];
+      out.status = [...(out.status ?? []), value as ContainerState];
     } else throw new UserError(`invalid filter '${key}'`, 1, 'use label, name, id or status');
   }
   return out;
+}
+
+/** The filters the engine's listing does not take: a name part, an id prefix, states. */
+export function filterContainers(list: ContainerSummary[], f: PsFilter): ContainerSummary[] {
+  return list.filter(
+    (c) => (!f.name || c.name.includes(f.name.replace(/^\//, ''))) && (!f.id || c.id.startsWith(f.id)) && (!f.status || f.status.includes(c.state)),
+  );
 }

@@ -1,29 +1,35 @@
-import { writeFileSync } from 'node:fs';
 import { Scalar, stringify } from 'yaml';
-import { loadProject } from '../../project/load.js';
-import { imageName, projectToPlain } from '../../project/serialize.js';
-import type { Project } from '../../project/types.js';
-import { loadOptionsFromGlobals } from '../project-options.js';
-import type { GlobalOptions } from '../program.js';
-import type { ConfigOptions } from './config.js';
+import { imageName, projectToPlain } from '../project/serialize.js';
+import type { Project } from '../project/types.js';
 
-export async function runConfig(opts: GlobalOptions & ConfigOptions, services: string[]): Promise<void> {
-  const project = await loadProject(loadOptionsFromGlobals(opts, services.length ? { services } : {}));
-  if (opts.quiet) return;
-  const text = render(project, opts);
-  if (opts.output) writeFileSync(opts.output, text);
-  else process.stdout.write(text);
+export interface ConfigOptions {
+  /** The canonical document's format (default yaml). */
+  format?: 'yaml' | 'json';
+  /** One list instead of the document, one name a line. */
+  list?: 'services' | 'volumes' | 'networks' | 'profiles' | 'images' | 'environment';
 }
 
-function render(project: Project, opts: ConfigOptions): string {
+/**
+ * `config`: the project as the loader understood it, in Compose's canonical
+ * form (what Docker Compose prints), or one of its lists: the text.
+ */
+export function config(project: Project, opts: ConfigOptions = {}): string {
   const lines = (xs: Iterable<string>) => [...xs].map((x) => `${x}\n`).join('');
-  if (opts.services) return lines(dependencyOrder(project));
-  if (opts.volumes) return lines(Object.keys(project.volumes).sort());
-  if (opts.networks) return lines(Object.keys(project.networks).sort());
-  if (opts.profiles) return lines(allProfiles(project));
-  if (opts.images) return lines(dependencyOrder(project).map((n) => imageName(project, project.services[n]!)));
-  if (opts.environment) {
-    return lines(Object.keys(project.environment).sort().map((k) => `${k}=${project.environment[k]}`));
+  switch (opts.list) {
+    case 'services':
+      return lines(dependencyOrder(project));
+    case 'volumes':
+      return lines(Object.keys(project.volumes).sort());
+    case 'networks':
+      return lines(Object.keys(project.networks).sort());
+    case 'profiles':
+      return lines(allProfiles(project));
+    case 'images':
+      return lines(dependencyOrder(project).map((n) => imageName(project, project.services[n]!)));
+    case 'environment':
+      return lines(Object.keys(project.environment).sort().map((k) => `${k}=${project.environment[k]}`));
+    default:
+      break;
   }
   const plain = projectToPlain(project, { format: opts.format ?? 'yaml' });
   if (opts.format === 'json') return JSON.stringify(plain, null, 2) + '\n';

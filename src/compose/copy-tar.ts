@@ -1,10 +1,10 @@
-import { createReadStream, createWriteStream, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, linkSync, chmodSync, utimesSync, type Stats } from 'node:fs';
+import { chownSync, createReadStream, createWriteStream, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, linkSync, chmodSync, utimesSync, type Stats } from 'node:fs';
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { extract, pack, type Header } from 'tar-stream';
-import type { Engine } from '../../engine/types.js';
-import { UserError } from '../../util/errors.js';
+import type { Engine } from '../engine/types.js';
+import { UserError } from '../util/errors.js';
 
 /**
  * The tar side of `cp`, with docker cp's naming rules: into an existing
@@ -13,10 +13,12 @@ import { UserError } from '../../util/errors.js';
  * are refused, and no entry is written through a symlink (an existing one, or
  * one the archive itself made).
  */
-export async function copyFromContainer(engine: Engine, id: string, src: string, dest: string): Promise<void> {
+/** With `archive`, what is written keeps the owners the archive names (else it is ours, root's). */
+export async function copyFromContainer(engine: Engine, id: string, src: string, dest: string, stdout?: Writable, o: { archive?: boolean } = {}): Promise<void> {
   const { stream, stat } = await engine.containers.getArchive(id, src);
   if (dest === '-') {
-    await pipeline(stream, process.stdout);
+    if (!stdout) throw new UserError('cp to "-" writes a tar to a stream, and none was given');
+    await pipeline(stream, stdout);
     return;
   }
   const target = resolve(dest);
@@ -31,12 +33,13 @@ export async function copyFromContainer(engine: Engine, id: string, src: string,
     if (!statOrUndefined(root)?.isDirectory()) throw new UserError(`destination directory ${root} does not exist`, 1, 'create it first');
     rename = basename(target);
   }
-  await safeExtract(stream, root, stat.name, rename);
+  await safeExtract(stream, root, stat.name, rename, o.archive ?? false);
 }
 
-export async function copyToContainer(engine: Engine, id: string, src: string, dest: string, o: { archive?: boolean; followLink?: boolean }): Promise<void> {
+export async function copyToContainer(engine: Engine, id: string, src: string, dest: string, o: { archive?: boolean; followLink?: boolean; stdin?: Readable }): Promise<void> {
   if (src === '-') {
-    await engine.containers.putArchive(id, dest, process.stdin);
+    if (!o.stdin) throw new UserError('cp from "-" reads a tar from a stream, and none was given');
+    await engine.containers.putArchive(id, dest, o.stdin);
     return;
   }
   const local = resolve(src);
@@ -91,7 +94,7 @@ function packPath(local: string, name: string, keepOwners: boolean, followLinks:
   return p as unknown as Readable;
 }
 
-async function safeExtract(stream: Readable, root: string, topName: string, rename: string | undefined): Promise<void> {
+async function safeExtract(stream: Readable, root: string, topName: string, rename: string | undefined, keepOwners: boolean): Promise<void> {
   const ex = extract();
   const inside = (p: string) => {
     const rel = relative(root, p);
@@ -117,6 +120,12 @@ async function safeExtract(stream: Readable, root: string, topName: string, rena
         if (name === topName) name = rename;
         else if (name.startsWith(`${topName}/`)) name = rename + name.slice(topName.length);
       }
+      // `SRC/.` copies a directory's contents: its own entry ("./") has nothing to write.
+      if ((name === '' || name === '.') && h.type === 'directory') {
+        body.resume();
+        body.on('end', () => next());
+        return;
+      }
       if (name === '' || name.split('/').includes('..')) throw new UserError(`refusing archive entry "${h.name}"`);
       const out = join(root, name);
       if (!inside(out)) throw new UserError(`refusing archive entry "${h.name}": it leaves ${root}`);
@@ -126,11 +135,13 @@ async function safeExtract(stream: Readable, root: string, topName: string, rena
         case 'directory':
           mkdirSync(out, { recursive: true });
           chmodSync(out, mode);
+          if (keepOwners) chownSync(out, h.uid ?? 0, h.gid ?? 0);
           body.resume();
           body.on('end', () => next());
           return;
         case 'symlink':
           symlinkSync(h.linkname ?? '', out);
+          if (keepOwners) lchownSync(out, h.uid ?? 0, h.gid ?? 0);
           body.resume();
           body.on('end', () => next());
           return;
@@ -148,6 +159,7 @@ async function safeExtract(stream: Readable, root: string, topName: string, rena
           const ws = createWriteStream(out, { mode });
           pipeline(body, ws).then(() => {
             chmodSync(out, mode);
+            if (keepOwners) chownSync(out, h.uid ?? 0, h.gid ?? 0);
             if (h.mtime) utimesSync(out, h.mtime, h.mtime);
             next();
           }, fail);
