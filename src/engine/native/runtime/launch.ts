@@ -1,6 +1,7 @@
 import { readdirSync, existsSync, lstatSync } from 'node:fs';
 import { UserError } from '../../../util/errors.js';
 import { HelperConfig, helperPath } from './helper.js';
+import type { OpKind } from './helper-protocol.js';
 import { capHex, capMask, resolveCapabilities } from './caps.js';
 import { defaultSeccompFilter } from './seccomp.js';
 import { cgroupNamespaceSupported, type CgroupDriver } from './cgroups/index.js';
@@ -151,7 +152,7 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
     cfg.add('stdin', 1);
   }
 
-  const op = (...fields: Array<string | number>) => cfg.add('op', ...fields);
+  const op = (kind: OpKind, ...fields: Array<string | number>) => cfg.op(kind, ...fields);
   // cgroup v2 has no device controller file: without an eBPF filter, device nodes shipped in the image
   // would be usable. Such a root is mounted nodev (our /dev is a mount of its own, unaffected).
   const rootNodev = cgroups.version === 2 && !privileged ? NODEV : 0;
@@ -257,7 +258,7 @@ function depth(path: string): number {
 }
 
 /** /sys/fs/cgroup as Docker shows it: the container's own cgroups (via its cgroup namespace), read-only. */
-function cgroupMounts(op: (...f: Array<string | number>) => void, cgroups: CgroupDriver, privileged: boolean): void {
+function cgroupMounts(op: (kind: OpKind, ...f: Array<string | number>) => unknown, cgroups: CgroupDriver, privileged: boolean): void {
   const ro = privileged ? 0 : RDONLY;
   const flags = hex(ro | NOSUID | NODEV | NOEXEC);
   if (cgroups.version === 2) {
