@@ -105,7 +105,8 @@ export class DockerNetworks implements NetworkApi {
     try {
       await call(KIND, network, `disconnect ${container} from`, () => this.docker.getNetwork(network).disconnect({ Container: container, Force: force }));
     } catch (err) {
-      if (err instanceof EngineError && err.statusCode === 403 && /is not connected/.test(err.message)) throw new NotConnectedError(container, network);
+      // dockerd says so with a 403 for a running container, a 500 for one that is not.
+      if (err instanceof EngineError && /is not connected/.test(err.message)) throw new NotConnectedError(container, network);
       throw err;
     }
   }
