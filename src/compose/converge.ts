@@ -1,27 +1,19 @@
 import type { Engine } from '../engine/types.js';
 import type { Project } from '../project/types.js';
 import { execute, throwIfFailed, type ExecuteResult } from '../planner/execute.js';
-import { planImages, runImageActions, type ImageAction, type PullPolicyOption } from '../planner/images.js';
+import { planImages, runImageActions, type ImageAction, type ImageOptions } from '../planner/images.js';
 import { observe } from '../planner/observe.js';
 import type { Plan } from '../planner/plan.js';
 import { reconcile, selectServices, type ReconcileOptions } from '../planner/reconcile.js';
 import type { Reporter } from './progress.js';
 
-/** What `up`, `create` and `run` share: the images before the containers, and what to do with existing ones. */
-export interface CreateOptions extends ReconcileOptions {
-  /** `--pull`: over each service's pull_policy. */
-  pull?: PullPolicyOption;
-  /** `--build`: build every selected service that has a build section. */
-  build?: boolean;
-  /** `--no-build`: never build; a missing built image is an error. */
-  noBuild?: boolean;
-  /** Pull without reporting each layer. */
-  quietPull?: boolean;
-  /** Plan and return the plan, change nothing. */
-  dryRun?: boolean;
-  /** Aborting it lets running operations finish and starts no new ones. */
-  signal?: AbortSignal;
-}
+/**
+ * What `up`, `create` and `run` share: what to do with existing containers
+ * (the planner's options), and with images before them (`--pull`, `--build`,
+ * `--no-build`, `--quiet-pull`); `dryRun` plans and returns the plan, changing
+ * nothing; aborting `signal` lets running operations finish and starts no new ones.
+ */
+export interface CreateOptions extends ReconcileOptions, Omit<ImageOptions, 'services'> {}
 
 export interface Converged {
   /** The images pulled or built first (under dryRun: those that would be). */

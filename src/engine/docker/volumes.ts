@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import type { DockerObject, LabelFilter, VolumeApi, VolumeCreateRequest, VolumeSummary } from '../types.js';
 import { call, callOrUndefined } from './errors.js';
+import { EngineError } from '../types.js';
 import { labelFilters } from './filters.js';
 
 const KIND = 'volume';
@@ -63,8 +64,18 @@ export class DockerVolumes implements VolumeApi {
   }
 
   async prune(options: LabelFilter & { all?: boolean } = {}): Promise<{ removed: string[]; reclaimedBytes: number }> {
-    const filters = { ...labelFilters(options.labels), ...(options.all ? { all: ['true'] } : {}) };
-    const r = (await call(KIND, 'unused', 'prune', () => this.docker.pruneVolumes({ filters: JSON.stringify(filters) } as Docker.VolumePruneOptions))) as Docker.PruneVolumesInfo;
+    const prune = async (all: boolean) => {
+      const filters = { ...labelFilters(options.labels), ...(all ? { all: ['true'] } : {}) };
+      return (await call(KIND, 'unused', 'prune', () => this.docker.pruneVolumes({ filters: JSON.stringify(filters) } as Docker.VolumePruneOptions))) as Docker.PruneVolumesInfo;
+    };
+    let r: Docker.PruneVolumesInfo;
+    try {
+      r = await prune(options.all ?? false);
+    } catch (err) {
+      // Before API 1.42 (Docker 23) there is no `all` filter: such a daemon prunes named volumes anyway.
+      if (!(options.all && err instanceof EngineError && /invalid filter 'all'/i.test(err.message))) throw err;
+      r = await prune(false);
+    }
     return { removed: r.VolumesDeleted ?? [], reclaimedBytes: r.SpaceReclaimed ?? 0 };
   }
 }

@@ -268,41 +268,27 @@ export class NativeContainers implements ContainerApi {
     };
   }
 
-  async inspect(idOrName: string): Promise<ContainerDetails | undefined> {
+  /** What the Engine knows of a container by name or id; undefined when there is none (or it went while we looked). */
+  private async lookup(idOrName: string): Promise<ContainerFacts | undefined> {
     const rt = await this.rt();
-    let id: string;
     try {
-      id = rt.resolve(idOrName);
+      const id = rt.resolve(idOrName);
+      return await this.facts(id, networksByContainer((await this.deps.networkReads()).listNetworks()));
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
-      throw err;
-    }
-    const net = await this.deps.networkReads();
-    try {
-      return toDetails(await this.facts(id, networksByContainer(net.listNetworks())));
-    } catch (err) {
-      if (err instanceof NotFoundError) return undefined; // removed while we looked
       throw err;
     }
   }
 
+  async inspect(idOrName: string): Promise<ContainerDetails | undefined> {
+    const facts = await this.lookup(idOrName);
+    return facts && toDetails(facts);
+  }
+
   /** The runtime's inspect (Docker's shape) with what the Engine knows over it: paused, restarting, health, restart policy, networks, ports. */
   async inspectRaw(idOrName: string): Promise<DockerObject | undefined> {
-    const rt = await this.rt();
-    let id: string;
-    try {
-      id = rt.resolve(idOrName);
-    } catch (err) {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    }
-    try {
-      const facts = await this.facts(id, networksByContainer((await this.deps.networkReads()).listNetworks()));
-      return dockerInspect(facts, toDetails(facts));
-    } catch (err) {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    }
+    const facts = await this.lookup(idOrName);
+    return facts && dockerInspect(facts, toDetails(facts));
   }
 
   async list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
