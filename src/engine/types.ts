@@ -602,7 +602,7 @@ export interface ImageApi {
    * references; `onProgress` hears Docker's lines as well (`Loaded image: x`).
    */
   load(archive: Readable | string, onProgress?: (p: TransferProgress) => void): Promise<string[]>;
-  /** Writes the images as one `docker save` archive. */
+  /** Writes the images as one `docker save` archive to `out`, and ends it. */
   save(refs: string[], out: Writable): Promise<void>;
   /** A root filesystem tar (gzip or plain; a path or a stream) as a one-layer image; its id. */
   importRootfs(source: Readable | string, options?: ImportOptions): Promise<string>;

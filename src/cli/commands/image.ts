@@ -44,7 +44,6 @@ async function writeAtomically(path: string, write: (stream: Writable) => Promis
   const stream = createWriteStream(tmp, { mode: 0o600 });
   try {
     await write(stream);
-    await new Promise<void>((res, rej) => stream.end((err?: Error | null) => (err ? rej(err) : res())));
     renameSync(tmp, path);
   } catch (err) {
     // The file may be opened after the error (the stream opens asynchronously): remove it once closed.

@@ -98,7 +98,7 @@ export class DockerImages implements ImageApi {
     const stream = (await call(KIND, refs.join(' '), 'save', () =>
       (this.docker as unknown as { getImages(o: { names: string[] }): Promise<Readable> }).getImages({ names: refs }),
     )) as Readable;
-    await pipeline(stream, out, { end: false });
+    await pipeline(stream, out);
   }
 
   async importRootfs(source: Readable | string, options: ImportOptions = {}): Promise<string> {
