@@ -153,6 +153,13 @@ describe('the import graph of src/', () => {
     expect(violations(files, edges)).toEqual([]);
   });
 
+  it('keeps the compose layer free of the CLI: no printing, no exiting, no commander, no process globals', () => {
+    const offenders = files
+      .filter((f) => f.startsWith('compose/'))
+      .filter((f) => /\bprocess\.|from 'commander'|\bconsole\./.test(withoutComments(readFileSync(join(SRC, f), 'utf8'))));
+    expect(offenders).toEqual([]);
+  });
+
   it('has no file beside a folder of the same name', () => {
     const twins = files.filter((f) => existsSync(join(SRC, f.replace(/\.ts$/, ''))));
     expect(twins).toEqual([]);
