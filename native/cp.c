@@ -178,7 +178,7 @@ static void receive(const char *dest, int keep_owner) {
 
 /* Enter the container's filesystem: its mount namespace if it runs, else a private mount of it. */
 static void enter(const struct conf *c) {
-    if (conf_get(c, "pid")) {
+    if (conf_get(c, K_PID)) {
         int pidfd = container_pidfd(c);
         if (setns(pidfd, CLONE_NEWNS) < 0) fail_errno(125, "join the container's mount namespace");
         close(pidfd);
@@ -195,12 +195,12 @@ int cp_main(int argc, char **argv) {
     g_errfd = 3;
     struct conf c;
     if (conf_load(&c, argv[2]) < 0) fail_errno(125, "read %s", argv[2]);
-    const char *mode = conf_get(&c, "mode");
+    const char *mode = conf_get(&c, K_MODE);
     if (!mode) fail(125, "helper: no copy mode");
     enter(&c);
-    if (strcmp(mode, "stat") == 0) {
+    if (strcmp(mode, CP_STAT) == 0) {
         struct stat st;
-        const char *path = conf_get(&c, "path");
+        const char *path = conf_get(&c, K_PATH);
         char type = 'n';
         if (path && lstat(path, &st) == 0) type = S_ISDIR(st.st_mode) ? 'd' : S_ISLNK(st.st_mode) ? 'l' : 'f';
         if (type == 'l') {
@@ -208,21 +208,21 @@ int cp_main(int argc, char **argv) {
             if (stat(path, &t) == 0 && S_ISDIR(t.st_mode)) type = 'D'; /* a symlink to a directory */
         }
         dprintf(3, "ok %c\n", type);
-    } else if (strcmp(mode, "out") == 0) {
-        const char *path = conf_get(&c, "path");
-        const char *name = conf_get(&c, "name");
+    } else if (strcmp(mode, CP_OUT) == 0) {
+        const char *path = conf_get(&c, K_PATH);
+        const char *name = conf_get(&c, K_NAME);
         if (!path || !name) fail(125, "helper: copy out needs path and name");
         FILE *out = fdopen(1, "w");
         emit(out, path, name);
         fputs("end\n", out);
         if (fflush(out) != 0) fail_errno(1, "write the copy stream");
         dprintf(3, "ok\n");
-    } else if (strcmp(mode, "in") == 0) {
-        const char *dest = conf_get(&c, "dest");
+    } else if (strcmp(mode, CP_IN) == 0) {
+        const char *dest = conf_get(&c, K_DEST);
         if (!dest) fail(125, "helper: copy in needs dest");
         struct stat st;
         if (stat(dest, &st) < 0 || !S_ISDIR(st.st_mode)) fail(1, "destination directory %s does not exist in the container", dest);
-        receive(dest, conf_num(&c, "archive", 0) != 0);
+        receive(dest, conf_num(&c, K_ARCHIVE, 0) != 0);
         dprintf(3, "ok\n");
     } else {
         fail(125, "helper: unknown copy mode %s", mode);

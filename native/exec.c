@@ -55,14 +55,14 @@ int exec_main(int argc, char **argv) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     int helper = sealed_self();
     for (int i = 0; i < c.n; i++)
-        if (strcmp(c.lines[i].key, "cgroup") == 0 && c.lines[i].n && write_file(c.lines[i].arg[0], "0") < 0)
+        if (strcmp(c.lines[i].key, K_CGROUP) == 0 && c.lines[i].n && write_file(c.lines[i].arg[0], "0") < 0)
             fail_errno(125, "join cgroup %s", c.lines[i].arg[0]);
-    int flags = (int)parse_hex(conf_get(&c, "join") ? conf_get(&c, "join") : "0");
+    int flags = (int)parse_hex(conf_get(&c, K_JOIN) ? conf_get(&c, K_JOIN) : "0");
     if (setns(pidfd, flags) < 0) fail_errno(125, "join the container's namespaces");
     close(pidfd);
 
-    int tty = conf_num(&c, "tty", 0) != 0;
-    int detach = conf_num(&c, "detach", 0) != 0;
+    int tty = conf_num(&c, K_TTY, 0) != 0;
+    int detach = conf_num(&c, K_DETACH, 0) != 0;
     int master = -1, slave = -1;
     if (tty) {
         master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -70,7 +70,7 @@ int exec_main(int argc, char **argv) {
         if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0) fail_errno(125, "open a pty in the container");
         slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (slave < 0) fail_errno(125, "open a pty in the container");
-        struct winsize ws = { (unsigned short)conf_num(&c, "rows", 24), (unsigned short)conf_num(&c, "cols", 80), 0, 0 };
+        struct winsize ws = { (unsigned short)conf_num(&c, K_ROWS, 24), (unsigned short)conf_num(&c, K_COLS, 80), 0, 0 };
         if (isatty(0)) copy_winsize(0, master); else ioctl(master, TIOCSWINSZ, &ws);
     }
     int errp[2];
@@ -109,7 +109,7 @@ int exec_main(int argc, char **argv) {
     }
     dprintf(3, "ok %d\n", (int)child);
     if (detach) return 0;
-    int code = tty ? relay_pty(master, child, conf_num(&c, "stdin", 0) != 0) : wait_forwarding(child);
+    int code = tty ? relay_pty(master, child, conf_num(&c, K_STDIN, 0) != 0) : wait_forwarding(child);
     dprintf(3, "exit %d\n", code);
     return code;
 }

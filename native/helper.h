@@ -10,6 +10,120 @@
 #include <stdnoreturn.h>
 #include <sys/types.h>
 
+/*
+ * ---- The protocol between TypeScript and the helper, declared once ----
+ *
+ * TypeScript decides everything and writes it into a config file (CONF), one
+ * directive per line: a KEY, then space-separated FIELDS escaped as "\\"
+ * (backslash), "\s" (space), "\n", "\t" and "\e" (an empty field). Writers:
+ * src/engine/native/runtime/launch.ts (start), exec.ts (exec), cp.ts (cp),
+ * all through HelperConfig (helper.ts), whose keys are typed by the lists in
+ * src/engine/native/runtime/helper-protocol.ts; test/runtime/protocol.test.ts
+ * checks those lists against the #defines below, and that no .c file names a
+ * key or an op by a bare string.
+ *
+ * Node runs `tsc-helper ENTRY CONF` with a pipe on fd 3, on which the helper
+ * answers with lines:
+ *
+ *   start CONF   the helper forks the monitor, which clones PID 1 into new
+ *                namespaces (K_CLONE) and goes on watching it; the child joins
+ *                the cgroups and the netns, mounts the root (K_ROOTFS,
+ *                K_OVERLAY, K_OVERLAY_CWD), runs the K_OP directives in order,
+ *                pivots, drops privileges (K_UID ... K_CAPS, K_SECCOMP, K_NNP)
+ *                and execs K_ARG... through a sealed copy of the helper.
+ *                Reply: "ok <pid 1> <monitor pid>" once the exec succeeded,
+ *                or "error <exit code> <message>" (exit code 125 for the
+ *                engine's failures, 126/127 for a command that cannot run).
+ *                Detached, the helper then exits; attached (K_ATTACH) it
+ *                stays as the relay of the container's stdio and ends with
+ *                "exit <code>". The monitor writes K_EXIT, K_PIDFILE, K_LOG.
+ *   exec CONF    joins the running container of K_PID (a pidfd, checked with
+ *                the start time), the cgroups K_CGROUP and the namespaces
+ *                K_JOIN. Reply: "ok <pid>", then "exit <code>"; or
+ *                "error <code> <message>".
+ *   cp CONF      works rooted at the container's root (joined when it runs,
+ *                K_PID; mounted otherwise, K_ROOTFS...), in mode K_MODE:
+ *                CP_STAT, CP_OUT (entries on stdout), CP_IN (entries on
+ *                stdin). Reply: "ok d|D|f|l|n" (stat: a directory, a
+ *                symlink to one, a file, a symlink, nothing) or "ok"; or
+ *                "error <code> <message>".
+ *   probe        takes no config and no fd 3: checks the kernel interfaces
+ *                that have no fallback (native/compat.c); prints on stdout a
+ *                line "missing <interface> <first kernel>" for each one the
+ *                kernel lacks, then "ok <how many were missing>".
+ *
+ * A key given more than once is a list (K_ARG, K_ENV, K_CGROUP, K_OP...);
+ * otherwise the last one counts.
+ */
+
+/* Entry points: argv[1]. ("stage2" is internal: the sealed re-exec of the process.) */
+#define CMD_START   "start"
+#define CMD_EXEC    "exec"
+#define CMD_CP      "cp"
+#define CMD_STAGE2  "stage2"
+#define CMD_PROBE   "probe"
+
+/* Config keys (start unless said otherwise). */
+#define K_ID          "id"            /* container id: the monitor names itself "tsc-monitor <12 hex>" */
+#define K_ROOTFS      "rootfs"        /* start, cp: the merged overlay dir on the host */
+#define K_OVERLAY     "overlay"       /* start, cp: the overlay mount data (lowerdir=..., relative to K_OVERLAY_CWD) */
+#define K_OVERLAY_CWD "overlay_cwd"   /* start, cp: the directory the overlay data is relative to */
+#define K_LO_UP       "lo_up"         /* 1: bring up lo in the new network namespace */
+#define K_NETNS       "netns"         /* path of a network namespace to join */
+#define K_CLONE       "clone"         /* hex CLONE_NEW* flags for PID 1 */
+#define K_CGROUPNS    "cgroupns"      /* 1: a cgroup namespace too (the kernel has them) */
+#define K_HOSTNAME    "hostname"      /* set in the new UTS namespace */
+#define K_DOMAINNAME  "domainname"    /* likewise */
+#define K_CGROUP      "cgroup"        /* start, exec (list): a cgroup.procs file to join */
+#define K_OOM         "oom"           /* PATH KEY: the memory controller file whose KEY counts OOM kills */
+#define K_LOG         "log"           /* the container.log the monitor writes */
+#define K_EXIT        "exit"          /* the exit record the monitor writes */
+#define K_PIDFILE     "pidfile"       /* "<monitor pid> <start> <pid 1> <start>" */
+#define K_TTY         "tty"           /* start, exec: 1: a pty for the process */
+#define K_ATTACH      "attach"        /* 1: stay in the foreground as the relay of stdio */
+#define K_STDIN       "stdin"         /* start, exec: 1: keep stdin open */
+#define K_ROWS        "rows"          /* start, exec: the terminal's size */
+#define K_COLS        "cols"          /* start, exec: (with K_ROWS) */
+#define K_OP          "op"            /* (list) KIND FIELDS...: a step of the root's setup, one of OP_* */
+#define K_OOM_SCORE_ADJ "oom_score_adj" /* written to /proc/self/oom_score_adj before the exec */
+#define K_UID         "uid"           /* start, exec: the process's user ... */
+#define K_GID         "gid"           /* start, exec: (with K_UID) */
+#define K_GROUPS      "groups"        /* ... and its supplementary groups */
+#define K_RLIMIT      "rlimit"        /* (list) RESOURCE SOFT HARD */
+#define K_CAPS        "caps"          /* BOUNDING EFFECTIVE PERMITTED INHERITABLE AMBIENT, hex */
+#define K_NNP         "nnp"           /* 1: no_new_privs */
+#define K_SECCOMP     "seccomp"       /* the seccomp filter, hex of its sock_filter array */
+#define K_CWD         "cwd"           /* start, exec: the working directory (made by an OP_MKDIR when the image lacks it) */
+#define K_UMASK       "umask"         /* octal; default 022 */
+#define K_ENV         "env"           /* (list) KEY=VALUE */
+#define K_ARG         "arg"           /* (list) argv, in order */
+#define K_PID         "pid"           /* exec, cp: PID 1 of the running container and its start time */
+#define K_JOIN        "join"          /* exec: hex CLONE_NEW* flags of the namespaces to join */
+#define K_DETACH      "detach"        /* exec: 1: do not wait for the process */
+#define K_MODE        "mode"          /* cp: one of CP_* */
+#define K_PATH        "path"          /* cp stat/out: the path in the container */
+#define K_NAME        "name"          /* cp out: the name of the top entry */
+#define K_DEST        "dest"          /* cp in: the directory to write into */
+#define K_ARCHIVE     "archive"       /* cp in: 1: keep the owners of the entries */
+
+/* Op kinds: "op KIND FIELDS...", run in this order inside the new root, before the pivot (rootfs.c). */
+#define OP_MOUNT    "mount"    /* FSTYPE SOURCE TARGET ATTRS(hex MS_*) DATA */
+#define OP_BIND     "bind"     /* SOURCE TARGET ATTRS RECURSIVE: a host path (or volume) into the root */
+#define OP_COPYUP   "copyup"   /* TARGET HOSTDIR: fill an empty volume from the image (copyup.c) */
+#define OP_MKNOD    "mknod"    /* TARGET c|b PERM MAJOR MINOR */
+#define OP_SYMLINK  "symlink"  /* VALUE TARGET */
+#define OP_MKDIR    "mkdir"    /* TARGET MODE */
+#define OP_MASK     "mask"     /* TARGET: Docker's masked paths (/dev/null over files, an empty tmpfs over dirs) */
+#define OP_RO       "ro"       /* TARGET: bound read-only */
+#define OP_SYSCTL   "sysctl"   /* PATH-UNDER-/proc/sys VALUE */
+#define OP_CONSOLE  "console"  /* the pty as /dev/console */
+#define OP_SETATTR  "setattr"  /* TARGET ATTRS: remount the mount at TARGET (not its submounts) */
+
+/* cp modes (K_MODE). */
+#define CP_STAT  "stat"
+#define CP_OUT   "out"
+#define CP_IN    "in"
+
 /* ---- config: one directive per line, space-separated escaped fields ---- */
 
 struct conf_line {

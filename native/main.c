@@ -11,11 +11,11 @@ int main(int argc, char **argv) {
     g_argv = argv;
     g_argc = argc;
     const char *cmd = argc > 1 ? argv[1] : "";
-    if (strcmp(cmd, "start") == 0) return start_main(argc, argv);
-    if (strcmp(cmd, "exec") == 0) return exec_main(argc, argv);
-    if (strcmp(cmd, "stage2") == 0) return stage2_main(argc, argv);
-    if (strcmp(cmd, "cp") == 0) return cp_main(argc, argv);
-    if (strcmp(cmd, "probe") == 0) return probe_main(argc, argv);
+    if (strcmp(cmd, CMD_START) == 0) return start_main(argc, argv);
+    if (strcmp(cmd, CMD_EXEC) == 0) return exec_main(argc, argv);
+    if (strcmp(cmd, CMD_STAGE2) == 0) return stage2_main(argc, argv);
+    if (strcmp(cmd, CMD_CP) == 0) return cp_main(argc, argv);
+    if (strcmp(cmd, CMD_PROBE) == 0) return probe_main(argc, argv);
     fprintf(stderr, "usage: tsc-helper start|exec|cp CONFIG, or tsc-helper probe\n"
                     "(an internal tool of tscompose; it reads a config written by tscompose)\n");
     return 2;

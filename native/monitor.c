@@ -148,11 +148,11 @@ static int handle_attach(struct monitor_io *io) {
 }
 
 noreturn void monitor_run(const struct conf *c, struct monitor_io *io) {
-    const char *logpath = conf_get(c, "log");
+    const char *logpath = conf_get(c, K_LOG);
     if (logpath) logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     const char *oom_path = NULL, *oom_key = NULL;
     for (int i = 0; i < c->n; i++)
-        if (strcmp(c->lines[i].key, "oom") == 0 && c->lines[i].n >= 2) { oom_path = c->lines[i].arg[0]; oom_key = c->lines[i].arg[1]; }
+        if (strcmp(c->lines[i].key, K_OOM) == 0 && c->lines[i].n >= 2) { oom_path = c->lines[i].arg[0]; oom_key = c->lines[i].arg[1]; }
     long long oom_before = read_counter(oom_path, oom_key);
 
     sigset_t chld;
@@ -217,8 +217,8 @@ noreturn void monitor_run(const struct conf *c, struct monitor_io *io) {
     stream_close(&err);
     long long oom_after = read_counter(oom_path, oom_key);
     int oom = oom_before >= 0 && oom_after > oom_before;
-    write_exit(conf_get(c, "exit"), status, finished, oom);
-    const char *pidfile = conf_get(c, "pidfile");
+    write_exit(conf_get(c, K_EXIT), status, finished, oom);
+    const char *pidfile = conf_get(c, K_PIDFILE);
     if (pidfile) unlink(pidfile);
     if (io->attach >= 0) {
         char text[16];

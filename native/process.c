@@ -41,7 +41,7 @@ int sealed_self(void) {
 static void set_rlimits(const struct conf *c) {
     for (int i = 0; i < c->n; i++) {
         const struct conf_line *l = &c->lines[i];
-        if (strcmp(l->key, "rlimit") || l->n < 3) continue;
+        if (strcmp(l->key, K_RLIMIT) || l->n < 3) continue;
         long long soft = strtoll(l->arg[1], NULL, 10), hard = strtoll(l->arg[2], NULL, 10);
         struct rlimit rl = { soft < 0 ? RLIM_INFINITY : (rlim_t)soft, hard < 0 ? RLIM_INFINITY : (rlim_t)hard };
         if (setrlimit(atoi(l->arg[0]), &rl) < 0) fail_errno(125, "setrlimit %s", l->arg[0]);
@@ -49,7 +49,7 @@ static void set_rlimits(const struct conf *c) {
 }
 
 static void install_seccomp(const struct conf *c) {
-    const char *hex = conf_get(c, "seccomp");
+    const char *hex = conf_get(c, K_SECCOMP);
     if (!hex || !*hex) return;
     size_t bytes = strlen(hex) / 2;
     if (bytes % sizeof(struct sock_filter)) fail(125, "helper: malformed seccomp program");
@@ -67,7 +67,7 @@ static void set_user_and_caps(const struct conf *c) {
     unsigned long long bounding = ~0ULL, eff = ~0ULL, perm = ~0ULL, inh = 0, amb = 0;
     for (int i = 0; i < c->n; i++) {
         const struct conf_line *l = &c->lines[i];
-        if (strcmp(l->key, "caps") == 0 && l->n >= 5) {
+        if (strcmp(l->key, K_CAPS) == 0 && l->n >= 5) {
             bounding = parse_hex(l->arg[0]);
             eff = parse_hex(l->arg[1]);
             perm = parse_hex(l->arg[2]);
@@ -79,12 +79,12 @@ static void set_user_and_caps(const struct conf *c) {
         if (cap < 64 && !(bounding >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
             fail_errno(125, "drop capability %d from the bounding set", cap);
 
-    uid_t uid = (uid_t)conf_num(c, "uid", 0);
-    gid_t gid = (gid_t)conf_num(c, "gid", 0);
+    uid_t uid = (uid_t)conf_num(c, K_UID, 0);
+    gid_t gid = (gid_t)conf_num(c, K_GID, 0);
     gid_t groups[NGROUPS_MAX];
     size_t ngroups = 0;
     for (int i = 0; i < c->n; i++)
-        if (strcmp(c->lines[i].key, "groups") == 0)
+        if (strcmp(c->lines[i].key, K_GROUPS) == 0)
             for (int j = 0; j < c->lines[i].n && ngroups < NGROUPS_MAX; j++) groups[ngroups++] = (gid_t)strtoul(c->lines[i].arg[j], NULL, 10);
 
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail_errno(125, "keep capabilities");
@@ -106,7 +106,7 @@ static void set_user_and_caps(const struct conf *c) {
 }
 
 static void enter_cwd(const struct conf *c) {
-    const char *cwd = conf_get(c, "cwd");
+    const char *cwd = conf_get(c, K_CWD);
     if (!cwd || !*cwd) cwd = "/";
     if (chdir(cwd) < 0) fail_errno(125, "chdir to the working directory \"%s\"", cwd);
     /* A cwd reached through a leaked host fd reads as "(unreachable)/..." (CVE-2024-21626). */
@@ -116,13 +116,13 @@ static void enter_cwd(const struct conf *c) {
 
 noreturn void process_exec(const struct conf *c, int helper_fd, int sync_fd) {
     set_rlimits(c);
-    long long adj = conf_num(c, "oom_score_adj", LLONG_MIN);
+    long long adj = conf_num(c, K_OOM_SCORE_ADJ, LLONG_MIN);
     if (adj != LLONG_MIN) {
         char text[32];
         snprintf(text, sizeof text, "%lld", adj);
         if (write_file("/proc/self/oom_score_adj", text) < 0) fail_errno(125, "set oom_score_adj");
     }
-    int nnp = conf_num(c, "nnp", 0) != 0;
+    int nnp = conf_num(c, K_NNP, 0) != 0;
     /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it before the drop. */
     if (!nnp) install_seccomp(c);
     set_user_and_caps(c);
@@ -131,12 +131,12 @@ noreturn void process_exec(const struct conf *c, int helper_fd, int sync_fd) {
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail_errno(125, "set no_new_privs");
         install_seccomp(c);
     }
-    umask((mode_t)strtoul(conf_get(c, "umask") ? conf_get(c, "umask") : "022", NULL, 8));
+    umask((mode_t)strtoul(conf_get(c, K_UMASK) ? conf_get(c, K_UMASK) : "022", NULL, 8));
 
     int nargs = 0, nenv = 0;
     for (int i = 0; i < c->n; i++) {
-        if (strcmp(c->lines[i].key, "arg") == 0) nargs++;
-        else if (strcmp(c->lines[i].key, "env") == 0) nenv++;
+        if (strcmp(c->lines[i].key, K_ARG) == 0) nargs++;
+        else if (strcmp(c->lines[i].key, K_ENV) == 0) nenv++;
     }
     if (nargs == 0) fail(125, "no command specified");
     char **argv = calloc(nargs + 4, sizeof(char *));
@@ -149,8 +149,8 @@ noreturn void process_exec(const struct conf *c, int helper_fd, int sync_fd) {
     int a = 3, e = 0;
     for (int i = 0; i < c->n; i++) {
         const struct conf_line *l = &c->lines[i];
-        if (strcmp(l->key, "arg") == 0) argv[a++] = l->n ? l->arg[0] : "";
-        else if (strcmp(l->key, "env") == 0 && l->n) envp[e++] = l->arg[0];
+        if (strcmp(l->key, K_ARG) == 0) argv[a++] = l->n ? l->arg[0] : "";
+        else if (strcmp(l->key, K_ENV) == 0 && l->n) envp[e++] = l->arg[0];
     }
 
     /* Nothing of ours crosses into the container but stdio and the sync fd (closed by stage 2's exec). */

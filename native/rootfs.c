@@ -291,7 +291,7 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
     const char *kind = l->n > 0 ? l->arg[0] : "";
     char *const *a = l->arg + 1;
     int n = l->n - 1;
-    if (strcmp(kind, "mount") == 0 && n >= 5) {            /* fstype source target attrs data */
+    if (strcmp(kind, OP_MOUNT) == 0 && n >= 5) {            /* fstype source target attrs data */
         /* procfs and sysfs mounted through a symlink would move every later mask elsewhere (CVE-2019-19921). */
         if (strcmp(a[0], "proc") == 0 || strcmp(a[0], "sysfs") == 0) {
             int check = open_in_root(rootfd, a[2], O_PATH, RESOLVE_NO_SYMLINKS);
@@ -301,7 +301,7 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
         int fd = target_fd(rootfd, a[2], 1);
         attach(fs_mount(a[0], a[1], a[4], (unsigned)parse_hex(a[3]), a[2]), fd, a[0], a[2]);
         close(fd);
-    } else if (strcmp(kind, "bind") == 0 && n >= 4) {      /* source target attrs recursive */
+    } else if (strcmp(kind, OP_BIND) == 0 && n >= 4) {      /* source target attrs recursive */
         int mfd = open_tree(AT_FDCWD, a[0], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (a[3][0] == '1' ? AT_RECURSIVE : 0));
         if (mfd < 0) fail_errno(125, "bind mount %s", a[0]);
         struct stat st;
@@ -309,9 +309,9 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
         int fd = target_fd(rootfd, a[1], S_ISDIR(st.st_mode));
         attach_with_attrs(mfd, (unsigned)parse_hex(a[2]), a[3][0] == '1', rootfd, fd, a[0], a[1]);
         close(fd);
-    } else if (strcmp(kind, "copyup") == 0 && n >= 2) {    /* target hostdir */
+    } else if (strcmp(kind, OP_COPYUP) == 0 && n >= 2) {    /* target hostdir */
         op_copyup(rootfd, a[0], a[1]);
-    } else if (strcmp(kind, "mknod") == 0 && n >= 5) {     /* target c|b perm major minor */
+    } else if (strcmp(kind, OP_MKNOD) == 0 && n >= 5) {     /* target c|b perm major minor */
         char name[NAME_MAX + 1];
         int dir = parent_in_root(rootfd, a[0], name, sizeof name);
         mode_t perm = (mode_t)strtoul(a[2], NULL, 8);
@@ -319,28 +319,28 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
         if (mknodat(dir, name, type | perm, makedev(atoi(a[3]), atoi(a[4]))) < 0 && errno != EEXIST)
             fail_errno(125, "create device %s", a[0]);
         close(dir);
-    } else if (strcmp(kind, "symlink") == 0 && n >= 2) {   /* value target */
+    } else if (strcmp(kind, OP_SYMLINK) == 0 && n >= 2) {   /* value target */
         char name[NAME_MAX + 1];
         int dir = parent_in_root(rootfd, a[1], name, sizeof name);
         if (symlinkat(a[0], dir, name) < 0 && errno != EEXIST) fail_errno(125, "create symlink %s", a[1]);
         close(dir);
-    } else if (strcmp(kind, "mkdir") == 0 && n >= 2) {     /* target mode */
+    } else if (strcmp(kind, OP_MKDIR) == 0 && n >= 2) {     /* target mode */
         int fd = ensure_in_root(rootfd, a[0], 1, (mode_t)strtoul(a[1], NULL, 8));
         if (fd < 0) fail_errno(125, "create directory %s", a[0]);
         close(fd);
-    } else if (strcmp(kind, "mask") == 0 && n >= 1) {
+    } else if (strcmp(kind, OP_MASK) == 0 && n >= 1) {
         op_mask(rootfd, a[0]);
-    } else if (strcmp(kind, "ro") == 0 && n >= 1) {
+    } else if (strcmp(kind, OP_RO) == 0 && n >= 1) {
         op_readonly(rootfd, a[0]);
-    } else if (strcmp(kind, "sysctl") == 0 && n >= 2) {    /* path-under-/proc/sys value */
+    } else if (strcmp(kind, OP_SYSCTL) == 0 && n >= 2) {    /* path-under-/proc/sys value */
         char path[PATH_MAX];
         snprintf(path, sizeof path, "/proc/sys/%s", a[0]);
         int fd = open_in_root(rootfd, path, O_WRONLY, RESOLVE_NO_SYMLINKS);
         if (fd < 0 || write_all(fd, a[1], strlen(a[1])) < 0) fail_errno(125, "set sysctl %s", a[0]);
         close(fd);
-    } else if (strcmp(kind, "console") == 0) {
+    } else if (strcmp(kind, OP_CONSOLE) == 0) {
         op_console(rootfd, tty_master, tty_slave);
-    } else if (strcmp(kind, "setattr") == 0 && n >= 2) {  /* target attrs: the mount at target, not its submounts */
+    } else if (strcmp(kind, OP_SETATTR) == 0 && n >= 2) {  /* target attrs: the mount at target, not its submounts */
         int fd = open_in_root(rootfd, a[0], O_PATH, 0);
         if (fd < 0) fail_errno(125, "set mount options on %s", a[0]);
         set_attrs(fd, (unsigned)parse_hex(a[1]), 0, a[0]);
@@ -375,15 +375,15 @@ static void overlay_root(const char *data, const char *rootfs, int target) {
 }
 
 int rootfs_prepare(const struct conf *c, int *tty_master, int *tty_slave) {
-    const char *rootfs = conf_get(c, "rootfs");
+    const char *rootfs = conf_get(c, K_ROOTFS);
     if (!rootfs) fail(125, "helper: no rootfs in the config");
     /* Nothing we mount may propagate back to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail_errno(125, "make mounts private");
     int target = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (target < 0) fail_errno(125, "open rootfs %s", rootfs);
-    const char *overlay = conf_get(c, "overlay");
+    const char *overlay = conf_get(c, K_OVERLAY);
     /* The image store writes layer paths relative to its root, so that many layers fit in one page. */
-    const char *overlay_cwd = conf_get(c, "overlay_cwd");
+    const char *overlay_cwd = conf_get(c, K_OVERLAY_CWD);
     if (overlay && overlay_cwd && chdir(overlay_cwd) < 0) fail_errno(125, "chdir %s", overlay_cwd);
     if (overlay) {
         overlay_root(overlay, rootfs, target);
@@ -396,7 +396,7 @@ int rootfs_prepare(const struct conf *c, int *tty_master, int *tty_slave) {
     int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) fail_errno(125, "open rootfs %s", rootfs);
     for (int i = 0; i < c->n; i++)
-        if (strcmp(c->lines[i].key, "op") == 0) run_op(rootfd, &c->lines[i], tty_master, tty_slave);
+        if (strcmp(c->lines[i].key, K_OP) == 0) run_op(rootfd, &c->lines[i], tty_master, tty_slave);
     return rootfd;
 }
 

@@ -78,21 +78,21 @@ static noreturn void container_init(const struct conf *c, struct child_fds *f) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    const char *netns = conf_get(c, "netns");
+    const char *netns = conf_get(c, K_NETNS);
     if (netns) {
         int fd = open(netns, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) fail_errno(125, "join network namespace %s", netns);
         close(fd);
     }
-    if (conf_num(c, "lo_up", 0)) loopback_up();
+    if (conf_num(c, K_LO_UP, 0)) loopback_up();
     for (int i = 0; i < c->n; i++)
-        if (strcmp(c->lines[i].key, "cgroup") == 0 && c->lines[i].n && write_file(c->lines[i].arg[0], "0") < 0)
+        if (strcmp(c->lines[i].key, K_CGROUP) == 0 && c->lines[i].n && write_file(c->lines[i].arg[0], "0") < 0)
             fail_errno(125, "join cgroup %s", c->lines[i].arg[0]);
-    if (conf_num(c, "cgroupns", 0) && unshare(CLONE_NEWCGROUP) < 0) fail_errno(125, "new cgroup namespace");
+    if (conf_num(c, K_CGROUPNS, 0) && unshare(CLONE_NEWCGROUP) < 0) fail_errno(125, "new cgroup namespace");
 
-    const char *host = conf_get(c, "hostname");
+    const char *host = conf_get(c, K_HOSTNAME);
     if (host && sethostname(host, strlen(host)) < 0) fail_errno(125, "sethostname");
-    const char *domain = conf_get(c, "domainname");
+    const char *domain = conf_get(c, K_DOMAINNAME);
     if (domain && setdomainname(domain, strlen(domain)) < 0) fail_errno(125, "setdomainname");
 
     umask(0);
@@ -101,12 +101,12 @@ static noreturn void container_init(const struct conf *c, struct child_fds *f) {
     rootfs_pivot(rootfd);
     close(rootfd);
 
-    if (conf_num(c, "tty", 0)) {
+    if (conf_num(c, K_TTY, 0)) {
         if (slave < 0) fail(125, "helper: tty requested without a console op");
         send_fd(f->sync, 'T', master);
         close(master);
         if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) fail_errno(125, "make the console the controlling terminal");
-        struct winsize ws = { (unsigned short)conf_num(c, "rows", 24), (unsigned short)conf_num(c, "cols", 80), 0, 0 };
+        struct winsize ws = { (unsigned short)conf_num(c, K_ROWS, 24), (unsigned short)conf_num(c, K_COLS, 80), 0, 0 };
         ioctl(slave, TIOCSWINSZ, &ws);
         for (int fd = 0; fd < 3; fd++) if (dup2(slave, fd) < 0) fail_errno(125, "console stdio");
     } else {
@@ -151,7 +151,7 @@ static void await_exec(int sync, int *tty_master, char *err, size_t errsize) {
 
 static noreturn void monitor_start(const struct conf *c, int attach) {
     setsid();
-    rename_monitor(conf_get(c, "id"));
+    rename_monitor(conf_get(c, K_ID));
     for (int s = 1; s < NSIG; s++)
         if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD) signal(s, SIG_IGN);
     sigset_t chld;
@@ -159,8 +159,8 @@ static noreturn void monitor_start(const struct conf *c, int attach) {
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, NULL);
 
-    int tty = conf_num(c, "tty", 0) != 0;
-    int interactive = conf_num(c, "stdin", 0) != 0;
+    int tty = conf_num(c, K_TTY, 0) != 0;
+    int interactive = conf_num(c, K_STDIN, 0) != 0;
     int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 }, sync[2];
     if (!tty && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)) fail_errno(125, "pipe");
     if (!tty && interactive && pipe2(in, O_CLOEXEC) < 0) fail_errno(125, "pipe");
@@ -168,7 +168,7 @@ static noreturn void monitor_start(const struct conf *c, int attach) {
 
     /* Made here, in the host's mount namespace: open_tree cannot clone a mount of another namespace. */
     int helper = sealed_self();
-    unsigned long flags = (unsigned long)parse_hex(conf_get(c, "clone") ? conf_get(c, "clone") : "0");
+    unsigned long flags = (unsigned long)parse_hex(conf_get(c, K_CLONE) ? conf_get(c, K_CLONE) : "0");
     pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, NULL, NULL, 0);
     if (pid < 0) fail_errno(125, "clone the container's namespaces");
     if (pid == 0) {
@@ -191,7 +191,7 @@ static noreturn void monitor_start(const struct conf *c, int attach) {
         write_all(3, msg, strlen(msg));
         _exit(1);
     }
-    const char *pidfile = conf_get(c, "pidfile");
+    const char *pidfile = conf_get(c, K_PIDFILE);
     if (pidfile) write_pidfile(pidfile, pid);
     dprintf(3, "ok %d %d\n", (int)pid, (int)getpid());
     close(3);
@@ -216,7 +216,7 @@ int start_main(int argc, char **argv) {
     g_errfd = 3;
     struct conf c;
     if (conf_load(&c, argv[2]) < 0) fail_errno(125, "read %s", argv[2]);
-    int attached = conf_num(&c, "attach", 0) != 0;
+    int attached = conf_num(&c, K_ATTACH, 0) != 0;
     int sp[2] = { -1, -1 };
     if (attached && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) fail_errno(125, "socketpair");
     pid_t mon = fork();
@@ -227,7 +227,7 @@ int start_main(int argc, char **argv) {
     }
     if (!attached) return 0;
     close(sp[1]);
-    int code = relay_attached(sp[0], conf_num(&c, "tty", 0) != 0, conf_num(&c, "stdin", 0) != 0);
+    int code = relay_attached(sp[0], conf_num(&c, K_TTY, 0) != 0, conf_num(&c, K_STDIN, 0) != 0);
     if (code >= 0) dprintf(3, "exit %d\n", code);
     return code >= 0 ? code : 125;
 }

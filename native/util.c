@@ -175,7 +175,7 @@ int container_pidfd(const struct conf *c) {
     pid_t pid = 0;
     unsigned long long expected = 0;
     for (int i = 0; i < c->n; i++) {
-        if (strcmp(c->lines[i].key, "pid") || c->lines[i].n < 1) continue;
+        if (strcmp(c->lines[i].key, K_PID) || c->lines[i].n < 1) continue;
         pid = (pid_t)atoi(c->lines[i].arg[0]);
         if (c->lines[i].n >= 2) expected = strtoull(c->lines[i].arg[1], NULL, 10);
     }

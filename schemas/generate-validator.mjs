@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Compiles schemas/compose.schema.json into a standalone validator module
-// (src/spec/schema-validator.gen.ts), so that the CLI does not pay for ajv's
+// (src/project/schema-validator.gen.ts), so that the CLI does not pay for ajv's
 // schema compilation (about 250 ms) on every start: it imports plain code.
 //
 //   node schemas/generate-validator.mjs          rewrite the module
@@ -13,7 +13,7 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const schemaPath = join(here, 'compose.schema.json');
-export const outputPath = join(here, '..', 'src', 'spec', 'schema-validator.gen.ts');
+export const outputPath = join(here, '..', 'src', 'project', 'schema-validator.gen.ts');
 
 /** The options the loader's validator is compiled with (tests compile the schema with the same ones). */
 export const ajvOptions = {

@@ -10,7 +10,7 @@
 // Usage: node scripts/bundle.mjs [DIST_DIR]   (default: dist, next to this script's parent)
 //
 // dist/bundle/tscompose.cjs        the CLI (bin/tscompose loads it)
-// dist/bundle/network-daemon.cjs   the network daemon (src/network/daemon/client.ts spawns it)
+// dist/bundle/network-daemon.cjs   the daemon (src/daemon/main.ts; src/network/daemon/client.ts spawns it)
 //
 // Packages stay external (loaded from node_modules as before) except the three
 // that every command loads and that are many small files: yaml, commander and
@@ -24,7 +24,7 @@ import { build } from 'rolldown';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = resolve(process.argv[2] ?? join(root, 'dist'));
-const entries = { cli: join(dist, 'cli/main.js'), daemon: join(dist, 'network/daemon/main.js') };
+const entries = { cli: join(dist, 'cli/main.js'), daemon: join(dist, 'daemon/main.js') };
 for (const file of Object.values(entries)) {
   if (!existsSync(file)) throw new Error(`bundle: ${file} is missing; run tsc first`);
 }

@@ -2,6 +2,8 @@ import { errorMessage } from '../util/errors.js';
 import { familiarString, parseReference, withDefaultTag, type ImageRecord } from '../engine/native/image/index.js';
 import type { ProgressFn } from '../engine/native/registry/index.js';
 import { errorAt, type Position } from './dockerfile/errors.js';
+import { pullImage } from '../engine/native/registry/index.js';
+import { bootstrapDebianImage, debianSuiteOf } from './bootstrap-image.js';
 import type { BuildDeps, BuildOptions } from './types.js';
 
 /**
@@ -19,8 +21,6 @@ export async function resolveBaseImage(deps: BuildDeps, ref: string, opts: Build
   }
   const present = await deps.store.resolve(familiar);
   if (present && !opts.pull) return present;
-  // The registry client and the bootstrapper load only when a base image is missing: a cached build never needs them.
-  const { pullImage } = await import('../engine/native/registry/index.js');
   try {
     const pulled = await pullImage(deps.store, familiar, {
       onProgress: pullLines(say),
@@ -34,7 +34,6 @@ export async function resolveBaseImage(deps: BuildDeps, ref: string, opts: Build
       say(`WARNING: cannot pull ${familiar} (${errorMessage(err)}): using the image the store has`);
       return present;
     }
-    const { bootstrapDebianImage, debianSuiteOf } = await import('./bootstrap-image.js');
     const suite = debianSuiteOf(familiar);
     if (suite && opts.bootstrap !== false) {
       say(`${familiar} cannot be pulled (${errorMessage(err)})`);

@@ -19,6 +19,7 @@ import { planCopy, planWorkdir } from './steps/files.js';
 import { BUILD_OWNER_LABEL, planRun } from './steps/run.js';
 import type { StepContext, StepPlan } from './steps/context.js';
 import type { BuildDeps, BuildOptions, BuildResult, StepReport } from './types.js';
+import { hostPlatform, parsePlatform, platformString } from '../engine/native/registry/index.js';
 import type { ContainerRuntime } from '../engine/native/runtime/index.js';
 
 /**
@@ -181,7 +182,6 @@ async function fromStep(ctx: StepContext, stage: Stage, globals: Map<string, str
 
 /** Only this host's platform can be built (RUN runs here); the registry's platform parser says what that is. */
 async function checkPlatform(platform: string, error: (host: string) => Error): Promise<void> {
-  const { parsePlatform, platformString, hostPlatform } = await import('../engine/native/registry/index.js');
   const host = platformString(hostPlatform());
   let wanted: string;
   try {

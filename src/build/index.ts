@@ -1,5 +1,5 @@
 import { isAbsolute, join } from 'node:path';
-import type { BuildSpec, PullOptions } from '../engine/types.js';
+import type { BuildRequest, PullOptions } from '../engine/types.js';
 import type { ImageStore } from '../engine/native/image/index.js';
 import { pullImage } from '../engine/native/registry/index.js';
 import { buildImage } from './builder.js';
@@ -9,7 +9,7 @@ import { UserError } from '../util/errors.js';
 /**
  * The builder, commit and Debian bootstrap of the native engine, and the two
  * functions its Engine implementation calls for `images.build` and
- * `images.pull` (they take the Engine interface's own BuildSpec and
+ * `images.pull` (they take the Engine interface's own BuildRequest and
  * PullOptions). Other modules import from here only.
  */
 export { buildImage } from './builder.js';
@@ -18,8 +18,8 @@ export { bootstrapDebianImage, debianSuiteOf, type BootstrapImageOptions } from 
 export type { BuildDeps, CommitDeps, BuildOptions, BuildResult, StepReport, BuildNetwork } from './types.js';
 export { DockerfileError } from './dockerfile/errors.js';
 
-/** The Engine interface's BuildSpec as builder options (Compose's build section, already resolved). */
-export function buildOptionsFromSpec(spec: BuildSpec): BuildOptions {
+/** The Engine interface's BuildRequest as builder options (Compose's build section, already resolved). */
+export function buildOptionsFromRequest(spec: BuildRequest): BuildOptions {
   const network = spec.network === undefined || spec.network === 'default' ? undefined : spec.network;
   if (network !== undefined && network !== 'host' && network !== 'none') {
     throw new UserError(`build network "${spec.network}" is not supported by the native builder`, 1, 'Use network: host (the default) or none');
@@ -44,12 +44,12 @@ export function buildOptionsFromSpec(spec: BuildSpec): BuildOptions {
 }
 
 /** `images.build` of the native Engine: builds and returns the image id. */
-export async function buildFromSpec(deps: BuildDeps, spec: BuildSpec): Promise<string> {
-  return (await buildImage(deps, buildOptionsFromSpec(spec))).imageId;
+export async function buildFromRequest(deps: BuildDeps, spec: BuildRequest): Promise<string> {
+  return (await buildImage(deps, buildOptionsFromRequest(spec))).imageId;
 }
 
 /** `images.pull` of the native Engine. */
-export async function pullFromSpec(store: ImageStore, ref: string, options: PullOptions = {}): Promise<void> {
+export async function pullWithOptions(store: ImageStore, ref: string, options: PullOptions = {}): Promise<void> {
   await pullImage(store, ref, {
     ...(options.platform ? { platform: options.platform } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -1,18 +1,6 @@
 import { Command, Option } from 'commander';
 import { registerCommands } from './commands/index.js';
-
-/** Global options shared by every command, as Docker Compose names them. */
-export interface GlobalOptions {
-  file?: string[];
-  projectName?: string;
-  projectDirectory?: string;
-  envFile?: string[];
-  profile?: string[];
-  progress?: 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
-  ansi?: 'never' | 'always' | 'auto';
-  dryRun?: boolean;
-  backend?: 'native' | 'docker';
-}
+import { VERSION } from '../util/version.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -43,5 +31,3 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
   await registerCommands(program, args);
   return program;
 }
-
-export const VERSION = '0.1.0';

@@ -1,5 +1,5 @@
-import type { GlobalOptions } from './program.js';
-import type { LoadOptions } from '../spec/load.js';
+import type { GlobalOptions } from './global-options.js';
+import type { LoadOptions } from '../project/load.js';
 
 /**
  * The global options a user gives any command (-f, -p, --project-directory,

@@ -15,7 +15,7 @@ export async function openEngine(backend: BackendName = defaultBackend()): Promi
       return DockerEngine.connect();
     }
     case 'native': {
-      const { openNativeEngine } = await import('./native/engine.js');
+      const { openNativeEngine } = await import('./native/engine/index.js');
       return openNativeEngine();
     }
     default:

@@ -29,7 +29,7 @@ export interface LabelFilter {
 
 export type MountType = 'bind' | 'volume' | 'tmpfs';
 
-export interface MountSpec {
+export interface MountRequest {
   type: MountType;
   /** Host path (bind), volume name (volume; empty for an anonymous volume), unused for tmpfs. */
   source?: string;
@@ -53,7 +53,7 @@ export interface MountSpec {
  * and secrets with `content:` or `environment:`; file-backed ones are bind
  * mounts). The engine writes it at `target`, creating parent directories.
  */
-export interface FileSpec {
+export interface FileRequest {
   target: string;
   content: Buffer;
   mode: number;
@@ -63,7 +63,7 @@ export interface FileSpec {
 
 export type PortProtocol = 'tcp' | 'udp' | 'sctp';
 
-export interface PortSpec {
+export interface PortMapping {
   target: number;
   /** Host port or range ("8080", "8080-8090"); undefined or "" lets the engine pick one. */
   published?: string;
@@ -82,7 +82,7 @@ export interface NetworkAttachment {
   driverOpts?: Record<string, string>;
 }
 
-export interface HealthcheckSpec {
+export interface HealthcheckConfig {
   /** ["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"] (disable the image's healthcheck). */
   test: string[];
   interval?: number;
@@ -136,8 +136,9 @@ export interface LogConfig {
   options?: Record<string, string>;
 }
 
-export interface ContainerCreateSpec {
-  name: string;
+export interface ContainerCreateRequest {
+  /** Unique; absent: the engine picks one (Docker's adjective_surname). */
+  name?: string;
   image: string;
   labels: Labels;
   /** undefined keeps the image's; [] clears it. */
@@ -150,11 +151,11 @@ export interface ContainerCreateSpec {
   workingDir?: string;
   hostname?: string;
   domainname?: string;
-  mounts?: MountSpec[];
-  files?: FileSpec[];
+  mounts?: MountRequest[];
+  files?: FileRequest[];
   /** `volumes_from`: container names or ids, with an optional ":ro" / ":rw". */
   volumesFrom?: string[];
-  ports?: PortSpec[];
+  ports?: PortMapping[];
   /** Ports the container listens on without publishing them ("80/tcp"). */
   exposedPorts?: string[];
   /**
@@ -166,7 +167,7 @@ export interface ContainerCreateSpec {
   networkMode?: string;
   /** Legacy links ("name:alias"); Docker only. */
   links?: string[];
-  healthcheck?: HealthcheckSpec;
+  healthcheck?: HealthcheckConfig;
   restart?: RestartPolicy;
   resources?: Resources;
   stopSignal?: string;
@@ -202,6 +203,9 @@ export interface ContainerCreateSpec {
   /** Remove the container when it exits (`run --rm`). */
   autoRemove?: boolean;
 }
+
+/** A request whose name is settled (the planner names every container; an engine names one asked for without). */
+export type NamedContainerRequest = ContainerCreateRequest & { name: string };
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
@@ -299,6 +303,8 @@ export interface LogLine {
   /** The line without its newline; with `timestamps`, Docker's RFC3339Nano prefix is in `timestamp`. */
   text: string;
   timestamp?: string;
+  /** The output ended without a newline here (the last line of a process that printed none). */
+  partial?: boolean;
 }
 
 /** Streams a process is wired to. stdin is optional; with a tty, stderr is merged into stdout. */
@@ -318,7 +324,7 @@ export interface AttachSession {
   close(): void;
 }
 
-export interface ExecSpec {
+export interface ExecRequest {
   cmd: string[];
   env?: Record<string, string>;
   user?: string;
@@ -342,12 +348,54 @@ export interface PathStat {
   linkTarget: string;
 }
 
+/**
+ * An object as the Docker Engine API shows it (`GET /containers/{id}/json`,
+ * `/images/{name}/json`, `/networks/{id}`, `/volumes/{name}`): what
+ * `inspect` prints and an API server serves. The field names are Docker's;
+ * the engine fills in what it has.
+ */
+export type DockerObject = Record<string, unknown>;
+
+export interface CommitOptions {
+  /** REPOSITORY[:TAG] for the new image. */
+  tag?: string;
+  author?: string;
+  message?: string;
+  /** Dockerfile instructions applied to the image's config (`-c 'ENV A=1'`). */
+  changes?: string[];
+}
+
+/**
+ * One reading of a running container's counters, in the shape of Docker's
+ * stats API (GET /containers/{id}/stats?stream=false, cgroup fields only):
+ * a rate such as `docker stats`' CPU % is the difference of two readings.
+ */
+export interface ContainerStats {
+  read: string;
+  id: string;
+  name: string;
+  pids_stats: { current: number; limit?: number };
+  memory_stats: { usage: number; limit: number; stats: { inactive_file: number }; failcnt?: number };
+  cpu_stats: {
+    cpu_usage: { total_usage: number };
+    /** The host's busy + idle time in ns (/proc/stat), the denominator of CPU %. */
+    system_cpu_usage: number;
+    online_cpus: number;
+    throttling_data: { throttled_periods: number; throttled_time: number };
+  };
+  /** cgroup v1 or v2, as the reading came from (where the engine says). */
+  cgroup_version?: 1 | 2;
+  /** OOM kills in the container's cgroup (where the engine counts them). */
+  oom_kills?: number;
+}
+
 export interface ContainerApi {
-  create(spec: ContainerCreateSpec): Promise<{ id: string; warnings: string[] }>;
+  /** The warnings say what the engine cannot honour but Docker treats as best effort. */
+  create(spec: ContainerCreateRequest): Promise<{ id: string; name: string; warnings: string[] }>;
   start(id: string): Promise<void>;
-  /** Sends the stop signal, waits `timeoutSeconds` (default: the container's), then kills. */
-  stop(id: string, timeoutSeconds?: number): Promise<void>;
-  restart(id: string, timeoutSeconds?: number): Promise<void>;
+  /** Sends the stop signal (`signal`, or the container's), waits `timeoutSeconds` (default: the container's), then kills. */
+  stop(id: string, timeoutSeconds?: number, signal?: string): Promise<void>;
+  restart(id: string, timeoutSeconds?: number, signal?: string): Promise<void>;
   kill(id: string, signal?: string): Promise<void>;
   remove(id: string, options?: { force?: boolean; volumes?: boolean }): Promise<void>;
   rename(id: string, newName: string): Promise<void>;
@@ -355,20 +403,26 @@ export interface ContainerApi {
   unpause(id: string): Promise<void>;
   /** undefined when there is no such container. */
   inspect(idOrName: string): Promise<ContainerDetails | undefined>;
+  /** Docker's JSON of the container; undefined when there is no such container. */
+  inspectRaw(idOrName: string): Promise<DockerObject | undefined>;
   list(options?: ContainerListOptions): Promise<ContainerSummary[]>;
   logs(id: string, options?: LogOptions): AsyncIterable<LogLine>;
   /** Attach before start to see all output; with io.stdin, input is forwarded. */
   attach(id: string, io: ProcessIO): Promise<AttachSession>;
-  exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }>;
+  exec(id: string, spec: ExecRequest, io: ProcessIO): Promise<{ exitCode: number }>;
   /** Starts a process in the container and returns at once (`exec -d`). */
-  execDetached(id: string, spec: ExecSpec): Promise<void>;
+  execDetached(id: string, spec: ExecRequest): Promise<void>;
   wait(id: string, condition?: WaitCondition, signal?: AbortSignal): Promise<{ exitCode: number }>;
   top(id: string, psArgs?: string): Promise<TopResult>;
+  /** One reading of the container's resource use (Docker's `stats?stream=false`); zeros for a container that does not run. */
+  stats(id: string): Promise<ContainerStats>;
   /** A tar stream of `path` inside the container. */
   getArchive(id: string, path: string): Promise<{ stream: Readable; stat: PathStat }>;
   /** Extracts a tar archive into the directory `path` inside the container. */
   putArchive(id: string, path: string, tar: Readable | Buffer): Promise<void>;
   statPath(id: string, path: string): Promise<PathStat | undefined>;
+  /** A new image of the container's filesystem changes; its id. */
+  commit(idOrName: string, options?: CommitOptions): Promise<string>;
 }
 
 // ------------------------------------------------------------------ networks
@@ -380,7 +434,7 @@ export interface IpamPool {
   auxAddresses?: Record<string, string>;
 }
 
-export interface NetworkCreateSpec {
+export interface NetworkCreateRequest {
   name: string;
   driver?: string;
   driverOpts?: Record<string, string>;
@@ -411,18 +465,24 @@ export interface NetworkDetails extends NetworkSummary {
 }
 
 export interface NetworkApi {
-  create(spec: NetworkCreateSpec): Promise<{ id: string }>;
+  create(spec: NetworkCreateRequest): Promise<{ id: string }>;
   remove(idOrName: string): Promise<void>;
   inspect(idOrName: string): Promise<NetworkDetails | undefined>;
+  /** Docker's JSON of the network; undefined when there is no such network. */
+  inspectRaw(idOrName: string): Promise<DockerObject | undefined>;
   list(filter?: LabelFilter & { names?: string[] }): Promise<NetworkSummary[]>;
   connect(network: string, container: string, attachment?: Omit<NetworkAttachment, 'network'>): Promise<void>;
+  /** NotConnectedError when the container is not on the network. */
   disconnect(network: string, container: string, force?: boolean): Promise<void>;
+  /** Removes the networks no container uses (of those matching `filter`); their names. */
+  prune(filter?: LabelFilter): Promise<string[]>;
 }
 
 // ------------------------------------------------------------------- volumes
 
-export interface VolumeCreateSpec {
-  name: string;
+export interface VolumeCreateRequest {
+  /** Absent: a random one (an anonymous volume). */
+  name?: string;
   driver?: string;
   driverOpts?: Record<string, string>;
   labels: Labels;
@@ -438,10 +498,15 @@ export interface VolumeSummary {
 }
 
 export interface VolumeApi {
-  create(spec: VolumeCreateSpec): Promise<VolumeSummary>;
+  create(spec: VolumeCreateRequest): Promise<VolumeSummary>;
   remove(name: string, force?: boolean): Promise<void>;
   inspect(name: string): Promise<VolumeSummary | undefined>;
-  list(filter?: LabelFilter): Promise<VolumeSummary[]>;
+  /** Docker's JSON of the volume; undefined when there is no such volume. */
+  inspectRaw(name: string): Promise<DockerObject | undefined>;
+  /** `dangling`: only volumes no container uses (true) or only used ones (false). */
+  list(filter?: LabelFilter & { dangling?: boolean }): Promise<VolumeSummary[]>;
+  /** Removes the volumes no container uses: anonymous ones, or all with `all`; their names and the bytes freed. */
+  prune(options?: LabelFilter & { all?: boolean }): Promise<{ removed: string[]; reclaimedBytes: number }>;
 }
 
 // -------------------------------------------------------------------- images
@@ -456,7 +521,7 @@ export interface ImageConfig {
   volumes: string[];
   labels: Labels;
   stopSignal?: string;
-  healthcheck?: HealthcheckSpec;
+  healthcheck?: HealthcheckConfig;
 }
 
 export interface ImageSummary {
@@ -490,7 +555,7 @@ export interface PullOptions {
   signal?: AbortSignal;
 }
 
-export interface BuildSpec {
+export interface BuildRequest {
   /** Absolute path of the build context directory. */
   context: string;
   /** Path of the Dockerfile relative to the context (default "Dockerfile"). */
@@ -511,16 +576,67 @@ export interface BuildSpec {
   signal?: AbortSignal;
 }
 
+/** What a removal did, as Docker reports it: the tags taken away, then the images (and layers) deleted. */
+export interface ImageRemoval {
+  untagged: string[];
+  deleted: string[];
+}
+
+export interface ImageHistoryEntry {
+  /** "sha256:<hex>" of the image this step made, or "<missing>" for steps of a pulled image. */
+  id: string;
+  /** Milliseconds since the epoch. */
+  created: number;
+  createdBy: string;
+  size: number;
+  comment: string;
+  tags: string[];
+}
+
+export interface PushOptions {
+  onProgress?: (p: TransferProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface ImportOptions {
+  /** REPOSITORY[:TAG]s of the new image. */
+  tags?: string[];
+  /** Dockerfile instructions applied to its config. */
+  changes?: string[];
+  message?: string;
+}
+
 export interface ImageApi {
   inspect(ref: string): Promise<ImageDetails | undefined>;
+  /** Docker's JSON of the image; undefined when there is no such image. */
+  inspectRaw(ref: string): Promise<DockerObject | undefined>;
   list(filter?: LabelFilter & { reference?: string }): Promise<ImageSummary[]>;
-  remove(ref: string, options?: { force?: boolean }): Promise<void>;
+  remove(ref: string, options?: { force?: boolean }): Promise<ImageRemoval>;
+  /** Removes dangling images, or with `all` every image no container uses. */
+  prune(options?: { all?: boolean }): Promise<ImageRemoval & { reclaimedBytes: number }>;
   tag(source: string, target: string): Promise<void>;
-  pull(ref: string, options?: PullOptions): Promise<void>;
+  /** The steps that made the image, newest first. */
+  history(ref: string): Promise<ImageHistoryEntry[]>;
+  /** The reference pulled, in full (`docker.io/library/busybox:latest`, the last line of `docker pull`). */
+  pull(ref: string, options?: PullOptions): Promise<{ reference: string }>;
+  /** Pushes a tag to its registry; the reference and the manifest's digest. */
+  push(ref: string, options?: PushOptions): Promise<{ reference: string; digest: string }>;
   /** Builds and returns the image id. */
-  build(spec: BuildSpec): Promise<string>;
-  /** Loads a `docker save` archive; returns the loaded references. */
-  load(archive: Readable, onProgress?: (p: TransferProgress) => void): Promise<string[]>;
+  build(spec: BuildRequest): Promise<string>;
+  /**
+   * Loads a `docker save` archive (a stream, or a path: a file or an OCI layout directory) and returns the loaded
+   * references; `onProgress` hears Docker's lines as well (`Loaded image: x`).
+   */
+  load(archive: Readable | string, onProgress?: (p: TransferProgress) => void): Promise<string[]>;
+  /** Writes the images as one `docker save` archive to `out`, and ends it. */
+  save(refs: string[], out: Writable): Promise<void>;
+  /** A root filesystem tar (gzip or plain; a path or a stream) as a one-layer image; its id. */
+  importRootfs(source: Readable | string, options?: ImportOptions): Promise<string>;
+  /**
+   * A `debian:<suite>` base image made here with debootstrap, for machines
+   * that reach no registry (the native engine's; absent elsewhere); its id.
+   */
+  bootstrap?(ref: string, options?: { refresh?: boolean; cacheDir?: string; onLine?: (line: string) => void }): Promise<string>;
 }
 
 // -------------------------------------------------------------------- events
@@ -553,6 +669,14 @@ export interface Engine {
   /** Engine events from now on, until `signal` aborts. */
   events(filter: LabelFilter & { types?: string[] }, signal: AbortSignal): AsyncIterable<EngineEvent>;
   close(): Promise<void>;
+}
+
+/** A disconnect of a container that is not on the network (Docker answers 403 "is not connected"). */
+export class NotConnectedError extends UserError {
+  constructor(container: string, network: string, hint?: string) {
+    super(`container ${container} is not connected to network ${network}`, 1, hint);
+    this.name = 'NotConnectedError';
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
 import { networksDir } from './store.js';
-import type { PortRequest } from './ports/spec.js';
+import type { PortRequest } from './ports/mapping.js';
 import type { AttachOptions, EndpointRequest } from './types.js';
 
 /**
@@ -12,7 +12,7 @@ import type { AttachOptions, EndpointRequest } from './types.js';
  * and to publish its ports again when it starts after a stop (ports are
  * released on stop, as Docker does).
  */
-export interface AttachmentSpec {
+export interface Attachment {
   containerId: string;
   containerName: string;
   endpoints: EndpointRequest[];
@@ -24,11 +24,11 @@ function attachmentPath(containerId: string): string {
   return join(networksDir(), 'attachments', `${containerId}.json`);
 }
 
-export function readAttachment(containerId: string): AttachmentSpec | undefined {
-  return readJsonIfExists<AttachmentSpec>(attachmentPath(containerId));
+export function readAttachment(containerId: string): Attachment | undefined {
+  return readJsonIfExists<Attachment>(attachmentPath(containerId));
 }
 
-export function writeAttachment(spec: AttachmentSpec): void {
+export function writeAttachment(spec: Attachment): void {
   mkdirSync(join(networksDir(), 'attachments'), { recursive: true, mode: 0o700 });
   writeJsonAtomic(attachmentPath(spec.containerId), spec);
 }

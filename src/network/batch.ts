@@ -4,15 +4,15 @@ import { DEFAULT_NETWORK_NAME } from './names.js';
 import { createNamespaces } from './links.js';
 import { bootId } from './liveness.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
-import { addressOf, attachContainer, checkDnsServers, detachLocked, planEndpoint, validateContainer, vethSpec } from './endpoints.js';
+import { addressOf, attachContainer, checkDnsServers, detachLocked, planEndpoint, validateContainer, vethOf } from './endpoints.js';
 import { ensureDefaultNetworkLocked, reloadDaemon } from './networks.js';
 import { missingBridges, realizeNetworks } from './realize.js';
 import { containerHosts, containerResolvConf, hostResolvConf } from './resolvconf.js';
 import { parseExtraHost } from '../util/etc-hosts.js';
-import { fromPortSpec, parsePublishFlag, type PortRequest } from './ports/spec.js';
+import { fromPortMapping, parsePublishFlag, type PortRequest } from './ports/mapping.js';
 import { publishPorts } from './ports/client.js';
 import { writeAttachment } from './attachments.js';
-import type { AttachOptions, AttachResult, EndpointRequest, NetworkRecord, PortSpec } from './types.js';
+import type { AttachOptions, AttachResult, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
 
 /**
  * Many containers at once, for an orchestrator that starts a whole project:
@@ -27,7 +27,7 @@ export interface AttachItem {
   containerId: string;
   containerName: string;
   endpoints: readonly EndpointRequest[];
-  ports?: readonly (PortSpec | string)[];
+  ports?: readonly (PortMapping | string)[];
   options?: AttachOptions;
 }
 
@@ -42,7 +42,7 @@ export async function attachContainers(items: readonly AttachItem[]): Promise<At
     return {
       ...it,
       options,
-      portRequests: (it.ports ?? []).flatMap((p): PortRequest[] => (typeof p === 'string' ? parsePublishFlag(p) : fromPortSpec(p))),
+      portRequests: (it.ports ?? []).flatMap((p): PortRequest[] => (typeof p === 'string' ? parsePublishFlag(p) : fromPortMapping(p))),
       dnsServers: checkDnsServers(options.dnsServers ?? [], it.containerName),
       requests: it.endpoints.length ? [...it.endpoints] : [{ network: DEFAULT_NETWORK_NAME }],
     };
@@ -77,7 +77,7 @@ export async function attachContainers(items: readonly AttachItem[]): Promise<At
       if (missing.length) await realizeNetworks(missing);
       const handles = await createNamespaces(planned.map(({ p, nets, eps }) => {
         const routeVia = nets.findIndex((n) => !n.internal);
-        return { containerId: p.containerId, endpoints: nets.map((n, i) => vethSpec(n, eps[i]!, i === routeVia)) };
+        return { containerId: p.containerId, endpoints: nets.map((n, i) => vethOf(n, eps[i]!, i === routeVia)) };
       }));
       const host = hostResolvConf();
       return planned.map(({ p, nets, eps, ports }, k): AttachResult => {

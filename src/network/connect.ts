@@ -1,8 +1,10 @@
 import { ConflictError, NotFoundError, UserError } from '../util/errors.js';
+import { NotConnectedError } from '../engine/types.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
 import { addEndpoints, deleteLinks, isMounted, netnsPath } from './links.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
-import { addressOf, planEndpoint, releaseEndpoint, vethSpec } from './endpoints.js';
+import { addressOf, planEndpoint, vethOf } from './endpoints.js';
+import { releaseEndpoint } from './release.js';
 import { ensureDefaultNetworkLocked, reloadDaemon } from './networks.js';
 import { missingBridges, realizeNetworks } from './realize.js';
 import { readPortRecords } from './ports/publisher.js';
@@ -60,7 +62,7 @@ export async function connectContainer(containerId: string, network: string, opt
     writeNetwork(n);
     try {
       if (missingBridges([n]).length) await realizeNetworks([n]);
-      await addEndpoints(containerId, [vethSpec(n, ep, !hasRoute && !n.internal)]);
+      await addEndpoints(containerId, [vethOf(n, ep, !hasRoute && !n.internal)]);
     } catch (err) {
       await deleteLinks([ep.veth]).catch(() => undefined);
       const fresh = getNetwork(n.id);
@@ -77,7 +79,7 @@ export async function disconnectContainer(containerId: string, network: string):
   await withNetworkLock(async () => {
     const n = getNetwork(network);
     const ep = n.endpoints[containerId];
-    if (!ep) throw new UserError(`container ${containerId.slice(0, 12)} is not connected to network ${n.name}`, 1, `see who is: tscompose network inspect ${n.name}`);
+    if (!ep) throw new NotConnectedError(containerId.slice(0, 12), n.name, `see who is: tscompose network inspect ${n.name}`);
     await deleteLinks([ep.veth]);
     releaseEndpoint(n, containerId);
     writeNetwork(n);

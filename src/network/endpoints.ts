@@ -1,21 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { NotFoundError, UserError } from '../util/errors.js';
-import { formatIpv4, parseCidr, parseIpv4 } from './ipv4.js';
+import { formatIpv4, parseCidr } from './ipv4.js';
 import { AddressBitmap } from './ipam.js';
 import { allocateAddress } from './addressing.js';
 import { DEFAULT_NETWORK_NAME, macForIpv4, validateAlias, vethName } from './names.js';
-import { createNetnsWithEndpoints, deleteLinks, isMounted, linkExists, netnsPath, removeNetns, type VethSpec } from './links.js';
+import { createNetnsWithEndpoints, deleteLinks, isMounted, linkExists, netnsPath, removeNetns, type Veth } from './links.js';
 import { activeContainers } from './liveness.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
 import { missingBridges, mtuOf, realizeNetworks } from './realize.js';
 import { containerHosts, containerResolvConf, hostResolvConf } from './resolvconf.js';
 import { parseExtraHost } from '../util/etc-hosts.js';
-import { fromPortSpec, parsePublishFlag, type PortRequest } from './ports/spec.js';
-import { publishPorts, retargetPorts, unpublishPorts } from './ports/client.js';
+import { fromPortMapping, parsePublishFlag, type PortRequest } from './ports/mapping.js';
+import { publishPorts, unpublishPorts } from './ports/client.js';
 import { deleteAttachment, writeAttachment } from './attachments.js';
+import { releaseEndpoint } from './release.js';
 import { ensureDefaultNetworkLocked, reloadDaemon, removeDefaultNetworkIfUnusedLocked } from './networks.js';
-import type { AttachOptions, AttachResult, AttachedAddress, EndpointRecord, EndpointRequest, NetworkRecord, PortSpec } from './types.js';
+import type { AttachOptions, AttachResult, AttachedAddress, EndpointRecord, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
 
 /**
  * A container's place on its networks: its namespace, one veth per network,
@@ -35,7 +36,7 @@ function prefixOf(n: NetworkRecord): number {
   return parseCidr(n.subnet)!.prefix;
 }
 
-export function vethSpec(n: NetworkRecord, e: EndpointRecord, defaultRoute: boolean): VethSpec {
+export function vethOf(n: NetworkRecord, e: EndpointRecord, defaultRoute: boolean): Veth {
   const mtu = mtuOf(n);
   return {
     ifname: e.ifname,
@@ -104,18 +105,18 @@ async function resolveNetworkLocked(ref: string): Promise<NetworkRecord> {
  * Gives a container its network namespace and endpoints, publishes its ports
  * and registers its names (live once `setContainerRunning` says so). A port
  * that cannot be bound fails the attach before anything is created. Ports
- * are the engine's PortSpec or `-p` strings ("127.0.0.1:8080:80/tcp").
+ * are the engine's PortMapping or `-p` strings ("127.0.0.1:8080:80/tcp").
  * Re-attaching a container first clears what it had (a restart after a crash).
  */
 export async function attachContainer(
   containerId: string,
   containerName: string,
   endpoints: readonly EndpointRequest[],
-  ports: readonly (PortSpec | string)[] = [],
+  ports: readonly (PortMapping | string)[] = [],
   options: AttachOptions = {},
 ): Promise<AttachResult> {
   validateContainer(containerId, containerName);
-  const portRequests: PortRequest[] = ports.flatMap((p) => (typeof p === 'string' ? parsePublishFlag(p) : fromPortSpec(p)));
+  const portRequests: PortRequest[] = ports.flatMap((p) => (typeof p === 'string' ? parsePublishFlag(p) : fromPortMapping(p)));
   const dnsServers = checkDnsServers(options.dnsServers ?? [], containerName);
   const requests = endpoints.length ? endpoints : [{ network: DEFAULT_NETWORK_NAME }];
   const result = await withNetworkLock(async () => {
@@ -139,7 +140,7 @@ export async function attachContainer(
       if (missing.length) await realizeNetworks(missing);
       const netnsPathResult = await createNetnsWithEndpoints(
         containerId,
-        nets.map((n, i) => vethSpec(n, eps[i]!, i === routeVia)),
+        nets.map((n, i) => vethOf(n, eps[i]!, i === routeVia)),
       );
       writeAttachment({ containerId, containerName, endpoints: [...requests], ports: portRequests, options });
       const host = hostResolvConf();
@@ -186,29 +187,3 @@ export async function detachLocked(containerId: string): Promise<void> {
   await unpublishPorts(containerId);
   deleteAttachment(containerId);
 }
-
-/** Drops an endpoint from a record in memory (address back to the pool); false when there was none. */
-export function releaseEndpoint(n: NetworkRecord, containerId: string): boolean {
-  const ep = n.endpoints[containerId];
-  if (!ep) return false;
-  const bitmap = AddressBitmap.load(parseCidr(n.subnet)!, n.ipam);
-  bitmap.release(parseIpv4(ep.ipv4)!);
-  n.ipam = bitmap.toState();
-  delete n.endpoints[containerId];
-  return true;
-}
-
-/** For `network rm`: the given containers' endpoints on `n` go (their eth in the container goes with the veth). */
-export async function dropEndpointsLocked(n: NetworkRecord, containerIds: readonly string[]): Promise<void> {
-  await deleteLinks(containerIds.map((cid) => n.endpoints[cid]?.veth ?? vethName(cid, n.id)));
-  const others = readAllNetworks().filter((o) => o.id !== n.id);
-  for (const cid of containerIds) {
-    const gone = n.endpoints[cid];
-    releaseEndpoint(n, cid);
-    const next = others.map((o) => o.endpoints[cid]).find((e) => e !== undefined);
-    if (gone && next) await retargetPorts(cid, next.ipv4);
-  }
-  writeNetwork(n);
-}
-
-

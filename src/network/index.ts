@@ -10,10 +10,9 @@ export { connectContainer, disconnectContainer, findAttachedContainer, type Conn
 export { netnsPath } from './links.js';
 export { renameContainer } from './rename.js';
 export { attachContainers, setContainerRunning, setContainersRunning, type AttachItem } from './batch.js';
-export { NativeNetworks, endpointRequests, type ContainerResolver } from './engine-api.js';
 export { publishedPorts } from './ports/client.js';
 export { ensureDaemon, daemonPing } from './daemon/client.js';
-export { parsePublishFlag, fromPortSpec, type PortRequest } from './ports/spec.js';
+export { parsePublishFlag, fromPortMapping, type PortRequest } from './ports/mapping.js';
 export { DEFAULT_NETWORK_NAME } from './names.js';
 export { DNS_TTL } from './dns/answer.js';
 export type {

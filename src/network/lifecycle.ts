@@ -6,7 +6,7 @@ import { setContainerRunning } from './batch.js';
 import { readAttachment } from './attachments.js';
 import { portRecordPath } from './ports/publisher.js';
 import { publishPorts, unpublishPorts } from './ports/client.js';
-import { describeRequest } from './ports/spec.js';
+import { describeRequest } from './ports/mapping.js';
 import type { AttachResult } from './types.js';
 
 /**

@@ -78,7 +78,7 @@ async function ipBatch(lines: string[], force = false): Promise<void> {
   }
 }
 
-export interface BridgeSpec {
+export interface Bridge {
   name: string;
   networkId: string;
   gateway: string;
@@ -87,7 +87,7 @@ export interface BridgeSpec {
 }
 
 /** Creates the bridge with its gateway address, or repairs one left half-made; idempotent. */
-export async function ensureBridge(b: BridgeSpec): Promise<void> {
+export async function ensureBridge(b: Bridge): Promise<void> {
   const mtu = b.mtu ? ` mtu ${b.mtu}` : '';
   // A fixed MAC: left to itself, a bridge takes the lowest MAC of its ports, and changes it when a
   // new veth with a lower one joins; every container's ARP entry for the gateway then points at a
@@ -120,7 +120,7 @@ export function randomMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
-export interface VethSpec {
+export interface Veth {
   ifname: string;
   veth: string;
   mac: string;
@@ -139,7 +139,7 @@ export interface VethSpec {
  * pair made with its host end created in the host namespace, eth<N>
  * addressed and up, the default route.
  */
-export function endpointScript(endpoints: readonly VethSpec[], withLoopback: boolean, hostNetns = `/proc/${process.pid}/ns/net`): string[] {
+export function endpointScript(endpoints: readonly Veth[], withLoopback: boolean, hostNetns = `/proc/${process.pid}/ns/net`): string[] {
   const lines = withLoopback ? ['link set dev lo up'] : [];
   for (const e of endpoints) {
     const mtu = e.mtu ? ` mtu ${e.mtu}` : '';
@@ -154,7 +154,7 @@ export function endpointScript(endpoints: readonly VethSpec[], withLoopback: boo
 }
 
 /** The host's half, run in the host namespace once the container's half is done: host ends into their bridges, tagged, up. */
-export function hostEndpointScript(endpoints: readonly VethSpec[]): string[] {
+export function hostEndpointScript(endpoints: readonly Veth[]): string[] {
   return endpoints.map((e) => `link set dev ${e.veth} master ${e.bridge} alias ${linkAlias('endpoint', e.containerId)} up`);
 }
 
@@ -164,7 +164,7 @@ export function isMounted(path: string): boolean {
 }
 
 /** Creates the container's namespace, bound to its handle, and plumbs its endpoints in one process. */
-export async function createNetnsWithEndpoints(containerId: string, endpoints: readonly VethSpec[]): Promise<string> {
+export async function createNetnsWithEndpoints(containerId: string, endpoints: readonly Veth[]): Promise<string> {
   return (await createNamespaces([{ containerId, endpoints }]))[0]!;
 }
 
@@ -174,7 +174,7 @@ export async function createNetnsWithEndpoints(containerId: string, endpoints: r
  * -batch` side by side and then the host's half of all of them in one
  * `ip -batch`: one process for Node to spawn, however many containers.
  */
-export async function createNamespaces(items: readonly { containerId: string; endpoints: readonly VethSpec[] }[]): Promise<string[]> {
+export async function createNamespaces(items: readonly { containerId: string; endpoints: readonly Veth[] }[]): Promise<string[]> {
   netnsDir();
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
   const handles = items.map((it) => netnsPath(it.containerId));
@@ -187,7 +187,7 @@ export async function createNamespaces(items: readonly { containerId: string; en
 }
 
 /** Adds endpoints to an existing namespace (connect to a running container). */
-export async function addEndpoints(containerId: string, endpoints: readonly VethSpec[]): Promise<void> {
+export async function addEndpoints(containerId: string, endpoints: readonly Veth[]): Promise<void> {
   const handle = netnsPath(containerId);
   if (!isMounted(handle)) throw new Error(`the network namespace of container ${containerId.slice(0, 12)} does not exist`);
   await plumb([{ enter: `nsenter --net=${shellQuote(handle)}`, lines: endpointScript(endpoints, false), endpoints }]);
@@ -198,7 +198,7 @@ function shellQuote(x: string): string {
 }
 
 /** Each namespace's half inside it (side by side), then the host's half of them all, in one shell. */
-async function plumb(halves: readonly { enter: string; lines: readonly string[]; endpoints: readonly VethSpec[] }[]): Promise<void> {
+async function plumb(halves: readonly { enter: string; lines: readonly string[]; endpoints: readonly Veth[] }[]): Promise<void> {
   const script = [
     'pids=',
     ...halves.map((h, k) => `${h.enter} ip -batch - <<'TSC_EOF_${k}' &\n${h.lines.join('\n')}\nTSC_EOF_${k}\npids="$pids $!"`),

@@ -4,11 +4,11 @@ import { planAddressing } from './addressing.js';
 import { DEFAULT_NETWORK_NAME, bridgeName, newId, validateNetworkName } from './names.js';
 import { deleteLinks, ensureBridge } from './links.js';
 import { applyFirewall, withHostLock } from './firewall.js';
-import { bridgeSpec, firewallView, unrealizeNetworks } from './realize.js';
+import { bridgeOf, firewallView, unrealizeNetworks } from './realize.js';
 import { deleteNetworkRecord, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
 import { activeContainers } from './liveness.js';
 import { callDaemon } from './daemon/client.js';
-import { dropEndpointsLocked } from './endpoints.js';
+import { dropEndpointsLocked } from './release.js';
 import { collectGarbageLocked } from './garbage.js';
 import type { CreateNetworkOptions, NetworkInspect, NetworkRecord } from './types.js';
 
@@ -72,7 +72,7 @@ async function createLocked(opts: CreateNetworkOptions, isDefault: boolean): Pro
     };
     writeNetwork(rec);
     try {
-      await ensureBridge(bridgeSpec(rec));
+      await ensureBridge(bridgeOf(rec));
       await applyFirewall([firewallView(rec)], []);
     } catch (err) {
       await unrealizeNetworksUnlocked(rec);

@@ -1,5 +1,5 @@
 import { parseCidr } from './ipv4.js';
-import { deleteLinks, ensureBridge, linkExists, type BridgeSpec } from './links.js';
+import { deleteLinks, ensureBridge, linkExists, type Bridge } from './links.js';
 import { applyFirewall, withHostLock, type FirewallNetwork } from './firewall.js';
 import type { NetworkRecord } from './types.js';
 
@@ -26,7 +26,7 @@ export function mtuOf(n: NetworkRecord): number | undefined {
   return v ? Number(v) : undefined;
 }
 
-export function bridgeSpec(n: NetworkRecord): BridgeSpec {
+export function bridgeOf(n: NetworkRecord): Bridge {
   const mtu = mtuOf(n);
   return { name: n.bridge, networkId: n.id, gateway: n.gateway, prefix: parseCidr(n.subnet)!.prefix, ...(mtu ? { mtu } : {}) };
 }
@@ -35,7 +35,7 @@ export async function realizeNetworks(records: readonly NetworkRecord[]): Promis
   if (records.length === 0) return;
   await withHostLock(async () => {
     for (const n of records) {
-      await ensureBridge(bridgeSpec(n));
+      await ensureBridge(bridgeOf(n));
     }
     await applyFirewall(records.map(firewallView), []);
   });

@@ -7,7 +7,7 @@
  */
 import type { PortProtocol } from '../engine/types.js';
 
-export type { PortSpec, PublishedPort, PortProtocol } from '../engine/types.js';
+export type { PortMapping, PublishedPort, PortProtocol } from '../engine/types.js';
 
 export interface EndpointRecord {
   containerId: string;

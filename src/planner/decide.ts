@@ -1,11 +1,21 @@
-import type { Project, ServiceConfig } from '../spec/types.js';
+import type { Project, ServiceConfig } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 import { changedFields, encodeFieldDigests, fieldDigests, serviceHashInput, sha256, canonicalJson } from './hash.js';
 import { containerName } from './labels.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import { imageRef } from './observe.js';
-import { serviceNetworkKeys } from './container-spec.js';
-import type { RecreatePolicy } from './reconcile.js';
+import { serviceNetworkKeys } from './container-request.js';
+
+/** The image a service runs, as observed; a sentence saying so when the engine does not have it. */
+export function serviceImage(project: Project, observed: ObservedState, service: string): ObservedState['images'][string] {
+  const ref = imageRef(project, service);
+  const image = observed.images[ref];
+  if (!image) throw new UserError(`image ${ref} of service ${service} is not in the engine's store`, 1, 'pull or build it (up does, unless --pull never / --no-build)');
+  return image;
+}
+
+/** Whether a service's existing containers are recreated: when they diverge from the file, always, or never. */
+export type RecreatePolicy = 'diverged' | 'force' | 'never';
 
 export interface ContainerDecision {
   number: number;
@@ -54,9 +64,7 @@ export function decideService(input: DecideInput): ServiceDecision {
       'remove container_name to scale the service (container names are unique)',
     );
   }
-  const ref = imageRef(project, service.name);
-  const image = observed.images[ref];
-  if (!image) throw new UserError(`image ${ref} of service ${service.name} is not in the engine's store`, 1, 'pull or build it (up does, unless --pull never / --no-build)');
+  const image = serviceImage(project, observed, service.name);
   const contentDigests: Record<string, string> = {};
   for (const [k, v] of Object.entries(observed.contents)) contentDigests[k] = v.digest;
   const hashInput = serviceHashInput(project, service, { imageId: image.id, contentDigests });

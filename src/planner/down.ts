@@ -1,4 +1,4 @@
-import type { Project } from '../spec/types.js';
+import type { Project } from '../project/types.js';
 import { Label, defaultImageName } from './labels.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import { PlanBuilder, type Plan } from './plan.js';

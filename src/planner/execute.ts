@@ -1,5 +1,5 @@
-import type { Engine } from '../engine/types.js';
-import type { EventStatus, ProgressSink } from '../cli/progress/bus.js';
+import { NotConnectedError, type Engine } from '../engine/types.js';
+import type { EventStatus, ProgressSink } from './progress.js';
 import { NotFoundError, UserError, errorMessage } from '../util/errors.js';
 import type { ContainerRef, Operation, Plan, PlanNode } from './plan.js';
 import { waitForCondition } from './wait.js';
@@ -104,7 +104,10 @@ async function perform(
       await engine.networks.connect(op.network, idOf(op.container), op.attachment);
       return;
     case 'DisconnectNetwork':
-      return tolerateMissing(() => engine.networks.disconnect(op.network, idOf(op.container), true));
+      // Not connected (any more) is the goal reached.
+      return tolerateMissing(() => engine.networks.disconnect(op.network, idOf(op.container), true).catch((err: unknown) => {
+        if (!(err instanceof NotConnectedError)) throw err;
+      }));
     case 'CreateVolume':
       await engine.volumes.create(op.spec);
       return;
@@ -147,7 +150,7 @@ async function perform(
       return c.state === 'exited' ? 'Exited' : c.health === 'healthy' ? 'Healthy' : 'Running';
     }
     case 'RemoveImage':
-      return tolerateMissing(() => engine.images.remove(op.ref));
+      return tolerateMissing(async () => void await engine.images.remove(op.ref));
   }
 }
 

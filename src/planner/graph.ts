@@ -1,6 +1,6 @@
 import { Graph } from '@dagrejs/graphlib';
-import { findCycles, formatCycle } from '../spec/cycles.js';
-import type { Project } from '../spec/types.js';
+import { findCycles, formatCycle } from '../project/cycles.js';
+import type { Project } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { NetworkConfig, Project, ServiceConfig, VolumeConfig } from '../spec/types.js';
+import type { NetworkConfig, Project, ServiceConfig, VolumeConfig } from '../project/types.js';
 
 /**
  * The configuration hash that decides recreation. Compose v2 hashes the

@@ -1,6 +1,6 @@
-import type { BuildSpec, Engine } from '../engine/types.js';
-import type { ProgressSink } from '../cli/progress/bus.js';
-import type { Project, ServiceConfig } from '../spec/types.js';
+import type { BuildRequest, Engine } from '../engine/types.js';
+import type { ProgressSink } from './progress.js';
+import type { Project, ServiceConfig } from '../project/types.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { imageRef } from './observe.js';
 import { Label } from './labels.js';
@@ -111,7 +111,7 @@ export async function runImageActions(project: Project, engine: Engine, actions:
     const id = `Image ${a.ref}`;
     emit({ id, status: 'working', text: 'Building' });
     try {
-      await engine.images.build({ ...buildSpec(project, a.service, a.ref), signal: o.signal, onProgress: (p) => emit({ id: `${id} build`, parentId: id, status: 'working', text: p.status }) });
+      await engine.images.build({ ...buildRequest(project, a.service, a.ref), signal: o.signal, onProgress: (p) => emit({ id: `${id} build`, parentId: id, status: 'working', text: p.status }) });
       emit({ id, status: 'done', text: 'Built' });
     } catch (err) {
       emit({ id, status: 'error', text: 'Error', details: errorMessage(err) });
@@ -121,8 +121,8 @@ export async function runImageActions(project: Project, engine: Engine, actions:
   if (failures.length) throw new UserError(failures.join('\n'));
 }
 
-/** The engine build spec for a service's build section (args without a value come from the project environment). */
-export function buildSpec(project: Project, service: string, ref: string): Omit<BuildSpec, 'onProgress' | 'signal'> {
+/** The Engine's build request for a service's build section (args without a value come from the project environment). */
+export function buildRequest(project: Project, service: string, ref: string): Omit<BuildRequest, 'onProgress' | 'signal'> {
   const b = project.services[service]!.build!;
   const args: Record<string, string> = {};
   for (const [k, v] of Object.entries(b.args)) {

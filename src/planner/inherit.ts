@@ -1,4 +1,4 @@
-import type { ContainerCreateSpec, MountSpec } from '../engine/types.js';
+import type { MountRequest, NamedContainerRequest } from '../engine/types.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 
 /**
@@ -6,9 +6,9 @@ import type { ObservedContainer, ObservedState } from './observed.js';
  * compose file declares without a source and those the image declares), as
  * Compose does unless `-V`: recreating a database container must not empty it.
  */
-export function inheritAnonymousVolumes(spec: ContainerCreateSpec, old: ObservedContainer, observed: ObservedState): ContainerCreateSpec {
+export function inheritAnonymousVolumes(spec: NamedContainerRequest, old: ObservedContainer, observed: ObservedState): NamedContainerRequest {
   const named = new Set([...Object.values(observed.volumes).map((v) => v.name), ...Object.keys(observed.volumesByName)]);
-  const mounts: MountSpec[] = [...(spec.mounts ?? [])];
+  const mounts: MountRequest[] = [...(spec.mounts ?? [])];
   let changed = false;
   for (const m of old.summary.mounts) {
     if (m.type !== 'volume' || !m.name || named.has(m.name)) continue;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ContainerSummary, Engine, NetworkSummary, VolumeSummary } from '../engine/types.js';
-import type { Project } from '../spec/types.js';
+import type { Project } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 import { decodeFieldDigests, sha256 } from './hash.js';
 import { Label, defaultImageName } from './labels.js';

@@ -1,4 +1,4 @@
-import type { ContainerCreateSpec, NetworkAttachment, NetworkCreateSpec, VolumeCreateSpec } from '../engine/types.js';
+import type { NamedContainerRequest, NetworkAttachment, NetworkCreateRequest, VolumeCreateRequest } from '../engine/types.js';
 
 /**
  * A Plan is a DAG of single engine operations, each with the reason it is
@@ -23,13 +23,13 @@ export type WaitCondition =
   | 'completed_successfully';
 
 export type Operation =
-  | { kind: 'CreateNetwork'; spec: NetworkCreateSpec }
+  | { kind: 'CreateNetwork'; spec: NetworkCreateRequest }
   | { kind: 'RemoveNetwork'; name: string }
   | { kind: 'ConnectNetwork'; network: string; container: ContainerRef; attachment: Omit<NetworkAttachment, 'network'> }
   | { kind: 'DisconnectNetwork'; network: string; container: ContainerRef }
-  | { kind: 'CreateVolume'; spec: VolumeCreateSpec }
+  | { kind: 'CreateVolume'; spec: VolumeCreateRequest & { name: string } }
   | { kind: 'RemoveVolume'; name: string }
-  | { kind: 'CreateContainer'; spec: ContainerCreateSpec }
+  | { kind: 'CreateContainer'; spec: NamedContainerRequest }
   | { kind: 'StartContainer'; container: ContainerRef }
   | { kind: 'StopContainer'; container: ContainerRef; timeout?: number }
   | { kind: 'KillContainer'; container: ContainerRef; signal: string }

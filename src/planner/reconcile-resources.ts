@@ -1,13 +1,13 @@
-import type { NetworkAttachment, NetworkCreateSpec, VolumeCreateSpec } from '../engine/types.js';
-import type { NetworkConfig, Project, ServiceConfig, VolumeConfig } from '../spec/types.js';
+import type { NetworkAttachment, NetworkCreateRequest, VolumeCreateRequest } from '../engine/types.js';
+import type { NetworkConfig, Project, ServiceConfig, VolumeConfig } from '../project/types.js';
 import { UserError } from '../util/errors.js';
-import { serviceNetworkKeys } from './container-spec.js';
+import { serviceNetworkKeys } from './container-request.js';
 import { networkHash, volumeHash } from './hash.js';
 import { COMPOSE_VERSION, Label } from './labels.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import type { PlanBuilder } from './plan.js';
 
-export function networkCreateSpec(project: Project, key: string, n: NetworkConfig): NetworkCreateSpec {
+export function networkCreateRequest(project: Project, key: string, n: NetworkConfig): NetworkCreateRequest {
   return {
     name: n.name,
     driver: n.driver,
@@ -27,7 +27,7 @@ export function networkCreateSpec(project: Project, key: string, n: NetworkConfi
   };
 }
 
-export function volumeCreateSpec(project: Project, key: string, v: VolumeConfig): VolumeCreateSpec {
+export function volumeCreateRequest(project: Project, key: string, v: VolumeConfig): VolumeCreateRequest & { name: string } {
   return {
     name: v.name,
     driver: v.driver,
@@ -106,7 +106,7 @@ export class ResourcePlanner {
             `remove it, or declare it with external: true to use it as it is`,
           );
         }
-        this.networkNodes[key] = this.b.add({ kind: 'CreateNetwork', spec: networkCreateSpec(this.project, key, desired) }, res, 'not found');
+        this.networkNodes[key] = this.b.add({ kind: 'CreateNetwork', spec: networkCreateRequest(this.project, key, desired) }, res, 'not found');
         continue;
       }
       if (!this.divergedNetworks.has(key)) continue;
@@ -124,7 +124,7 @@ export class ResourcePlanner {
         disconnects.push(this.b.add({ kind: 'DisconnectNetwork', network: obs.name, container: ref }, cres, why, [stop]));
       }
       const remove = this.b.add({ kind: 'RemoveNetwork', name: obs.name }, res, 'config changed', disconnects);
-      const create = this.b.add({ kind: 'CreateNetwork', spec: networkCreateSpec(this.project, key, desired) }, res, 'config changed', [remove]);
+      const create = this.b.add({ kind: 'CreateNetwork', spec: networkCreateRequest(this.project, key, desired) }, res, 'config changed', [remove]);
       this.networkNodes[key] = create;
       for (const c of attached) {
         if (goingAway(c.id)) continue;
@@ -167,7 +167,7 @@ export class ResourcePlanner {
         this.b.warnings.push(`volume "${desired.name}" already exists but was not created for this project; it is used as it is (declare it external: true to say so)`);
         continue;
       }
-      this.volumeNodes[key] = this.b.add({ kind: 'CreateVolume', spec: volumeCreateSpec(this.project, key, desired) }, `volume:${key}`, obs ? `volume ${key} renamed` : 'not found');
+      this.volumeNodes[key] = this.b.add({ kind: 'CreateVolume', spec: volumeCreateRequest(this.project, key, desired) }, `volume:${key}`, obs ? `volume ${key} renamed` : 'not found');
     }
   }
 

@@ -1,7 +1,7 @@
-import type { Project, ServiceConfig } from '../spec/types.js';
+import type { Project, ServiceConfig } from '../project/types.js';
 import { UserError } from '../util/errors.js';
-import { containerSpec } from './container-spec.js';
-import { decideService, type ContainerDecision, type ServiceDecision } from './decide.js';
+import { containerRequest } from './container-request.js';
+import { decideService, type ContainerDecision, type RecreatePolicy, type ServiceDecision } from './decide.js';
 import { Label, containerName, replacementName } from './labels.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import { dependencyOrder, withDependencies } from './order.js';
@@ -9,7 +9,7 @@ import { PlanBuilder, type ContainerRef, type Plan, type WaitCondition } from '.
 import { ResourcePlanner } from './reconcile-resources.js';
 import { inheritAnonymousVolumes } from './inherit.js';
 
-export type RecreatePolicy = 'diverged' | 'force' | 'never';
+export type { RecreatePolicy } from './decide.js';
 
 export interface ReconcileOptions {
   /** Services named on the command line; empty or absent: all. */
@@ -88,10 +88,9 @@ class Reconciler {
     private readonly options: ReconcileOptions,
   ) {
     const deps = serviceDeps(project);
-    const named = options.services?.length ? options.services : options.infraOnly?.length ? [] : Object.keys(project.services);
-    checkServices(project, [...named, ...(options.infraOnly ?? [])]);
-    this.targeted = new Set(named);
-    this.selected = options.noDeps ? new Set(named) : withDependencies(named, deps);
+    const { targeted, selected } = selectServices(project, options);
+    this.targeted = new Set(targeted);
+    this.selected = selected;
     const selectedDeps: Record<string, string[]> = {};
     for (const s of this.selected) selectedDeps[s] = deps[s]!;
     this.order = dependencyOrder(selectedDeps);
@@ -196,7 +195,7 @@ class Reconciler {
       const res = `service:${service.name}:${c.number}`;
       const finalName = d.names[c.number]!;
       if (c.action === 'create') {
-        const spec = containerSpec(this.project, service, this.observed, { number: c.number, name: finalName, ...d.identity });
+        const spec = containerRequest(this.project, service, this.observed, { number: c.number, name: finalName, ...d.identity });
         const create = this.b.add({ kind: 'CreateContainer', spec }, res, c.reason, infra);
         outcome.createdNodes.push(create);
         this.pushStart(outcome, { createdBy: create, name: finalName }, c.number, res, 'created', [create], start);
@@ -215,7 +214,7 @@ class Reconciler {
     const old = c.existing!;
     const group = `recreate:${service.name}:${c.number}`;
     const tmpName = replacementName(old.id, finalName);
-    let spec = containerSpec(this.project, service, this.observed, {
+    let spec = containerRequest(this.project, service, this.observed, {
       number: c.number,
       name: tmpName,
       ...d.identity,
@@ -342,6 +341,17 @@ class Reconciler {
 }
 
 /** Every name must be an enabled service; a disabled one says which profile enables it. */
+/**
+ * The services a verb acts on: those it names (all when it names none, none
+ * when it only prepares another's infrastructure), with their dependencies
+ * unless `noDeps`. Unknown and disabled names are errors that say so.
+ */
+export function selectServices(project: Project, o: Pick<ReconcileOptions, 'services' | 'noDeps' | 'infraOnly'>): { targeted: string[]; selected: Set<string> } {
+  const targeted = o.services?.length ? o.services : o.infraOnly?.length ? [] : Object.keys(project.services);
+  checkServices(project, [...targeted, ...(o.infraOnly ?? [])]);
+  return { targeted, selected: o.noDeps ? new Set(targeted) : withDependencies(targeted, serviceDeps(project)) };
+}
+
 export function checkServices(project: Project, names: string[]): void {
   for (const s of names) {
     if (project.services[s]) continue;

@@ -1,15 +1,15 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
-import { loadProject } from '../../src/spec/load.js';
-import { buildSpec } from '../../src/planner/images.js';
+import { loadProject } from '../../src/project/load.js';
+import { buildRequest } from '../../src/planner/images.js';
 import { imageRef } from '../../src/planner/observe.js';
-import { buildFromSpec, buildOptionsFromSpec } from '../../src/build/index.js';
+import { buildFromRequest, buildOptionsFromRequest } from '../../src/build/index.js';
 import { checkNoLeaks, makeRuntimeRoot, runToEnd } from '../runtime/helpers.js';
 import { removeContexts, writeContext } from './helpers.js';
 
 /**
  * Compose's build section (context, dockerfile, dockerfile_inline, args,
- * target, network, tags, labels) through the Engine's BuildSpec, as the
+ * target, network, tags, labels) through the Engine's BuildRequest, as the
  * native Engine's images.build will get it from the planner.
  */
 
@@ -54,11 +54,11 @@ describe('build: Compose build sections', () => {
       ].join('\n'),
     });
     const project = await loadProject({ configFiles: [join(dir, 'compose.yaml')], environment: {} });
-    const spec = buildSpec(project, 'web', imageRef(project, 'web'));
-    const opts = buildOptionsFromSpec({ ...spec, tags: spec.tags });
+    const spec = buildRequest(project, 'web', imageRef(project, 'web'));
+    const opts = buildOptionsFromRequest({ ...spec, tags: spec.tags });
     expect(opts).toMatchObject({ target: 'base', network: 'none', args: { FLAVOUR: 'from-compose' }, tags: ['shop/web:dev', 'shop/web:also'] });
     const lines: string[] = [];
-    const id = await buildFromSpec({ store: root.store, runtime: root.runtime }, { ...spec, onProgress: (p) => lines.push(p.status) });
+    const id = await buildFromRequest({ store: root.store, runtime: root.runtime }, { ...spec, onProgress: (p) => lines.push(p.status) });
     expect(lines).toContain('Successfully tagged shop/web:also');
     const image = await root.store.get('shop/web:dev');
     expect(image.id).toBe(id);
@@ -69,8 +69,8 @@ describe('build: Compose build sections', () => {
     expect(r.stdout).toBe('from-compose\n1\n');
     await root.runtime.remove(r.id);
 
-    const inline = buildSpec(project, 'inline', imageRef(project, 'inline'));
-    await buildFromSpec({ store: root.store, runtime: root.runtime }, inline);
+    const inline = buildRequest(project, 'inline', imageRef(project, 'inline'));
+    await buildFromRequest({ store: root.store, runtime: root.runtime }, inline);
     const r2 = await runToEnd(root, { image: imageRef(project, 'inline'), cmd: ['cat', '/inline'] });
     expect(r2.stdout).toBe('inline\n');
     await root.runtime.remove(r2.id);

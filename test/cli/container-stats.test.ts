@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { bytesSize, renderStats, statsRow } from '../../src/cli/commands/container-stats.js';
+import { bytesSize, renderStats, statsRow } from '../../src/cli/container/stats.js';
 import { toDockerStats } from '../../src/engine/native/runtime/stats.js';
 import type { CgroupStats } from '../../src/engine/native/runtime/cgroups/index.js';
 

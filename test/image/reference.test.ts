@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import {
   parseReference, referenceString, familiarString, familiarName, withDefaultTag, normalizeTaggedName, chainIds, chainIdOf, sha256Digest,
 } from '../../src/engine/native/image/index.js';
-import { humanSize, humanDuration, renderTemplate, table } from '../../src/engine/native/image/present.js';
+import { humanSize, humanDuration, renderTemplate, table } from '../../src/cli/present/docker.js';
 import { applyChanges } from '../../src/engine/native/image/changes.js';
 
 describe('references (Docker normalization)', () => {

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll } from 'vitest';
-import { NativeEngine } from '../../src/engine/native/engine.js';
-import type { ContainerCreateSpec, ContainerDetails } from '../../src/engine/types.js';
+import { NativeEngine } from '../../src/engine/native/engine/index.js';
+import type { ContainerCreateRequest, ContainerDetails } from '../../src/engine/types.js';
 import { run, type RunResult } from '../../src/util/proc.js';
 import { BUSYBOX, disposeNativeBuild, forceRemoveRoot, importBusybox, nativeBuild, nativeRoot, settledLeftovers, type NativeRoot } from './support.js';
 
@@ -16,7 +16,7 @@ export interface NativeTest {
   root(): NativeRoot;
   engine(): NativeEngine;
   /** Creates and starts a busybox container (labelled for the test). */
-  container(spec: Partial<ContainerCreateSpec> & { cmd: string[] }, start?: boolean): Promise<string>;
+  container(spec: Partial<ContainerCreateRequest> & { cmd: string[] }, start?: boolean): Promise<string>;
   inspect(id: string): Promise<ContainerDetails>;
   /** Polls inspect until `ok` holds (or fails with the last state after `ms`). */
   until(id: string, ok: (d: ContainerDetails) => boolean, ms?: number): Promise<ContainerDetails>;
@@ -103,7 +103,7 @@ export function useNativeEngine(): NativeTest {
         if (!/^\d+$/.test(pid)) continue;
         try {
           const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-          if (argv.some((a) => a.endsWith('network/daemon/main.js')) && argv.includes(root!.run)) out.push(Number(pid));
+          if (argv.some((a) => a.endsWith('daemon/main.js')) && argv.includes(root!.run)) out.push(Number(pid));
         } catch { /* gone */ }
       }
       return out;

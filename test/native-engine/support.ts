@@ -61,7 +61,7 @@ export async function nativeBuild(): Promise<{ dir: string; cli: string }> {
   }, 300_000);
   const r = await run(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', dir], { cwd: repoRoot });
   if (!existsSync(join(dir, 'cli/main.js'))) throw new Error(`building the CLI failed:\n${r.stdout}${r.stderr}`);
-  process.env.TSCOMPOSE_DAEMON_ENTRY = join(dir, 'network/daemon/main.js');
+  process.env.TSCOMPOSE_DAEMON_ENTRY = join(dir, 'daemon/main.js');
   build = { dir, cli: join(dir, 'cli/main.js') };
   return build;
 }

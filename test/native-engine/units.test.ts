@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { applyProbe, decideRestart, nextProbeDelay, truncateOutput, type HealthState } from '../../src/engine/native/supervisor/policy.js';
 import { formatDuration } from '../../src/engine/native/supervisor/probe.js';
-import { probeArgv, resolveHealthcheck } from '../../src/engine/native/engine/health-spec.js';
-import { planCreate, tmpfsMounts } from '../../src/engine/native/engine/create-spec.js';
+import { probeArgv, resolveHealthcheck } from '../../src/engine/native/engine/healthcheck.js';
+import { planCreate, tmpfsMounts } from '../../src/engine/native/engine/create-plan.js';
 import { normalizeSignal } from '../../src/engine/native/engine/containers.js';
 import { stateOf, toDetails, toSummary, type ContainerFacts } from '../../src/engine/native/engine/details.js';
 import { matchesFilter } from '../../src/engine/native/engine/events.js';
 import { UserError } from '../../src/util/errors.js';
-import type { ContainerCreateSpec } from '../../src/engine/types.js';
+import type { ContainerCreateRequest } from '../../src/engine/types.js';
 import type { ImageRecord } from '../../src/engine/native/image/index.js';
 import type { ContainerInspect } from '../../src/engine/native/runtime/index.js';
 import type { ResolvedHealthcheck } from '../../src/engine/native/engine/records.js';
@@ -131,7 +131,7 @@ const image = {
   size: 0,
 } as unknown as ImageRecord;
 const noRuntime = { inspect: async () => { throw new Error('no such container'); }, cgroups: { supportsBlkioWeight: () => false } } as never;
-const spec = (o: Partial<ContainerCreateSpec> = {}): ContainerCreateSpec => ({ name: 'p-web-1', image: 'img:1', labels: { over: 'spec' }, ...o });
+const spec = (o: Partial<ContainerCreateRequest> = {}): ContainerCreateRequest & { name: string } => ({ name: 'p-web-1', image: 'img:1', labels: { over: 'spec' }, ...o });
 
 describe('create spec → runtime spec', () => {
   it('maps resources, security, mounts and the Engine record', async () => {
@@ -167,7 +167,7 @@ describe('create spec → runtime spec', () => {
   });
 
   it('refuses what the native engine cannot honour, naming the container and the option', async () => {
-    const refused: Array<[Partial<ContainerCreateSpec>, RegExp]> = [
+    const refused: Array<[Partial<ContainerCreateRequest>, RegExp]> = [
       [{ pid: 'host' }, /p-web-1: pid: host is not supported/],
       [{ resources: { devices: [{ host: '/dev/fuse', container: '/dev/fuse', permissions: 'rwm' }] } }, /devices is not supported/],
       [{ securityOpt: ['apparmor:x', 'label=disable', 'systempaths=unconfined'] }, /security_opt "systempaths=unconfined"/],
@@ -186,7 +186,7 @@ describe('create spec → runtime spec', () => {
     }
     const warned = await planCreate(spec({ securityOpt: ['label=disable'], resources: { blkioWeight: 10 } }), image, noRuntime);
     expect(warned.warnings).toHaveLength(2);
-    expect(warned.warnings.join('\n')).toMatch(/blkio_config.weight is discarded/);
+    expect(warned.warnings.join('\n')).toMatch(/does not support Block I\/O weight.*Weight discarded/);
     expect(warned.runtime.resources?.blkioWeight).toBeUndefined();
     // Where the kernel has an I/O weight it is applied, as cpusets are.
     const withWeight = { ...(noRuntime as object), cgroups: { supportsBlkioWeight: () => true } } as never;

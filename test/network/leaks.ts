@@ -73,7 +73,7 @@ export function daemonPids(runRoot: string): number[] {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('network/daemon/main.js')) && argv.includes(runRoot)) pids.push(Number(pid));
+      if (argv.some((a) => a.endsWith('daemon/main.js')) && argv.includes(runRoot)) pids.push(Number(pid));
     } catch { /* gone */ }
   }
   return pids;

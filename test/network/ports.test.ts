@@ -11,7 +11,7 @@ import { readPortRecords } from '../../src/network/ports/publisher.js';
 import { netnsPath } from '../../src/network/links.js';
 import { vethName } from '../../src/network/names.js';
 import { containerId, freePort, useNetEnv } from './support.js';
-import type { PortSpec } from '../../src/network/types.js';
+import type { PortMapping } from '../../src/network/types.js';
 
 // Acceptance 2: published TCP and UDP ports answer on 127.0.0.1 (and the host's addresses);
 // a taken port is an error that names the port and its holder, before anything is created.
@@ -54,7 +54,7 @@ function hostAddress(): string {
 
 describe('published ports', () => {
   const t = useNetEnv();
-  const start = (name: string, ports: (PortSpec | string)[]) => t.start(name, [{ network: 'app-network' }], ports);
+  const start = (name: string, ports: (PortMapping | string)[]) => t.start(name, [{ network: 'app-network' }], ports);
   const www = () => t.tempDir({ 'index.html': 'hello from the container\n' });
 
   it('TCP and UDP answer on 127.0.0.1 and on the host address; a random port when none is given', async () => {

@@ -11,7 +11,7 @@ import { withLock } from '../../src/util/lock.js';
 import { cacheDir, repoRoot } from '../support/cache.js';
 import { attachContainer, detachContainer, setContainerRunning, pruneNetworks, type AttachResult, type EndpointRequest } from '../../src/network/index.js';
 import { callDaemon } from '../../src/network/daemon/client.js';
-import type { AttachOptions, PortSpec } from '../../src/network/types.js';
+import type { AttachOptions, PortMapping } from '../../src/network/types.js';
 import { findLeaks, forceCleanup, formatLeaks } from './leaks.js';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 
@@ -32,18 +32,18 @@ import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 let built: string | undefined;
 
 export async function ensureBuilt(): Promise<string> {
-  if (built && existsSync(join(built, 'network/daemon/main.js'))) return built;
+  if (built && existsSync(join(built, 'daemon/main.js'))) return built;
   const hash = createHash('sha256');
   for (const f of walk(join(repoRoot, 'src')).filter((f) => f.endsWith('.ts')).sort()) hash.update(f).update(readFileSync(f));
   hash.update(readFileSync(join(repoRoot, 'tsconfig.build.json')));
   const dir = join(cacheDir('network-build'), hash.digest('hex').slice(0, 16));
   await withLock(`${dir}.lock`, async () => {
-    if (existsSync(join(dir, 'network/daemon/main.js'))) return;
+    if (existsSync(join(dir, 'daemon/main.js'))) return;
     const tmp = `${dir}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
     // Other modules' type errors do not stop tsc from emitting.
     await run(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', tmp], { cwd: repoRoot });
-    if (!existsSync(join(tmp, 'network/daemon/main.js'))) throw new Error('tsc did not produce network/daemon/main.js');
+    if (!existsSync(join(tmp, 'daemon/main.js'))) throw new Error('tsc did not produce daemon/main.js');
     renameSync(tmp, dir);
     // Keep the few latest builds only.
     const all = readdirSync(cacheDir('network-build')).filter((d) => /^[0-9a-f]{16}$/.test(d)).map((d) => join(cacheDir('network-build'), d));
@@ -87,7 +87,7 @@ export async function setUpNetEnv(): Promise<NetEnv> {
     TSCOMPOSE_ROOT: join(dir, 'root'),
     TSCOMPOSE_RUN: join(dir, 'run'),
     TSCOMPOSE_DNS_UPSTREAM: `127.0.0.1:${upstream.port}`,
-    TSCOMPOSE_DAEMON_ENTRY: join(build, 'network/daemon/main.js'),
+    TSCOMPOSE_DAEMON_ENTRY: join(build, 'daemon/main.js'),
   };
   Object.assign(process.env, env);
   return { build, dir, stateRoot: env.TSCOMPOSE_ROOT, runRoot: env.TSCOMPOSE_RUN, upstream, env };
@@ -121,7 +121,7 @@ export async function tearDownNetEnv(e: NetEnv, containers: FakeContainer[]): Pr
 export interface NetTest {
   env: NetEnv;
   containers: FakeContainer[];
-  start(name: string, endpoints: EndpointRequest[], ports?: (PortSpec | string)[]): Promise<FakeContainer>;
+  start(name: string, endpoints: EndpointRequest[], ports?: (PortMapping | string)[]): Promise<FakeContainer>;
   /** A temp dir with these files in it, removed after the test. */
   tempDir(files?: Record<string, string>): string;
   defer(fn: () => Promise<void> | void): void;
@@ -183,7 +183,7 @@ export class FakeContainer {
     readonly attach: AttachResult,
   ) {}
 
-  static async start(name: string, endpoints: EndpointRequest[], ports: (PortSpec | string)[] = [], options: AttachOptions = {}): Promise<FakeContainer> {
+  static async start(name: string, endpoints: EndpointRequest[], ports: (PortMapping | string)[] = [], options: AttachOptions = {}): Promise<FakeContainer> {
     const id = containerId();
     const attach = await attachContainer(id, name, endpoints, ports, options);
     const c = new FakeContainer(id, name, attach);

@@ -7,7 +7,7 @@ import { parseIpv4, parseCidr, formatCidr, overlaps, containsCidr } from '../../
 import { AddressBitmap, defaultPools, pickSubnet } from '../../src/network/ipam.js';
 import { hostRoutes } from '../../src/network/hostroutes.js';
 import { firewallScript, parseIptablesSave, networkRules, type FirewallNetwork } from '../../src/network/firewall.js';
-import { parsePublishFlag, fromPortSpec } from '../../src/network/ports/spec.js';
+import { parsePublishFlag, fromPortMapping } from '../../src/network/ports/mapping.js';
 import { socketsOnPort } from '../../src/network/ports/holder.js';
 import { DnsTable, ptrToIpv4, type DnsNetwork } from '../../src/network/dns/table.js';
 import { answerQuery } from '../../src/network/dns/answer.js';
@@ -163,7 +163,7 @@ describe('port specs', () => {
     expect(parsePublishFlag('8000-8001:80-81').map((r) => [r.hostPortFirst, r.target])).toEqual([[8000, 80], [8001, 81]]);
     expect(parsePublishFlag('8000-8010:80')).toEqual([{ target: 80, protocol: 'tcp', hostIp: '', hostPortFirst: 8000, hostPortLast: 8010 }]);
     expect(parsePublishFlag('80-81').map((r) => r.target)).toEqual([80, 81]);
-    expect(fromPortSpec({ target: 80, published: '8080-8081', protocol: 'udp', hostIp: '0.0.0.0' })[0]).toMatchObject({ hostIp: '0.0.0.0', hostPortFirst: 8080, hostPortLast: 8081, protocol: 'udp' });
+    expect(fromPortMapping({ target: 80, published: '8080-8081', protocol: 'udp', hostIp: '0.0.0.0' })[0]).toMatchObject({ hostIp: '0.0.0.0', hostPortFirst: 8080, hostPortLast: 8081, protocol: 'udp' });
   });
 
   it('refuses bad mappings with the mapping in the message', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PassThrough, Writable } from 'node:stream';
 import { openEngine } from '../../src/engine/index.js';
-import type { Engine, LogLine } from '../../src/engine/types.js';
+import { NotConnectedError, type Engine, type LogLine } from '../../src/engine/types.js';
 import { NotFoundError, ConflictError } from '../../src/util/errors.js';
 import { BACKENDS, BUSYBOX, backendCleanup, backendLeftovers, prepareBackend, releaseBackend, uniqueName } from './helpers.js';
 
@@ -224,5 +224,54 @@ describe.each(BACKENDS)('Engine on %s', (backend) => {
     expect(img.id).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(img.repoTags).toContain(BUSYBOX);
     expect(await engine.images.inspect('tsc-test/nothing:here')).toBeUndefined();
+  });
+  it('serves the object verbs: a name of its choosing, Docker\'s JSON, commit and history, save and import, prune, "not connected"', async () => {
+    const { id, name } = await engine.containers.create({ image: BUSYBOX, labels, cmd: ['sh', '-c', 'echo kept > /kept'], networkMode: 'none' });
+    expect(name).toMatch(/^[a-z]+_[a-z]+\d*$/);
+    const raw = (await engine.containers.inspectRaw(id))!;
+    expect(raw).toMatchObject({ Id: id, Name: `/${name}`, State: { Status: 'created' } });
+    expect(await engine.containers.inspectRaw(`${tag}-nope`)).toBeUndefined();
+    await engine.containers.start(id);
+    await engine.containers.wait(id);
+    const ref = `${tag}-img:1`;
+    const imageId = await engine.containers.commit(id, { tag: ref, message: 'by test', changes: ['CMD ["cat", "/kept"]'] });
+    expect(imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    try {
+      const history = await engine.images.history(ref);
+      expect(history[0]).toMatchObject({ id: imageId, comment: 'by test' });
+      expect(((await engine.images.inspectRaw(ref)) as { Config: { Cmd: string[] } }).Config.Cmd).toEqual(['cat', '/kept']);
+
+      // save and import: the rootfs of a saved image is not what import takes, so import a tar of a directory instead.
+      const saved = sink();
+      await engine.images.save([ref], saved.stream);
+      expect(saved.text().length).toBeGreaterThan(1000);
+
+      const { pack } = await import('tar-stream');
+      const p = pack();
+      p.entry({ name: 'hello.txt' }, 'hi\n');
+      p.finalize();
+      const imported = await engine.images.importRootfs(p as unknown as PassThrough, { tags: [`${tag}-imp:1`], changes: ['LABEL from=import'] });
+      expect(((await engine.images.inspect(`${tag}-imp:1`))!).labels).toMatchObject({ from: 'import' });
+      expect(imported).toMatch(/^sha256:/);
+      const removal = await engine.images.remove(`${tag}-imp:1`);
+      expect(removal.untagged).toEqual(expect.arrayContaining([expect.stringContaining(`${tag}-imp:1`)]));
+    } finally {
+      await engine.containers.remove(id, { force: true });
+      await engine.images.remove(ref, { force: true }).catch(() => undefined);
+    }
+
+    const net = `${tag}_prune`;
+    await engine.networks.create({ name: net, labels });
+    expect(((await engine.networks.inspectRaw(net)) as { Name: string }).Name).toBe(net);
+    const c = await engine.containers.create({ name: `${tag}-nc`, image: BUSYBOX, labels, cmd: ['sleep', '3600'], networks: [{ network: net }] });
+    await expect(engine.networks.disconnect(net, c.id)).resolves.toBeUndefined();
+    await expect(engine.networks.disconnect(net, c.id)).rejects.toBeInstanceOf(NotConnectedError);
+    await engine.containers.remove(c.id, { force: true });
+    expect(await engine.networks.prune({ labels })).toContain(net);
+
+    const vol = `${tag}_prune_vol`;
+    await engine.volumes.create({ name: vol, labels });
+    expect(((await engine.volumes.inspectRaw(vol)) as { Name: string }).Name).toBe(vol);
+    expect((await engine.volumes.prune({ all: true, labels })).removed).toContain(vol);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { execute, throwIfFailed } from '../../src/planner/execute.js';
 import { PlanBuilder } from '../../src/planner/plan.js';
-import type { ProgressEvent } from '../../src/cli/progress/bus.js';
-import type { Engine } from '../../src/engine/types.js';
+import type { ProgressEvent } from '../../src/planner/progress.js';
+import { NotConnectedError, type Engine } from '../../src/engine/types.js';
 import { NotFoundError, UserError } from '../../src/util/errors.js';
 
 /**
@@ -90,6 +90,17 @@ describe('execute', () => {
     expect(result.failures).toEqual([]);
     expect(result.warnings.map((w) => w.node.id)).toEqual([opt]);
     expect(calls).toEqual(['create:p-after-1']);
+  });
+
+  it('a disconnect of a container that is no longer on the network is the goal reached', async () => {
+    // The Engine says "not connected" (as Docker does, and as `network disconnect` prints); the plan converges.
+    const engine = {
+      networks: { disconnect: async (network: string, container: string) => { throw new NotConnectedError(container, network); } },
+    } as unknown as Engine;
+    const b = new PlanBuilder();
+    b.add({ kind: 'DisconnectNetwork', network: 'p_back', container: { id: 'c1', name: 'p-web-1' } }, 'network:back', 'config changed');
+    const result = await execute(b.build(), engine, () => undefined);
+    expect(result.failures).toEqual([]);
   });
 
   it('a recreate shows as one line: Recreate, then Recreated under the final name', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { NetworkConfig, Project, ServiceConfig, VolumeConfig } from '../../src/spec/types.js';
+import type { NetworkConfig, Project, ServiceConfig, VolumeConfig } from '../../src/project/types.js';
 import type { ContainerSummary, NetworkSummary, VolumeSummary } from '../../src/engine/types.js';
 import { observedFromLists } from '../../src/planner/observe.js';
 import type { ObservedState } from '../../src/planner/observed.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assertAcyclic, inDependencyOrder, inReverseDependencyOrder, serviceGraph, type DependencyGraph } from '../../src/planner/graph.js';
 import { UserError } from '../../src/util/errors.js';
-import { load } from '../spec/helpers.js';
+import { load } from '../project/helpers.js';
 
 async function graphOf(yaml: string): Promise<DependencyGraph> {
   return serviceGraph((await load(yaml)).project);

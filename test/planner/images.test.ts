@@ -2,10 +2,10 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { loadProject } from '../../src/spec/index.js';
+import { loadProject } from '../../src/project/index.js';
 import { planImages, runImageActions, type ImageOptions } from '../../src/planner/images.js';
 import type { Engine, ImageApi, ImageDetails } from '../../src/engine/types.js';
-import type { ProgressSink } from '../../src/cli/progress/bus.js';
+import type { ProgressSink } from '../../src/planner/progress.js';
 
 /**
  * Which images `up` pulls or builds. The planner is the unit here: the engine
@@ -19,6 +19,7 @@ function fakeEngine(present: string[], failPulls = false): { engine: Engine; pul
     pull: async (ref) => {
       if (failPulls) throw new Error(`pull access denied for ${ref}`);
       pulled.push(ref);
+      return { reference: ref };
     },
     build: async (spec) => {
       built.push(spec.tags[0]!);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { reconcile, type ReconcileOptions } from '../../src/planner/reconcile.js';
 import { planDown } from '../../src/planner/down.js';
 import { formatPlan, type Plan } from '../../src/planner/plan.js';
-import type { Project } from '../../src/spec/types.js';
+import type { Project } from '../../src/project/types.js';
 import { UserError } from '../../src/util/errors.js';
 import { FakeWorld, imageId, network, project, service, volume } from './fixtures.js';
 

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { ImageStore, importRootfsTar, mountPoints } from '../../src/engine/native/image/index.js';
-import { ContainerRuntime, type ContainerSpec } from '../../src/engine/native/runtime/index.js';
+import { ContainerRuntime, type ContainerConfig } from '../../src/engine/native/runtime/index.js';
 import { hostCgroups } from '../../src/engine/native/runtime/cgroups/index.js';
 import { busyboxRootfsTar } from '../support/images.js';
 import { cacheDir, repoRoot } from '../support/cache.js';
@@ -27,7 +27,7 @@ export interface RuntimeRoot {
   /** Every container id this root created (tracked across removals). */
   ids: Set<string>;
   /** Creates a container and remembers its id for the leak check. */
-  create(spec: Partial<ContainerSpec>): Promise<string>;
+  create(spec: Partial<ContainerConfig>): Promise<string>;
   /** Runs the built CLI with this root's environment. */
   cli(args: string[], opts?: { input?: string; timeout?: number }): { code: number; stdout: string; stderr: string };
 }
@@ -49,7 +49,7 @@ function newer(src: string, out: string): boolean {
 /** The CLI runs from dist/ and the helper from native/build/: rebuild what is older than its sources. */
 export async function ensureBuilt(): Promise<void> {
   await withLock(join(cacheDir(), 'dist-build.lock'), async () => {
-    const ts = ['src/engine/native', 'src/engine/status.ts', 'src/cli', 'src/util'].flatMap((d) => {
+    const ts = ['src'].flatMap((d) => {
       const p = join(repoRoot, d);
       return statSync(p).isDirectory() ? [...walk(p)] : [p];
     }).filter((f) => f.endsWith('.ts'));
@@ -173,7 +173,7 @@ export async function checkNoLeaks(): Promise<void> {
 }
 
 /** Runs a container to completion and returns its exit code and output (stdout and stderr interleaved by time). */
-export async function runToEnd(root: RuntimeRoot, spec: Partial<ContainerSpec>): Promise<{ id: string; code: number; out: string; stdout: string; stderr: string }> {
+export async function runToEnd(root: RuntimeRoot, spec: Partial<ContainerConfig>): Promise<{ id: string; code: number; out: string; stdout: string; stderr: string }> {
   const id = await root.create(spec);
   await root.runtime.start(id);
   const { exitCode } = await root.runtime.waitExit(id);
@@ -187,4 +187,4 @@ export async function runToEnd(root: RuntimeRoot, spec: Partial<ContainerSpec>):
   return { id, code: exitCode, out, stdout, stderr };
 }
 
-export const sh = (script: string): Partial<ContainerSpec> => ({ cmd: ['sh', '-c', script] });
+export const sh = (script: string): Partial<ContainerConfig> => ({ cmd: ['sh', '-c', script] });

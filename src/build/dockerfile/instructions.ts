@@ -12,7 +12,7 @@ import { parseDockerfile, parseJsonArray, splitRawWords, type Dockerfile, type F
 
 export type CommandForm = { exec: string[] } | { shell: string };
 
-export interface HealthSpec {
+export interface DockerfileHealthcheck {
   /** ["NONE"], ["CMD", ...] or ["CMD-SHELL", cmd] */
   test: string[];
   /** Nanoseconds, as Docker stores them. */
@@ -39,7 +39,7 @@ export type Instruction = Base & (
   | { kind: 'EXPOSE'; ports: string[] }
   | { kind: 'VOLUME'; paths: string[] }
   | { kind: 'STOPSIGNAL'; signal: string }
-  | { kind: 'HEALTHCHECK'; health: HealthSpec }
+  | { kind: 'HEALTHCHECK'; health: DockerfileHealthcheck }
   | { kind: 'SHELL'; shell: string[] }
   | { kind: 'ONBUILD'; trigger: string }
   | { kind: 'MAINTAINER'; name: string }
@@ -293,7 +293,7 @@ function nameValues(kind: 'ENV' | 'LABEL', args: string, pos: Position, escape: 
   });
 }
 
-function healthcheck(node: Node, flags: Record<string, string | undefined>, pos: Position): HealthSpec {
+function healthcheck(node: Node, flags: Record<string, string | undefined>, pos: Position): DockerfileHealthcheck {
   const err = (p: string, hint?: string) => new DockerfileError(pos.file, pos.line, p, hint);
   const m = /^(\S+)\s*([\s\S]*)$/.exec(node.args);
   if (!m) throw err('HEALTHCHECK requires an argument: NONE, or CMD and a command');
@@ -306,7 +306,7 @@ function healthcheck(node: Node, flags: Record<string, string | undefined>, pos:
   if (type !== 'CMD') throw err(`Unknown type "${m[1]}" in HEALTHCHECK (try CMD)`);
   if (!rest) throw err('Missing command after HEALTHCHECK CMD');
   const json = parseJsonArray(rest);
-  const spec: HealthSpec = { test: json ? ['CMD', ...json] : ['CMD-SHELL', rest] };
+  const spec: DockerfileHealthcheck = { test: json ? ['CMD', ...json] : ['CMD-SHELL', rest] };
   const dur = (name: string): number | undefined => {
     const v = flags[name];
     if (v === undefined) return undefined;

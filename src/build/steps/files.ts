@@ -11,6 +11,8 @@ import { StageState } from '../state.js';
 import { resolveBaseImage } from '../base.js';
 import { resolveChown } from './users.js';
 import type { Download } from './url.js';
+import { downloadUrl } from './url.js';
+import { archiveKind, extractArchiveInRoot } from '../fs/archive.js';
 import { atLine, expand, type StepContext, type StepPlan } from './context.js';
 
 /**
@@ -133,7 +135,6 @@ export async function planCopy(ctx: StepContext, state: StageState, instr: CopyI
   const isUrl = (s: string) => /^https?:\/\//i.test(s);
   const local = sources.filter((s) => !(instr.kind === 'ADD' && isUrl(s)));
   if (instr.kind === 'ADD' && sources.some(isUrl)) {
-    const { downloadUrl } = await import('./url.js');
     for (const s of sources.filter(isUrl)) downloads.push(await downloadUrl(ctx, s, instr.checksum, pos));
   } else if (instr.checksum !== undefined) {
     throw errorAt(pos, '--checksum applies to ADD of a URL only');
@@ -151,12 +152,11 @@ export async function planCopy(ctx: StepContext, state: StageState, instr: CopyI
         const base = relative(ctx.context.root, e.path);
         const at = (below: string) => (base ? `${base}/${below}` : below);
         const filter = { include: (below: string) => !ctx.context.ignore.ignores(at(below)), descend: (below: string) => !ctx.context.ignore.canSkipDir(at(below)) };
-        const archive = instr.kind === 'ADD' && e.st.isFile() ? await import('../fs/archive.js') : undefined;
-        const kind = archive?.archiveKind(e.path);
-        if (archive && kind) {
+        const kind = instr.kind === 'ADD' && e.st.isFile() ? archiveKind(e.path) : undefined;
+        if (kind) {
           await guarded(async () => {
             mkdirInRoot(m.merged, dest, o.chown);
-            await archive.extractArchiveInRoot(m.merged, e.path, kind, dest);
+            await extractArchiveInRoot(m.merged, e.path, kind, dest);
           }, pos, `${createdBy}: unpacking ${e.rel}`);
           continue;
         }

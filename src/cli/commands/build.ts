@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { UserError } from '../../util/errors.js';
-import { action, collect, type ComposeContext } from './compose-context.js';
-import { openBuildDeps, parseKeyValues } from './image-remote.js';
+import { action, type CliContext } from '../context.js';
+import { collect, parseKeyValues } from '../flags.js';
+import { build } from '../../compose/build.js';
 
 /**
  * `tscompose build [SERVICE...]`: builds the services that have a build
- * section, as Compose does (context, dockerfile, args, target, network,
- * tags, labels), with the native builder, or on the Docker Engine with
- * --backend docker. Each image is built once even when services share it.
+ * section, as Compose does, with the native builder, or on the Docker
+ * Engine with --backend docker. Each image is built once even when services
+ * share it.
  */
 
 interface BuildFlags {
@@ -25,39 +25,12 @@ export function register(program: Command): void {
     .option('--pull', 'Always attempt to pull a newer version of the image')
     .option('--build-arg <key=value>', 'Set build-time variables for services (repeatable)', collect)
     .option('-q, --quiet', "Don't print anything to STDOUT")
-    .action(action(runBuild));
-}
-
-async function runBuild(ctx: ComposeContext, services: string[], f: BuildFlags): Promise<void> {
-  const project = await ctx.project();
-  const [{ checkServices }, { imageRef }, { buildSpec }] = await Promise.all([
-    import('../../planner/reconcile.js'), import('../../planner/observe.js'), import('../../planner/images.js'),
-  ]);
-  checkServices(project, services);
-  const names = (services.length ? services : Object.keys(project.services)).filter((n) => project.services[n]!.build);
-  const extraArgs = parseKeyValues(f.buildArg, '--build-arg', true);
-  const seen = new Set<string>();
-  const say = (line: string) => { if (!f.quiet) process.stdout.write(`${line}\n`); };
-  const native = ctx.globals.backend !== 'docker';
-  const deps = native && !ctx.dryRun ? await openBuildDeps(ctx.globals.backend, 'build') : undefined;
-  for (const name of names) {
-    const ref = imageRef(project, name);
-    if (seen.has(ref)) continue;
-    seen.add(ref);
-    const base = buildSpec(project, name, ref);
-    const spec = { ...base, args: { ...(base.args ?? {}), ...extraArgs }, noCache: f.cache === false || base.noCache, pull: f.pull || base.pull, onProgress: (p: { status: string }) => say(p.status) };
-    if (ctx.dryRun) {
-      process.stdout.write(`DRY-RUN MODE - build service ${name} as ${ref}\n`);
-      continue;
-    }
-    say(`Building ${name}`);
-    if (deps) {
-      const { buildFromSpec } = await import('../../build/index.js');
-      await buildFromSpec(deps, spec);
-    } else {
-      const engine = await ctx.engine();
-      await engine.images.build(spec);
-    }
-  }
-  if (!names.length && services.length) throw new UserError(`none of the services ${services.join(', ')} has a build section`, 1, 'Add build: to the service, or pull its image');
+    .action(
+      action(async (ctx: CliContext, services: string[], f: BuildFlags) => {
+        const o = { services, noCache: f.cache === false, pull: f.pull, args: parseKeyValues(f.buildArg, '--build-arg', true), dryRun: ctx.dryRun };
+        const project = await ctx.project();
+        const { built } = await build(await ctx.engine(), project, o, ctx.listener({ output: !f.quiet }));
+        if (ctx.dryRun) for (const b of built) process.stdout.write(`DRY-RUN MODE - build service ${b.service} as ${b.ref}\n`);
+      }),
+    );
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { action, type ComposeContext } from './compose-context.js';
-import { UserError } from '../../util/errors.js';
+import { action, type CliContext } from '../context.js';
+import { cp } from '../../compose/copy.js';
 
 interface CpFlags {
   index?: string;
@@ -23,29 +23,20 @@ export function register(program: Command): void {
     .option('--all', 'Include containers created by the run command')
     .option('-a, --archive', 'Archive mode (copy all uid/gid information)')
     .option('-L, --follow-link', 'Always follow symbol link in SRC_PATH')
-    .action(action(runCp));
-}
-
-function splitRef(s: string): { service?: string; path: string } {
-  const m = /^([a-zA-Z0-9][a-zA-Z0-9_.-]*):(.*)$/.exec(s);
-  return m && !s.startsWith('/') && !s.startsWith('.') ? { service: m[1]!, path: m[2]! } : { path: s };
-}
-
-async function runCp(ctx: ComposeContext, src: string, dest: string, f: CpFlags): Promise<void> {
-  const from = splitRef(src);
-  const to = splitRef(dest);
-  if (!!from.service === !!to.service) {
-    throw new UserError('cp copies between a container and the host', 1, 'write one side as SERVICE:PATH and the other as a local path');
-  }
-  const { serviceContainer } = await import('./compose-exec.js');
-  const { copyFromContainer, copyToContainer } = await import('./compose-cp-tar.js');
-  const engine = await ctx.engine();
-  const c = await serviceContainer(ctx, (from.service ?? to.service)!, Number(f.index ?? '1'), false);
-  if (ctx.dryRun) {
-    process.stdout.write(`DRY-RUN MODE - copy ${src} to ${dest}\n`);
-    return;
-  }
-  if (from.service) await copyFromContainer(engine, c.id, from.path, to.path);
-  else await copyToContainer(engine, c.id, from.path, to.path, { archive: f.archive, followLink: f.followLink });
-  process.stderr.write(`${from.service ? `${c.name}:${from.path}` : from.path} → ${to.service ? `${c.name}:${to.path}` : to.path}\n`);
+    .action(
+      action(async (ctx: CliContext, src: string, dest: string, f: CpFlags) => {
+        const r = await cp(await ctx.engine(), await ctx.projectOrName(), {
+          source: src,
+          destination: dest,
+          index: Number(f.index ?? '1'),
+          archive: f.archive,
+          followLink: f.followLink,
+          stdin: process.stdin,
+          stdout: process.stdout,
+          dryRun: ctx.dryRun,
+        });
+        if (ctx.dryRun) process.stdout.write(`DRY-RUN MODE - copy ${src} to ${dest}\n`);
+        else process.stderr.write(`${r.from} → ${r.to}\n`);
+      }),
+    );
 }

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
-import { action, collect, type ComposeContext } from './compose-context.js';
-import type { ContainerSummary } from '../../engine/types.js';
+import { action, type CliContext } from '../context.js';
+import { collect } from '../flags.js';
+import { ps } from '../../compose/ps.js';
+import type { ContainerState, ContainerSummary } from '../../engine/types.js';
+import { publishedPorts, render } from '../present/format.js';
 import { UserError } from '../../util/errors.js';
 
 interface PsFlags {
@@ -13,7 +16,7 @@ interface PsFlags {
   orphans?: boolean;
 }
 
-const STATES = ['paused', 'restarting', 'removing', 'running', 'dead', 'created', 'exited'];
+const STATES: readonly ContainerState[] = ['paused', 'restarting', 'removing', 'running', 'dead', 'created', 'exited'];
 
 export function register(program: Command): void {
   program
@@ -30,22 +33,12 @@ export function register(program: Command): void {
     .action(action(runPs));
 }
 
-async function runPs(ctx: ComposeContext, services: string[], f: PsFlags): Promise<void> {
-  const [{ Label }, { publishedPorts }] = await Promise.all([import('../../planner/labels.js'), import('./compose-format.js')]);
-  const { project, name } = await ctx.projectOrName();
-  const engine = await ctx.engine();
-  const statuses = [...(f.status ?? []), ...(f.filter ?? []).map((x) => parseFilter(x))];
-  for (const s of statuses) if (!STATES.includes(s)) throw new UserError(`invalid status "${s}"`, 1, `use one of ${STATES.join(', ')}`);
-  const all = f.all || statuses.length > 0;
-  let rows = await engine.containers.list({ all, labels: { [Label.project]: name } });
-  if (!f.all) rows = rows.filter((c) => c.labels[Label.oneoff] !== 'True' || c.state === 'running');
-  if (services.length) rows = rows.filter((c) => services.includes(c.labels[Label.service] ?? ''));
-  if (statuses.length) rows = rows.filter((c) => statuses.includes(c.state));
-  if (project && f.orphans === false) rows = rows.filter((c) => (c.labels[Label.service] ?? '') in project.services);
-  rows.sort((a, b) => a.name.localeCompare(b.name));
-
+async function runPs(ctx: CliContext, services: string[], f: PsFlags): Promise<void> {
+  const status = [...(f.status ?? []), ...(f.filter ?? []).map((x) => parseFilter(x))];
+  for (const s of status) if (!STATES.includes(s as ContainerState)) throw new UserError(`invalid status "${s}"`, 1, `use one of ${STATES.join(', ')}`);
+  const rows = await ps(await ctx.engine(), await ctx.projectOrName(), { services, all: f.all, status: status as ContainerState[], orphans: f.orphans });
   if (f.services) {
-    const names = [...new Set(rows.map((c) => c.labels[Label.service] ?? ''))];
+    const names = [...new Set(rows.map((c) => c.labels['com.docker.compose.service'] ?? ''))];
     process.stdout.write(names.map((n) => `${n}\n`).join(''));
     return;
   }
@@ -53,9 +46,7 @@ async function runPs(ctx: ComposeContext, services: string[], f: PsFlags): Promi
     process.stdout.write(rows.map((c) => `${c.id}\n`).join(''));
     return;
   }
-  const view = rows.map((c) => psRow(c, Label.service, publishedPorts));
-  const { render } = await import('./compose-format.js');
-  process.stdout.write(render(view, f.format ?? 'table', ['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'], (r) => [r.Name, r.Image, truncateCommand(r.Command), r.Service, r.RunningFor, r.Status, r.Ports]));
+  process.stdout.write(render(rows.map(psRow), f.format ?? 'table', ['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'], (r) => [r.Name, r.Image, truncateCommand(r.Command), r.Service, r.RunningFor, r.Status, r.Ports]));
 }
 
 function parseFilter(x: string): string {
@@ -64,21 +55,22 @@ function parseFilter(x: string): string {
   return m[1]!;
 }
 
-function psRow(c: ContainerSummary, serviceLabel: string, ports: (c: ContainerSummary) => string) {
+/** A row as `docker compose ps --format json` prints it. */
+function psRow(c: ContainerSummary) {
   return {
     ID: c.id,
     Name: c.name,
     Image: c.image,
     Command: JSON.stringify(c.command),
     Project: c.labels['com.docker.compose.project'] ?? '',
-    Service: c.labels[serviceLabel] ?? '',
+    Service: c.labels['com.docker.compose.service'] ?? '',
     Created: Math.floor(c.created / 1000),
     RunningFor: ago(c.created),
     State: c.state,
     Health: c.health ?? '',
     ExitCode: c.exitCode ?? 0,
     Status: c.status,
-    Ports: ports(c),
+    Ports: publishedPorts(c),
     Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(','),
     Publishers: c.ports.map((p) => ({ URL: p.hostIp ?? '', TargetPort: p.target, PublishedPort: p.hostPort ?? 0, Protocol: p.protocol })),
   };

@@ -1,7 +1,11 @@
 import { Option, type Command } from 'commander';
-import { randomBytes } from 'node:crypto';
-import { action, collect, type ComposeContext } from './compose-context.js';
-import type { ContainerCreateSpec, MountSpec, PortSpec } from '../../engine/types.js';
+import { action, printDryRun, type CliContext } from '../context.js';
+import { collect, parseEnvFlags } from '../flags.js';
+import { withStdio } from '../terminal.js';
+import { run, type RunOptions } from '../../compose/run.js';
+import { formatPlan } from '../../compose/plan.js';
+import type { MountRequest } from '../../engine/types.js';
+import { parsePortMappings } from '../../engine/port-mapping.js';
 import { UserError } from '../../util/errors.js';
 
 interface RunFlags {
@@ -60,101 +64,67 @@ export function register(program: Command): void {
     .action(action(runRun));
 }
 
-async function runRun(ctx: ComposeContext, service: string, command: string | undefined, args: string[], f: RunFlags): Promise<number> {
-  const [{ converge, enableTargeted }, { containerSpec }, { observe, imageRef }, { Label, oneoffContainerName }, { parseEnvFlags, withStdio }, { withDependencies }, { serviceDeps, checkServices }] =
-    await Promise.all([
-      import('./compose-converge.js'),
-      import('../../planner/container-spec.js'),
-      import('../../planner/observe.js'),
-      import('../../planner/labels.js'),
-      import('./compose-stdio.js'),
-      import('../../planner/order.js'),
-      import('../../planner/reconcile.js'),
-    ]);
-  const project = enableTargeted(await ctx.project(), [service]);
-  checkServices(project, [service]);
-  const deps = f.deps === false ? [] : [...withDependencies([service], serviceDeps(project))].filter((s) => s !== service);
-  const bus = await ctx.bus();
-  await converge(ctx, bus, {
-    services: deps,
-    infraOnly: [service],
-    noDeps: true,
-    start: true,
-    removeOrphans: f.removeOrphans,
+async function runRun(ctx: CliContext, service: string, command: string | undefined, args: string[], f: RunFlags): Promise<number> {
+  const project = await ctx.project();
+  const tty = f.TTY !== false && !f.detach && !!process.stdin.isTTY;
+  const interactive = f.interactive !== false && !f.detach;
+  const o: RunOptions = {
+    service,
+    ...(command !== undefined ? { command: [command, ...args] } : {}),
+    ...(f.entrypoint !== undefined ? { entrypoint: splitCommand(f.entrypoint) } : {}),
+    ...(f.name !== undefined ? { name: f.name } : {}),
+    env: parseEnvFlags(f.env),
+    labels: labelFlags(f.label),
+    ...(f.user !== undefined ? { user: f.user } : {}),
+    ...(f.workdir !== undefined ? { workingDir: f.workdir } : {}),
+    deps: f.deps !== false,
+    rm: f.rm,
+    publish: (f.publish ?? []).flatMap(parsePortMappings),
+    servicePorts: f.servicePorts,
+    useAliases: f.useAliases,
+    volumes: (f.volume ?? []).map((v) => parseVolume(v, project.workingDir)),
+    capAdd: f.capAdd ?? [],
+    capDrop: f.capDrop ?? [],
+    tty,
+    interactive,
+    detach: f.detach,
     build: f.build,
     pull: f.pull,
     quietPull: f.quietPull,
-    title: 'Running',
-  });
-  const engine = await ctx.engine();
-  const observed = await observe(engine, project.name, project);
-  const s = project.services[service]!;
-  const slug = randomBytes(16).toString('hex');
-  const name = f.name ?? oneoffContainerName(project.name, service, slug);
-  const image = observed.images[imageRef(project, service)];
-  const tty = f.TTY !== false && !f.detach && !!process.stdin.isTTY;
-  const interactive = f.interactive !== false && !f.detach;
-  const base = containerSpec(project, s, observed, {
-    number: 1,
-    name,
-    configHash: '',
-    fieldDigests: '',
-    imageId: image?.id ?? '',
-    oneoff: true,
-    labels: { [Label.slug]: slug, ...labelFlags(f.label) },
-  });
-  const spec: ContainerCreateSpec = {
-    ...base,
-    cmd: command !== undefined ? [command, ...args] : base.cmd,
-    entrypoint: f.entrypoint !== undefined ? splitCommand(f.entrypoint) : base.entrypoint,
-    env: { ...base.env, ...parseEnvFlags(f.env) },
-    user: f.user ?? base.user,
-    workingDir: f.workdir ?? base.workingDir,
-    ports: [...(f.servicePorts ? (base.ports ?? []) : []), ...(f.publish ?? []).map(parsePublish)],
-    mounts: [...(base.mounts ?? []), ...(f.volume ?? []).map((v) => parseVolume(v, project.workingDir))],
-    networks: f.useAliases ? base.networks : base.networks?.map((n) => ({ ...n, aliases: [name] })),
-    restart: undefined,
-    tty,
-    openStdin: interactive,
-    stdinOnce: interactive,
-    capAdd: [...(base.capAdd ?? []), ...(f.capAdd ?? [])],
-    capDrop: [...(base.capDrop ?? []), ...(f.capDrop ?? [])],
-    autoRemove: f.rm && f.detach,
+    removeOrphans: f.removeOrphans,
+    dryRun: ctx.dryRun,
   };
-  if (ctx.dryRun) {
-    process.stdout.write(`DRY-RUN MODE - container:${name} CreateContainer (run)\nDRY-RUN MODE - container:${name} StartContainer (run)\n`);
+  const engine = await ctx.engine();
+  if (ctx.dryRun || f.detach) {
+    const r = await run(engine, project, o, ctx.listener());
+    if (ctx.dryRun) {
+      printDryRun(formatPlan(r.dependencies.plan));
+      process.stdout.write(`DRY-RUN MODE - container:${r.container.name} CreateContainer (run)\nDRY-RUN MODE - container:${r.container.name} StartContainer (run)\n`);
+    } else process.stdout.write(`${r.container.name}\n`);
     return 0;
   }
-  const { id } = await engine.containers.create(spec);
-  if (f.detach) {
-    await engine.containers.start(id);
-    process.stdout.write(`${name}\n`);
-    return 0;
-  }
+  // The terminal is the container's (raw mode, its size) only while it runs, not while dependencies come up.
+  let onResize: ((cb: (rows: number, cols: number) => void) => void) | undefined;
+  let stopForwarding = (): void => undefined;
+  o.io = (use) => withStdio({ tty, stdin: interactive }, (io, resize) => {
+    onResize = resize;
+    return use(io);
+  });
+  o.onStart = (c) => {
+    // Without a tty, Ctrl-C and TERM are the container's to handle, as `docker run` forwards them.
+    const forward = (sig: NodeJS.Signals) => void c.kill(sig).catch(() => undefined);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    stopForwarding = () => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+    };
+    onResize?.((rows, cols) => void c.resize(rows, cols).catch(() => undefined));
+  };
   try {
-    return await withStdio({ tty, stdin: interactive }, async (io, onResize) => {
-      const session = await engine.containers.attach(id, io);
-      // Without a tty, Ctrl-C and TERM are the container's to handle, as `docker run` forwards them.
-      const forward = (sig: NodeJS.Signals) => void engine.containers.kill(id, sig).catch(() => undefined);
-      process.on('SIGINT', forward);
-      process.on('SIGTERM', forward);
-      try {
-        const exited = engine.containers.wait(id, 'next-exit');
-        await engine.containers.start(id);
-        if (tty && io.size) await session.resize(io.size.rows, io.size.cols).catch(() => undefined);
-        onResize((rows, cols) => void session.resize(rows, cols).catch(() => undefined));
-        const { exitCode } = await exited;
-        // Output can trail the exit by a moment; the stream ends when the daemon has sent it all.
-        await Promise.race([session.done, new Promise((r) => setTimeout(r, 2000))]);
-        session.close();
-        return exitCode;
-      } finally {
-        process.off('SIGINT', forward);
-        process.off('SIGTERM', forward);
-      }
-    });
+    return (await run(engine, project, o, ctx.listener())).exitCode;
   } finally {
-    if (f.rm) await engine.containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    stopForwarding();
   }
 }
 
@@ -175,15 +145,8 @@ function splitCommand(s: string): string[] {
   return out;
 }
 
-/** `-p [ip:][host:]container[/proto]`. */
-function parsePublish(v: string): PortSpec {
-  const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]):)?(?:(\d+(?:-\d+)?):)?(\d+)(?:\/(tcp|udp|sctp))?$/i.exec(v);
-  if (!m) throw new UserError(`invalid --publish value "${v}"`, 1, 'write it as [IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL], e.g. 127.0.0.1:8080:80');
-  return { hostIp: m[1]?.replace(/^\[|\]$/g, ''), published: m[2], target: Number(m[3]), protocol: (m[4]?.toLowerCase() ?? 'tcp') as PortSpec['protocol'] };
-}
-
 /** `-v SRC:DST[:ro]`: a host path (relative to the project directory) or a volume name. */
-function parseVolume(v: string, workingDir: string): MountSpec {
+function parseVolume(v: string, workingDir: string): MountRequest {
   const parts = v.split(':');
   if (parts.length < 2 || parts.length > 3) throw new UserError(`invalid --volume value "${v}"`, 1, 'write it as SOURCE:TARGET[:ro]');
   const [src, target, mode] = parts as [string, string, string | undefined];

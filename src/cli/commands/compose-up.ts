@@ -1,6 +1,11 @@
 import { Option, type Command } from 'commander';
-import { action, collect, parseScale, parseSeconds, type ComposeContext } from './compose-context.js';
-import type { ConvergeOptions } from './compose-converge.js';
+import { action, printDryRun, type CliContext } from '../context.js';
+import { collect, parseScale, parseSeconds, valueOption } from '../flags.js';
+import { create, up, type UpOptions } from '../../compose/up.js';
+import type { CreateOptions, Converged } from '../../compose/converge.js';
+import { formatPlan } from '../../compose/plan.js';
+import { LogPrinter, printingConsumer } from '../progress/logs.js';
+import { colorFor } from '../progress/select.js';
 import { UserError } from '../../util/errors.js';
 
 interface UpFlags {
@@ -30,7 +35,7 @@ interface UpFlags {
   noAttach?: string[];
 }
 
-function convergeOptions(services: string[], f: UpFlags, start: boolean): ConvergeOptions {
+function createOptions(services: string[], f: UpFlags, start: boolean, dryRun: boolean): CreateOptions {
   if (f.forceRecreate && f.noRecreate) throw new UserError('--force-recreate and --no-recreate are incompatible');
   if (f.build && f.noBuild) throw new UserError('--build and --no-build are incompatible');
   const timeout = parseSeconds(f.timeout, '--timeout');
@@ -51,6 +56,7 @@ function convergeOptions(services: string[], f: UpFlags, start: boolean): Conver
     build: f.build,
     noBuild: f.noBuild,
     quietPull: f.quietPull,
+    dryRun,
   };
 }
 
@@ -69,12 +75,12 @@ function commonCreateOptions(cmd: Command): Command {
 }
 
 export function register(program: Command): void {
-  const up = program
+  const upCmd = program
     .command('up')
     .description('Create and start containers')
     .argument('[SERVICE...]')
     .option('-d, --detach', 'Detached mode: Run containers in the background');
-  commonCreateOptions(up)
+  commonCreateOptions(upCmd)
     .option('--no-start', "Don't start the services after creating them")
     .option('--abort-on-container-exit', 'Stops all containers if any container was stopped. Incompatible with -d')
     .option('--abort-on-container-failure', 'Stops all containers if any container exited with failure. Incompatible with -d')
@@ -90,20 +96,13 @@ export function register(program: Command): void {
     .addOption(valueOption('--no-attach <SERVICE>', 'Do not attach (stream logs) to the specified services'))
     .action(action(runUp));
 
-  const create = program.command('create').description('Creates containers for a service').argument('[SERVICE...]');
-  commonCreateOptions(create).action(
-    action(async (ctx: ComposeContext, services: string[], flags: UpFlags) => {
-      const { converge } = await import('./compose-converge.js');
-      await converge(ctx, await ctx.bus(), { ...convergeOptions(services, normalizeFlags(flags), false), title: 'Creating' });
+  const createCmd = program.command('create').description('Creates containers for a service').argument('[SERVICE...]');
+  commonCreateOptions(createCmd).action(
+    action(async (ctx: CliContext, services: string[], flags: UpFlags) => {
+      const o = createOptions(services, normalizeFlags(flags), false, ctx.dryRun);
+      printConverged(await create(await ctx.engine(), await ctx.project(), o, ctx.listener()), ctx.dryRun);
     }),
   );
-}
-
-/** An option spelled `--no-x <value>` that carries values instead of negating `--x`. */
-function valueOption(flags: string, description: string): Option {
-  const o = new Option(flags, description).argParser(collect);
-  o.negate = false;
-  return o;
 }
 
 /** commander turns `--no-x` into `x: false`; read them back as the flags Compose documents. */
@@ -121,114 +120,49 @@ function normalizeFlags(f: UpFlags): UpFlags {
   return flags;
 }
 
-async function runUp(ctx: ComposeContext, services: string[], f: UpFlags): Promise<number> {
+/** A dry run's images and plan, each line marked. */
+function printConverged(done: Converged, dryRun: boolean): void {
+  if (!dryRun) return;
+  for (const a of done.images) process.stdout.write(`DRY-RUN MODE - image:${a.ref} ${a.action === 'pull' ? 'PullImage' : 'BuildImage'} (${a.reason})\n`);
+  printDryRun(formatPlan(done.plan));
+}
+
+async function runUp(ctx: CliContext, services: string[], f: UpFlags): Promise<number> {
   const flags = normalizeFlags(f);
   const attached = !flags.detach && !flags.wait && !flags.noStart;
   if (flags.detach && (flags.abortOnContainerExit || flags.abortOnContainerFailure)) {
     throw new UserError('--abort-on-container-exit and --abort-on-container-failure are incompatible with --detach');
   }
-  const { converge } = await import('./compose-converge.js');
+  // The first Ctrl-C stops the project gracefully; the second kills it.
   const interrupt = new AbortController();
-  const bus = await ctx.bus();
-  const startedAt = Date.now() / 1000;
+  const kill = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
     if (interrupts === 1) {
       process.stderr.write('Gracefully Stopping... press Ctrl+C again to force\n');
       interrupt.abort();
-    }
+    } else kill.abort();
   };
   process.on('SIGINT', onSigint);
   try {
-    const o = convergeOptions(services, flags, !flags.noStart);
-    const done = await converge(ctx, bus, { ...o, signal: interrupt.signal });
-    if (ctx.dryRun) return 0;
-    if (flags.exitCodeFrom && !done.project.services[flags.exitCodeFrom]) throw new UserError(`no such service: ${flags.exitCodeFrom}`, 1, '--exit-code-from names a service of the project');
-    if (!attached && !interrupt.signal.aborted) return 0;
-    return await attachAndWait(ctx, done.project.name, services, flags, interrupt, startedAt, () => interrupts);
+    const o: UpOptions = { ...createOptions(services, flags, !flags.noStart, ctx.dryRun), signal: interrupt.signal };
+    if (attached) {
+      const color = flags.noColor ? colorFor(process.stdout, 'never') : colorFor(process.stdout, ctx.globals.ansi);
+      const printer = new LogPrinter(process.stdout, color, { prefix: !flags.noLogPrefix, timestamps: flags.timestamps });
+      o.attach = {
+        consumer: printingConsumer(printer, { attaching: process.stdout }),
+        ...(flags.attach ? { services: flags.attach } : {}),
+        ...(flags.noAttach ? { exclude: flags.noAttach } : {}),
+        ...(flags.abortOnContainerExit ? { abortOn: 'exit' as const } : flags.abortOnContainerFailure ? { abortOn: 'failure' as const } : {}),
+        ...(flags.exitCodeFrom ? { exitCodeFrom: flags.exitCodeFrom } : {}),
+        kill: kill.signal,
+      };
+    }
+    const done = await up(await ctx.engine(), await ctx.project(), o, ctx.listener());
+    printConverged(done, ctx.dryRun);
+    return done.exitCode;
   } finally {
     process.off('SIGINT', onSigint);
-  }
-}
-
-async function attachAndWait(
-  ctx: ComposeContext,
-  project: string,
-  services: string[],
-  f: UpFlags,
-  interrupt: AbortController,
-  since: number,
-  interrupts: () => number,
-): Promise<number> {
-  const [{ LogPrinter }, { colorFor }, { follow, displayName }, { Label }] = await Promise.all([
-    import('../progress/logs.js'),
-    import('../progress/select.js'),
-    import('./compose-attach.js'),
-    import('../../planner/labels.js'),
-  ]);
-  const engine = await ctx.engine();
-  const all = await engine.containers.list({ all: true, labels: { [Label.project]: project, [Label.oneoff]: 'False' } });
-  const wanted = (svc: string) =>
-    (f.attach?.length ? f.attach.includes(svc) : !services.length || services.includes(svc)) && !(f.noAttach ?? []).includes(svc);
-  const containers = all.filter((c) => wanted(c.labels[Label.service] ?? '')).sort((a, b) => a.name.localeCompare(b.name));
-  const printer = new LogPrinter(process.stdout, f.noColor ? colorFor(process.stdout, 'never') : colorFor(process.stdout, ctx.globals.ansi), {
-    prefix: !f.noLogPrefix,
-    timestamps: f.timestamps,
-  });
-  if (!interrupt.signal.aborted) {
-    process.stdout.write(`Attaching to ${containers.map((c) => displayName(c, project)).join(', ')}\n`);
-  }
-  const abortOn = f.abortOnContainerExit ? 'exit' : f.abortOnContainerFailure ? 'failure' : undefined;
-  const result = await follow(engine, project, containers, printer, { since, abortOn, signal: interrupt.signal });
-  if (result.reason === 'all-exited') return 0;
-
-  // Stop the project: on an abort, or the first Ctrl-C; a second Ctrl-C kills.
-  if (result.reason === 'abort') process.stderr.write('Aborting on container exit...\n');
-  const exitCode = await stopProject(ctx, project, services, f, interrupts);
-  if (result.reason === 'interrupted') return 130;
-  if (f.exitCodeFrom) {
-    const c = containers.find((x) => x.labels[Label.service] === f.exitCodeFrom);
-    if (c) return result.exitCodes.get(c.id) ?? (await engine.containers.inspect(c.id))?.exitCode ?? 0;
-  }
-  return exitCode ?? result.trigger?.exitCode ?? 0;
-}
-
-async function stopProject(ctx: ComposeContext, project: string, services: string[], f: UpFlags, interrupts: () => number): Promise<number | undefined> {
-  const [{ observe }, { PlanBuilder }, { planStops }, { execute }] = await Promise.all([
-    import('../../planner/observe.js'),
-    import('../../planner/plan.js'),
-    import('../../planner/down.js'),
-    import('../../planner/execute.js'),
-  ]);
-  const engine = await ctx.engine();
-  const observed = await observe(engine, project);
-  const containers = Object.values(observed.containers)
-    .flat()
-    .filter((c) => !services.length || services.includes(c.service));
-  const b = new PlanBuilder();
-  planStops(b, containers, parseSeconds(f.timeout, '--timeout'), 'stop');
-  const force = new AbortController();
-  const seen = interrupts();
-  const watch = setInterval(() => {
-    if (interrupts() > seen) force.abort();
-  }, 50);
-  const bus = await ctx.bus();
-  bus.start('Stopping');
-  try {
-    const stopping = execute(b.build(), engine, bus.emit, { signal: force.signal });
-    const forced = new Promise<'forced'>((resolve) => force.signal.addEventListener('abort', () => resolve('forced'), { once: true }));
-    if ((await Promise.race([stopping, forced])) === 'forced') {
-      const kill = new PlanBuilder();
-      for (const c of containers) {
-        kill.add({ kind: 'KillContainer', container: { id: c.id, name: c.name }, signal: 'SIGKILL' }, `service:${c.service}:${c.number}`, 'forced', [], { optional: true });
-      }
-      await execute(kill.build(), engine, bus.emit);
-      return 130;
-    }
-    return undefined;
-  } finally {
-    clearInterval(watch);
-    bus.stop();
   }
 }

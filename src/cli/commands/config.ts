@@ -1,13 +1,16 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import type { GlobalOptions } from '../program.js';
+import { writeFileSync } from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { GlobalOptions } from '../global-options.js';
+import { loadOptionsFromGlobals } from '../project-options.js';
+import { loadProject } from '../../project/load.js';
+import { config, type ConfigOptions } from '../../compose/config.js';
 
 /**
  * `tscompose config`: the project as the loader understood it, in Compose's
  * canonical form, or one list (services, volumes, networks, profiles,
- * images), or nothing (`-q`: validate only). The loader is imported when the
- * command runs, so `tscompose --help` stays instant.
+ * images), or nothing (`-q`: validate only).
  */
-interface ConfigOptions {
+interface ConfigFlags {
   format?: 'yaml' | 'json';
   quiet?: boolean;
   services?: boolean;
@@ -35,9 +38,14 @@ export function register(program: Command): void {
     .option('--images', 'Print the image names, one per line.')
     .option('--environment', 'Print environment used for interpolation.')
     .option('-o, --output <string>', 'Save to file (default to stdout)')
-    .action(async (services: string[], _opts: ConfigOptions, cmd: Command) => {
-      const { runConfig } = await import('./config-run.js');
-      await runConfig(cmd.optsWithGlobals() as GlobalOptions & ConfigOptions, services);
+    .action(async (services: string[], _opts: ConfigFlags, cmd: Command) => {
+      const f = cmd.optsWithGlobals() as GlobalOptions & ConfigFlags;
+      const project = await loadProject(loadOptionsFromGlobals(f, services.length ? { services } : {}));
+      if (f.quiet) return;
+      const list = (['services', 'volumes', 'networks', 'profiles', 'images', 'environment'] as const).find((k) => f[k]);
+      const text = config(project, { ...(f.format ? { format: f.format } : {}), ...(list ? { list } : {}) } satisfies ConfigOptions);
+      if (f.output) writeFileSync(f.output, text);
+      else process.stdout.write(text);
     });
 }
 
@@ -45,5 +53,3 @@ function formatArg(value: string): 'yaml' | 'json' {
   if (value !== 'yaml' && value !== 'json') throw new InvalidArgumentError('use yaml or json.');
   return value;
 }
-
-export type { ConfigOptions };

@@ -1,77 +1,25 @@
-import { realpathSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UserError, errorMessage } from '../../util/errors.js';
-import { table } from '../../engine/native/image/present.js';
-import type { ContainerRuntime } from '../../engine/native/runtime/index.js';
-import { addCreateOptions, specFromFlags, type CreateFlags } from '../container/spec.js';
-import { parsePsFilters, psRows, renderPs } from '../container/present.js';
+import { UserError } from '../../util/errors.js';
+import type { Engine, ProcessIO } from '../../engine/types.js';
+import { runContainer, startAttached } from '../../compose/run-container.js';
+import { copyFromContainer, copyToContainer } from '../../compose/copy-tar.js';
+import { addCreateOptions, requestFromFlags, type CreateFlags } from '../container/create-flags.js';
 import { parseEnv, parseInteger, parseTime } from '../container/flags.js';
-import { renderTemplate } from '../../engine/native/image/present.js';
-import { registerContainerCommit } from './commit.js';
-import { registerContainerStats } from './container-stats.js';
+import { defineCommit } from '../container/commit.js';
+import { defineStats } from '../container/stats.js';
+import { filterContainers, parsePsFilters, psRows, renderPs } from '../present/containers.js';
+import { renderTemplate, table } from '../present/docker.js';
+import { collect } from '../flags.js';
+import { holdSignals } from '../terminal.js';
+import { endOnClosedStdout, forEach, objectEngine } from '../objects.js';
 
 /**
  * `tscompose container ...`: the native engine's containers with the docker
- * CLI's verbs, flags, output and exit codes. The runtime is imported on use,
- * so other commands do not pay for it.
+ * CLI's verbs, flags, output and exit codes, driven through the Engine (the
+ * same route as the compose verbs).
  */
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-const network = () => import('../../network/runtime-bridge.js');
-
-async function openRuntime(cmd: Command): Promise<ContainerRuntime> {
-  const opts = cmd.optsWithGlobals() as { backend?: string };
-  if (opts.backend === 'docker') {
-    throw new UserError('tscompose container manages the native engine\'s containers; with --backend docker, use `docker container`', 1,
-      'Drop --backend docker (or TSCOMPOSE_BACKEND=docker) for this command');
-  }
-  if (process.getuid?.() !== 0) throw new UserError('tscompose container needs root: containers are made of namespaces, cgroups and mounts');
-  const { ContainerRuntime } = await import('../../engine/native/runtime/index.js');
-  const rt = await ContainerRuntime.open();
-  // Whatever removes a container (rm, or ls finding an exited --rm one) takes its network endpoints away too.
-  rt.onRemoved(async (id) => (await network()).containerRemoved(id));
-  return rt;
-}
-
-/** Runs `fn` for each argument as docker does: errors are printed, the others still run, exit 1 if any failed. */
-async function forEach(refs: string[], fn: (ref: string) => Promise<void>): Promise<void> {
-  let failed = false;
-  for (const ref of refs) {
-    try {
-      await fn(ref);
-    } catch (err) {
-      failed = true;
-      process.stderr.write(`Error response from daemon: ${errorMessage(err)}\n`);
-    }
-  }
-  if (failed) process.exitCode = 1;
-}
-
-/** Creates the container and wires its network (src/network); one whose network cannot be made is removed again. */
-async function createWired(rt: ContainerRuntime, image: string, command: string[], f: CreateFlags): Promise<string> {
-  const spec = await specFromFlags(image, command, f);
-  if (spec.resources?.blkioWeight && !rt.cgroups.supportsBlkioWeight()) {
-    process.stderr.write('WARNING: Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.\n');
-    delete spec.resources.blkioWeight;
-  }
-  const id = await rt.create(spec);
-  try {
-    await (await network()).wireContainerNetwork(rt, id, f);
-  } catch (err) {
-    await rt.remove(id, { force: true, volumes: true }).catch(() => undefined);
-    throw err;
-  }
-  return id;
-}
-
-/** `logs | head` closes the pipe early: that ends the command, quietly, as it does for docker. */
-function endOnClosedStdout(): void {
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
-}
+const engineOf = (cmd: Command) => objectEngine(cmd, 'container');
 
 interface StopFlags { signal?: string; time?: string }
 
@@ -81,8 +29,9 @@ function stopFlags(cmd: Command): Command {
     .option('-t, --time <int>', 'Seconds to wait before killing the container');
 }
 
-function stopOptions(o: StopFlags): { timeout?: number; signal?: string } {
-  return { ...(o.time !== undefined ? { timeout: parseInteger(o.time, '--time') } : {}), ...(o.signal ? { signal: o.signal } : {}) };
+/** The engine's warnings about a create, on stderr as the docker CLI prints them. */
+function printWarning(warning: string): void {
+  process.stderr.write(`WARNING: ${warning}\n`);
 }
 
 /** Docker's run/create exit 125 when the engine refuses; 126/127 when the command cannot be run. */
@@ -91,64 +40,61 @@ function runError(err: unknown): never {
   throw err;
 }
 
-/** While a foreground container runs, ^C and kill signals are the helper's to pass on, not ours to die of. */
-function holdSignals(): () => void {
-  const ignore = () => undefined;
-  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
-  for (const s of sigs) process.on(s, ignore);
-  return () => { for (const s of sigs) process.off(s, ignore); };
+/** This process's streams for a foreground container; ^C and kill signals are the container's, passed on. */
+function stdio(engine: Engine, o: { tty?: boolean; interactive?: boolean }): { io: ProcessIO; forward(id: string): void; release(): void } {
+  const release = holdSignals();
+  const handlers: Array<[NodeJS.Signals, () => void]> = [];
+  return {
+    io: { stdout: process.stdout, stderr: process.stderr, ...(o.interactive ? { stdin: process.stdin } : {}), tty: o.tty ?? false },
+    forward(id) {
+      // A terminal's signals reach a tty container through the helper; without one, they are sent on as `docker run` does.
+      if (o.tty) return;
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
+        const h = () => void engine.containers.kill(id, sig).catch(() => undefined);
+        process.on(sig, h);
+        handlers.push([sig, h]);
+      }
+    },
+    release() {
+      for (const [sig, h] of handlers) process.off(sig, h);
+      release();
+      if (o.interactive) {
+        process.stdin.pause();
+        process.stdin.unref?.();
+      }
+    },
+  };
 }
 
-async function runContainer(rt: ContainerRuntime, image: string, command: string[], f: CreateFlags & { detach?: boolean }): Promise<void> {
+async function runCmd(engine: Engine, image: string, command: string[], f: CreateFlags & { detach?: boolean }): Promise<void> {
   if (f.tty && f.interactive && !process.stdin.isTTY && !f.detach) {
     throw new UserError('the input device is not a TTY', 1, 'drop -t, or run from a terminal');
   }
-  let id: string;
+  let request;
   try {
-    id = await createWired(rt, image, command, f);
+    request = requestFromFlags(image, command, f);
   } catch (err) {
     runError(err);
   }
-  const net = await network();
   if (f.detach) {
-    try {
-      await rt.start(id);
-      await net.containerStarted(rt, id);
-    } catch (err) {
-      if (f.rm) await rt.remove(id, { force: true, volumes: true }).catch(() => undefined);
-      if (f.rm) await net.containerRemoved(id).catch(() => undefined);
-      runError(err);
-    }
+    const { id } = await runContainer(engine, request!, { detach: true, onWarning: printWarning }).catch(runError);
     process.stdout.write(`${id}\n`);
     return;
   }
-  const release = holdSignals();
+  const s = stdio(engine, f);
   try {
-    let attached;
-    try {
-      attached = await rt.start(id, { attach: { stdio: 'inherit', stdin: f.interactive ?? false } });
-      await net.containerStarted(rt, id);
-    } catch (err) {
-      if (f.rm) await rt.remove(id, { force: true, volumes: true }).catch(() => undefined);
-      if (f.rm) await net.containerRemoved(id).catch(() => undefined);
-      runError(err);
-    }
-    const code = await attached!.exit;
-    process.exitCode = code;
-    if (f.rm) {
-      await rt.waitExit(id);
-      await rt.remove(id, { volumes: true }).catch(() => undefined);
-      await net.containerRemoved(id);
-    }
+    // In the foreground this process removes it once it has its exit code (the engine would race it).
+    const { exitCode } = await runContainer(engine, { ...request!, autoRemove: false }, { io: s.io, rm: f.rm, onStart: (c) => s.forward(c.id), onWarning: printWarning }).catch(runError);
+    process.exitCode = exitCode;
   } finally {
-    release();
+    s.release();
   }
 }
 
 export function register(program: Command): void {
   const container = program.command('container').description('Manage containers of the native engine').enablePositionalOptions();
-  registerContainerCommit(container);
-  registerContainerStats(container, openRuntime);
+  defineCommit(container.command('commit'));
+  defineStats(container.command('stats'));
 
   addCreateOptions(container.command('run'))
     .description('Create and run a new container from an image')
@@ -157,7 +103,7 @@ export function register(program: Command): void {
     .option('-d, --detach', 'Run container in background and print container ID')
     .passThroughOptions()
     .action(async (image: string, command: string[], f: CreateFlags & { detach?: boolean }, cmd: Command) => {
-      await runContainer(await openRuntime(cmd), image, command, f);
+      await runCmd(await engineOf(cmd), image, command, f);
     });
 
   addCreateOptions(container.command('create'))
@@ -166,40 +112,39 @@ export function register(program: Command): void {
     .argument('[command...]')
     .passThroughOptions()
     .action(async (image: string, command: string[], f: CreateFlags, cmd: Command) => {
-      const rt = await openRuntime(cmd);
+      const engine = await engineOf(cmd);
+      let request;
       try {
-        process.stdout.write(`${await createWired(rt, image, command, f)}\n`);
+        request = requestFromFlags(image, command, f);
       } catch (err) {
         runError(err);
       }
+      const { id, warnings } = await engine.containers.create(request).catch(runError);
+      warnings.forEach(printWarning);
+      process.stdout.write(`${id}\n`);
     });
 
   container.command('start')
     .description('Start one or more stopped containers')
     .argument('<container...>')
-    .option('-a, --attach', "Attach STDOUT/STDERR and forward signals")
+    .option('-a, --attach', 'Attach STDOUT/STDERR and forward signals')
     .option('-i, --interactive', "Attach container's STDIN")
     .action(async (refs: string[], o: { attach?: boolean; interactive?: boolean }, cmd: Command) => {
-      const rt = await openRuntime(cmd);
+      const engine = await engineOf(cmd);
       if (o.attach || o.interactive) {
         if (refs.length > 1) throw new UserError('you cannot start and attach multiple containers at once');
-        const release = holdSignals();
+        const c = await engine.containers.inspect(refs[0]!);
+        if (!c) throw new UserError(`No such container: ${refs[0]}`);
+        const s = stdio(engine, { tty: c.tty, interactive: o.interactive });
         try {
-          const id = rt.resolve(refs[0]!);
-          await (await network()).containerStarting(rt, id);
-          const a = await rt.start(id, { attach: { stdio: 'inherit', stdin: o.interactive ?? false } });
-          await (await network()).containerStarted(rt, id);
-          process.exitCode = a ? await a.exit : 0;
+          process.exitCode = (await startAttached(engine, c.id, s.io, { onStart: (r) => s.forward(r.id) })).exitCode;
         } finally {
-          release();
+          s.release();
         }
         return;
       }
       await forEach(refs, async (ref) => {
-        const id = rt.resolve(ref);
-        await (await network()).containerStarting(rt, id);
-        await rt.start(id);
-        await (await network()).containerStarted(rt, id);
+        await engine.containers.start(ref);
         process.stdout.write(`${ref}\n`);
       });
     });
@@ -208,11 +153,10 @@ export function register(program: Command): void {
     .description('Stop one or more running containers')
     .argument('<container...>')
     .action(async (refs: string[], o: StopFlags, cmd: Command) => {
-      const rt = await openRuntime(cmd);
-      const opts = stopOptions(o);
+      const engine = await engineOf(cmd);
+      const time = o.time !== undefined ? parseInteger(o.time, '--time') : undefined;
       await forEach(refs, async (ref) => {
-        await rt.stop(ref, opts);
-        await (await network()).containerStopped(rt.resolve(ref));
+        await engine.containers.stop(ref, time, o.signal);
         process.stdout.write(`${ref}\n`);
       });
     });
@@ -221,13 +165,10 @@ export function register(program: Command): void {
     .description('Restart one or more containers')
     .argument('<container...>')
     .action(async (refs: string[], o: StopFlags, cmd: Command) => {
-      const rt = await openRuntime(cmd);
-      const opts = stopOptions(o);
+      const engine = await engineOf(cmd);
+      const time = o.time !== undefined ? parseInteger(o.time, '--time') : undefined;
       await forEach(refs, async (ref) => {
-        const id = rt.resolve(ref);
-        await (await network()).containerStarting(rt, id);
-        await rt.restart(id, opts);
-        await (await network()).containerStarted(rt, id);
+        await engine.containers.restart(ref, time, o.signal);
         process.stdout.write(`${ref}\n`);
       });
     });
@@ -237,9 +178,9 @@ export function register(program: Command): void {
     .argument('<container...>')
     .option('-s, --signal <string>', 'Signal to send to the container', 'KILL')
     .action(async (refs: string[], o: { signal: string }, cmd: Command) => {
-      const rt = await openRuntime(cmd);
+      const engine = await engineOf(cmd);
       await forEach(refs, async (ref) => {
-        await rt.kill(ref, o.signal);
+        await engine.containers.kill(ref, o.signal);
         process.stdout.write(`${ref}\n`);
       });
     });
@@ -250,11 +191,9 @@ export function register(program: Command): void {
     .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
     .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
     .action(async (refs: string[], o: { force?: boolean; volumes?: boolean }, cmd: Command) => {
-      const rt = await openRuntime(cmd);
+      const engine = await engineOf(cmd);
       await forEach(refs, async (ref) => {
-        const id = rt.resolve(ref);
-        await rt.remove(id, { force: o.force ?? false, volumes: o.volumes ?? false });
-        await (await network()).containerRemoved(id);
+        await engine.containers.remove(ref, { force: o.force ?? false, volumes: o.volumes ?? false });
         process.stdout.write(`${ref}\n`);
       });
     });
@@ -269,16 +208,11 @@ export function register(program: Command): void {
     .option('-n, --last <int>', 'Show n last created containers (includes all states)')
     .option('-l, --latest', 'Show the latest created container (includes all states)')
     .action(async (o: { all?: boolean; quiet?: boolean; trunc?: boolean; filter?: string[]; format?: string; last?: string; latest?: boolean }, cmd: Command) => {
-      const rt = await openRuntime(cmd);
+      const engine = await engineOf(cmd);
       const filter = parsePsFilters(o.filter);
       const last = o.latest ? 1 : o.last !== undefined ? parseInteger(o.last, '--last') : undefined;
-      let list = await rt.list({
-        all: o.all || last !== undefined || filter.status !== undefined,
-        ...(filter.labels ? { labels: filter.labels } : {}),
-        ...(filter.name ? { name: filter.name } : {}),
-        ...(filter.status ? { status: filter.status } : {}),
-      });
-      if (filter.id) list = list.filter((c) => c.Id.startsWith(filter.id!));
+      const all = o.all || last !== undefined || filter.status !== undefined;
+      let list = filterContainers(await engine.containers.list({ all, ...(filter.labels ? { labels: filter.labels } : {}) }), filter);
       if (last !== undefined && last >= 0) list = list.slice(0, last);
       process.stdout.write(renderPs(psRows(list, { noTrunc: o.trunc === false }), { quiet: o.quiet, format: o.format }));
     });
@@ -288,20 +222,18 @@ export function register(program: Command): void {
     .argument('<container...>')
     .option('-f, --format <string>', 'Format output using a Go-like template')
     .action(async (refs: string[], o: { format?: string }, cmd: Command) => {
-      const rt = await openRuntime(cmd);
+      const engine = await engineOf(cmd);
       const found: unknown[] = [];
-      let missing = false;
       for (const ref of refs) {
-        try {
-          found.push(await rt.inspect(ref));
-        } catch (err) {
-          missing = true;
-          process.stderr.write(`Error: ${errorMessage(err)}\n`);
+        const c = await engine.containers.inspectRaw(ref);
+        if (c) found.push(c);
+        else {
+          process.stderr.write(`Error: No such container: ${ref}\n`);
+          process.exitCode = 1;
         }
       }
       if (o.format) process.stdout.write(found.map((c) => `${renderTemplate(o.format!, c)}\n`).join(''));
       else process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-      if (missing) process.exitCode = 1;
     });
 
   container.command('logs')
@@ -313,18 +245,19 @@ export function register(program: Command): void {
     .option('--since <string>', 'Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)')
     .option('--until <string>', 'Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)')
     .action(async (ref: string, o: { follow?: boolean; timestamps?: boolean; tail: string; since?: string; until?: string }, cmd: Command) => {
-      const rt = await openRuntime(cmd);
+      const engine = await engineOf(cmd);
       endOnClosedStdout();
       const tail = o.tail === 'all' ? undefined : parseInteger(o.tail, '--tail');
-      const entries = rt.logs(ref, {
+      const lines = engine.containers.logs(ref, {
         follow: o.follow ?? false,
+        timestamps: o.timestamps ?? false,
         ...(tail !== undefined ? { tail } : {}),
-        ...(o.since ? { since: parseTime(o.since, '--since') } : {}),
-        ...(o.until ? { until: parseTime(o.until, '--until') } : {}),
+        ...(o.since ? { since: parseTime(o.since, '--since') / 1000 } : {}),
+        ...(o.until ? { until: parseTime(o.until, '--until') / 1000 } : {}),
       });
-      for await (const e of entries) {
-        const text = `${o.timestamps ? `${e.time} ` : ''}${e.line}${e.partial ? '' : '\n'}`;
-        (e.stream === 'stdout' ? process.stdout : process.stderr).write(text);
+      for await (const l of lines) {
+        const text = `${l.timestamp ? `${l.timestamp} ` : ''}${l.text}${l.partial ? '' : '\n'}`;
+        (l.stream === 'stdout' ? process.stdout : process.stderr).write(text);
       }
     });
 
@@ -344,26 +277,26 @@ export function register(program: Command): void {
     .action(async (ref: string, command: string[], o: {
       detach?: boolean; env?: string[]; envFile?: string[]; interactive?: boolean; tty?: boolean; user?: string; workdir?: string; privileged?: boolean;
     }, cmd: Command) => {
-      const rt = await openRuntime(cmd);
+      const engine = await engineOf(cmd);
       if (o.tty && o.interactive && !process.stdin.isTTY) throw new UserError('the input device is not a TTY', 1, 'drop -t, or run from a terminal');
-      const release = holdSignals();
+      const env = Object.fromEntries(parseEnv(o.env, o.envFile).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+      const request = {
+        cmd: command,
+        ...(Object.keys(env).length ? { env } : {}),
+        ...(o.user !== undefined ? { user: o.user } : {}),
+        ...(o.workdir !== undefined ? { workingDir: o.workdir } : {}),
+        tty: o.tty ?? false,
+        privileged: o.privileged ?? false,
+      };
+      const s = stdio(engine, { tty: o.tty, interactive: o.interactive });
       try {
-        const env = parseEnv(o.env, o.envFile);
-        process.exitCode = await rt.exec(ref, {
-          cmd: command,
-          ...(env.length ? { env } : {}),
-          ...(o.user !== undefined ? { user: o.user } : {}),
-          ...(o.workdir !== undefined ? { workingDir: o.workdir } : {}),
-          tty: o.tty ?? false,
-          stdin: o.interactive ?? false,
-          detach: o.detach ?? false,
-          privileged: o.privileged ?? false,
-        });
+        if (o.detach) await engine.containers.execDetached(ref, request);
+        else process.exitCode = (await engine.containers.exec(ref, request, s.io)).exitCode;
       } catch (err) {
         if (err instanceof UserError && err.exitCode === 1 && !/not running|No such/.test(err.message)) throw new UserError(err.message, 126, err.hint);
         throw err;
       } finally {
-        release();
+        s.release();
       }
     });
 
@@ -374,7 +307,7 @@ export function register(program: Command): void {
     .option('-a, --archive', 'Archive mode (copy all uid/gid information)')
     .option('-L, --follow-link', 'Always follow symbol link in SRC_PATH')
     .action(async (src: string, dest: string, o: { archive?: boolean; followLink?: boolean }, cmd: Command) => {
-      const rt = await openRuntime(cmd);
+      const engine = await engineOf(cmd);
       const split = (arg: string) => {
         const m = /^([^/.:][^:/]*):(.*)$/.exec(arg);
         return m ? { container: m[1]!, path: m[2]! || '/' } : undefined;
@@ -383,28 +316,26 @@ export function register(program: Command): void {
       const to = split(dest);
       if (from && to) throw new UserError('copying between containers is not supported', 1, 'copy to the host first');
       if (!from && !to) throw new UserError('must specify at least one container source', 1, 'use CONTAINER:PATH on one side');
-      const opts = { archive: o.archive ?? false };
       if (dest === '-') endOnClosedStdout();
-      if (from) await rt.copyFrom(from.container, from.path, dest, opts);
-      else await rt.copyTo(to!.container, o.followLink && src !== '-' ? realpathSync(src) : src, to!.path, opts);
+      if (from) await copyFromContainer(engine, from.container, from.path, dest, process.stdout, { archive: o.archive });
+      else await copyToContainer(engine, to!.container, src, to!.path, { archive: o.archive, followLink: o.followLink, stdin: process.stdin });
     });
 
   container.command('top')
     .description('Display the running processes of a container')
     .argument('<container>')
     .action(async (ref: string, _o: unknown, cmd: Command) => {
-      const rt = await openRuntime(cmd);
-      const top = await rt.top(ref);
-      process.stdout.write(table([top.Titles, ...top.Processes]));
+      const top = await (await engineOf(cmd)).containers.top(ref);
+      process.stdout.write(table([top.titles, ...top.processes]));
     });
 
   container.command('wait')
     .description('Block until one or more containers stop, then print their exit codes')
     .argument('<container...>')
     .action(async (refs: string[], _o: unknown, cmd: Command) => {
-      const rt = await openRuntime(cmd);
+      const engine = await engineOf(cmd);
       await forEach(refs, async (ref) => {
-        process.stdout.write(`${await rt.wait(ref)}\n`);
+        process.stdout.write(`${(await engine.containers.wait(ref)).exitCode}\n`);
       });
     });
 }

@@ -1,39 +1,23 @@
 import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { dirname, basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { UserError, errorMessage } from '../../util/errors.js';
-import { ImageStore, importRootfsTar, familiarString, parseReference, normalizeTaggedName, type ImageRecord } from '../../engine/native/image/index.js';
-import { loadArchive } from '../../engine/native/image/archive/load.js';
-import { applyConfigChanges } from '../../build/commit.js';
-import { saveImages } from '../../engine/native/image/archive/save.js';
-import {
-  filterRows, historyRows, humanSize, imageRows, inspectImage, renderTemplate, table,
-} from '../../engine/native/image/present.js';
-import { register as registerImageRemote } from './image-remote.js';
+import type { BuildRequest, Engine, ImageSummary } from '../../engine/types.js';
+import { filterRows, historyRows, imageRows, rowsOfRepository } from '../present/images.js';
+import { humanSize, renderTemplate, table } from '../present/docker.js';
+import { TransferRenderer } from '../progress/transfer.js';
+import { collect, parseKeyValues } from '../flags.js';
+import { confirm } from '../terminal.js';
+import { objectEngine } from '../objects.js';
 
 /**
  * `tscompose image ...`: the native engine's images, with the docker CLI's
- * verbs, flags and output.
+ * verbs, flags and output, driven through the Engine; `pull`, `push`,
+ * `build` and `bootstrap` reach beyond the store (a registry, the builder,
+ * debootstrap).
  */
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-async function openStore(cmd: Command): Promise<ImageStore> {
-  const opts = cmd.optsWithGlobals() as { backend?: string };
-  if (opts.backend === 'docker') {
-    throw new UserError('tscompose image manages the native engine\'s images; with --backend docker, use `docker image` on the Docker Engine', 1,
-      'Drop --backend docker (or TSCOMPOSE_BACKEND=docker) for this command');
-  }
-  if (process.getuid?.() !== 0) {
-    throw new UserError('tscompose image needs root: layers are unpacked with their owners and device nodes, and mounted with overlayfs');
-  }
-  return ImageStore.open();
-}
 
 function out(text: string): void {
   process.stdout.write(text);
@@ -63,24 +47,75 @@ async function writeAtomically(path: string, write: (stream: Writable) => Promis
     renameSync(tmp, path);
   } catch (err) {
     // The file may be opened after the error (the stream opens asynchronously): remove it once closed.
-    if (!stream.closed) await new Promise<void>((resolve) => { stream.once('close', () => resolve()); stream.destroy(); });
+    if (!stream.closed) await new Promise<void>((r) => { stream.once('close', () => r()); stream.destroy(); });
     rmSync(tmp, { force: true });
     throw err;
   }
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+/** An AbortSignal that the first Ctrl-C (or SIGTERM) fires, so a pull or build stops and cleans up. */
+function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const onSignal = () => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { signal: ac.signal, dispose: () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); } };
+}
+
+async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const int = interruptSignal();
   try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
+    return await fn(int.signal);
   } finally {
-    rl.close();
+    int.dispose();
   }
+}
+
+interface BuildFlags {
+  tag?: string[];
+  file?: string;
+  buildArg?: string[];
+  target?: string;
+  cache?: boolean;
+  pull?: boolean;
+  network?: string;
+  label?: string[];
+  quiet?: boolean;
+  platform?: string;
+  addHost?: string[];
+}
+
+function buildNetwork(n: string | undefined): 'host' | 'none' | undefined {
+  if (n === undefined) return undefined;
+  if (n === 'host' || n === 'none') return n;
+  if (n === 'default') return 'host';
+  throw new UserError(`unsupported --network ${n} for builds`, 1, 'Use host (the default) or none');
+}
+
+function buildRequest(path: string, o: BuildFlags): BuildRequest {
+  const network = buildNetwork(o.network);
+  return {
+    context: resolve(path),
+    ...(o.file ? { dockerfile: resolve(o.file) } : {}),
+    args: parseKeyValues(o.buildArg, '--build-arg', true),
+    ...(o.target ? { target: o.target } : {}),
+    tags: o.tag ?? [],
+    labels: parseKeyValues(o.label, '--label', false),
+    ...(network ? { network } : {}),
+    noCache: o.cache === false,
+    pull: !!o.pull,
+    ...(o.platform ? { platform: o.platform } : {}),
+    ...(o.addHost?.length ? { extraHosts: o.addHost } : {}),
+    ...(o.quiet ? {} : { onProgress: (p) => out(`${p.status}\n`) }),
+  };
 }
 
 export function register(program: Command): void {
   const image = program.command('image').description('Manage images of the native engine');
-  registerImageRemote(image);
+  const engineOf = (cmd: Command) => objectEngine(cmd, 'image');
 
   image.command('ls').alias('list')
     .description('List images')
@@ -92,26 +127,23 @@ export function register(program: Command): void {
     .option('--format <format>', 'Format output: table, json, or a Go template')
     .option('-f, --filter <filter>', 'Filter output: dangling=, reference=, label=, before=, since= (repeatable)', collect)
     .action(async (repository: string | undefined, opts: { quiet?: boolean; digests?: boolean; trunc?: boolean; format?: string; filter?: string[] }, cmd: Command) => {
-      const store = await openStore(cmd);
-      const images = await store.list();
-      let rows = imageRows(images, { noTrunc: opts.trunc === false });
+      const engine = await engineOf(cmd);
+      let rows = imageRows(await engine.images.list(), { noTrunc: opts.trunc === false });
+      if (repository) rows = rowsOfRepository(rows, repository);
       if (opts.filter?.length) {
-        const named = new Map<string, ImageRecord>();
+        const named = new Map<string, ImageSummary>();
         for (const f of opts.filter) {
           const m = /^(before|since)=(.*)$/.exec(f);
-          if (m) named.set(m[2]!, await store.get(m[2]!));
+          const img = m ? await engine.images.inspect(m[2]!) : undefined;
+          if (m && img) named.set(m[2]!, img);
         }
-        rows = filterRows(rows, images, opts.filter, named);
+        rows = filterRows(rows, opts.filter, named);
       }
-      if (repository) {
-        const want = parseReference(repository);
-        const repo = familiarString({ domain: want.domain, path: want.path });
-        rows = rows.filter((r) => r.Repository === repo && (want.tag === undefined || r.Tag === want.tag));
-      }
-      const cols: [string, (r: (typeof rows)[number]) => string][] = [['REPOSITORY', (r) => r.Repository], ['TAG', (r) => r.Tag]];
+      const view = rows.map(({ image: _, ...row }) => row);
+      const cols: [string, (r: (typeof view)[number]) => string][] = [['REPOSITORY', (r) => r.Repository], ['TAG', (r) => r.Tag]];
       if (opts.digests) cols.push(['DIGEST', (r) => r.Digest]);
       cols.push(['IMAGE ID', (r) => r.ID], ['CREATED', (r) => r.CreatedSince], ['SIZE', (r) => r.Size]);
-      printFormatted(rows, opts.format, cols, (r) => r.ID, opts.quiet);
+      printFormatted(view, opts.format, cols, (r) => r.ID, opts.quiet);
     });
 
   image.command('inspect')
@@ -119,12 +151,12 @@ export function register(program: Command): void {
     .argument('<image...>')
     .option('-f, --format <format>', 'Format output using a Go template')
     .action(async (refs: string[], opts: { format?: string }, cmd: Command) => {
-      const store = await openStore(cmd);
-      const found: Record<string, unknown>[] = [];
+      const engine = await engineOf(cmd);
+      const found: unknown[] = [];
       const errors: string[] = [];
       for (const ref of refs) {
-        const img = await store.resolve(ref);
-        if (img) found.push(inspectImage(store, img));
+        const img = await engine.images.inspectRaw(ref);
+        if (img) found.push(img);
         else errors.push(`Error: No such image: ${ref}`);
       }
       if (opts.format) out(found.map((f) => `${renderTemplate(opts.format!, f)}\n`).join(''));
@@ -144,8 +176,8 @@ export function register(program: Command): void {
     .option('--no-trunc', "Don't truncate output")
     .option('--format <format>', 'Format output: table, json, or a Go template')
     .action(async (ref: string, opts: { human?: boolean; quiet?: boolean; trunc?: boolean; format?: string }, cmd: Command) => {
-      const store = await openStore(cmd);
-      const rows = historyRows(store, await store.get(ref), { noTrunc: opts.trunc === false, human: opts.human !== false });
+      const engine = await engineOf(cmd);
+      const rows = historyRows(await engine.images.history(ref), { noTrunc: opts.trunc === false, human: opts.human !== false });
       printFormatted(rows, opts.format, [
         ['IMAGE', (r) => r.ID], ['CREATED', (r) => (opts.human === false ? r.CreatedAt : r.CreatedSince)],
         ['CREATED BY', (r) => r.CreatedBy], ['SIZE', (r) => r.Size], ['COMMENT', (r) => r.Comment],
@@ -157,7 +189,7 @@ export function register(program: Command): void {
     .argument('<source>', 'SOURCE_IMAGE[:TAG]')
     .argument('<target>', 'TARGET_IMAGE[:TAG]')
     .action(async (source: string, target: string, _opts: unknown, cmd: Command) => {
-      await (await openStore(cmd)).tag(source, target);
+      await (await engineOf(cmd)).images.tag(source, target);
     });
 
   image.command('rm').alias('remove')
@@ -165,10 +197,10 @@ export function register(program: Command): void {
     .argument('<image...>')
     .option('-f, --force', 'Force removal of the image (even when a container uses it)')
     .action(async (refs: string[], opts: { force?: boolean }, cmd: Command) => {
-      const store = await openStore(cmd);
+      const engine = await engineOf(cmd);
       for (const ref of refs) {
         try {
-          const report = await store.remove(ref, { force: !!opts.force });
+          const report = await engine.images.remove(ref, { force: !!opts.force });
           out(report.untagged.map((u) => `Untagged: ${u}\n`).join('') + report.deleted.map((d) => `Deleted: ${d}\n`).join(''));
         } catch (err) {
           if (!(err instanceof UserError)) throw err;
@@ -183,12 +215,12 @@ export function register(program: Command): void {
     .option('-a, --all', 'Remove all unused images, not just dangling ones')
     .option('-f, --force', 'Do not prompt for confirmation')
     .action(async (opts: { all?: boolean; force?: boolean }, cmd: Command) => {
-      const store = await openStore(cmd);
+      const engine = await engineOf(cmd);
       if (!opts.force) {
         const what = opts.all ? 'all images without at least one container associated to them' : 'all dangling images';
-        if (!(await confirm(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `))) return;
+        if (!(await confirm(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `, process.stdout))) return;
       }
-      const report = await store.prune({ all: !!opts.all });
+      const report = await engine.images.prune({ all: !!opts.all });
       if (report.untagged.length + report.deleted.length) {
         out('Deleted Images:\n' + report.untagged.map((u) => `untagged: ${u}\n`).join('') + report.deleted.map((d) => `deleted: ${d}\n`).join('') + '\n');
       }
@@ -202,19 +234,13 @@ export function register(program: Command): void {
     .option('-c, --change <instruction>', 'Apply a Dockerfile instruction to the image config (repeatable)', collect)
     .option('-m, --message <message>', 'Set the commit message for the imported image')
     .action(async (file: string, reference: string | undefined, opts: { change?: string[]; message?: string }, cmd: Command) => {
-      // A bad name or instruction fails before the tar is read.
-      if (reference) normalizeTaggedName(reference);
-      const changes = opts.change ?? [];
-      applyConfigChanges({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }, changes);
-      const store = await openStore(cmd);
-      const input = file === '-' ? process.stdin : file;
-      const { image: img } = await importRootfsTar(store, input, {
+      const engine = await engineOf(cmd);
+      const id = await engine.images.importRootfs(file === '-' ? process.stdin : file, {
         tags: reference ? [reference] : [],
-        configure: (config) => applyConfigChanges(config, changes),
-        source: file,
+        changes: opts.change ?? [],
         ...(opts.message !== undefined ? { message: opts.message } : {}),
       });
-      out(`${img.id}\n`);
+      out(`${id}\n`);
     });
 
   image.command('load')
@@ -222,17 +248,12 @@ export function register(program: Command): void {
     .option('-i, --input <file>', 'Read from a tar archive file (or an OCI layout dir) instead of STDIN')
     .option('-q, --quiet', 'Suppress the load output')
     .action(async (opts: { input?: string; quiet?: boolean }, cmd: Command) => {
-      const store = await openStore(cmd);
+      const engine = await engineOf(cmd);
       if (!opts.input && process.stdin.isTTY) {
         throw new UserError('requested load from stdin, but stdin is empty', 1, 'Use -i FILE, or pipe an archive in');
       }
-      const loaded = await loadArchive(store, opts.input ?? process.stdin);
-      if (opts.quiet) return;
-      for (const l of loaded) {
-        for (const r of l.retagged) out(`The image ${r.tag} already exists, renaming the old one with ID ${r.previousId} to empty string\n`);
-        if (l.tags.length) out(l.tags.map((t) => `Loaded image: ${t}\n`).join(''));
-        else out(`Loaded image ID: ${l.id}\n`);
-      }
+      // The lines without a layer id are the daemon's summary (`Loaded image: x`), which docker load prints.
+      await engine.images.load(opts.input ?? process.stdin, opts.quiet ? undefined : (p) => { if (!p.id) out(`${p.status}\n`); });
     });
 
   image.command('save')
@@ -240,12 +261,75 @@ export function register(program: Command): void {
     .argument('<image...>')
     .option('-o, --output <file>', 'Write to a file, instead of STDOUT')
     .action(async (refs: string[], opts: { output?: string }, cmd: Command) => {
-      const store = await openStore(cmd);
+      const engine = await engineOf(cmd);
       if (opts.output) {
-        await writeAtomically(opts.output, (stream) => saveImages(store, refs, stream));
+        await writeAtomically(opts.output, (stream) => engine.images.save(refs, stream));
         return;
       }
       if (process.stdout.isTTY) throw new UserError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
-      await saveImages(store, refs, process.stdout);
+      await engine.images.save(refs, process.stdout);
+    });
+
+  image.command('pull')
+    .description('Download an image from a registry')
+    .argument('<name>', 'NAME[:TAG|@DIGEST]')
+    .option('--platform <platform>', 'Set the platform (OS/ARCH[/VARIANT]) of a multi-platform image')
+    .option('-q, --quiet', 'Suppress verbose output')
+    .option('-a, --all-tags', 'Download all tagged images in the repository')
+    .action(async (name: string, o: { platform?: string; quiet?: boolean; allTags?: boolean }, cmd: Command) => {
+      if (o.allTags) throw new UserError('--all-tags is not supported', 1, 'Pull the tags you need one by one');
+      const engine = await objectEngine(cmd, 'image pull');
+      const render = new TransferRenderer();
+      const { reference } = await interruptible((signal) => engine.images.pull(name, { ...(o.platform ? { platform: o.platform } : {}), signal, ...(o.quiet ? {} : { onProgress: render.onProgress }) }));
+      render.flushFrame();
+      out(`${reference}\n`);
+    });
+
+  image.command('push')
+    .description('Upload an image to a registry')
+    .argument('<name>', 'NAME[:TAG]')
+    .option('-q, --quiet', 'Suppress verbose output')
+    .action(async (name: string, o: { quiet?: boolean }, cmd: Command) => {
+      const engine = await objectEngine(cmd, 'image push');
+      const render = new TransferRenderer();
+      const r = await interruptible((signal) => engine.images.push(name, { signal, ...(o.quiet ? {} : { onProgress: render.onProgress }) }));
+      render.flushFrame();
+      if (o.quiet) out(`${r.reference}\n`);
+    });
+
+  image.command('build')
+    .description('Build an image from a Dockerfile')
+    .option('-t, --tag <name>', 'Name and optionally a tag (NAME[:TAG]), repeatable', collect)
+    .option('-f, --file <path>', 'Name of the Dockerfile (default: PATH/Dockerfile)')
+    .option('--build-arg <arg>', 'Set a build-time variable (KEY=VALUE, or KEY to take it from the environment), repeatable', collect)
+    .option('--target <stage>', 'Set the target build stage to build')
+    .option('--no-cache', 'Do not use the cache when building the image')
+    .option('--pull', 'Always attempt to pull a newer version of the base images')
+    .option('--network <mode>', 'Networking mode for the RUN instructions: host (default) or none')
+    .option('--label <label>', 'Set metadata for the image (KEY=VALUE), repeatable', collect)
+    .option('-q, --quiet', 'Suppress the build output and print the image ID on success')
+    .option('--platform <platform>', 'Set the platform (only this host\'s)')
+    .option('--add-host <host:ip>', 'Add a custom host-to-IP mapping for RUN steps, repeatable', collect)
+    .argument('<path>', 'The build context directory')
+    .action(async (path: string, o: BuildFlags, cmd: Command) => {
+      const engine = await objectEngine(cmd, 'image build');
+      const id = await interruptible((signal) => engine.images.build({ ...buildRequest(path, o), signal }));
+      if (o.quiet) out(`${id}\n`);
+    });
+
+  image.command('bootstrap')
+    .description('Make a Debian base image (debian:<suite>) here with debootstrap, for machines that reach no registry')
+    .argument('<image>', 'debian:<suite>, e.g. debian:bookworm')
+    .option('--refresh', 'Make it again even when a cached root filesystem exists')
+    .option('--cache-dir <dir>', 'Keep the root filesystem tar there, and reuse it next time')
+    .action(async (ref: string, o: { refresh?: boolean; cacheDir?: string }, cmd: Command) => {
+      const engine: Engine = await objectEngine(cmd, 'image bootstrap');
+      if (!engine.images.bootstrap) throw new UserError('image bootstrap needs the native engine');
+      const id = await engine.images.bootstrap(ref, {
+        ...(o.refresh ? { refresh: true } : {}),
+        ...(o.cacheDir ? { cacheDir: resolve(o.cacheDir) } : {}),
+        onLine: (l) => process.stderr.write(`${l}\n`),
+      });
+      out(`${id}\n`);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { login, logout } from '../../compose/registry.js';
+import { readStdin } from '../terminal.js';
 import { UserError } from '../../util/errors.js';
-import { readStdin } from './image-remote.js';
 
 /**
  * `tscompose login [SERVER]` and `logout [SERVER]`: credentials checked
@@ -15,7 +16,6 @@ export function register(program: Command): void {
     .option('-p, --password <password>', 'Password (prefer --password-stdin)')
     .option('--password-stdin', 'Take the password from stdin')
     .action(async (server: string | undefined, o: { username?: string; password?: string; passwordStdin?: boolean }) => {
-      const { login } = await import('../../engine/native/registry/index.js');
       if (o.password !== undefined && o.passwordStdin) throw new UserError('--password and --password-stdin are mutually exclusive');
       if (o.password !== undefined) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
       if (!o.username) throw new UserError('login needs a username', 1, 'Give -u USERNAME (and --password-stdin)');
@@ -29,7 +29,6 @@ export function register(program: Command): void {
     .description('Log out from a registry (Docker Hub when no server is given)')
     .argument('[server]', 'The registry')
     .action(async (server: string | undefined) => {
-      const { logout } = await import('../../engine/native/registry/index.js');
       const { registry, removed } = await logout(server);
       process.stdout.write(removed ? `Removing login credentials for ${registry}\n` : `Not logged in to ${registry}\n`);
     });

@@ -1,17 +1,15 @@
 import { Command, Option } from 'commander';
-import { createInterface } from 'node:readline/promises';
-import { UserError, NotFoundError, errorMessage } from '../../util/errors.js';
-import type { GlobalOptions } from '../program.js';
+import { UserError, errorMessage } from '../../util/errors.js';
+import type { IpamPool } from '../../engine/types.js';
+import { collect } from '../flags.js';
+import { confirm } from '../terminal.js';
+import { objectEngine } from '../objects.js';
 
 /**
  * `tscompose network ...`, as `docker network ...`: create, ls, inspect, rm,
- * connect, disconnect, prune. The native engine's networks (src/network).
- * The network module is imported on use, so other commands do not pay for it.
+ * connect, disconnect, prune. The native engine's networks, through the
+ * Engine (the route the compose verbs take).
  */
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 function keyValues(items: string[] | undefined, what: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -22,15 +20,6 @@ function keyValues(items: string[] | undefined, what: string): Record<string, st
   }
   return out;
 }
-
-function nativeOnly(cmd: Command): void {
-  const g = cmd.optsWithGlobals<GlobalOptions>();
-  if (g.backend === 'docker') {
-    throw new UserError('`tscompose network` manages the native engine\'s networks', 1, 'use `docker network ...` for a Docker Engine\'s networks');
-  }
-}
-
-const net = () => import('../../network/index.js');
 
 /** `--filter label=k[=v]` and `name=x`, Docker's syntax. */
 function parseFilters(items: string[] | undefined): { labels: Record<string, string | undefined>; names: string[] } {
@@ -64,16 +53,9 @@ export function renderTemplate(template: string, value: unknown): string {
   });
 }
 
-async function containerRef(ref: string): Promise<{ containerId: string; containerName: string }> {
-  const { findAttachedContainer } = await net();
-  const found = findAttachedContainer(ref);
-  if (found) return found;
-  if (/^[0-9a-f]{64}$/.test(ref)) return { containerId: ref, containerName: ref.slice(0, 12) };
-  throw new NotFoundError('container', ref);
-}
-
 export function register(program: Command): void {
   const network = program.command('network').description('Manage networks');
+  const engineOf = (cmd: Command) => objectEngine(cmd, 'network');
 
   network
     .command('create')
@@ -90,22 +72,25 @@ export function register(program: Command): void {
     .option('--label <key=value>', 'set metadata on the network (repeatable)', collect)
     .option('-o, --opt <key=value>', 'driver specific options (repeatable)', collect)
     .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
-      nativeOnly(cmd);
-      const { createNetwork } = await net();
-      const rec = await createNetwork({
-        name,
-        driver: o.driver as string,
+      const engine = await engineOf(cmd);
+      const aux = keyValues(o.auxAddress as string[] | undefined, 'auxiliary address');
+      const pool: IpamPool = {
         ...(o.subnet ? { subnet: o.subnet as string } : {}),
         ...(o.gateway ? { gateway: o.gateway as string } : {}),
         ...(o.ipRange ? { ipRange: o.ipRange as string } : {}),
-        auxAddresses: keyValues(o.auxAddress as string[] | undefined, 'auxiliary address'),
+        ...(Object.keys(aux).length ? { auxAddresses: aux } : {}),
+      };
+      const { id } = await engine.networks.create({
+        name,
+        driver: o.driver as string,
+        ...(Object.keys(pool).length ? { ipam: { config: [pool] } } : {}),
         internal: Boolean(o.internal),
         attachable: Boolean(o.attachable),
         enableIpv6: Boolean(o.ipv6),
         labels: keyValues(o.label as string[] | undefined, 'label'),
-        options: keyValues(o.opt as string[] | undefined, 'driver option'),
+        driverOpts: keyValues(o.opt as string[] | undefined, 'driver option'),
       });
-      process.stdout.write(`${rec.id}\n`);
+      process.stdout.write(`${id}\n`);
     });
 
   network
@@ -117,16 +102,16 @@ export function register(program: Command): void {
     .option('-f, --filter <filter>', 'filter output (label=KEY[=VALUE], name=NAME; repeatable)', collect)
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (o: { quiet?: boolean; trunc: boolean; filter?: string[]; format: string }, cmd: Command) => {
-      nativeOnly(cmd);
-      const { listNetworks } = await net();
-      const rows = listNetworks(parseFilters(o.filter));
+      const engine = await engineOf(cmd);
+      const f = parseFilters(o.filter);
+      const rows = await engine.networks.list({ labels: f.labels, ...(f.names.length ? { names: f.names } : {}) });
       const id = (x: string) => (o.trunc ? x.slice(0, 12) : x);
       if (o.quiet) {
         for (const n of rows) process.stdout.write(`${id(n.id)}\n`);
       } else if (o.format === 'json') {
         for (const n of rows) {
           const labels = Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',');
-          process.stdout.write(JSON.stringify({ ID: id(n.id), Name: n.name, Driver: n.driver, Scope: 'local', Internal: String(n.internal), IPv6: 'false', Labels: labels, CreatedAt: n.created }) + '\n');
+          process.stdout.write(JSON.stringify({ ID: id(n.id), Name: n.name, Driver: n.driver, Scope: 'local', Internal: String(n.internal), IPv6: 'false', Labels: labels, CreatedAt: new Date(n.created).toISOString() }) + '\n');
         }
       } else {
         const table = [['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], ...rows.map((n) => [id(n.id), n.name, n.driver, 'local'])];
@@ -141,13 +126,14 @@ export function register(program: Command): void {
     .argument('<network...>', 'network names or ids')
     .option('-f, --format <template>', 'format the output with a template ({{.Field}}, {{json .Field}})')
     .action(async (refs: string[], o: { format?: string }, cmd: Command) => {
-      nativeOnly(cmd);
-      const { inspectNetwork } = await net();
+      const engine = await engineOf(cmd);
       const found: unknown[] = [];
       const errors: string[] = [];
       for (const ref of refs) {
         try {
-          found.push(inspectNetwork(ref));
+          const n = await engine.networks.inspectRaw(ref);
+          if (n) found.push(n);
+          else errors.push(`No such network: ${ref}`);
         } catch (err) {
           errors.push(errorMessage(err));
         }
@@ -163,12 +149,11 @@ export function register(program: Command): void {
     .description('Remove one or more networks')
     .argument('<network...>', 'network names or ids')
     .action(async (refs: string[], _o: unknown, cmd: Command) => {
-      nativeOnly(cmd);
-      const { removeNetwork } = await net();
+      const engine = await engineOf(cmd);
       const errors: string[] = [];
       for (const ref of refs) {
         try {
-          await removeNetwork(ref);
+          await engine.networks.remove(ref);
           process.stdout.write(`${ref}\n`);
         } catch (err) {
           if (!(err instanceof UserError)) throw err;
@@ -186,11 +171,8 @@ export function register(program: Command): void {
     .option('--alias <alias>', 'add a network-scoped alias for the container (repeatable)', collect)
     .option('--ip <address>', 'IPv4 address (e.g. 172.30.100.104)')
     .action(async (network: string, container: string, o: { alias?: string[]; ip?: string }, cmd: Command) => {
-      nativeOnly(cmd);
-      const { connectContainer } = await net();
-      const c = await containerRef(container);
-      await connectContainer(c.containerId, network, {
-        containerName: c.containerName,
+      const engine = await engineOf(cmd);
+      await engine.networks.connect(network, container, {
         ...(o.alias ? { aliases: o.alias } : {}),
         ...(o.ip ? { ipv4Address: o.ip } : {}),
       });
@@ -203,10 +185,7 @@ export function register(program: Command): void {
     .argument('<container>', 'container name or id')
     .option('-f, --force', 'force the container to disconnect from a network')
     .action(async (network: string, container: string, _o: unknown, cmd: Command) => {
-      nativeOnly(cmd);
-      const { disconnectContainer } = await net();
-      const c = await containerRef(container);
-      await disconnectContainer(c.containerId, network);
+      await (await engineOf(cmd)).networks.disconnect(network, container);
     });
 
   network
@@ -215,16 +194,12 @@ export function register(program: Command): void {
     .option('-f, --force', 'do not prompt for confirmation')
     .option('--filter <filter>', 'provide filter values (label=KEY[=VALUE]; repeatable)', collect)
     .action(async (o: { force?: boolean; filter?: string[] }, cmd: Command) => {
-      nativeOnly(cmd);
+      const engine = await engineOf(cmd);
       if (!o.force) {
         if (!process.stdin.isTTY) throw new UserError('network prune needs confirmation', 1, 'run it with --force (-f) when not on a terminal');
-        const rl = createInterface({ input: process.stdin, output: process.stdout });
-        const answer = await rl.question('WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ');
-        rl.close();
-        if (!/^y(es)?$/i.test(answer.trim())) return;
+        if (!(await confirm('WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ', process.stdout))) return;
       }
-      const { pruneNetworks } = await net();
-      const removed = await pruneNetworks(parseFilters(o.filter));
+      const removed = await engine.networks.prune({ labels: parseFilters(o.filter).labels });
       if (removed.length) process.stdout.write(`Deleted Networks:\n${removed.join('\n')}\n`);
     });
 }

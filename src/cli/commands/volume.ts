@@ -1,26 +1,15 @@
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { UserError, errorMessage } from '../../util/errors.js';
-import { humanSize, renderTemplate, table } from '../../engine/native/image/present.js';
-import type { Volume, VolumeStore } from '../../engine/native/runtime/volumes.js';
+import type { VolumeSummary } from '../../engine/types.js';
+import { humanSize, renderTemplate, table } from '../present/docker.js';
 import { addLabelFilter, parseKeyValues, splitFilter } from '../container/flags.js';
+import { collect } from '../flags.js';
+import { confirm } from '../terminal.js';
+import { objectEngine } from '../objects.js';
 
-/** `tscompose volume ...`: the native engine's named volumes, as `docker volume ...`. */
+/** `tscompose volume ...`: the native engine's named volumes, as `docker volume ...`, through the Engine. */
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-async function openVolumes(cmd: Command): Promise<VolumeStore> {
-  const opts = cmd.optsWithGlobals() as { backend?: string };
-  if (opts.backend === 'docker') {
-    throw new UserError('tscompose volume manages the native engine\'s volumes; with --backend docker, use `docker volume`', 1,
-      'Drop --backend docker (or TSCOMPOSE_BACKEND=docker) for this command');
-  }
-  if (process.getuid?.() !== 0) throw new UserError('tscompose volume needs root: volumes live in the engine\'s root-only state');
-  const { VolumeStore } = await import('../../engine/native/runtime/volumes.js');
-  return new VolumeStore();
-}
-
-interface VolumeFilter { labels?: Record<string, string | undefined>; dangling?: boolean; name?: string }
+interface VolumeFilter { labels?: Record<string, string | undefined>; dangling?: boolean; name?: string; driver?: string }
 
 function parseFilters(filters: string[] = []): VolumeFilter {
   const out: VolumeFilter = {};
@@ -29,21 +18,27 @@ function parseFilters(filters: string[] = []): VolumeFilter {
     if (key === 'label') out.labels = addLabelFilter(out.labels, value);
     else if (key === 'dangling') out.dangling = ['true', '1'].includes(value);
     else if (key === 'name') out.name = value;
-    else if (key === 'driver') { if (value !== 'local') out.name = '\0'; }
+    else if (key === 'driver') out.driver = value;
     else throw new UserError(`invalid filter '${key}'`, 1, 'use label, dangling, name or driver');
   }
   return out;
 }
 
-function render(vols: Volume[], o: { quiet?: boolean; format?: string }): string {
-  if (o.quiet) return vols.map((v) => `${v.Name}\n`).join('');
-  if (o.format === 'json') return vols.map((v) => `${JSON.stringify({ Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope })}\n`).join('');
-  if (o.format && o.format !== 'table') return vols.map((v) => `${renderTemplate(o.format!.replace(/^table\s+/, ''), v)}\n`).join('');
-  return table([['DRIVER', 'VOLUME NAME'], ...vols.map((v) => [v.Driver, v.Name])]);
+/** The row docker prints for `volume ls --format json`, and its templates see. */
+function row(v: VolumeSummary) {
+  return { Driver: v.driver, Labels: v.labels, Mountpoint: v.mountpoint, Name: v.name, Scope: 'local' };
+}
+
+function render(vols: VolumeSummary[], o: { quiet?: boolean; format?: string }): string {
+  if (o.quiet) return vols.map((v) => `${v.name}\n`).join('');
+  if (o.format === 'json') return vols.map((v) => `${JSON.stringify(row(v))}\n`).join('');
+  if (o.format && o.format !== 'table') return vols.map((v) => `${renderTemplate(o.format!.replace(/^table\s+/, ''), row(v))}\n`).join('');
+  return table([['DRIVER', 'VOLUME NAME'], ...vols.map((v) => [v.driver, v.name])]);
 }
 
 export function register(program: Command): void {
   const volume = program.command('volume').description('Manage volumes of the native engine');
+  const engineOf = (cmd: Command) => objectEngine(cmd, 'volume');
 
   volume.command('create')
     .description('Create a volume')
@@ -52,14 +47,14 @@ export function register(program: Command): void {
     .option('--label <list>', 'Set metadata for a volume (repeatable)', collect)
     .option('-o, --opt <map>', 'Set driver specific options: type=none, o=bind, device=/host/dir (repeatable)', collect)
     .action(async (name: string | undefined, o: { driver: string; label?: string[]; opt?: string[] }, cmd: Command) => {
-      const store = await openVolumes(cmd);
-      const v = await store.create({
+      const engine = await engineOf(cmd);
+      const v = await engine.volumes.create({
         ...(name ? { name } : {}),
         driver: o.driver,
         labels: parseKeyValues(o.label, '--label'),
         driverOpts: parseKeyValues(o.opt, '--opt'),
       });
-      process.stdout.write(`${v.Name}\n`);
+      process.stdout.write(`${v.name}\n`);
     });
 
   volume.command('ls').alias('list')
@@ -68,8 +63,11 @@ export function register(program: Command): void {
     .option('-f, --filter <filter>', 'Provide filter values (label=, dangling=, name=, driver=) (repeatable)', collect)
     .option('--format <string>', "Format output using a template ('table', 'json' or a Go-like template)")
     .action(async (o: { quiet?: boolean; filter?: string[]; format?: string }, cmd: Command) => {
-      const store = await openVolumes(cmd);
-      process.stdout.write(render(store.list(parseFilters(o.filter)), o));
+      const engine = await engineOf(cmd);
+      const f = parseFilters(o.filter);
+      const vols = (await engine.volumes.list({ ...(f.labels ? { labels: f.labels } : {}), ...(f.dangling !== undefined ? { dangling: f.dangling } : {}) }))
+        .filter((v) => (f.name === undefined || v.name.includes(f.name)) && (f.driver === undefined || v.driver === f.driver));
+      process.stdout.write(render(vols, o));
     });
 
   volume.command('inspect')
@@ -77,13 +75,13 @@ export function register(program: Command): void {
     .argument('<volume...>')
     .option('-f, --format <string>', 'Format output using a Go-like template')
     .action(async (names: string[], o: { format?: string }, cmd: Command) => {
-      const store = await openVolumes(cmd);
-      const found: Volume[] = [];
+      const engine = await engineOf(cmd);
+      const found: unknown[] = [];
       for (const n of names) {
-        try {
-          found.push(store.get(n));
-        } catch (err) {
-          process.stderr.write(`Error: ${errorMessage(err)}\n`);
+        const v = await engine.volumes.inspectRaw(n);
+        if (v) found.push(v);
+        else {
+          process.stderr.write(`Error: No such volume: ${n}\n`);
           process.exitCode = 1;
         }
       }
@@ -96,10 +94,10 @@ export function register(program: Command): void {
     .argument('<volume...>')
     .option('-f, --force', 'Do not error on volumes that do not exist')
     .action(async (names: string[], o: { force?: boolean }, cmd: Command) => {
-      const store = await openVolumes(cmd);
+      const engine = await engineOf(cmd);
       for (const n of names) {
         try {
-          await store.remove(n, { force: o.force ?? false });
+          await engine.volumes.remove(n, o.force ?? false);
           process.stdout.write(`${n}\n`);
         } catch (err) {
           process.stderr.write(`Error response from daemon: ${errorMessage(err)}\n`);
@@ -114,16 +112,15 @@ export function register(program: Command): void {
     .option('-f, --force', 'Do not prompt for confirmation')
     .option('--filter <filter>', 'Provide filter values (label=KEY[=VALUE]) (repeatable)', collect)
     .action(async (o: { all?: boolean; force?: boolean; filter?: string[] }, cmd: Command) => {
-      const store = await openVolumes(cmd);
+      const engine = await engineOf(cmd);
       if (!o.force) {
         if (!process.stdin.isTTY) throw new UserError('volume prune needs confirmation', 1, 'run it with --force (-f) when not on a terminal');
-        const rl = createInterface({ input: process.stdin, output: process.stdout });
-        const answer = await rl.question(`WARNING! This will remove ${o.all ? 'all local volumes' : 'anonymous local volumes'} not used by at least one container.\nAre you sure you want to continue? [y/N] `);
-        rl.close();
-        if (!/^y(es)?$/i.test(answer.trim())) return;
+        const what = o.all ? 'all local volumes' : 'anonymous local volumes';
+        if (!(await confirm(`WARNING! This will remove ${what} not used by at least one container.\nAre you sure you want to continue? [y/N] `, process.stdout))) return;
       }
-      const r = await store.prune({ all: o.all ?? false, ...(parseFilters(o.filter).labels ? { labels: parseFilters(o.filter).labels } : {}) });
+      const labels = parseFilters(o.filter).labels;
+      const r = await engine.volumes.prune({ all: o.all ?? false, ...(labels ? { labels } : {}) });
       if (r.removed.length) process.stdout.write(`Deleted Volumes:\n${r.removed.join('\n')}\n\n`);
-      process.stdout.write(`Total reclaimed space: ${humanSize(r.bytes)}\n`);
+      process.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimedBytes)}\n`);
     });
 }

@@ -1,13 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { UserError } from '../../util/errors.js';
-import type { ContainerMount, ContainerSpec, Ulimit } from '../../engine/native/runtime/index.js';
+import type { Ulimit } from '../../engine/types.js';
 
 /**
- * docker run/create flag syntax, turned into a runtime ContainerSpec: byte
- * sizes, -e and --env-file, -v, --mount, --tmpfs, --ulimit, --sysctl,
- * --security-opt. Every error names the flag and the value at fault.
+ * docker run/create flag syntax: byte sizes, -e and --env-file, -v, --mount,
+ * --tmpfs, --ulimit, --sysctl. Every error names the flag and the value at
+ * fault. create-flags.ts makes the Engine's request of them.
  */
+
+/** A mount as the flags give it (create-flags.ts turns it into the Engine's MountRequest). */
+export interface ContainerMount {
+  type: 'bind' | 'volume' | 'tmpfs';
+  /** bind: host path; volume: volume name (missing: a new anonymous volume). */
+  source?: string;
+  target: string;
+  readOnly?: boolean;
+  options?: { createHostPath?: boolean; noCopy?: boolean; tmpfsSize?: number; tmpfsMode?: number };
+}
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 
@@ -140,17 +150,6 @@ export function parseUlimit(value: string): Ulimit {
   const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
   if (!m) throw new UserError(`invalid --ulimit "${value}"`, 1, 'use NAME=SOFT[:HARD], e.g. nofile=1024:2048');
   return { name: m[1]!, soft: Number(m[2]), hard: Number(m[3] ?? m[2]) };
-}
-
-/** --security-opt no-new-privileges[:true|false], seccomp=unconfined. */
-export function applySecurityOpts(spec: ContainerSpec, opts: string[] = []): void {
-  for (const o of opts) {
-    const [k, v = 'true'] = o.split(/[=:](.*)/s);
-    if (k === 'no-new-privileges') spec.noNewPrivileges = v !== 'false';
-    else if (k === 'seccomp' && v === 'unconfined') spec.seccomp = 'unconfined';
-    else if (k === 'seccomp' && v === 'default') spec.seccomp = 'default';
-    else throw new UserError(`unsupported --security-opt "${o}"`, 1, 'the native engine takes no-new-privileges and seccomp=unconfined');
-  }
 }
 
 /** "1h30m", "45s", "10m" → ms; for --since relative times. */

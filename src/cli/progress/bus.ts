@@ -3,22 +3,9 @@
  * pkg/api/event.go): operations say what happens to which resource; the tty,
  * plain, json and quiet renderers each listen and draw it their way.
  */
-export type EventStatus = 'working' | 'done' | 'warning' | 'error';
+import type { ProgressEvent, ProgressSink } from '../../compose/progress.js';
 
-export interface ProgressEvent {
-  /** The resource, as people read it: `Container shop-web-1`, `Network shop_default`, `Volume "shop_data"`. */
-  id: string;
-  status: EventStatus;
-  /** What happens: Creating, Created, Starting, Started, Waiting, Healthy, Stopping, Removed... */
-  text: string;
-  details?: string;
-  /** For sub-tasks (layers of a pull): the resource they belong to. */
-  parentId?: string;
-  current?: number;
-  total?: number;
-  /** Milliseconds since the epoch. */
-  time: number;
-}
+export type { EventStatus, ProgressEvent, ProgressSink } from '../../compose/progress.js';
 
 export interface Renderer {
   /** An operation begins (`up`, `down`...): the title of the tty block. */
@@ -29,8 +16,6 @@ export interface Renderer {
   /** The operation is over: draw the last frame, release the terminal. */
   stop(): void;
 }
-
-export type ProgressSink = (e: Omit<ProgressEvent, 'time'> & { time?: number }) => void;
 
 export class ProgressBus {
   private readonly renderers: Renderer[] = [];

@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import type { LogLine } from '../../engine/types.js';
+import type { LogConsumer } from '../../compose/logs-consumer.js';
 
 /** Compose's colour rotation for service prefixes. */
 const PALETTE = ['cyan', 'yellow', 'green', 'magenta', 'blue', 'red', 'cyanBright', 'yellowBright', 'greenBright', 'magentaBright', 'blueBright', 'redBright'] as const;
@@ -44,4 +45,19 @@ export class LogPrinter {
     this.register(name, service);
     this.out.write(`${this.colors.get(service)!(`${name} ${message}`)}\n`);
   }
+}
+
+/**
+ * The compose layer's LogConsumer printing through a LogPrinter: `logs`, and
+ * a foreground `up` (which first says whom it attaches to).
+ */
+export function printingConsumer(printer: LogPrinter, o: { attaching?: NodeJS.WritableStream } = {}): LogConsumer {
+  return {
+    start(sources) {
+      if (o.attaching) o.attaching.write(`Attaching to ${sources.map((s) => s.name).join(', ')}\n`);
+      for (const s of sources) printer.register(s.name, s.service);
+    },
+    line: (s, l) => printer.line(s.name, s.service, l),
+    exited: (s, code) => printer.event(s.name, s.service, `exited with code ${code}`),
+  };
 }

@@ -2,14 +2,15 @@ import type Docker from 'dockerode';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type {
-  AttachSession,
+  CommitOptions, DockerObject, AttachSession,
   ContainerApi,
-  ContainerCreateSpec,
+  ContainerCreateRequest,
   ContainerDetails,
   ContainerListOptions,
+  ContainerStats,
   ContainerSummary,
-  ExecSpec,
-  FileSpec,
+  ExecRequest,
+  FileRequest,
   LogLine,
   LogOptions,
   PathStat,
@@ -19,11 +20,12 @@ import type {
 } from '../types.js';
 import { EngineError } from '../types.js';
 import { createBody, endpointConfig } from './create-body.js';
-import { detailsFromInspect, summaryFromList } from './convert.js';
+import { detailsFromInspect, statsFromDocker, summaryFromList, type DockerStatsReading } from './convert.js';
 import { demuxInto, demuxLines } from './streams.js';
 import { call, callOrUndefined, statusOf, toEngineError } from './errors.js';
 import { labelFilters } from './filters.js';
 import { tarOfFiles } from './tar.js';
+import { splitReference } from './images.js';
 
 const KIND = 'container';
 
@@ -34,37 +36,40 @@ export class DockerContainers implements ContainerApi {
     return this.docker.getContainer(id);
   }
 
-  async create(spec: ContainerCreateSpec): Promise<{ id: string; warnings: string[] }> {
+  async create(spec: ContainerCreateRequest): Promise<{ id: string; name: string; warnings: string[] }> {
     const body = createBody(spec);
-    const created = await call(KIND, spec.name, 'create', async () => {
+    const label = spec.name ?? spec.image;
+    const created = await call(KIND, label, 'create', async () => {
       // dockerode hides the daemon's answer (Id, Warnings) behind a Container object; ask the modem directly.
       return (await dial(this.docker, {
         path: '/containers/create?',
         method: 'POST',
         options: body,
         statusCodes: { 200: true, 201: true, 404: 'no such image', 409: 'conflict', 500: 'server error' },
-        query: { name: spec.name, ...(spec.platform ? { platform: spec.platform } : {}) },
+        query: { ...(spec.name ? { name: spec.name } : {}), ...(spec.platform ? { platform: spec.platform } : {}) },
       })) as { Id: string; Warnings?: string[] | null };
     });
     try {
       // Networks beyond the first are joined before the first start, so the process sees them all.
       if (!spec.networkMode) {
         for (const extra of spec.networks?.slice(1) ?? []) {
-          await call('network', extra.network, `connect ${spec.name} to`, () =>
+          await call('network', extra.network, `connect ${label} to`, () =>
             this.docker.getNetwork(extra.network).connect({ Container: created.Id, EndpointConfig: endpointConfig(extra) }),
           );
         }
       }
-      if (spec.files?.length) await this.putFiles(created.Id, spec.name, spec.files);
+      if (spec.files?.length) await this.putFiles(created.Id, label, spec.files);
     } catch (err) {
       // Nothing half-created: a container that could not be fully set up is removed.
       await this.c(created.Id).remove({ force: true, v: true }).catch(() => undefined);
       throw err;
     }
-    return { id: created.Id, warnings: created.Warnings ?? [] };
+    // The daemon names a container asked for without one; its answer says only the id.
+    const name = spec.name ?? ((await this.c(created.Id).inspect()) as { Name: string }).Name.replace(/^\//, '');
+    return { id: created.Id, name, warnings: created.Warnings ?? [] };
   }
 
-  private async putFiles(id: string, name: string, files: FileSpec[]): Promise<void> {
+  private async putFiles(id: string, name: string, files: FileRequest[]): Promise<void> {
     const tar = await tarOfFiles(files);
     await call(KIND, name, 'copy configs and secrets into', () => this.c(id).putArchive(tar, { path: '/' }));
   }
@@ -80,10 +85,10 @@ export class DockerContainers implements ContainerApi {
     });
   }
 
-  async stop(id: string, timeoutSeconds?: number): Promise<void> {
+  async stop(id: string, timeoutSeconds?: number, signal?: string): Promise<void> {
     await call(KIND, id, 'stop', async () => {
       try {
-        await this.c(id).stop(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {});
+        await this.c(id).stop({ ...(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {}), ...(signal ? { signal } : {}) });
       } catch (err) {
         if (statusOf(err) === 304) return; // already stopped
         throw err;
@@ -91,8 +96,25 @@ export class DockerContainers implements ContainerApi {
     });
   }
 
-  async restart(id: string, timeoutSeconds?: number): Promise<void> {
-    await call(KIND, id, 'restart', () => this.c(id).restart(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {}));
+  async restart(id: string, timeoutSeconds?: number, signal?: string): Promise<void> {
+    await call(KIND, id, 'restart', () => this.c(id).restart({ ...(timeoutSeconds !== undefined ? { t: timeoutSeconds } : {}), ...(signal ? { signal } : {}) }));
+  }
+
+  async inspectRaw(idOrName: string): Promise<DockerObject | undefined> {
+    return (await callOrUndefined(KIND, idOrName, 'inspect', () => this.c(idOrName).inspect())) as DockerObject | undefined;
+  }
+
+  async commit(idOrName: string, options: CommitOptions = {}): Promise<string> {
+    const { repo, tag } = options.tag ? splitReference(options.tag) : { repo: undefined, tag: undefined };
+    const r = (await call(KIND, idOrName, 'commit', () =>
+      this.c(idOrName).commit({
+        ...(repo ? { repo, tag } : {}),
+        ...(options.author ? { author: options.author } : {}),
+        ...(options.message ? { comment: options.message } : {}),
+        ...(options.changes?.length ? { changes: options.changes } : {}),
+      }),
+    )) as { Id: string };
+    return r.Id;
   }
 
   async kill(id: string, signal?: string): Promise<void> {
@@ -181,7 +203,7 @@ export class DockerContainers implements ContainerApi {
     };
   }
 
-  async exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }> {
+  async exec(id: string, spec: ExecRequest, io: ProcessIO): Promise<{ exitCode: number }> {
     const exec = await this.createExec(id, spec, io.stdin !== undefined);
     const withStdin = io.stdin !== undefined;
     const stream = (await call(KIND, id, 'exec in', () =>
@@ -203,12 +225,12 @@ export class DockerContainers implements ContainerApi {
     throw new EngineError(`exec in ${id}: the daemon did not report an exit code`);
   }
 
-  async execDetached(id: string, spec: ExecSpec): Promise<void> {
+  async execDetached(id: string, spec: ExecRequest): Promise<void> {
     const exec = await this.createExec(id, spec, false);
     await call(KIND, id, 'exec in', () => exec.start({ Detach: true, Tty: spec.tty ?? false }));
   }
 
-  private createExec(id: string, spec: ExecSpec, stdin: boolean): Promise<Docker.Exec> {
+  private createExec(id: string, spec: ExecRequest, stdin: boolean): Promise<Docker.Exec> {
     return call(KIND, id, 'exec in', () =>
       this.c(id).exec({
         Cmd: spec.cmd,
@@ -235,6 +257,11 @@ export class DockerContainers implements ContainerApi {
       Processes: string[][];
     };
     return { titles: r.Titles ?? [], processes: r.Processes ?? [] };
+  }
+
+  async stats(id: string): Promise<ContainerStats> {
+    const r = (await call(KIND, id, 'read the stats of', () => this.c(id).stats({ stream: false }))) as unknown as DockerStatsReading;
+    return statsFromDocker(r);
   }
 
   async getArchive(id: string, path: string): Promise<{ stream: Readable; stat: PathStat }> {

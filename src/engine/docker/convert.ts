@@ -4,9 +4,10 @@ import type {
   ContainerMount,
   ContainerNetwork,
   ContainerState,
+  ContainerStats,
   ContainerSummary,
   HealthStatus,
-  HealthcheckSpec,
+  HealthcheckConfig,
   PortProtocol,
   PublishedPort,
   RestartPolicyName,
@@ -150,7 +151,7 @@ function toArray(v: string | string[] | undefined | null): string[] {
   return Array.isArray(v) ? v : [v];
 }
 
-export function healthcheckFromDocker(h: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number } | undefined): HealthcheckSpec | undefined {
+export function healthcheckFromDocker(h: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number } | undefined): HealthcheckConfig | undefined {
   if (!h?.Test?.length) return undefined;
   return {
     test: h.Test,
@@ -158,5 +159,50 @@ export function healthcheckFromDocker(h: { Test?: string[]; Interval?: number; T
     timeout: h.Timeout ? h.Timeout / NS_PER_MS : undefined,
     retries: h.Retries || undefined,
     startPeriod: h.StartPeriod ? h.StartPeriod / NS_PER_MS : undefined,
+  };
+}
+
+/** What dockerd answers to GET /containers/{id}/stats?stream=false (the fields read here; a stopped container's are empty). */
+export interface DockerStatsReading {
+  read?: string;
+  id?: string;
+  name?: string;
+  pids_stats?: { current?: number; limit?: number };
+  memory_stats?: { usage?: number; limit?: number; failcnt?: number; stats?: Record<string, number> };
+  cpu_stats?: {
+    cpu_usage?: { total_usage?: number };
+    system_cpu_usage?: number;
+    online_cpus?: number;
+    throttling_data?: { throttled_periods?: number; throttled_time?: number };
+  };
+}
+
+/**
+ * dockerd's reading in the Engine's shape. Its memory.stat keys tell the
+ * cgroup version: v1 names the hierarchy's totals `total_*`, v2 has none.
+ */
+export function statsFromDocker(r: DockerStatsReading): ContainerStats {
+  const mem = r.memory_stats ?? {};
+  const memStat = mem.stats ?? {};
+  const v1 = 'total_inactive_file' in memStat;
+  const cpu = r.cpu_stats ?? {};
+  return {
+    read: r.read ?? new Date(0).toISOString(),
+    id: r.id ?? '',
+    name: r.name ?? '',
+    pids_stats: { current: r.pids_stats?.current ?? 0, ...(r.pids_stats?.limit !== undefined ? { limit: r.pids_stats.limit } : {}) },
+    memory_stats: {
+      usage: mem.usage ?? 0,
+      limit: mem.limit ?? 0,
+      stats: { inactive_file: (v1 ? memStat.total_inactive_file : memStat.inactive_file) ?? 0 },
+      ...(mem.failcnt !== undefined ? { failcnt: mem.failcnt } : {}),
+    },
+    cpu_stats: {
+      cpu_usage: { total_usage: cpu.cpu_usage?.total_usage ?? 0 },
+      system_cpu_usage: cpu.system_cpu_usage ?? 0,
+      online_cpus: cpu.online_cpus ?? 0,
+      throttling_data: { throttled_periods: cpu.throttling_data?.throttled_periods ?? 0, throttled_time: cpu.throttling_data?.throttled_time ?? 0 },
+    },
+    ...(Object.keys(memStat).length ? { cgroup_version: v1 ? (1 as const) : (2 as const) } : {}),
   };
 }

@@ -1,14 +1,14 @@
 import type { ContainerCreateOptions, EndpointSettings, HostConfig, MountConfig } from 'dockerode';
-import type { ContainerCreateSpec, HealthcheckSpec, MountSpec, NetworkAttachment, PortSpec } from '../types.js';
+import type { ContainerCreateRequest, HealthcheckConfig, MountRequest, NetworkAttachment, PortMapping } from '../types.js';
 
 const NS_PER_MS = 1_000_000;
 
 /**
- * The body of POST /containers/create for an engine-neutral spec. API 1.41
+ * The body of POST /containers/create for an engine-neutral request. API 1.41
  * takes one network at create time: the first attachment goes here, the
  * others are connected by the caller before the first start.
  */
-export function createBody(spec: ContainerCreateSpec): ContainerCreateOptions {
+export function createBody(spec: ContainerCreateRequest): ContainerCreateOptions {
   const hostConfig: HostConfig = {
     ...bindsAndMounts(spec.mounts ?? []),
     PortBindings: portBindings(spec.ports ?? []),
@@ -83,7 +83,7 @@ export function endpointConfig(a: Omit<NetworkAttachment, 'network'>): EndpointS
   }) as EndpointSettings;
 }
 
-function healthcheck(h: HealthcheckSpec): NonNullable<ContainerCreateOptions['Healthcheck']> {
+function healthcheck(h: HealthcheckConfig): NonNullable<ContainerCreateOptions['Healthcheck']> {
   return dropUndefined({
     Test: h.test,
     Interval: h.interval !== undefined ? h.interval * NS_PER_MS : undefined,
@@ -100,7 +100,7 @@ function healthcheck(h: HealthcheckSpec): NonNullable<ContainerCreateOptions['He
  * which creates the host directory as Compose expects; everything else uses
  * HostConfig.Mounts, which refuses a missing source.
  */
-function bindsAndMounts(mounts: MountSpec[]): Pick<HostConfig, 'Binds' | 'Mounts'> {
+function bindsAndMounts(mounts: MountRequest[]): Pick<HostConfig, 'Binds' | 'Mounts'> {
   const binds: string[] = [];
   const out: MountConfig = [];
   for (const m of mounts) {
@@ -126,7 +126,7 @@ function portKey(p: { target: number; protocol: string }): string {
   return `${p.target}/${p.protocol}`;
 }
 
-function portBindings(ports: PortSpec[]): HostConfig['PortBindings'] {
+function portBindings(ports: PortMapping[]): HostConfig['PortBindings'] {
   const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of ports) {
     (out[portKey(p)] ??= []).push({ HostIp: p.hostIp ?? '', HostPort: p.published ?? '' });
@@ -134,14 +134,14 @@ function portBindings(ports: PortSpec[]): HostConfig['PortBindings'] {
   return Object.keys(out).length ? out : undefined;
 }
 
-function exposedPorts(spec: ContainerCreateSpec): Record<string, object> | undefined {
+function exposedPorts(spec: ContainerCreateRequest): Record<string, object> | undefined {
   const out: Record<string, object> = {};
   for (const p of spec.ports ?? []) out[portKey(p)] = {};
   for (const e of spec.exposedPorts ?? []) out[e.includes('/') ? e : `${e}/tcp`] = {};
   return Object.keys(out).length ? out : undefined;
 }
 
-function resources(spec: ContainerCreateSpec): Partial<HostConfig> {
+function resources(spec: ContainerCreateRequest): Partial<HostConfig> {
   const r = spec.resources;
   if (!r) return {};
   return {

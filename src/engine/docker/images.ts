@@ -1,7 +1,11 @@
 import type Docker from 'dockerode';
 import { readdirSync } from 'node:fs';
-import type { Readable } from 'node:stream';
-import type { BuildSpec, ImageApi, ImageDetails, ImageSummary, LabelFilter, PullOptions, TransferProgress } from '../types.js';
+import type { Readable, Writable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type {
+  BuildRequest, DockerObject, ImageApi, ImageDetails, ImageHistoryEntry, ImageRemoval, ImageSummary, ImportOptions, LabelFilter, PullOptions, PushOptions, TransferProgress,
+} from '../types.js';
 import { EngineError } from '../types.js';
 import { UserError } from '../../util/errors.js';
 import { call, callOrUndefined, toEngineError } from './errors.js';
@@ -69,8 +73,51 @@ export class DockerImages implements ImageApi {
     }));
   }
 
-  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
-    await call(KIND, ref, 'remove', () => this.docker.getImage(ref).remove({ force: options.force ?? false }));
+  async inspectRaw(ref: string): Promise<DockerObject | undefined> {
+    return (await callOrUndefined(KIND, ref, 'inspect', () => this.docker.getImage(ref).inspect())) as DockerObject | undefined;
+  }
+
+  async remove(ref: string, options: { force?: boolean } = {}): Promise<ImageRemoval> {
+    const r = (await call(KIND, ref, 'remove', () => this.docker.getImage(ref).remove({ force: options.force ?? false }))) as unknown as RemovalItem[];
+    return removal(r);
+  }
+
+  async prune(options: { all?: boolean } = {}): Promise<ImageRemoval & { reclaimedBytes: number }> {
+    const r = await call(KIND, 'unused', 'prune', () => this.docker.pruneImages({ filters: JSON.stringify({ dangling: [options.all ? 'false' : 'true'] }) }));
+    return { ...removal((r.ImagesDeleted ?? []) as RemovalItem[]), reclaimedBytes: r.SpaceReclaimed ?? 0 };
+  }
+
+  async history(ref: string): Promise<ImageHistoryEntry[]> {
+    const rows = (await call(KIND, ref, 'read the history of', () => this.docker.getImage(ref).history())) as Array<{
+      Id: string; Created: number; CreatedBy: string; Size: number; Comment: string; Tags: string[] | null;
+    }>;
+    return rows.map((h) => ({ id: h.Id, created: h.Created * 1000, createdBy: h.CreatedBy, size: h.Size, comment: h.Comment, tags: h.Tags ?? [] }));
+  }
+
+  async save(refs: string[], out: Writable): Promise<void> {
+    const stream = (await call(KIND, refs.join(' '), 'save', () =>
+      (this.docker as unknown as { getImages(o: { names: string[] }): Promise<Readable> }).getImages({ names: refs }),
+    )) as Readable;
+    await pipeline(stream, out);
+  }
+
+  async importRootfs(source: Readable | string, options: ImportOptions = {}): Promise<string> {
+    const [first, ...more] = options.tags ?? [];
+    const { repo, tag } = first ? splitReference(first) : { repo: undefined, tag: undefined };
+    const stream = (await call(KIND, first ?? 'rootfs', 'import', () =>
+      this.docker.importImage(typeof source === 'string' ? createReadStream(source) : source, {
+        ...(repo ? { repo, tag } : {}),
+        ...(options.changes?.length ? { changes: options.changes } : {}),
+        ...(options.message ? { message: options.message } : {}),
+      }),
+    )) as Readable;
+    let id = '';
+    await consume(stream, (p) => {
+      const m = /^(sha256:[0-9a-f]{64})$/.exec(p.status.trim());
+      if (m) id = m[1]!;
+    }, `import ${first ?? 'rootfs'}`);
+    for (const t of more) await this.tag(id || first!, t);
+    return id || (first ? ((await this.inspect(first))?.id ?? '') : '');
   }
 
   async tag(source: string, target: string): Promise<void> {
@@ -78,14 +125,26 @@ export class DockerImages implements ImageApi {
     await call(KIND, source, `tag as ${target}:`, () => this.docker.getImage(source).tag({ repo, tag }));
   }
 
-  async pull(ref: string, options: PullOptions = {}): Promise<void> {
+  async pull(ref: string, options: PullOptions = {}): Promise<{ reference: string }> {
     const stream = (await call(KIND, ref, 'pull', () =>
       this.docker.pull(ref, { ...(options.platform ? { platform: options.platform } : {}), abortSignal: options.signal }),
     )) as Readable;
     await consume(stream, options.onProgress, `pull ${ref}`);
+    return { reference: ref };
   }
 
-  async build(spec: BuildSpec): Promise<string> {
+  async push(ref: string, options: PushOptions = {}): Promise<{ reference: string; digest: string }> {
+    const stream = (await call(KIND, ref, 'push', () => this.docker.getImage(ref).push({ abortSignal: options.signal } as Record<string, unknown>))) as Readable;
+    let digest = '';
+    await consume(stream, (p) => {
+      const m = /digest: (sha256:[0-9a-f]{64})/.exec(p.status);
+      if (m) digest = m[1]!;
+      options.onProgress?.(p);
+    }, `push ${ref}`);
+    return { reference: ref, digest };
+  }
+
+  async build(spec: BuildRequest): Promise<string> {
     if (spec.dockerfileInline !== undefined) {
       throw new UserError(`cannot build ${spec.tags[0] ?? spec.context}: dockerfile_inline is not supported by the docker backend`, 1,
         'write the Dockerfile into the build context and name it with build.dockerfile');
@@ -122,8 +181,9 @@ export class DockerImages implements ImageApi {
     return back.id;
   }
 
-  async load(archive: Readable, onProgress?: (p: TransferProgress) => void): Promise<string[]> {
-    const stream = (await call(KIND, 'archive', 'load', () => this.docker.loadImage(archive, { quiet: false }))) as Readable;
+  async load(archive: Readable | string, onProgress?: (p: TransferProgress) => void): Promise<string[]> {
+    const input = typeof archive === 'string' ? createReadStream(archive) : archive;
+    const stream = (await call(KIND, 'archive', 'load', () => this.docker.loadImage(input, { quiet: false }))) as Readable;
     const loaded: string[] = [];
     await consume(stream, (p) => {
       const m = /^Loaded image(?: ID)?: (.+)$/.exec(p.status.trim());
@@ -177,4 +237,11 @@ export function splitReference(ref: string): { repo: string; tag: string } {
   const colon = base.lastIndexOf(':');
   if (colon > base.lastIndexOf('/')) return { repo: base.slice(0, colon), tag: base.slice(colon + 1) };
   return { repo: base, tag: 'latest' };
+}
+
+type RemovalItem = { Untagged?: string; Deleted?: string };
+
+/** Docker's removal answer (one object per tag untagged or image deleted) as ours. */
+function removal(items: RemovalItem[]): ImageRemoval {
+  return { untagged: items.flatMap((i) => (i.Untagged ? [i.Untagged] : [])), deleted: items.flatMap((i) => (i.Deleted ? [i.Deleted] : [])) };
 }

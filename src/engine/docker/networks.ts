@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
-import type { IpamPool, LabelFilter, NetworkApi, NetworkAttachment, NetworkCreateSpec, NetworkDetails, NetworkSummary } from '../types.js';
-import { call, callOrUndefined, statusOf } from './errors.js';
+import type { DockerObject, IpamPool, LabelFilter, NetworkApi, NetworkAttachment, NetworkCreateRequest, NetworkDetails, NetworkSummary } from '../types.js';
+import { call, callOrUndefined } from './errors.js';
+import { EngineError, NotConnectedError } from '../types.js';
 import { labelFilters } from './filters.js';
 import { endpointConfig } from './create-body.js';
 
@@ -39,7 +40,7 @@ function summary(n: DockerNetwork): NetworkSummary {
 export class DockerNetworks implements NetworkApi {
   constructor(private readonly docker: Docker) {}
 
-  async create(spec: NetworkCreateSpec): Promise<{ id: string }> {
+  async create(spec: NetworkCreateRequest): Promise<{ id: string }> {
     const ipam = spec.ipam
       ? {
           Driver: spec.ipam.driver ?? 'default',
@@ -77,6 +78,15 @@ export class DockerNetworks implements NetworkApi {
     return { ...summary(n), containers, options: n.Options ?? {}, enableIpv6: n.EnableIPv6, attachable: n.Attachable };
   }
 
+  async inspectRaw(idOrName: string): Promise<DockerObject | undefined> {
+    return (await callOrUndefined(KIND, idOrName, 'inspect', () => this.docker.getNetwork(idOrName).inspect())) as DockerObject | undefined;
+  }
+
+  async prune(filter: LabelFilter = {}): Promise<string[]> {
+    const r = await call(KIND, 'unused', 'prune', () => this.docker.pruneNetworks({ filters: JSON.stringify(labelFilters(filter.labels)) }));
+    return r.NetworksDeleted ?? [];
+  }
+
   async list(filter: LabelFilter & { names?: string[] } = {}): Promise<NetworkSummary[]> {
     const filters = labelFilters(filter.labels);
     if (filter.names?.length) filters.name = filter.names;
@@ -92,14 +102,13 @@ export class DockerNetworks implements NetworkApi {
   }
 
   async disconnect(network: string, container: string, force = false): Promise<void> {
-    await call(KIND, network, `disconnect ${container} from`, async () => {
-      try {
-        await this.docker.getNetwork(network).disconnect({ Container: container, Force: force });
-      } catch (err) {
-        // Not connected (any more): the goal is reached.
-        if (statusOf(err) === 403 && /is not connected/.test(String((err as Error).message))) return;
-        throw err;
-      }
-    });
+    try {
+      await call(KIND, network, `disconnect ${container} from`, () => this.docker.getNetwork(network).disconnect({ Container: container, Force: force }));
+    } catch (err) {
+      // dockerd says so with a 403 for a running container, a 500 for one that is not.
+      if (err instanceof EngineError && /is not connected/.test(err.message)) throw new NotConnectedError(container, network);
+      throw err;
+    }
   }
+
 }

@@ -1,8 +1,8 @@
 import { pack } from 'tar-stream';
-import type { FileSpec } from '../types.js';
+import type { FileRequest } from '../types.js';
 
 /** A tar of files at absolute paths, as Compose builds it for configs and secrets (extracted at "/"). */
-export async function tarOfFiles(files: FileSpec[]): Promise<Buffer> {
+export async function tarOfFiles(files: FileRequest[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
   p.on('data', (c) => chunks.push(c as Buffer));

@@ -130,7 +130,8 @@ export function daemonEntry(): string {
   if (process.env.TSCOMPOSE_DAEMON_ENTRY) return process.env.TSCOMPOSE_DAEMON_ENTRY;
   const here = fileURLToPath(import.meta.url);
   if (basename(dirname(here)) === 'bundle') return join(dirname(here), 'network-daemon.cjs');
-  const js = join(dirname(here), 'main.js');
+  // src/daemon/main.ts, the daemon's program: two folders up from this file.
+  const js = join(dirname(here), '..', '..', 'daemon', 'main.js');
   if (here.endsWith('.js')) return js;
   return js.replace(`${sep}src${sep}`, `${sep}dist${sep}`);
 }

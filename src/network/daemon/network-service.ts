@@ -6,7 +6,7 @@ import { DnsServer } from '../dns/server.js';
 import { answerQuery } from '../dns/answer.js';
 import { forward, parseUpstreams, upstreams } from '../dns/forwarder.js';
 import { PortPublisher, readPortRecords } from '../ports/publisher.js';
-import type { PortRequest } from '../ports/spec.js';
+import type { PortRequest } from '../ports/mapping.js';
 import { missingBridges, realizeNetworks } from '../realize.js';
 import type { NetworkRecord } from '../types.js';
 import type { DaemonService } from './service.js';

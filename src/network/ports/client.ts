@@ -3,7 +3,7 @@ import { callDaemon } from '../daemon/client.js';
 import type { ActualPort } from '../types.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../util/atomic.js';
 import { deletePortRecord, portRecordPath, type PortRecord } from './publisher.js';
-import type { PortRequest } from './spec.js';
+import type { PortRequest } from './mapping.js';
 
 /** The CLI side of published ports: the daemon holds the sockets, so binding (and its conflict check) happens there. */
 

@@ -4,7 +4,7 @@ import { ensurePrivateDir, runPath } from '../../util/paths.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../util/atomic.js';
 import { ConflictError, UserError } from '../../util/errors.js';
 import type { ActualPort } from '../types.js';
-import { describeRequest, type PortRequest } from './spec.js';
+import { describeRequest, type PortRequest } from './mapping.js';
 import { listenTcp, listenUdp, type Forwarder } from './proxy.js';
 import { describeHolders, findOwners, socketsOnPort } from './holder.js';
 

@@ -1,4 +1,4 @@
-import { NativeEngine } from '../../../src/engine/native/engine.js';
+import { NativeEngine } from '../../../src/engine/native/engine/index.js';
 import type { ProjectInventory } from './docker-inventory.js';
 
 /**

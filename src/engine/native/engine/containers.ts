@@ -2,16 +2,19 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
 import type {
-  AttachSession, ContainerApi, ContainerCreateSpec, ContainerDetails, ContainerListOptions, ContainerSummary, ExecSpec, LogLine,
+  AttachSession, CommitOptions, ContainerApi, ContainerCreateRequest, ContainerDetails, ContainerStats, ContainerListOptions, ContainerSummary, DockerObject, ExecRequest, LogLine,
   LogOptions, PathStat, ProcessIO, TopResult, WaitCondition,
 } from '../../types.js';
 import type { ContainerRuntime, ContainerNetwork as RuntimeNetwork } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
-import type { CreatePlan } from './create-spec.js';
+import type { CreatePlan } from './create-plan.js';
 import { placeFiles, removeFiles } from './files.js';
+import { endpointRequests } from './networks.js';
 import { isPaused, setPaused } from './freezer.js';
 import { journal } from './events.js';
-import { networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
+import { dockerInspect, networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
+import { generatedName } from '../runtime/names.js';
+import { takenNames } from '../runtime/store.js';
 import { daemonAlive, eventAttributes, needsSupervisor, notifySupervisor, recordStopIntent, startContainer, supervised } from './lifecycle.js';
 import {
   hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDir, writeEngineRecord, type EngineRecord,
@@ -61,10 +64,12 @@ export class NativeContainers implements ContainerApi {
 
   // ---- create ---------------------------------------------------------------
 
-  async create(spec: ContainerCreateSpec): Promise<{ id: string; warnings: string[] }> {
-    const [rt, store, { planCreate }] = await Promise.all([this.rt(), this.deps.store(), import('./create-spec.js')]);
-    const image = await store.resolve(spec.image);
-    if (!image) throw new NotFoundError('image', spec.image);
+  async create(request: ContainerCreateRequest): Promise<{ id: string; name: string; warnings: string[] }> {
+    const [rt, store, { planCreate }] = await Promise.all([this.rt(), this.deps.store(), import('./create-plan.js')]);
+    const image = await store.resolve(request.image);
+    if (!image) throw new NotFoundError('image', request.image);
+    // Docker picks a free adjective_surname when none is given; the runtime checks it again under its names lock.
+    const spec = { ...request, name: request.name ?? freeName() };
     const plan = await planCreate(spec, image, rt);
     const files = placeFiles(spec.files ?? [], spec.name);
     const unmark = markCreate(spec.name);
@@ -84,7 +89,7 @@ export class NativeContainers implements ContainerApi {
       unmark();
     }
     journal('container', 'create', id, eventAttributes(spec.name, spec.image, plan.runtime.labels ?? {}));
-    return { id, warnings: plan.warnings };
+    return { id, name: spec.name, warnings: plan.warnings };
   }
 
   /** `network_mode: container:x`: x's namespace, hosts and resolv.conf (x must be on a network of ours). */
@@ -108,10 +113,10 @@ export class NativeContainers implements ContainerApi {
     const n = plan.network;
     const info = await rt.inspect(id);
     const linkHosts = await this.linkHosts(plan);
-    const attach = await (await this.deps.batches()).attach({
+    const attach = await this.deps.batches.attach({
       containerId: id,
       containerName: info.Name.replace(/^\//, ''),
-      endpoints: net.endpointRequests(n.endpoints),
+      endpoints: endpointRequests(n.endpoints),
       ports: n.ports,
       options: {
         hostname: info.Config.Hostname,
@@ -157,7 +162,7 @@ export class NativeContainers implements ContainerApi {
     if (!attached) await startContainer(this.deps, id, { explicit: true });
   }
 
-  async stop(idOrName: string, timeoutSeconds?: number): Promise<void> {
+  async stop(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<void> {
     const rt = await this.rt();
     const id = rt.resolve(idOrName);
     const rec = readEngineRecord(id);
@@ -166,9 +171,9 @@ export class NativeContainers implements ContainerApi {
     if (info.State.Running) {
       // A frozen process cannot act on its stop signal: thaw it first, as Docker does.
       if (isPaused(id)) await setPaused(id, info.Name, false);
-      await rt.stop(id, timeoutSeconds !== undefined ? { timeout: timeoutSeconds } : {});
+      await rt.stop(id, { ...(timeoutSeconds !== undefined ? { timeout: timeoutSeconds } : {}), ...(signal ? { signal } : {}) });
       const attrs = eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels);
-      journal('container', 'kill', id, { ...attrs, signal: info.Config.StopSignal ?? 'SIGTERM' });
+      journal('container', 'kill', id, { ...attrs, signal: signal ? normalizeSignal(signal) : (info.Config.StopSignal ?? 'SIGTERM') });
       journal('container', 'stop', id, attrs);
     }
     const bridge = await this.deps.bridge();
@@ -176,9 +181,9 @@ export class NativeContainers implements ContainerApi {
     if (supervised(rec)) await notifySupervisor(this.deps, id, false);
   }
 
-  async restart(idOrName: string, timeoutSeconds?: number): Promise<void> {
+  async restart(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<void> {
     const id = await this.resolve(idOrName);
-    await this.stop(id, timeoutSeconds);
+    await this.stop(id, timeoutSeconds, signal);
     await this.start(id);
   }
 
@@ -263,22 +268,27 @@ export class NativeContainers implements ContainerApi {
     };
   }
 
-  async inspect(idOrName: string): Promise<ContainerDetails | undefined> {
+  /** What the Engine knows of a container by name or id; undefined when there is none (or it went while we looked). */
+  private async lookup(idOrName: string): Promise<ContainerFacts | undefined> {
     const rt = await this.rt();
-    let id: string;
     try {
-      id = rt.resolve(idOrName);
+      const id = rt.resolve(idOrName);
+      return await this.facts(id, networksByContainer((await this.deps.networkReads()).listNetworks()));
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     }
-    const net = await this.deps.networkReads();
-    try {
-      return toDetails(await this.facts(id, networksByContainer(net.listNetworks())));
-    } catch (err) {
-      if (err instanceof NotFoundError) return undefined; // removed while we looked
-      throw err;
-    }
+  }
+
+  async inspect(idOrName: string): Promise<ContainerDetails | undefined> {
+    const facts = await this.lookup(idOrName);
+    return facts && toDetails(facts);
+  }
+
+  /** The runtime's inspect (Docker's shape) with what the Engine knows over it: paused, restarting, health, restart policy, networks, ports. */
+  async inspectRaw(idOrName: string): Promise<DockerObject | undefined> {
+    const facts = await this.lookup(idOrName);
+    return facts && dockerInspect(facts, toDetails(facts));
   }
 
   async list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
@@ -322,11 +332,11 @@ export class NativeContainers implements ContainerApi {
     return (await this.io()).attach(id, io);
   }
 
-  async exec(id: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }> {
+  async exec(id: string, spec: ExecRequest, io: ProcessIO): Promise<{ exitCode: number }> {
     return (await this.io()).exec(id, spec, io);
   }
 
-  async execDetached(id: string, spec: ExecSpec): Promise<void> {
+  async execDetached(id: string, spec: ExecRequest): Promise<void> {
     return (await this.io()).execDetached(id, spec);
   }
 
@@ -340,6 +350,10 @@ export class NativeContainers implements ContainerApi {
     return { titles: r.Titles, processes: r.Processes };
   }
 
+  async stats(idOrName: string): Promise<ContainerStats> {
+    return (await this.rt()).stats(idOrName);
+  }
+
   async getArchive(id: string, path: string): Promise<{ stream: Readable; stat: PathStat }> {
     return (await import('./archive.js')).getArchive(await this.rt(), id, path);
   }
@@ -350,6 +364,20 @@ export class NativeContainers implements ContainerApi {
 
   async statPath(id: string, path: string): Promise<PathStat | undefined> {
     return (await import('./archive.js')).statPath(await this.rt(), id, path);
+  }
+
+  async commit(idOrName: string, options: CommitOptions = {}): Promise<string> {
+    const [rt, store, { commitContainer }] = await Promise.all([this.rt(), this.deps.store(), import('../../../build/commit.js')]);
+    const image = await commitContainer({ store, runtime: rt }, idOrName, {
+      ...(options.tag ? { tag: options.tag } : {}),
+      ...(options.author ? { author: options.author } : {}),
+      ...(options.message ? { message: options.message } : {}),
+      changes: options.changes ?? [],
+    });
+    const id = rt.resolve(idOrName);
+    const info = await rt.inspect(id);
+    journal('container', 'commit', id, { ...eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels), ...(options.tag ? { imageName: options.tag } : {}) });
+    return image.id;
   }
 
   /** The Engine record of a container (for the supervisor and tests). */
@@ -366,4 +394,12 @@ export function normalizeSignal(signal: string): string {
     return names[s] ?? s;
   }
   return s.startsWith('SIG') ? s : `SIG${s}`;
+}
+
+/** A name no container has: Docker's adjective_surname, numbered on a clash. */
+function freeName(): string {
+  const taken = takenNames();
+  let name = generatedName();
+  for (let i = 1; taken.has(name); i++) name = generatedName(i);
+  return name;
 }

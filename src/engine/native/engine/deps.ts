@@ -1,6 +1,7 @@
 import { stateRoot } from '../../../util/paths.js';
 import type { ImageStore } from '../image/index.js';
 import type { ContainerRuntime } from '../runtime/index.js';
+import { NetworkBatcher } from './net-batch.js';
 
 /**
  * What the native Engine is made of, opened on first use: a command that
@@ -91,16 +92,8 @@ export class EngineDeps {
     return next;
   }
 
-  private batcher?: import('./net-batch.js').NetworkBatcher;
-
   /** The batches of network work of this process (see net-batch.ts). */
-  async batches(): Promise<import('./net-batch.js').NetworkBatcher> {
-    if (!this.batcher) {
-      const { NetworkBatcher } = await import('./net-batch.js');
-      this.batcher ??= new NetworkBatcher(this);
-    }
-    return this.batcher;
-  }
+  readonly batches = new NetworkBatcher((fn) => this.netOp(fn));
 
   /** Runs after every container removal, in registration order. */
   onRemoved(hook: (id: string) => Promise<void>): void {

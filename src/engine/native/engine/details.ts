@@ -1,6 +1,6 @@
 import { humanStatus } from '../../status.js';
 import type {
-  ContainerDetails, ContainerMount, ContainerNetwork, ContainerState, ContainerSummary, HealthStatus, PortProtocol, PublishedPort,
+  ContainerDetails, ContainerMount, ContainerNetwork, ContainerState, ContainerSummary, DockerObject, HealthStatus, PortProtocol, PublishedPort,
 } from '../../types.js';
 import type { ContainerInspect } from '../runtime/index.js';
 import type { ActualPort, NetworkRecord } from '../../../network/index.js';
@@ -159,5 +159,40 @@ export function toSummary(d: ContainerDetails): ContainerSummary {
     ports: d.ports,
     networks: d.networks,
     mounts: d.mounts,
+  };
+}
+
+/**
+ * Docker's inspect JSON: the runtime's (which has Docker's shape already)
+ * with what only the Engine knows over it, as dockerd reports it: paused and
+ * restarting, health with its recent probes, restart count and policy, the
+ * networks with their addresses and aliases, the ports as bound.
+ */
+export function dockerInspect(f: ContainerFacts, d: ContainerDetails): DockerObject {
+  const { info } = f;
+  const networks: Record<string, unknown> = {};
+  for (const [name, n] of Object.entries(d.networks)) {
+    networks[name] = { NetworkID: n.networkId, IPAddress: n.ipv4Address ?? '', Aliases: n.aliases.length ? n.aliases : null, MacAddress: n.macAddress ?? '' };
+  }
+  const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
+  for (const p of d.ports) {
+    const key = `${p.target}/${p.protocol}`;
+    if (p.hostPort === undefined) ports[key] ??= null;
+    else ports[key] = [...(ports[key] ?? []), { HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) }];
+  }
+  return {
+    ...info,
+    State: {
+      ...info.State,
+      Status: d.state,
+      Paused: d.state === 'paused',
+      Restarting: d.state === 'restarting',
+      ...(f.record.healthcheck
+        ? { Health: { Status: d.health ?? 'starting', FailingStreak: 0, Log: d.healthLog.map((h) => ({ Start: new Date(h.start).toISOString(), End: new Date(h.end).toISOString(), ExitCode: h.exitCode, Output: h.output })) } }
+        : {}),
+    },
+    RestartCount: d.restartCount,
+    HostConfig: { ...info.HostConfig, RestartPolicy: { Name: d.restartPolicy.name, MaximumRetryCount: d.restartPolicy.maxRetries ?? 0 } },
+    NetworkSettings: { Networks: networks, Ports: ports },
   };
 }

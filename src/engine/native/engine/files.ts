@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { UserError } from '../../../util/errors.js';
 import { ensurePrivateDir } from '../../../util/paths.js';
-import type { FileSpec } from '../../types.js';
+import type { FileRequest } from '../../types.js';
 import type { ContainerMount } from '../runtime/index.js';
 import { engineDir, engineIds, filesDir, readEngineRecord } from './records.js';
 
@@ -18,7 +18,7 @@ import { engineDir, engineIds, filesDir, readEngineRecord } from './records.js';
 
 const SWEEP_AFTER_MS = 10 * 60_000;
 
-export function placeFiles(files: readonly FileSpec[], container: string): { token: string; mounts: ContainerMount[] } | undefined {
+export function placeFiles(files: readonly FileRequest[], container: string): { token: string; mounts: ContainerMount[] } | undefined {
   if (files.length === 0) return undefined;
   sweepOrphans();
   const token = randomBytes(16).toString('hex');

@@ -1,6 +1,8 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { inspectImage } from '../image/inspect-json.js';
+import { parseReference, referenceString, withDefaultTag } from '../image/reference.js';
 import { NotFoundError, UserError, errorMessage } from '../../../util/errors.js';
-import { EngineError, type BuildSpec, type ImageApi, type ImageDetails, type ImageSummary, type LabelFilter, type PullOptions, type TransferProgress } from '../../types.js';
+import { EngineError, type BuildRequest, type DockerObject, type ImageApi, type ImageHistoryEntry, type ImageRemoval, type ImportOptions, type PushOptions, type ImageDetails, type ImageSummary, type LabelFilter, type PullOptions, type TransferProgress } from '../../types.js';
 import type { ImageRecord } from '../image/index.js';
 import type { EngineDeps } from './deps.js';
 import { journal } from './events.js';
@@ -31,11 +33,45 @@ export class NativeImages implements ImageApi {
       .map(summary);
   }
 
-  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+  async inspectRaw(ref: string): Promise<DockerObject | undefined> {
+    const store = await this.deps.store();
+    const img = await store.resolve(ref).catch(() => undefined);
+    return img && inspectImage(store, img);
+  }
+
+  async remove(ref: string, options: { force?: boolean } = {}): Promise<ImageRemoval> {
     const store = await this.deps.store();
     const report = await store.remove(ref, { force: options.force ?? false });
     for (const t of report.untagged) journal('image', 'untag', t, { name: t });
     for (const d of report.deleted.filter((x) => x.startsWith('sha256:'))) journal('image', 'delete', d, { name: ref });
+    return { untagged: report.untagged, deleted: report.deleted };
+  }
+
+  async prune(options: { all?: boolean } = {}): Promise<ImageRemoval & { reclaimedBytes: number }> {
+    const store = await this.deps.store();
+    const report = await store.prune({ all: options.all ?? false });
+    for (const t of report.untagged) journal('image', 'untag', t, { name: t });
+    for (const d of report.deleted.filter((x) => x.startsWith('sha256:'))) journal('image', 'delete', d, { name: d });
+    return report;
+  }
+
+  async history(ref: string): Promise<ImageHistoryEntry[]> {
+    const store = await this.deps.store();
+    const img = await store.get(ref);
+    const sizes = img.chainIds.map((c) => store.layer(c)?.size ?? 0);
+    let layer = 0;
+    const steps = (img.config.history ?? []).map((h) => ({
+      id: '<missing>',
+      created: Date.parse(h.created ?? '') || 0,
+      createdBy: h.created_by ?? '',
+      size: h.empty_layer ? 0 : (sizes[layer++] ?? 0),
+      comment: h.comment ?? '',
+      tags: [] as string[],
+    }));
+    steps.reverse();
+    // Docker names the newest step by the image's id; the older ones of a pulled image are "<missing>".
+    if (steps[0]) Object.assign(steps[0], { id: img.id, tags: img.repoTags });
+    return steps;
   }
 
   async tag(source: string, target: string): Promise<void> {
@@ -44,31 +80,75 @@ export class NativeImages implements ImageApi {
     journal('image', 'tag', source, { name: target });
   }
 
-  async pull(ref: string, options: PullOptions = {}): Promise<void> {
-    const [store, { pullFromSpec }] = await Promise.all([this.deps.store(), import('../../../build/index.js')]);
+  async pull(ref: string, options: PullOptions = {}): Promise<{ reference: string }> {
+    const [store, { pullWithOptions }] = await Promise.all([this.deps.store(), import('../../../build/index.js')]);
     try {
-      await pullFromSpec(store, ref, options);
+      await pullWithOptions(store, ref, options);
     } catch (err) {
       if (err instanceof NotFoundError || (err instanceof Error && err.message.includes(ref))) throw err;
       // Name the image: the registry client's message names the registry, not what was asked for.
       throw new EngineError(`pull ${ref}: ${errorMessage(err)}`, undefined, err instanceof UserError ? err.hint : undefined);
     }
     journal('image', 'pull', ref, { name: ref });
+    return { reference: referenceString(withDefaultTag(parseReference(ref))) };
   }
 
-  async build(spec: BuildSpec): Promise<string> {
-    const [store, { buildFromSpec }] = await Promise.all([this.deps.store(), import('../../../build/index.js')]);
-    const id = await buildFromSpec({ store, runtime: () => this.deps.runtime() }, spec);
+  async push(ref: string, options: PushOptions = {}): Promise<{ reference: string; digest: string }> {
+    const [store, { pushImage }] = await Promise.all([this.deps.store(), import('../registry/index.js')]);
+    const r = await pushImage(store, ref, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    journal('image', 'push', ref, { name: ref });
+    return { reference: r.reference, digest: r.digest };
+  }
+
+  async build(spec: BuildRequest): Promise<string> {
+    const [store, { buildFromRequest }] = await Promise.all([this.deps.store(), import('../../../build/index.js')]);
+    const id = await buildFromRequest({ store, runtime: () => this.deps.runtime() }, spec);
     for (const t of spec.tags) journal('image', 'tag', id, { name: t });
     return id;
   }
 
-  async load(archive: Readable, onProgress?: (p: TransferProgress) => void): Promise<string[]> {
+  async load(archive: Readable | string, onProgress?: (p: TransferProgress) => void): Promise<string[]> {
     const [store, { loadArchive }] = await Promise.all([this.deps.store(), import('../image/index.js')]);
     const loaded = await loadArchive(store, archive, onProgress && ((e) => onProgress({ id: e.diffId.slice(7, 19), status: e.status === 'exists' ? 'Already exists' : e.status === 'loaded' ? 'Loaded' : 'Loading', current: e.index + 1, total: e.count })));
+    // The lines dockerd streams at the end of a load, which `docker load` prints.
+    for (const l of loaded) {
+      for (const r of l.retagged) onProgress?.({ status: `The image ${r.tag} already exists, renaming the old one with ID ${r.previousId} to empty string` });
+      for (const t of l.tags) onProgress?.({ status: `Loaded image: ${t}` });
+      if (!l.tags.length) onProgress?.({ status: `Loaded image ID: ${l.id}` });
+    }
     const refs = loaded.flatMap((l) => (l.tags.length ? l.tags : [l.id]));
     for (const r of refs) journal('image', 'load', r, { name: r });
     return refs;
+  }
+
+  async save(refs: string[], out: Writable): Promise<void> {
+    const [store, { saveImages }] = await Promise.all([this.deps.store(), import('../image/archive/save.js')]);
+    await saveImages(store, refs, out);
+    for (const r of refs) journal('image', 'save', r, { name: r });
+  }
+
+  async importRootfs(source: Readable | string, options: ImportOptions = {}): Promise<string> {
+    const [store, { importRootfsTar, normalizeTaggedName }, { applyConfigChanges }] = await Promise.all([
+      this.deps.store(), import('../image/index.js'), import('../../../build/commit.js'),
+    ]);
+    // A bad name or instruction fails before the tar is read.
+    for (const t of options.tags ?? []) normalizeTaggedName(t);
+    const changes = options.changes ?? [];
+    applyConfigChanges({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }, changes);
+    const { image } = await importRootfsTar(store, source, {
+      tags: options.tags ?? [],
+      configure: (config) => applyConfigChanges(config, changes),
+      ...(options.message !== undefined ? { message: options.message } : {}),
+    });
+    journal('image', 'import', image.id, { name: options.tags?.[0] ?? image.id });
+    return image.id;
+  }
+
+  async bootstrap(ref: string, options: { refresh?: boolean; cacheDir?: string; onLine?: (line: string) => void } = {}): Promise<string> {
+    const [store, { bootstrapDebianImage }] = await Promise.all([this.deps.store(), import('../../../build/bootstrap-image.js')]);
+    const image = await bootstrapDebianImage(store, ref, options);
+    journal('image', 'tag', image.id, { name: ref });
+    return image.id;
   }
 
   /** NotFoundError when the image is not in the store (what `create` needs before anything else). */

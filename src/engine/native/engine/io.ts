@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ConflictError, NotFoundError } from '../../../util/errors.js';
-import type { AttachSession, ExecSpec, LogLine, LogOptions, ProcessIO, WaitCondition } from '../../types.js';
+import type { AttachSession, ExecRequest, LogLine, LogOptions, ProcessIO, WaitCondition } from '../../types.js';
 import { EngineError } from '../../types.js';
 import type { AttachedStart, ContainerRuntime, LogEntry } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
@@ -60,7 +60,7 @@ export class ContainerIo {
         if (r.done) break;
         const e = r.value;
         const line = held && held.stream === e.stream ? { ...e, line: held.line + e.line, time: held.time } : e;
-        if (held && held.stream !== e.stream) yield* emit(held);
+        if (held && held.stream !== e.stream) yield* emit(held, true);
         held = undefined;
         if (line.partial) {
           held = line;
@@ -68,14 +68,15 @@ export class ContainerIo {
         }
         yield* emit(line);
       }
-      if (held) yield* emit(held);
+      // Output that ended without a newline is passed on as such.
+      if (held) yield* emit(held, true);
     } finally {
       void it.return?.(undefined);
     }
 
-    function* emit(e: LogEntry): Generator<LogLine> {
+    function* emit(e: LogEntry, partial = false): Generator<LogLine> {
       if ((e.stream === 'stdout' && !wantOut) || (e.stream === 'stderr' && !wantErr)) return;
-      yield { stream: e.stream, text: e.line, ...(o.timestamps ? { timestamp: e.time } : {}) };
+      yield { stream: e.stream, text: e.line, ...(o.timestamps ? { timestamp: e.time } : {}), ...(partial ? { partial: true } : {}) };
     }
   }
 
@@ -140,7 +141,7 @@ export class ContainerIo {
     return true;
   }
 
-  async exec(idOrName: string, spec: ExecSpec, io: ProcessIO): Promise<{ exitCode: number }> {
+  async exec(idOrName: string, spec: ExecRequest, io: ProcessIO): Promise<{ exitCode: number }> {
     const rt = await this.rt();
     const id = await this.runningId(rt, idOrName);
     const inherit = !!spec.tty && io.stdout === process.stdout && (io.stdin === undefined || io.stdin === process.stdin);
@@ -159,7 +160,7 @@ export class ContainerIo {
     }
   }
 
-  async execDetached(idOrName: string, spec: ExecSpec): Promise<void> {
+  async execDetached(idOrName: string, spec: ExecRequest): Promise<void> {
     const rt = await this.rt();
     const id = await this.runningId(rt, idOrName);
     await rt.execStart(id, { ...runtimeExec(spec, false), detach: true }, 'ignore');
@@ -201,7 +202,7 @@ export class ContainerIo {
   }
 }
 
-function runtimeExec(spec: ExecSpec, stdin: boolean) {
+function runtimeExec(spec: ExecRequest, stdin: boolean) {
   return {
     cmd: spec.cmd,
     ...(spec.env ? { env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`) } : {}),

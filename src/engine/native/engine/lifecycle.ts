@@ -1,4 +1,7 @@
 import { ConflictError } from '../../../util/errors.js';
+import { processStartTime } from '../../../util/lock.js';
+import { daemonPidPath } from '../../../network/daemon/protocol.js';
+import { callDaemon } from '../../../network/daemon/client.js';
 import { readFileSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AttachedStart } from '../runtime/index.js';
@@ -39,10 +42,6 @@ export function supervised(rec: EngineRecord): boolean {
 
 /** Whether the daemon (which hosts the supervisor) is alive: its pid file names a live process. */
 export async function daemonAlive(): Promise<boolean> {
-  const [{ daemonPidPath }, { processStartTime }] = await Promise.all([
-    import('../../../network/daemon/protocol.js'),
-    import('../../../util/lock.js'),
-  ]);
   try {
     const [pid, start] = readFileSync(daemonPidPath(), 'utf8').trim().split(' ');
     return processStartTime(Number(pid)) === start;
@@ -69,7 +68,6 @@ export function needsSupervisor(rec: EngineRecord, running: boolean, finishedAt:
  */
 export async function notifySupervisor(deps: EngineDeps, id: string, start: boolean): Promise<void> {
   if (deps.inSupervisor) return;
-  const { callDaemon } = await import('../../../network/daemon/client.js');
   for (let attempt = 0; ; attempt++) {
     try {
       await callDaemon({ op: 'supervise', id }, { start });
@@ -139,7 +137,7 @@ export async function startContainer(
     throw err;
   }
   const now = await rt.inspect(id);
-  if (now.State.Running) await (await deps.batches()).running(id, now.State.Pid);
+  if (now.State.Running) await deps.batches.running(id, now.State.Pid);
   journal('container', 'start', id, eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels));
   if (supervised(rec)) await notifySupervisor(deps, id, true);
   return attached;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { AttachItem, AttachResult } from '../../../network/index.js';
-import type { EngineDeps } from './deps.js';
+import { attachContainers, setContainersRunning, type AttachItem } from '../../../network/batch.js';
+import { netnsPath } from '../../../network/links.js';
+import type { AttachResult } from '../../../network/types.js';
 
 /**
  * Network work of many containers, gathered into batches: the attaches (and
@@ -21,7 +22,8 @@ export class NetworkBatcher {
   private started: Array<Waiting<{ containerId: string; pid: number }, void>> = [];
   private scheduled = false;
 
-  constructor(private readonly deps: EngineDeps) {}
+  /** `serialize` runs network changes of this process one after another (EngineDeps.netOp). */
+  constructor(private readonly serialize: <T>(fn: () => Promise<T>) => Promise<T>) {}
 
   attach(item: AttachItem): Promise<AttachResult> {
     return new Promise((resolve, reject) => {
@@ -32,7 +34,6 @@ export class NetworkBatcher {
 
   /** After a start: the container's names answer (when it has a network namespace of ours). */
   async running(containerId: string, pid: number): Promise<void> {
-    const { netnsPath } = await this.deps.network();
     if (!readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${netnsPath(containerId)} `)) return;
     return new Promise((resolve, reject) => {
       this.started.push({ item: { containerId, pid }, resolve, reject });
@@ -43,30 +44,29 @@ export class NetworkBatcher {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    void this.deps.netOp(() => this.drain());
+    void this.serialize(() => this.drain());
   }
 
   private async drain(): Promise<void> {
     this.scheduled = false;
-    const net = await this.deps.network();
     const attaches = this.attaches.splice(0);
     const started = this.started.splice(0);
     if (attaches.length) {
       try {
-        const results = await net.attachContainers(attaches.map((a) => a.item));
+        const results = await attachContainers(attaches.map((a) => a.item));
         attaches.forEach((a, i) => a.resolve(results[i]!));
       } catch (err) {
         if (attaches.length === 1) attaches[0]!.reject(err);
         else {
           for (const a of attaches) {
-            await net.attachContainers([a.item]).then(([r]) => a.resolve(r!), a.reject);
+            await attachContainers([a.item]).then(([r]) => a.resolve(r!), a.reject);
           }
         }
       }
     }
     if (started.length) {
       try {
-        await net.setContainersRunning(started.map((s) => s.item), true);
+        await setContainersRunning(started.map((s) => s.item), true);
         for (const s of started) s.resolve();
       } catch (err) {
         for (const s of started) s.reject(err);

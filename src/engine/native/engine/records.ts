@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, statePath } from '../../../util/paths.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../../util/atomic.js';
-import type { NetworkAttachment, PortSpec, RestartPolicy } from '../../types.js';
+import type { NetworkAttachment, PortMapping, RestartPolicy } from '../../types.js';
 
 /**
  * What the native Engine keeps per container beside the runtime's own record
@@ -38,8 +38,8 @@ export interface EngineRecord {
   networkMode?: string;
   /** The networks asked for, in order (their aliases, addresses). */
   networks: NetworkAttachment[];
-  ports: PortSpec[];
-  /** "80/tcp", the image's and the spec's. */
+  ports: PortMapping[];
+  /** "80/tcp", the image's and the request's. */
   exposedPorts: string[];
   /**
    * Files placed before the first start (configs and secrets with inline or

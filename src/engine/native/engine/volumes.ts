@@ -1,5 +1,5 @@
 import { NotFoundError } from '../../../util/errors.js';
-import type { LabelFilter, VolumeApi, VolumeCreateSpec, VolumeSummary } from '../../types.js';
+import type { DockerObject, LabelFilter, VolumeApi, VolumeCreateRequest, VolumeSummary } from '../../types.js';
 import type { Volume } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
 import { journal } from './events.js';
@@ -12,10 +12,10 @@ export class NativeVolumes implements VolumeApi {
     return (await this.deps.runtime()).volumes;
   }
 
-  async create(spec: VolumeCreateSpec): Promise<VolumeSummary> {
+  async create(spec: VolumeCreateRequest): Promise<VolumeSummary> {
     const volumes = await this.store();
-    const existed = volumes.read(spec.name) !== undefined;
-    const v = await volumes.create({ name: spec.name, ...(spec.driver ? { driver: spec.driver } : {}), driverOpts: spec.driverOpts ?? {}, labels: spec.labels });
+    const existed = spec.name !== undefined && volumes.read(spec.name) !== undefined;
+    const v = await volumes.create({ ...(spec.name !== undefined ? { name: spec.name } : {}), ...(spec.driver ? { driver: spec.driver } : {}), driverOpts: spec.driverOpts ?? {}, labels: spec.labels });
     if (!existed) journal('volume', 'create', v.Name, { driver: v.Driver, ...v.Labels });
     return summary(v);
   }
@@ -33,8 +33,20 @@ export class NativeVolumes implements VolumeApi {
     return v && summary(v);
   }
 
-  async list(filter: LabelFilter = {}): Promise<VolumeSummary[]> {
-    return (await this.store()).list(filter.labels ? { labels: filter.labels } : {}).map(summary);
+  async inspectRaw(name: string): Promise<DockerObject | undefined> {
+    return (await this.store()).read(name) as DockerObject | undefined;
+  }
+
+  async list(filter: LabelFilter & { dangling?: boolean } = {}): Promise<VolumeSummary[]> {
+    return (await this.store()).list({ ...(filter.labels ? { labels: filter.labels } : {}), ...(filter.dangling !== undefined ? { dangling: filter.dangling } : {}) }).map(summary);
+  }
+
+  async prune(options: LabelFilter & { all?: boolean } = {}): Promise<{ removed: string[]; reclaimedBytes: number }> {
+    const volumes = await this.store();
+    const before = new Map(volumes.list({}).map((v) => [v.Name, v]));
+    const r = await volumes.prune({ all: options.all ?? false, ...(options.labels ? { labels: options.labels } : {}) });
+    for (const name of r.removed) journal('volume', 'destroy', name, { driver: before.get(name)?.Driver ?? 'local', ...(before.get(name)?.Labels ?? {}) });
+    return { removed: r.removed, reclaimedBytes: r.bytes };
   }
 }
 

@@ -53,7 +53,7 @@ function reachConfig(rec: ContainerRecord): HelperConfig {
     return cfg;
   }
   cfg.add('rootfs', rec.rootfs.mergedDir).add('overlay', rec.rootfs.mountData).add('overlay_cwd', rec.rootfs.mountCwd);
-  for (const m of rec.mounts) if (m.type !== 'tmpfs') cfg.add('op', 'bind', m.source, m.target, m.readOnly ? '1' : '0', '1');
+  for (const m of rec.mounts) if (m.type !== 'tmpfs') cfg.op('bind', m.source, m.target, m.readOnly ? '1' : '0', '1');
   return cfg;
 }
 

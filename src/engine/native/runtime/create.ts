@@ -8,18 +8,18 @@ import { checkSysctl } from './launch.js';
 import { parseExtraHost } from '../../../util/etc-hosts.js';
 import { imageConfigOf, type ImageRecord, type PreparedRootfs } from './images.js';
 import type { ContainerRecord, ResolvedMount } from './store.js';
-import type { ContainerMount, ContainerSpec } from './types.js';
+import type { ContainerMount, ContainerConfig } from './types.js';
 import type { VolumeStore } from './volumes.js';
 
 /**
- * Turns a spec and its image into the container's record: the command
+ * Turns a container config and its image into the container's record: the command
  * (entrypoint + cmd, as Docker combines them), the environment, the working
  * dir, the stop signal, and the mounts with every volume resolved (named
  * ones created when missing, image VOLUMEs and bare targets given anonymous
  * volumes). All validation happens here, before anything is created.
  */
 
-export function validateSpec(spec: ContainerSpec): void {
+export function validateConfig(spec: ContainerConfig): void {
   if (!spec.image) throw new UserError('no image given', 1, 'name the image to create the container from');
   for (const e of spec.env ?? []) {
     if (!e || e.startsWith('=')) throw new UserError(`invalid environment variable "${e}"`, 1, 'use KEY=value');
@@ -68,7 +68,7 @@ export function validateSpec(spec: ContainerSpec): void {
 }
 
 /** Docker's rule: --entrypoint resets the image's Cmd unless a command is given too. */
-export function resolveCommand(spec: ContainerSpec, image: ImageRecord): string[] {
+export function resolveCommand(spec: ContainerConfig, image: ImageRecord): string[] {
   const cfg = imageConfigOf(image);
   const entrypoint = spec.entrypoint ?? cfg.Entrypoint ?? [];
   const cmd = spec.cmd ?? (spec.entrypoint !== undefined ? [] : cfg.Cmd ?? []);
@@ -79,7 +79,7 @@ export function resolveCommand(spec: ContainerSpec, image: ImageRecord): string[
   return argv;
 }
 
-/** Image env, then the spec's; a later KEY wins in place. */
+/** Image env, then the config's; a later KEY wins in place. */
 export function mergeEnv(image: string[], extra: string[]): string[] {
   const out = new Map<string, string>();
   for (const e of [...image, ...extra]) {
@@ -109,7 +109,7 @@ async function resolveMount(m: ContainerMount, volumes: VolumeStore): Promise<Re
   };
 }
 
-export async function resolveMounts(spec: ContainerSpec, image: ImageRecord, volumes: VolumeStore): Promise<ResolvedMount[]> {
+export async function resolveMounts(spec: ContainerConfig, image: ImageRecord, volumes: VolumeStore): Promise<ResolvedMount[]> {
   const out: ResolvedMount[] = [];
   for (const m of spec.mounts ?? []) out.push(await resolveMount(m, volumes));
   // Each image VOLUME that no mount covers gets an anonymous volume, filled from the image.
@@ -124,7 +124,7 @@ export async function resolveMounts(spec: ContainerSpec, image: ImageRecord, vol
 export function buildRecord(args: {
   id: string;
   name: string;
-  spec: ContainerSpec;
+  spec: ContainerConfig;
   image: ImageRecord;
   rootfs: PreparedRootfs;
   mounts: ResolvedMount[];

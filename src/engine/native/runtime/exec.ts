@@ -10,7 +10,7 @@ import { capMask, CAPABILITIES, hostCapabilities } from './caps.js';
 import { resolveUser } from './users.js';
 import { cgroupNamespaceSupported, type CgroupDriver } from './cgroups/index.js';
 import { ContainerPaths, deriveStatus, type ContainerRecord } from './store.js';
-import type { ExecSpec } from './types.js';
+import type { ExecRequest } from './types.js';
 
 /**
  * `exec`: a new process in a running container. The helper joins the
@@ -35,7 +35,7 @@ export interface ExecHandle {
 
 export type ExecStdio = 'inherit' | 'pipe' | 'ignore';
 
-export async function startExec(rec: ContainerRecord, cgroups: CgroupDriver, spec: ExecSpec, stdio: ExecStdio = 'inherit'): Promise<ExecHandle> {
+export async function startExec(rec: ContainerRecord, cgroups: CgroupDriver, spec: ExecRequest, stdio: ExecStdio = 'inherit'): Promise<ExecHandle> {
   if (!spec.cmd.length) throw new UserError('no command given to exec', 1, 'give the command to run, e.g. exec NAME sh');
   const st = deriveStatus(rec.id);
   if (st.status !== 'running' || !st.monitor) {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { UserError } from '../../../util/errors.js';
+import type { ConfKey, EntryPoint, OpKind } from './helper-protocol.js';
 
 /**
  * The native helper (native/): its location, its config format, and the
@@ -50,12 +51,18 @@ export function escapeField(value: string | number | bigint): string {
   return s.replace(/\\/g, '\\\\').replace(/ /g, '\\s').replace(/\n/g, '\\n').replace(/\t/g, '\\t');
 }
 
+/** A CONF for the helper, one directive a line (the keys and their fields: native/helper.h). */
 export class HelperConfig {
   private readonly lines: string[] = [];
 
-  add(key: string, ...fields: Array<string | number | bigint>): this {
+  add(key: ConfKey, ...fields: Array<string | number | bigint>): this {
     this.lines.push([key, ...fields.map(escapeField)].join(' '));
     return this;
+  }
+
+  /** A step of the root's setup, run in order inside the new root before the pivot. */
+  op(kind: OpKind, ...fields: Array<string | number | bigint>): this {
+    return this.add('op', kind, ...fields);
   }
 
   text(): string {
@@ -93,7 +100,7 @@ export interface HelperRun {
   stderr: Readable | null;
 }
 
-export function runHelper(args: string[], stdio: [StdioOptions, StdioOptions, StdioOptions] | ['ignore', 'ignore', 'ignore'] = ['ignore', 'ignore', 'ignore']): HelperRun {
+export function runHelper(args: [EntryPoint, string], stdio: [StdioOptions, StdioOptions, StdioOptions] | ['ignore', 'ignore', 'ignore'] = ['ignore', 'ignore', 'ignore']): HelperRun {
   const child = spawn(helperPath(), args, { stdio: [...(stdio as unknown[]), 'pipe'] as StdioOptions });
   const status = child.stdio[3] as Readable;
   let buf = '';

@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js
 import { hostCgroups, type CgroupDriver } from './cgroups/index.js';
 import { openImages, type RuntimeImages } from './images.js';
 import { checkName, generatedName, newContainerId } from './names.js';
-import { buildRecord, resolveMounts, validateSpec } from './create.js';
+import { buildRecord, resolveMounts, validateConfig } from './create.js';
 import { hostsFile, hostnameFile, resolvConfFile } from './etc-files.js';
 import { startConfig, type AttachOptions } from './launch.js';
 import { runHelper, type HelperRun } from './helper.js';
@@ -29,7 +29,7 @@ import {
   type ContainerRecord, type RuntimeState,
 } from './store.js';
 import type {
-  ContainerInspect, ContainerNetwork, ContainerSpec, ContainerStats, ContainerSummary, ExecSpec, ExitInfo, ListOptions, LogEntry,
+  ContainerInspect, ContainerNetwork, ContainerConfig, ContainerStats, ContainerSummary, ExecRequest, ExitInfo, ListOptions, LogEntry,
   LogOptions, RemoveOptions, StopOptions, TopResult,
 } from './types.js';
 
@@ -111,8 +111,8 @@ export class ContainerRuntime {
 
   // ---- create --------------------------------------------------------------
 
-  async create(spec: ContainerSpec): Promise<string> {
-    validateSpec(spec);
+  async create(spec: ContainerConfig): Promise<string> {
+    validateConfig(spec);
     const image = await this.images.get(spec.image);
     ensurePrivateDir(containersDir());
     const id = newContainerId();
@@ -377,18 +377,18 @@ export class ContainerRuntime {
   // ---- exec ----------------------------------------------------------------
 
   /** Starts a process in the running container; 'inherit' hands it this process's stdio. */
-  async execStart(ref: string, spec: ExecSpec, stdio: ExecStdio = 'inherit'): Promise<ExecHandle> {
+  async execStart(ref: string, spec: ExecRequest, stdio: ExecStdio = 'inherit'): Promise<ExecHandle> {
     return startExec(this.record(ref), this.cgroups, spec, stdio);
   }
 
   /** Runs a process in the container with this process's stdio and returns its exit code. */
-  async exec(ref: string, spec: ExecSpec): Promise<number> {
+  async exec(ref: string, spec: ExecRequest): Promise<number> {
     const h = await this.execStart(ref, spec, 'inherit');
     return spec.detach ? 0 : h.exit;
   }
 
   /** Runs a process to completion and collects its output (healthchecks, build steps). */
-  async execCapture(ref: string, spec: ExecSpec): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  async execCapture(ref: string, spec: ExecRequest): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const h = await this.execStart(ref, { ...spec, tty: false, detach: false }, 'pipe');
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -1,12 +1,13 @@
 import { readdirSync, existsSync, lstatSync } from 'node:fs';
 import { UserError } from '../../../util/errors.js';
 import { HelperConfig, helperPath } from './helper.js';
+import type { OpKind } from './helper-protocol.js';
 import { capHex, capMask, resolveCapabilities } from './caps.js';
 import { defaultSeccompFilter } from './seccomp.js';
 import { cgroupNamespaceSupported, type CgroupDriver } from './cgroups/index.js';
 import type { ContainerPaths, ContainerRecord } from './store.js';
 import type { ExecUser } from './users.js';
-import type { ContainerSpec, Ulimit } from './types.js';
+import type { ContainerConfig, Ulimit } from './types.js';
 
 /**
  * Every decision about how a container starts, written as the helper's
@@ -151,7 +152,7 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
     cfg.add('stdin', 1);
   }
 
-  const op = (...fields: Array<string | number>) => cfg.add('op', ...fields);
+  const op = (kind: OpKind, ...fields: Array<string | number>) => cfg.op(kind, ...fields);
   // cgroup v2 has no device controller file: without an eBPF filter, device nodes shipped in the image
   // would be usable. Such a root is mounted nodev (our /dev is a mount of its own, unaffected).
   const rootNodev = cgroups.version === 2 && !privileged ? NODEV : 0;
@@ -222,7 +223,7 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
  * eBPF), MKNOD is dropped unless asked for: a block device made in the
  * container would otherwise reach the host's disks.
  */
-export function containerCapabilities(spec: ContainerSpec, cgroups: CgroupDriver): bigint {
+export function containerCapabilities(spec: ContainerConfig, cgroups: CgroupDriver): bigint {
   const caps = resolveCapabilities(spec);
   const asked = (spec.capAdd ?? []).some((c) => /^(CAP_)?(MKNOD|ALL)$/i.test(c.trim()));
   if (cgroups.version === 2 && !spec.privileged && !asked) return caps & ~capMask(['MKNOD']);
@@ -257,7 +258,7 @@ function depth(path: string): number {
 }
 
 /** /sys/fs/cgroup as Docker shows it: the container's own cgroups (via its cgroup namespace), read-only. */
-function cgroupMounts(op: (...f: Array<string | number>) => void, cgroups: CgroupDriver, privileged: boolean): void {
+function cgroupMounts(op: (kind: OpKind, ...f: Array<string | number>) => unknown, cgroups: CgroupDriver, privileged: boolean): void {
   const ro = privileged ? 0 : RDONLY;
   const flags = hex(ro | NOSUID | NODEV | NOEXEC);
   if (cgroups.version === 2) {

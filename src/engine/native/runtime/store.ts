@@ -4,7 +4,7 @@ import { ensurePrivateDir, statePath, runPath } from '../../../util/paths.js';
 import { readJsonCached, readJsonIfExists } from '../../../util/atomic.js';
 import { processStartTime } from '../../../util/lock.js';
 import { NotFoundError } from '../../../util/errors.js';
-import type { ContainerSpec } from './types.js';
+import type { ContainerConfig } from './types.js';
 import type { ImageConfig, PreparedRootfs } from './images.js';
 
 /**
@@ -35,7 +35,7 @@ export interface ContainerRecord {
   name: string;
   created: string;
   image: { ref: string; id: string; config: ImageConfig };
-  spec: ContainerSpec;
+  spec: ContainerConfig;
   /** Entrypoint + cmd, resolved against the image. */
   path: string;
   args: string[];

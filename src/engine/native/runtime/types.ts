@@ -1,5 +1,5 @@
 /**
- * The container runtime's public types. A ContainerSpec knows nothing of
+ * The container runtime's public types. A ContainerConfig knows nothing of
  * Compose: projects, services and replicas reach the runtime only as labels.
  * Sizes are bytes, durations seconds (as Docker takes stop timeouts), times
  * ISO-8601 strings with nanoseconds in inspect output, as Docker prints them.
@@ -59,7 +59,7 @@ export type ContainerNetwork =
   | { mode: 'host' }
   | { mode: 'netns'; path: string; hosts: string; resolvConf: string };
 
-export interface ContainerSpec {
+export interface ContainerConfig {
   /** Unique; generated (adjective_noun) when missing. */
   name?: string;
   /** An image reference the image store resolves. */
@@ -234,7 +234,7 @@ export interface LogOptions {
   until?: number;
 }
 
-export interface ExecSpec {
+export interface ExecRequest {
   cmd: string[];
   env?: string[];
   user?: string;
@@ -246,28 +246,8 @@ export interface ExecSpec {
   privileged?: boolean;
 }
 
-/**
- * One reading of a running container's counters, in the shape of Docker's
- * stats API (GET /containers/{id}/stats?stream=false, cgroup fields only):
- * a rate such as `docker stats`' CPU % is the difference of two readings.
- */
-export interface ContainerStats {
-  read: string;
-  id: string;
-  name: string;
-  pids_stats: { current: number; limit?: number };
-  memory_stats: { usage: number; limit: number; stats: { inactive_file: number }; failcnt?: number };
-  cpu_stats: {
-    cpu_usage: { total_usage: number };
-    /** The host's busy + idle time in ns (/proc/stat), the denominator of CPU %. */
-    system_cpu_usage: number;
-    online_cpus: number;
-    throttling_data: { throttled_periods: number; throttled_time: number };
-  };
-  /** cgroup v1 or v2, as the reading came from. */
-  cgroup_version: 1 | 2;
-  oom_kills: number;
-}
+/** A reading in the shape of Docker's stats API: the Engine contract's type. */
+export type { ContainerStats } from '../../types.js';
 
 export interface ExitInfo {
   exitCode: number;

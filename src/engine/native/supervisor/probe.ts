@@ -1,6 +1,6 @@
 import type { ContainerRuntime } from '../runtime/index.js';
 import type { HealthLogEntry, ResolvedHealthcheck } from '../engine/records.js';
-import { probeArgv } from '../engine/health-spec.js';
+import { probeArgv } from '../engine/healthcheck.js';
 import { HEALTH_OUTPUT_BYTES, truncateOutput } from './policy.js';
 
 /**

@@ -68,7 +68,9 @@ export function supervisorService(log: (msg: string) => void): DaemonService {
       if (watchers.size) log(`supervisor: looking after ${watchers.size} container(s)`);
     },
     async reload() {
-      await Promise.all([...watchers.values()].map((w) => w.sync()));
+      // Each watcher looks again, but the reload does not wait for them: a watcher removing an
+      // --rm container asks the daemon to reload (its network went), and would wait for itself.
+      for (const w of watchers.values()) void w.sync();
     },
     ops: {
       async supervise(req) {

@@ -1,0 +1,67 @@
+import type { Engine } from '../engine/types.js';
+import type { Project } from '../project/types.js';
+import { execute, throwIfFailed, type ExecuteResult } from '../planner/execute.js';
+import { planImages, runImageActions, type ImageAction, type ImageOptions } from '../planner/images.js';
+import { observe } from '../planner/observe.js';
+import type { Plan } from '../planner/plan.js';
+import { reconcile, selectServices, type ReconcileOptions } from '../planner/reconcile.js';
+import type { Reporter } from './progress.js';
+
+/**
+ * What `up`, `create` and `run` share: what to do with existing containers
+ * (the planner's options), and with images before them (`--pull`, `--build`,
+ * `--no-build`, `--quiet-pull`); `dryRun` plans and returns the plan, changing
+ * nothing; aborting `signal` lets running operations finish and starts no new ones.
+ */
+export interface CreateOptions extends ReconcileOptions, Omit<ImageOptions, 'services'> {}
+
+export interface Converged {
+  /** The images pulled or built first (under dryRun: those that would be). */
+  images: ImageAction[];
+  plan: Plan;
+  /** What the executor did; absent under dryRun. */
+  result?: ExecuteResult;
+}
+
+/**
+ * The heart of `up`, `create` and `run`'s dependencies: images (pull or
+ * build), observe, reconcile, execute. Under dryRun it stops after the plan,
+ * having changed nothing (images to be pulled or built are assumed made).
+ */
+export async function converge(engine: Engine, project: Project, o: CreateOptions, report: Reporter, title: string): Promise<Converged> {
+  const { selected } = selectServices(project, o);
+  const services = [...new Set([...selected, ...(o.infraOnly ?? [])])].sort();
+  const imageOptions = { services, pull: o.pull, build: o.build, noBuild: o.noBuild, quietPull: o.quietPull, dryRun: o.dryRun, signal: o.signal };
+  const images = await planImages(project, engine, imageOptions);
+
+  if (o.dryRun) {
+    const observed = await observe(engine, project.name, project);
+    for (const a of images) {
+      observed.images[a.ref] ??= {
+        id: `sha256:<${a.action === 'pull' ? 'pulled' : 'built'} ${a.ref}>`,
+        config: { entrypoint: [], cmd: [], env: [], workingDir: '', user: '', exposedPorts: [], volumes: [], labels: {} },
+      };
+    }
+    return { images, plan: reconcile(project, observed, o) };
+  }
+
+  return report.block(title, async () => {
+    if (images.length) await runImageActions(project, engine, images, report.progress, imageOptions);
+    const plan = reconcile(project, await observe(engine, project.name, project), o);
+    for (const w of plan.warnings) report.warning(w);
+    const result = await execute(plan, engine, report.progress, { signal: o.signal });
+    throwIfFailed(result);
+    return { images, plan, result };
+  });
+}
+
+/** Runs a plan of the other verbs (down, stop, start...) in a block of progress: no images, nothing to decide. */
+export async function runPlan(engine: Engine, plan: Plan, title: string, report: Reporter, dryRun = false): Promise<{ plan: Plan; result?: ExecuteResult }> {
+  if (dryRun) return { plan };
+  return report.block(title, async () => {
+    for (const w of plan.warnings) report.warning(w);
+    const result = await execute(plan, engine, report.progress);
+    throwIfFailed(result);
+    return { plan, result };
+  });
+}

@@ -1,0 +1,2 @@
+export { openEngine, defaultBackend } from '../engine/index.js';
+export type { BackendName, Engine } from '../engine/types.js';

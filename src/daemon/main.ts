@@ -1,0 +1,159 @@
+import { createServer, type Socket } from 'node:net';
+import { chmodSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { acquireLock, processStartTime } from '../util/lock.js';
+import { ensurePrivateDir, runPath, runRoot } from '../util/paths.js';
+import { daemonLockPath, daemonLogPath, daemonPidPath, daemonSocketPath, errorToWire, type DaemonRequest, type DaemonResponse } from '../network/daemon/protocol.js';
+import type { DaemonService, ServiceFactory } from '../network/daemon/service.js';
+import { networkService } from '../network/daemon/network-service.js';
+import { supervisorService } from '../engine/native/supervisor/service.js';
+
+/**
+ * The long-lived daemon, a program of its own beside the CLI: it hosts the
+ * network's service (DNS, published ports) and the native engine's
+ * supervisor (healthchecks, restart policies), which is why it sits above
+ * both. Started on demand by `callDaemon` (src/network/daemon/client.ts), detached from
+ * whoever started it, one per run root. It holds `daemon.lock` for its whole
+ * life (a second one started by a race waits, then leaves), answers on
+ * `daemon.sock`, and exits once no service has anything left to do. Killing
+ * it disturbs no container: namespaces, links and rules are the kernel's, and
+ * a new daemon rebuilds DNS and port forwards from state.
+ */
+
+const SERVICES: ServiceFactory[] = [networkService, supervisorService];
+const LOG_ROTATE_BYTES = 1 << 20;
+
+function log(msg: string): void {
+  process.stdout.write(`${new Date().toISOString()} [${process.pid}] ${msg}\n`);
+}
+
+function rotateLog(): void {
+  try {
+    if (statSync(daemonLogPath()).size > LOG_ROTATE_BYTES) renameSync(daemonLogPath(), `${daemonLogPath()}.1`);
+  } catch { /* no log yet */ }
+}
+
+async function main(): Promise<void> {
+  process.umask(0o077);
+  ensurePrivateDir(runRoot());
+  let releaseLock: () => void;
+  try {
+    releaseLock = await acquireLock(daemonLockPath(), 15_000);
+  } catch {
+    // Another daemon holds the lock and is serving: nothing for us to do.
+    return;
+  }
+  rotateLog();
+  writeFileSync(daemonPidPath(), `${process.pid} ${processStartTime(process.pid)}\n`, { mode: 0o600 });
+  const services: DaemonService[] = SERVICES.map((f) => f(log));
+  let exiting = false;
+
+  try {
+    unlinkSync(daemonSocketPath());
+  } catch { /* no stale socket */ }
+  const server = createServer((sock) => serve(sock));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(daemonSocketPath(), () => resolve());
+  });
+  chmodSync(daemonSocketPath(), 0o600);
+  server.on('error', (err) => log(`control socket: ${err.message}`));
+
+  for (const s of services) {
+    try {
+      await s.start();
+    } catch (err) {
+      log(`${s.name}: start failed: ${(err as Error).stack ?? err}`);
+    }
+  }
+  log(`started (run root ${runRoot()}, services: ${services.map((s) => s.name).join(', ')})`);
+  await maybeExit();
+
+  async function handle(req: DaemonRequest): Promise<unknown> {
+    if (req.op === 'ping') return { pid: process.pid, services: services.map((s) => s.name) };
+    if (req.op === 'status') return Object.fromEntries(services.map((s) => [s.name, s.status()]));
+    if (req.op === 'reload') {
+      for (const s of services) await s.reload();
+      return { reloaded: true };
+    }
+    if (req.op === 'shutdown') {
+      setImmediate(() => void shutdown('asked to'));
+      return { exiting: true };
+    }
+    for (const s of services) {
+      const op = s.ops[req.op];
+      if (op) return op(req);
+    }
+    throw new Error(`unknown operation "${req.op}"`);
+  }
+
+  function serve(sock: Socket): void {
+    let buf = '';
+    sock.on('error', () => sock.destroy());
+    sock.on('data', (d) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const line = buf.slice(0, nl);
+      buf = '';
+      void (async () => {
+        let res: DaemonResponse;
+        try {
+          const result = await handle(JSON.parse(line) as DaemonRequest);
+          res = exiting ? { ok: false, error: { kind: 'exiting', message: 'the network daemon is exiting' } } : { ok: true, result };
+        } catch (err) {
+          res = errorToWire(err);
+          if (res.ok === false && res.error.kind === 'internal') log(`request ${line.slice(0, 200)} failed: ${(err as Error).stack ?? err}`);
+        }
+        sock.end(JSON.stringify(res) + '\n');
+        if (!exiting) await maybeExit();
+      })();
+    });
+  }
+
+  /** Decided and acted on in one turn of the event loop: once we stop accepting, late requests are told to start a new daemon. */
+  async function maybeExit(): Promise<void> {
+    if (exiting || services.some((s) => s.keepsAlive())) return;
+    await shutdown('nothing left to serve');
+  }
+
+  async function shutdown(why: string): Promise<void> {
+    if (exiting) return;
+    exiting = true;
+    server.close();
+    for (const p of [daemonSocketPath(), daemonPidPath()]) {
+      try {
+        unlinkSync(p);
+      } catch { /* already gone */ }
+    }
+    for (const s of services) {
+      try {
+        await s.stop();
+      } catch (err) {
+        log(`${s.name}: stop failed: ${(err as Error).message}`);
+      }
+    }
+    // Leave no empty directories of ours in the run root.
+    for (const d of ['netns', 'ports']) {
+      try {
+        rmdirSync(runPath(d));
+      } catch { /* not empty, or not there */ }
+    }
+    log(`exiting: ${why}`);
+    releaseLock();
+    process.exit(0);
+  }
+
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    void (async () => {
+      for (const s of services) await s.reload();
+      await maybeExit();
+    })();
+  });
+}
+
+main().catch((err) => {
+  log(`fatal: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});

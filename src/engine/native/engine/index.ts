@@ -1,0 +1,118 @@
+import type { ContainerSummary, Engine, EngineEvent, EngineInfo, LabelFilter } from '../../types.js';
+import { NotFoundError, UserError } from '../../../util/errors.js';
+import { findAttachedContainer } from '../../../network/connect.js';
+import { VERSION } from '../../../util/version.js';
+import { EngineDeps } from './deps.js';
+import { NativeContainers } from './containers.js';
+import { NativeVolumes } from './volumes.js';
+import { NativeImages } from './images.js';
+import { NativeNetworks } from './networks.js';
+import { hostArchitecture } from './create-plan.js';
+import { followJournal, matchesFilter } from './events.js';
+
+/**
+ * The Engine on tscompose's own engine: the image store, the container
+ * runtime and the network (src/network), composed with Docker's semantics,
+ * and a supervisor in the long-lived daemon for healthchecks, restart
+ * policies and --rm. Every part is opened on first use.
+ */
+export class NativeEngine implements Engine {
+  readonly backend = 'native' as const;
+  readonly containers: NativeContainers;
+  readonly networks: NativeNetworks;
+  readonly volumes: NativeVolumes;
+  readonly images: NativeImages;
+
+  constructor(readonly deps: EngineDeps = new EngineDeps()) {
+    this.containers = new NativeContainers(deps);
+    this.networks = new NativeNetworks((ref) => this.containerName(ref));
+    this.volumes = new NativeVolumes(deps);
+    this.images = new NativeImages(deps);
+  }
+
+  /**
+   * A container by name or id for the network calls: the runtime's, or one
+   * that only the network's records know (the network module's own tests
+   * attach namespaces of no runtime container; `network connect` and
+   * `disconnect` have always found those by their endpoints).
+   */
+  private async containerName(ref: string): Promise<{ id: string; name: string }> {
+    const rt = await this.deps.runtime();
+    try {
+      const id = rt.resolve(ref);
+      return { id, name: (await rt.inspect(id)).Name.replace(/^\//, '') };
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+      const attached = findAttachedContainer(ref);
+      if (!attached) throw err;
+      return { id: attached.containerId, name: attached.containerName };
+    }
+  }
+
+  async info(): Promise<EngineInfo> {
+    return { backend: 'native', name: 'tscompose native engine', version: VERSION, os: 'linux', arch: hostArchitecture() };
+  }
+
+  /**
+   * Events from the journal every process of ours appends to, plus `die`
+   * for containers that exit while we follow (running ones matching the
+   * filter, and those the journal says start).
+   */
+  async *events(filter: LabelFilter & { types?: string[] }, signal: AbortSignal): AsyncIterable<EngineEvent> {
+    const queue: EngineEvent[] = [];
+    let wake: (() => void) | undefined;
+    const push = (e: EngineEvent) => {
+      if (!matchesFilter(e, filter)) return;
+      queue.push(e);
+      wake?.();
+    };
+    const watching = new Set<string>();
+    const wantsDie = !filter.types?.length || filter.types.includes('container');
+    const watchDie = (c: Pick<ContainerSummary, 'id'>, attributes: Record<string, string>) => {
+      if (!wantsDie || watching.has(c.id)) return;
+      watching.add(c.id);
+      this.containers.wait(c.id, 'not-running', signal).then(
+        ({ exitCode }) => push({ time: Date.now(), type: 'container', action: 'die', id: c.id, attributes: { ...attributes, exitCode: String(exitCode) } }),
+        () => undefined,
+      ).finally(() => watching.delete(c.id));
+    };
+    const follower = (async () => {
+      for await (const e of followJournal(signal)) {
+        push(e);
+        if (e.type === 'container' && e.action === 'start') watchDie({ id: e.id }, e.attributes);
+      }
+    })().catch(() => undefined);
+    if (wantsDie) {
+      for (const c of await this.containers.list({ ...(filter.labels ? { labels: filter.labels } : {}) })) {
+        watchDie(c, { ...c.labels, name: c.name, image: c.image });
+      }
+    }
+    const onAbort = () => wake?.();
+    signal.addEventListener('abort', onAbort);
+    try {
+      while (!signal.aborted) {
+        const next = queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await follower;
+    }
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between calls: state is on disk and in the kernel.
+  }
+}
+
+export async function openNativeEngine(): Promise<NativeEngine> {
+  if (process.getuid?.() !== 0) {
+    throw new UserError('the native engine needs root: containers are made of namespaces, cgroups and mounts', 1, 'run as root, or use --backend docker');
+  }
+  return new NativeEngine();
+}
