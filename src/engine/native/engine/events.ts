@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, watch, writeSync, type FSWatcher } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../../../util/paths.js';
 import type { EngineEvent, LabelFilter } from '../../types.js';
@@ -74,11 +74,18 @@ export function matchesFilter(e: EngineEvent, filter: LabelFilter & { types?: st
   return true;
 }
 
-/** Journal lines appended from now on, until `signal` aborts. */
-export async function* followJournal(signal: AbortSignal): AsyncGenerator<EngineEvent> {
+/**
+ * Journal lines appended from now on, until `signal` aborts; with `since`,
+ * the lines already there (the rotated file first) come before.
+ */
+export async function* followJournal(signal: AbortSignal, since?: number): AsyncGenerator<EngineEvent> {
   ensurePrivateDir(engineDir());
   const path = journalPath();
   let pos = sizeOf(path);
+  if (since !== undefined) {
+    pos = 0;
+    for (const l of readLines(`${path}.1`)) yield l;
+  }
   let rest = '';
   let wake: (() => void) | undefined;
   let watcher: FSWatcher | undefined;
@@ -123,6 +130,24 @@ export async function* followJournal(signal: AbortSignal): AsyncGenerator<Engine
     signal.removeEventListener('abort', onAbort);
     watcher?.close();
   }
+}
+
+/** Every event of a whole journal file (the rotated one: no writer appends to it). */
+function readLines(path: string): EngineEvent[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: EngineEvent[] = [];
+  for (const l of text.split('\n')) {
+    if (!l) continue;
+    try {
+      out.push(JSON.parse(l) as EngineEvent);
+    } catch { /* a line we cannot read is skipped */ }
+  }
+  return out;
 }
 
 function sizeOf(path: string): number {

@@ -1,4 +1,4 @@
-import type { ContainerSummary, Engine, EngineEvent, EngineInfo, LabelFilter } from '../../types.js';
+import type { ContainerSummary, Engine, EngineEvent, EngineInfo, EventFilter } from '../../types.js';
 import { NotFoundError, UserError } from '../../../util/errors.js';
 import { findAttachedContainer } from '../../../network/connect.js';
 import { VERSION } from '../../../util/version.js';
@@ -58,7 +58,7 @@ export class NativeEngine implements Engine {
    * for containers that exit while we follow (running ones matching the
    * filter, and those the journal says start).
    */
-  async *events(filter: LabelFilter & { types?: string[] }, signal: AbortSignal): AsyncIterable<EngineEvent> {
+  async *events(filter: EventFilter, signal: AbortSignal): AsyncIterable<EngineEvent> {
     const queue: EngineEvent[] = [];
     let wake: (() => void) | undefined;
     const push = (e: EngineEvent) => {
@@ -77,7 +77,8 @@ export class NativeEngine implements Engine {
       ).finally(() => watching.delete(c.id));
     };
     const follower = (async () => {
-      for await (const e of followJournal(signal)) {
+      for await (const e of followJournal(signal, filter.since)) {
+        if (filter.since !== undefined && e.time < filter.since) continue;
         push(e);
         if (e.type === 'container' && e.action === 'start') watchDie({ id: e.id }, e.attributes);
       }

@@ -59,6 +59,10 @@ export function toInspect(rec: ContainerRecord, state: RuntimeState, st: Derived
     RestartCount: state.restartCount,
     Driver: 'overlay2',
     Platform: 'linux',
+    GraphDriver: {
+      Name: 'overlay2',
+      Data: { LowerDir: rec.rootfs.lowerDirs.join(':'), MergedDir: rec.rootfs.mergedDir, UpperDir: rec.rootfs.upperDir, WorkDir: rec.rootfs.workDir },
+    },
     HostConfig: {
       AutoRemove: spec.autoRemove ?? false,
       Privileged: spec.privileged ?? false,
