@@ -30,8 +30,11 @@ import { markCreate, sweepDeadCreates, sweepRemovedRemnants } from './sweep.js';
  */
 export class NativeContainers implements ContainerApi {
   private ioPromise?: Promise<ContainerIo>;
-  /** What the destroy event says of containers this process is removing (their records are gone by the hook). */
-  private readonly removing = new Map<string, Record<string, string>>();
+  /**
+   * What the destroy event says of containers this process is removing (their records are gone by the hook),
+   * and how the last run ended, for followers that never saw it exit (a die they report before the destroy).
+   */
+  private readonly removing = new Map<string, { attributes: Record<string, string>; exitCode?: number }>();
 
   constructor(private readonly deps: EngineDeps) {
     deps.onRemoved(async (id) => {
@@ -41,7 +44,8 @@ export class NativeContainers implements ContainerApi {
       removeFiles(rec.filesToken);
       const wasSupervised = hasEngineRecord(id) && supervised(rec);
       removeEngineDir(id);
-      journal('container', 'destroy', id, this.removing.get(id) ?? {});
+      const removing = this.removing.get(id);
+      journal('container', 'destroy', id, removing?.attributes ?? {}, removing?.exitCode !== undefined ? { exitCode: removing.exitCode } : {});
       this.removing.delete(id);
       if (wasSupervised) await notifySupervisor(deps, id, false).catch(() => undefined);
     });
@@ -214,7 +218,9 @@ export class NativeContainers implements ContainerApi {
     const id = rt.resolve(idOrName);
     if (options.force && supervised(readEngineRecord(id))) recordStopIntent(id);
     const info = await rt.inspect(id);
-    this.removing.set(id, eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels));
+    // A running container is killed by the removal (SIGKILL: 137); one that never ran has no exit to report.
+    const exitCode = info.State.Running ? 137 : info.State.Status === 'exited' ? info.State.ExitCode : undefined;
+    this.removing.set(id, { attributes: eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels), ...(exitCode !== undefined ? { exitCode } : {}) });
     // The network, the Engine's records and the supervisor follow through the removal hook.
     try {
       await rt.remove(id, { force: options.force ?? false, volumes: options.volumes ?? false });
