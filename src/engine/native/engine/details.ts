@@ -179,7 +179,7 @@ export function dockerInspect(f: ContainerFacts, d: ContainerDetails): DockerObj
   for (const p of d.ports) {
     const key = `${p.target}/${p.protocol}`;
     if (p.hostPort === undefined) ports[key] ??= null;
-    else ports[key] = [...(ports[key] ?? []), { HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) }];
+    else ports[key] = [...(ports[key] ?? []), { HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) }];
   }
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const p of record.ports) (bindings[`${p.target}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? '', HostPort: p.published ?? '' });
