@@ -1,6 +1,6 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -69,6 +69,8 @@ export function ping(socket: string): Promise<boolean> {
 export interface Service {
   target: ApiTarget;
   root: NativeRoot;
+  /** The server's TMPDIR. */
+  tmp: string;
   child: ChildProcess;
   /** What the server wrote to stderr (its log), for failures. */
   log(): string;
@@ -84,8 +86,11 @@ export async function startService(): Promise<Service> {
   const root: NativeRoot = { dir, state: join(dir, 'state'), run: join(dir, 'run'), env: { TSCOMPOSE_ROOT: join(dir, 'state'), TSCOMPOSE_RUN: join(dir, 'run') } };
   const socket = join(root.dir, 'api.sock');
   const config = join(root.dir, 'docker-config');
+  // Its temp dirs (build contexts) in a dir of its own too: a test can see that none is left.
+  const tmp = join(root.dir, 'tmp');
+  mkdirSync(tmp, { mode: 0o700 });
   const child = spawn(join(repoRoot, 'bin/tscompose'), ['system', 'service', '--host', `unix://${socket}`], {
-    env: { ...process.env, ...root.env },
+    env: { ...process.env, ...root.env, TMPDIR: tmp },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const err: Buffer[] = [];
@@ -93,7 +98,7 @@ export async function startService(): Promise<Service> {
   const log = () => Buffer.concat(err).toString();
   const t = target('tscompose system service', true, socket, config);
   const svc: Service = {
-    target: t, root, child, log,
+    target: t, root, tmp, child, log,
     async stop() {
       await removeEverything(t);
       if (child.exitCode === null) {
