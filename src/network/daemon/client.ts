@@ -29,6 +29,13 @@ const REQUEST_TIMEOUT_MS = 60_000;
 
 class NotListening extends Error {}
 
+/**
+ * The daemon started and left at once, having nothing to serve (no network,
+ * no container to look after): what the caller wanted it for is done or moot
+ * (the supervisor acts on every container on its start), so nobody waits for it.
+ */
+export class DaemonLeftError extends Error {}
+
 function requestOnce(req: DaemonRequest): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = connect(daemonSocketPath());
@@ -106,6 +113,19 @@ export function cleanUpAfterDeadDaemon(): void {
   }
 }
 
+/** Whether a live process holds the daemon's lock (or is writing it: the file exists, still empty). */
+function lockHolderAlive(): boolean {
+  let owner: string;
+  try {
+    owner = readFileSync(daemonLockPath(), 'utf8');
+  } catch {
+    return false;
+  }
+  if (owner === '') return true;
+  const [pid, start] = owner.split(' ');
+  return processStartTime(Number(pid)) === start;
+}
+
 /** Whether a daemon answers now (no cleanup, no start: safe while one is starting). */
 export async function daemonPing(): Promise<{ pid: number; services: string[] } | undefined> {
   try {
@@ -160,7 +180,9 @@ async function startDaemon(): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if ((await daemonPing()) !== undefined) return;
-      // Exit 0 without answering: it found another daemon holding the lock, which will answer soon.
+      // Exit 0 without answering: another daemon holds the lock and will answer soon; or, with no live
+      // holder, it had nothing to serve and left (waiting for it would only run into the timeout).
+      if (exited === 0 && !lockHolderAlive()) throw new DaemonLeftError(`the network daemon started and left: nothing to serve; see ${logPath}`);
       if (exited !== undefined && exited !== 0) break;
       await sleep(exited === 0 ? 50 : 10);
     }
