@@ -1,4 +1,6 @@
 import type { ContainerSummary, ImageSummary, VolumeSummary } from '../engine/types.js';
+import { dockerEndpoint } from '../engine/native/engine/details.js';
+import { dockerMountPoint } from '../engine/native/runtime/inspect.js';
 
 /**
  * The Engine's summaries in the JSON shapes of Docker's list endpoints
@@ -6,43 +8,12 @@ import type { ContainerSummary, ImageSummary, VolumeSummary } from '../engine/ty
  * field names and the empty values (null, "", []) dockerd 20.10 sends.
  */
 
-/** A container's endpoint on one network, as Docker's list shows it. */
-export function endpointJson(n: ContainerSummary['networks'][string]): Record<string, unknown> {
-  return {
-    IPAMConfig: null,
-    Links: null,
-    Aliases: n.aliases.length ? n.aliases : null,
-    NetworkID: n.networkId,
-    EndpointID: n.endpointId ?? '',
-    Gateway: n.gateway ?? '',
-    IPAddress: n.ipv4Address ?? '',
-    IPPrefixLen: n.prefixLen ?? 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    MacAddress: n.macAddress ?? '',
-    DriverOpts: null,
-  };
-}
-
 export function portsJson(c: Pick<ContainerSummary, 'ports'>): Array<Record<string, unknown>> {
   return c.ports.map((p) => (p.hostPort !== undefined
     ? { IP: p.hostIp || '0.0.0.0', PrivatePort: p.target, PublicPort: p.hostPort, Type: p.protocol }
     : { PrivatePort: p.target, Type: p.protocol }));
 }
 
-export function mountsJson(c: Pick<ContainerSummary, 'mounts'>): Array<Record<string, unknown>> {
-  return c.mounts.map((m) => ({
-    Type: m.type,
-    ...(m.name ? { Name: m.name } : {}),
-    Source: m.source,
-    Destination: m.target,
-    ...(m.type === 'volume' ? { Driver: 'local' } : {}),
-    Mode: m.type === 'volume' ? (m.readOnly ? 'ro' : 'z') : m.readOnly ? 'ro' : '',
-    RW: !m.readOnly,
-    Propagation: m.type === 'bind' ? 'rprivate' : '',
-  }));
-}
 
 /** The network mode Docker lists: the first network's name for a container on user networks, else default/host/none. */
 function networkMode(c: ContainerSummary): string {
@@ -54,7 +25,7 @@ function networkMode(c: ContainerSummary): string {
 
 export function containerJson(c: ContainerSummary): Record<string, unknown> {
   const networks: Record<string, unknown> = {};
-  for (const [name, n] of Object.entries(c.networks)) networks[name] = endpointJson(n);
+  for (const [name, n] of Object.entries(c.networks)) networks[name] = dockerEndpoint(n);
   return {
     Id: c.id,
     Names: [`/${c.name}`],
@@ -68,7 +39,7 @@ export function containerJson(c: ContainerSummary): Record<string, unknown> {
     Status: c.status,
     HostConfig: { NetworkMode: networkMode(c) },
     NetworkSettings: { Networks: networks },
-    Mounts: mountsJson(c),
+    Mounts: c.mounts.map(dockerMountPoint),
   };
 }
 

@@ -232,7 +232,11 @@ export function dockerInspect(f: ContainerFacts, d: ContainerDetails): DockerObj
 /** One network's endpoint as inspect shows it; on a user network the container's short id is an alias too (its DNS answers it). */
 function endpointJson(n: ContainerNetwork, id: string, name: string): Record<string, unknown> {
   const userNetwork = !n.isDefault && name !== 'host' && name !== 'none';
-  const aliases = userNetwork ? [...new Set([...n.aliases, id.slice(0, 12)])] : n.aliases;
+  return dockerEndpoint(n, userNetwork ? [...new Set([...n.aliases, id.slice(0, 12)])] : n.aliases);
+}
+
+/** An endpoint in Docker's shape (inspect's, and the API server's list). */
+export function dockerEndpoint(n: ContainerNetwork, aliases: string[] = n.aliases): Record<string, unknown> {
   return {
     IPAMConfig: null,
     Links: null,
