@@ -29,12 +29,8 @@ const REQUEST_TIMEOUT_MS = 60_000;
 
 class NotListening extends Error {}
 
-/**
- * The daemon started and left at once, having nothing to serve (no network,
- * no container to look after): what the caller wanted it for is done or moot
- * (the supervisor acts on every container on its start), so nobody waits for it.
- */
-export class DaemonLeftError extends Error {}
+/** The daemon started and left at once, having nothing to serve (see `leftIsDone`). */
+class DaemonLeftError extends Error {}
 
 function requestOnce(req: DaemonRequest): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -63,8 +59,13 @@ function requestOnce(req: DaemonRequest): Promise<unknown> {
   });
 }
 
-/** Sends a request; starts the daemon when needed (unless `start` is false, then undefined means "not running"). */
-export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean } = {}): Promise<T | undefined> {
+/**
+ * Sends a request; starts the daemon when needed (unless `start` is false, then undefined means "not running").
+ * `leftIsDone`: a daemon started for the request that leaves at once, having found nothing to serve, has
+ * done what the request asked (the supervisor acts on every container when it starts): undefined, at once.
+ * Otherwise a daemon that leaves is waited for, in case another one is starting.
+ */
+export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean; leftIsDone?: boolean } = {}): Promise<T | undefined> {
   const start = opts.start ?? true;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -81,7 +82,12 @@ export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean 
         continue;
       }
       if (attempt >= 3) throw new Error(`the network daemon is not answering (${(err as Error).message}); see ${daemonLogPath()}`);
-      await startDaemon();
+      try {
+        await startDaemon(opts.leftIsDone ?? false);
+      } catch (left) {
+        if (left instanceof DaemonLeftError) return undefined;
+        throw left;
+      }
     }
   }
 }
@@ -156,7 +162,7 @@ export function daemonEntry(): string {
   return js.replace(`${sep}src${sep}`, `${sep}dist${sep}`);
 }
 
-async function startDaemon(): Promise<void> {
+async function startDaemon(leftIsDone: boolean): Promise<void> {
   ensurePrivateDir(runRoot());
   await withLock(daemonSpawnLockPath(), async () => {
     if ((await daemonPing()) !== undefined) return;
@@ -181,8 +187,9 @@ async function startDaemon(): Promise<void> {
     while (Date.now() < deadline) {
       if ((await daemonPing()) !== undefined) return;
       // Exit 0 without answering: another daemon holds the lock and will answer soon; or, with no live
-      // holder, it had nothing to serve and left (waiting for it would only run into the timeout).
-      if (exited === 0 && !lockHolderAlive()) throw new DaemonLeftError(`the network daemon started and left: nothing to serve; see ${logPath}`);
+      // holder, it had nothing to serve and left (for a caller that takes that as done, waiting would
+      // only run into the timeout: an --rm container that exited before the supervisor heard of it).
+      if (leftIsDone && exited === 0 && !lockHolderAlive()) throw new DaemonLeftError('the network daemon started and left: nothing to serve');
       if (exited !== undefined && exited !== 0) break;
       await sleep(exited === 0 ? 50 : 10);
     }

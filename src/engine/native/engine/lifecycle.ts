@@ -73,7 +73,8 @@ export async function notifySupervisor(deps: EngineDeps, id: string, start: bool
   if (deps.inSupervisor) return;
   for (let attempt = 0; ; attempt++) {
     try {
-      await callDaemon({ op: 'supervise', id }, { start });
+      // A daemon started for this that leaves at once found nothing to supervise: its start scan saw to this container.
+      await callDaemon({ op: 'supervise', id }, { start, leftIsDone: true });
       return;
     } catch (err) {
       if (!start || !(await stillNeeded(deps, id))) return;
