@@ -17,7 +17,17 @@ export class Tmux {
   /** Runs `command` in a new 100x30 session; its exit code lands in `<dir>/<name>.exit`. */
   start(name: string, command: string): void {
     const exitFile = join(this.root.dir, `${name}.exit`);
-    this.tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `${command}; echo $? > ${exitFile}`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `${command}; echo $? > ${exitFile}`);
+        return;
+      } catch (err) {
+        // tmux's server leaves with its last session: a session started just after the previous one ended
+        // can reach the server on its way out. The next attempt starts a new server.
+        if (attempt >= 20 || !/server exited unexpectedly|lost server/.test((err as Error).message)) throw err;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      }
+    }
   }
   screen(name: string): string {
     return this.tmux('capture-pane', '-p', '-t', name);
