@@ -81,6 +81,7 @@ int exec_main(int argc, char **argv) {
         close(errp[0]);
         g_errfd = errp[1];
         close(3);
+        close(RESIZE_FD);
         for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
@@ -109,7 +110,8 @@ int exec_main(int argc, char **argv) {
     }
     dprintf(3, "ok %d\n", (int)child);
     if (detach) return 0;
-    int code = tty ? relay_pty(master, child, conf_num(&c, K_STDIN, 0) != 0) : wait_forwarding(child);
+    int resize = conf_num(&c, K_RESIZE, 0) != 0 ? RESIZE_FD : -1;
+    int code = tty ? relay_pty(master, child, conf_num(&c, K_STDIN, 0) != 0, resize) : wait_forwarding(child);
     dprintf(3, "exit %d\n", code);
     return code;
 }

@@ -84,6 +84,7 @@
 #define K_STDIN       "stdin"         /* start, exec: 1: keep stdin open */
 #define K_ROWS        "rows"          /* start, exec: the terminal's size */
 #define K_COLS        "cols"          /* start, exec: (with K_ROWS) */
+#define K_RESIZE      "resize"        /* start (attached), exec: 1: fd 4 carries "ROWS COLS\n" lines, the size of a terminal that is not fd 0 (an API client's) */
 #define K_OP          "op"            /* (list) KIND FIELDS...: a step of the root's setup, one of OP_* */
 #define K_OOM_SCORE_ADJ "oom_score_adj" /* written to /proc/self/oom_score_adj before the exec */
 #define K_UID         "uid"           /* start, exec: the process's user ... */
@@ -202,8 +203,10 @@ struct monitor_io {
 noreturn void monitor_run(const struct conf *c, struct monitor_io *io);
 
 /* relay.c: a foreground CLI's terminal. */
-int relay_attached(int sock, int tty, int interactive);
-int relay_pty(int master, pid_t child, int interactive);
+int relay_attached(int sock, int tty, int interactive, int resize_fd);
+int relay_pty(int master, pid_t child, int interactive, int resize_fd);
+/* The fd that carries window sizes when K_RESIZE is set. */
+#define RESIZE_FD 4
 void tty_raw(int fd);
 void tty_restore(void);
 void copy_winsize(int from_fd, int to_master);

@@ -81,8 +81,42 @@ static int relay_signals(void) {
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/*
+ * Window sizes from the resize channel (K_RESIZE): "ROWS COLS\n" lines,
+ * written by TypeScript for a terminal that is not ours (an API client's).
+ * Returns 1 with the last complete size read, 0 when none was complete yet,
+ * -1 when the channel ended.
+ */
+static char size_buf[128];
+static size_t size_len;
+
+static int read_size(int fd, struct winsize *ws) {
+    ssize_t n = read(fd, size_buf + size_len, sizeof size_buf - 1 - size_len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+    if (n <= 0) return -1;
+    size_len += (size_t)n;
+    size_buf[size_len] = 0;
+    int got = 0;
+    char *line = size_buf, *nl;
+    while ((nl = strchr(line, '\n')) != NULL) {
+        *nl = 0;
+        unsigned rows = 0, cols = 0;
+        if (sscanf(line, "%u %u", &rows, &cols) == 2) {
+            ws->ws_row = (unsigned short)rows;
+            ws->ws_col = (unsigned short)cols;
+            got = 1;
+        }
+        line = nl + 1;
+    }
+    size_len = strlen(line);
+    memmove(size_buf, line, size_len);
+    /* A line longer than the buffer is garbage: dropped. */
+    if (size_len >= sizeof size_buf - 1) size_len = 0;
+    return got;
+}
+
 /* `start` in the foreground: the terminal on one side, the monitor's frames on the other. */
-int relay_attached(int sock, int tty, int interactive) {
+int relay_attached(int sock, int tty, int interactive, int resize_fd) {
     int sfd = relay_signals();
     /* Raw only when we read the terminal (-it): with -t alone, ^C must stay a signal we pass on. */
     if (tty && interactive) tty_raw(0);
@@ -90,8 +124,8 @@ int relay_attached(int sock, int tty, int interactive) {
     int code = -1;
     char buf[65536];
     for (;;) {
-        struct pollfd p[3] = { { in_open ? 0 : -1, POLLIN, 0 }, { sock, POLLIN, 0 }, { sfd, POLLIN, 0 } };
-        if (poll(p, 3, -1) < 0) {
+        struct pollfd p[4] = { { in_open ? 0 : -1, POLLIN, 0 }, { sock, POLLIN, 0 }, { sfd, POLLIN, 0 }, { resize_fd, POLLIN, 0 } };
+        if (poll(p, 4, -1) < 0) {
             if (errno == EINTR) continue;
             break;
         }
@@ -130,24 +164,34 @@ int relay_attached(int sock, int tty, int interactive) {
                 }
             }
         }
+        if (p[3].revents) {
+            struct winsize ws;
+            int got = read_size(resize_fd, &ws);
+            if (got < 0) resize_fd = -1;
+            else if (got && tty) {
+                int n = snprintf(buf, sizeof buf, "%u %u", ws.ws_row, ws.ws_col);
+                frame_send(sock, FR_RESIZE, buf, (uint32_t)n);
+            }
+        }
     }
     tty_restore();
     return code;
 }
 
 /* `exec -t`: this process holds the pty master; the child runs in the container. */
-int relay_pty(int master, pid_t child, int interactive) {
+int relay_pty(int master, pid_t child, int interactive, int resize_fd) {
     int sfd = relay_signals();
     if (interactive) tty_raw(0);
     copy_winsize(0, master);
     int in_open = interactive, master_open = 1, exited = 0, status = 0;
     char buf[65536];
     while (!(exited && !master_open)) {
-        struct pollfd p[3] = {
+        struct pollfd p[4] = {
             { in_open ? 0 : -1, POLLIN, 0 }, { master_open ? master : -1, POLLIN, 0 }, { exited ? -1 : sfd, POLLIN, 0 },
+            { exited ? -1 : resize_fd, POLLIN, 0 },
         };
         /* After the child exits, drain what its pty still holds, briefly: a grandchild may keep it open. */
-        int r = poll(p, 3, exited ? 200 : -1);
+        int r = poll(p, 4, exited ? 200 : -1);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) break;
         if (p[0].revents) {
@@ -167,6 +211,12 @@ int relay_pty(int master, pid_t child, int interactive) {
                 else if (si.ssi_signo != SIGCHLD) kill(child, (int)si.ssi_signo);
             }
             if (waitpid(child, &status, WNOHANG) == child) exited = 1;
+        }
+        if (p[3].revents) {
+            struct winsize ws;
+            int got = read_size(resize_fd, &ws);
+            if (got < 0) resize_fd = -1;
+            else if (got) ioctl(master, TIOCSWINSZ, &ws);
         }
         if (!master_open && !exited) {
             waitpid(child, &status, 0);

@@ -221,13 +221,15 @@ int start_main(int argc, char **argv) {
     if (attached && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) fail_errno(125, "socketpair");
     pid_t mon = fork();
     if (mon < 0) fail_errno(125, "fork the monitor");
+    int resize = attached && conf_num(&c, K_RESIZE, 0) != 0 ? RESIZE_FD : -1;
     if (mon == 0) {
         if (attached) close(sp[0]);
+        if (resize >= 0) close(resize);
         monitor_start(&c, sp[1]);
     }
     if (!attached) return 0;
     close(sp[1]);
-    int code = relay_attached(sp[0], conf_num(&c, K_TTY, 0) != 0, conf_num(&c, K_STDIN, 0) != 0);
+    int code = relay_attached(sp[0], conf_num(&c, K_TTY, 0) != 0, conf_num(&c, K_STDIN, 0) != 0, resize);
     if (code >= 0) dprintf(3, "exit %d\n", code);
     return code >= 0 ? code : 125;
 }

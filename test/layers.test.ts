@@ -19,6 +19,7 @@ const SRC = join(repoRoot, 'src');
 /** Top to bottom; a file belongs to the first layer one of whose prefixes its path (under src/) starts with. */
 export const LAYERS: ReadonlyArray<{ name: string; paths: readonly string[] }> = [
   { name: 'programs (the CLI, the daemon)', paths: ['cli/', 'daemon/'] },
+  { name: 'the API server (the Docker Engine API over the Engine)', paths: ['api/'] },
   { name: 'compose: one function per verb', paths: ['compose/'] },
   { name: 'planner', paths: ['planner/'] },
   { name: 'loader (the project)', paths: ['project/'] },

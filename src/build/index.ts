@@ -54,5 +54,6 @@ export async function pullWithOptions(store: ImageStore, ref: string, options: P
     ...(options.platform ? { platform: options.platform } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
   });
 }

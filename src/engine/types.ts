@@ -13,6 +13,7 @@
  * use, network has endpoints, port taken) ConflictError, both from
  * src/util/errors.ts; anything else an EngineError naming the object.
  */
+import type { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { UserError } from '../util/errors.js';
 
@@ -224,6 +225,12 @@ export interface ContainerNetwork {
   ipv6Address?: string;
   aliases: string[];
   macAddress?: string;
+  /** The network's gateway and prefix length, where the engine reports them. */
+  gateway?: string;
+  prefixLen?: number;
+  endpointId?: string;
+  /** Docker's default bridge: no name resolution, and inspect shows its address at the top of NetworkSettings. */
+  isDefault?: boolean;
 }
 
 export interface ContainerMount {
@@ -315,6 +322,12 @@ export interface ProcessIO {
   tty?: boolean;
   /** Terminal size for a tty. */
   size?: { rows: number; cols: number };
+  /**
+   * Size changes of a terminal that is not this process's own (an API
+   * client's): 'resize' events with (rows, cols). This process's terminal
+   * is followed through SIGWINCH without it.
+   */
+  resizes?: EventEmitter;
 }
 
 export interface AttachSession {
@@ -389,6 +402,12 @@ export interface ContainerStats {
   oom_kills?: number;
 }
 
+/** `docker update`: new limits (applied at once to a running container) and a new restart policy. */
+export interface ContainerUpdate {
+  resources?: Pick<Resources, 'memory' | 'memoryReservation' | 'memorySwap' | 'nanoCpus' | 'cpuShares' | 'cpuPeriod' | 'cpuQuota' | 'cpusetCpus' | 'cpusetMems' | 'pidsLimit' | 'blkioWeight'>;
+  restart?: RestartPolicy;
+}
+
 export interface ContainerApi {
   /** The warnings say what the engine cannot honour but Docker treats as best effort. */
   create(spec: ContainerCreateRequest): Promise<{ id: string; name: string; warnings: string[] }>;
@@ -399,6 +418,8 @@ export interface ContainerApi {
   kill(id: string, signal?: string): Promise<void>;
   remove(id: string, options?: { force?: boolean; volumes?: boolean }): Promise<void>;
   rename(id: string, newName: string): Promise<void>;
+  /** Changes limits and the restart policy of an existing container; what Docker warns about comes back as warnings. */
+  update(id: string, update: ContainerUpdate): Promise<{ warnings: string[] }>;
   pause(id: string): Promise<void>;
   unpause(id: string): Promise<void>;
   /** undefined when there is no such container. */
@@ -549,10 +570,17 @@ export interface TransferProgress {
   total?: number;
 }
 
+/** Registry credentials given with one pull or push (an API client's X-Registry-Auth), instead of the stored ones. */
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
 export interface PullOptions {
   platform?: string;
   onProgress?: (p: TransferProgress) => void;
   signal?: AbortSignal;
+  credentials?: RegistryCredentials;
 }
 
 export interface BuildRequest {
@@ -596,6 +624,7 @@ export interface ImageHistoryEntry {
 export interface PushOptions {
   onProgress?: (p: TransferProgress) => void;
   signal?: AbortSignal;
+  credentials?: RegistryCredentials;
 }
 
 export interface ImportOptions {
@@ -650,6 +679,12 @@ export interface EngineEvent {
   attributes: Record<string, string>;
 }
 
+export interface EventFilter extends LabelFilter {
+  types?: string[];
+  /** Replay the events from this time (milliseconds since the epoch) before following. */
+  since?: number;
+}
+
 export interface EngineInfo {
   backend: BackendName;
   name: string;
@@ -666,8 +701,8 @@ export interface Engine {
   readonly volumes: VolumeApi;
   readonly images: ImageApi;
   info(): Promise<EngineInfo>;
-  /** Engine events from now on, until `signal` aborts. */
-  events(filter: LabelFilter & { types?: string[] }, signal: AbortSignal): AsyncIterable<EngineEvent>;
+  /** Engine events from now on (or from `since`, ms since the epoch, where the engine keeps them), until `signal` aborts. */
+  events(filter: EventFilter, signal: AbortSignal): AsyncIterable<EngineEvent>;
   close(): Promise<void>;
 }
 

@@ -214,6 +214,7 @@ describe('container state as Docker reports it', () => {
     Id: 'f'.repeat(64), Created: '2026-01-01T00:00:00.000000000Z', Path: 'sh', Args: ['-c', 'sleep 1'],
     State: { Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 42, ExitCode: 0, Error: '', StartedAt: '2026-01-01T00:00:01.123456789Z', FinishedAt: '0001-01-01T00:00:00Z', ...o },
     Image: 'sha256:x', ResolvConfPath: '', HostnamePath: '', HostsPath: '', LogPath: '', Name: '/p-web-1', RestartCount: 0, Driver: 'overlay2', Platform: 'linux',
+    GraphDriver: { Name: 'overlay2', Data: { LowerDir: '', MergedDir: '', UpperDir: '', WorkDir: '' } },
     HostConfig: {} as ContainerInspect['HostConfig'], Mounts: [],
     Config: { Hostname: 'h', Domainname: '', User: '', Tty: false, OpenStdin: false, Env: [], Cmd: null, Image: 'img:1', Volumes: null, WorkingDir: '', Entrypoint: null, Labels: {} },
   });

@@ -1,52 +1,16 @@
 import { describe, it, expect, afterEach, beforeAll } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../support/cache.js';
-import { checkNoLeaks, ensureBuilt, makeRuntimeRoot, type RuntimeRoot } from './helpers.js';
+import { checkNoLeaks, ensureBuilt, makeRuntimeRoot } from './helpers.js';
+import { Tmux } from '../support/tmux.js';
 
 beforeAll(ensureBuilt);
 afterEach(checkNoLeaks);
 
 const BIN = join(repoRoot, 'bin', 'tscompose');
-
-/** A private tmux server for one test: a real terminal for the CLI under test. */
-class Tmux {
-  readonly socket: string;
-  constructor(private readonly root: RuntimeRoot) {
-    this.socket = join(root.dir, 'tmux.sock');
-  }
-  tmux(...args: string[]): string {
-    const r = spawnSync('tmux', ['-S', this.socket, ...args], { encoding: 'utf8', env: this.root.env });
-    if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  }
-  /** Runs `command` in a new 100x30 session; its exit code lands in `<dir>/<name>.exit`. */
-  start(name: string, command: string): void {
-    const exitFile = join(this.root.dir, `${name}.exit`);
-    this.tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', `${command}; echo $? > ${exitFile}`);
-  }
-  screen(name: string): string {
-    return this.tmux('capture-pane', '-p', '-t', name);
-  }
-  async waitFor(name: string, pattern: RegExp): Promise<string> {
-    for (let i = 0; i < 250; i++) {
-      const s = this.screen(name);
-      if (pattern.test(s)) return s;
-      await sleep(20);
-    }
-    throw new Error(`tmux ${name}: ${pattern} never showed; screen:\n${this.screen(name)}`);
-  }
-  async exitCode(name: string): Promise<number> {
-    const f = join(this.root.dir, `${name}.exit`);
-    for (let i = 0; i < 500 && !existsSync(f); i++) await sleep(20);
-    return Number(readFileSync(f, 'utf8'));
-  }
-  kill(): void {
-    spawnSync('tmux', ['-S', this.socket, 'kill-server']);
-  }
-}
 
 describe('tscompose container: one CLI process starts, others list, log, exec, stop (acceptance 3)', () => {
   it('runs detached; ls, logs, exec, top, inspect, stop and rm work from other processes', async () => {

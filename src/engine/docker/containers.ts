@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type {
+  ContainerUpdate,
   CommitOptions, DockerObject, AttachSession,
   ContainerApi,
   ContainerCreateRequest,
@@ -19,7 +20,7 @@ import type {
   WaitCondition,
 } from '../types.js';
 import { EngineError } from '../types.js';
-import { createBody, endpointConfig } from './create-body.js';
+import { createBody, dropUndefined, endpointConfig } from './create-body.js';
 import { detailsFromInspect, statsFromDocker, summaryFromList, type DockerStatsReading } from './convert.js';
 import { demuxInto, demuxLines } from './streams.js';
 import { call, callOrUndefined, statusOf, toEngineError } from './errors.js';
@@ -135,6 +136,17 @@ export class DockerContainers implements ContainerApi {
 
   async rename(id: string, newName: string): Promise<void> {
     await call(KIND, id, `rename to ${newName}:`, () => this.c(id).rename({ name: newName }));
+  }
+
+  async update(id: string, u: ContainerUpdate): Promise<{ warnings: string[] }> {
+    const r = u.resources ?? {};
+    const body = dropUndefined({
+      Memory: r.memory, MemoryReservation: r.memoryReservation, MemorySwap: r.memorySwap, NanoCpus: r.nanoCpus, CpuShares: r.cpuShares,
+      CpuPeriod: r.cpuPeriod, CpuQuota: r.cpuQuota, CpusetCpus: r.cpusetCpus, CpusetMems: r.cpusetMems, PidsLimit: r.pidsLimit, BlkioWeight: r.blkioWeight,
+      RestartPolicy: u.restart ? { Name: u.restart.name === 'no' ? '' : u.restart.name, MaximumRetryCount: u.restart.maxRetries ?? 0 } : undefined,
+    });
+    const res = (await call(KIND, id, 'update', () => this.c(id).update(body))) as { Warnings?: string[] | null } | undefined;
+    return { warnings: res?.Warnings ?? [] };
   }
 
   async pause(id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
-import type { Engine, EngineEvent, EngineInfo, LabelFilter } from '../types.js';
+import type { Engine, EngineEvent, EngineInfo, EventFilter } from '../types.js';
 import { DockerContainers } from './containers.js';
 import { DockerNetworks } from './networks.js';
 import { DockerVolumes } from './volumes.js';
@@ -38,12 +38,13 @@ export class DockerEngine implements Engine {
     return { backend: 'docker', name: 'Docker Engine', version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
   }
 
-  async *events(filter: LabelFilter & { types?: string[] }, signal: AbortSignal): AsyncIterable<EngineEvent> {
+  async *events(filter: EventFilter, signal: AbortSignal): AsyncIterable<EngineEvent> {
     const filters = labelFilters(filter.labels);
     if (filter.types?.length) filters.type = filter.types;
     let stream: Readable;
     try {
-      stream = (await this.docker.getEvents({ filters: JSON.stringify(filters), abortSignal: signal } as Docker.GetEventsOptions)) as unknown as Readable;
+      const since = filter.since !== undefined ? { since: (filter.since / 1000).toFixed(3) } : {};
+      stream = (await this.docker.getEvents({ filters: JSON.stringify(filters), ...since, abortSignal: signal } as Docker.GetEventsOptions)) as unknown as Readable;
     } catch (err) {
       if (signal.aborted) return;
       throw err;

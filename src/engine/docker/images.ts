@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type {
-  BuildRequest, DockerObject, ImageApi, ImageDetails, ImageHistoryEntry, ImageRemoval, ImageSummary, ImportOptions, LabelFilter, PullOptions, PushOptions, TransferProgress,
+  BuildRequest, RegistryCredentials, DockerObject, ImageApi, ImageDetails, ImageHistoryEntry, ImageRemoval, ImageSummary, ImportOptions, LabelFilter, PullOptions, PushOptions, TransferProgress,
 } from '../types.js';
 import { EngineError } from '../types.js';
 import { UserError } from '../../util/errors.js';
@@ -127,14 +127,14 @@ export class DockerImages implements ImageApi {
 
   async pull(ref: string, options: PullOptions = {}): Promise<{ reference: string }> {
     const stream = (await call(KIND, ref, 'pull', () =>
-      this.docker.pull(ref, { ...(options.platform ? { platform: options.platform } : {}), abortSignal: options.signal }),
+      this.docker.pull(ref, { ...(options.platform ? { platform: options.platform } : {}), ...authconfig(options.credentials), abortSignal: options.signal }),
     )) as Readable;
     await consume(stream, options.onProgress, `pull ${ref}`);
     return { reference: ref };
   }
 
   async push(ref: string, options: PushOptions = {}): Promise<{ reference: string; digest: string }> {
-    const stream = (await call(KIND, ref, 'push', () => this.docker.getImage(ref).push({ abortSignal: options.signal } as Record<string, unknown>))) as Readable;
+    const stream = (await call(KIND, ref, 'push', () => this.docker.getImage(ref).push({ ...authconfig(options.credentials), abortSignal: options.signal } as Record<string, unknown>))) as Readable;
     let digest = '';
     await consume(stream, (p) => {
       const m = /digest: (sha256:[0-9a-f]{64})/.exec(p.status);
@@ -192,6 +192,11 @@ export class DockerImages implements ImageApi {
     }, 'load archive');
     return loaded;
   }
+}
+
+/** dockerode's X-Registry-Auth for credentials given with the call (none: the daemon's own). */
+function authconfig(c: RegistryCredentials | undefined): { authconfig?: { username: string; password: string } } {
+  return c ? { authconfig: { username: c.username, password: c.password } } : {};
 }
 
 /**

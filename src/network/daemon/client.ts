@@ -29,6 +29,9 @@ const REQUEST_TIMEOUT_MS = 60_000;
 
 class NotListening extends Error {}
 
+/** The daemon started and left at once, having nothing to serve (see `leftIsDone`). */
+class DaemonLeftError extends Error {}
+
 function requestOnce(req: DaemonRequest): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = connect(daemonSocketPath());
@@ -56,8 +59,13 @@ function requestOnce(req: DaemonRequest): Promise<unknown> {
   });
 }
 
-/** Sends a request; starts the daemon when needed (unless `start` is false, then undefined means "not running"). */
-export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean } = {}): Promise<T | undefined> {
+/**
+ * Sends a request; starts the daemon when needed (unless `start` is false, then undefined means "not running").
+ * `leftIsDone`: a daemon started for the request that leaves at once, having found nothing to serve, has
+ * done what the request asked (the supervisor acts on every container when it starts): undefined, at once.
+ * Otherwise a daemon that leaves is waited for, in case another one is starting.
+ */
+export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean; leftIsDone?: boolean } = {}): Promise<T | undefined> {
   const start = opts.start ?? true;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -74,7 +82,12 @@ export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean 
         continue;
       }
       if (attempt >= 3) throw new Error(`the network daemon is not answering (${(err as Error).message}); see ${daemonLogPath()}`);
-      await startDaemon();
+      try {
+        await startDaemon(opts.leftIsDone ?? false);
+      } catch (left) {
+        if (left instanceof DaemonLeftError) return undefined;
+        throw left;
+      }
     }
   }
 }
@@ -104,6 +117,19 @@ export function cleanUpAfterDeadDaemon(): void {
       unlinkSync(p);
     } catch { /* not there */ }
   }
+}
+
+/** Whether a live process holds the daemon's lock (or is writing it: the file exists, still empty). */
+function lockHolderAlive(): boolean {
+  let owner: string;
+  try {
+    owner = readFileSync(daemonLockPath(), 'utf8');
+  } catch {
+    return false;
+  }
+  if (owner === '') return true;
+  const [pid, start] = owner.split(' ');
+  return processStartTime(Number(pid)) === start;
 }
 
 /** Whether a daemon answers now (no cleanup, no start: safe while one is starting). */
@@ -136,7 +162,7 @@ export function daemonEntry(): string {
   return js.replace(`${sep}src${sep}`, `${sep}dist${sep}`);
 }
 
-async function startDaemon(): Promise<void> {
+async function startDaemon(leftIsDone: boolean): Promise<void> {
   ensurePrivateDir(runRoot());
   await withLock(daemonSpawnLockPath(), async () => {
     if ((await daemonPing()) !== undefined) return;
@@ -160,7 +186,10 @@ async function startDaemon(): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if ((await daemonPing()) !== undefined) return;
-      // Exit 0 without answering: it found another daemon holding the lock, which will answer soon.
+      // Exit 0 without answering: another daemon holds the lock and will answer soon; or, with no live
+      // holder, it had nothing to serve and left (for a caller that takes that as done, waiting would
+      // only run into the timeout: an --rm container that exited before the supervisor heard of it).
+      if (leftIsDone && exited === 0 && !lockHolderAlive()) throw new DaemonLeftError('the network daemon started and left: nothing to serve');
       if (exited !== undefined && exited !== 0) break;
       await sleep(exited === 0 ? 50 : 10);
     }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
 import type {
-  AttachSession, CommitOptions, ContainerApi, ContainerCreateRequest, ContainerDetails, ContainerStats, ContainerListOptions, ContainerSummary, DockerObject, ExecRequest, LogLine,
+  AttachSession, CommitOptions, ContainerApi, ContainerUpdate, ContainerCreateRequest, ContainerDetails, ContainerStats, ContainerListOptions, ContainerSummary, DockerObject, ExecRequest, LogLine,
   LogOptions, PathStat, ProcessIO, TopResult, WaitCondition,
 } from '../../types.js';
 import type { ContainerRuntime, ContainerNetwork as RuntimeNetwork } from '../runtime/index.js';
@@ -15,7 +15,7 @@ import { journal } from './events.js';
 import { dockerInspect, networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
 import { generatedName } from '../runtime/names.js';
 import { takenNames } from '../runtime/store.js';
-import { daemonAlive, eventAttributes, needsSupervisor, notifySupervisor, recordStopIntent, startContainer, supervised } from './lifecycle.js';
+import { daemonAlive, eventAttributes, needsSupervisor, notifySupervisor, recordStartIntent, recordStopIntent, startContainer, supervised } from './lifecycle.js';
 import {
   hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDir, writeEngineRecord, type EngineRecord,
 } from './records.js';
@@ -30,8 +30,11 @@ import { markCreate, sweepDeadCreates, sweepRemovedRemnants } from './sweep.js';
  */
 export class NativeContainers implements ContainerApi {
   private ioPromise?: Promise<ContainerIo>;
-  /** What the destroy event says of containers this process is removing (their records are gone by the hook). */
-  private readonly removing = new Map<string, Record<string, string>>();
+  /**
+   * What the destroy event says of containers this process is removing (their records are gone by the hook),
+   * and how the last run ended, for followers that never saw it exit (a die they report before the destroy).
+   */
+  private readonly removing = new Map<string, { attributes: Record<string, string>; exitCode?: number }>();
 
   constructor(private readonly deps: EngineDeps) {
     deps.onRemoved(async (id) => {
@@ -41,7 +44,8 @@ export class NativeContainers implements ContainerApi {
       removeFiles(rec.filesToken);
       const wasSupervised = hasEngineRecord(id) && supervised(rec);
       removeEngineDir(id);
-      journal('container', 'destroy', id, this.removing.get(id) ?? {});
+      const removing = this.removing.get(id);
+      journal('container', 'destroy', id, removing?.attributes ?? {}, removing?.exitCode !== undefined ? { exitCode: removing.exitCode } : {});
       this.removing.delete(id);
       if (wasSupervised) await notifySupervisor(deps, id, false).catch(() => undefined);
     });
@@ -171,9 +175,10 @@ export class NativeContainers implements ContainerApi {
     if (info.State.Running) {
       // A frozen process cannot act on its stop signal: thaw it first, as Docker does.
       if (isPaused(id)) await setPaused(id, info.Name, false);
-      await rt.stop(id, { ...(timeoutSeconds !== undefined ? { timeout: timeoutSeconds } : {}), ...(signal ? { signal } : {}) });
       const attrs = eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels);
+      // In Docker's order: kill as the signal goes, then die (seen by followers), then stop.
       journal('container', 'kill', id, { ...attrs, signal: signal ? normalizeSignal(signal) : (info.Config.StopSignal ?? 'SIGTERM') });
+      await rt.stop(id, { ...(timeoutSeconds !== undefined ? { timeout: timeoutSeconds } : {}), ...(signal ? { signal } : {}) });
       journal('container', 'stop', id, attrs);
     }
     const bridge = await this.deps.bridge();
@@ -213,7 +218,9 @@ export class NativeContainers implements ContainerApi {
     const id = rt.resolve(idOrName);
     if (options.force && supervised(readEngineRecord(id))) recordStopIntent(id);
     const info = await rt.inspect(id);
-    this.removing.set(id, eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels));
+    // A running container is killed by the removal (SIGKILL: 137); one that never ran has no exit to report.
+    const exitCode = info.State.Running ? 137 : info.State.Status === 'exited' ? info.State.ExitCode : undefined;
+    this.removing.set(id, { attributes: eventAttributes(info.Name.replace(/^\//, ''), info.Config.Image, info.Config.Labels), ...(exitCode !== undefined ? { exitCode } : {}) });
     // The network, the Engine's records and the supervisor follow through the removal hook.
     try {
       await rt.remove(id, { force: options.force ?? false, volumes: options.volumes ?? false });
@@ -230,6 +237,50 @@ export class NativeContainers implements ContainerApi {
     const net = await this.deps.network();
     await this.deps.netOp(() => net.renameContainer(id, old, newName));
     journal('container', 'rename', id, { name: newName, oldName: old });
+  }
+
+  /**
+   * docker update: limits through the runtime (the cgroup of a running
+   * container at once), the restart policy into the Engine record, and the
+   * supervisor told when the container is (or was) one it looks after.
+   */
+  async update(idOrName: string, u: ContainerUpdate): Promise<{ warnings: string[] }> {
+    const rt = await this.rt();
+    const id = rt.resolve(idOrName);
+    const info = await rt.inspect(id);
+    const name = info.Name.replace(/^\//, '');
+    const rec = readEngineRecord(id);
+    if (u.restart && rec.autoRemove && u.restart.name !== 'no') {
+      throw new ConflictError(`Restart policy cannot be updated because AutoRemove is enabled for the container ${name}`);
+    }
+    if (u.restart?.maxRetries && u.restart.name !== 'on-failure') {
+      throw new UserError(`container ${name}: maximum retry count cannot be used with restart policy '${u.restart.name}'`, 1, 'use on-failure:N');
+    }
+    if (u.resources) {
+      const r = u.resources;
+      await rt.update(id, {
+        ...(r.memory !== undefined ? { memory: r.memory } : {}),
+        ...(r.memoryReservation !== undefined ? { memoryReservation: r.memoryReservation } : {}),
+        ...(r.memorySwap !== undefined ? { memorySwap: r.memorySwap } : {}),
+        ...(r.nanoCpus !== undefined ? { cpus: r.nanoCpus / 1e9 } : {}),
+        ...(r.cpuShares !== undefined ? { cpuShares: r.cpuShares } : {}),
+        ...(r.cpuPeriod !== undefined ? { cpuPeriod: r.cpuPeriod } : {}),
+        ...(r.cpuQuota !== undefined ? { cpuQuota: r.cpuQuota } : {}),
+        ...(r.cpusetCpus !== undefined ? { cpusetCpus: r.cpusetCpus } : {}),
+        ...(r.cpusetMems !== undefined ? { cpusetMems: r.cpusetMems } : {}),
+        ...(r.pidsLimit !== undefined ? { pidsLimit: r.pidsLimit } : {}),
+        ...(r.blkioWeight !== undefined ? { blkioWeight: r.blkioWeight } : {}),
+      });
+    }
+    if (u.restart) {
+      const next = { ...rec, restart: u.restart.maxRetries ? { name: u.restart.name, maxRetries: u.restart.maxRetries } : { name: u.restart.name } };
+      writeEngineRecord(next);
+      // A running container that now has a policy is one the user wants running.
+      if (!supervised(rec) && supervised(next) && info.State.Running) recordStartIntent(id);
+      if (supervised(rec) || supervised(next)) await notifySupervisor(this.deps, id, supervised(next));
+    }
+    journal('container', 'update', id, eventAttributes(name, info.Config.Image, info.Config.Labels));
+    return { warnings: [] };
   }
 
   async pause(idOrName: string): Promise<void> {

@@ -38,7 +38,10 @@ export function networksByContainer(records: readonly NetworkRecord[]): Map<stri
   for (const n of records) {
     for (const ep of Object.values(n.endpoints)) {
       const mine = out.get(ep.containerId) ?? {};
-      mine[n.name] = { networkId: n.id, ipv4Address: ep.ipv4, aliases: [...ep.aliases], macAddress: ep.mac };
+      mine[n.name] = {
+        networkId: n.id, ipv4Address: ep.ipv4, aliases: [...ep.aliases], macAddress: ep.mac,
+        gateway: n.gateway, prefixLen: Number(n.subnet.split('/')[1]), endpointId: ep.endpointId, ...(n.isDefault ? { isDefault: true } : {}),
+      };
       out.set(ep.containerId, mine);
     }
   }
@@ -169,17 +172,20 @@ export function toSummary(d: ContainerDetails): ContainerSummary {
  * networks with their addresses and aliases, the ports as bound.
  */
 export function dockerInspect(f: ContainerFacts, d: ContainerDetails): DockerObject {
-  const { info } = f;
+  const { info, record } = f;
   const networks: Record<string, unknown> = {};
-  for (const [name, n] of Object.entries(d.networks)) {
-    networks[name] = { NetworkID: n.networkId, IPAddress: n.ipv4Address ?? '', Aliases: n.aliases.length ? n.aliases : null, MacAddress: n.macAddress ?? '' };
-  }
+  for (const [name, n] of Object.entries(d.networks)) networks[name] = endpointJson(n, d.id, name);
   const ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {};
   for (const p of d.ports) {
     const key = `${p.target}/${p.protocol}`;
     if (p.hostPort === undefined) ports[key] ??= null;
-    else ports[key] = [...(ports[key] ?? []), { HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) }];
+    else ports[key] = [...(ports[key] ?? []), { HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) }];
   }
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const p of record.ports) (bindings[`${p.target}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? '', HostPort: p.published ?? '' });
+  const defaultBridge = Object.values(d.networks).find((n) => n.isDefault);
+  const h = record.healthcheck;
+  const ns = (ms: number) => ms * 1_000_000;
   return {
     ...info,
     State: {
@@ -187,12 +193,63 @@ export function dockerInspect(f: ContainerFacts, d: ContainerDetails): DockerObj
       Status: d.state,
       Paused: d.state === 'paused',
       Restarting: d.state === 'restarting',
-      ...(f.record.healthcheck
-        ? { Health: { Status: d.health ?? 'starting', FailingStreak: 0, Log: d.healthLog.map((h) => ({ Start: new Date(h.start).toISOString(), End: new Date(h.end).toISOString(), ExitCode: h.exitCode, Output: h.output })) } }
+      ...(record.healthcheck
+        ? { Health: { Status: d.health ?? 'starting', FailingStreak: f.supervisor?.health?.failingStreak ?? 0, Log: d.healthLog.map((x) => ({ Start: new Date(x.start).toISOString(), End: new Date(x.end).toISOString(), ExitCode: x.exitCode, Output: x.output })) } }
         : {}),
     },
     RestartCount: d.restartCount,
-    HostConfig: { ...info.HostConfig, RestartPolicy: { Name: d.restartPolicy.name, MaximumRetryCount: d.restartPolicy.maxRetries ?? 0 } },
-    NetworkSettings: { Networks: networks, Ports: ports },
+    HostConfig: {
+      ...info.HostConfig,
+      NetworkMode: record.networkMode ?? (defaultBridge || record.networks.length === 0 ? 'default' : record.networks[0]!.network),
+      PortBindings: bindings,
+      RestartPolicy: { Name: d.restartPolicy.name, MaximumRetryCount: d.restartPolicy.maxRetries ?? 0 },
+      LogConfig: { Type: 'json-file', Config: {} },
+    },
+    Config: {
+      ...info.Config,
+      ExposedPorts: record.exposedPorts.length ? Object.fromEntries(record.exposedPorts.map((p) => [p, {}])) : null,
+      ...(h ? { Healthcheck: { Test: h.test, Interval: ns(h.interval), Timeout: ns(h.timeout), Retries: h.retries, StartPeriod: ns(h.startPeriod), StartInterval: ns(h.startInterval) } } : {}),
+    },
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: '',
+      SandboxKey: '',
+      Ports: ports,
+      // Docker shows the default bridge's endpoint at the top too (clients of the old API read it there).
+      EndpointID: defaultBridge?.endpointId ?? '',
+      Gateway: defaultBridge?.gateway ?? '',
+      IPAddress: defaultBridge?.ipv4Address ?? '',
+      IPPrefixLen: defaultBridge?.prefixLen ?? 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: defaultBridge?.macAddress ?? '',
+      Networks: networks,
+    },
+  };
+}
+
+/** One network's endpoint as inspect shows it; on a user network the container's short id is an alias too (its DNS answers it). */
+function endpointJson(n: ContainerNetwork, id: string, name: string): Record<string, unknown> {
+  const userNetwork = !n.isDefault && name !== 'host' && name !== 'none';
+  return dockerEndpoint(n, userNetwork ? [...new Set([...n.aliases, id.slice(0, 12)])] : n.aliases);
+}
+
+/** An endpoint in Docker's shape (inspect's, and the API server's list). */
+export function dockerEndpoint(n: ContainerNetwork, aliases: string[] = n.aliases): Record<string, unknown> {
+  return {
+    IPAMConfig: null,
+    Links: null,
+    Aliases: aliases.length ? aliases : null,
+    NetworkID: n.networkId,
+    EndpointID: n.endpointId ?? '',
+    Gateway: n.gateway ?? '',
+    IPAddress: n.ipv4Address ?? '',
+    IPPrefixLen: n.prefixLen ?? 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: n.macAddress ?? '',
+    DriverOpts: null,
   };
 }

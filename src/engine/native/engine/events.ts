@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, watch, writeSync, type FSWatcher } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../../../util/paths.js';
 import type { EngineEvent, LabelFilter } from '../../types.js';
@@ -26,8 +26,15 @@ export function journalPath(): string {
  */
 let open_: { path: string; fd: number; checked: number } | undefined;
 
-export function journal(type: EngineEvent['type'], action: string, id: string, attributes: Record<string, string> = {}): void {
-  const line = JSON.stringify({ time: Date.now(), type, action, id, attributes }) + '\n';
+/**
+ * A journal line is an EngineEvent, and for a container's destroy the exit
+ * code of its last run (`exitCode`), which the follower turns into a die
+ * when it did not see the exit itself (the container went at once).
+ */
+export type JournalEvent = EngineEvent & { exitCode?: number };
+
+export function journal(type: EngineEvent['type'], action: string, id: string, attributes: Record<string, string> = {}, extra: { exitCode?: number } = {}): void {
+  const line = JSON.stringify({ time: Date.now(), type, action, id, attributes, ...extra }) + '\n';
   try {
     const path = journalPath();
     const now = Date.now();
@@ -74,11 +81,18 @@ export function matchesFilter(e: EngineEvent, filter: LabelFilter & { types?: st
   return true;
 }
 
-/** Journal lines appended from now on, until `signal` aborts. */
-export async function* followJournal(signal: AbortSignal): AsyncGenerator<EngineEvent> {
+/**
+ * Journal lines appended from now on, until `signal` aborts; with `since`,
+ * the lines already there (the rotated file first) come before.
+ */
+export async function* followJournal(signal: AbortSignal, since?: number): AsyncGenerator<JournalEvent> {
   ensurePrivateDir(engineDir());
   const path = journalPath();
   let pos = sizeOf(path);
+  if (since !== undefined) {
+    pos = 0;
+    for (const l of readLines(`${path}.1`)) yield l;
+  }
   let rest = '';
   let wake: (() => void) | undefined;
   let watcher: FSWatcher | undefined;
@@ -105,7 +119,7 @@ export async function* followJournal(signal: AbortSignal): AsyncGenerator<Engine
           for (const l of lines) {
             if (!l) continue;
             try {
-              yield JSON.parse(l) as EngineEvent;
+              yield JSON.parse(l) as JournalEvent;
             } catch { /* a line we cannot read is skipped */ }
           }
         } finally {
@@ -123,6 +137,24 @@ export async function* followJournal(signal: AbortSignal): AsyncGenerator<Engine
     signal.removeEventListener('abort', onAbort);
     watcher?.close();
   }
+}
+
+/** Every event of a whole journal file (the rotated one: no writer appends to it). */
+function readLines(path: string): JournalEvent[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: JournalEvent[] = [];
+  for (const l of text.split('\n')) {
+    if (!l) continue;
+    try {
+      out.push(JSON.parse(l) as JournalEvent);
+    } catch { /* a line we cannot read is skipped */ }
+  }
+  return out;
 }
 
 function sizeOf(path: string): number {

@@ -95,7 +95,11 @@ export class NativeImages implements ImageApi {
 
   async push(ref: string, options: PushOptions = {}): Promise<{ reference: string; digest: string }> {
     const [store, { pushImage }] = await Promise.all([this.deps.store(), import('../registry/index.js')]);
-    const r = await pushImage(store, ref, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    const r = await pushImage(store, ref, {
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+    });
     journal('image', 'push', ref, { name: ref });
     return { reference: r.reference, digest: r.digest };
   }

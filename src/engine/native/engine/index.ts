@@ -1,4 +1,4 @@
-import type { ContainerSummary, Engine, EngineEvent, EngineInfo, LabelFilter } from '../../types.js';
+import type { ContainerSummary, Engine, EngineEvent, EngineInfo, EventFilter } from '../../types.js';
 import { NotFoundError, UserError } from '../../../util/errors.js';
 import { findAttachedContainer } from '../../../network/connect.js';
 import { VERSION } from '../../../util/version.js';
@@ -58,7 +58,7 @@ export class NativeEngine implements Engine {
    * for containers that exit while we follow (running ones matching the
    * filter, and those the journal says start).
    */
-  async *events(filter: LabelFilter & { types?: string[] }, signal: AbortSignal): AsyncIterable<EngineEvent> {
+  async *events(filter: EventFilter, signal: AbortSignal): AsyncIterable<EngineEvent> {
     const queue: EngineEvent[] = [];
     let wake: (() => void) | undefined;
     const push = (e: EngineEvent) => {
@@ -67,19 +67,33 @@ export class NativeEngine implements Engine {
       wake?.();
     };
     const watching = new Set<string>();
+    /** Containers seen running while we follow, and those whose die was reported for the run at hand (never twice). */
+    const seen = new Set<string>();
+    const died = new Set<string>();
     const wantsDie = !filter.types?.length || filter.types.includes('container');
+    const die = (id: string, exitCode: number, attributes: Record<string, string>) => {
+      if (died.has(id)) return;
+      died.add(id);
+      push({ time: Date.now(), type: 'container', action: 'die', id, attributes: { ...attributes, exitCode: String(exitCode) } });
+    };
     const watchDie = (c: Pick<ContainerSummary, 'id'>, attributes: Record<string, string>) => {
       if (!wantsDie || watching.has(c.id)) return;
       watching.add(c.id);
+      seen.add(c.id);
+      died.delete(c.id);
       this.containers.wait(c.id, 'not-running', signal).then(
-        ({ exitCode }) => push({ time: Date.now(), type: 'container', action: 'die', id: c.id, attributes: { ...attributes, exitCode: String(exitCode) } }),
+        ({ exitCode }) => die(c.id, exitCode, attributes),
         () => undefined,
       ).finally(() => watching.delete(c.id));
     };
     const follower = (async () => {
-      for await (const e of followJournal(signal)) {
-        push(e);
-        if (e.type === 'container' && e.action === 'start') watchDie({ id: e.id }, e.attributes);
+      for await (const e of followJournal(signal, filter.since)) {
+        if (filter.since !== undefined && e.time < filter.since) continue;
+        const { exitCode, ...event } = e;
+        // A container removed before its watcher saw it exit (run --rm): its die comes first, from the destroy's record.
+        if (event.type === 'container' && event.action === 'destroy' && exitCode !== undefined && seen.has(event.id)) die(event.id, exitCode, event.attributes);
+        push(event);
+        if (event.type === 'container' && event.action === 'start') watchDie({ id: event.id }, event.attributes);
       }
     })().catch(() => undefined);
     if (wantsDie) {

@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError } from '../../../util/errors.js';
 import type { AttachSession, ExecRequest, LogLine, LogOptions, ProcessIO, WaitCondition } from '../../types.js';
 import { EngineError } from '../../types.js';
 import type { AttachedStart, ContainerRuntime, LogEntry } from '../runtime/index.js';
+import type { AttachRequest } from './lifecycle.js';
 import type { EngineDeps } from './deps.js';
 import { isPaused } from './freezer.js';
 
@@ -19,6 +20,8 @@ interface PendingAttach {
   resolveDone: () => void;
   closed: boolean;
   started?: AttachedStart;
+  /** The terminal's latest size, for a start still to come. */
+  size?: { rows: number; cols: number };
 }
 
 export class ContainerIo {
@@ -92,12 +95,14 @@ export class ContainerIo {
     if (info.State.Running) throw new ConflictError(`container ${info.Name.replace(/^\//, '')} is already running: the native engine attaches at start`, 'use logs -f to follow it');
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
-    const p: PendingAttach = { io, resolveDone, closed: false };
+    const p: PendingAttach = { io, resolveDone, closed: false, ...(io.size ? { size: io.size } : {}) };
     this.pending.set(id, p);
     return {
       done,
-      resize: async () => {
-        // The helper sizes the terminal from ours at start and follows SIGWINCH; nothing to send.
+      resize: async (rows, cols) => {
+        // Our own terminal is followed by the helper through SIGWINCH; another's size goes on its resize channel.
+        p.size = { rows, cols };
+        p.started?.run.resize?.write(`${rows} ${cols}\n`);
       },
       close: () => {
         p.closed = true;
@@ -113,17 +118,24 @@ export class ContainerIo {
   }
 
   /** Starts a container some session of this process attached to; undefined when none did. */
-  async startAttached(id: string, begin: (attach: { stdio: 'inherit' | 'pipe'; stdin: boolean }) => Promise<AttachedStart | undefined>): Promise<boolean> {
+  async startAttached(id: string, begin: (attach: AttachRequest) => Promise<AttachedStart | undefined>): Promise<boolean> {
     const p = this.pending.get(id);
     if (!p || p.closed) return false;
     this.pending.delete(id);
     const inherit = !!p.io.tty && p.io.stdout === process.stdout && (p.io.stdin === undefined || p.io.stdin === process.stdin);
-    const started = await begin({ stdio: inherit ? 'inherit' : 'pipe', stdin: p.io.stdin !== undefined });
+    const sized = p.size;
+    const started = await begin({
+      stdio: inherit ? 'inherit' : 'pipe',
+      stdin: p.io.stdin !== undefined,
+      ...(!inherit && p.io.tty ? { resize: true, ...(sized ? { size: sized } : {}) } : {}),
+    });
     if (!started) {
       p.resolveDone();
       return true;
     }
     p.started = started;
+    // A size that came while the container was starting.
+    if (p.size && p.size !== sized) started.run.resize?.write(`${p.size.rows} ${p.size.cols}\n`);
     if (inherit) {
       void started.exit.finally(() => p.resolveDone());
       return true;
@@ -145,7 +157,26 @@ export class ContainerIo {
     const rt = await this.rt();
     const id = await this.runningId(rt, idOrName);
     const inherit = !!spec.tty && io.stdout === process.stdout && (io.stdin === undefined || io.stdin === process.stdin);
-    const h = await rt.execStart(id, runtimeExec(spec, io.stdin !== undefined), inherit ? 'inherit' : 'pipe');
+    // Another's terminal (an API client's): its size at the start, then each change on the helper's resize channel.
+    const resizable = !!spec.tty && !inherit;
+    let latest = io.size;
+    let channel: Writable | null = null;
+    const onResize = (rows: number, cols: number) => {
+      latest = { rows, cols };
+      channel?.write(`${rows} ${cols}\n`);
+    };
+    if (resizable) io.resizes?.on('resize', onResize);
+    const initial = latest;
+    let h;
+    try {
+      h = await rt.execStart(id, { ...runtimeExec(spec, io.stdin !== undefined), ...(resizable ? { resize: true, ...(initial ? { size: initial } : {}) } : {}) }, inherit ? 'inherit' : 'pipe');
+    } catch (err) {
+      io.resizes?.off('resize', onResize);
+      throw err;
+    }
+    channel = h.run.resize;
+    if (latest && latest !== initial) channel?.write(`${latest.rows} ${latest.cols}\n`);
+    void h.exit.finally(() => io.resizes?.off('resize', onResize));
     if (inherit) return { exitCode: await h.exit };
     const run = h.run;
     if (io.stdin && run.stdin) {

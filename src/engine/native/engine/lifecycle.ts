@@ -4,7 +4,10 @@ import { daemonPidPath } from '../../../network/daemon/protocol.js';
 import { callDaemon } from '../../../network/daemon/client.js';
 import { readFileSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import type { AttachedStart } from '../runtime/index.js';
+import type { AttachedStart, StartOptions } from '../runtime/index.js';
+
+/** How a start relays the container's stdio (the runtime's attach options). */
+export type AttachRequest = NonNullable<StartOptions['attach']>;
 import type { EngineDeps } from './deps.js';
 import { isPaused } from './freezer.js';
 import { journal } from './events.js';
@@ -70,7 +73,8 @@ export async function notifySupervisor(deps: EngineDeps, id: string, start: bool
   if (deps.inSupervisor) return;
   for (let attempt = 0; ; attempt++) {
     try {
-      await callDaemon({ op: 'supervise', id }, { start });
+      // A daemon started for this that leaves at once found nothing to supervise: its start scan saw to this container.
+      await callDaemon({ op: 'supervise', id }, { start, leftIsDone: true });
       return;
     } catch (err) {
       if (!start || !(await stillNeeded(deps, id))) return;
@@ -113,7 +117,7 @@ export function recordStopIntent(id: string, change: Partial<Pick<Intent, 'wante
 export async function startContainer(
   deps: EngineDeps,
   id: string,
-  o: { explicit: boolean; attach?: { stdio: 'inherit' | 'pipe'; stdin: boolean } },
+  o: { explicit: boolean; attach?: AttachRequest },
 ): Promise<AttachedStart | undefined> {
   const rt = await deps.runtime();
   const info = await rt.inspect(id);

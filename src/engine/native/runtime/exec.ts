@@ -55,6 +55,8 @@ export async function startExec(rec: ContainerRecord, cgroups: CgroupDriver, spe
   if (spec.stdin) cfg.add('stdin', 1);
   if (spec.detach) cfg.add('detach', 1);
   if (stdio === 'inherit' && process.stdout.isTTY && process.stdout.rows) cfg.add('rows', process.stdout.rows).add('cols', process.stdout.columns);
+  else if (spec.size) cfg.add('rows', spec.size.rows).add('cols', spec.size.cols);
+  if (spec.resize && spec.tty) cfg.add('resize', 1);
   const env = processEnv([...rec.env, ...(spec.env ?? [])].reduce<string[]>((acc, e) => {
     const key = e.split('=')[0];
     return [...acc.filter((x) => x.split('=')[0] !== key), e];
@@ -74,7 +76,7 @@ export async function startExec(rec: ContainerRecord, cgroups: CgroupDriver, spe
   writeFileSync(conf, cfg.text(), { mode: 0o600 });
   const stdinMode: StdioOptions = spec.detach ? 'ignore' : spec.stdin || spec.tty ? stdio : 'ignore';
   const outMode: StdioOptions = spec.detach ? 'ignore' : stdio;
-  const run = runHelper(['exec', conf], [stdinMode, outMode, outMode] as [StdioOptions, StdioOptions, StdioOptions]);
+  const run = runHelper(['exec', conf], [stdinMode, outMode, outMode] as [StdioOptions, StdioOptions, StdioOptions], { resize: !!(spec.resize && spec.tty) });
   let reply;
   try {
     reply = await run.first;

@@ -98,10 +98,19 @@ export interface HelperRun {
   stdin: Writable | null;
   stdout: Readable | null;
   stderr: Readable | null;
+  /** With `resize`: fd 4 of the helper, where "ROWS COLS\n" lines set the size of the process's terminal. */
+  resize: Writable | null;
 }
 
-export function runHelper(args: [EntryPoint, string], stdio: [StdioOptions, StdioOptions, StdioOptions] | ['ignore', 'ignore', 'ignore'] = ['ignore', 'ignore', 'ignore']): HelperRun {
-  const child = spawn(helperPath(), args, { stdio: [...(stdio as unknown[]), 'pipe'] as StdioOptions });
+export function runHelper(
+  args: [EntryPoint, string],
+  stdio: [StdioOptions, StdioOptions, StdioOptions] | ['ignore', 'ignore', 'ignore'] = ['ignore', 'ignore', 'ignore'],
+  opts: { resize?: boolean } = {},
+): HelperRun {
+  const child = spawn(helperPath(), args, { stdio: [...(stdio as unknown[]), 'pipe', ...(opts.resize ? ['pipe'] : [])] as StdioOptions });
+  const resize = opts.resize ? (child.stdio[4] as Writable) : null;
+  // A helper that exits while a size is on its way: the write fails with EPIPE, which is no error of ours.
+  resize?.on('error', () => undefined);
   const status = child.stdio[3] as Readable;
   let buf = '';
   let firstReply: HelperReply | undefined;
@@ -134,5 +143,5 @@ export function runHelper(args: [EntryPoint, string], stdio: [StdioOptions, Stdi
       resolve(exitReply ? exitReply.code : code ?? 125);
     });
   });
-  return { child, first, done, stdin: child.stdin, stdout: child.stdout, stderr: child.stderr };
+  return { child, first, done, stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, resize };
 }

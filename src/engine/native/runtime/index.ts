@@ -29,7 +29,7 @@ import {
   type ContainerRecord, type RuntimeState,
 } from './store.js';
 import type {
-  ContainerInspect, ContainerNetwork, ContainerConfig, ContainerStats, ContainerSummary, ExecRequest, ExitInfo, ListOptions, LogEntry,
+  ContainerInspect, ContainerNetwork, ContainerConfig, ContainerResources, ContainerStats, ContainerSummary, ExecRequest, ExitInfo, ListOptions, LogEntry,
   LogOptions, RemoveOptions, StopOptions, TopResult,
 } from './types.js';
 
@@ -48,7 +48,7 @@ export interface AttachedStart {
 
 export interface StartOptions {
   /** Relay stdio to the container (docker run without -d). 'inherit' hands the caller's terminal to it. */
-  attach?: { stdio: 'inherit' | 'pipe'; stdin?: boolean };
+  attach?: { stdio: 'inherit' | 'pipe'; stdin?: boolean; size?: { rows: number; cols: number }; resize?: boolean };
 }
 
 /**
@@ -182,6 +182,21 @@ export class ContainerRuntime {
     );
   }
 
+  /**
+   * docker update: new limits merged into the record (the next start applies
+   * them) and written to the cgroup of a running container at once. A limit
+   * the kernel refuses leaves the record as it was.
+   */
+  async update(ref: string, resources: ContainerResources): Promise<void> {
+    const id = this.resolve(ref);
+    await this.lock(id, async () => {
+      const rec = readRecord(id);
+      const merged: ContainerResources = { ...(rec.spec.resources ?? {}), ...resources };
+      if (deriveStatus(id).status === 'running') this.cgroups.create(id, { ...merged, allDevices: rec.spec.privileged });
+      writeJsonAtomic(new ContainerPaths(id).config, { ...rec, spec: { ...rec.spec, resources: merged } });
+    });
+  }
+
   // ---- start / stop ----------------------------------------------------------
 
   async start(ref: string, opts: StartOptions = {}): Promise<AttachedStart | undefined> {
@@ -199,6 +214,8 @@ export class ContainerRuntime {
       const attach: AttachOptions | undefined = opts.attach && {
         stdin: opts.attach.stdin ?? false,
         ...(opts.attach.stdio === 'inherit' && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : {}),
+        ...(opts.attach.stdio === 'pipe' && opts.attach.size ? { rows: opts.attach.size.rows, cols: opts.attach.size.cols } : {}),
+        ...(opts.attach.resize ? { resize: true } : {}),
       };
       try {
         this.cgroups.create(id, { ...r, allDevices: rec.spec.privileged });
@@ -216,7 +233,7 @@ export class ContainerRuntime {
       const stdio = (opts.attach
         ? [opts.attach.stdin ? opts.attach.stdio : 'ignore', opts.attach.stdio, opts.attach.stdio]
         : ['ignore', 'ignore', 'ignore']) as [StdioOptions, StdioOptions, StdioOptions];
-      const run = runHelper(['start', paths.startConf], stdio);
+      const run = runHelper(['start', paths.startConf], stdio, { resize: attach?.resize ?? false });
       const reply = await run.first;
       if (!reply.ok) {
         await run.done.catch(() => undefined);

@@ -6,7 +6,12 @@ import type { ContainerInspect, ContainerSummary, MountPoint } from './types.js'
 /** Docker's inspect and list shapes, built from a container's record and derived status. */
 
 export function mountPoints(rec: ContainerRecord): MountPoint[] {
-  return rec.mounts.map((m) => ({
+  return rec.mounts.map(dockerMountPoint);
+}
+
+/** One mount as Docker's inspect and list show it (also the API server's list, from the Engine's summaries). */
+export function dockerMountPoint(m: { type: string; name?: string; source: string; target: string; readOnly: boolean }): MountPoint {
+  return {
     Type: m.type,
     ...(m.name ? { Name: m.name } : {}),
     Source: m.source,
@@ -15,7 +20,7 @@ export function mountPoints(rec: ContainerRecord): MountPoint[] {
     Mode: m.type === 'volume' ? (m.readOnly ? 'ro' : 'z') : m.readOnly ? 'ro' : '',
     RW: !m.readOnly,
     Propagation: m.type === 'bind' ? 'rprivate' : '',
-  }));
+  } as MountPoint;
 }
 
 function networkMode(rec: ContainerRecord): string {
@@ -59,6 +64,10 @@ export function toInspect(rec: ContainerRecord, state: RuntimeState, st: Derived
     RestartCount: state.restartCount,
     Driver: 'overlay2',
     Platform: 'linux',
+    GraphDriver: {
+      Name: 'overlay2',
+      Data: { LowerDir: rec.rootfs.lowerDirs.join(':'), MergedDir: rec.rootfs.mergedDir, UpperDir: rec.rootfs.upperDir, WorkDir: rec.rootfs.workDir },
+    },
     HostConfig: {
       AutoRemove: spec.autoRemove ?? false,
       Privileged: spec.privileged ?? false,

@@ -117,6 +117,8 @@ export interface AttachOptions {
   stdin: boolean;
   rows?: number;
   cols?: number;
+  /** Sizes follow on the helper's resize channel (a terminal that is not ours). */
+  resize?: boolean;
 }
 
 export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups: CgroupDriver, user: ExecUser, attach?: AttachOptions): string {
@@ -148,6 +150,7 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
     cfg.add('attach', 1);
     if (attach.stdin) cfg.add('stdin', 1);
     if (attach.rows && attach.cols) cfg.add('rows', attach.rows).add('cols', attach.cols);
+    if (attach.resize) cfg.add('resize', 1);
   } else if (spec.openStdin) {
     cfg.add('stdin', 1);
   }

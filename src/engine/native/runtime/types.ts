@@ -151,6 +151,8 @@ export interface ContainerInspect {
   RestartCount: number;
   Driver: string;
   Platform: string;
+  /** The overlay's directories, as Docker's overlay2 reports them. */
+  GraphDriver: { Name: string; Data: { LowerDir: string; MergedDir: string; UpperDir: string; WorkDir: string } };
   HostConfig: {
     AutoRemove: boolean;
     Privileged: boolean;
@@ -244,6 +246,10 @@ export interface ExecRequest {
   stdin?: boolean;
   detach?: boolean;
   privileged?: boolean;
+  /** The terminal's size at the start (a tty whose terminal is not ours). */
+  size?: { rows: number; cols: number };
+  /** Sizes follow on the helper's resize channel (HelperRun.resize). */
+  resize?: boolean;
 }
 
 /** A reading in the shape of Docker's stats API: the Engine contract's type. */
