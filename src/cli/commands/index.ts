@@ -39,6 +39,7 @@ export const commandModules: readonly CommandModule[] = [
   { commands: ['container'], load: () => import('./container.js') },
   { commands: ['volume'], load: () => import('./volume.js') },
   { commands: ['login', 'logout'], load: () => import('./login.js') },
+  { commands: ['info'], load: () => import('./info.js') },
 ];
 
 /** Global options that take a value in the next argument, to skip when looking for the command word. */
