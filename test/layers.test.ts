@@ -19,6 +19,7 @@ const SRC = join(repoRoot, 'src');
 /** Top to bottom; a file belongs to the first layer one of whose prefixes its path (under src/) starts with. */
 export const LAYERS: ReadonlyArray<{ name: string; paths: readonly string[] }> = [
   { name: 'programs (the CLI, the daemon)', paths: ['cli/', 'daemon/'] },
+  { name: "the Node API (what `import ... from 'tscompose'` gives)", paths: ['package/'] },
   { name: 'compose: one function per verb', paths: ['compose/'] },
   { name: 'planner', paths: ['planner/'] },
   { name: 'loader (the project)', paths: ['project/'] },
@@ -153,9 +154,9 @@ describe('the import graph of src/', () => {
     expect(violations(files, edges)).toEqual([]);
   });
 
-  it('keeps the compose layer free of the CLI: no printing, no exiting, no commander, no process globals', () => {
+  it('keeps the compose layer and the Node API free of the CLI: no printing, no exiting, no commander, no process globals', () => {
     const offenders = files
-      .filter((f) => f.startsWith('compose/'))
+      .filter((f) => f.startsWith('compose/') || f.startsWith('package/'))
       .filter((f) => /\bprocess\.|from 'commander'|\bconsole\./.test(withoutComments(readFileSync(join(SRC, f), 'utf8'))));
     expect(offenders).toEqual([]);
   });
