@@ -33,10 +33,22 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts -o ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mkdir -p /mnt/io
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 io /mnt/io || { echo "vm-init: no io share"; echo o > /proc/sysrq-trigger; }
+# The host paths the suite needs (the checkout, the kernel's modules) may sit under a folder that
+# gets a tmpfs below (a CI clone lives in /tmp): each is held by a bind mount and put back on top.
+n=0
+while IFS= read -r p; do
+  n=$((n+1)); mkdir -p "/.carry/$n" && mount --bind "$p" "/.carry/$n"
+done < /mnt/io/carry
 for d in /run /tmp /var/tmp /var/lib/tscompose; do mkdir -p $d && mount -t tmpfs -o mode=755 tmpfs $d; done
 chmod 1777 /tmp /var/tmp
-mkdir -p /run/lock /mnt/io
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 io /mnt/io || { echo "vm-init: no io share"; echo o > /proc/sysrq-trigger; }
+mkdir -p /run/lock
+n=0
+while IFS= read -r p; do
+  n=$((n+1)); [ -n "$(ls -A "$p" 2>/dev/null)" ] && continue
+  mkdir -p "$p" && mount --bind "/.carry/$n" "$p" || echo "vm-init: cannot carry $p"
+done < /mnt/io/carry
 # The guest kernel's modules (veth, bridge, netfilter...) from the unpacked package, for modprobe.
 kver=$(uname -r)
 mkdir -p "/lib/modules/$kver"

@@ -94,6 +94,8 @@ export async function runSuiteInVm(series: string, layout: CgroupLayout, timeout
     // The guest mounts its own tmpfs on /tmp: the suite, the image tar and the helper must sit elsewhere or in the io share.
     io = await prepare({ target: 'vm', expectCgroup: 2, cgroupLayout: layout }, () => '/mnt/io/results.jsonl');
     writeFileSync(join(io, 'modules'), kernel.root);
+    // Host folders the guest must still see after it lays tmpfs over /tmp, /run...: the checkout (CLI, helper, bundle) and the kernel's modules.
+    writeFileSync(join(io, 'carry'), `${repoRoot}\n${kernel.root}\n`);
     writeFileSync(join(io, 'run'), [
       ...(layout === 'systemd' ? SYSTEMD_LAYOUT : []),
       'export TSCOMPOSE_ROOT=/var/lib/tscompose TSCOMPOSE_RUN=/run/tscompose',
