@@ -5,31 +5,21 @@ import { events as composeEvents, type ProjectEvent } from '../compose/events.js
 import type { ComposeListener } from '../compose/progress.js';
 import { openEngine, defaultBackend } from '../engine/index.js';
 import type { BackendName, ContainerSummary, Engine, PortProtocol } from '../engine/types.js';
-import { loadProject } from '../project/load.js';
+import { loadProject, type LoadOptions } from '../project/load.js';
 import type { Project } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 import { Capture, pushIterable } from './iterables.js';
 
-/** Where the project comes from: the CLI's global flags, as options. */
-export interface ProjectOptions {
+/**
+ * Where the project comes from: the CLI's global flags, as options (those of
+ * loadProject: projectDirectory `--project-directory`, projectName `-p`,
+ * envFiles `--env-file`, profiles `--profile`, environment, cwd, onWarning).
+ */
+export interface ProjectOptions extends Pick<LoadOptions, 'projectDirectory' | 'projectName' | 'envFiles' | 'profiles' | 'environment' | 'cwd' | 'onWarning'> {
   /** Compose files in merge order (`-f`; default: COMPOSE_FILE, then compose.yaml & co. found from `cwd` up). */
   files?: string[];
-  /** `--project-directory` (default: the first file's directory). */
-  projectDirectory?: string;
-  /** `-p` (default: COMPOSE_PROJECT_NAME, then the file's `name:`, then the project directory's name). */
-  projectName?: string;
-  /** `--env-file` (default: `.env` in the project directory). */
-  envFiles?: string[];
-  /** `--profile`. */
-  profiles?: string[];
-  /** The environment the files are interpolated from (default: process.env). */
-  environment?: Record<string, string | undefined>;
-  /** Where relative paths start (default: process.cwd()). */
-  cwd?: string;
   /** The engine: tscompose's own ('native', the default, or TSCOMPOSE_BACKEND) or a Docker Engine ('docker'). */
   backend?: BackendName;
-  /** Warnings of the loader (default: printed on stderr). */
-  onWarning?: (message: string) => void;
   /** What the stack's disposal does with its named volumes: removed, unless this is true. */
   keepVolumes?: boolean;
 }
