@@ -50,7 +50,17 @@
  *   probe        takes no config and no fd 3: checks the kernel interfaces
  *                that have no fallback (native/compat.c); prints on stdout a
  *                line "missing <interface> <first kernel>" for each one the
- *                kernel lacks, then "ok <how many were missing>".
+ *                kernel lacks; when none is missing, a line "fallback
+ *                <interface> <first kernel>" for each newer interface whose
+ *                fallback this kernel needs (mount_setattr, close_range's
+ *                CLOEXEC, overlay's lowerdir+; for `tscompose info`); then
+ *                "ok <how many were missing>".
+ *   selftest CONF  no fd 3, no kernel interfaces: decodes CONF and prints
+ *                each directive as its key and each field in hex ("-" for
+ *                an empty one), then "arch <the build's target>" and
+ *                "ok <directives>". How a prebuilt helper for another
+ *                architecture shows, under qemu-user, that it runs and reads
+ *                the protocol (selftest.c).
  *
  * A key given more than once is a list (K_ARG, K_ENV, K_CGROUP, K_OP...);
  * otherwise the last one counts.
@@ -62,6 +72,7 @@
 #define CMD_CP      "cp"
 #define CMD_STAGE2  "stage2"
 #define CMD_PROBE   "probe"
+#define CMD_SELFTEST "selftest"
 
 /* Config keys (start unless said otherwise). */
 #define K_ID          "id"            /* container id: the monitor names itself "tsc-monitor <12 hex>" */
@@ -192,6 +203,7 @@ int start_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int cp_main(int argc, char **argv);
 int probe_main(int argc, char **argv);
+int selftest_main(int argc, char **argv);
 
 /* monitor.c: the container's parent for its whole life. */
 struct monitor_io {

@@ -16,7 +16,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, CMD_STAGE2) == 0) return stage2_main(argc, argv);
     if (strcmp(cmd, CMD_CP) == 0) return cp_main(argc, argv);
     if (strcmp(cmd, CMD_PROBE) == 0) return probe_main(argc, argv);
-    fprintf(stderr, "usage: tsc-helper start|exec|cp CONFIG, or tsc-helper probe\n"
+    if (strcmp(cmd, CMD_SELFTEST) == 0) return selftest_main(argc, argv);
+    fprintf(stderr, "usage: tsc-helper start|exec|cp|selftest CONFIG, or tsc-helper probe\n"
                     "(an internal tool of tscompose; it reads a config written by tscompose)\n");
     return 2;
 }

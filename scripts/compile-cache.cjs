@@ -7,21 +7,54 @@
 // the largest part of a short command (a no-op `up` spent ~50 ms compiling
 // and ~100 ms doing its work); with the cache a start reads compiled code.
 //
-// The cache sits in .v8-cache/ beside the bundle: one file per source file and
-// content hash, written when the process exits (so that it holds the functions
-// that ran, not only the top level), by temp file and rename. V8 checks the
-// cache against the source and its own version and flags and rejects one that
-// does not fit; the file is then made again. A directory that cannot be
-// written (a user without rights to the install) just means no cache.
+// Where: TSCOMPOSE_CACHE_DIR, else /var/cache/tscompose for root and
+// $XDG_CACHE_HOME/tscompose (~/.cache/tscompose) for anyone else, in v8/.
+// Not beside the bundle: a global install's package directory may be
+// read-only, or owned by another user than the one running it. The cache is
+// code this process runs, so it is used only from a directory of the user's
+// own that no one else can write to (checked once, with lstat); anything
+// else, or a directory that cannot be made or written, just means no cache:
+// the CLI compiles its code as any Node program does, and is none the worse.
+//
+// One file per source file and content hash, written when the process exits
+// (so that it holds the functions that ran, not only the top level), by temp
+// file and rename; two installs of the same build share their entries. V8
+// checks an entry against the source and its own version and flags and
+// rejects one that does not fit; the file is then made again. Entries of
+// builds no longer run are pruned, oldest first, past MAX_ENTRIES.
 const Module = require('node:module');
 const vm = require('node:vm');
 const { createHash } = require('node:crypto');
-const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { basename, dirname, join } = require('node:path');
 
 const bundleDir = __dirname;
-const cacheDir = join(bundleDir, '.v8-cache');
+const MAX_ENTRIES = 200;
+const cacheDir = cacheLocation();
 const pending = [];
+/** undefined: not checked yet; true: ours to read and write (or not made yet); false: not used. */
+let usable;
+
+function cacheLocation() {
+  const env = process.env;
+  if (env.TSCOMPOSE_CACHE_DIR) return join(env.TSCOMPOSE_CACHE_DIR, 'v8');
+  if (process.geteuid && process.geteuid() === 0) return '/var/cache/tscompose/v8';
+  const base = env.XDG_CACHE_HOME || (env.HOME ? join(env.HOME, '.cache') : undefined);
+  return base ? join(base, 'tscompose', 'v8') : undefined;
+}
+
+/** A directory of this user's own that no one else may write to; absent is fine (made at the first write). */
+function checkDir() {
+  if (usable !== undefined) return usable;
+  if (!cacheDir) return (usable = false);
+  try {
+    const st = lstatSync(cacheDir);
+    usable = st.isDirectory() && st.uid === process.geteuid() && (st.mode & 0o022) === 0;
+  } catch (err) {
+    usable = err.code === 'ENOENT';
+  }
+  return usable;
+}
 // import( outside comment lines (commander's JSDoc has `import("./option.js")` types).
 const DYNAMIC_IMPORT = /^(?![ \t]*(?:\*|\/\/)).*\bimport\(/m;
 
@@ -31,24 +64,42 @@ function cachePath(filename, content) {
 }
 
 function writePending() {
-  if (pending.length === 0) return;
+  if (pending.length === 0 || !checkDir()) return;
   try {
-    mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    usable = undefined;
+    if (!checkDir()) return;
     for (const { script, path } of pending.splice(0)) {
       const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, script.createCachedData());
+      writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
       renameSync(tmp, path);
     }
+    prune();
   } catch {
     /* no cache this time */
   }
+}
+
+function prune() {
+  const names = readdirSync(cacheDir);
+  if (names.length <= MAX_ENTRIES) return;
+  const byAge = names
+    .map((name) => {
+      try {
+        return { name, time: lstatSync(join(cacheDir, name)).mtimeMs };
+      } catch {
+        return { name, time: 0 };
+      }
+    })
+    .sort((a, b) => a.time - b.time);
+  for (const { name } of byAge.slice(0, names.length - MAX_ENTRIES)) rmSync(join(cacheDir, name), { force: true });
 }
 
 const compile = Module.prototype._compile;
 Module.prototype._compile = function compileWithCache(content, filename) {
   // A file that calls import() is left to Node: on Node 20 a script compiled from a code cache has
   // lost its import callback, and import() then throws "A dynamic import callback was not specified".
-  if (dirname(filename) !== bundleDir || !filename.endsWith('.cjs') || DYNAMIC_IMPORT.test(content)) {
+  if (dirname(filename) !== bundleDir || !filename.endsWith('.cjs') || DYNAMIC_IMPORT.test(content) || !checkDir()) {
     return compile.call(this, content, filename);
   }
   const path = cachePath(filename, content);
@@ -70,3 +121,8 @@ Module.prototype._compile = function compileWithCache(content, filename) {
 };
 
 process.once('exit', writePending);
+
+// For `tscompose info`: where the cache is, and whether this process may use it.
+Object.defineProperty(globalThis, Symbol.for('tscompose.codeCache'), {
+  value: Object.freeze({ dir: cacheDir, get usable() { return checkDir(); } }),
+});

@@ -20,6 +20,7 @@ const SRC = join(repoRoot, 'src');
 export const LAYERS: ReadonlyArray<{ name: string; paths: readonly string[] }> = [
   { name: 'programs (the CLI, the daemon)', paths: ['cli/', 'daemon/'] },
   { name: 'the API server (the Docker Engine API over the Engine)', paths: ['api/'] },
+  { name: "the Node API (what `import ... from 'tscompose'` gives)", paths: ['package/'] },
   { name: 'compose: one function per verb', paths: ['compose/'] },
   { name: 'planner', paths: ['planner/'] },
   { name: 'loader (the project)', paths: ['project/'] },
@@ -154,9 +155,9 @@ describe('the import graph of src/', () => {
     expect(violations(files, edges)).toEqual([]);
   });
 
-  it('keeps the compose layer free of the CLI: no printing, no exiting, no commander, no process globals', () => {
+  it('keeps the compose layer and the Node API free of the CLI: no printing, no exiting, no commander, no process globals', () => {
     const offenders = files
-      .filter((f) => f.startsWith('compose/'))
+      .filter((f) => f.startsWith('compose/') || f.startsWith('package/'))
       .filter((f) => /\bprocess\.|from 'commander'|\bconsole\./.test(withoutComments(readFileSync(join(SRC, f), 'utf8'))));
     expect(offenders).toEqual([]);
   });

@@ -27,6 +27,19 @@ export class ComposeError extends UserError {
     this.name = 'ComposeError';
     this.diagnostics = sorted;
   }
+
+  /** The first problem's file (absolute; '-' for stdin), line and column (1-based; 0 when the problem has no place in the file). */
+  get file(): string {
+    return this.diagnostics[0]?.file ?? '';
+  }
+
+  get line(): number {
+    return this.diagnostics[0]?.line ?? 0;
+  }
+
+  get column(): number {
+    return this.diagnostics[0]?.col ?? 0;
+  }
 }
 
 /** `file:line:col: message`, with the file relative to the current directory when it lies under it. */

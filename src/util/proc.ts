@@ -1,4 +1,5 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
+import { missingToolError } from './host-tools.js';
 
 export interface RunResult {
   code: number;
@@ -11,7 +12,11 @@ export interface RunOptions extends Omit<SpawnOptions, 'stdio'> {
   input?: string | Uint8Array;
 }
 
-/** Runs a program to completion and captures its output; never throws on a non-zero exit. */
+/**
+ * Runs a program to completion and captures its output; never throws on a
+ * non-zero exit. A host program that is not installed is named with its
+ * package (util/host-tools.ts).
+ */
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const { input, ...spawnOpts } = opts;
@@ -20,7 +25,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     const err: Buffer[] = [];
     child.stdout!.on('data', (b: Buffer) => out.push(b));
     child.stderr!.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
+    child.on('error', (err) => reject(missingToolError(cmd, err, (spawnOpts.env ?? process.env).PATH)));
     child.on('close', (code, signal) =>
       resolve({ code: code ?? -1, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
     );

@@ -1,11 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { commandModules, commandWord } from '../../src/cli/commands/index.js';
 import { repoRoot } from '../support/cache.js';
+import { VERSION } from '../../src/util/version.js';
 
 describe('the command table', () => {
   it('names exactly the commands and aliases each module registers', async () => {
@@ -69,30 +71,69 @@ describe('the bundle that bin/tscompose runs', () => {
     expect(existsSync(join(repoRoot, 'dist/bundle/network-daemon.cjs'))).toBe(true);
   });
 
-  it('keeps V8\'s code cache beside it, and makes a cache entry V8 rejects anew', () => {
+  it('keeps V8\'s code cache in the user\'s cache directory, not beside it, and makes an entry V8 rejects anew', () => {
     const cli = join(repoRoot, 'bin', 'tscompose');
-    const cacheDir = join(repoRoot, 'dist/bundle/.v8-cache');
-    const version = execFileSync(cli, ['--version'], { encoding: 'utf8' });
-    const entry = readdirSync(cacheDir).find((f) => /^cli\.cjs\.[0-9a-f]{16}$/.test(f));
-    expect(entry).toBeDefined();
-    writeFileSync(join(cacheDir, entry!), 'not a code cache');
-    expect(execFileSync(cli, ['--version'], { encoding: 'utf8' })).toBe(version);
-    expect(readFileSync(join(cacheDir, entry!), 'utf8')).not.toBe('not a code cache');
-    expect(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'tsc-v8cache-'));
+    try {
+      const env = { ...process.env, TSCOMPOSE_CACHE_DIR: dir };
+      const cacheDir = join(dir, 'v8');
+      const version = execFileSync(cli, ['--version'], { encoding: 'utf8', env });
+      expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
+      const entry = readdirSync(cacheDir).find((f) => /^cli\.cjs\.[0-9a-f]{16}$/.test(f));
+      expect(entry).toBeDefined();
+      writeFileSync(join(cacheDir, entry!), 'not a code cache');
+      expect(execFileSync(cli, ['--version'], { encoding: 'utf8', env })).toBe(version);
+      expect(readFileSync(join(cacheDir, entry!), 'utf8')).not.toBe('not a code cache');
+      expect(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      expect(existsSync(join(repoRoot, 'dist/bundle/.v8-cache'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('uses no cache from a directory others may write to, nor where none can be made, and runs the same', () => {
+    const cli = join(repoRoot, 'bin', 'tscompose');
+    const dir = mkdtempSync(join(tmpdir(), 'tsc-v8cache-'));
+    try {
+      // Group- and world-writable: another user could plant code in it. Not read, not written.
+      mkdirSync(join(dir, 'shared', 'v8'), { recursive: true });
+      chmodSync(join(dir, 'shared', 'v8'), 0o777);
+      const planted = join(dir, 'shared', 'v8', `cli.cjs.${createHash('sha1').update(readFileSync(join(repoRoot, 'dist/bundle/cli.cjs'))).digest('hex').slice(0, 16)}`);
+      writeFileSync(planted, 'planted');
+      const shared = spawnSync(cli, ['--version'], { encoding: 'utf8', env: { ...process.env, TSCOMPOSE_CACHE_DIR: join(dir, 'shared') } });
+      expect([shared.status, shared.stdout, shared.stderr]).toEqual([0, `${VERSION}\n`, '']);
+      expect(readdirSync(join(dir, 'shared', 'v8'))).toEqual([planted.split('/').pop()]);
+      expect(readFileSync(planted, 'utf8')).toBe('planted');
+      // Under a regular file: no directory can be made there.
+      writeFileSync(join(dir, 'file'), '');
+      const none = spawnSync(cli, ['--version'], { encoding: 'utf8', env: { ...process.env, TSCOMPOSE_CACHE_DIR: join(dir, 'file', 'cache') } });
+      expect([none.status, none.stdout, none.stderr]).toEqual([0, `${VERSION}\n`, '']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps root\'s cache in /var/cache/tscompose unless told otherwise', () => {
+    const env = { ...process.env };
+    delete env.TSCOMPOSE_CACHE_DIR;
+    execFileSync(join(repoRoot, 'bin', 'tscompose'), ['--version'], { env });
+    const hash = createHash('sha1').update(readFileSync(join(repoRoot, 'dist/bundle/cli.cjs'))).digest('hex').slice(0, 16);
+    expect(existsSync(`/var/cache/tscompose/v8/cli.cjs.${hash}`)).toBe(true);
   });
 
   it('lets the bundle\'s code import() as any CommonJS file can (builtins, its own chunks)', () => {
     const probe = join(repoRoot, 'dist/bundle', `probe-${process.pid}.cjs`);
+    const dir = mkdtempSync(join(tmpdir(), 'tsc-v8cache-'));
     writeFileSync(probe, "module.exports = import('node:os').then((m) => typeof m.cpus);\n");
     try {
+      const env = { ...process.env, TSCOMPOSE_CACHE_DIR: dir };
       const script = `require(${JSON.stringify(join(repoRoot, 'dist/bundle/compile-cache.cjs'))}); require(${JSON.stringify(probe)}).then((t) => console.log(t));`;
       // Twice: the second run is the one that would come from the code cache.
-      expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim()).toBe('function');
-      expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()).toBe('function');
+      expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env }).trim()).toBe('function');
+      expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] }).trim()).toBe('function');
     } finally {
       rmSync(probe, { force: true });
-      const cacheDir = join(repoRoot, 'dist/bundle/.v8-cache');
-      for (const f of existsSync(cacheDir) ? readdirSync(cacheDir) : []) if (f.startsWith(`probe-${process.pid}.cjs.`)) rmSync(join(cacheDir, f));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -16,6 +16,8 @@ type Register = (program: Command) => void;
 export interface CommandModule {
   commands: readonly string[];
   load: () => Promise<{ register: Register }>;
+  /** Its commands read the whole command tree (shell completion), as help does: every module is registered for them. */
+  needsAll?: boolean;
 }
 
 export const commandModules: readonly CommandModule[] = [
@@ -40,6 +42,8 @@ export const commandModules: readonly CommandModule[] = [
   { commands: ['volume'], load: () => import('./volume.js') },
   { commands: ['login', 'logout'], load: () => import('./login.js') },
   { commands: ['system'], load: () => import('./system.js') },
+  { commands: ['info'], load: () => import('./info.js') },
+  { commands: ['completion', '__complete'], load: () => import('./completion.js'), needsAll: true },
 ];
 
 /** Global options that take a value in the next argument, to skip when looking for the command word. */
@@ -60,7 +64,8 @@ export function commandWord(args: readonly string[]): string | undefined {
 export async function registerCommands(program: Command, args: readonly string[] = []): Promise<void> {
   const word = commandWord(args);
   if (word === undefined && args.some((a) => a === '-v' || a === '--version')) return; // the version needs no command
-  const only = word === undefined || word === 'help' ? undefined : commandModules.find((m) => m.commands.includes(word));
+  const found = word === undefined || word === 'help' ? undefined : commandModules.find((m) => m.commands.includes(word));
+  const only = found?.needsAll ? undefined : found;
   const modules = only ? [only] : commandModules;
   const loaded = await Promise.all(modules.map((m) => m.load()));
   for (const mod of loaded) mod.register(program);

@@ -2,6 +2,8 @@ import type { ContainerSummary, Engine, EngineEvent, EngineInfo, EventFilter } f
 import { NotFoundError, UserError } from '../../../util/errors.js';
 import { findAttachedContainer } from '../../../network/connect.js';
 import { VERSION } from '../../../util/version.js';
+import { ENGINE_TOOLS, requireTools } from '../../../util/host-tools.js';
+import { helperDir } from '../runtime/helper.js';
 import { EngineDeps } from './deps.js';
 import { NativeContainers } from './containers.js';
 import { NativeVolumes } from './volumes.js';
@@ -124,9 +126,19 @@ export class NativeEngine implements Engine {
   }
 }
 
+/**
+ * The native Engine, once the host has what it needs: root, a helper built
+ * for this machine, and the host programs of ENGINE_TOOLS (each missing one
+ * named with its Debian/Ubuntu package). Checked here, when a command first
+ * needs the engine and before it makes anything: the parts open lazily and a
+ * plan runs side by side, so a later check could come after a volume was
+ * made. The kernel is checked when the runtime opens (runtime/kernel.ts).
+ */
 export async function openNativeEngine(): Promise<NativeEngine> {
   if (process.getuid?.() !== 0) {
     throw new UserError('the native engine needs root: containers are made of namespaces, cgroups and mounts', 1, 'run as root, or use --backend docker');
   }
+  helperDir();
+  requireTools(ENGINE_TOOLS);
   return new NativeEngine();
 }

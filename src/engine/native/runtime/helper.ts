@@ -15,13 +15,27 @@ import type { ConfKey, EntryPoint, OpKind } from './helper-protocol.js';
  */
 export function helperDir(): string {
   if (process.env.TSCOMPOSE_HELPER_DIR) return process.env.TSCOMPOSE_HELPER_DIR;
-  // src/, dist/ and dist-bench/src/ sit at different depths under the package root: look upwards for native/.
+  // src/, dist/, dist/bundle/ and dist-bench/src/ sit at different depths under the package root: look
+  // upwards. A checkout has native/ (built into native/build/ by `npm install`); the npm package has
+  // the helpers built at pack time for each architecture it ships (scripts/prebuild-helpers.mjs).
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
     if (existsSync(join(dir, 'native', 'Makefile'))) return join(dir, 'native', 'build');
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'dist', 'native'))) return join(dir, 'dist', 'native', shippedPlatform());
     dir = dirname(dir);
   }
   return fileURLToPath(new URL('../../../../native/build/', import.meta.url));
+}
+
+/** The architectures the npm package carries a helper for. */
+export const SHIPPED_ARCHES: readonly string[] = ['x64', 'arm64'];
+
+/** This machine's directory of prebuilt helpers, or the one sentence saying the package has none for it. */
+export function shippedPlatform(platform: string = process.platform, arch: string = process.arch): string {
+  if (platform !== 'linux' || !SHIPPED_ARCHES.includes(arch)) {
+    throw new UserError(`tscompose's native engine runs on Linux on ${SHIPPED_ARCHES.join(' and ')}, and this is ${platform}-${arch}: use --backend docker to drive a Docker Engine instead`);
+  }
+  return `linux-${arch}`;
 }
 
 export function helperPath(name: 'tsc-helper' | 'tsc-init' = 'tsc-helper'): string {

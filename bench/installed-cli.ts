@@ -1,0 +1,96 @@
+/**
+ * The CLI as npm installs it against the checkout's: `npm pack` of a copy of
+ * this tree, `npm install -g --prefix <tmp> --ignore-scripts` of the tarball,
+ * then its bin/tscompose (npm's link to the package) and the checkout's
+ * bin/tscompose, interleaved, on one state root and one image:
+ *   - `container run --rm --network none busybox /bin/busybox true`
+ *   - a no-op `up -d` of 10 services (all running already)
+ * Each CLI keeps its V8 code cache in a directory of its own (both warmed by
+ * the unrecorded first pair). Pairs run both ways round (bothOrders). A ratio near 1 says the package costs nothing
+ * at run time: the helper it runs is its prebuilt one, the code its bundle.
+ *
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/installed-cli.js [runs] [--prefix DIR]
+ * (--prefix: a prefix installed before, to skip the pack and install)
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { comparePair, type Timed } from './harness.js';
+import { busyboxRootfsTar } from '../test/support/images.js';
+import { repoRoot } from '../test/support/cache.js';
+import { installGlobally, packTree, userEnv } from '../test/support/package.js';
+
+const args = process.argv.slice(2);
+const prefixArg = args.includes('--prefix') ? args[args.indexOf('--prefix') + 1] : undefined;
+const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 15);
+
+function runProcess(cmd: string, argv: string[], env: Record<string, string>, cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], env, cwd });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}: ${err}`))));
+  });
+}
+
+function composeFile(n: number): string {
+  const services = Array.from({ length: n }, (_, i) => `  s${i}:\n    image: busybox:latest\n    command: ["sleep", "3600"]\n    init: true\n`);
+  return `services:\n${services.join('')}`;
+}
+
+/**
+ * The ratio installed/checkout from pairs run each way round (installed first, then checkout first,
+ * RUNS pairs each): whatever the one that runs first in a pair pays (the other's leftovers, a cache)
+ * cancels out in the geometric mean of the two ratios.
+ */
+async function bothOrders(installed: Timed, checkout: Timed): Promise<number> {
+  const first = await comparePair(installed, checkout, RUNS, 1);
+  const second = await comparePair(checkout, installed, RUNS, 1);
+  return Math.sqrt(first.ratio / second.ratio);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tsc-bench-installed-'));
+  const roots = { TSCOMPOSE_ROOT: join(dir, 'state'), TSCOMPOSE_RUN: join(dir, 'run') };
+  const checkout = join(repoRoot, 'bin', 'tscompose');
+  let installed: string | undefined;
+  try {
+    const prefix = prefixArg ?? join(dir, 'prefix');
+    if (!prefixArg) {
+      const t0 = Date.now();
+      await installGlobally(await packTree(dir), prefix);
+      console.log(`packed and installed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    }
+    installed = join(prefix, 'bin', 'tscompose');
+    if (!existsSync(installed)) throw new Error(`${installed} is missing: is ${prefix} a prefix tscompose was installed into?`);
+    const env = (cache: string) => userEnv({ ...roots, TSCOMPOSE_CACHE_DIR: join(dir, cache) });
+    const inst = env('cache-installed');
+    const chk = env('cache-checkout');
+    await runProcess(installed, ['image', 'import', '--change', 'CMD ["sh"]', await busyboxRootfsTar(), 'busybox:latest'], inst, dir);
+
+    console.log(`installed CLI (${installed}) vs the checkout's (${checkout}); interleaved pairs, medians (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+    const run = ['container', 'run', '--rm', '--network', 'none', 'busybox:latest', '/bin/busybox', 'true'];
+    const a = await bothOrders(
+      { label: 'installed: container run --rm --network none', run: () => runProcess(installed!, run, inst, dir) },
+      { label: 'checkout: container run --rm --network none', run: () => runProcess(checkout, run, chk, dir) },
+    );
+    writeFileSync(join(dir, 'compose.yaml'), composeFile(10));
+    const up = ['-p', 'benchnoop', 'up', '-d'];
+    await runProcess(checkout, up, chk, dir);
+    const b = await bothOrders(
+      { label: 'installed: no-op up -d (10 services)', run: () => runProcess(installed!, up, inst, dir) },
+      { label: 'checkout: no-op up -d (10 services)', run: () => runProcess(checkout, up, chk, dir) },
+    );
+    console.log(`installed / checkout (both orders): container run ${a.toFixed(3)}, no-op up ${b.toFixed(3)}`);
+  } finally {
+    if (installed) await runProcess(installed, ['-p', 'benchnoop', 'down', '-t', '0'], userEnv(roots), dir).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
