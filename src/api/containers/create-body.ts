@@ -93,7 +93,7 @@ export function parseCreateBody(body: Json, name: string | undefined): CreateBod
     ...list('dns', h.strings('Dns')),
     ...list('dnsSearch', h.strings('DnsSearch')),
     ...list('dnsOptions', h.strings('DnsOptions')),
-    ...(Object.keys(h.map('Sysctls') ?? {}).length ? { sysctls: h.map('Sysctls')! } : {}),
+    ...map('sysctls', h.map('Sysctls')),
     ...opt('tty', c.bool('Tty') || undefined),
     ...opt('openStdin', c.bool('OpenStdin') || undefined),
     ...opt('stdinOnce', c.bool('StdinOnce') || undefined),
@@ -108,7 +108,7 @@ export function parseCreateBody(body: Json, name: string | undefined): CreateBod
     ...opt('runtime', h.text('Runtime')),
     ...opt('userns', h.text('UsernsMode')),
     ...opt('macAddress', c.text('MacAddress')),
-    ...(Object.keys(h.map('Tmpfs') ?? {}).length ? { tmpfs: h.map('Tmpfs')! } : {}),
+    ...map('tmpfs', h.map('Tmpfs')),
     ...opt('autoRemove', h.bool('AutoRemove') || undefined),
   };
   return { request, publishAll: h.bool('PublishAllPorts') ?? false };
@@ -120,6 +120,10 @@ function opt<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V 
 
 function list<K extends string>(key: K, value: string[] | undefined): { [k in K]?: string[] } {
   return (value?.length ? { [key]: value } : {}) as { [k in K]?: string[] };
+}
+
+function map<K extends string>(key: K, value: Record<string, string> | undefined): { [k in K]?: Record<string, string> } {
+  return (value && Object.keys(value).length ? { [key]: value } : {}) as { [k in K]?: Record<string, string> };
 }
 
 function nonDefault(v: string | undefined, dflt: string): string | undefined {
@@ -292,7 +296,7 @@ export function endpoint(network: string, e: Fields): NetworkAttachment {
     ...(ipam?.text('IPv6Address') ? { ipv6Address: ipam.text('IPv6Address')! } : {}),
     ...(linkLocal?.length ? { linkLocalIps: linkLocal } : {}),
     ...(e.text('MacAddress') ? { macAddress: e.text('MacAddress')! } : {}),
-    ...(Object.keys(e.map('DriverOpts') ?? {}).length ? { driverOpts: e.map('DriverOpts')! } : {}),
+    ...map('driverOpts', e.map('DriverOpts')),
   };
 }
 
