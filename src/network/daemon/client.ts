@@ -5,7 +5,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensurePrivateDir, runRoot, stateRoot } from '../../util/paths.js';
-import { processStartTime, withLock } from '../../util/lock.js';
+import { tryLock, withLock } from '../../util/lock.js';
 import {
   DaemonExitingError,
   daemonLockPath,
@@ -85,24 +85,18 @@ export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean 
  * nothing of ours when no network is left.
  */
 export function cleanUpAfterDeadDaemon(): void {
-  let owner: string;
+  if (!existsSync(daemonLockPath())) return;
+  // Holding the daemon's lock ourselves proves no daemon lives (or is starting) in this run root.
+  const release = tryLock(daemonLockPath());
+  if (!release) return; // alive (perhaps starting up): its files are its own
   try {
-    owner = readFileSync(daemonLockPath(), 'utf8');
-  } catch {
-    owner = '';
-  }
-  if (owner === '' && existsSync(daemonLockPath())) return; // being written by a daemon that is starting
-  const [pid, start] = owner.split(' ');
-  if (owner && processStartTime(Number(pid)) === start) return; // alive (perhaps starting up): its files are its own
-  let now = '';
-  try {
-    now = readFileSync(daemonLockPath(), 'utf8');
-  } catch { /* gone */ }
-  if (now !== owner) return; // a new daemon took the lock meanwhile
-  for (const p of [daemonSocketPath(), daemonPidPath(), daemonLockPath()]) {
-    try {
-      unlinkSync(p);
-    } catch { /* not there */ }
+    for (const p of [daemonSocketPath(), daemonPidPath()]) {
+      try {
+        unlinkSync(p);
+      } catch { /* not there */ }
+    }
+  } finally {
+    release(); // and the lock file goes with it
   }
 }
 

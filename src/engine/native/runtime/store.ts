@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { readPrivateFile } from '../../../util/private-files.js';
 import { join } from 'node:path';
 import { ensurePrivateDir, statePath, runPath } from '../../../util/paths.js';
 import { readJsonCached, readJsonIfExists } from '../../../util/atomic.js';
@@ -138,7 +139,7 @@ export function takenNames(): Map<string, string> {
         taken.set(rec.name, id);
         continue;
       }
-      const [name, owner] = readFileSync(paths.nameFile, 'utf8').split('\n');
+      const [name, owner] = readPrivateFile(paths.nameFile, 4096).split('\n');
       const [pid, start] = (owner ?? '').split(' ');
       if (name && processStartTime(Number(pid)) === start) taken.set(name, id);
     } catch { /* removed meanwhile, or debris */ }
@@ -159,7 +160,7 @@ export function abandonedCreates(): string[] {
     const paths = new ContainerPaths(id);
     if (existsSync(paths.config)) return false;
     try {
-      const [, owner] = readFileSync(paths.nameFile, 'utf8').split('\n');
+      const [, owner] = readPrivateFile(paths.nameFile, 4096).split('\n');
       const [pid, start] = (owner ?? '').split(' ');
       return processStartTime(Number(pid)) !== start;
     } catch {
@@ -181,7 +182,7 @@ export function readState(id: string): RuntimeState {
 export function readExit(path: string): ExitRecord | undefined {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readPrivateFile(path, 4096);
   } catch {
     return undefined;
   }
@@ -195,7 +196,7 @@ export function readExit(path: string): ExitRecord | undefined {
 export function liveMonitor(paths: ContainerPaths): MonitorPids | undefined {
   let text: string;
   try {
-    text = readFileSync(paths.pidfile, 'utf8');
+    text = readPrivateFile(paths.pidfile, 4096, 'pid');
   } catch {
     return undefined;
   }
