@@ -107,8 +107,8 @@
 #define K_ARCHIVE     "archive"       /* cp in: 1: keep the owners of the entries */
 
 /* Op kinds: "op KIND FIELDS...", run in this order inside the new root, before the pivot (rootfs.c). */
-#define OP_MOUNT    "mount"    /* FSTYPE SOURCE TARGET ATTRS(hex MS_*) DATA */
-#define OP_BIND     "bind"     /* SOURCE TARGET ATTRS RECURSIVE: a host path (or volume) into the root */
+#define OP_MOUNT    "mount"    /* FSTYPE SOURCE TARGET ATTRS(hex MS_*) DATA [USER]: USER 1 = a user's mount, guarded (rootfs.c) */
+#define OP_BIND     "bind"     /* SOURCE TARGET ATTRS RECURSIVE [USER]: a host path (or volume) into the root; USER as for mount */
 #define OP_COPYUP   "copyup"   /* TARGET HOSTDIR: fill an empty volume from the image (copyup.c) */
 #define OP_MKNOD    "mknod"    /* TARGET c|b PERM MAJOR MINOR */
 #define OP_SYMLINK  "symlink"  /* VALUE TARGET */
