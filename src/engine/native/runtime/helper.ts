@@ -100,8 +100,24 @@ export interface HelperRun {
   stderr: Readable | null;
 }
 
-export function runHelper(args: [EntryPoint, string], stdio: [StdioOptions, StdioOptions, StdioOptions] | ['ignore', 'ignore', 'ignore'] = ['ignore', 'ignore', 'ignore']): HelperRun {
-  const child = spawn(helperPath(), args, { stdio: [...(stdio as unknown[]), 'pipe'] as StdioOptions });
+/** Where a config handed over on a pipe is read (fd 4 of the helper; fd 3 is its status line). */
+const CONF_FD = 4;
+
+/**
+ * Runs the helper. `conf` is a config file's path or, as `{ text }`, a
+ * config handed over on a pipe: exec and cp use that, so that no transient
+ * config file exists to be left behind by a CLI killed mid-way or a
+ * container removed under it.
+ */
+export function runHelper(args: [EntryPoint, string | { text: string }], stdio: [StdioOptions, StdioOptions, StdioOptions] | ['ignore', 'ignore', 'ignore'] = ['ignore', 'ignore', 'ignore']): HelperRun {
+  const [entry, conf] = args;
+  const piped = typeof conf !== 'string';
+  const child = spawn(helperPath(), [entry, piped ? `/proc/self/fd/${CONF_FD}` : conf], { stdio: [...(stdio as unknown[]), 'pipe', ...(piped ? ['pipe'] : [])] as StdioOptions });
+  if (piped) {
+    const confPipe = child.stdio[CONF_FD] as Writable;
+    confPipe.on('error', () => undefined); // a helper that died early: its status line tells why
+    confPipe.end(conf.text);
+  }
   const status = child.stdio[3] as Readable;
   let buf = '';
   let firstReply: HelperReply | undefined;
