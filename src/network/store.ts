@@ -1,7 +1,7 @@
 import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, statePath } from '../util/paths.js';
-import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
+import { readJsonIfExists, sweepDeadTemps, writeJsonAtomic } from '../util/atomic.js';
 import { withLock } from '../util/lock.js';
 import { NotFoundError, UserError } from '../util/errors.js';
 import type { NetworkRecord } from './types.js';
@@ -17,7 +17,11 @@ export function networksDir(): string {
 }
 
 export function withNetworkLock<T>(fn: () => Promise<T> | T): Promise<T> {
-  return withLock(join(networksDir(), '.lock'), fn);
+  return withLock(join(networksDir(), '.lock'), () => {
+    // A writer killed -9 (during `down`, say) between its write and its rename left a temp record.
+    sweepDeadTemps(networksDir());
+    return fn();
+  });
 }
 
 export function readAllNetworks(): NetworkRecord[] {
