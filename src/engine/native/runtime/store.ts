@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { readPrivateFile } from '../../../util/private-files.js';
 import { join } from 'node:path';
 import { ensurePrivateDir, statePath, runPath } from '../../../util/paths.js';
@@ -182,7 +182,8 @@ export function readState(id: string): RuntimeState {
 export function readExit(path: string): ExitRecord | undefined {
   let text: string;
   try {
-    text = readPrivateFile(path, 4096);
+    // On a full disk the monitor writes the record as a symlink's target, on one line (native/monitor.c).
+    text = readHelperRecord(path, 'exit').replace(/ (?=(?:signal|finished|oom) )/g, '\n');
   } catch {
     return undefined;
   }
@@ -192,11 +193,21 @@ export function readExit(path: string): ExitRecord | undefined {
   return { code: Number(code), signal: Number(field('signal') ?? 0), finishedNs: BigInt(field('finished') ?? '0'), oom: field('oom') === '1' };
 }
 
+/**
+ * A record the helper writes (the monitor's pid file, the exit record): a
+ * regular file of ours, or, where a full disk had no block for it, a symlink
+ * whose target is the record on one line.
+ */
+function readHelperRecord(path: string, what: string): string {
+  if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return readlinkSync(path);
+  return readPrivateFile(path, 4096, what);
+}
+
 /** The monitor's pids, when it is alive (pid and start time both match); a reused pid is not our monitor. */
 export function liveMonitor(paths: ContainerPaths): MonitorPids | undefined {
   let text: string;
   try {
-    text = readPrivateFile(paths.pidfile, 4096, 'pid');
+    text = readHelperRecord(paths.pidfile, 'pid');
   } catch {
     return undefined;
   }
