@@ -1,3 +1,4 @@
+import { UserError } from './errors.js';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 
 /**
@@ -9,7 +10,8 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSyn
  * us alone (checkPrivateDir).
  */
 
-export class ForeignFileError extends Error {}
+/** A user's to fix (they, or debris, put it there): printed as the sentence it is. */
+export class ForeignFileError extends UserError {}
 
 const KINDS: [(s: Stats) => boolean, string][] = [
   [(s) => s.isFIFO(), 'a FIFO'],
