@@ -99,6 +99,11 @@ describe('a full state root', () => {
       expect(stop.code, stop.stderr).toBe(0);
       // PID 1 (sh) has no handler for SIGTERM: killed, 137, and recorded so on a full disk.
       expect((await compose(['ps', '-a', '--format', '{{.Service}} {{.Status}}'])).stdout).toMatch(/^spew Exited \(137\)/m);
+      // A start that cannot be recorded fails whole: the container is not left running behind an error.
+      const start = await compose(['start', 'spew']);
+      expect(start.code).not.toBe(0);
+      expect(start.stderr).toContain('no space left on device');
+      expect((await compose(['ps', '-a', '--format', '{{.Service}} {{.State}}'])).stdout).toMatch(/^spew exited/m);
       const down = await compose(['down']);
       expect(down.code, down.stderr).toBe(0);
       expect(readdirSync(join(root.state, 'containers'))).toEqual([]);
