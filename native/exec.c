@@ -73,6 +73,7 @@ int exec_main(int argc, char **argv) {
         struct winsize ws = { (unsigned short)conf_num(&c, K_ROWS, 24), (unsigned short)conf_num(&c, K_COLS, 80), 0, 0 };
         if (isatty(0)) copy_winsize(0, master); else ioctl(master, TIOCSWINSZ, &ws);
     }
+    int resize = tty && conf_num(&c, K_RESIZE, 0) != 0 ? RESIZE_FD : -1;
     int errp[2];
     if (pipe2(errp, O_CLOEXEC) < 0) fail_errno(125, "pipe");
     pid_t child = fork();
@@ -81,7 +82,7 @@ int exec_main(int argc, char **argv) {
         close(errp[0]);
         g_errfd = errp[1];
         close(3);
-        close(RESIZE_FD);
+        if (resize >= 0) close(resize); /* only when it is ours: otherwise that number may be any of our own fds */
         for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
@@ -110,7 +111,6 @@ int exec_main(int argc, char **argv) {
     }
     dprintf(3, "ok %d\n", (int)child);
     if (detach) return 0;
-    int resize = conf_num(&c, K_RESIZE, 0) != 0 ? RESIZE_FD : -1;
     int code = tty ? relay_pty(master, child, conf_num(&c, K_STDIN, 0) != 0, resize) : wait_forwarding(child);
     dprintf(3, "exit %d\n", code);
     return code;

@@ -88,6 +88,8 @@
 #define K_CGROUP      "cgroup"        /* start, exec (list): a cgroup.procs file to join */
 #define K_OOM         "oom"           /* PATH KEY: the memory controller file whose KEY counts OOM kills */
 #define K_LOG         "log"           /* the container.log the monitor writes */
+#define K_LOG_MAX_SIZE "log_max_size" /* bytes at which the monitor rotates the log (LOG.1, LOG.2...); absent or 0: never */
+#define K_LOG_MAX_FILE "log_max_file" /* log files kept, the live one included; 1: the live file is emptied instead */
 #define K_EXIT        "exit"          /* the exit record the monitor writes */
 #define K_PIDFILE     "pidfile"       /* "<monitor pid> <start> <pid 1> <start>" */
 #define K_TTY         "tty"           /* start, exec: 1: a pty for the process */
@@ -95,7 +97,7 @@
 #define K_STDIN       "stdin"         /* start, exec: 1: keep stdin open */
 #define K_ROWS        "rows"          /* start, exec: the terminal's size */
 #define K_COLS        "cols"          /* start, exec: (with K_ROWS) */
-#define K_RESIZE      "resize"        /* start (attached), exec: 1: fd 4 carries "ROWS COLS\n" lines, the size of a terminal that is not fd 0 (an API client's) */
+#define K_RESIZE      "resize"        /* start (attached), exec: 1: fd 5 carries "ROWS COLS\n" lines, the size of a terminal that is not fd 0 (an API client's) */
 #define K_OP          "op"            /* (list) KIND FIELDS...: a step of the root's setup, one of OP_* */
 #define K_OOM_SCORE_ADJ "oom_score_adj" /* written to /proc/self/oom_score_adj before the exec */
 #define K_UID         "uid"           /* start, exec: the process's user ... */
@@ -119,8 +121,8 @@
 #define K_ARCHIVE     "archive"       /* cp in: 1: keep the owners of the entries */
 
 /* Op kinds: "op KIND FIELDS...", run in this order inside the new root, before the pivot (rootfs.c). */
-#define OP_MOUNT    "mount"    /* FSTYPE SOURCE TARGET ATTRS(hex MS_*) DATA */
-#define OP_BIND     "bind"     /* SOURCE TARGET ATTRS RECURSIVE: a host path (or volume) into the root */
+#define OP_MOUNT    "mount"    /* FSTYPE SOURCE TARGET ATTRS(hex MS_*) DATA [USER]: USER 1 = a user's mount, guarded (rootfs.c) */
+#define OP_BIND     "bind"     /* SOURCE TARGET ATTRS RECURSIVE [USER]: a host path (or volume) into the root; USER as for mount */
 #define OP_COPYUP   "copyup"   /* TARGET HOSTDIR: fill an empty volume from the image (copyup.c) */
 #define OP_MKNOD    "mknod"    /* TARGET c|b PERM MAJOR MINOR */
 #define OP_SYMLINK  "symlink"  /* VALUE TARGET */
@@ -218,7 +220,7 @@ noreturn void monitor_run(const struct conf *c, struct monitor_io *io);
 int relay_attached(int sock, int tty, int interactive, int resize_fd);
 int relay_pty(int master, pid_t child, int interactive, int resize_fd);
 /* The fd that carries window sizes when K_RESIZE is set. */
-#define RESIZE_FD 4
+#define RESIZE_FD 5
 void tty_raw(int fd);
 void tty_restore(void);
 void copy_winsize(int from_fd, int to_master);

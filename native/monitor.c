@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -35,8 +36,53 @@ struct stream {
 
 static int logfd = -1;
 
-static void log_record(const char *stream, const char *data, size_t len, int partial) {
-    if (logfd < 0) return;
+/*
+ * A full disk: the write that failed starts a back-off (100 ms, doubling to
+ * 5 s) during which the output pipes are left unread, so the container blocks
+ * on its writes, as Docker's default "blocking" log mode does, instead of the
+ * monitor spinning on failing writes; what was read and could not be written
+ * is counted, and said in the log once writing works again.
+ */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+static long long backoff_ms, backoff_until; /* CLOCK_MONOTONIC ns */
+static unsigned long long dropped;
+
+static long long now_ns(clockid_t clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int backing_off(void) {
+    return backoff_until && now_ns(CLOCK_MONOTONIC) < backoff_until;
+}
+
+/* The log's cap (K_LOG_MAX_SIZE, K_LOG_MAX_FILE): rotated as Docker's json-file driver does. */
+static const char *log_path;
+static long long log_max_size, log_size;
+static int log_max_file = 1;
+
+static void rotate_log(void) {
+    if (log_max_file <= 1) {
+        if (ftruncate(logfd, 0) == 0) log_size = 0;
+        return;
+    }
+    char from[4096], to[4096];
+    for (int i = log_max_file - 1; i >= 1; i--) {
+        if (i == 1) snprintf(from, sizeof from, "%s", log_path);
+        else snprintf(from, sizeof from, "%s.%d", log_path, i - 1);
+        snprintf(to, sizeof to, "%s.%d", log_path, i);
+        rename(from, to); /* ENOENT: not that many yet */
+    }
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return; /* the old file, renamed, takes the lines meanwhile */
+    close(logfd);
+    logfd = fd;
+    log_size = 0;
+}
+
+static int write_record(const char *stream, const char *data, size_t len, int partial) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct tm tm;
@@ -45,8 +91,31 @@ static void log_record(const char *stream, const char *data, size_t len, int par
     int n = snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %c ", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec, stream, partial ? 'P' : 'F');
     struct iovec iov[3] = { { head, (size_t)n }, { (void *)data, len }, { "\n", 1 } };
+    ssize_t w = writev(logfd, iov, 3);
+    if (w < 0) return -1;
+    log_size += w;
+    if (log_max_size > 0 && log_size >= log_max_size) rotate_log();
+    return 0;
+}
+
+static void log_record(const char *stream, const char *data, size_t len, int partial) {
+    if (logfd < 0) return;
     /* A full disk loses log lines, never the container. */
-    if (writev(logfd, iov, 3) < 0) return;
+    if (backing_off() || write_record(stream, data, len, partial) < 0) {
+        dropped += len + !partial;
+        if (!backing_off()) {
+            backoff_ms = backoff_ms ? (backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2) : BACKOFF_MIN_MS;
+            backoff_until = now_ns(CLOCK_MONOTONIC) + backoff_ms * 1000000LL;
+        }
+        return;
+    }
+    backoff_ms = 0;
+    backoff_until = 0;
+    if (dropped) {
+        char note[160];
+        int n = snprintf(note, sizeof note, "tscompose: %llu bytes of output were dropped: no space left for the log", dropped);
+        if (write_record("stderr", note, (size_t)n, 0) == 0) dropped = 0;
+    }
 }
 
 static void stream_input(struct stream *s, const char *data, size_t n) {
@@ -87,6 +156,11 @@ static long long read_counter(const char *path, const char *key) {
     return -1;
 }
 
+/*
+ * The exit record, replaced atomically. On a full disk there is no block for
+ * it: it is then a symlink whose target is the record on one line (a short
+ * symlink lives in its inode on tmpfs and ext4), read back the same way.
+ */
 static void write_exit(const char *path, int status, long long finished_ns, int oom) {
     if (!path) return;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -94,18 +168,18 @@ static void write_exit(const char *path, int status, long long finished_ns, int 
     char text[256], tmp[4096];
     snprintf(text, sizeof text, "code %d\nsignal %d\nfinished %lld\noom %d\n", code, sig, finished_ns, oom);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return;
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     /* No fsync: the rename is atomic, and a record lost to a power cut reads as "exited, status unknown". */
-    write_all(fd, text, strlen(text));
-    close(fd);
+    int ok = fd >= 0 && write_all(fd, text, strlen(text)) == 0;
+    if (fd >= 0) close(fd);
+    if (!ok) {
+        unlink(tmp);
+        char line[256];
+        snprintf(line, sizeof line, "code %d signal %d finished %lld oom %d", code, sig, finished_ns, oom);
+        if (symlink(line, tmp) < 0) return;
+    }
     rename(tmp, path);
-}
-
-static long long now_ns(clockid_t clock) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* One frame from the foreground relay: input, a window size, a signal, or the end of input. */
@@ -149,7 +223,12 @@ static int handle_attach(struct monitor_io *io) {
 
 noreturn void monitor_run(const struct conf *c, struct monitor_io *io) {
     const char *logpath = conf_get(c, K_LOG);
-    if (logpath) logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (logpath) logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    log_path = logpath;
+    log_max_size = conf_num(c, K_LOG_MAX_SIZE, 0);
+    log_max_file = (int)conf_num(c, K_LOG_MAX_FILE, 1);
+    struct stat lst;
+    if (logfd >= 0 && fstat(logfd, &lst) == 0) log_size = lst.st_size;
     const char *oom_path = NULL, *oom_key = NULL;
     for (int i = 0; i < c->n; i++)
         if (strcmp(c->lines[i].key, K_OOM) == 0 && c->lines[i].n >= 2) { oom_path = c->lines[i].arg[0]; oom_key = c->lines[i].arg[1]; }
@@ -169,10 +248,13 @@ noreturn void monitor_run(const struct conf *c, struct monitor_io *io) {
     long long finished = 0, drain_deadline = 0;
     for (;;) {
         if (exited && out.fd < 0 && err.fd < 0) break;
+        /* While backing off, the pipes wait (the container blocks on them); after its exit they are drained regardless. */
+        int paused = !exited && backing_off();
         struct pollfd p[4] = {
-            { out.fd, POLLIN, 0 }, { err.fd, POLLIN, 0 }, { io->attach, POLLIN, 0 }, { exited ? -1 : sfd, POLLIN, 0 },
+            { paused ? -1 : out.fd, POLLIN, 0 }, { paused ? -1 : err.fd, POLLIN, 0 }, { io->attach, POLLIN, 0 }, { exited ? -1 : sfd, POLLIN, 0 },
         };
         int timeout = -1;
+        if (paused) timeout = (int)((backoff_until - now_ns(CLOCK_MONOTONIC)) / 1000000) + 1;
         if (exited) {
             long long left = (drain_deadline - now_ns(CLOCK_MONOTONIC)) / 1000000;
             if (left <= 0) break;

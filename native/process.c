@@ -14,6 +14,7 @@
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <limits.h>
 #include <stdio.h>
@@ -114,8 +115,20 @@ static void enter_cwd(const struct conf *c) {
     if (!getcwd(buf, sizeof buf) || buf[0] != '/') fail(125, "cwd \"%s\" is outside the container", cwd);
 }
 
+/*
+ * A new, anonymous session keyring, as runc gives every container's processes:
+ * else they share the session keyring of whoever started the engine, whose
+ * keys a privileged container (no seccomp filter) could read and change.
+ * Kernels without keyrings (ENOSYS) have nothing to share.
+ */
+static void join_own_keyring(void) {
+    if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+        fail_errno(125, "create the container's session keyring");
+}
+
 noreturn void process_exec(const struct conf *c, int helper_fd, int sync_fd) {
     set_rlimits(c);
+    join_own_keyring();
     long long adj = conf_num(c, K_OOM_SCORE_ADJ, LLONG_MIN);
     if (adj != LLONG_MIN) {
         char text[32];

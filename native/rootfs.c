@@ -287,6 +287,43 @@ static void op_console(int rootfd, int *master, int *slave) {
     *slave = s;
 }
 
+/*
+ * A user's mount may not land inside /proc (whatever symlinks of the image
+ * led there), as runc refuses, but for the files lxcfs-style setups cover;
+ * nor inside /sys unless the target the user wrote is there. Judged on the
+ * resolved mount point, the fd the mount is attached to.
+ */
+static const char *const PROC_ALLOWED[] = {
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+    "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid", NULL,
+};
+
+static int under(const char *path, const char *dir) {
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && (path[n] == 0 || path[n] == '/');
+}
+
+static void guard_user_target(int rootfd, int fd, const char *target) {
+    char root[PATH_MAX], at[PATH_MAX], link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", rootfd);
+    ssize_t rn = readlink(link, root, sizeof root - 1);
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t an = readlink(link, at, sizeof at - 1);
+    if (rn < 0 || an < 0) fail_errno(125, "resolve the mount point %s", target);
+    root[rn] = 0;
+    at[an] = 0;
+    const char *rel = strcmp(root, "/") == 0 ? at : at + rn;
+    if (!under(at, strcmp(root, "/") == 0 ? "" : root)) fail(125, "refusing to mount on %s: it resolves outside the container's root", target);
+    if (!*rel) rel = "/";
+    if (under(rel, "/proc")) {
+        for (int i = 0; PROC_ALLOWED[i]; i++)
+            if (strcmp(rel, PROC_ALLOWED[i]) == 0) return;
+        fail(125, "refusing to mount on %s: it is %s inside the container, and nothing may be mounted inside /proc", target, rel);
+    }
+    if (under(rel, "/sys") && !under(target, "/sys"))
+        fail(125, "refusing to mount on %s: a symlink in the image leads it to %s, inside /sys", target, rel);
+}
+
 static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *tty_slave) {
     const char *kind = l->n > 0 ? l->arg[0] : "";
     char *const *a = l->arg + 1;
@@ -299,6 +336,7 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
             if (check >= 0) close(check);
         }
         int fd = target_fd(rootfd, a[2], 1);
+        if (n >= 6 && a[5][0] == '1') guard_user_target(rootfd, fd, a[2]);
         attach(fs_mount(a[0], a[1], a[4], (unsigned)parse_hex(a[3]), a[2]), fd, a[0], a[2]);
         close(fd);
     } else if (strcmp(kind, OP_BIND) == 0 && n >= 4) {      /* source target attrs recursive */
@@ -307,6 +345,7 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
         struct stat st;
         if (fstat(mfd, &st) < 0) fail_errno(125, "bind mount %s", a[0]);
         int fd = target_fd(rootfd, a[1], S_ISDIR(st.st_mode));
+        if (n >= 5 && a[4][0] == '1') guard_user_target(rootfd, fd, a[1]);
         attach_with_attrs(mfd, (unsigned)parse_hex(a[2]), a[3][0] == '1', rootfd, fd, a[0], a[1]);
         close(fd);
     } else if (strcmp(kind, OP_COPYUP) == 0 && n >= 2) {    /* target hostdir */

@@ -121,9 +121,17 @@ static void write_pidfile(const char *path, pid_t init) {
     char tmp[4096], text[128];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     snprintf(text, sizeof text, "%d %llu %d %llu\n", (int)getpid(), proc_start_time(getpid()), (int)init, proc_start_time(init));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
-        fail_errno(125, "write %s", path);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int ok = fd >= 0 && write_all(fd, text, strlen(text)) == 0;
+    if (fd >= 0 && close(fd) < 0) ok = 0;
+    /* A full disk has no block for it: the same line as a symlink's target, which lives in the inode. */
+    if (!ok) {
+        unlink(tmp);
+        text[strcspn(text, "\n")] = 0;
+        if (symlink(text, tmp) < 0) fail_errno(125, "write %s", path);
+    }
+    if (rename(tmp, path) < 0) fail_errno(125, "write %s", path);
 }
 
 /* Waits for the container's init to exec (EOF on the sync socket) or to report why it could not. */

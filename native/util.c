@@ -35,19 +35,33 @@ char *unescape_field(char *s) {
     return s;
 }
 
+/* Reads the whole config, from a file or a pipe (the CLI hands exec and cp configs over on fd 4: no temp file to leak). */
 int conf_load(struct conf *c, const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* An inherited descriptor (Node's "pipe" is a socketpair, which cannot be opened again through /proc): read it as it is. */
+    static const char inherited[] = "/proc/self/fd/";
+    int fd;
+    if (strncmp(path, inherited, sizeof inherited - 1) == 0) {
+        fd = atoi(path + sizeof inherited - 1);
+        if (fd < 3 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) { errno = EBADF; return -1; }
+    } else {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
     if (fd < 0) return -1;
-    struct stat st;
-    if (fstat(fd, &st) < 0) { close(fd); return -1; }
-    char *text = malloc(st.st_size + 1);
+    size_t size = 4096, off = 0;
+    char *text = malloc(size);
     if (!text) { close(fd); return -1; }
-    size_t off = 0;
-    while (off < (size_t)st.st_size) {
-        ssize_t r = read(fd, text + off, st.st_size - off);
+    for (;;) {
+        if (off + 1 >= size) {
+            char *bigger = realloc(text, size * 2);
+            if (!bigger) { free(text); close(fd); return -1; }
+            text = bigger;
+            size *= 2;
+        }
+        ssize_t r = read(fd, text + off, size - off - 1);
         if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        off += r;
+        if (r < 0) { int e = errno; free(text); close(fd); errno = e; return -1; }
+        if (r == 0) break;
+        off += (size_t)r;
     }
     close(fd);
     text[off] = 0;

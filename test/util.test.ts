@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic, readJsonCached, readJsonIfExists, writeJsonAtomic } from '../src/util/atomic.js';
 import { acquireLock, withLock } from '../src/util/lock.js';
+import { networksDir, withNetworkLock } from '../src/network/store.js';
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -30,6 +31,35 @@ describe('writeFileAtomic', () => {
   });
   it('reads a missing file as undefined', () => {
     expect(readJsonIfExists(join(tmp(), 'nope'))).toBeUndefined();
+  });
+});
+
+describe('sweepDeadTemps', () => {
+  it("removes a killed writer's temp file (under the network lock too), keeps a live writer's", async () => {
+    const root = tmp();
+    const saved = process.env.TSCOMPOSE_ROOT;
+    process.env.TSCOMPOSE_ROOT = root;
+    try {
+      const dir = networksDir();
+      const child = spawn('sleep', ['10']);
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      const dead = `.${'a'.repeat(64)}.json.${child.pid}-${start}.0123456789ab.tmp`;
+      writeFileSync(join(dir, dead), '{');
+      const oldUntagged = `.${'b'.repeat(64)}.json.0123456789ab.tmp`;
+      writeFileSync(join(dir, oldUntagged), '{');
+      utimesSync(join(dir, oldUntagged), new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
+      const me = readFileSync('/proc/self/stat', 'utf8');
+      const live = `.${'c'.repeat(64)}.json.${process.pid}-${me.slice(me.lastIndexOf(')') + 2).split(' ')[19]}.0123456789ab.tmp`;
+      writeFileSync(join(dir, live), '{');
+      await withNetworkLock(() => undefined);
+      expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([live]);
+    } finally {
+      if (saved === undefined) delete process.env.TSCOMPOSE_ROOT;
+      else process.env.TSCOMPOSE_ROOT = saved;
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { UserError } from '../util/errors.js';
+import { endOnClosedStdout } from './objects.js';
 
 /**
  * Entry point: parse, run, and turn errors into an exit code. A UserError is
@@ -8,6 +9,8 @@ import { UserError } from '../util/errors.js';
  * prints its stack when TSCOMPOSE_DEBUG is set.
  */
 async function main(argv: string[]): Promise<number> {
+  // `exec … | head`, `logs | head`, `ps | head`: a reader that goes away ends the command quietly, as docker's.
+  endOnClosedStdout();
   try {
     const program = await buildProgram(argv.slice(2));
     program.exitOverride();

@@ -50,8 +50,11 @@ export async function forEach(refs: string[], fn: (ref: string) => Promise<void>
   if (failed) process.exitCode = 1;
 }
 
-/** `logs | head` closes the pipe early: that ends the command, quietly, as it does for docker. */
+/** `logs | head` closes the pipe early: that ends the command, quietly, as it does for docker. Idempotent. */
+let endingOnClosedStdout = false;
 export function endOnClosedStdout(): void {
+  if (endingOnClosedStdout) return;
+  endingOnClosedStdout = true;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;

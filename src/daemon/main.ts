@@ -1,5 +1,6 @@
 import { createServer, type Socket } from 'node:net';
-import { chmodSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, renameSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic.js';
 import { acquireLock, processStartTime } from '../util/lock.js';
 import { ensurePrivateDir, runPath, runRoot } from '../util/paths.js';
 import { daemonLockPath, daemonLogPath, daemonPidPath, daemonSocketPath, errorToWire, type DaemonRequest, type DaemonResponse } from '../network/daemon/protocol.js';
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
     return;
   }
   rotateLog();
-  writeFileSync(daemonPidPath(), `${process.pid} ${processStartTime(process.pid)}\n`, { mode: 0o600 });
+  writeFileAtomic(daemonPidPath(), `${process.pid} ${processStartTime(process.pid)}\n`, 0o600, { durable: false });
   const services: DaemonService[] = SERVICES.map((f) => f(log));
   let exiting = false;
 

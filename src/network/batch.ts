@@ -3,7 +3,7 @@ import { processStartTime } from '../util/lock.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
 import { createNamespaces } from './links.js';
 import { bootId } from './liveness.js';
-import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
+import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork, writeNetworkUnlessFull } from './store.js';
 import { addressOf, attachContainer, checkDnsServers, detachLocked, planEndpoint, validateContainer, vethOf } from './endpoints.js';
 import { ensureDefaultNetworkLocked, reloadDaemon } from './networks.js';
 import { missingBridges, realizeNetworks } from './realize.js';
@@ -126,7 +126,10 @@ export async function setContainersRunning(items: readonly { containerId: string
         touched = true;
       }
       if (touched) {
-        writeNetwork(n);
+        // A stop on a full disk may leave the record saying running: the endpoint's pid, now dead,
+        // tells the DNS server the name is gone. Starting needs the write.
+        if (running) writeNetwork(n);
+        else writeNetworkUnlessFull(n);
         any = true;
       }
     }

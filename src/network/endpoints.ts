@@ -7,7 +7,7 @@ import { allocateAddress } from './addressing.js';
 import { DEFAULT_NETWORK_NAME, macForIpv4, validateAlias, vethName } from './names.js';
 import { createNetnsWithEndpoints, deleteLinks, isMounted, linkExists, netnsPath, removeNetns, type Veth } from './links.js';
 import { activeContainers } from './liveness.js';
-import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
+import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork, writeNetworkUnlessFull } from './store.js';
 import { missingBridges, mtuOf, realizeNetworks } from './realize.js';
 import { containerHosts, containerResolvConf, hostResolvConf } from './resolvconf.js';
 import { parseExtraHost } from '../util/etc-hosts.js';
@@ -183,7 +183,7 @@ export async function detachLocked(containerId: string): Promise<void> {
   const handle = isMounted(netnsPath(containerId));
   const inUse = handle && activeContainers([containerId]).size > 0;
   await Promise.all([deleteLinks(inUse || !handle ? veths : []), removeNetns(containerId)]);
-  for (const n of all) if (releaseEndpoint(n, containerId)) writeNetwork(n);
+  for (const n of all) if (releaseEndpoint(n, containerId)) writeNetworkUnlessFull(n);
   await unpublishPorts(containerId);
   deleteAttachment(containerId);
 }

@@ -1,4 +1,6 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePrivateDir, hostRunRoot } from '../util/paths.js';
 import { run, runOk } from '../util/proc.js';
 import { withLock } from '../util/lock.js';
 import { BRIDGE_PREFIX, rootTag } from './names.js';
@@ -169,8 +171,8 @@ export function firewallScript(saved: SavedRules, add: readonly FirewallNetwork[
  * between roots any more than within one).
  */
 export function withHostLock<T>(fn: () => Promise<T> | T): Promise<T> {
-  const dir = existsSync('/run/lock') ? '/run/lock' : '/tmp';
-  return withLock(`${dir}/tscompose-network.lock`, fn);
+  // Not /run/lock: any local user can write there (and planted a FIFO that froze every `up`).
+  return withLock(join(ensurePrivateDir(hostRunRoot()), 'network.lock'), fn);
 }
 
 export async function readRules(): Promise<SavedRules> {

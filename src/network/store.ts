@@ -1,9 +1,9 @@
 import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, statePath } from '../util/paths.js';
-import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
+import { readJsonIfExists, sweepDeadTemps, writeJsonAtomic } from '../util/atomic.js';
 import { withLock } from '../util/lock.js';
-import { NotFoundError, UserError } from '../util/errors.js';
+import { isNoSpace, NotFoundError, UserError } from '../util/errors.js';
 import type { NetworkRecord } from './types.js';
 
 /**
@@ -17,7 +17,11 @@ export function networksDir(): string {
 }
 
 export function withNetworkLock<T>(fn: () => Promise<T> | T): Promise<T> {
-  return withLock(join(networksDir(), '.lock'), fn);
+  return withLock(join(networksDir(), '.lock'), () => {
+    // A writer killed -9 (during `down`, say) between its write and its rename left a temp record.
+    sweepDeadTemps(networksDir());
+    return fn();
+  });
 }
 
 export function readAllNetworks(): NetworkRecord[] {
@@ -33,6 +37,20 @@ export function readAllNetworks(): NetworkRecord[] {
 
 export function writeNetwork(rec: NetworkRecord): void {
   writeJsonAtomic(join(networksDir(), `${rec.id}.json`), rec);
+}
+
+/**
+ * writeNetwork for a change that frees something (a stop, a detach): on a full
+ * disk the record is left as it was, and the cleanup goes on. What it still
+ * names is stale: the endpoint of a container that is gone, or no longer
+ * running, which liveness checks and the network's removal see through.
+ */
+export function writeNetworkUnlessFull(rec: NetworkRecord): void {
+  try {
+    writeNetwork(rec);
+  } catch (err) {
+    if (!isNoSpace(err)) throw err;
+  }
 }
 
 export function deleteNetworkRecord(id: string): void {

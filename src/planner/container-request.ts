@@ -90,7 +90,8 @@ export function containerRequest(project: Project, service: ServiceConfig, obser
     cgroup: service.cgroup,
     cgroupParent: service.cgroup_parent,
     groupAdd: service.group_add,
-    logging: service.logging?.driver ? { driver: service.logging.driver, options: service.logging.options } : undefined,
+    // Options without a driver are the default driver's (json-file): max-size and max-file cap its log.
+    logging: service.logging?.driver || Object.keys(service.logging?.options ?? {}).length ? { driver: service.logging?.driver ?? '', options: service.logging?.options } : undefined,
     platform: service.platform,
     runtime: service.runtime,
     userns: service.userns_mode,

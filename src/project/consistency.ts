@@ -23,6 +23,7 @@ export function checkConsistency(project: Project, raw: Obj, root: At): void {
     checkDependencies(project, s, r, at);
     checkExclusive(s, r, at);
     checkMounts(s, at);
+    checkNameLength(project.name, s, at);
     if (s.container_name !== undefined) {
       const other = containerNames.get(s.container_name);
       if (other) at.child('container_name').error(`container_name "${s.container_name}" is already used by service "${other}"; container names must be unique`);
@@ -140,6 +141,27 @@ function checkDependencies(project: Project, s: ServiceConfig, r: Obj, at: At): 
         `service "${s.name}" waits for "${dep}" to be healthy, but "${dep}" declares no healthcheck: it will only work if its image defines one`,
       );
     }
+  }
+}
+
+/**
+ * A container's name becomes a file name in the engine's state (and Docker's
+ * name index): past the kernel's 255-byte limit it could only fail at `up`,
+ * half-way through the plan.
+ */
+export const MAX_CONTAINER_NAME = 255;
+
+function checkNameLength(project: string, s: ServiceConfig, at: At): void {
+  if (s.container_name !== undefined) {
+    if (Buffer.byteLength(s.container_name) > MAX_CONTAINER_NAME) {
+      at.child('container_name').error(`container_name of service "${s.name}" is ${Buffer.byteLength(s.container_name)} characters long; a container name may have at most ${MAX_CONTAINER_NAME}`);
+    }
+    return;
+  }
+  const count = s.scale ?? s.deploy?.replicas ?? 1;
+  const longest = `${project}-${s.name}-${count}`;
+  if (Buffer.byteLength(longest) > MAX_CONTAINER_NAME) {
+    at.errorAtKey(`service "${s.name}" would make containers named "${project}-${s.name}-N" (${Buffer.byteLength(longest)} characters); a container name may have at most ${MAX_CONTAINER_NAME}: shorten the service name or the project name`);
   }
 }
 

@@ -82,6 +82,7 @@ function projectName(options: LoadOptions, details: ConfigDetails, loader: Model
   if (explicit !== undefined && explicit !== '') {
     const source = options.projectName !== undefined ? 'the project name (-p)' : 'COMPOSE_PROJECT_NAME';
     if (!PROJECT_NAME_RE.test(explicit)) throw new UserError(invalidName(explicit, source));
+    if (explicit.length > MAX_PROJECT_NAME) throw new UserError(tooLong(explicit, source));
     return explicit;
   }
   let fromFile: { value: string; at: Src } | undefined;
@@ -97,13 +98,26 @@ function projectName(options: LoadOptions, details: ConfigDetails, loader: Model
   }
   if (fromFile && fromFile.value !== '') {
     if (!PROJECT_NAME_RE.test(fromFile.value)) diags.error(fromFile.at, invalidName(fromFile.value, '`name`'));
+    else if (fromFile.value.length > MAX_PROJECT_NAME) diags.error(fromFile.at, tooLong(fromFile.value, '`name`'));
     return fromFile.value;
   }
   const fromDir = projectNameFromDir(details.workingDir);
+  if (fromDir.length > MAX_PROJECT_NAME) throw new UserError(tooLong(fromDir, `the name of the directory ${details.workingDir}`), 1, 'give a shorter one with -p NAME or `name:` in the compose file');
   if (fromDir === '') {
     throw new UserError(`cannot make a project name from the directory ${details.workingDir}`, 1, 'give one with -p NAME or `name:` in the compose file');
   }
   return fromDir;
+}
+
+/**
+ * Every name made from the project's (containers "<project>-<service>-<n>",
+ * networks and volumes "<project>_<name>") becomes a file name somewhere: a
+ * limit well under the kernel's 255 bytes leaves room for the rest.
+ */
+export const MAX_PROJECT_NAME = 128;
+
+function tooLong(name: string, source: string): string {
+  return `the project name "${name.slice(0, 20)}…" in ${source} is ${name.length} characters long; a project name may have at most ${MAX_PROJECT_NAME}`;
 }
 
 function invalidName(name: string, source: string): string {

@@ -14,12 +14,16 @@ import { mapNode, scalarNode, seqNode, type Entry, type MapNode, type Node, type
 /**
  * Expanding aliases can grow a small file exponentially ("billion laughs");
  * stop well before that hurts (compose-go stops at 100,000 node visits).
+ * Counted inside alias expansions only.
  */
 const MAX_NODES = 200_000;
 
 export function parseYaml(text: string, file: string, baseDir: string, diags: Diagnostics): MapNode[] {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: false });
+  // Duplicate keys are found by the converter, in linear time: the yaml library's own check
+  // (uniqueKeys) compares each key with every earlier one, quadratic in a mapping's size
+  // (a 20 MB file took 99 s).
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false, strict: false });
   const pos = (offset: number): SourcePos => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, col };
@@ -97,7 +101,8 @@ class Converter {
   }
 
   convert(node: YamlNode | null, fallback?: Src): Node | undefined {
-    if (++this.count > MAX_NODES) {
+    // Only nodes reached through an alias count: a big file written out in full is no bomb.
+    if (this.resolving.size > 0 && ++this.count > MAX_NODES) {
       if (!this.tooBig) this.diags.error(this.src(node, fallback), `the document expands to more than ${MAX_NODES} nodes through aliases; simplify its anchors`);
       this.tooBig = true;
       return undefined;
@@ -149,6 +154,10 @@ class Converter {
       }
       const key = this.keyString(keyNode, keySrc);
       if (key === undefined) continue;
+      if (out.entries.has(key)) {
+        this.diags.error(keySrc, 'YAML syntax error: Map keys must be unique');
+        continue;
+      }
       const value = this.convert(pair.value as YamlNode | null, this.nullSrc(pair, keySrc));
       if (value === undefined) continue;
       out.entries.set(key, { keySrc, value });
@@ -174,7 +183,8 @@ class Converter {
         this.diags.error(node.src, `a merge key (<<) takes a mapping or a list of mappings, not ${describeKind(node)}`);
         continue;
       }
-      for (const [k, e] of node.entries) if (!into.some(([have]) => have === k)) into.push([k, e]);
+      const have = new Set(into.map(([k]) => k));
+      for (const [k, e] of node.entries) if (!have.has(k)) into.push([k, e]);
     }
   }
 

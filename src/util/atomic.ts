@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, writeSync, unlinkSync, readFileSync, statSync } from 'node:fs';
+import { processStartTime } from './lock.js';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -11,7 +12,8 @@ import { randomBytes } from 'node:crypto';
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, opts: { durable?: boolean } = {}): void {
   const durable = opts.durable ?? true;
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // The writer's pid and start time in the name: a sweep can tell a dead writer's leftover from a write in progress.
+  const tmp = join(dirname(path), `.${basename(path)}.${writerTag()}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
@@ -26,6 +28,44 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   closeSync(fd);
   renameSync(tmp, path);
   if (durable) fsyncDir(dirname(path));
+}
+
+let tag: string | undefined;
+function writerTag(): string {
+  return (tag ??= `${process.pid}-${processStartTime(process.pid) ?? 0}`);
+}
+
+const TEMP_RE = /^\..+?\.(?:(\d+)-(\d+)\.)?[0-9a-f]{12}\.tmp$/;
+/** Temp files of the format without a writer tag are judged by age. */
+const UNTAGGED_TEMP_GRACE_MS = 10 * 60_000;
+
+/**
+ * Removes the temp files of writeFileAtomic in `dir` whose writer is dead (a
+ * process killed -9 between writing and renaming left them for ever).
+ * Returns how many went.
+ */
+export function sweepDeadTemps(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const m = TEMP_RE.exec(name);
+    if (!m) continue;
+    const path = join(dir, name);
+    let dead: boolean;
+    if (m[1] !== undefined) dead = processStartTime(Number(m[1])) !== m[2];
+    else dead = Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > UNTAGGED_TEMP_GRACE_MS;
+    if (!dead) continue;
+    try {
+      unlinkSync(path);
+      removed++;
+    } catch { /* gone meanwhile */ }
+  }
+  return removed;
 }
 
 export function writeJsonAtomic(path: string, value: unknown, mode = 0o600, opts: { durable?: boolean } = {}): void {

@@ -33,3 +33,9 @@ export class ConflictError extends UserError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Whether `err` is the disk being full (or the quota used up): the one write failure a cleanup may step over. */
+export function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}

@@ -1,19 +1,27 @@
-import { readFileSync, unlinkSync, writeFileSync, linkSync, statSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { closeSync, constants, readFileSync, fstatSync, lstatSync, readdirSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readPrivateFile, openPrivateFile, refuseForeign, checkPrivateDir } from './private-files.js';
 
 /**
- * An inter-process lock on a path. Node has no flock(2), so the lock is a file
- * holding "pid starttime"; a lock whose owner is gone (the pid is dead, or
- * reused by another process with a different start time) is stale and is
- * broken. This keeps concurrent tscompose processes from corrupting shared
- * state, and a crashed one from blocking the next forever.
+ * An inter-process lock on a path. Node has no flock(2), so the lock is a
+ * regular file that its owner creates (O_CREAT|O_EXCL, never following a
+ * symlink, never blocking) and keeps open for as long as it holds the lock;
+ * the file says "pid starttime" when there was room to write it. A waiter
+ * judges the owner by the kernel, not by the file: the lock is held while the
+ * process it names has a descriptor open on this very inode (an empty lock,
+ * written on a full disk, is judged by looking for any process holding it).
+ * A pid written into the file by anyone else, alive or not, holds nothing,
+ * and a crashed owner's descriptor went with it: such a lock is stale and is
+ * broken, under a second, short-held lock, so that two waiters cannot both
+ * break it and remove a new owner's lock.
  *
- * The lock file is created whole: its content is written to a private temp
- * file that is then hard-linked to the lock path (link fails if the lock
- * exists), so a process killed at any moment never leaves an empty lock that
- * nobody can judge. Breaking a stale lock happens under a second, short-held
- * lock, so that two waiters cannot both break it and remove a new owner's lock.
+ * Creating the lock writes no temp file and needs no free block, so the
+ * operations that free space (stop, kill, rm, down) can take their locks on a
+ * full disk. Locks live only in directories no other user can write; a lock
+ * path holding anything but a regular file owned by us (a FIFO, a symlink,
+ * another user's file) is refused at once with a sentence naming it, since no
+ * tscompose process made it.
  */
 export async function withLock<T>(lockPath: string, fn: () => Promise<T> | T, timeoutMs = 60_000): Promise<T> {
   const release = await acquireLock(lockPath, timeoutMs);
@@ -24,84 +32,190 @@ export async function withLock<T>(lockPath: string, fn: () => Promise<T> | T, ti
   }
 }
 
+export class LockTimeoutError extends Error {}
+
+/** How often a waiter looks through every process for the holder of an empty lock (a full disk's). */
+const EMPTY_LOCK_SCAN_MS = 500;
+
 export async function acquireLock(lockPath: string, timeoutMs = 60_000): Promise<() => void> {
-  const me = `${process.pid} ${processStartTime(process.pid)}`;
+  checkPrivateDir(dirname(lockPath), 'lock');
   const deadline = Date.now() + timeoutMs;
   let delay = 2;
+  let lastScan = 0;
   for (;;) {
-    if (createWhole(lockPath, me)) {
-      return () => {
-        try {
-          if (readFileSync(lockPath, 'utf8') === me) unlinkSync(lockPath);
-        } catch { /* already broken by someone who judged us dead */ }
-      };
+    const fd = createLockFile(lockPath);
+    if (fd !== undefined) return releaser(lockPath, fd);
+    const scan = Date.now() - lastScan >= EMPTY_LOCK_SCAN_MS;
+    if (scan) lastScan = Date.now();
+    if (breakIfStale(lockPath, scan)) continue;
+    if (Date.now() > deadline) {
+      const holder = describeHolder(lockPath);
+      throw new LockTimeoutError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for the lock ${lockPath} (held by ${holder}); it is released when that process ends`);
     }
-    if (breakIfStale(lockPath, me)) continue;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the lock ${lockPath} (held by ${readOwner(lockPath) || 'nobody'})`);
     await sleep(delay);
     delay = Math.min(delay * 2, 50);
   }
 }
 
-/** Creates `path` holding `content`, or returns false when it exists. Never leaves `path` half-written. */
-function createWhole(path: string, content: string): boolean {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.taking`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  try {
-    linkSync(tmp, path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    unlinkSync(tmp);
+/** One attempt, without waiting: the release function, or undefined while a live process holds the lock. */
+export function tryLock(lockPath: string): (() => void) | undefined {
+  checkPrivateDir(dirname(lockPath), 'lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const fd = createLockFile(lockPath);
+    if (fd !== undefined) return releaser(lockPath, fd);
+    if (!breakIfStale(lockPath, true)) return undefined;
   }
+  return undefined;
 }
 
-/** Removes the lock if its owner is gone; true when it did (or the lock vanished meanwhile). */
-function breakIfStale(lockPath: string, me: string): boolean {
-  if (!isStale(lockPath)) return false;
+/** The state of a lock as the kernel sees it: held by a live process (its pid), free (stale or absent). */
+export function lockHolder(lockPath: string): { held: true; pid: number | undefined } | { held: false } {
+  const judged = judge(lockPath, true);
+  return judged.kind === 'held' ? { held: true, pid: judged.pid } : { held: false };
+}
+
+function releaser(lockPath: string, fd: number): () => void {
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    try {
+      // Ours only if the path still names the inode we hold (a waiter may have judged us dead and broken it).
+      const mine = fstatSync(fd);
+      const now = lstatSync(lockPath, { throwIfNoEntry: false });
+      if (now && now.ino === mine.ino && now.dev === mine.dev) unlinkSync(lockPath);
+    } catch { /* already gone */ }
+    closeSync(fd);
+  };
+}
+
+/** Creates the lock file and returns its descriptor (kept open: that is what holds the lock), or undefined when it exists. */
+function createLockFile(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openPrivateFile(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600, 'lock');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw err;
+  }
+  try {
+    writeSync(fd, `${process.pid} ${processStartTime(process.pid)}`);
+  } catch (err) {
+    // A full disk: the lock holds all the same (we keep it open); waiters find us by the descriptor.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') {
+      closeSync(fd);
+      unlinkSync(path);
+      throw err;
+    }
+  }
+  return fd;
+}
+
+type Judged =
+  | { kind: 'absent' }
+  | { kind: 'held'; pid: number | undefined }
+  | { kind: 'stale'; st: Stats }
+  | { kind: 'unknown' }; // empty, and not looked for this time
+
+/** Judges the lock at `path` by whether a live process holds its inode open. `scan`: an empty lock may be looked for in every process. */
+function judge(path: string, scan: boolean): Judged {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st) return { kind: 'absent' };
+  refuseForeign(path, st, 'lock');
+  let owner: string;
+  try {
+    owner = readPrivateFile(path, 64, 'lock');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
+    throw err;
+  }
+  const pid = Number(owner.split(' ')[0]);
+  if (owner !== '' && Number.isInteger(pid) && pid > 0) {
+    return holdsOpen(pid, st) ? { kind: 'held', pid } : { kind: 'stale', st };
+  }
+  if (owner !== '') return { kind: 'stale', st }; // not a pid: nobody of ours wrote it
+  if (!scan) return { kind: 'unknown' };
+  const holder = findHolder(st);
+  return holder === undefined ? { kind: 'stale', st } : { kind: 'held', pid: holder };
+}
+
+/** Removes the lock if no live process holds it; true when it did (or the lock vanished meanwhile). */
+function breakIfStale(lockPath: string, scan: boolean): boolean {
+  const first = judge(lockPath, scan);
+  if (first.kind === 'absent') return true;
+  if (first.kind !== 'stale') return false;
   const breaker = `${lockPath}.break`;
-  if (!createWhole(breaker, me)) {
+  const fd = createLockFile(breaker);
+  if (fd === undefined) {
     // Another waiter is breaking it now; a breaker that died holding it is itself stale.
-    if (isStale(breaker)) unlinkQuietly(breaker);
+    const b = judge(breaker, true);
+    if (b.kind === 'stale') unlinkIfSame(breaker, b.st);
     return false;
   }
+  const release = releaser(breaker, fd);
   try {
     // Judged again under the breaker lock: the lock may already be a new, live owner's.
-    if (isStale(lockPath)) unlinkQuietly(lockPath);
+    const again = judge(lockPath, true);
+    if (again.kind === 'stale') unlinkIfSame(lockPath, again.st);
     return true;
   } finally {
-    unlinkQuietly(breaker);
+    release();
   }
 }
 
-function unlinkQuietly(path: string): void {
-  try { unlinkSync(path); } catch { /* gone already */ }
-}
-
-function readOwner(lockPath: string): string {
-  try { return readFileSync(lockPath, 'utf8'); } catch { return ''; }
-}
-
-/** Locks written before locks were created whole may be empty: such a file is stale once it is this old. */
-const EMPTY_LOCK_GRACE_MS = 2_000;
-
-function isStale(lockPath: string): boolean {
-  let owner: string;
-  let ageMs: number;
+function unlinkIfSame(path: string, st: Stats): void {
   try {
-    owner = readFileSync(lockPath, 'utf8');
-    ageMs = Date.now() - statSync(lockPath).mtimeMs;
+    const now = lstatSync(path);
+    if (now.ino === st.ino && now.dev === st.dev) unlinkSync(path);
+  } catch { /* gone already */ }
+}
+
+/** Whether process `pid` has a descriptor open on the inode `st`. */
+function holdsOpen(pid: number, st: Stats): boolean {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
-    return false; // gone: not ours to break, the next create attempt will tell
+    return false; // gone
   }
-  if (owner === '') return ageMs > EMPTY_LOCK_GRACE_MS;
-  const [pidText, start] = owner.split(' ');
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  const actual = processStartTime(pid);
-  return actual === undefined || (start !== undefined && start !== 'undefined' && actual !== start);
+  for (const fd of fds) {
+    let target: Stats | undefined;
+    try {
+      target = statSync(`/proc/${pid}/fd/${fd}`, { throwIfNoEntry: false });
+    } catch {
+      continue; // closed meanwhile, or a process we may not look into (none of ours)
+    }
+    if (target && target.ino === st.ino && target.dev === st.dev) return true;
+  }
+  return false;
+}
+
+/** The pid of any process holding the inode `st` open (a lock left empty by a full disk). */
+function findHolder(st: Stats): number | undefined {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    if (holdsOpen(Number(name), st)) return Number(name);
+  }
+  return undefined;
+}
+
+function describeHolder(lockPath: string): string {
+  try {
+    const j = judge(lockPath, true);
+    if (j.kind === 'held') return j.pid === undefined ? 'a live process' : `process ${j.pid}${commandOf(j.pid)}`;
+    return 'nobody now';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function commandOf(pid: number): string {
+  try {
+    return ` (${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()})`;
+  } catch {
+    return '';
+  }
 }
 
 /** Field 22 of /proc/PID/stat: the start time in clock ticks since boot, or undefined if the pid is gone. */

@@ -15,6 +15,15 @@ export function runRoot(): string {
   return process.env.TSCOMPOSE_RUN || '/run/tscompose';
 }
 
+/**
+ * Runtime state shared by every state root on the host (the network lock):
+ * root-only, unlike /run/lock, where any user may create files.
+ * TSCOMPOSE_HOST_RUN moves it (tests that plant files there).
+ */
+export function hostRunRoot(): string {
+  return process.env.TSCOMPOSE_HOST_RUN || '/run/tscompose-host';
+}
+
 /** Creates a directory (and its parents) with root-only permissions; idempotent. */
 export function ensurePrivateDir(path: string): string {
   mkdirSync(path, { recursive: true, mode: 0o700 });

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, runOk } from '../../src/util/proc.js';
-import { processStartTime } from '../../src/util/lock.js';
+import { lockHolder } from '../../src/util/lock.js';
+import { hostRunRoot } from '../../src/util/paths.js';
 import { rootTag } from '../../src/network/names.js';
 import { applyFirewall, withHostLock } from '../../src/network/firewall.js';
 
@@ -15,7 +16,7 @@ import { applyFirewall, withHostLock } from '../../src/network/firewall.js';
  * - iptables rules with the tag; and when no root has a rule left, any
  *   TSCOMPOSE chain or jump at all,
  * - a daemon process serving the run root,
- * - a stale host-wide lock file in /run/lock.
+ * - a stale host-wide lock file (one no live process holds).
  */
 
 export interface Leaks {
@@ -27,7 +28,7 @@ export interface Leaks {
   locks: string[];
 }
 
-const HOST_LOCK = '/run/lock/tscompose-network.lock';
+const HOST_LOCK = join(hostRunRoot(), 'network.lock');
 
 export function taggedLinkNames(tag = rootTag()): string[] {
   return readdirSync('/sys/class/net').filter((name) => {
@@ -82,10 +83,9 @@ export function daemonPids(runRoot: string): number[] {
 function staleHostLock(): string[] {
   if (!existsSync(HOST_LOCK)) return [];
   try {
-    const [pid, start] = readFileSync(HOST_LOCK, 'utf8').split(' ');
-    return processStartTime(Number(pid)) === start ? [] : [HOST_LOCK];
+    return lockHolder(HOST_LOCK).held ? [] : [HOST_LOCK];
   } catch {
-    return [];
+    return [HOST_LOCK]; // not a lock of ours at all
   }
 }
 

@@ -210,6 +210,25 @@ describe('security (engine.md section 6)', () => {
     await root.runtime.remove(r.id);
   });
 
+  it("personality values as Docker's profile allows them; every container, privileged too, in a session keyring of its own", async () => {
+    const root = await makeRuntimeRoot();
+    const tools = join(root.dir, 'tools');
+    mkdirSync(tools);
+    execFileSync('gcc', ['-static', '-O2', '-o', join(tools, 'probe'), join(repoRoot, 'test/runtime/fixtures/persona-keyring.c')]);
+    const mounts = [{ type: 'bind' as const, source: tools, target: '/tools', readOnly: true }];
+    const r = await runToEnd(root, { mounts, cmd: ['/tools/probe'] });
+    expect(r.stdout).toBe('0 ok\n0x8 ok\n0x20000 ok\n0x20008 ok\n0xffffffff ok\n0x40000 Operation not permitted\n0x400000 Operation not permitted\n');
+    // The host's session keyring is the one this process (and so the engine's helper) has.
+    const host = execFileSync(join(tools, 'probe'), ['keyring'], { encoding: 'utf8' });
+    expect(host).toMatch(/^session \d+\n$/);
+    const privileged = await runToEnd(root, { privileged: true, mounts, cmd: ['/tools/probe', 'keyring'] });
+    expect(privileged.stdout).toMatch(/^session \d+\n$/);
+    expect(privileged.stdout).not.toBe(host);
+    const again = await runToEnd(root, { privileged: true, mounts, cmd: ['/tools/probe', 'keyring'] });
+    expect(again.stdout).not.toBe(privileged.stdout);
+    for (const id of [r.id, privileged.id, again.id]) await root.runtime.remove(id);
+  });
+
   it('10. engine state is root-only: an unprivileged host user reaches nothing of it', async () => {
     const root = await makeRuntimeRoot();
     const id = await root.create({ mounts: [{ type: 'volume', source: 'vv', target: '/v' }], cmd: ['true'] });

@@ -11,7 +11,7 @@ import { filterContainers, parsePsFilters, psRows, renderPs } from '../present/c
 import { renderTemplate, table } from '../present/docker.js';
 import { collect } from '../flags.js';
 import { holdSignals } from '../terminal.js';
-import { endOnClosedStdout, forEach, objectEngine } from '../objects.js';
+import { forEach, objectEngine } from '../objects.js';
 
 /**
  * `tscompose container ...`: the native engine's containers with the docker
@@ -246,7 +246,6 @@ export function register(program: Command): void {
     .option('--until <string>', 'Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)')
     .action(async (ref: string, o: { follow?: boolean; timestamps?: boolean; tail: string; since?: string; until?: string }, cmd: Command) => {
       const engine = await engineOf(cmd);
-      endOnClosedStdout();
       const tail = o.tail === 'all' ? undefined : parseInteger(o.tail, '--tail');
       const lines = engine.containers.logs(ref, {
         follow: o.follow ?? false,
@@ -316,7 +315,6 @@ export function register(program: Command): void {
       const to = split(dest);
       if (from && to) throw new UserError('copying between containers is not supported', 1, 'copy to the host first');
       if (!from && !to) throw new UserError('must specify at least one container source', 1, 'use CONTAINER:PATH on one side');
-      if (dest === '-') endOnClosedStdout();
       if (from) await copyFromContainer(engine, from.container, from.path, dest, process.stdout, { archive: o.archive });
       else await copyToContainer(engine, to!.container, src, to!.path, { archive: o.archive, followLink: o.followLink, stdin: process.stdin });
     });

@@ -5,7 +5,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensurePrivateDir, runRoot, stateRoot } from '../../util/paths.js';
-import { processStartTime, withLock } from '../../util/lock.js';
+import { lockHolder, tryLock, withLock } from '../../util/lock.js';
 import {
   DaemonExitingError,
   daemonLockPath,
@@ -98,38 +98,19 @@ export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean;
  * nothing of ours when no network is left.
  */
 export function cleanUpAfterDeadDaemon(): void {
-  let owner: string;
+  if (!existsSync(daemonLockPath())) return;
+  // Holding the daemon's lock ourselves proves no daemon lives (or is starting) in this run root.
+  const release = tryLock(daemonLockPath());
+  if (!release) return; // alive (perhaps starting up): its files are its own
   try {
-    owner = readFileSync(daemonLockPath(), 'utf8');
-  } catch {
-    owner = '';
+    for (const p of [daemonSocketPath(), daemonPidPath()]) {
+      try {
+        unlinkSync(p);
+      } catch { /* not there */ }
+    }
+  } finally {
+    release(); // and the lock file goes with it
   }
-  if (owner === '' && existsSync(daemonLockPath())) return; // being written by a daemon that is starting
-  const [pid, start] = owner.split(' ');
-  if (owner && processStartTime(Number(pid)) === start) return; // alive (perhaps starting up): its files are its own
-  let now = '';
-  try {
-    now = readFileSync(daemonLockPath(), 'utf8');
-  } catch { /* gone */ }
-  if (now !== owner) return; // a new daemon took the lock meanwhile
-  for (const p of [daemonSocketPath(), daemonPidPath(), daemonLockPath()]) {
-    try {
-      unlinkSync(p);
-    } catch { /* not there */ }
-  }
-}
-
-/** Whether a live process holds the daemon's lock (or is writing it: the file exists, still empty). */
-function lockHolderAlive(): boolean {
-  let owner: string;
-  try {
-    owner = readFileSync(daemonLockPath(), 'utf8');
-  } catch {
-    return false;
-  }
-  if (owner === '') return true;
-  const [pid, start] = owner.split(' ');
-  return processStartTime(Number(pid)) === start;
 }
 
 /** Whether a daemon answers now (no cleanup, no start: safe while one is starting). */
@@ -189,7 +170,7 @@ async function startDaemon(leftIsDone: boolean): Promise<void> {
       // Exit 0 without answering: another daemon holds the lock and will answer soon; or, with no live
       // holder, it had nothing to serve and left (for a caller that takes that as done, waiting would
       // only run into the timeout: an --rm container that exited before the supervisor heard of it).
-      if (leftIsDone && exited === 0 && !lockHolderAlive()) throw new DaemonLeftError('the network daemon started and left: nothing to serve');
+      if (leftIsDone && exited === 0 && !lockHolder(daemonLockPath()).held) throw new DaemonLeftError('the network daemon started and left: nothing to serve');
       if (exited !== undefined && exited !== 0) break;
       await sleep(exited === 0 ? 50 : 10);
     }

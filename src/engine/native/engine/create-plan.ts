@@ -1,4 +1,5 @@
 import { arch } from 'node:os';
+import { logLimits } from './log-limits.js';
 import { UserError } from '../../../util/errors.js';
 import type { ContainerCreateRequest, NamedContainerRequest, MountRequest, NetworkAttachment, PortMapping } from '../../types.js';
 import type { ImageRecord } from '../image/index.js';
@@ -125,6 +126,7 @@ export async function planCreate(spec: NamedContainerRequest, image: ImageRecord
       ? { dns: { servers: spec.dns ?? [], search: spec.dnsSearch ?? [], options: spec.dnsOptions ?? [] } }
       : {}),
     autoRemove: spec.autoRemove ?? false,
+    log: logLimits(spec.logging, name),
   };
 
   return {

@@ -33,7 +33,8 @@ export function placeFiles(files: readonly FileRequest[], container: string): { 
       const host = join(dir, String(i));
       writeFileSync(host, f.content, { mode: f.mode & 0o7777 });
       if (f.uid !== undefined || f.gid !== undefined) chownSync(host, f.uid ?? 0, f.gid ?? 0);
-      return { type: 'bind', source: host, target, readOnly: false };
+      // Read-only, as Compose mounts them: a write inside would reach this copy.
+      return { type: 'bind', source: host, target, readOnly: true };
     });
     return { token, mounts };
   } catch (err) {

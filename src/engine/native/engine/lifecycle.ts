@@ -1,8 +1,7 @@
 import { ConflictError } from '../../../util/errors.js';
-import { processStartTime } from '../../../util/lock.js';
-import { daemonPidPath } from '../../../network/daemon/protocol.js';
+import { lockHolder } from '../../../util/lock.js';
+import { daemonLockPath } from '../../../network/daemon/protocol.js';
 import { callDaemon } from '../../../network/daemon/client.js';
-import { readFileSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import type { AttachedStart, StartOptions } from '../runtime/index.js';
 
@@ -43,11 +42,10 @@ export function supervised(rec: EngineRecord): boolean {
   return rec.healthcheck !== undefined || rec.restart.name !== 'no' || rec.autoRemove;
 }
 
-/** Whether the daemon (which hosts the supervisor) is alive: its pid file names a live process. */
+/** Whether the daemon (which hosts the supervisor) is alive: a live process holds its lock (it does for its whole life). */
 export async function daemonAlive(): Promise<boolean> {
   try {
-    const [pid, start] = readFileSync(daemonPidPath(), 'utf8').trim().split(' ');
-    return processStartTime(Number(pid)) === start;
+    return lockHolder(daemonLockPath()).held;
   } catch {
     return false;
   }

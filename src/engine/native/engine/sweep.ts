@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPath, statePath } from '../../../util/paths.js';
 import { processStartTime } from '../../../util/lock.js';
+import { readPrivateFile } from '../../../util/private-files.js';
 import type { EngineDeps } from './deps.js';
 import { removeFiles } from './files.js';
 import { engineDir, engineIds, hasEngineRecord, readEngineRecord, removeEngineDir } from './records.js';
@@ -49,7 +50,7 @@ export async function sweepDeadCreates(deps: EngineDeps): Promise<void> {
     const path = join(pendingDir(), name);
     let owner: string[];
     try {
-      owner = readFileSync(path, 'utf8').split(' ');
+      owner = readPrivateFile(path, 4096).split(' ');
     } catch {
       continue;
     }

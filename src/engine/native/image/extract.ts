@@ -79,8 +79,13 @@ export async function extractLayer(input: Readable, staging: string, opts: Extra
     },
   });
   const extract = tar.extract();
+  // The first failure of our own disk (ENOSPC...): the tar stream then only says "Premature close".
+  let diskError: NodeJS.ErrnoException | undefined;
   extract.on('entry', (header, stream, next) => {
-    writer.entry(header, stream as unknown as Readable, recorder).then(() => next(), (err: unknown) => next(err as Error));
+    writer.entry(header, stream as unknown as Readable, recorder).then(() => next(), (err: unknown) => {
+      if (!(err instanceof UserError) && (err as NodeJS.ErrnoException).code) diskError ??= err as NodeJS.ErrnoException;
+      next(err as Error);
+    });
   });
   try {
     await pipeline(input, tee, extract);
@@ -88,7 +93,12 @@ export async function extractLayer(input: Readable, staging: string, opts: Extra
     await writer.finish();
   } catch (err) {
     await recorder.abort();
+    const own = diskError ?? ((err as NodeJS.ErrnoException).code && !(err instanceof UserError) ? (err as NodeJS.ErrnoException) : undefined);
+    if (own?.code === 'ENOSPC' || own?.code === 'EDQUOT') {
+      throw new UserError(`${opts.what} could not be unpacked: no space left on device (${staging})`, 1, 'free some space there (or remove unused images: `tscompose image prune`) and try again; nothing of the layer was kept');
+    }
     if (err instanceof UserError) throw err;
+    if (diskError) throw diskError;
     throw new LayerRefusedError(opts.what, `it is not a readable tar (${(err as Error).message})`);
   }
   return { diffId: `sha256:${hash.digest('hex')}`, tarSize: bytes, size: writer.contentBytes, entries: writer.entries, contents: writer.contents };

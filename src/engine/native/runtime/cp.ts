@@ -1,14 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, createReadStream, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { chmodSync, chownSync, createReadStream, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { ensurePrivateDir } from '../../../util/paths.js';
 import { UserError } from '../../../util/errors.js';
 import { HelperConfig, escapeField, runHelper } from './helper.js';
-import { ContainerPaths, deriveStatus, type ContainerRecord } from './store.js';
+import { deriveStatus, type ContainerRecord } from './store.js';
 
 /**
  * `cp` between the host and a container. The container side runs in the
@@ -57,17 +55,13 @@ function reachConfig(rec: ContainerRecord): HelperConfig {
   return cfg;
 }
 
-async function helperCp(rec: ContainerRecord, cfg: HelperConfig, stdio: ['ignore' | 'pipe', 'ignore' | 'pipe']): Promise<ReturnType<typeof runHelper> & { conf: string }> {
-  const dir = ensurePrivateDir(new ContainerPaths(rec.id).runDir);
-  const conf = join(dir, `cp-${randomBytes(6).toString('hex')}.conf`);
-  writeFileSync(conf, cfg.text(), { mode: 0o600 });
-  return { ...runHelper(['cp', conf], [stdio[0], stdio[1], 'ignore']), conf };
+async function helperCp(cfg: HelperConfig, stdio: ['ignore' | 'pipe', 'ignore' | 'pipe']): Promise<ReturnType<typeof runHelper>> {
+  return runHelper(['cp', { text: cfg.text() }], [stdio[0], stdio[1], 'ignore']);
 }
 
-async function finish(run: ReturnType<typeof runHelper> & { conf: string }): Promise<string> {
+async function finish(run: ReturnType<typeof runHelper>): Promise<string> {
   const reply = await run.first;
   await run.done.catch(() => undefined);
-  rmSync(run.conf, { force: true });
   if (!reply.ok) throw new UserError(reply.message, 1);
   return reply.text;
 }
@@ -75,7 +69,7 @@ async function finish(run: ReturnType<typeof runHelper> & { conf: string }): Pro
 /** What `path` is in the container: a file, a directory, a symlink (to a directory: 'D'), or nothing. */
 export async function statInContainer(rec: ContainerRecord, path: string): Promise<'f' | 'd' | 'l' | 'D' | 'n'> {
   const cfg = reachConfig(rec).add('mode', 'stat').add('path', path);
-  return ((await finish(await helperCp(rec, cfg, ['ignore', 'ignore']))).trim() || 'n') as 'f' | 'd' | 'l' | 'D' | 'n';
+  return ((await finish(await helperCp(cfg, ['ignore', 'ignore']))).trim() || 'n') as 'f' | 'd' | 'l' | 'D' | 'n';
 }
 
 /** Reads the helper's entry stream: a header line, then the bytes of a file. */
@@ -149,7 +143,7 @@ export async function copyFromContainer(rec: ContainerRecord, src: string, dest:
   const path = posix.normalize(src);
   const top = contents || path === '/' ? '.' : posix.basename(path);
   const cfg = reachConfig(rec).add('mode', 'out').add('path', path).add('name', top);
-  const run = await helperCp(rec, cfg, ['ignore', 'pipe']);
+  const run = await helperCp(cfg, ['ignore', 'pipe']);
   const entries = parseEntries(run.stdout!);
   let failure: unknown;
   try {
@@ -265,7 +259,7 @@ export async function copyToContainer(rec: ContainerRecord, src: string, dest: s
   }
   const cfg = reachConfig(rec).add('mode', 'in').add('dest', base);
   if (opts.archive) cfg.add('archive', 1);
-  const run = await helperCp(rec, cfg, ['pipe', 'ignore']);
+  const run = await helperCp(cfg, ['pipe', 'ignore']);
   const stdin = run.stdin!;
   stdin.on('error', () => undefined);
   run.child.on('exit', () => stdin.destroy());

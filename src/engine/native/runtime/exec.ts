@@ -1,15 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { StdioOptions } from 'node:child_process';
-import { ensurePrivateDir } from '../../../util/paths.js';
 import { ConflictError, UserError } from '../../../util/errors.js';
 import { HelperConfig, runHelper, type HelperRun } from './helper.js';
 import { processEnv, processLines, containerCapabilities, CLONE_NEWCGROUP } from './launch.js';
 import { capMask, CAPABILITIES, hostCapabilities } from './caps.js';
 import { resolveUser } from './users.js';
 import { cgroupNamespaceSupported, type CgroupDriver } from './cgroups/index.js';
-import { ContainerPaths, deriveStatus, type ContainerRecord } from './store.js';
+import { deriveStatus, type ContainerRecord } from './store.js';
 import type { ExecRequest } from './types.js';
 
 /**
@@ -71,18 +67,10 @@ export async function startExec(rec: ContainerRecord, cgroups: CgroupDriver, spe
     argv: spec.cmd,
     ulimits: rec.spec.ulimits,
   });
-  const runDir = ensurePrivateDir(new ContainerPaths(rec.id).runDir);
-  const conf = join(runDir, `exec-${randomBytes(6).toString('hex')}.conf`);
-  writeFileSync(conf, cfg.text(), { mode: 0o600 });
   const stdinMode: StdioOptions = spec.detach ? 'ignore' : spec.stdin || spec.tty ? stdio : 'ignore';
   const outMode: StdioOptions = spec.detach ? 'ignore' : stdio;
-  const run = runHelper(['exec', conf], [stdinMode, outMode, outMode] as [StdioOptions, StdioOptions, StdioOptions], { resize: !!(spec.resize && spec.tty) });
-  let reply;
-  try {
-    reply = await run.first;
-  } finally {
-    try { unlinkSync(conf); } catch { /* already gone */ }
-  }
+  const run = runHelper(['exec', { text: cfg.text() }], [stdinMode, outMode, outMode] as [StdioOptions, StdioOptions, StdioOptions], { resize: !!(spec.resize && spec.tty) });
+  const reply = await run.first;
   if (!reply.ok) {
     await run.done.catch(() => undefined);
     throw new UserError(`exec failed: ${reply.message}`, reply.code === 1 ? 1 : reply.code);

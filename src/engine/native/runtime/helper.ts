@@ -112,17 +112,36 @@ export interface HelperRun {
   stdin: Writable | null;
   stdout: Readable | null;
   stderr: Readable | null;
-  /** With `resize`: fd 4 of the helper, where "ROWS COLS\n" lines set the size of the process's terminal. */
+  /** With `resize`: fd 5 of the helper, where "ROWS COLS\n" lines set the size of the process's terminal. */
   resize: Writable | null;
 }
 
+/** Where a config handed over on a pipe is read (fd 4 of the helper; fd 3 is its status line). */
+const CONF_FD = 4;
+/** Where window sizes are written with `resize` (native/helper.h's RESIZE_FD). */
+const RESIZE_FD = 5;
+
+/**
+ * Runs the helper. `conf` is a config file's path or, as `{ text }`, a
+ * config handed over on a pipe: exec and cp use that, so that no transient
+ * config file exists to be left behind by a CLI killed mid-way or a
+ * container removed under it.
+ */
 export function runHelper(
-  args: [EntryPoint, string],
+  args: [EntryPoint, string | { text: string }],
   stdio: [StdioOptions, StdioOptions, StdioOptions] | ['ignore', 'ignore', 'ignore'] = ['ignore', 'ignore', 'ignore'],
   opts: { resize?: boolean } = {},
 ): HelperRun {
-  const child = spawn(helperPath(), args, { stdio: [...(stdio as unknown[]), 'pipe', ...(opts.resize ? ['pipe'] : [])] as StdioOptions });
-  const resize = opts.resize ? (child.stdio[4] as Writable) : null;
+  const [entry, conf] = args;
+  const piped = typeof conf !== 'string';
+  const extra = opts.resize ? [piped ? 'pipe' : 'ignore', 'pipe'] : piped ? ['pipe'] : [];
+  const child = spawn(helperPath(), [entry, piped ? `/proc/self/fd/${CONF_FD}` : conf], { stdio: [...(stdio as unknown[]), 'pipe', ...extra] as StdioOptions });
+  if (piped) {
+    const confPipe = child.stdio[CONF_FD] as Writable;
+    confPipe.on('error', () => undefined); // a helper that died early: its status line tells why
+    confPipe.end(conf.text);
+  }
+  const resize = opts.resize ? ((child.stdio as unknown as Writable[])[RESIZE_FD] ?? null) : null;
   // A helper that exits while a size is on its way: the write fails with EPIPE, which is no error of ours.
   resize?.on('error', () => undefined);
   const status = child.stdio[3] as Readable;

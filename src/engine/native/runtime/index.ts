@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { ensurePrivateDir, runPath } from '../../../util/paths.js';
+import { ensurePrivateDir, runPath, stateRoot } from '../../../util/paths.js';
 import { writeJsonAtomic } from '../../../util/atomic.js';
 import { withLock, processStartTime } from '../../../util/lock.js';
-import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
+import { ConflictError, isNoSpace, NotFoundError, UserError } from '../../../util/errors.js';
 import { hostCgroups, type CgroupDriver } from './cgroups/index.js';
 import { openImages, type RuntimeImages } from './images.js';
 import { checkName, generatedName, newContainerId } from './names.js';
@@ -247,7 +247,14 @@ export class ContainerRuntime {
         restartCount: state.restartCount,
         startedAt: new Date().toISOString(),
       };
-      writeJsonAtomic(paths.state, next, 0o600, { durable: false });
+      try {
+        writeJsonAtomic(paths.state, next, 0o600, { durable: false });
+      } catch (err) {
+        if (!isNoSpace(err)) throw err;
+        // A full disk: a container whose start cannot be recorded is not left running behind an error.
+        await killContainer(id, this.cgroups);
+        throw new UserError(`failed to start container ${rec.name}: no space left on device (${stateRoot()})`, 1, 'free some space there and start it again');
+      }
       if (!opts.attach) return undefined;
       return { pid: reply.values[0]!, exit: run.done, run };
     });

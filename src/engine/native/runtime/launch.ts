@@ -121,6 +121,9 @@ export interface AttachOptions {
   resize?: boolean;
 }
 
+/** The last field of a user's mount or bind: the helper refuses it inside /proc (and /sys, reached by a symlink). */
+const USER_MOUNT = '1';
+
 export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups: CgroupDriver, user: ExecUser, attach?: AttachOptions): string {
   const spec = rec.spec;
   const network = spec.network ?? { mode: 'none' as const };
@@ -144,6 +147,7 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
   const oom = cgroups.oomCounter(rec.id);
   if (oom) cfg.add('oom', oom.path, oom.key);
   cfg.add('log', paths.log).add('exit', paths.exit).add('pidfile', paths.pidfile);
+  if (spec.log?.maxSize) cfg.add('log_max_size', spec.log.maxSize).add('log_max_file', spec.log.maxFiles);
   const tty = spec.tty ?? false;
   if (tty) cfg.add('tty', 1);
   if (attach) {
@@ -180,11 +184,11 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
   for (const m of mounts) {
     if (m.type === 'tmpfs') {
       const opts = [m.tmpfsSize ? `size=${m.tmpfsSize}` : '', m.tmpfsMode !== undefined ? `mode=${m.tmpfsMode.toString(8)}` : ''].filter(Boolean).join(',');
-      op('mount', 'tmpfs', 'tmpfs', m.target, hex((m.readOnly ? RDONLY : 0) | NOSUID | NODEV | NOEXEC), opts);
+      op('mount', 'tmpfs', 'tmpfs', m.target, hex((m.readOnly ? RDONLY : 0) | NOSUID | NODEV | NOEXEC), opts, USER_MOUNT);
       continue;
     }
     if (m.type === 'volume' && m.copyUp) op('copyup', m.target, m.source);
-    op('bind', m.source, m.target, hex(m.readOnly ? RDONLY : 0), '1');
+    op('bind', m.source, m.target, hex(m.readOnly ? RDONLY : 0), '1', USER_MOUNT);
   }
   if (!mounts.some((m) => m.target === '/etc/hosts')) op('bind', paths.hosts, '/etc/hosts', '0', '0');
   if (!mounts.some((m) => m.target === '/etc/hostname')) op('bind', paths.hostname, '/etc/hostname', '0', '0');

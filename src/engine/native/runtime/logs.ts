@@ -1,4 +1,5 @@
-import { closeSync, existsSync, openSync, readSync, statSync, watch } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, watch } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ContainerPaths, deriveStatus } from './store.js';
 import type { LogEntry, LogOptions } from './types.js';
@@ -40,16 +41,35 @@ class LogReader {
 
   constructor(private readonly path: string) {}
 
-  /** Complete lines appended since the last call. */
+  /** Complete lines appended since the last call, across a rotation of the file (the monitor's cap). */
   read(): string[] {
-    if (this.fd === undefined) {
-      if (!existsSync(this.path)) return [];
-      this.fd = openSync(this.path, 'r');
-    }
-    const buf = Buffer.alloc(1 << 16);
     const lines: string[] = [];
     for (;;) {
-      const n = readSync(this.fd, buf, 0, buf.length, this.pos);
+      if (this.fd === undefined) {
+        if (!existsSync(this.path)) return lines;
+        this.fd = openSync(this.path, 'r');
+        this.pos = 0;
+        this.rest = '';
+      }
+      this.drain(this.fd, lines);
+      // Rotated: what we hold is now LOG.1 and was read to its end; the new file starts afresh.
+      const now = statSync(this.path, { throwIfNoEntry: false });
+      const held = fstatSync(this.fd);
+      if (now && now.ino === held.ino && now.size >= this.pos) return lines;
+      if (now && now.ino === held.ino) {
+        this.pos = 0; // emptied in place (max-file 1)
+        this.rest = '';
+        continue;
+      }
+      this.close();
+      if (!now) return lines;
+    }
+  }
+
+  private drain(fd: number, lines: string[]): void {
+    const buf = Buffer.alloc(1 << 16);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, this.pos);
       if (n <= 0) break;
       this.pos += n;
       const text = this.rest + buf.subarray(0, n).toString('utf8');
@@ -57,7 +77,6 @@ class LogReader {
       this.rest = parts.pop()!;
       lines.push(...parts);
     }
-    return lines;
   }
 
   close(): void {
@@ -70,7 +89,8 @@ export async function* readLogs(id: string, opts: LogOptions = {}): AsyncGenerat
   const paths = new ContainerPaths(id);
   const reader = new LogReader(paths.log);
   try {
-    let entries = reader.read().map(parseLogLine).filter((e): e is LogEntry => e !== undefined && wanted(e, opts));
+    const earlier = rotatedLogs(paths.log).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
+    let entries = [...earlier, ...reader.read()].map(parseLogLine).filter((e): e is LogEntry => e !== undefined && wanted(e, opts));
     if (opts.tail !== undefined && opts.tail >= 0) entries = tailLines(entries, opts.tail);
     yield* entries;
     if (!opts.follow) return;
@@ -112,6 +132,21 @@ export async function* readLogs(id: string, opts: LogOptions = {}): AsyncGenerat
   }
 }
 
+/** The files the monitor rotated the log into, oldest first (LOG.N ... LOG.1). */
+export function rotatedLogs(path: string): string[] {
+  const base = basename(path);
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(`${base}.`) && /^\d+$/.test(n.slice(base.length + 1)))
+    .sort((a, b) => Number(b.slice(base.length + 1)) - Number(a.slice(base.length + 1)))
+    .map((n) => join(dirname(path), n));
+}
+
 /** The last n lines; a line split into partial records counts once, as Docker's tail counts lines. */
 function tailLines(entries: LogEntry[], n: number): LogEntry[] {
   let start = entries.length;
@@ -126,9 +161,8 @@ function tailLines(entries: LogEntry[], n: number): LogEntry[] {
 }
 
 export function logSize(id: string): number {
-  try {
-    return statSync(new ContainerPaths(id).log).size;
-  } catch {
-    return 0;
-  }
+  const log = new ContainerPaths(id).log;
+  let size = 0;
+  for (const f of [...rotatedLogs(log), log]) size += statSync(f, { throwIfNoEntry: false })?.size ?? 0;
+  return size;
 }

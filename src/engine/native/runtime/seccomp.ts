@@ -88,12 +88,20 @@ const DENIED: Record<string, [number, number, number, string[]]> = {
   io_uring_register: [427, 427, 427, []],
 };
 
-/** [clone, clone3, socket] per arch; i386 multiplexes socket through socketcall, which cannot be inspected. */
-const SPECIAL: Record<'x86_64' | 'i386' | 'aarch64', [number, number, number]> = {
-  x86_64: [56, 435, 41],
-  i386: [120, 435, 359],
-  aarch64: [220, 435, 198],
+/** [clone, clone3, socket, personality] per arch; i386 multiplexes socket through socketcall, which cannot be inspected. */
+const SPECIAL: Record<'x86_64' | 'i386' | 'aarch64', [number, number, number, number]> = {
+  x86_64: [56, 435, 41, 135],
+  i386: [120, 435, 359, 136],
+  aarch64: [220, 435, 198, 92],
 };
+
+/**
+ * The personality(2) values Docker's profile lets through: PER_LINUX, PER_LINUX32,
+ * UNAME26 and both, and the query. ADDR_NO_RANDOMIZE and the rest are refused
+ * (they weaken ASLR, or reach old ABI quirks). The kernel takes an unsigned int:
+ * the low 32 bits of the argument are all that counts.
+ */
+const PERSONALITIES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
 
 // ---- a tiny classic-BPF assembler with forward labels -------------------------------
 
@@ -144,7 +152,7 @@ const OFF_ARG0 = 16; // args[0], low 32 bits on a little-endian machine
 
 function archBlock(arch: 'x86_64' | 'i386' | 'aarch64', caps: Set<string>): Insn[] {
   const col = arch === 'x86_64' ? 0 : arch === 'i386' ? 1 : 2;
-  const [clone, clone3, socket] = SPECIAL[arch];
+  const [clone, clone3, socket, personality] = SPECIAL[arch];
   const out: Insn[] = [label(arch), ld(OFF_NR)];
   if (arch === 'x86_64') out.push(jmp(JGE, X32_SYSCALL_BIT, 'deny', 0));
   for (const [, row] of Object.entries(DENIED)) {
@@ -157,9 +165,12 @@ function archBlock(arch: 'x86_64' | 'i386' | 'aarch64', caps: Set<string>): Insn
     out.push(jmp(JEQ, clone3, 'enosys', 0));
     out.push(jmp(JEQ, clone, `${arch}_clone`, 0));
   }
+  out.push(jmp(JEQ, personality, `${arch}_personality`, 0));
   out.push(jmp(JEQ, socket, `${arch}_socket`, 'allow'));
   if (!caps.has('SYS_ADMIN')) out.push(label(`${arch}_clone`), ld(OFF_ARG0), jmp(JSET, CLONE_NS_FLAGS, 'deny', 'allow'));
   out.push(label(`${arch}_socket`), ld(OFF_ARG0), jmp(JEQ, AF_VSOCK, 'deny', 'allow'));
+  out.push(label(`${arch}_personality`), ld(OFF_ARG0));
+  PERSONALITIES.forEach((p, i) => out.push(jmp(JEQ, p, 'allow', i === PERSONALITIES.length - 1 ? 'deny' : 0)));
   return out;
 }
 

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { readPrivateFile } from '../../../util/private-files.js';
 import { join } from 'node:path';
 import { ensurePrivateDir, statePath, runPath } from '../../../util/paths.js';
 import { readJsonCached, readJsonIfExists } from '../../../util/atomic.js';
@@ -138,7 +139,7 @@ export function takenNames(): Map<string, string> {
         taken.set(rec.name, id);
         continue;
       }
-      const [name, owner] = readFileSync(paths.nameFile, 'utf8').split('\n');
+      const [name, owner] = readPrivateFile(paths.nameFile, 4096).split('\n');
       const [pid, start] = (owner ?? '').split(' ');
       if (name && processStartTime(Number(pid)) === start) taken.set(name, id);
     } catch { /* removed meanwhile, or debris */ }
@@ -159,7 +160,7 @@ export function abandonedCreates(): string[] {
     const paths = new ContainerPaths(id);
     if (existsSync(paths.config)) return false;
     try {
-      const [, owner] = readFileSync(paths.nameFile, 'utf8').split('\n');
+      const [, owner] = readPrivateFile(paths.nameFile, 4096).split('\n');
       const [pid, start] = (owner ?? '').split(' ');
       return processStartTime(Number(pid)) !== start;
     } catch {
@@ -181,7 +182,8 @@ export function readState(id: string): RuntimeState {
 export function readExit(path: string): ExitRecord | undefined {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // On a full disk the monitor writes the record as a symlink's target, on one line (native/monitor.c).
+    text = readHelperRecord(path, 'exit').replace(/ (?=(?:signal|finished|oom) )/g, '\n');
   } catch {
     return undefined;
   }
@@ -191,11 +193,21 @@ export function readExit(path: string): ExitRecord | undefined {
   return { code: Number(code), signal: Number(field('signal') ?? 0), finishedNs: BigInt(field('finished') ?? '0'), oom: field('oom') === '1' };
 }
 
+/**
+ * A record the helper writes (the monitor's pid file, the exit record): a
+ * regular file of ours, or, where a full disk had no block for it, a symlink
+ * whose target is the record on one line.
+ */
+function readHelperRecord(path: string, what: string): string {
+  if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return readlinkSync(path);
+  return readPrivateFile(path, 4096, what);
+}
+
 /** The monitor's pids, when it is alive (pid and start time both match); a reused pid is not our monitor. */
 export function liveMonitor(paths: ContainerPaths): MonitorPids | undefined {
   let text: string;
   try {
-    text = readFileSync(paths.pidfile, 'utf8');
+    text = readHelperRecord(paths.pidfile, 'pid');
   } catch {
     return undefined;
   }

@@ -97,6 +97,8 @@ export interface ContainerConfig {
   stopTimeout?: number;
   /** /dev/shm size in bytes; default 64 MiB. */
   shmSize?: number;
+  /** The log's cap: the live file is rotated at maxSize bytes (0: never), maxFiles files kept in all. */
+  log?: { maxSize: number; maxFiles: number };
   sysctls?: Record<string, string>;
   ulimits?: Ulimit[];
   /** "host:ip" entries added to /etc/hosts. */
