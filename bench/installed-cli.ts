@@ -5,15 +5,24 @@
  * bin/tscompose, interleaved, on one state root and one image:
  *   - `container run --rm --network none busybox /bin/busybox true`
  *   - a no-op `up -d` of 10 services (all running already)
- * Each CLI keeps its V8 code cache in a directory of its own (both warmed by
- * the unrecorded first pair). Pairs run both ways round (bothOrders). A ratio near 1 says the package costs nothing
- * at run time: the helper it runs is its prebuilt one, the code its bundle.
+ * Each CLI keeps its V8 code cache in a directory of its own, and both get
+ * the same history before anything is timed (warmUp): an entry is written by
+ * the first command that loads its file and holds the functions that command
+ * ran, so a CLI whose first command was `image import` starts `up` with less
+ * compiled code than one whose first command was `up` (that asymmetry once
+ * made the installed CLI look 8 % slower at a no-op `up`). Pairs run both
+ * ways round (bothOrders). A ratio near 1 says the package costs nothing at
+ * run time: the helper it runs is its prebuilt one, the code its bundle.
  *
- * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/installed-cli.js [runs] [--prefix DIR]
+ * With --instructions, also the instructions the CLI's Node process executes
+ * for each command (valgrind's callgrind, twice each): a figure the machine's
+ * load cannot move, to tell a real difference from the timing's noise.
+ *
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/installed-cli.js [runs] [--prefix DIR] [--instructions]
  * (--prefix: a prefix installed before, to skip the pack and install)
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { comparePair, type Timed } from './harness.js';
@@ -23,6 +32,7 @@ import { installGlobally, packTree, userEnv } from '../test/support/package.js';
 
 const args = process.argv.slice(2);
 const prefixArg = args.includes('--prefix') ? args[args.indexOf('--prefix') + 1] : undefined;
+const INSTRUCTIONS = args.includes('--instructions');
 const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 15);
 
 function runProcess(cmd: string, argv: string[], env: Record<string, string>, cwd: string): Promise<void> {
@@ -33,6 +43,21 @@ function runProcess(cmd: string, argv: string[], env: Record<string, string>, cw
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}: ${err}`))));
   });
+}
+
+/** Instructions executed by the CLI's own Node process (not its children), by callgrind; the least of `times` runs. */
+async function instructions(cli: string, argv: string[], env: Record<string, string>, dir: string, times = 2): Promise<number> {
+  let least = Infinity;
+  for (let i = 0; i < times; i++) {
+    const out = join(dir, `callgrind.${i}.out`);
+    const log = join(dir, `callgrind.${i}.log`);
+    await runProcess('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, `--log-file=${log}`, process.execPath, cli, ...argv], env, dir);
+    const m = /Collected : (\d+)/.exec(readFileSync(log, 'utf8'));
+    if (!m) throw new Error(`no instruction count in ${log}`);
+    least = Math.min(least, Number(m[1]));
+    rmSync(out, { force: true });
+  }
+  return least;
 }
 
 function composeFile(n: number): string {
@@ -49,6 +74,14 @@ async function bothOrders(installed: Timed, checkout: Timed): Promise<number> {
   const first = await comparePair(installed, checkout, RUNS, 1);
   const second = await comparePair(checkout, installed, RUNS, 1);
   return Math.sqrt(first.ratio / second.ratio);
+}
+
+/** The same first commands for each CLI, in the same order: import, a container, a real `up` and its `down`. */
+async function warmUp(cli: string, env: Record<string, string>, dir: string, tar: string, run: string[], up: string[]): Promise<void> {
+  await runProcess(cli, ['image', 'import', '--change', 'CMD ["sh"]', tar, 'busybox:latest'], env, dir);
+  await runProcess(cli, run, env, dir);
+  await runProcess(cli, up, env, dir);
+  await runProcess(cli, [...up.slice(0, 2), 'down', '-t', '0'], env, dir);
 }
 
 async function main(): Promise<void> {
@@ -68,22 +101,30 @@ async function main(): Promise<void> {
     const env = (cache: string) => userEnv({ ...roots, TSCOMPOSE_CACHE_DIR: join(dir, cache) });
     const inst = env('cache-installed');
     const chk = env('cache-checkout');
-    await runProcess(installed, ['image', 'import', '--change', 'CMD ["sh"]', await busyboxRootfsTar(), 'busybox:latest'], inst, dir);
+    writeFileSync(join(dir, 'compose.yaml'), composeFile(10));
+    const run = ['container', 'run', '--rm', '--network', 'none', 'busybox:latest', '/bin/busybox', 'true'];
+    const up = ['-p', 'benchnoop', 'up', '-d'];
+    const tar = await busyboxRootfsTar();
+    for (const [cli, cliEnv] of [[installed, inst], [checkout, chk]] as const) await warmUp(cli, cliEnv, dir, tar, run, up);
 
     console.log(`installed CLI (${installed}) vs the checkout's (${checkout}); interleaved pairs, medians (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
-    const run = ['container', 'run', '--rm', '--network', 'none', 'busybox:latest', '/bin/busybox', 'true'];
     const a = await bothOrders(
       { label: 'installed: container run --rm --network none', run: () => runProcess(installed!, run, inst, dir) },
       { label: 'checkout: container run --rm --network none', run: () => runProcess(checkout, run, chk, dir) },
     );
-    writeFileSync(join(dir, 'compose.yaml'), composeFile(10));
-    const up = ['-p', 'benchnoop', 'up', '-d'];
     await runProcess(checkout, up, chk, dir);
     const b = await bothOrders(
       { label: 'installed: no-op up -d (10 services)', run: () => runProcess(installed!, up, inst, dir) },
       { label: 'checkout: no-op up -d (10 services)', run: () => runProcess(checkout, up, chk, dir) },
     );
     console.log(`installed / checkout (both orders): container run ${a.toFixed(3)}, no-op up ${b.toFixed(3)}`);
+    if (INSTRUCTIONS) {
+      for (const [label, argv] of [['container run', run], ['no-op up', up]] as const) {
+        const i = await instructions(installed, argv, inst, dir);
+        const c = await instructions(checkout, argv, chk, dir);
+        console.log(`instructions, ${label}: installed ${(i / 1e6).toFixed(1)} M, checkout ${(c / 1e6).toFixed(1)} M, ratio ${(i / c).toFixed(3)}`);
+      }
+    }
   } finally {
     if (installed) await runProcess(installed, ['-p', 'benchnoop', 'down', '-t', '0'], userEnv(roots), dir).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
