@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { run } from '../../src/util/proc.js';
 import { hostRoutes } from '../../src/network/hostroutes.js';
 import { formatIpv4 } from '../../src/network/ipv4.js';
-import { useNetEnv } from './support.js';
+import { freeSubnet16, useNetEnv } from './support.js';
 
 // `tscompose network ...` as a user types it, against the real kernel.
 
@@ -11,8 +11,10 @@ describe('tscompose network', () => {
   const cli = t.cli;
 
   it('create, ls, inspect and rm, with labels, ipam options and filters', async () => {
-    const created = await cli('network', 'create', '--subnet', '10.201.0.0/24', '--gateway', '10.201.0.254', '--ip-range', '10.201.0.128/25',
-      '--aux-address', 'router=10.201.0.129', '--label', 'com.docker.compose.project=demo', '--label', 'com.docker.compose.network=default', 'demo_default');
+    const net = freeSubnet16().at;
+    const [subnet, gateway, range, aux] = [`${net(0, 0)}/24`, net(0, 254), `${net(0, 128)}/25`, net(0, 129)];
+    const created = await cli('network', 'create', '--subnet', subnet, '--gateway', gateway, '--ip-range', range,
+      '--aux-address', `router=${aux}`, '--label', 'com.docker.compose.project=demo', '--label', 'com.docker.compose.network=default', 'demo_default');
     expect(created.stderr).toBe('');
     const id = created.stdout.trim();
     expect(id).toMatch(/^[0-9a-f]{64}$/);
@@ -27,17 +29,17 @@ describe('tscompose network', () => {
 
     const [inspect] = JSON.parse((await cli('network', 'inspect', 'demo_default')).stdout) as [Record<string, any>];
     expect(inspect.Id).toBe(id);
-    expect(inspect.IPAM.Config).toEqual([{ Subnet: '10.201.0.0/24', Gateway: '10.201.0.254', IPRange: '10.201.0.128/25', AuxiliaryAddresses: { router: '10.201.0.129' } }]);
+    expect(inspect.IPAM.Config).toEqual([{ Subnet: subnet, Gateway: gateway, IPRange: range, AuxiliaryAddresses: { router: aux } }]);
     expect(inspect.Labels).toEqual({ 'com.docker.compose.project': 'demo', 'com.docker.compose.network': 'default' });
     expect((await cli('network', 'inspect', '-f', '{{.Name}} {{.Internal}} {{json .Labels}}', 'other', id.slice(0, 6))).stdout)
       .toBe(`other true {}\ndemo_default false {"com.docker.compose.project":"demo","com.docker.compose.network":"default"}\n`);
 
     // The addresses given are the ones used: gateway on the bridge, containers from the range, never the aux address.
     const bridge = inspect.Options['com.docker.network.bridge.name'] as string;
-    expect((await run('ip', ['-4', '-br', 'addr', 'show', bridge])).stdout).toContain('10.201.0.254/24');
+    expect((await run('ip', ['-4', '-br', 'addr', 'show', bridge])).stdout).toContain(`${gateway}/24`);
     const a = await t.start('a', [{ network: 'demo_default' }]);
     const b = await t.start('b', [{ network: 'demo_default' }]);
-    expect([a.ip, b.ip]).toEqual(['10.201.0.128', '10.201.0.130']);
+    expect([a.ip, b.ip]).toEqual([net(0, 128), net(0, 130)]);
 
     const rm = await cli('network', 'rm', 'other', 'nope');
     expect(rm.code).toBe(1);
@@ -100,9 +102,10 @@ describe('tscompose network', () => {
     const routed = `${formatIpv4(route.base)}/${route.prefix}`;
     expect((await cli('network', 'create', '--subnet', routed, 'x')).stderr).toContain(`overlaps the host route ${routed} on ${route.iface}`);
     expect((await cli('network', 'create', '--subnet', '127.99.0.0/16', 'x')).stderr).toContain('overlaps 127.0.0.0/8 (loopback)');
-    expect((await cli('network', 'create', '--subnet', '10.250.0.0/16', 'first')).code).toBe(0);
-    expect((await cli('network', 'create', '--subnet', '10.250.3.0/24', 'second')).stderr).toBe(
-      'network second: subnet 10.250.3.0/24 overlaps network first (10.250.0.0/16)\npick a subnet that no other network uses, or leave it out to get a free one\n',
+    const free = freeSubnet16();
+    expect((await cli('network', 'create', '--subnet', `${free.base}/16`, 'first')).code).toBe(0);
+    expect((await cli('network', 'create', '--subnet', `${free.at(3, 0)}/24`, 'second')).stderr).toBe(
+      `network second: subnet ${free.at(3, 0)}/24 overlaps network first (${free.base}/16)\npick a subnet that no other network uses, or leave it out to get a free one\n`,
     );
     expect((await cli('network', 'create', 'first')).stderr).toMatch(/network with name first already exists/);
     expect((await cli('network', 'ls', '-q')).stdout.split('\n').filter(Boolean)).toHaveLength(1);

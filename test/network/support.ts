@@ -12,6 +12,8 @@ import { cacheDir, repoRoot } from '../support/cache.js';
 import { attachContainer, detachContainer, setContainerRunning, pruneNetworks, type AttachResult, type EndpointRequest } from '../../src/network/index.js';
 import { callDaemon } from '../../src/network/daemon/client.js';
 import type { AttachOptions, PortMapping } from '../../src/network/types.js';
+import { hostRoutes } from '../../src/network/hostroutes.js';
+import { formatIpv4, maskOf } from '../../src/network/ipv4.js';
 import { findLeaks, forceCleanup, formatLeaks } from './leaks.js';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 
@@ -30,6 +32,24 @@ import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
  * in the same checkout) never changes a file under a starting daemon.
  */
 let built: string | undefined;
+
+/**
+ * A 10.x.0.0/16 that no route of the host overlaps now (another run's
+ * bridges included), for a test that must name its subnet: a fixed one
+ * collides with whatever else on the host holds it.
+ */
+export function freeSubnet16(): { base: string; at: (c: number, d: number) => string } {
+  const routes = hostRoutes();
+  for (let x = 200; x < 250; x++) {
+    const base = (10 << 24) + (x << 16);
+    const overlaps = routes.some((r) => {
+      const mask = maskOf(Math.min(r.prefix, 16)) >>> 0;
+      return ((r.base & mask) >>> 0) === ((base & mask) >>> 0);
+    });
+    if (!overlaps) return { base: formatIpv4(base), at: (c, d) => `10.${x}.${c}.${d}` };
+  }
+  throw new Error('no free 10.200-249.0.0/16 on this host');
+}
 
 export async function ensureBuilt(): Promise<string> {
   if (built && existsSync(join(built, 'daemon/main.js'))) return built;
