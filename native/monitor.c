@@ -58,7 +58,7 @@ static int backing_off(void) {
     return backoff_until && now_ns(CLOCK_MONOTONIC) < backoff_until;
 }
 
-/* The log's cap (K_LOG_MAX_SIZE, K_LOG_MAX_FILE): rotated as Docker's json-file driver does. */
+/* The log's cap (K_LOG_MAX_SIZE, K_LOG_MAX_FILE): rotated as Docker's json-file driver does, never past max-size. */
 static const char *log_path;
 static long long log_max_size, log_size;
 static int log_max_file = 1;
@@ -91,6 +91,11 @@ static int write_record(const char *stream, const char *data, size_t len, int pa
     int n = snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %c ", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec, stream, partial ? 'P' : 'F');
     struct iovec iov[3] = { { head, (size_t)n }, { (void *)data, len }, { "\n", 1 } };
+    /* Rotated before a record that would take the file past its cap, so that no file is over max-size
+       (Docker's json-file rotates after, and lets a file pass it by a record); a record bigger than the
+       cap alone still goes whole into a file of its own. */
+    long long record = n + (long long)len + 1;
+    if (log_max_size > 0 && log_size > 0 && log_size + record > log_max_size) rotate_log();
     ssize_t w = writev(logfd, iov, 3);
     if (w < 0) return -1;
     log_size += w;
