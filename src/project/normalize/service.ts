@@ -110,6 +110,7 @@ export function normalizeService(name: string, raw: Obj, at: At): ServiceConfig 
     pids_limit: num('pids_limit', 'integer'),
     platform: str('platform'),
     provider: provider(raw.provider),
+    pull_refresh_after: str('pull_refresh_after'),
     pull_policy: (str('pull_policy') === 'if_not_present' ? 'missing' : str('pull_policy')) as ServiceConfig['pull_policy'],
     restart: restartPolicy(str('restart'), at.child('restart')),
     runtime: str('runtime'),
