@@ -297,3 +297,13 @@ describe('every classified property is checked', () => {
     expect(() => checkSupport(project, 'native', ['c'])).toThrow(/^service c: storage_opt/);
   });
 });
+
+describe('the README', () => {
+  it('lists every warned property in its table of warned fields', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('Warned (not applied):'), readme.indexOf('## Logs and a full disk'));
+    const listed = new Set([...table.matchAll(/`([a-z_.\[\]<>-]+)`/g)].map((m) => m[1]!.replace('volumes[]', 'volumes.*')));
+    const warned = Object.keys(SERVICE_SUPPORT).filter((p) => SERVICE_SUPPORT[p]!.verdict === 'warned');
+    expect(warned.filter((p) => !listed.has(p))).toEqual([]);
+  });
+});
