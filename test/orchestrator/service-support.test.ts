@@ -71,4 +71,18 @@ volumes: { data: {} }
     expect((await s.ok(['logs', 'quiet'])).stdout).toContain('from-quiet');
     await s.ok(['down']);
   });
+
+  it('container inspect shows the restart policy and the restarts it made', async () => {
+    const s = scenario();
+    s.write('compose.yaml', `services:\n  a: { image: ${BUSYBOX}, command: [sh, -c, "exit 3"], restart: "on-failure:2", network_mode: none }\n`);
+    await s.ok(['up', '-d']);
+    const name = `${s.name}-a-1`;
+    let seen = '';
+    for (let i = 0; i < 300 && seen !== '2 on-failure 2 exited'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = (await s.ok(['container', 'inspect', '--format', '{{.RestartCount}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.State.Status}}', name])).stdout.trim();
+    }
+    expect(seen).toBe('2 on-failure 2 exited');
+    await s.ok(['down']);
+  });
 });
