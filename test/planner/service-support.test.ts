@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/types.js';
-import { planImages } from '../../src/planner/images.js';
+import { buildRequest, planImages } from '../../src/planner/images.js';
 import { Label } from '../../src/planner/labels.js';
 import { reconcile } from '../../src/planner/reconcile.js';
 import { SERVICE_SUPPORT, checkSupport, findingsOf } from '../../src/planner/service-support.js';
@@ -42,7 +42,7 @@ function schemaKeys(path: string[]): string[] {
 }
 
 /** The sub-trees classified key by key (the rest is classified as a whole by its top-level property). */
-const DEEP = ['deploy', 'deploy.resources', 'deploy.resources.limits', 'deploy.resources.reservations', 'deploy.restart_policy', 'blkio_config', 'healthcheck', 'logging', 'networks.*'];
+const DEEP = ['build', 'deploy', 'deploy.resources', 'deploy.resources.limits', 'deploy.resources.reservations', 'deploy.restart_policy', 'blkio_config', 'healthcheck', 'logging', 'networks.*'];
 
 describe('the classification covers the Compose Specification', () => {
   it('classifies every top-level service property of the schema', () => {
@@ -71,6 +71,8 @@ interface Sample {
   body?: string;
   /** The baseline's lines for `a` (default: none), for a property that only means something beside another. */
   base?: string;
+  /** The baseline's whole body for `a`, instead of busybox plus `base`. */
+  baseBody?: string;
   top?: string;
   others?: string;
   files?: Record<string, string>;
@@ -79,11 +81,18 @@ interface Sample {
 const S = (lines: string, more: Omit<Sample, 'lines'> = {}): Sample => ({ lines, ...more });
 const indent = (text: string, n: number) => text.split('\n').map((l) => ' '.repeat(n) + l).join('\n');
 const b = { others: 'b: { image: busybox }' };
+/** A build section beside the baseline's `build: { context: . }` (the image then named after the project). */
+const B = (lines: string, more: Omit<Sample, 'lines' | 'body' | 'base'> = {}): Sample => ({
+  body: `build:\n  context: .\n${indent(lines, 2)}`,
+  base: '',
+  ...more,
+  baseBody: 'build:\n  context: .',
+});
 const hc = { base: 'healthcheck: { test: [CMD, "true"] }' };
 const twoNets = { base: 'networks: { n1: {}, n2: {} }', top: 'networks: { n1: {}, n2: {} }' };
 
 function composeText(s: Sample, baseline: boolean): string {
-  const body = baseline ? `image: busybox${s.base ? `\n${s.base}` : ''}` : (s.body ?? `image: busybox\n${s.lines ?? ''}`);
+  const body = baseline ? (s.baseBody ?? `image: busybox${s.base ? `\n${s.base}` : ''}`) : (s.body ?? `image: busybox\n${s.lines ?? ''}`);
   return `services:\n  a:\n${indent(body, 4)}\n${s.others ? indent(s.others, 2) + '\n' : ''}${s.top ?? ''}\n`;
 }
 
@@ -91,6 +100,31 @@ function composeText(s: Sample, baseline: boolean): string {
 const SAMPLES: Record<string, Sample> = {
   annotations: S('annotations: { a: b }'),
   build: { body: 'build: .' },
+  'build.context': { body: 'build:\n  context: ./sub', baseBody: 'build:\n  context: .', files: { 'sub/Dockerfile': 'FROM busybox\n' } },
+  'build.dockerfile': B('dockerfile: Other.Dockerfile'),
+  'build.dockerfile_inline': B('dockerfile_inline: "FROM busybox"'),
+  'build.args': B('args: { A: "1" }'),
+  'build.labels': B('labels: { a: b }'),
+  'build.tags': B('tags: [other:1]'),
+  'build.target': B('target: final'),
+  'build.network': B('network: none'),
+  'build.no_cache': B('no_cache: true'),
+  'build.pull': B('pull: true'),
+  'build.extra_hosts': B('extra_hosts: ["h=10.1.2.3"]'),
+  'build.shm_size': B('shm_size: 64m'),
+  'build.platforms': B('platforms: [linux/amd64, linux/arm64]'),
+  'build.ssh': B('ssh: [default]'),
+  'build.secrets': B('secrets: [s]', { top: 'secrets: { s: { file: ./s.txt } }', files: { 's.txt': 'x' } }),
+  'build.additional_contexts': B('additional_contexts: { other: ./other }'),
+  'build.privileged': B('privileged: true'),
+  'build.entitlements': B('entitlements: [network.host]'),
+  'build.cache_from': B('cache_from: [type=local,src=/tmp/c]'),
+  'build.cache_to': B('cache_to: [type=local,dest=/tmp/c]'),
+  'build.no_cache_filter': B('no_cache_filter: [final]'),
+  'build.provenance': B('provenance: "true"'),
+  'build.sbom': B('sbom: "true"'),
+  'build.isolation': B('isolation: process'),
+  'build.ulimits': B('ulimits: { nofile: 1024 }'),
   blkio_config: S('blkio_config: { weight: 300 }'),
   'blkio_config.weight': S('blkio_config: { weight: 300 }'),
   'blkio_config.weight_device': S('blkio_config: { weight_device: [{ path: /dev/sda, weight: 400 }] }'),
@@ -238,17 +272,18 @@ const UP_LEVEL = ['attach'];
 
 const images = { images: { inspect: async () => ({ id: 'sha256:x' }) } } as unknown as Engine;
 
-/** What the planner asks of the engine for a file: images to pull or build, then every operation, the temp dir and the hash labels left out. */
+/** What the planner asks of the engine for a file: images to pull or build, build requests, then every operation; the temp dir and the hash labels left out. */
 async function effect(text: string, files: Record<string, string> = {}): Promise<string> {
   const { project, dir } = await load(text, { files });
   const acts = await planImages(project, images, { services: Object.keys(project.services) });
+  const builds = Object.keys(project.services).filter((n) => project.services[n]!.build).map((n) => buildRequest(project, n, `${project.name}-${n}`));
   const nodes = reconcile(project, new FakeWorld().observe(project), {}).nodes;
   for (const n of nodes) {
     if (n.op.kind !== 'CreateContainer') continue;
     delete n.op.spec.labels[Label.configHash];
     delete n.op.spec.labels[Label.configFields];
   }
-  return JSON.stringify({ acts, nodes }).replaceAll(dir, '<dir>');
+  return JSON.stringify({ acts, builds, nodes }).replaceAll(dir, '<dir>');
 }
 
 describe('every classified property is checked', () => {
