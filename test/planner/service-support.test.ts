@@ -42,7 +42,7 @@ function schemaKeys(path: string[]): string[] {
 }
 
 /** The sub-trees classified key by key (the rest is classified as a whole by its top-level property). */
-const DEEP = ['build', 'deploy', 'deploy.resources', 'deploy.resources.limits', 'deploy.resources.reservations', 'deploy.restart_policy', 'blkio_config', 'healthcheck', 'logging', 'networks.*'];
+const DEEP = ['build', 'deploy', 'deploy.resources', 'deploy.resources.limits', 'deploy.resources.reservations', 'deploy.restart_policy', 'blkio_config', 'healthcheck', 'logging', 'networks.*', 'volumes.*', 'volumes.*.bind', 'volumes.*.volume', 'volumes.*.tmpfs'];
 
 describe('the classification covers the Compose Specification', () => {
   it('classifies every top-level service property of the schema', () => {
@@ -259,10 +259,24 @@ const SAMPLES: Record<string, Sample> = {
   uts: S('uts: host'),
   userns_mode: S('userns_mode: private'),
   volumes: S('volumes: [data:/data]', { top: 'volumes: { data: {} }' }),
-  'volumes.*.volume.subpath': S('volumes: [{ type: volume, source: data, target: /data, volume: { subpath: sub } }]', { top: 'volumes: { data: {} }' }),
-  'volumes.*.bind.propagation': S('volumes: [{ type: bind, source: ., target: /src, bind: { propagation: shared } }]'),
-  'volumes.*.bind.selinux': S('volumes: [{ type: bind, source: ., target: /src, bind: { selinux: z } }]'),
+  'volumes.*.type': S('volumes: [{ type: npipe, source: pipe, target: /pipe }]'),
+  'volumes.*.source': S('volumes: [{ type: volume, source: data, target: /data }]', { base: 'volumes: [{ type: volume, target: /data }]', top: 'volumes: { data: {} }' }),
+  'volumes.*.target': S('volumes: [{ type: tmpfs, target: /b }]', { base: 'volumes: [{ type: tmpfs, target: /a }]' }),
+  'volumes.*.read_only': S('volumes: [{ type: tmpfs, target: /a, read_only: true }]', { base: 'volumes: [{ type: tmpfs, target: /a }]' }),
   'volumes.*.consistency': S('volumes: [{ type: bind, source: ., target: /src, consistency: cached }]'),
+  'volumes.*.bind': S('volumes: [{ type: bind, source: ., target: /src, bind: { create_host_path: false } }]', { base: 'volumes: [{ type: bind, source: ., target: /src }]' }),
+  'volumes.*.bind.create_host_path': S('volumes: [{ type: bind, source: ., target: /src, bind: { create_host_path: false } }]', { base: 'volumes: [{ type: bind, source: ., target: /src }]' }),
+  'volumes.*.bind.propagation': S('volumes: [{ type: bind, source: ., target: /src, bind: { propagation: shared } }]'),
+  'volumes.*.bind.recursive': S('volumes: [{ type: bind, source: ., target: /src, bind: { recursive: disabled } }]'),
+  'volumes.*.bind.selinux': S('volumes: [{ type: bind, source: ., target: /src, bind: { selinux: z } }]'),
+  'volumes.*.volume': S('volumes: [{ type: volume, source: data, target: /data, volume: { nocopy: true } }]', { base: 'volumes: [data:/data]', top: 'volumes: { data: {} }' }),
+  'volumes.*.volume.nocopy': S('volumes: [{ type: volume, source: data, target: /data, volume: { nocopy: true } }]', { base: 'volumes: [data:/data]', top: 'volumes: { data: {} }' }),
+  'volumes.*.volume.labels': S('volumes: [{ type: volume, source: data, target: /data, volume: { labels: { a: b } } }]', { top: 'volumes: { data: {} }' }),
+  'volumes.*.volume.subpath': S('volumes: [{ type: volume, source: data, target: /data, volume: { subpath: sub } }]', { top: 'volumes: { data: {} }' }),
+  'volumes.*.tmpfs': S('volumes: [{ type: tmpfs, target: /a, tmpfs: { size: 64m } }]', { base: 'volumes: [{ type: tmpfs, target: /a }]' }),
+  'volumes.*.tmpfs.size': S('volumes: [{ type: tmpfs, target: /a, tmpfs: { size: 64m } }]', { base: 'volumes: [{ type: tmpfs, target: /a }]' }),
+  'volumes.*.tmpfs.mode': S('volumes: [{ type: tmpfs, target: /a, tmpfs: { mode: 0700 } }]', { base: 'volumes: [{ type: tmpfs, target: /a }]' }),
+  'volumes.*.image': S('volumes: [{ type: volume, source: data, target: /data, image: { subpath: sub } }]', { top: 'volumes: { data: {} }' }),
   volumes_from: S('volumes_from: [b]', b),
   working_dir: S('working_dir: /srv'),
 };
