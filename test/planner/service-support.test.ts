@@ -338,6 +338,8 @@ describe('every classified property is checked', () => {
   it('honours the values a refusal does not cover (pid: private, ipc: shareable, logging max-size alone)', async () => {
     const { project } = await load(composeText(S('pid: private\nipc: shareable\nuts: private\ncgroup: private\nlogging: { driver: json-file, options: { max-size: 10k, max-file: "2" } }'), false));
     expect(checkSupport(project, 'native', ['a'])).toEqual([]);
+    const create = reconcile(project, new FakeWorld().observe(project), {}).nodes.find((n) => n.op.kind === 'CreateContainer')!;
+    expect(create.op.kind === 'CreateContainer' && create.op.spec.logging).toEqual({ driver: 'json-file', options: { 'max-size': '10k', 'max-file': '2' } });
   });
 
   it('names every refused property of every service at once, and only of the services up starts', async () => {
