@@ -5,6 +5,8 @@ import { planImages, runImageActions, type ImageAction, type ImageOptions } from
 import { observe } from '../planner/observe.js';
 import type { Plan } from '../planner/plan.js';
 import { reconcile, selectServices, type ReconcileOptions } from '../planner/reconcile.js';
+import { checkPortConflicts } from '../planner/port-conflicts.js';
+import { checkSupport } from '../planner/service-support.js';
 import type { Reporter } from './progress.js';
 
 /**
@@ -31,6 +33,10 @@ export interface Converged {
 export async function converge(engine: Engine, project: Project, o: CreateOptions, report: Reporter, title: string): Promise<Converged> {
   const { selected } = selectServices(project, o);
   const services = [...new Set([...selected, ...(o.infraOnly ?? [])])].sort();
+  // What the engine cannot honour stops here, before any image is pulled or object created.
+  const warnings = checkSupport(project, engine.backend, services);
+  checkPortConflicts(project, services);
+  for (const w of warnings) report.warning(w);
   const imageOptions = { services, pull: o.pull, build: o.build, noBuild: o.noBuild, quietPull: o.quietPull, dryRun: o.dryRun, signal: o.signal };
   const images = await planImages(project, engine, imageOptions);
 

@@ -60,7 +60,7 @@ export async function up(engine: Engine, project: Project, options: UpOptions = 
   // Detached, or created only: done, unless an interrupt came meanwhile (then what started is stopped again).
   if ((!a || options.start === false) && !interrupt.aborted) return { ...done, exitCode: 0 };
   const attach = a ?? { consumer: { line: () => undefined } };
-  return { ...done, exitCode: await attachAndStop(engine, target.name, options, attach, interrupt, attach.since ?? startedAt, report) };
+  return { ...done, exitCode: await attachAndStop(engine, target, options, attach, interrupt, attach.since ?? startedAt, report) };
 }
 
 /** `create`: as `up` with `start: false`. */
@@ -70,9 +70,12 @@ export async function create(engine: Engine, project: Project, options: CreateOp
   return converge(engine, target, { ...options, start: false }, report, 'Creating');
 }
 
-async function attachAndStop(engine: Engine, project: string, o: UpOptions, a: UpAttachOptions, interrupt: AbortSignal, since: number, report: Reporter): Promise<number> {
+async function attachAndStop(engine: Engine, target: Project, o: UpOptions, a: UpAttachOptions, interrupt: AbortSignal, since: number, report: Reporter): Promise<number> {
+  const project = target.name;
   const services = o.services ?? [];
-  const wanted = (svc: string) => (a.services?.length ? a.services.includes(svc) : !services.length || services.includes(svc)) && !(a.exclude ?? []).includes(svc);
+  // A service's `attach: false` keeps its output out unless --attach names it (as Compose does).
+  const byDefault = (svc: string) => (!services.length || services.includes(svc)) && target.services[svc]?.attach !== false;
+  const wanted = (svc: string) => (a.services?.length ? a.services.includes(svc) : byDefault(svc)) && !(a.exclude ?? []).includes(svc);
   const containers = (await projectContainers(engine, project, { all: true, oneoff: false })).filter((c) => wanted(serviceOf(c)));
   const abortOn = a.abortOn ?? (a.exitCodeFrom ? 'exit' : undefined);
   const result = await follow(engine, project, containers, a.consumer, { since, ...(abortOn ? { abortOn } : {}), signal: interrupt });

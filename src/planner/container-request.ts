@@ -194,7 +194,7 @@ function mountsOf(project: Project, service: ServiceConfig, observed: ObservedSt
         });
         break;
       case 'tmpfs':
-        mounts.push({ type: 'tmpfs', target: v.target, tmpfsSize: v.tmpfs?.size, tmpfsMode: v.tmpfs?.mode });
+        mounts.push({ type: 'tmpfs', target: v.target, readOnly: v.read_only, tmpfsSize: v.tmpfs?.size, tmpfsMode: v.tmpfs?.mode });
         break;
       default:
         throw new UserError(`service ${service.name}: volumes of type ${v.type} are not supported`, 1, 'use a bind, volume or tmpfs mount');

@@ -24,7 +24,7 @@ export interface HashInputs {
   contentDigests: Record<string, string>;
 }
 
-const EXCLUDED: (keyof ServiceConfig)[] = ['build', 'pull_policy', 'scale', 'depends_on', 'profiles', 'env_file', 'label_file', 'develop'];
+const EXCLUDED: (keyof ServiceConfig)[] = ['build', 'pull_policy', 'pull_refresh_after', 'scale', 'depends_on', 'profiles', 'env_file', 'label_file', 'develop'];
 
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(canonicalize(value));

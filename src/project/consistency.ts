@@ -14,7 +14,6 @@ import type { Project, ServiceConfig } from './types.js';
 export function checkConsistency(project: Project, raw: Obj, root: At): void {
   const rawServices = isObj(raw.services) ? raw.services : {};
   const containerNames = new Map<string, string>();
-  const published = new Map<string, string>();
   for (const [name, s] of Object.entries(project.services)) {
     const r: Obj = isObj(rawServices[name]) ? (rawServices[name] as Obj) : {};
     const at = root.child('services', name);
@@ -28,13 +27,6 @@ export function checkConsistency(project: Project, raw: Obj, root: At): void {
       const other = containerNames.get(s.container_name);
       if (other) at.child('container_name').error(`container_name "${s.container_name}" is already used by service "${other}"; container names must be unique`);
       else containerNames.set(s.container_name, name);
-    }
-    for (const p of s.ports) {
-      if (p.published === undefined || p.mode === 'host') continue;
-      const key = `${p.host_ip ?? '0.0.0.0'}:${p.published}/${p.protocol}`;
-      const other = published.get(key);
-      if (other && other !== name) at.child('ports').error(`port ${p.published}/${p.protocol} on ${p.host_ip ?? 'all addresses'} is already published by service "${other}"`);
-      else published.set(key, name);
     }
   }
   checkCycles(project, raw, root);

@@ -20,7 +20,7 @@ const SERVICE_ORDER = [
   'dns_opt', 'dns_search', 'domainname', 'entrypoint', 'provider', 'environment', 'expose', 'external_links', 'extra_hosts',
   'group_add', 'gpus', 'hostname', 'healthcheck', 'image', 'init', 'ipc', 'isolation', 'labels', 'links', 'logging',
   'mem_limit', 'mem_reservation', 'memswap_limit', 'mem_swappiness', 'mac_address', 'models', 'network_mode', 'networks',
-  'oom_kill_disable', 'oom_score_adj', 'pid', 'pids_limit', 'platform', 'ports', 'privileged', 'pull_policy', 'read_only',
+  'oom_kill_disable', 'oom_score_adj', 'pid', 'pids_limit', 'platform', 'ports', 'privileged', 'pull_policy', 'pull_refresh_after', 'read_only',
   'restart', 'runtime', 'scale', 'secrets', 'security_opt', 'shm_size', 'stdin_open', 'stop_grace_period', 'stop_signal',
   'storage_opt', 'sysctls', 'tmpfs', 'tty', 'ulimits', 'use_api_socket', 'user', 'userns_mode', 'uts', 'volumes',
   'volumes_from', 'working_dir', 'pre_start', 'post_start', 'pre_stop',

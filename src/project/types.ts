@@ -144,6 +144,7 @@ export interface ServiceConfig extends XExtensions {
   privileged: boolean;
   provider?: ServiceProviderConfig;
   pull_policy?: PullPolicy;
+  pull_refresh_after?: string;
   read_only: boolean;
   restart?: RestartPolicyName;
   runtime?: string;

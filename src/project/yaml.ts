@@ -72,6 +72,8 @@ class Converter {
   private count = 0;
   private readonly resolving = new Set<YamlNode>();
   private tooBig = false;
+  /** The keys leading to the mapping being converted, for messages (`services.web.environment`). */
+  private readonly path: string[] = [];
 
   constructor(
     private readonly doc: Document,
@@ -158,7 +160,9 @@ class Converter {
         this.diags.error(keySrc, 'YAML syntax error: Map keys must be unique');
         continue;
       }
+      this.path.push(key);
       const value = this.convert(pair.value as YamlNode | null, this.nullSrc(pair, keySrc));
+      this.path.pop();
       if (value === undefined) continue;
       out.entries.set(key, { keySrc, value });
     }
@@ -189,15 +193,15 @@ class Converter {
   }
 
   private keyString(keyNode: YamlNode | null, keySrc: Src): string | undefined {
-    if (keyNode === null) return 'null';
-    if (isYamlScalar(keyNode)) {
-      const v = (keyNode as Scalar).value;
-      // Compose turns every key into a string (`true:` is the service "true").
-      return v === null ? 'null' : typeof v === 'string' ? v : String(v);
-    }
-    if (isAlias(keyNode)) {
-      const t = keyNode.resolve(this.doc);
-      if (t && isYamlScalar(t)) return String((t as Scalar).value);
+    const scalar = keyNode === null ? null : isAlias(keyNode) ? keyNode.resolve(this.doc) : keyNode;
+    if (scalar === null || (scalar && isYamlScalar(scalar))) {
+      const v = scalar === null ? null : (scalar as Scalar).value;
+      if (typeof v === 'string') return v;
+      // As compose-go: every key is a string; `123:`, `1.5:`, `true:` or an empty key is refused, not converted.
+      const where = this.path.length ? `in ${this.path.join('.')}` : 'at top level';
+      const text = keyNode === null || isAlias(keyNode) ? String(v) : ((keyNode as Scalar).source ?? String(v));
+      this.diags.error(keySrc, `non-string key ${where}: ${text}; quote it ("${text}") if it is meant as a name`);
+      return undefined;
     }
     this.diags.error(keySrc, 'a mapping key must be a plain value, not a mapping or a list');
     return undefined;

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { busyboxRootfsTar } from '../support/images.js';
 import { ImageStore, importRootfsTar, isMountPoint } from '../../src/engine/native/image/index.js';
 import { makeTestRoot, mountsUnder, dockerLayerSize, type TestRoot } from './helpers.js';
+import { makeTar } from './tars.js';
+import { Readable } from 'node:stream';
 
 const CID = 'a'.repeat(64);
 let busybox: string;
@@ -53,6 +55,25 @@ describe('image store: import, resolve, rootfs', () => {
     const chunks: Buffer[] = [];
     for await (const c of store.layerTar(image.chainIds[0]!)) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).equals(readFileSync(busybox))).toBe(true);
+  });
+
+  it('import makes the root 0755 whatever the tar\'s ./ entry says, as Docker does, and keeps the tar byte for byte', async () => {
+    const store = await freshStore();
+    const tar = await makeTar([{ name: './', type: 'directory', mode: 0o700 }, { name: './etc/', type: 'directory', mode: 0o700 }, { name: './etc/motd', content: 'hi\n' }]);
+    const { image } = await importRootfsTar(store, Readable.from([tar]), { tags: ['root700:1'] });
+    const layout = await store.prepareRootfs(CID, 'root700:1');
+    const merged = await store.mountRootfs(CID);
+    try {
+      expect(statSync(merged).mode & 0o7777).toBe(0o755);
+      expect(statSync(join(merged, 'etc')).mode & 0o7777).toBe(0o700);
+      expect(readdirSync(layout.upperDir)).toEqual([]);
+    } finally {
+      await store.unmountRootfs(CID);
+      await store.releaseRootfs(CID);
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of store.layerTar(image.chainIds[0]!)) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(tar)).toBe(true);
   });
 
   it('mounts the overlay, idempotently, and unmounts it after a simulated crash', async () => {

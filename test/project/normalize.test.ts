@@ -53,6 +53,12 @@ describe('short syntax parsers', () => {
     expect(() => parseVolumeString('a::b')).toThrow(/empty section/);
   });
 
+  it('volumes: a Windows drive is part of the source, a bind, and a one-letter volume stays a volume', () => {
+    expect(parseVolumeString('C:\\docker\\project:/app:ro')).toMatchObject({ type: 'bind', source: 'C:\\docker\\project', target: '/app', read_only: true });
+    expect(parseVolumeString('c:/docker/project:/app')).toMatchObject({ type: 'bind', source: 'c:/docker/project', target: '/app' });
+    expect(parseVolumeString('a:/data')).toMatchObject({ type: 'volume', source: 'a', target: '/data' });
+  });
+
   it('durations: Go syntax in, milliseconds out, Go syntax back', () => {
     expect(parseDuration('30s')).toBe(30_000);
     expect(parseDuration('1m30s')).toBe(90_000);
@@ -109,6 +115,15 @@ describe('services in their long form', () => {
       { type: 'volume', target: '/anon', read_only: false, volume: { nocopy: false } },
       { type: 'tmpfs', target: '/tmp', read_only: false, tmpfs: { size: 64 * 1024 ** 2, mode: 0o1777 } },
       { type: 'bind', source: dir.replace(/\/proj$/, '/up'), target: '/up', read_only: false, bind: { create_host_path: false } },
+    ]);
+  });
+
+  it('volumes: Windows absolute bind sources are kept as written, not made relative to the project', async () => {
+    const { s } = await service('    volumes:\n      - C:\\docker\\project:/app\n      - {type: bind, source: "D:\\\\data", target: /data}\n      - "\\\\\\\\server\\\\share:/share"\n');
+    expect(s.volumes.map((v) => [v.type, v.source, v.target])).toEqual([
+      ['bind', 'C:\\docker\\project', '/app'],
+      ['bind', 'D:\\data', '/data'],
+      ['bind', '\\\\server\\share', '/share'],
     ]);
   });
 
@@ -283,8 +298,8 @@ describe('services in their long form', () => {
     expect(brief(errors)).toEqual([
       '4:13: invalid port "99999:80": host port 99999 is out of range (0-65535)',
       '4:25: a port in the long syntax needs a `target` (the container port)',
-      '5:24: "10" is not a duration (write it like 30s, 1m30s, 500ms or 2h)',
-      '6:16: "lots" is not a size (write it like 64m, 512k, 1g or a number of bytes)',
+      '5:24: services.web.stop_grace_period: "10" is not a duration (write it like 30s, 1m30s, 500ms or 2h)',
+      '6:16: services.web.mem_limit: "lots" is not a size (write it like 64m, 512k, 1g or a number of bytes)',
       '7:14: restart must be no, always, on-failure[:max-retries] or unless-stopped, not "sometimes"',
       '8:15: volume "data:relative": the mount point relative must be an absolute path in the container',
       '9:26: healthcheck.test must start with "CMD", "CMD-SHELL" or "NONE" (or be a string, run with the shell), not "RUN"',

@@ -57,9 +57,18 @@ describe('YAML phase', () => {
     expect(getPath(docs[0], 'services', 'web', 'environment')!.tag).toBe('!override');
   });
 
-  it('reads YAML 1.1 octal as Compose does, and turns every key into a string', () => {
-    const { docs } = parse('a: 0440\nb: 0o17\nc: 012.5\n1: one\ntrue: yes\nnull: x\n');
-    expect(plain(docs[0])).toEqual({ a: 288, b: 15, c: 12.5, '1': 'one', true: 'yes', null: 'x' });
+  it('reads YAML 1.1 octal as Compose does; quoted keys that look like numbers are names', () => {
+    const { docs } = parse('a: 0440\nb: 0o17\nc: 012.5\n"1": one\n\'true\': yes\n');
+    expect(plain(docs[0])).toEqual({ a: 288, b: 15, c: 12.5, '1': 'one', true: 'yes' });
+  });
+
+  it('refuses non-string keys as compose-go does, at their place', () => {
+    expect(parse('services:\n  123:\n    image: x\n').errors).toEqual(['2:3: non-string key in services: 123; quote it ("123") if it is meant as a name']);
+    expect(parse('services:\n  a:\n    environment:\n      1: FOO\n').errors).toEqual(['4:7: non-string key in services.a.environment: 1; quote it ("1") if it is meant as a name']);
+    expect(parse('true: x\n1.5: y\n').errors).toEqual([
+      '1:1: non-string key at top level: true; quote it ("true") if it is meant as a name',
+      '2:1: non-string key at top level: 1.5; quote it ("1.5") if it is meant as a name',
+    ]);
   });
 
   it('treats later documents of a file as more documents (overrides)', () => {

@@ -1,7 +1,8 @@
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import type { Diagnostics } from '../diagnostics.js';
-import { joinPtr, type SourceMap, type Src } from '../tree.js';
+import { joinPtr, splitPtr, type SourceMap, type Src } from '../tree.js';
+import { isWindowsPath } from '../syntax/volumes.js';
 import { parseBytes, parseDuration, UnitError } from '../syntax/units.js';
 
 /**
@@ -60,7 +61,13 @@ export class At {
   /** An absolute path: `~` is the home directory, relative paths start at this node's base directory. */
   absPath(p: string): string {
     const expanded = p === '~' ? homedir() : p.startsWith('~/') ? homedir() + p.slice(1) : p;
-    return isAbsolute(expanded) ? expanded : resolve(this.baseDir, expanded);
+    // A Windows absolute path is kept as written, as compose-go keeps it, not joined to the project's directory.
+    return isAbsolute(expanded) || isWindowsPath(expanded) ? expanded : resolve(this.baseDir, expanded);
+  }
+
+  /** The key this cursor is at, as a user writes it: `services.web.mem_limit`. */
+  get keyPath(): string {
+    return splitPtr(this.ptr).join('.');
   }
 
   duration(v: unknown): number | undefined {
@@ -69,7 +76,7 @@ export class At {
       return parseDuration(String(v));
     } catch (err) {
       if (!(err instanceof UnitError)) throw err;
-      this.error(err.message);
+      this.error(`${this.keyPath}: ${err.message}`);
       return undefined;
     }
   }
@@ -80,7 +87,7 @@ export class At {
       return parseBytes(v as string | number);
     } catch (err) {
       if (!(err instanceof UnitError)) throw err;
-      this.error(err.message);
+      this.error(`${this.keyPath}: ${err.message}`);
       return undefined;
     }
   }

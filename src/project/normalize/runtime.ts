@@ -1,4 +1,5 @@
 import { splitShellWords, ShellWordsError } from '../syntax/shellwords.js';
+import { extraHosts } from './hosts.js';
 import type {
   BlkioConfig,
   BuildConfig,
@@ -54,7 +55,7 @@ export function normalizeBuild(v: unknown, at: At): BuildConfig | undefined {
     no_cache_filter: stringList(o.no_cache_filter),
     additional_contexts: {},
     pull: at.child('pull').bool(o.pull) ?? false,
-    extra_hosts: {},
+    extra_hosts: extraHosts(o.extra_hosts, at.child('extra_hosts')),
     secrets: normalizeFileRefs(o.secrets, at.child('secrets')),
     tags: stringList(o.tags),
     ulimits: normalizeUlimits(o.ulimits, at.child('ulimits')),

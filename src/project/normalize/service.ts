@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { DependencyCondition, LoggingConfig, ServiceConfig, ServiceDependency, ServiceNetworkConfig, ServiceProviderConfig } from '../types.js';
 import { assignDefined, extensionsOf, isObj, keyValues, scalarString, stringList, type At, type Obj } from './context.js';
+import { extraHosts } from './hosts.js';
 import { normalizeDevices, normalizeExpose, normalizeFileRefs, normalizePorts, normalizeVolumes } from './mounts.js';
 import {
   normalizeBlkio,
@@ -110,6 +111,7 @@ export function normalizeService(name: string, raw: Obj, at: At): ServiceConfig 
     pids_limit: num('pids_limit', 'integer'),
     platform: str('platform'),
     provider: provider(raw.provider),
+    pull_refresh_after: str('pull_refresh_after'),
     pull_policy: (str('pull_policy') === 'if_not_present' ? 'missing' : str('pull_policy')) as ServiceConfig['pull_policy'],
     restart: restartPolicy(str('restart'), at.child('restart')),
     runtime: str('runtime'),
@@ -195,37 +197,6 @@ function serviceModels(v: unknown): ServiceConfig['models'] {
   const out: ServiceConfig['models'] = {};
   if (Array.isArray(v)) for (const m of v) out[scalarString(m)] = null;
   else if (isObj(v)) for (const [k, m] of Object.entries(v)) out[k] = isObj(m) ? (m as ServiceConfig['models'][string]) : null;
-  return out;
-}
-
-/** extra_hosts as `host: ip` (or a list of ips) or `host=ip` / `host:ip` strings; addresses may be in brackets. */
-function extraHosts(v: unknown, at: At): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  const add = (host: string, ips: string[], here: At) => {
-    if (host === '' || /[:=]/.test(host)) {
-      here.error(`extra_hosts: bad host name "${host}"`);
-      return;
-    }
-    for (const raw of ips) {
-      const ip = raw.replace(/^\[(.*)\]$/, '$1');
-      if (ip !== 'host-gateway' && isIP(ip) === 0) here.error(`extra_hosts: "${ip}" for ${host} is not an IP address (or host-gateway)`);
-      (out[host] ??= []).push(ip);
-    }
-  };
-  if (Array.isArray(v)) {
-    v.forEach((entry, i) => {
-      const s = scalarString(entry);
-      const sep = s.includes('=') ? '=' : ':';
-      const cut = s.indexOf(sep);
-      if (cut < 0) {
-        at.child(i).error(`extra_hosts: "${s}" has no address; write host=ip`);
-        return;
-      }
-      add(s.slice(0, cut), s.slice(cut + 1).split(','), at.child(i));
-    });
-  } else if (isObj(v)) {
-    for (const [host, ips] of Object.entries(v)) add(host, Array.isArray(ips) ? ips.map(scalarString) : [scalarString(ips)], at.child(host));
-  }
   return out;
 }
 

@@ -47,12 +47,19 @@ export function parseVolumeString(spec: string): ShortVolume {
 }
 
 export function isHostPath(source: string): boolean {
-  return source !== '' && './~'.includes(source[0]!);
+  return (source !== '' && './~'.includes(source[0]!)) || isWindowsPath(source);
+}
+
+/** `C:\dir`, `C:/dir` or `\\server\share`: a Windows host path, kept as written (a file may be shared with Windows users). */
+export function isWindowsPath(p: string): boolean {
+  return /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
 }
 
 /**
- * Splits on colons, except inside `${...}`. Unlike compose-go, a one-letter
- * source is a volume name, not a Windows drive: this engine runs on Linux.
+ * Splits on colons, except inside `${...}` and after a Windows drive letter
+ * (`C:\dir:/app`, or `C:/dir:/app` where a target follows). Unlike
+ * compose-go, a one-letter source before `:/target` alone stays a volume
+ * name (`a:/data`): this engine runs on Linux.
  */
 function splitVolumeString(spec: string): string[] {
   const parts: string[] = [];
@@ -62,7 +69,8 @@ function splitVolumeString(spec: string): string[] {
     const c = spec[i]!;
     if (c === '$' && spec[i + 1] === '{') depth++;
     else if (c === '}' && depth > 0) depth--;
-    if (c === ':' && depth === 0) {
+    const drive = parts.length === 0 && /^[A-Za-z]$/.test(buf) && (spec[i + 1] === '\\' || (spec[i + 1] === '/' && spec.indexOf(':/', i + 1) > 0));
+    if (c === ':' && depth === 0 && !drive) {
       parts.push(buf);
       buf = '';
       continue;

@@ -51,6 +51,8 @@ export interface ExtractOptions {
   what: string;
   /** Refuse tars whose uncompressed size exceeds this (decompression bombs). */
   maxBytes?: number;
+  /** The layer root's mode whatever the tar's `./` entry says (`docker import` forces 0755). */
+  rootMode?: number;
 }
 
 export const RECIPE_FILE = 'tar-split.gz';
@@ -62,7 +64,7 @@ const UMASK = (() => { const m = process.umask(0o022); process.umask(m); return 
 const ALLOWED_XATTR_PREFIXES = ['security.', 'user.', 'system.posix_acl_access', 'system.posix_acl_default'];
 
 export async function extractLayer(input: Readable, staging: string, opts: ExtractOptions): Promise<ExtractedLayer> {
-  const writer = new LayerWriter(staging, opts.what);
+  const writer = new LayerWriter(staging, opts.what, opts.rootMode);
   const recorder = new RecipeRecorder(join(staging, RECIPE_FILE));
   const hash = createHash('sha256');
   let bytes = 0;
@@ -141,7 +143,7 @@ class LayerWriter {
   contentBytes = 0;
   entries = 0;
 
-  constructor(staging: string, private readonly what: string) {
+  constructor(staging: string, private readonly what: string, private readonly rootMode?: number) {
     this.root = join(staging, 'diff');
     this.orphans = join(staging, 'orphans');
     mkdirSync(this.root, { mode: 0o755 });
@@ -191,7 +193,7 @@ class LayerWriter {
     if (rel === '') {
       if (header.type !== 'directory') throw this.refuse(`entry "${header.name}" would replace the layer root with a ${header.type}`);
       lchownSync(full, uidOf(header), gidOf(header));
-      chmodSync(full, mode);
+      chmodSync(full, this.rootMode ?? mode);
       this.dirTimes.set('', mtime);
       this.addXattrs('', xattrs);
       return drain(stream);

@@ -27,7 +27,8 @@ export interface ImportOptions {
 
 export async function importRootfsTar(store: ImageStore, tar: Readable | string, opts: ImportOptions = {}): Promise<AddedImage> {
   const source = opts.source ?? (typeof tar === 'string' ? tar : '-');
-  const layer = await store.addLayerFromTar(tar, { what: `the root filesystem tar ${source === '-' ? 'on stdin' : source}` });
+  // As Docker: the root is 0755 whatever the tar's `./` entry says (a 0700 root would lock every non-root user out of the image).
+  const layer = await store.addLayerFromTar(tar, { what: `the root filesystem tar ${source === '-' ? 'on stdin' : source}`, rootMode: 0o755 });
   const created = new Date().toISOString();
   const message = opts.message ?? `Imported from ${source}`;
   const config: OciImage = {

@@ -40,6 +40,8 @@ export interface AddLayerOptions {
   maxBytes?: number;
   /** Names the layer in errors. */
   what?: string;
+  /** The layer root's mode whatever the tar says (see ExtractOptions). */
+  rootMode?: number;
 }
 
 /** Called under the store lock once the layer is in place, so that gc cannot take it before an image refers to it. */
@@ -93,7 +95,7 @@ export class LayerStore {
     let committed = false;
     try {
       const { stream } = await decompressed(input, what);
-      const extracted = await extractLayer(stream, staging, { what, ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}) });
+      const extracted = await extractLayer(stream, staging, { what, ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}), ...(opts.rootMode !== undefined ? { rootMode: opts.rootMode } : {}) });
       if (opts.expectDiffId !== undefined && extracted.diffId !== opts.expectDiffId) {
         throw new UserError(`${what} refused: its content has DiffID ${extracted.diffId}, but the image config says ${opts.expectDiffId}`, 1,
           'The archive is corrupt or was tampered with; nothing of the layer was kept.');
