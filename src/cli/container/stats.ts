@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import type { ContainerStats } from '../../engine/types.js';
+import type { ContainerStats, Engine } from '../../engine/types.js';
 import { cpuPercent, memoryInUse } from '../../engine/stats.js';
 import { objectEngine } from '../objects.js';
 import { renderTemplate, table } from '../present/docker.js';
@@ -61,28 +61,36 @@ export function renderStats(rows: StatsRow[], format?: string): string {
   ]);
 }
 
-interface StatsFlags { all?: boolean; stream?: boolean; trunc?: boolean; format?: string }
+export interface StatsFlags { all?: boolean; stream?: boolean; trunc?: boolean; format?: string }
 
-export function defineStats(c: Command): Command {
+/** The stats flags docker stats and compose stats share. */
+export function statsOptions(c: Command): Command {
   return c
-    .description("Display a live stream of containers' resource usage statistics")
-    .argument('[container...]')
     .option('-a, --all', 'Show all containers (default shows just running)')
     .option('--no-stream', 'Disable streaming stats and only pull the first result')
     .option('--no-trunc', 'Do not truncate output')
-    .option('--format <string>', "Format output using a template ('table', 'json' or a Go-like template)")
+    .option('--format <string>', "Format output using a template ('table', 'json' or a Go-like template)");
+}
+
+/** Prints readings a second apart for the containers `ids` names: once with --no-stream, else until interrupted. */
+export async function printStats(engine: Engine, ids: string[], o: StatsFlags): Promise<void> {
+  let before = await Promise.all(ids.map((id) => engine.containers.stats(id)));
+  for (;;) {
+    await sleep(1000);
+    const after = await Promise.all(ids.map((id) => engine.containers.stats(id)));
+    const text = renderStats(after.map((a, i) => statsRow(before[i]!, a, o.trunc === false)), o.format);
+    // A terminal is redrawn in place, as docker stats does; a pipe gets one table per second.
+    process.stdout.write(o.stream !== false && process.stdout.isTTY ? `\x1b[2J\x1b[H${text}` : text);
+    if (o.stream === false) return;
+    before = after;
+  }
+}
+
+export function defineStats(c: Command): Command {
+  return statsOptions(c.description("Display a live stream of containers' resource usage statistics").argument('[container...]'))
     .action(async (refs: string[], o: StatsFlags, cmd: Command) => {
       const engine = await objectEngine(cmd, 'container');
       const ids = refs.length ? refs : (await engine.containers.list({ all: o.all ?? false })).map((c) => c.id);
-      let before = await Promise.all(ids.map((id) => engine.containers.stats(id)));
-      for (;;) {
-        await sleep(1000);
-        const after = await Promise.all(ids.map((id) => engine.containers.stats(id)));
-        const text = renderStats(after.map((a, i) => statsRow(before[i]!, a, o.trunc === false)), o.format);
-        // A terminal is redrawn in place, as docker stats does; a pipe gets one table per second.
-        process.stdout.write(o.stream !== false && process.stdout.isTTY ? `\x1b[2J\x1b[H${text}` : text);
-        if (o.stream === false) return;
-        before = after;
-      }
+      await printStats(engine, ids, o);
     });
 }

@@ -1,0 +1,74 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, BUSYBOX, prepareBackend, releaseBackend } from './helpers.js';
+import { Scenario, disposeBuild, ensureBuilt } from './cli.js';
+
+/**
+ * Compose v2's scale, volumes, stats and publish, on both backends with the
+ * same assertions: scale sets a service's replicas and leaves the others;
+ * volumes lists the project's volumes (of some services); stats reads each
+ * container once with --no-stream; publish is refused in one sentence.
+ */
+const FILE = `services:
+  web:
+    image: ${BUSYBOX}
+    command: ["sleep", "600"]
+    init: true
+    volumes: [data:/data]
+  side:
+    image: ${BUSYBOX}
+    command: ["sleep", "600"]
+    init: true
+    volumes: [cache:/cache]
+volumes:
+  data: {}
+  cache: {}
+`;
+
+describe.each(BACKENDS)('scale, volumes, stats and publish on %s', (backend) => {
+  const scenarios: Scenario[] = [];
+  beforeAll(async () => {
+    await Promise.all([prepareBackend(backend), ensureBuilt()]);
+  });
+  afterEach(() => {
+    for (const s of scenarios.splice(0)) s.dispose();
+  });
+  afterAll(async () => {
+    disposeBuild();
+    await releaseBackend(backend);
+  });
+
+  it('scale, volumes, stats --no-stream, publish', async () => {
+    const s = new Scenario(backend);
+    scenarios.push(s);
+    s.write('compose.yaml', FILE);
+    await s.ok(['up', '-d']);
+    const services = async () => (await s.ok(['ps', '--format', '{{.Service}}'])).stdout.split('\n').filter(Boolean).sort();
+
+    await s.ok(['scale', 'web=3']);
+    expect(await services()).toEqual(['side', 'web', 'web', 'web']);
+    await s.ok(['scale', 'web=1', 'side=2']);
+    expect(await services()).toEqual(['side', 'side', 'web']);
+    const bad = await s.compose(['scale', 'nope=2']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('no such service: nope');
+    expect((await s.compose(['scale', 'web']))).toMatchObject({ code: 1 });
+
+    expect((await s.ok(['volumes'])).stdout).toMatch(new RegExp(`^DRIVER\\s+VOLUME NAME\\nlocal\\s+${s.name}_cache\\nlocal\\s+${s.name}_data\\n$`));
+    expect((await s.ok(['volumes', '-q', 'web'])).stdout).toBe(`${s.name}_data\n`);
+    expect((await s.ok(['volumes', '--format', '{{.Name}} {{.Driver}}', 'side'])).stdout).toBe(`${s.name}_cache local\n`);
+
+    const stats = (await s.ok(['stats', '--no-stream', '--format', 'json', 'side'])).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Name: string; PIDs: string; MemUsage: string });
+    expect(stats.map((r) => r.Name).sort()).toEqual([`${s.name}-side-1`, `${s.name}-side-2`]);
+    for (const r of stats) {
+      expect(Number(r.PIDs)).toBeGreaterThanOrEqual(1);
+      expect(r.MemUsage).toMatch(/^\d+(\.\d+)?[KMG]?i?B \/ \d/);
+    }
+
+    const publish = await s.compose(['publish', 'registry.example/app:1']);
+    expect(publish.code).toBe(1);
+    expect(publish.stderr).toContain('publish is not supported: tscompose cannot store a Compose application as an OCI artifact in a registry');
+
+    await s.ok(['down', '-v', '-t', '0']);
+    expect(s.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
+  });
+});
