@@ -7,6 +7,7 @@ import type { Plan } from '../planner/plan.js';
 import { reconcile, selectServices, type ReconcileOptions } from '../planner/reconcile.js';
 import { checkPortConflicts } from '../planner/port-conflicts.js';
 import { checkSupport } from '../planner/service-support.js';
+import { serviceHooks } from '../planner/hooks.js';
 import type { Reporter } from './progress.js';
 
 /**
@@ -55,18 +56,21 @@ export async function converge(engine: Engine, project: Project, o: CreateOption
     if (images.length) await runImageActions(project, engine, images, report.progress, imageOptions);
     const plan = reconcile(project, await observe(engine, project.name, project), o);
     for (const w of plan.warnings) report.warning(w);
-    const result = await execute(plan, engine, report.progress, { signal: o.signal });
+    const result = await execute(plan, engine, report.progress, { signal: o.signal, hooks: serviceHooks(project) });
     throwIfFailed(result);
     return { images, plan, result };
   });
 }
 
-/** Runs a plan of the other verbs (down, stop, start...) in a block of progress: no images, nothing to decide. */
-export async function runPlan(engine: Engine, plan: Plan, title: string, report: Reporter, dryRun = false): Promise<{ plan: Plan; result?: ExecuteResult }> {
+/**
+ * Runs a plan of the other verbs (down, stop, start...) in a block of progress: no images, nothing to
+ * decide; with the loaded `project`, its services' hooks run around starts and stops.
+ */
+export async function runPlan(engine: Engine, plan: Plan, title: string, report: Reporter, dryRun = false, project?: Project): Promise<{ plan: Plan; result?: ExecuteResult }> {
   if (dryRun) return { plan };
   return report.block(title, async () => {
     for (const w of plan.warnings) report.warning(w);
-    const result = await execute(plan, engine, report.progress);
+    const result = await execute(plan, engine, report.progress, { hooks: serviceHooks(project) });
     throwIfFailed(result);
     return { plan, result };
   });

@@ -38,5 +38,5 @@ export async function down(engine: Engine, project: ProjectRef, options: DownOpt
     removeOrphans: options.removeOrphans,
     timeout: options.timeout,
   });
-  return runPlan(engine, plan, 'Running', new Reporter(listener), options.dryRun);
+  return runPlan(engine, plan, 'Running', new Reporter(listener), options.dryRun, file);
 }

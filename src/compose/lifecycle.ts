@@ -44,7 +44,7 @@ export async function start(engine: Engine, project: ProjectRef, o: StartOptions
   const plan = file
     ? reconcile(file, state, { services: o.services ?? [], onlyExisting: true, wait: o.wait, waitTimeoutMs: o.waitTimeoutMs })
     : planStartFromLabels(containers);
-  return runPlan(engine, plan, 'Starting', new Reporter(listener), o.dryRun);
+  return runPlan(engine, plan, 'Starting', new Reporter(listener), o.dryRun, file);
 }
 
 export interface StopOptions extends ServicesOptions {
@@ -54,7 +54,7 @@ export interface StopOptions extends ServicesOptions {
 
 export async function stop(engine: Engine, project: ProjectRef, o: StopOptions = {}, listener?: ComposeListener): Promise<PlanResult> {
   const plan = planStop(selectContainers(await observed(engine, project), o.services ?? []), o.timeout);
-  return runPlan(engine, plan, 'Stopping', new Reporter(listener), o.dryRun);
+  return runPlan(engine, plan, 'Stopping', new Reporter(listener), o.dryRun, loadedProject(project));
 }
 
 export interface RestartOptions extends StopOptions {

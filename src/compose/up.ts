@@ -3,6 +3,7 @@ import type { Project } from '../project/types.js';
 import { enableServices } from '../project/profiles.js';
 import { planStops } from '../planner/down.js';
 import { execute } from '../planner/execute.js';
+import { serviceHooks } from '../planner/hooks.js';
 import { observe } from '../planner/observe.js';
 import { PlanBuilder } from '../planner/plan.js';
 import { UserError } from '../util/errors.js';
@@ -83,7 +84,7 @@ async function attachAndStop(engine: Engine, target: Project, o: UpOptions, a: U
 
   // Stop the project: on an abort, or on the interrupt; `kill` (a second interrupt) kills instead.
   if (result.reason === 'abort') report.info('Aborting on container exit...');
-  const forced = await stopProject(engine, project, services, o.timeout, a.kill, report);
+  const forced = await stopProject(engine, target, services, o.timeout, a.kill, report);
   if (result.reason === 'interrupted') return 130;
   if (a.exitCodeFrom) {
     const c = containers.find((x) => serviceOf(x) === a.exitCodeFrom);
@@ -93,8 +94,8 @@ async function attachAndStop(engine: Engine, target: Project, o: UpOptions, a: U
 }
 
 /** Stops the project's containers (of `services`, or all); true when `kill` fired and they were killed instead. */
-async function stopProject(engine: Engine, project: string, services: string[], timeout: number | undefined, kill: AbortSignal | undefined, report: Reporter): Promise<boolean> {
-  const observed = await observe(engine, project);
+async function stopProject(engine: Engine, project: Project, services: string[], timeout: number | undefined, kill: AbortSignal | undefined, report: Reporter): Promise<boolean> {
+  const observed = await observe(engine, project.name);
   const containers = Object.values(observed.containers)
     .flat()
     .filter((c) => !services.length || services.includes(c.service));
@@ -106,7 +107,7 @@ async function stopProject(engine: Engine, project: string, services: string[], 
     if (kill?.aborted) force.abort();
     kill?.addEventListener('abort', onKill, { once: true });
     try {
-      const stopping = execute(b.build(), engine, report.progress, { signal: force.signal });
+      const stopping = execute(b.build(), engine, report.progress, { signal: force.signal, hooks: serviceHooks(project) });
       const forced = new Promise<'forced'>((resolve) => force.signal.addEventListener('abort', () => resolve('forced'), { once: true }));
       if ((await Promise.race([stopping, forced])) !== 'forced') return false;
       const killPlan = new PlanBuilder();

@@ -3,11 +3,14 @@ import type { EventStatus, ProgressSink } from './progress.js';
 import { NotFoundError, UserError, errorMessage } from '../util/errors.js';
 import type { ContainerRef, Operation, Plan, PlanNode } from './plan.js';
 import { waitForCondition } from './wait.js';
+import { runHooks, type ServiceHooks } from './hooks.js';
 
 export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Poll interval of wait operations. */
   pollMs?: number;
+  /** The services' post_start and pre_stop hooks, run after each start and before each stop. */
+  hooks?: ServiceHooks;
 }
 
 export interface NodeFailure {
@@ -120,9 +123,13 @@ async function perform(
     }
     case 'StartContainer':
       await engine.containers.start(idOf(op.container));
+      if (options.hooks) await runHooks(engine, idOf(op.container), 'post_start', options.hooks);
       return;
     case 'StopContainer':
-      return tolerateMissing(() => engine.containers.stop(idOf(op.container), op.timeout));
+      return tolerateMissing(async () => {
+        if (options.hooks) await runHooks(engine, idOf(op.container), 'pre_stop', options.hooks);
+        await engine.containers.stop(idOf(op.container), op.timeout);
+      });
     case 'KillContainer':
       await engine.containers.kill(idOf(op.container), op.signal);
       return;

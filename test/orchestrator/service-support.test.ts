@@ -34,7 +34,7 @@ describe('service properties the native engine cannot honour', () => {
       'compose.yaml',
       `services:
   a: { image: ${BUSYBOX}, command: [sleep, "60"], volumes: [data:/data], networks: [n] }
-  b: { image: ${BUSYBOX}, command: [sleep, "60"], pid: host, devices: ["/dev/null:/dev/xnull"], post_start: [{ command: [echo, hi] }], networks: [n] }
+  b: { image: ${BUSYBOX}, command: [sleep, "60"], pid: host, devices: ["/dev/null:/dev/xnull"], pre_start: [{ command: [echo, hi] }], networks: [n] }
 networks: { n: { internal: true } }
 volumes: { data: {} }
 `,
@@ -43,7 +43,7 @@ volumes: { data: {} }
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('service b: devices are not supported by the native engine (drop devices:, or use privileged: true, or use --backend docker)');
     expect(r.stderr).toContain('service b: sharing the pid namespace (host, service: or container:) is not supported by the native engine');
-    expect(r.stderr).toContain('service b: post_start hooks are not run by tscompose yet');
+    expect(r.stderr).toContain('service b: pre_start hooks are not run by tscompose yet');
     expect(s.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
 
     s.write('compose.yaml', `services:\n  a: { image: ${BUSYBOX}, command: [sleep, "60"], ports: ["127.0.0.1:18431:80"] }\n  b: { image: ${BUSYBOX}, command: [sleep, "60"], ports: ["18431:81"] }\n`);

@@ -281,8 +281,12 @@ const SAMPLES: Record<string, Sample> = {
   working_dir: S('working_dir: /srv'),
 };
 
-/** Honoured where `up` acts on it rather than the planner: checked end to end (test/orchestrator/service-support.test.ts). */
-const UP_LEVEL = ['attach'];
+/**
+ * Honoured where the compose layer acts on it rather than the planner's operations: checked end to end
+ * (attach: test/orchestrator/service-support.test.ts; the hooks, run by the executor around each start and
+ * stop: test/orchestrator/hooks.test.ts).
+ */
+const UP_LEVEL = ['attach', 'post_start', 'pre_stop'];
 
 const images = { images: { inspect: async () => ({ id: 'sha256:x' }) } } as unknown as Engine;
 
@@ -343,8 +347,8 @@ describe('every classified property is checked', () => {
   });
 
   it('names every refused property of every service at once, and only of the services up starts', async () => {
-    const { project } = await load('services:\n  a: { image: busybox, pid: host, gpus: all }\n  b: { image: busybox, post_start: [{ command: [x] }] }\n  c: { image: busybox, storage_opt: { size: 1G } }\n');
-    expect(() => checkSupport(project, 'native', ['a', 'b'])).toThrow(/service a: gpus.*\nservice a: sharing the pid.*\nservice b: post_start/s);
+    const { project } = await load('services:\n  a: { image: busybox, pid: host, gpus: all }\n  b: { image: busybox, pre_start: [{ command: [x] }] }\n  c: { image: busybox, storage_opt: { size: 1G } }\n');
+    expect(() => checkSupport(project, 'native', ['a', 'b'])).toThrow(/service a: gpus.*\nservice a: sharing the pid.*\nservice b: pre_start/s);
     expect(() => checkSupport(project, 'native', ['c'])).toThrow(/^service c: storage_opt/);
   });
 });
