@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { run, type RunResult } from '../../src/util/proc.js';
 import { repoRoot } from '../support/cache.js';
 import type { BackendName } from '../../src/engine/types.js';
-import { BUSYBOX, dockerCleanup, dockerLeftovers, nativeLeftovers, uniqueName } from './helpers.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { BUSYBOX, dockerCleanup, dockerLeftovers, nativeLeftovers, prepareBackend, releaseBackend, uniqueName } from './helpers.js';
 import { forceRemoveRoot, hostLeftovers, importBusybox } from '../native-engine/support.js';
 
 let cliMain = join(repoRoot, 'dist/cli/main.js');
@@ -116,3 +117,28 @@ export class Scenario {
   }
 }
 
+
+/**
+ * The set-up a describe block of CLI scenarios shares: the backend prepared
+ * and the CLI built before its tests, every scenario disposed after each test
+ * (its leak check included), the backend released at the end. Returns the
+ * factory the tests make their scenarios with.
+ */
+export function useScenarios(backend: BackendName): () => Scenario {
+  const scenarios: Scenario[] = [];
+  beforeAll(async () => {
+    await Promise.all([prepareBackend(backend), ensureBuilt()]);
+  });
+  afterEach(() => {
+    for (const s of scenarios.splice(0)) s.dispose();
+  });
+  afterAll(async () => {
+    disposeBuild();
+    await releaseBackend(backend);
+  });
+  return () => {
+    const s = new Scenario(backend);
+    scenarios.push(s);
+    return s;
+  };
+}

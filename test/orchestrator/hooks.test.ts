@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, BUSYBOX, prepareBackend, releaseBackend } from './helpers.js';
-import { Scenario, disposeBuild, ensureBuilt } from './cli.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, BUSYBOX } from './helpers.js';
+import { useScenarios } from './cli.js';
 
 /**
  * post_start and pre_stop hooks, on both backends with the same assertions:
@@ -33,21 +33,10 @@ volumes:
 `;
 
 describe.each(BACKENDS)('lifecycle hooks on %s', (backend) => {
-  const scenarios: Scenario[] = [];
-  beforeAll(async () => {
-    await Promise.all([prepareBackend(backend), ensureBuilt()]);
-  });
-  afterEach(() => {
-    for (const s of scenarios.splice(0)) s.dispose();
-  });
-  afterAll(async () => {
-    disposeBuild();
-    await releaseBackend(backend);
-  });
+  const scenario = useScenarios(backend);
 
   it('post_start after the start and pre_stop before the stop, each with its user, dir and environment; a failing hook fails up', async () => {
-    const s = new Scenario(backend);
-    scenarios.push(s);
+    const s = scenario();
     s.write('compose.yaml', FILE);
     await s.ok(['up', '-d', 'app']);
     expect((await s.ok(['exec', '-T', 'app', 'cat', '/marks/post'])).stdout).toBe('1234 hi /tmp\n');

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX, prepareBackend, releaseBackend } from './helpers.js';
-import { Scenario, disposeBuild, ensureBuilt } from './cli.js';
+import { describe, expect, it } from 'vitest';
+import { BUSYBOX } from './helpers.js';
+import { useScenarios } from './cli.js';
 
 /**
  * End to end on the native engine: what the engine cannot honour stops `up`
@@ -10,23 +10,7 @@ import { Scenario, disposeBuild, ensureBuilt } from './cli.js';
  * table itself is checked property by property in test/planner/service-support.test.ts.
  */
 describe('service properties the native engine cannot honour', () => {
-  const scenarios: Scenario[] = [];
-  const scenario = () => {
-    const s = new Scenario('native');
-    scenarios.push(s);
-    return s;
-  };
-
-  beforeAll(async () => {
-    await Promise.all([prepareBackend('native'), ensureBuilt()]);
-  });
-  afterEach(() => {
-    for (const s of scenarios.splice(0)) s.dispose();
-  });
-  afterAll(async () => {
-    disposeBuild();
-    await releaseBackend('native');
-  });
+  const scenario = useScenarios('native');
 
   it('up refuses them (and a host port published twice) before creating anything, naming service and fix', async () => {
     const s = scenario();

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, BUSYBOX, prepareBackend, releaseBackend } from './helpers.js';
-import { Scenario, disposeBuild, ensureBuilt } from './cli.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, BUSYBOX } from './helpers.js';
+import { useScenarios } from './cli.js';
 
 /**
  * Compose v2's scale, volumes, stats and publish, on both backends with the
@@ -25,21 +25,10 @@ volumes:
 `;
 
 describe.each(BACKENDS)('scale, volumes, stats and publish on %s', (backend) => {
-  const scenarios: Scenario[] = [];
-  beforeAll(async () => {
-    await Promise.all([prepareBackend(backend), ensureBuilt()]);
-  });
-  afterEach(() => {
-    for (const s of scenarios.splice(0)) s.dispose();
-  });
-  afterAll(async () => {
-    disposeBuild();
-    await releaseBackend(backend);
-  });
+  const scenario = useScenarios(backend);
 
   it('scale, volumes, stats --no-stream, publish', async () => {
-    const s = new Scenario(backend);
-    scenarios.push(s);
+    const s = scenario();
     s.write('compose.yaml', FILE);
     await s.ok(['up', '-d']);
     const services = async () => (await s.ok(['ps', '--format', '{{.Service}}'])).stdout.split('\n').filter(Boolean).sort();
