@@ -10,7 +10,8 @@ import { BUSYBOX, disposeNativeBuild, forceRemoveRoot, importBusybox, nativeBuil
  * A 40 MB state root filled by a container's log (no cap asked for): the
  * verbs that free space work, the monitor backs off instead of spinning on
  * failing writes and says how much it dropped, `ps` tells the truth, exit
- * codes are recorded, and an image import says "no space left on device".
+ * codes are recorded, a stopped `restart: always` container stays stopped,
+ * and an image import says "no space left on device".
  */
 
 const FILE = `services:
@@ -21,6 +22,10 @@ const FILE = `services:
   quiet:
     image: ${BUSYBOX}
     command: ["sleep", "600"]
+  keeper:
+    image: ${BUSYBOX}
+    command: ["sleep", "600"]
+    restart: always
 `;
 
 function freeBytes(path: string): number {
@@ -73,7 +78,7 @@ describe('a full state root', () => {
       console.log(`monitor CPU while the disk is full: ${(share * 100).toFixed(2)} %`);
       expect(share).toBeLessThan(0.02);
       const ps = await compose(['ps', '--format', '{{.Service}} {{.State}}']);
-      expect(ps.stdout.split('\n').filter(Boolean).sort()).toEqual(['quiet running', 'spew running']);
+      expect(ps.stdout.split('\n').filter(Boolean).sort()).toEqual(['keeper running', 'quiet running', 'spew running']);
 
       // Room again for a moment: the monitor says what it dropped.
       const log = join(root.state, 'containers', spew, 'container.log');
@@ -95,6 +100,11 @@ describe('a full state root', () => {
       const quiet = (await compose(['ps', '-q', 'quiet'])).stdout.trim();
       const rm = await run(process.execPath, [cli, 'container', 'rm', '-f', quiet], { env: { ...process.env, ...root.env } });
       expect(rm.code, rm.stderr).toBe(0);
+      // A restart policy does not undo a stop on a full disk: the user's intent is recorded all the same.
+      const stopKeeper = await compose(['stop', '-t', '1', 'keeper']);
+      expect(stopKeeper.code, stopKeeper.stderr).toBe(0);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect((await compose(['ps', '-a', '--format', '{{.Service}} {{.State}}'])).stdout).toMatch(/^keeper exited$/m);
       const stop = await compose(['stop', '-t', '1', 'spew']);
       expect(stop.code, stop.stderr).toBe(0);
       // PID 1 (sh) has no handler for SIGTERM: killed, 137, and recorded so on a full disk.

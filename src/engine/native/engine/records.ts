@@ -1,7 +1,8 @@
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, statePath } from '../../../util/paths.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../../util/atomic.js';
+import { isNoSpace } from '../../../util/errors.js';
 import type { NetworkAttachment, PortMapping, RestartPolicy } from '../../types.js';
 
 /**
@@ -137,13 +138,48 @@ function defaultRecord(id: string): EngineRecord {
 }
 
 export function readIntent(id: string): Intent | undefined {
-  return readJsonIfExists<Intent>(new EnginePaths(id).intent);
+  const path = new EnginePaths(id).intent;
+  let link: string | undefined;
+  try {
+    link = readlinkSync(path);
+  } catch {
+    /* a file (EINVAL), or none */
+  }
+  return link !== undefined ? intentOfLink(link) : readJsonIfExists<Intent>(path);
 }
 
+/**
+ * The intent is what stops the supervisor restarting a container its user
+ * stopped, so it must be recorded on a full disk too: when there is no block
+ * for the file, it becomes a symlink whose target is the intent on one short
+ * line (a symlink under 60 bytes lives in its inode, on ext4 as on tmpfs),
+ * as the monitor does with its exit record.
+ */
 export function writeIntent(id: string, intent: Intent): void {
   const p = new EnginePaths(id);
   ensureDir(p.dir);
-  writeJsonAtomic(p.intent, intent, 0o600, { durable: false });
+  try {
+    writeJsonAtomic(p.intent, intent, 0o600, { durable: false });
+  } catch (err) {
+    if (!isNoSpace(err)) throw err;
+    const tmp = `${p.intent}.nospace`;
+    rmSync(tmp, { force: true });
+    symlinkSync(linkOfIntent(intent), tmp);
+    renameSync(tmp, p.intent);
+  }
+}
+
+/** "<wanted> <generation> <manually stopped 0|1> <boot id without dashes>": 50 bytes at most. */
+export function linkOfIntent(i: Intent): string {
+  return `${i.wanted} ${i.generation} ${i.manuallyStopped ? 1 : 0} ${i.bootId.replace(/-/g, '')}`;
+}
+
+export function intentOfLink(link: string): Intent | undefined {
+  const m = /^(running|stopped) (\d+) ([01]) ([0-9a-f]{32})?$/.exec(link);
+  if (!m) return undefined;
+  const b = m[4] ?? '';
+  const bootId = b ? `${b.slice(0, 8)}-${b.slice(8, 12)}-${b.slice(12, 16)}-${b.slice(16, 20)}-${b.slice(20)}` : '';
+  return { wanted: m[1] as Intent['wanted'], generation: Number(m[2]), manuallyStopped: m[3] === '1', bootId };
 }
 
 export function readSupervisorState(id: string): SupervisorState | undefined {
