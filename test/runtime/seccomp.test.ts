@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { ensureDockerd } from '../support/docker.js';
 import { busyboxRootfsTar } from '../support/images.js';
 import { repoRoot } from '../support/cache.js';
-import { checkNoLeaks, makeRuntimeRoot, runToEnd } from './helpers.js';
+import { checkNoLeaks, makeRuntimeRoot, runToEnd, sh } from './helpers.js';
 
 /**
  * The seccomp allow-list against Docker's: a static program
- * (fixtures/syscall-probe.c) calls ~75 syscalls, ordinary and exotic, with
+ * (fixtures/syscall-probe.c) makes 86 calls, ordinary and exotic syscalls, with
  * the argument cases of the profile (clone's namespace flags, personality
  * values, socket families, i386 and x32 entry points, numbers past the
  * table), inside the same image on both engines, with the same capability
@@ -110,4 +110,24 @@ describe('seccomp: the same syscalls allowed and refused as `docker run`', () =>
       expect(o.get('io_uring_setup')).toBe('EPERM');
     }
   }, 120_000);
+
+  it('a busybox shell and its common tools run under the filter as they do unconfined', async () => {
+    const root = await makeRuntimeRoot();
+    const script = [
+      'ls / | wc -l', 'ps -o comm | head -2', 'date +%Y >/dev/null && echo date', 'df / >/dev/null && echo df', 'id', 'uname -s', 'nproc >/dev/null && echo nproc',
+      'mkdir -p /tmp/a/b && echo hi >/tmp/a/b/f && cp -a /tmp/a /tmp/c && mv /tmp/c /tmp/d && cat /tmp/d/b/f', 'ln -s /tmp/d /tmp/l && readlink /tmp/l',
+      'tar -C /tmp -cf /tmp/t.tar d && tar -tf /tmp/t.tar | sort', 'gzip -c /etc/passwd | gunzip | head -1', 'find /etc -name passwd', 'sort -r /etc/group | head -1 >/dev/null && echo sort',
+      'awk -F: \'$1=="root"{print $7}\' /etc/passwd', 'sed -n 1p /etc/passwd', 'seq 3 | xargs echo', 'sleep 0.1 & wait $! && echo waited', 'timeout 1 true && echo timeout',
+      'chmod 600 /tmp/d/b/f && stat -c %a /tmp/d/b/f', 'touch -d "2020-01-01 00:00:00" /tmp/d/b/f && stat -c %Y /tmp/d/b/f', 'mkfifo /tmp/p && echo fifo', 'renice -n 5 $$ >/dev/null && echo nice',
+      'kill -0 $$ && echo kill', 'trap "echo trapped" USR1; kill -USR1 $$', 'grep -c " / " /proc/mounts',
+    ].join('; ');
+    const confined = await runToEnd(root, sh(script));
+    const unconfined = await runToEnd(root, { ...sh(script), seccomp: 'unconfined' });
+    for (const r of [confined, unconfined]) await root.runtime.remove(r.id);
+    expect(confined.code, confined.out).toBe(0);
+    expect(confined.stderr).toBe('');
+    expect(confined.stdout).toBe(unconfined.stdout);
+    expect(confined.stdout).toContain('hi\n/tmp/d\nd/\nd/b/\nd/b/f\nroot:x:0:0:root:/root:/bin/sh\n');
+    expect(confined.stdout).toContain('waited\ntimeout\n600\n1577836800\nfifo\nnice\nkill\ntrapped\n1\n');
+  }, 60_000);
 });
