@@ -67,5 +67,9 @@ for (const arch of arches) {
     if (!existsSync(file)) throw new Error(`prebuild-helpers: ${file} was not built`);
     checkStatic(file, arch);
   }
+  // The seccomp filter's syscall numbers, from the target compiler's headers (native/syscalls.sh).
+  const table = readFileSync(join(out, 'syscalls'), 'utf8');
+  const abi = arch === 'x64' ? 'x86_64' : 'aarch64';
+  if (!new RegExp(`^${abi} read \\d+$`, 'm').test(table)) throw new Error(`prebuild-helpers: ${out}/syscalls has no ${abi} table`);
   console.log(`prebuild-helpers: linux-${arch}: ${out} (${cc}, static)`);
 }

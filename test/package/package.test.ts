@@ -94,10 +94,11 @@ describe('the npm package', () => {
     expect(size).toBeLessThan(5e6);
     for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/tscompose', 'schemas/compose.schema.json', 'dist/bundle/tscompose.cjs', 'dist/bundle/network-daemon.cjs',
       'dist/bundle/compile-cache.cjs', 'dist/bundle/api.mjs', 'dist/types/package/index.d.ts', 'dist/types/package/stack.d.ts',
-      'dist/native/linux-x64/tsc-helper', 'dist/native/linux-x64/tsc-init', 'dist/native/linux-arm64/tsc-helper', 'dist/native/linux-arm64/tsc-init']) {
+      'dist/native/linux-x64/tsc-helper', 'dist/native/linux-x64/tsc-init', 'dist/native/linux-x64/syscalls', 'dist/native/linux-arm64/tsc-helper',
+      'dist/native/linux-arm64/tsc-init', 'dist/native/linux-arm64/syscalls']) {
       expect(files).toContain(f);
     }
-    const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/tscompose|schemas\/compose\.schema\.json|dist\/bundle\/[\w-]+\.(cjs|mjs)|dist\/types\/[\w/.-]+\.d\.ts|dist\/native\/linux-(x64|arm64)\/tsc-(helper|init))$/.test(f));
+    const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/tscompose|schemas\/compose\.schema\.json|dist\/bundle\/[\w-]+\.(cjs|mjs)|dist\/types\/[\w/.-]+\.d\.ts|dist\/native\/linux-(x64|arm64)\/(tsc-helper|tsc-init|syscalls))$/.test(f));
     expect(unexpected).toEqual([]);
     // No scripts that an install would run: it needs none, and runs none even where they are allowed.
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
@@ -119,6 +120,10 @@ describe('the npm package', () => {
     const arm64 = spawnSync('qemu-aarch64-static', [join(installed, 'dist/native/linux-arm64/tsc-helper'), 'selftest', conf], { encoding: 'utf8' });
     expect(arm64.error).toBeUndefined();
     expect(arm64.stdout).toBe(`${expected}arch aarch64\nok 2\n`);
+    // Each helper's seccomp table is its own ABI's, from its compiler's headers: mount is 165 on x86-64, 40 on arm64.
+    expect(readFileSync(join(installed, 'dist/native/linux-x64/syscalls'), 'utf8')).toMatch(/^x86_64 mount 165$/m);
+    expect(readFileSync(join(installed, 'dist/native/linux-arm64/syscalls'), 'utf8')).toMatch(/^aarch64 mount 40$/m);
+    expect(readFileSync(join(installed, 'dist/native/linux-arm64/syscalls'), 'utf8')).not.toMatch(/^x86_64 /m);
   });
 
   it('runs without a build or a compiler, through npm\'s link, a link of one\'s own, and as a user who cannot write its directory', async () => {

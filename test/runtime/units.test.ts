@@ -12,7 +12,6 @@ import { parseExtraHost } from '../../src/util/etc-hosts.js';
 import { mergeEnv, resolveCommand } from '../../src/engine/native/runtime/create.js';
 import { parseSignal } from '../../src/engine/native/runtime/signals.js';
 import { escapeField } from '../../src/engine/native/runtime/helper.js';
-import { defaultSeccompFilter } from '../../src/engine/native/runtime/seccomp.js';
 import type { ImageRecord } from '../../src/engine/native/runtime/images.js';
 
 /** The runtime's pure pieces: flag syntax, user resolution through layers, capabilities, /etc files, commands. */
@@ -116,16 +115,5 @@ describe('capabilities, /etc files, commands, signals, the helper config', () =>
     expect(escapeField('a b\\c\nd\te')).toBe('a\\sb\\\\c\\nd\\te');
     expect(escapeField('')).toBe('\\e');
     expect(() => escapeField('nul\0')).toThrow(/NUL bytes/);
-  });
-
-  it('assembles a seccomp filter that checks the architecture first and stays within jump range', () => {
-    const f = defaultSeccompFilter(resolveCapabilities({}), 'x64');
-    expect(f.length % 8).toBe(0);
-    // ld [4] (arch), then jeq AUDIT_ARCH_X86_64.
-    expect([f.readUInt16LE(0), f.readUInt32LE(4), f.readUInt16LE(8), f.readUInt32LE(12)]).toEqual([0x20, 4, 0x15, 0xc000003e]);
-    // With SYS_ADMIN, mount/unshare/setns are no longer refused: a shorter program.
-    expect(defaultSeccompFilter(resolveCapabilities({ capAdd: ['SYS_ADMIN'] }), 'x64').length).toBeLessThan(f.length);
-    expect(defaultSeccompFilter(resolveCapabilities({}), 'arm64').readUInt32LE(12)).toBe(0xc00000b7);
-    expect(() => defaultSeccompFilter(0n, 'riscv64')).toThrow(/no default seccomp profile for the riscv64/);
   });
 });

@@ -1,125 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../../../util/errors.js';
 import { CAPABILITIES } from './caps.js';
+import { helperDir } from './helper.js';
+import { DEFAULT_PROFILE, type ArgTest, type HostArch, type ProfileRule } from './seccomp-profile.js';
 
 /**
- * The default seccomp filter, generated here as classic BPF and installed by
- * the helper with seccomp(2). Docker's profile is an allow-list of some 350
- * syscalls; this is the complement that matters: the syscalls Docker refuses
- * to a container lacking the capability that would make them legitimate
- * (namespaces, mounts, keyrings, modules, kexec, bpf, perf, userfaultfd,
- * io_uring...), clone with namespace flags, clone3 (ENOSYS, so libc falls
- * back to clone whose flags can be checked), AF_VSOCK sockets, and the x32
- * ABI. Every other syscall is left to the kernel's own permission checks.
+ * The default seccomp filter: Docker's profile (seccomp-profile.ts) compiled
+ * to classic BPF for a container's capabilities, installed by the helper with
+ * seccomp(2).
+ *
+ * Syscall numbers are not written here. They come from the table the helper's
+ * build writes beside it (native/syscalls.sh: the target compiler's own
+ * <asm/unistd*.h>), so the filter always speaks the ABI of the helper that
+ * installs it: the arm64 package's table is made by the cross compiler that
+ * builds its helper, and a syscall the headers do not know is simply not
+ * allowed (it then gets ENOSYS when numbered past the highest one the
+ * profile names, as runc does for syscalls its libseccomp does not know).
+ *
+ * Each ABI's numbers are sorted into ranges of one outcome, and the filter
+ * finds a number's range by binary search: ~20 instructions a syscall rather
+ * than a walk down 370 comparisons.
  */
 
+export type Abi = 'x86_64' | 'i386' | 'x32' | 'aarch64';
+export type SyscallTable = Map<Abi, Map<string, number>>;
+
+const ABIS: readonly Abi[] = ['x86_64', 'i386', 'x32', 'aarch64'];
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const AUDIT_ARCH_I386 = 0x40000003;
 const AUDIT_ARCH_AARCH64 = 0xc00000b7;
 const X32_SYSCALL_BIT = 0x40000000;
-const CLONE_NS_FLAGS = 0x7e020000;
-const AF_VSOCK = 40;
 const EPERM = 1;
 const ENOSYS = 38;
 
-/** name: [x86_64, i386, aarch64] syscall numbers (-1: absent), and the capabilities that make it allowed. */
-const DENIED: Record<string, [number, number, number, string[]]> = {
-  acct: [163, 51, 89, ['SYS_PACCT']],
-  add_key: [248, 286, 217, []],
-  bpf: [321, 357, 280, ['SYS_ADMIN', 'BPF']],
-  clock_adjtime: [305, 343, 266, ['SYS_TIME']],
-  clock_settime: [227, 264, 112, ['SYS_TIME']],
-  settimeofday: [164, 79, 170, ['SYS_TIME']],
-  stime: [-1, 25, -1, ['SYS_TIME']],
-  create_module: [174, 127, -1, ['SYS_MODULE']],
-  init_module: [175, 128, 105, ['SYS_MODULE']],
-  finit_module: [313, 350, 273, ['SYS_MODULE']],
-  delete_module: [176, 129, 106, ['SYS_MODULE']],
-  get_kernel_syms: [177, 130, -1, []],
-  query_module: [178, 167, -1, []],
-  get_mempolicy: [239, 275, 236, ['SYS_NICE']],
-  set_mempolicy: [238, 276, 237, ['SYS_NICE']],
-  mbind: [237, 274, 235, ['SYS_NICE']],
-  move_pages: [279, 317, 239, ['SYS_NICE']],
-  ioperm: [173, 101, -1, ['SYS_RAWIO']],
-  iopl: [172, 110, -1, ['SYS_RAWIO']],
-  kcmp: [312, 349, 272, ['SYS_PTRACE']],
-  process_vm_readv: [310, 347, 270, ['SYS_PTRACE']],
-  process_vm_writev: [311, 348, 271, ['SYS_PTRACE']],
-  pidfd_getfd: [438, 438, 438, ['SYS_PTRACE']],
-  userfaultfd: [323, 374, 282, ['SYS_PTRACE']],
-  kexec_load: [246, 283, 104, ['SYS_BOOT']],
-  kexec_file_load: [320, -1, 294, ['SYS_BOOT']],
-  reboot: [169, 88, 142, ['SYS_BOOT']],
-  keyctl: [250, 288, 219, []],
-  request_key: [249, 287, 218, []],
-  lookup_dcookie: [212, 253, 18, ['SYS_ADMIN']],
-  mount: [165, 21, 40, ['SYS_ADMIN']],
-  umount: [-1, 22, -1, ['SYS_ADMIN']],
-  umount2: [166, 52, 39, ['SYS_ADMIN']],
-  pivot_root: [155, 217, 41, ['SYS_ADMIN']],
-  setns: [308, 346, 268, ['SYS_ADMIN']],
-  unshare: [272, 310, 97, ['SYS_ADMIN']],
-  open_tree: [428, 428, 428, ['SYS_ADMIN']],
-  move_mount: [429, 429, 429, ['SYS_ADMIN']],
-  fsopen: [430, 430, 430, ['SYS_ADMIN']],
-  fsconfig: [431, 431, 431, ['SYS_ADMIN']],
-  fsmount: [432, 432, 432, ['SYS_ADMIN']],
-  fspick: [433, 433, 433, ['SYS_ADMIN']],
-  mount_setattr: [442, 442, 442, ['SYS_ADMIN']],
-  name_to_handle_at: [303, 341, 264, ['SYS_ADMIN']],
-  open_by_handle_at: [304, 342, 265, ['DAC_READ_SEARCH']],
-  fanotify_init: [300, 338, 262, ['SYS_ADMIN']],
-  nfsservctl: [180, 169, 42, []],
-  perf_event_open: [298, 336, 241, ['SYS_ADMIN', 'PERFMON']],
-  quotactl: [179, 131, 60, ['SYS_ADMIN']],
-  quotactl_fd: [443, 443, 443, ['SYS_ADMIN']],
-  swapon: [167, 87, 224, ['SYS_ADMIN']],
-  swapoff: [168, 115, 225, ['SYS_ADMIN']],
-  sysfs: [139, 135, -1, []],
-  _sysctl: [156, 149, -1, []],
-  syslog: [103, 103, 116, ['SYS_ADMIN', 'SYSLOG']],
-  uselib: [134, 86, -1, []],
-  ustat: [136, 62, -1, []],
-  vm86: [-1, 166, -1, []],
-  vm86old: [-1, 113, -1, []],
-  vhangup: [153, 111, 58, ['SYS_TTY_CONFIG']],
-  io_uring_setup: [425, 425, 425, []],
-  io_uring_enter: [426, 426, 426, []],
-  io_uring_register: [427, 427, 427, []],
-};
+/** The syscall table of a helper build ("ABI NAME NUMBER" lines). */
+export function parseSyscallTable(text: string, source: string): SyscallTable {
+  const table: SyscallTable = new Map();
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const [abi, name, nr] = line.trim().split(/\s+/);
+    if (!ABIS.includes(abi as Abi) || !name || !/^\d+$/.test(nr ?? '')) throw new UserError(`${source}: malformed line "${line}"`, 1, 'rebuild the helper: make -C native clean all');
+    let m = table.get(abi as Abi);
+    if (!m) table.set(abi as Abi, (m = new Map()));
+    m.set(name, Number(nr));
+  }
+  return table;
+}
 
-/** [clone, clone3, socket, personality] per arch; i386 multiplexes socket through socketcall, which cannot be inspected. */
-const SPECIAL: Record<'x86_64' | 'i386' | 'aarch64', [number, number, number, number]> = {
-  x86_64: [56, 435, 41, 135],
-  i386: [120, 435, 359, 136],
-  aarch64: [220, 435, 198, 92],
-};
+const tables = new Map<string, SyscallTable>();
 
-/**
- * The personality(2) values Docker's profile lets through: PER_LINUX, PER_LINUX32,
- * UNAME26 and both, and the query. ADDR_NO_RANDOMIZE and the rest are refused
- * (they weaken ASLR, or reach old ABI quirks). The kernel takes an unsigned int:
- * the low 32 bits of the argument are all that counts.
- */
-const PERSONALITIES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
+/** The table beside the helper this process uses (read once). */
+export function helperSyscallTable(dir: string = helperDir()): SyscallTable {
+  const path = join(dir, 'syscalls');
+  let t = tables.get(path);
+  if (!t) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      throw new UserError(`the native helper's syscall table ${path} is missing`, 1, 'run `npm run build` (make -C native writes it)');
+    }
+    tables.set(path, (t = parseSyscallTable(text, path)));
+  }
+  return t;
+}
 
-// ---- a tiny classic-BPF assembler with forward labels -------------------------------
+// ---- a tiny classic-BPF assembler with labels -----------------------------------------
 
-type Insn = { code: number; jt: number | string; jf: number | string; k: number } | { label: string };
+type Target = number | string;
+type Insn = { code: number; jt: Target; jf: Target; k: number | string } | { label: string };
 
 const LD_ABS = 0x20; // BPF_LD | BPF_W | BPF_ABS
-const JEQ = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
-const JGE = 0x35; // BPF_JMP | BPF_JGE | BPF_K
-const JSET = 0x45; // BPF_JMP | BPF_JSET | BPF_K
-const RET = 0x06; // BPF_RET | BPF_K
+const AND = 0x54; // BPF_ALU | BPF_AND | BPF_K
+const JA = 0x05; // BPF_JMP | BPF_JA: k is the offset, 32 bits
+const JEQ = 0x15;
+const JGT = 0x25;
+const JGE = 0x35;
+const RET = 0x06;
 const RET_ALLOW = 0x7fff0000;
 const RET_KILL_PROCESS = 0x80000000;
 const retErrno = (e: number) => 0x00050000 | e;
 
 const ld = (off: number): Insn => ({ code: LD_ABS, jt: 0, jf: 0, k: off });
-const jmp = (code: number, k: number, jt: number | string, jf: number | string): Insn => ({ code, jt, jf, k });
+const and = (mask: number): Insn => ({ code: AND, jt: 0, jf: 0, k: mask });
+const jmp = (code: number, k: number, jt: Target, jf: Target): Insn => ({ code, jt, jf, k });
+const ja = (to: string): Insn => ({ code: JA, jt: 0, jf: 0, k: to });
 const ret = (k: number): Insn => ({ code: RET, jt: 0, jf: 0, k });
 const label = (name: string): Insn => ({ label: name });
+const size = (prog: Insn[]) => prog.filter((i) => !('label' in i)).length;
 
 function assemble(prog: Insn[]): Buffer {
   const positions = new Map<string, number>();
@@ -128,69 +97,153 @@ function assemble(prog: Insn[]): Buffer {
     if ('label' in i) positions.set(i.label, code.length);
     else code.push(i);
   }
+  if (code.length > 4096) throw new Error(`seccomp: the filter has ${code.length} instructions, more than the kernel's 4096`);
   const buf = Buffer.alloc(code.length * 8);
   code.forEach((insn, pc) => {
-    const rel = (t: number | string) => {
+    const rel = (t: Target, max: number) => {
       if (typeof t === 'number') return t;
       const at = positions.get(t);
       if (at === undefined) throw new Error(`seccomp: unknown label ${t}`);
       const off = at - pc - 1;
-      if (off < 0 || off > 255) throw new Error(`seccomp: jump to ${t} out of range (${off})`);
+      if (off < 0 || off > max) throw new Error(`seccomp: jump to ${t} out of range (${off})`);
       return off;
     };
     buf.writeUInt16LE(insn.code, pc * 8);
-    buf.writeUInt8(rel(insn.jt), pc * 8 + 2);
-    buf.writeUInt8(rel(insn.jf), pc * 8 + 3);
-    buf.writeUInt32LE(insn.k >>> 0, pc * 8 + 4);
+    buf.writeUInt8(rel(insn.jt, 255), pc * 8 + 2);
+    buf.writeUInt8(rel(insn.jf, 255), pc * 8 + 3);
+    buf.writeUInt32LE((insn.code === JA ? rel(insn.k, 0xffffffff) : (insn.k as number)) >>> 0, pc * 8 + 4);
   });
   return buf;
 }
 
-const OFF_NR = 0;
-const OFF_ARCH = 4;
-const OFF_ARG0 = 16; // args[0], low 32 bits on a little-endian machine
+// ---- the profile, for one set of capabilities, per ABI --------------------------------
 
-function archBlock(arch: 'x86_64' | 'i386' | 'aarch64', caps: Set<string>): Insn[] {
-  const col = arch === 'x86_64' ? 0 : arch === 'i386' ? 1 : 2;
-  const [clone, clone3, socket, personality] = SPECIAL[arch];
-  const out: Insn[] = [label(arch), ld(OFF_NR)];
-  if (arch === 'x86_64') out.push(jmp(JGE, X32_SYSCALL_BIT, 'deny', 0));
-  for (const [, row] of Object.entries(DENIED)) {
-    const nr = row[col] as number;
-    const allowedBy = row[3];
-    if (nr < 0 || allowedBy.some((c) => caps.has(c))) continue;
-    out.push(jmp(JEQ, nr, 'deny', 0));
+/** What happens to one syscall number: allowed, an errno, or its arguments decide. */
+type Outcome = { kind: 'allow' } | { kind: 'errno'; errno: number } | { kind: 'args'; when: ArgTest[] };
+
+const key = (o: Outcome, nr: number) => (o.kind === 'args' ? `args:${nr}` : o.kind === 'errno' ? `errno:${o.errno}` : 'allow');
+
+function applies(rule: ProfileRule, caps: Set<string>, host: HostArch): boolean {
+  if (rule.cap && !caps.has(rule.cap)) return false;
+  if (rule.unlessCap && caps.has(rule.unlessCap)) return false;
+  return !rule.hosts || rule.hosts.includes(host);
+}
+
+/** Each named number's outcome in one ABI, and the highest number named (past it: ENOSYS). */
+function outcomes(numbers: Map<string, number>, rules: ProfileRule[]): { byNr: Map<number, Outcome>; last: number } {
+  const byNr = new Map<number, Outcome>();
+  let last = -1;
+  for (const rule of rules) {
+    for (const name of rule.names) {
+      const nr = numbers.get(name);
+      if (nr === undefined) continue;
+      last = Math.max(last, nr);
+      const had = byNr.get(nr);
+      if (had?.kind === 'allow') continue; // an unconditional allow wins over anything narrower
+      if (rule.action !== 'allow') byNr.set(nr, { kind: 'errno', errno: rule.action });
+      else if (!rule.when) byNr.set(nr, { kind: 'allow' });
+      else byNr.set(nr, { kind: 'args', when: [...(had?.kind === 'args' ? had.when : []), ...rule.when] });
+    }
   }
-  if (!caps.has('SYS_ADMIN')) {
-    out.push(jmp(JEQ, clone3, 'enosys', 0));
-    out.push(jmp(JEQ, clone, `${arch}_clone`, 0));
+  return { byNr, last };
+}
+
+interface Segment { lo: number; hi: number; outcome: Outcome; nr: number }
+
+/** [base, end] cut into ranges of one outcome: named numbers as decided, the rest EPERM up to `last`, ENOSYS after. */
+function segments(base: number, end: number, o: { byNr: Map<number, Outcome>; last: number }): Segment[] {
+  const out: Segment[] = [];
+  const push = (lo: number, hi: number, outcome: Outcome, nr: number) => {
+    if (lo > hi) return;
+    const prev = out[out.length - 1];
+    if (prev && prev.hi === lo - 1 && key(prev.outcome, prev.nr) === key(outcome, nr)) prev.hi = hi;
+    else out.push({ lo, hi, outcome, nr });
+  };
+  let at = base;
+  for (const nr of [...o.byNr.keys()].sort((a, b) => a - b)) {
+    push(at, nr - 1, { kind: 'errno', errno: EPERM }, -1);
+    push(nr, nr, o.byNr.get(nr)!, nr);
+    at = nr + 1;
   }
-  out.push(jmp(JEQ, personality, `${arch}_personality`, 0));
-  out.push(jmp(JEQ, socket, `${arch}_socket`, 'allow'));
-  if (!caps.has('SYS_ADMIN')) out.push(label(`${arch}_clone`), ld(OFF_ARG0), jmp(JSET, CLONE_NS_FLAGS, 'deny', 'allow'));
-  out.push(label(`${arch}_socket`), ld(OFF_ARG0), jmp(JEQ, AF_VSOCK, 'deny', 'allow'));
-  out.push(label(`${arch}_personality`), ld(OFF_ARG0));
-  PERSONALITIES.forEach((p, i) => out.push(jmp(JEQ, p, 'allow', i === PERSONALITIES.length - 1 ? 'deny' : 0)));
+  push(at, Math.max(o.last, at - 1), { kind: 'errno', errno: EPERM }, -1);
+  push(Math.max(o.last + 1, at), end, { kind: 'errno', errno: ENOSYS }, -1);
   return out;
 }
 
-/** The filter for a container holding `capabilities` (a mask of capability bits), as bytes of struct sock_filter. */
-export function defaultSeccompFilter(capabilities: bigint, machine: string = process.arch): Buffer {
-  const caps = new Set(CAPABILITIES.filter((_, i) => (capabilities >> BigInt(i)) & 1n));
-  let prog: Insn[];
-  if (machine === 'x64') {
-    prog = [
-      ld(OFF_ARCH),
-      jmp(JEQ, AUDIT_ARCH_X86_64, 'x86_64', 0),
-      jmp(JEQ, AUDIT_ARCH_I386, 'i386', 'kill'),
-      ...archBlock('x86_64', caps),
-      ...archBlock('i386', caps),
-    ];
-  } else if (machine === 'arm64') {
-    prog = [ld(OFF_ARCH), jmp(JEQ, AUDIT_ARCH_AARCH64, 'aarch64', 'kill'), ...archBlock('aarch64', caps)];
-  } else {
-    throw new UserError(`no default seccomp profile for the ${machine} architecture`, 1, 'run the container with seccomp unconfined');
+// seccomp_data: nr at 0, arch at 4, args[i] at 16 + 8i (little-endian on both our machines: low word first).
+const OFF_NR = 0;
+const OFF_ARCH = 4;
+const argLo = (i: number) => 16 + 8 * i;
+const argHi = (i: number) => 20 + 8 * i;
+const hi32 = (v: bigint) => Number((v >> 32n) & 0xffffffffn);
+const lo32 = (v: bigint) => Number(v & 0xffffffffn);
+
+/** One argument test: jumps to `pass` or `fail`. 64-bit ABIs compare all 64 bits, high word first, as libseccomp does. */
+function argTest(t: ArgTest, wide: boolean, pass: string, fail: string, id: string): Insn[] {
+  const lo: Insn[] = [ld(argLo(t.arg))];
+  if (t.op === 'masked-eq') lo.push(and(lo32(t.mask ?? 0n)));
+  lo.push(t.op === 'lt' ? jmp(JGE, lo32(t.value), fail, pass) : jmp(t.op === 'gt' ? JGT : JEQ, lo32(t.value), pass, fail));
+  if (!wide) return lo;
+  const low = `${id}_lo`;
+  const v = hi32(t.value);
+  switch (t.op) {
+    case 'eq': return [ld(argHi(t.arg)), jmp(JEQ, v, low, fail), label(low), ...lo];
+    case 'masked-eq': return [ld(argHi(t.arg)), and(hi32(t.mask ?? 0n)), jmp(JEQ, v, low, fail), label(low), ...lo];
+    case 'lt': return [ld(argHi(t.arg)), jmp(JGT, v, fail, 0), jmp(JEQ, v, low, pass), label(low), ...lo];
+    case 'gt': return [ld(argHi(t.arg)), jmp(JGT, v, pass, 0), jmp(JEQ, v, low, fail), label(low), ...lo];
   }
-  prog.push(label('allow'), ret(RET_ALLOW), label('deny'), ret(retErrno(EPERM)), label('enosys'), ret(retErrno(ENOSYS)), label('kill'), ret(RET_KILL_PROCESS));
+}
+
+/** The binary search over one audit architecture's ranges; argument checks go to `tails`. */
+function searchTree(segs: Segment[], prefix: string, wide: (nr: number) => boolean, tails: Insn[]): Insn[] {
+  if (segs.length === 1) {
+    const s = segs[0]!;
+    if (s.outcome.kind === 'allow') return [ret(RET_ALLOW)];
+    if (s.outcome.kind === 'errno') return [ret(retErrno(s.outcome.errno))];
+    const at = `${prefix}_${s.nr}`;
+    const when = s.outcome.when;
+    tails.push(label(at));
+    when.forEach((t, i) => {
+      const fail = i === when.length - 1 ? `${at}_deny` : `${at}_${i + 1}`;
+      tails.push(...argTest(t, wide(s.nr), `${at}_allow`, fail, `${at}_${i}`), label(fail));
+    });
+    tails.push(ret(retErrno(EPERM)), label(`${at}_allow`), ret(RET_ALLOW));
+    return [ja(at)];
+  }
+  const mid = segs.length >> 1;
+  const left = searchTree(segs.slice(0, mid), prefix, wide, tails);
+  const right = searchTree(segs.slice(mid), prefix, wide, tails);
+  const r = `${prefix}_r${segs[mid]!.lo}`;
+  // A conditional jump reaches 255 instructions; past a bigger left half, go through a 32-bit `ja`.
+  const head = size(left) <= 255 ? [jmp(JGE, segs[mid]!.lo, r, 0)] : [jmp(JGE, segs[mid]!.lo, 0, 1), ja(r)];
+  return [...head, ...left, label(r), ...right];
+}
+
+/** The filter for a container holding `capabilities` (a mask of capability bits), as bytes of struct sock_filter. */
+export function defaultSeccompFilter(capabilities: bigint, table: SyscallTable = helperSyscallTable()): Buffer {
+  const caps = new Set(CAPABILITIES.filter((_, i) => (capabilities >> BigInt(i)) & 1n));
+  const host: HostArch = table.has('x86_64') ? 'x64' : 'arm64';
+  if (!table.has('x86_64') && !table.has('aarch64')) {
+    throw new UserError(`no default seccomp profile for the helper's architecture (${[...table.keys()].join(', ')})`, 1, 'run the container with seccomp unconfined');
+  }
+  const rules = DEFAULT_PROFILE.filter((r) => applies(r, caps, host));
+  const forAbi = (abi: Abi) => outcomes(table.get(abi) ?? new Map(), rules);
+  const tails: Insn[] = [];
+  // Another audit arch (arm's 32-bit ABI on arm64, which Docker allows but for which the arm64 cross compiler
+  // brings no headers) cannot be judged: the process is killed, as libseccomp does for an architecture
+  // missing from its filter.
+  const prog: Insn[] = [ld(OFF_ARCH)];
+  if (host === 'x64') {
+    // One audit arch for x86_64 and x32 (whose numbers carry X32_SYSCALL_BIT); i386 (int 0x80) apart.
+    const x86 = [...segments(0, X32_SYSCALL_BIT - 1, forAbi('x86_64')), ...segments(X32_SYSCALL_BIT, 0xffffffff, forAbi('x32'))];
+    const i386 = segments(0, 0xffffffff, forAbi('i386'));
+    prog.push(jmp(JEQ, AUDIT_ARCH_X86_64, 0, 1), ja('x86_64'), jmp(JEQ, AUDIT_ARCH_I386, 0, 1), ja('i386'), ret(RET_KILL_PROCESS));
+    prog.push(label('x86_64'), ld(OFF_NR), ...searchTree(x86, 'x86_64', (nr) => nr < X32_SYSCALL_BIT, tails));
+    prog.push(label('i386'), ld(OFF_NR), ...searchTree(i386, 'i386', () => false, tails));
+  } else {
+    prog.push(jmp(JEQ, AUDIT_ARCH_AARCH64, 1, 0), ret(RET_KILL_PROCESS));
+    prog.push(label('aarch64'), ld(OFF_NR), ...searchTree(segments(0, 0xffffffff, forAbi('aarch64')), 'aarch64', () => true, tails));
+  }
+  prog.push(...tails);
   return assemble(prog);
 }
