@@ -111,6 +111,24 @@ describe('seccomp: the same syscalls allowed and refused as `docker run`', () =>
     }
   }, 120_000);
 
+  it('an exec --privileged gets every capability and keeps the container\'s filter', async () => {
+    // Docker's semantics (runc applies the container's seccomp config to every exec'd process); this
+    // host's dockerd 20.10 cannot show it: its runc refuses the privileged exec ("unable to apply caps").
+    const root = await makeRuntimeRoot();
+    const id = await root.create({ mounts: [{ type: 'bind', source: tools, target: '/tools', readOnly: true }], cmd: ['sleep', '120'] });
+    await root.runtime.start(id);
+    const r = await root.runtime.execCapture(id, { cmd: ['/tools/probe'], privileged: true });
+    const caps = await root.runtime.execCapture(id, { cmd: ['grep', 'CapEff', '/proc/self/status'], privileged: true });
+    await root.runtime.remove(id, { force: true });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const sysAdmin = 1n << 21n;
+    expect(BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec(caps.stdout)?.[1] ?? '0'}`) & sysAdmin).toBe(sysAdmin);
+    const o = rows(r.stdout);
+    // What CAP_SYS_ADMIN would open under a filter made for it stays shut under the container's.
+    expect(['mount', 'clone_newuser', 'unshare_newuts', 'setns', 'bpf', 'clone3'].map((row) => `${row} ${o.get(row)}`))
+      .toEqual(['mount EPERM', 'clone_newuser EPERM', 'unshare_newuts EPERM', 'setns EPERM', 'bpf EPERM', 'clone3 ENOSYS']);
+  }, 120_000);
+
   it('a busybox shell and its common tools run under the filter as they do unconfined', async () => {
     const root = await makeRuntimeRoot();
     const script = [

@@ -13,7 +13,8 @@ import type { ExecRequest } from './types.js';
  * container's namespaces through a pidfd of PID 1 (checked against its start
  * time, so a reused pid is never joined) and its cgroup, and runs the
  * command with the container's user, capabilities and seccomp filter unless
- * the exec asks for others.
+ * the exec asks for others (a privileged exec gets every capability, and
+ * keeps the container's filter, as Docker's does).
  */
 
 const CLONE_NEWNS = 0x00020000;
@@ -39,7 +40,8 @@ export async function startExec(rec: ContainerRecord, cgroups: CgroupDriver, spe
   }
   const layers = [rec.rootfs.upperDir, ...rec.rootfs.lowerDirs];
   const user = resolveUser(layers, spec.user ?? rec.user, rec.spec.groupAdd);
-  const caps = spec.privileged ? capMask(CAPABILITIES) & hostCapabilities() : containerCapabilities(rec.spec, cgroups);
+  const own = containerCapabilities(rec.spec, cgroups);
+  const caps = spec.privileged ? capMask(CAPABILITIES) & hostCapabilities() : own;
   const cfg = new HelperConfig();
   cfg.add('pid', st.pid, st.monitor.initStart);
   for (const f of cgroups.procsFiles(rec.id)) cfg.add('cgroup', f);
@@ -60,7 +62,9 @@ export async function startExec(rec: ContainerRecord, cgroups: CgroupDriver, spe
   processLines(cfg, {
     user,
     caps,
-    seccomp: !(rec.spec.privileged || spec.privileged) && rec.spec.seccomp !== 'unconfined',
+    // The container's filter, even for a privileged exec (Docker's too): only a privileged container has none.
+    seccomp: !rec.spec.privileged && rec.spec.seccomp !== 'unconfined',
+    seccompCaps: own,
     noNewPrivileges: rec.spec.noNewPrivileges ?? false,
     cwd: spec.workingDir ?? rec.workingDir ?? '/',
     env,

@@ -88,16 +88,20 @@ function seccompHex(caps: bigint): string {
   return hex;
 }
 
-/** The process part shared by start and exec: user, capabilities, seccomp, no_new_privs, cwd, env, argv. */
+/**
+ * The process part shared by start and exec: user, capabilities, seccomp, no_new_privs, cwd, env, argv.
+ * The filter is made for `seccompCaps` (default: the process's own): an `exec --privileged` keeps the
+ * container's filter while it gets every capability, as Docker does.
+ */
 export function processLines(cfg: HelperConfig, p: {
-  user: ExecUser; caps: bigint; seccomp: boolean; noNewPrivileges: boolean; cwd: string; env: string[]; argv: string[]; ulimits?: Ulimit[];
+  user: ExecUser; caps: bigint; seccomp: boolean; seccompCaps?: bigint; noNewPrivileges: boolean; cwd: string; env: string[]; argv: string[]; ulimits?: Ulimit[];
 }): void {
   ulimitLines(cfg, p.ulimits);
   cfg.add('uid', p.user.uid).add('gid', p.user.gid).add('groups', ...p.user.groups);
   const c = capHex(p.caps);
   cfg.add('caps', c, c, c, '0', '0');
   if (p.noNewPrivileges) cfg.add('nnp', 1);
-  if (p.seccomp) cfg.add('seccomp', seccompHex(p.caps));
+  if (p.seccomp) cfg.add('seccomp', seccompHex(p.seccompCaps ?? p.caps));
   cfg.add('cwd', p.cwd);
   for (const e of p.env) cfg.add('env', e);
   for (const a of p.argv) cfg.add('arg', a);
