@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Dockerode from 'dockerode';
 import type { Project } from '../project/types.js';
 import { UserError } from '../util/errors.js';
@@ -100,6 +101,9 @@ export class SwarmStack {
       await retryWhileInUse(() => this.docker.getNetwork(n.Id).remove());
       removed.push(`network ${n.Name}`);
     }
+    // The manager removes a network once its tasks' endpoints are gone on every node: wait for
+    // that, so that an `up` right after does not find the old one and attach to it.
+    for (let i = 0; (await this.docker.listNetworks({ filters })).length && i < 120; i++) await sleep(250);
     if (o.volumes) {
       const { Volumes } = await this.docker.listVolumes({ filters });
       for (const v of Volumes ?? []) {
@@ -144,7 +148,7 @@ async function retryWhileInUse(fn: () => Promise<unknown>): Promise<void> {
       const status = (err as { statusCode?: number }).statusCode;
       if (status === 404) return;
       if (i >= 120 || !/in use|has active endpoints/i.test(String((err as Error).message))) throw err;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
   }
 }
