@@ -111,6 +111,9 @@ describe('refused before the cluster is touched', () => {
     const r = await compose('rverb', ['start'], svc(ok()));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('this command does not run on a swarm; with --backend swarm, tscompose runs up, ps and down');
+    const v = await compose('rverb', ['volume', 'ls']);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain("tscompose volume works on the native engine; a swarm's volumes live on its nodes (use docker there)");
   });
 });
 
