@@ -11,6 +11,8 @@ export interface ClusterFacts {
   ipvs: boolean;
   /** Why the nodes cannot pull an image, by reference; absent when they can. */
   unpullable: Map<string, string>;
+  /** The digest the registry answers for each pullable image: every node runs the same one. */
+  digests: Map<string, string>;
 }
 
 export interface Verdict {

@@ -36,7 +36,8 @@ export interface StackPlan {
   services: StackService[];
 }
 
-export function stackPlan(project: Project): StackPlan {
+/** `digests`: the registry's digest per image, pinned as `docker stack deploy` pins it (ref@digest). */
+export function stackPlan(project: Project, digests: ReadonlyMap<string, string> = new Map()): StackPlan {
   const namespace = project.name;
   const networks = new Map<string, StackNetwork>();
   const volumes = new Map<string, StackVolume>();
@@ -51,7 +52,7 @@ export function stackPlan(project: Project): StackPlan {
       const vol = project.volumes[v.source];
       volumes.set(v.source, { name: vol?.name ?? `${namespace}_${v.source}`, external: !!vol?.external });
     }
-    return { name: `${namespace}_${svc.name}`, spec: serviceSpec(project, svc) };
+    return { name: `${namespace}_${svc.name}`, spec: serviceSpec(project, svc, digests.get(svc.image ?? '')) };
   });
   return { namespace, networks: [...networks.values()], volumes: [...volumes.values()], services };
 }
@@ -76,7 +77,7 @@ function stackNetwork(namespace: string, name: string, net: NetworkConfig | unde
   };
 }
 
-function serviceSpec(project: Project, svc: ServiceConfig): Record<string, unknown> {
+function serviceSpec(project: Project, svc: ServiceConfig, digest: string | undefined): Record<string, unknown> {
   const namespace = project.name;
   const deploy = svc.deploy;
   const image = svc.image ?? '';
@@ -100,7 +101,7 @@ function serviceSpec(project: Project, svc: ServiceConfig): Record<string, unkno
   });
   const hc = svc.healthcheck;
   const containerSpec: Record<string, unknown> = {
-    Image: image,
+    Image: digest && !image.includes('@') ? `${image}@${digest}` : image,
     Labels: { ...svc.labels, [STACK_NAMESPACE]: namespace },
     ...(svc.command ? { Args: svc.command } : {}),
     ...(svc.entrypoint ? { Command: svc.entrypoint } : {}),
@@ -144,7 +145,11 @@ function serviceSpec(project: Project, svc: ServiceConfig): Record<string, unkno
     Labels: { ...(deploy?.labels ?? {}), [STACK_IMAGE]: image, [STACK_NAMESPACE]: namespace },
     TaskTemplate: {
       ContainerSpec: containerSpec,
-      Resources: { Limits: resources(res?.limits) ?? {}, Reservations: resources(res?.reservations) ?? {} },
+      // Only what the file sets, as docker stack deploy writes it (no empty Limits or Reservations).
+      Resources: {
+        ...(res?.limits ? { Limits: resources(res.limits) } : {}),
+        ...(res?.reservations ? { Reservations: resources(res.reservations) } : {}),
+      },
       ...(rp ? {
         RestartPolicy: {
           ...(rp.condition ? { Condition: rp.condition } : {}),

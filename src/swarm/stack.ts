@@ -38,25 +38,28 @@ export class SwarmStack {
       throw new UserError('the Docker Engine at DOCKER_HOST is not a swarm manager', 1, 'point DOCKER_HOST (or --host) at a manager node, or run `docker swarm init` there');
     }
     const unpullable = new Map<string, string>();
+    const digests = new Map<string, string>();
     const images = new Set(Object.values(project.services).map((s) => s.image).filter((i): i is string => !!i));
     await Promise.all([...images].map(async (ref) => {
       // The manager asks the registry for the manifest, as each node will when it pulls.
       try {
-        await this.docker.getImage(ref).distribution();
+        const d = await this.docker.getImage(ref).distribution() as { Descriptor?: { digest?: string } };
+        if (d.Descriptor?.digest) digests.set(ref, d.Descriptor.digest);
       } catch (err) {
         const msg = ((err as { json?: { message?: string } }).json?.message ?? (err as Error).message).split('\n')[0]!;
         unpullable.set(ref, msg);
       }
     }));
-    return { ipvs: localIpvs(), unpullable };
+    return { ipvs: localIpvs(), unpullable, digests };
   }
 
   async up(project: Project): Promise<SwarmUpResult> {
-    const verdict = checkStack(project, await this.facts(project));
+    const facts = await this.facts(project);
+    const verdict = checkStack(project, facts);
     if (verdict.refusals.length) {
       throw new UserError(`the stack "${project.name}" cannot be deployed to this swarm; nothing was created:\n${verdict.refusals.map((r) => `  - ${r}`).join('\n')}`);
     }
-    const plan = stackPlan(project);
+    const plan = stackPlan(project, facts.digests);
     await this.ensureNetworks(plan);
     const existing = new Map((await this.services(plan.namespace)).map((s) => [s.Spec?.Name ?? '', s]));
     const created: string[] = [];

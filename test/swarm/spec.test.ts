@@ -20,6 +20,7 @@ async function load(yaml: string): Promise<Project> {
 
 describe('stackPlan', () => {
   it('maps deploy, healthcheck, ports and networks as docker stack deploy does', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
     const plan = stackPlan(await load(`
 services:
   web:
@@ -38,7 +39,7 @@ services:
       update_config: {parallelism: 1, delay: 1s, order: start-first}
 networks:
   back: {driver: overlay, attachable: true}
-`));
+`), new Map([['reg.example:5000/web:2', digest]]));
     expect(plan.networks).toEqual([{ name: 'demo_back', external: false, spec: {
       Name: 'demo_back', Driver: 'overlay', Attachable: true, Internal: false, Labels: { 'com.docker.stack.namespace': 'demo' }, Options: {},
     } }]);
@@ -49,6 +50,7 @@ networks:
     expect(spec.EndpointSpec).toEqual({ Mode: 'dnsrr', Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080, PublishMode: 'host' }] });
     expect(spec.UpdateConfig).toEqual({ Parallelism: 1, Delay: 1e9, Order: 'start-first' });
     const t = spec.TaskTemplate;
+    expect(t.ContainerSpec.Image).toBe(`reg.example:5000/web:2@${digest}`);
     expect(t.ContainerSpec.Env).toEqual(['A=1', 'B=2']);
     expect(t.ContainerSpec.Healthcheck).toEqual({ Test: ['CMD', 'true'], Interval: 5e9, Timeout: 2e9, Retries: 3 });
     expect(t.Resources).toEqual({ Limits: { NanoCPUs: 5e8, MemoryBytes: 64 * 2 ** 20 }, Reservations: { MemoryBytes: 16 * 2 ** 20 } });
@@ -68,7 +70,7 @@ services:
     restart: always
     deploy: {endpoint_mode: dnsrr}
     ports: [{target: 80, published: 8080, mode: host}]
-`), { ipvs: false, unpullable: new Map() });
+`), { ipvs: false, unpullable: new Map(), digests: new Map() });
     expect(v.refusals).toEqual([]);
     expect(v.warnings).toEqual([
       'service "app": container_name is ignored on a swarm (Swarm names the tasks)',

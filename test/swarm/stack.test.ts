@@ -149,6 +149,7 @@ async function exec(node: number, container: string, cmd: string[]): Promise<str
 describe('a three-service stack across the nodes', () => {
   const P = 'acc1';
   const yaml = () => `
+version: "3.8"
 services:
   web:
     image: ${bed.busybox}
@@ -185,6 +186,7 @@ volumes:
     // What docker stack deploy would label, so `docker stack ps acc1` sees the same stack.
     const web = await bed.nodes[0]!.docker.getService(`${P}_web`).inspect() as { Spec: { Labels: Record<string, string>; Mode: unknown; EndpointSpec: unknown; TaskTemplate: { Placement: unknown; Resources: unknown } } };
     expect(web.Spec.Labels).toMatchObject({ [LABEL]: P, 'com.docker.stack.image': bed.busybox });
+    expect((web.Spec.TaskTemplate as { ContainerSpec?: { Image?: string } }).ContainerSpec?.Image).toMatch(new RegExp(`^${bed.busybox.replace(/[.]/g, '\\.')}@sha256:[0-9a-f]{64}$`));
     expect(web.Spec.Mode).toEqual({ Replicated: { Replicas: 3 } });
     expect(web.Spec.EndpointSpec).toMatchObject({ Mode: 'dnsrr' });
     expect(web.Spec.TaskTemplate.Placement).toMatchObject({ MaxReplicas: 1 });
@@ -215,4 +217,39 @@ volumes:
     expect(final.code, final.stderr).toBe(0);
     expect((await stackObjects(P)).filter((o) => !o.startsWith('volume'))).toEqual([]);
   });
+
+  it('gives the services, replicas, networks and labels docker stack deploy gives (same file, same run)', async () => {
+    const ours = `${P}o`, theirs = `${P}d`;
+    try {
+      expect((await compose(ours, ['up'], yaml())).code).toBe(0);
+      const r = await run('docker', ['-H', bed.manager, 'stack', 'deploy', '-c', join(work, ours, 'compose.yaml'), theirs]);
+      expect(r.code, r.stderr).toBe(0);
+      const [a, b] = await Promise.all([comparable(ours), comparable(theirs)]);
+      expect(a).toEqual(b);
+    } finally {
+      await compose(ours, ['down']);
+      await run('docker', ['-H', bed.manager, 'stack', 'rm', theirs]);
+    }
+  });
 });
+
+/** A stack's services as both deployers should write them, with the stack's name taken out. */
+async function comparable(stack: string): Promise<unknown> {
+  const d = bed.nodes[0]!.docker;
+  const filters = JSON.stringify({ label: [`${LABEL}=${stack}`] });
+  const networks = new Map((await d.listNetworks({ filters })).map((n) => [n.Id, n.Name]));
+  const services = await d.listServices({ filters });
+  const plain = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll(`${stack}_`, 'STACK_').replaceAll(`"${stack}"`, '"STACK"'));
+  return plain(Object.fromEntries(services.map((s) => {
+    const spec = s.Spec as any;
+    const t = spec.TaskTemplate;
+    return [spec.Name, {
+      labels: spec.Labels, mode: spec.Mode, endpoint: spec.EndpointSpec, update: spec.UpdateConfig,
+      image: t.ContainerSpec.Image, args: t.ContainerSpec.Args, containerLabels: t.ContainerSpec.Labels,
+      grace: t.ContainerSpec.StopGracePeriod, mounts: t.ContainerSpec.Mounts,
+      constraints: t.Placement?.Constraints, maxReplicas: t.Placement?.MaxReplicas,
+      resources: t.Resources, restart: t.RestartPolicy,
+      networks: (t.Networks ?? []).map((n: { Target: string; Aliases?: string[] }) => ({ name: networks.get(n.Target) ?? n.Target, aliases: n.Aliases })),
+    }];
+  })));
+}
