@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
@@ -16,6 +17,8 @@ export interface SwarmNode {
   name: string;
   host: string;
   addr: string;
+  /** Its network namespace (`ip -n NETNS ...`). */
+  netns: string;
   docker: Dockerode;
 }
 
@@ -35,16 +38,18 @@ export async function startSwarmBed(): Promise<SwarmBed> {
   const dir = join(mkdtempSync(join(tmpdir(), 'tsc-swarm-')), 'bed');
   const stop = async () => {
     const r = await run(SCRIPT, ['down', dir]);
-    await run('rm', ['-rf', join(dir, '..')]);
+    rmSync(join(dir, '..'), { recursive: true, force: true });
     if (r.code !== 0) throw new Error(`testbed down failed:\n${r.stderr}`);
+    const left = await leftovers(dir);
+    if (left.length) throw new Error(`testbed down left:\n${left.join('\n')}`);
   };
   try {
     const r = await run(SCRIPT, ['up', dir]);
     if (r.code !== 0) throw new Error(`testbed up failed (${r.code}):\n${r.stdout}${r.stderr}`);
     const env = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     const nodes = [1, 2, 3].map((i) => {
-      const [name, host, addr] = env[`TESTBED_NODE_${i}`]!.split(' ') as [string, string, string];
-      return { name, host, addr, docker: new Dockerode({ socketPath: host.replace(/^unix:\/\//, '') }) };
+      const [name, host, addr, netns] = env[`TESTBED_NODE_${i}`]!.split(' ') as [string, string, string, string];
+      return { name, host, addr, netns, docker: new Dockerode({ socketPath: host.replace(/^unix:\/\//, '') }) };
     });
     const busybox = `${env.TESTBED_REGISTRY}/tsc/busybox:1`;
     await runOk(SCRIPT, ['push', dir, await busyboxRootfsTar(), busybox]);
@@ -53,4 +58,26 @@ export async function startSwarmBed(): Promise<SwarmBed> {
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * What of the bed in `dir` is still on the host: its netns and host link (named from the hash
+ * of dir, as the script names them), cgroups, mounts, processes naming dir, the dir itself.
+ */
+export async function leftovers(dir: string): Promise<string[]> {
+  const tag = createHash('sha256').update(dir).digest('hex').slice(0, 6);
+  const left: string[] = [];
+  const netns = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith(`tscsw-${tag}-`)) : [];
+  left.push(...netns.map((n) => `netns ${n}`));
+  const links = await run('ip', ['-o', 'link', 'show']);
+  if (links.stdout.includes(`tscsw${tag}h`)) left.push(`link tscsw${tag}h`);
+  for (const ctl of readdirSync('/sys/fs/cgroup')) {
+    const base = join('/sys/fs/cgroup', ctl);
+    if (existsSync(base) && readdirSync(base).some((c) => c.startsWith(`tscsw-${tag}-`))) left.push(`cgroup ${ctl}/tscsw-${tag}-*`);
+  }
+  left.push(...readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(dir)).map((l) => `mount ${l.split(' ')[1]}`));
+  const ps = await run('ps', ['-eo', 'pid=,args=']);
+  left.push(...ps.stdout.split('\n').filter((l) => l.includes(`${dir}/`)).map((l) => `process ${l.trim()}`));
+  if (existsSync(dir)) left.push(`dir ${dir}`);
+  return left;
 }

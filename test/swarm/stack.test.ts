@@ -117,17 +117,37 @@ describe('refused before the cluster is touched', () => {
   });
 });
 
-/** Polls the manager until every task the stack wants is running, or fails with the tasks. */
+/** Polls the manager until `expected` tasks of the stack run, then answers our `ps` (fails with the tasks otherwise). */
 async function converged(project: string, expected: number): Promise<RunResult> {
-  let last: RunResult | undefined;
-  for (let i = 0; i < 240; i++) {
-    last = await compose(project, ['ps']);
-    const lines = last.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)).filter((c) => c[2] === 'running' && c[3] === 'running');
-    if (lines.length >= expected) return last;
-    await sleep(500);
+  const filters = JSON.stringify({ label: [`${LABEL}=${project}`], 'desired-state': ['running'] });
+  for (let i = 0; i < 480; i++) {
+    const tasks = await bed.nodes[0]!.docker.listTasks({ filters });
+    if (tasks.filter((t) => t.Status?.State === 'running').length >= expected) break;
+    await sleep(250);
   }
-  throw new Error(`the stack did not converge:\n${last?.stdout}${last?.stderr}`);
+  const ps = await compose(project, ['ps']);
+  const running = ps.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)).filter((c) => c[2] === 'running' && c[3] === 'running');
+  if (running.length < expected) throw new Error(`the stack did not converge:\n${ps.stdout}${ps.stderr}`);
+  return ps;
 }
+
+describe('the test bed', () => {
+  it('is idempotent: up on a live bed changes nothing and names the same nodes', async () => {
+    const again = await run(join(repoRoot, 'test/swarm/testbed.sh'), ['up', bed.dir]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`TESTBED_MANAGER=${bed.manager}`);
+    const nodes = await bed.nodes[0]!.docker.listNodes();
+    expect(nodes.map((n) => `${n.Description?.Hostname} ${n.Status?.State}`).sort()).toEqual(['n1 ready', 'n2 ready', 'n3 ready']);
+  });
+
+  it('gives its nodes no route out of the bed', async () => {
+    for (const n of bed.nodes) {
+      const routes = await run('ip', ['-n', n.netns, 'route', 'show', 'default']);
+      expect(routes.code, routes.stderr).toBe(0);
+      expect(routes.stdout.trim()).toBe('');
+    }
+  });
+});
 
 /** The container of a service's task on a node (the node's own dockerd). */
 async function containerOn(node: number, service: string): Promise<string> {
