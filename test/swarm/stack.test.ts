@@ -216,6 +216,14 @@ volumes:
     const webNodes = ps.stdout.split('\n').filter((l) => l.startsWith(`${P}_web.`)).map((l) => l.split(/\s+/)[1]);
     expect(new Set(webNodes)).toEqual(new Set(['n1', 'n2', 'n3']));
 
+    // A second up of the same file updates the services in place: the same tasks keep running.
+    const running = async () => (await bed.nodes[0]!.docker.listTasks({ filters: JSON.stringify({ label: [`${LABEL}=${P}`], 'desired-state': ['running'] }) })).map((t) => t.ID).sort();
+    const tasksBefore = await running();
+    const again = await compose(P, ['up']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`Updating service ${P}_web`);
+    expect(await running()).toEqual(tasksBefore);
+
     // The client on n1 reaches web by name across nodes; dnsrr answers every replica.
     const client = await containerOn(0, `${P}_client`);
     const replies = await exec(0, client, ['sh', '-c', 'for i in $(seq 30); do timeout 3 wget -qO- http://web/; done']);
