@@ -53,24 +53,25 @@ export class SwarmStack {
     return { ipvs: localIpvs(), unpullable, digests };
   }
 
-  async up(project: Project): Promise<SwarmUpResult> {
+  /** With `dryRun`, everything is checked against the cluster and nothing is created or changed. */
+  async up(project: Project, o: { dryRun?: boolean } = {}): Promise<SwarmUpResult> {
     const facts = await this.facts(project);
     const verdict = checkStack(project, facts);
     if (verdict.refusals.length) {
       throw new UserError(`the stack "${project.name}" cannot be deployed to this swarm; nothing was created:\n${verdict.refusals.map((r) => `  - ${r}`).join('\n')}`);
     }
     const plan = stackPlan(project, facts.digests);
-    await this.ensureNetworks(plan);
+    if (!o.dryRun) await this.ensureNetworks(plan);
     const existing = new Map((await this.services(plan.namespace)).map((s) => [s.Spec?.Name ?? '', s]));
     const created: string[] = [];
     const updated: string[] = [];
     for (const svc of plan.services) {
       const found = existing.get(svc.name);
       if (!found) {
-        await this.docker.createService(svc.spec);
+        if (!o.dryRun) await this.docker.createService(svc.spec);
         created.push(svc.name);
       } else {
-        await this.docker.getService(found.ID).update({ ...svc.spec, version: found.Version?.Index });
+        if (!o.dryRun) await this.docker.getService(found.ID).update({ ...svc.spec, version: found.Version?.Index });
         updated.push(svc.name);
       }
     }

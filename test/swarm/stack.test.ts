@@ -111,6 +111,9 @@ describe('refused before the cluster is touched', () => {
     const r = await compose('rverb', ['start'], svc(ok()));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('this command does not run on a swarm; with --backend swarm, tscompose runs up, ps and down');
+    const named = await compose('rverb', ['down', 'app']);
+    expect(named.code).toBe(1);
+    expect(named.stderr).toContain('with --backend swarm, up, ps and down act on the whole stack; naming services (app) is not supported yet');
     const v = await compose('rverb', ['volume', 'ls']);
     expect(v.code).toBe(1);
     expect(v.stderr).toContain("tscompose volume works on the native engine; a swarm's volumes live on its nodes (use docker there)");
@@ -199,7 +202,13 @@ volumes:
 `;
 
   it('deploys, spreads, answers by name from every replica, keeps the volume over down/up', async () => {
-    const up = await compose(P, ['up'], yaml());
+    // A dry run checks against the cluster and creates nothing.
+    const dry = await compose(P, ['--dry-run', 'up'], yaml());
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toContain(`DRY-RUN MODE - Creating service ${P}_web`);
+    expect(await stackObjects(P)).toEqual([]);
+
+    const up = await compose(P, ['up']);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stderr).toContain('WARN[0000] service "client": container_name is ignored on a swarm (Swarm names the tasks)');
 

@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .option('--status <status>', `Filter services by status. Values: [${STATES.join(' | ')}]`, collect)
     .option('--filter <filter>', 'Filter services by a property (supported filters: status)', collect)
     .option('--no-orphans', "Don't include orphaned services")
-    .action(action((ctx: CliContext, services: string[], f: PsFlags) => (ctx.globals.backend === 'swarm' ? swarmPs(ctx) : runPs(ctx, services, f))));
+    .action(action((ctx: CliContext, services: string[], f: PsFlags) => (ctx.globals.backend === 'swarm' ? swarmPs(ctx, services) : runPs(ctx, services, f))));
 }
 
 async function runPs(ctx: CliContext, services: string[], f: PsFlags): Promise<void> {
