@@ -22,6 +22,7 @@ export const LAYERS: ReadonlyArray<{ name: string; paths: readonly string[] }> =
   { name: 'the API server (the Docker Engine API over the Engine)', paths: ['api/'] },
   { name: "the Node API (what `import ... from 'tscompose'` gives)", paths: ['package/'] },
   { name: 'compose: one function per verb', paths: ['compose/'] },
+  { name: 'swarm: a project deployed as a Docker Swarm stack (services, not containers: beside the Engine, not under it)', paths: ['swarm/'] },
   { name: 'planner', paths: ['planner/'] },
   { name: 'loader (the project)', paths: ['project/'] },
   { name: 'the supervisor (a service of the daemon, over the native Engine)', paths: ['engine/native/supervisor/'] },

@@ -8,5 +8,5 @@ export interface GlobalOptions {
   progress?: 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
   ansi?: 'never' | 'always' | 'auto';
   dryRun?: boolean;
-  backend?: 'native' | 'docker';
+  backend?: 'native' | 'docker' | 'swarm';
 }

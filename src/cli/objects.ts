@@ -30,6 +30,9 @@ export async function objectEngine(cmd: Command, group: string): Promise<Engine>
     const [message, hint] = REFUSALS[group] ?? [`tscompose ${group} works on the native engine; with --backend docker, use the docker CLI`, 'Drop --backend docker (or TSCOMPOSE_BACKEND=docker) for this command'];
     throw new UserError(message, 1, hint);
   }
+  if (backend === 'swarm') {
+    throw new UserError(`tscompose ${group} works on the native engine; a swarm's ${group}s live on its nodes (use docker there)`, 1, 'Drop --backend swarm (or TSCOMPOSE_BACKEND=swarm) for this command');
+  }
   if (process.getuid?.() !== 0) {
     throw new UserError(ROOT[group] ?? `tscompose ${group} needs root: layers are unpacked with their owners, and mounted with overlayfs`);
   }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action, type CliContext } from '../context.js';
 import { collect } from '../flags.js';
 import { ps } from '../../compose/ps.js';
+import { swarmPs } from '../swarm/verbs.js';
 import type { ContainerState, ContainerSummary } from '../../engine/types.js';
 import { publishedPorts, render } from '../present/format.js';
 import { UserError } from '../../util/errors.js';
@@ -30,7 +31,7 @@ export function register(program: Command): void {
     .option('--status <status>', `Filter services by status. Values: [${STATES.join(' | ')}]`, collect)
     .option('--filter <filter>', 'Filter services by a property (supported filters: status)', collect)
     .option('--no-orphans', "Don't include orphaned services")
-    .action(action(runPs));
+    .action(action((ctx: CliContext, services: string[], f: PsFlags) => (ctx.globals.backend === 'swarm' ? swarmPs(ctx, services) : runPs(ctx, services, f))));
 }
 
 async function runPs(ctx: CliContext, services: string[], f: PsFlags): Promise<void> {

@@ -7,6 +7,7 @@ import { formatPlan } from '../../compose/plan.js';
 import { LogPrinter, printingConsumer } from '../progress/logs.js';
 import { colorFor } from '../progress/select.js';
 import { UserError } from '../../util/errors.js';
+import { swarmUp } from '../swarm/verbs.js';
 
 interface UpFlags {
   detach?: boolean;
@@ -94,7 +95,7 @@ export function register(program: Command): void {
     .option('--timestamps', 'Show timestamps')
     .option('--attach <SERVICE>', 'Restrict attaching to the specified services', collect)
     .addOption(valueOption('--no-attach <SERVICE>', 'Do not attach (stream logs) to the specified services'))
-    .action(action(runUp));
+    .action(action((ctx: CliContext, services: string[], flags: UpFlags) => (ctx.globals.backend === 'swarm' ? swarmUp(ctx, services) : runUp(ctx, services, flags))));
 
   const createCmd = program.command('create').description('Creates containers for a service').argument('[SERVICE...]');
   commonCreateOptions(createCmd).action(

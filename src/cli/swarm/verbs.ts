@@ -1,0 +1,40 @@
+import type { CliContext } from '../context.js';
+import { SwarmStack } from '../../swarm/stack.js';
+import { UserError } from '../../util/errors.js';
+
+/**
+ * The verbs `--backend swarm` supports, drawn for the terminal: a stack on
+ * the swarm manager DOCKER_HOST names. Every other verb refuses (CliContext.engine).
+ */
+export const SWARM_VERBS = ['up', 'ps', 'down'] as const;
+
+/** A stack is deployed whole: naming services would leave the others in an unknown state. */
+export function wholeStackOnly(services: readonly string[]): void {
+  if (services.length) {
+    throw new UserError(`with --backend swarm, up, ps and down act on the whole stack; naming services (${services.join(', ')}) is not supported yet`, 1, 'drop the service names');
+  }
+}
+
+export async function swarmUp(ctx: CliContext, services: readonly string[]): Promise<void> {
+  wholeStackOnly(services);
+  const result = await new SwarmStack().up(await ctx.project(), { dryRun: ctx.dryRun });
+  const dry = ctx.dryRun ? 'DRY-RUN MODE - ' : '';
+  for (const w of result.warnings) process.stderr.write(`WARN[0000] ${w}\n`);
+  for (const s of result.created) process.stderr.write(`${dry}Creating service ${s}\n`);
+  for (const s of result.updated) process.stderr.write(`${dry}Updating service ${s}\n`);
+}
+
+export async function swarmPs(ctx: CliContext, services: readonly string[]): Promise<void> {
+  wholeStackOnly(services);
+  const tasks = await new SwarmStack().ps((await ctx.projectOrName()).name);
+  const rows = [['NAME', 'NODE', 'DESIRED STATE', 'CURRENT STATE', 'ERROR'],
+    ...tasks.map((t) => [t.slot !== undefined ? `${t.service}.${t.slot}` : t.service, t.node, t.desired, t.state, t.error ?? ''])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd()}\n`);
+}
+
+export async function swarmDown(ctx: CliContext, services: readonly string[], o: { volumes?: boolean }): Promise<void> {
+  wholeStackOnly(services);
+  if (ctx.dryRun) throw new UserError('--dry-run is not supported by down with --backend swarm yet', 1, 'run `tscompose --backend swarm ps` to see what down would remove');
+  for (const r of await new SwarmStack().down((await ctx.projectOrName()).name, o)) process.stderr.write(`Removed ${r}\n`);
+}

@@ -1,0 +1,158 @@
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Dockerode from 'dockerode';
+import type { Project } from '../project/types.js';
+import { UserError } from '../util/errors.js';
+import { stackPlan, STACK_NAMESPACE, type StackPlan } from './spec.js';
+import { checkStack, type ClusterFacts } from './refusals.js';
+
+/**
+ * A project deployed to a Docker Swarm as a stack, through the manager that
+ * DOCKER_HOST names (dockerode reads it): `up` checks the plan against the
+ * cluster first and creates nothing when it is refused; `ps` lists the tasks;
+ * `down` removes what carries the stack's namespace label.
+ */
+
+export interface SwarmTask {
+  service: string;
+  slot?: number;
+  node: string;
+  desired: string;
+  state: string;
+  error?: string;
+}
+
+export interface SwarmUpResult {
+  created: string[];
+  updated: string[];
+  warnings: string[];
+}
+
+export class SwarmStack {
+  constructor(private readonly docker: Dockerode = new Dockerode()) {}
+
+  /** The manager's cluster facts the refusals need. */
+  async facts(project: Project): Promise<ClusterFacts> {
+    const info = await this.docker.info() as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+    if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) {
+      throw new UserError('the Docker Engine at DOCKER_HOST is not a swarm manager', 1, 'point DOCKER_HOST (or --host) at a manager node, or run `docker swarm init` there');
+    }
+    const unpullable = new Map<string, string>();
+    const digests = new Map<string, string>();
+    const images = new Set(Object.values(project.services).map((s) => s.image).filter((i): i is string => !!i));
+    await Promise.all([...images].map(async (ref) => {
+      // The manager asks the registry for the manifest, as each node will when it pulls.
+      try {
+        const d = await this.docker.getImage(ref).distribution() as { Descriptor?: { digest?: string } };
+        if (d.Descriptor?.digest) digests.set(ref, d.Descriptor.digest);
+      } catch (err) {
+        const msg = ((err as { json?: { message?: string } }).json?.message ?? (err as Error).message).split('\n')[0]!;
+        unpullable.set(ref, msg);
+      }
+    }));
+    return { ipvs: localIpvs(), unpullable, digests };
+  }
+
+  /** With `dryRun`, everything is checked against the cluster and nothing is created or changed. */
+  async up(project: Project, o: { dryRun?: boolean } = {}): Promise<SwarmUpResult> {
+    const facts = await this.facts(project);
+    const verdict = checkStack(project, facts);
+    if (verdict.refusals.length) {
+      throw new UserError(`the stack "${project.name}" cannot be deployed to this swarm; nothing was created:\n${verdict.refusals.map((r) => `  - ${r}`).join('\n')}`);
+    }
+    const plan = stackPlan(project, facts.digests);
+    if (!o.dryRun) await this.ensureNetworks(plan);
+    const existing = new Map((await this.services(plan.namespace)).map((s) => [s.Spec?.Name ?? '', s]));
+    const created: string[] = [];
+    const updated: string[] = [];
+    for (const svc of plan.services) {
+      const found = existing.get(svc.name);
+      if (!found) {
+        if (!o.dryRun) await this.docker.createService(svc.spec);
+        created.push(svc.name);
+      } else {
+        if (!o.dryRun) await this.docker.getService(found.ID).update({ ...svc.spec, version: found.Version?.Index });
+        updated.push(svc.name);
+      }
+    }
+    return { created, updated, warnings: verdict.warnings };
+  }
+
+  async ps(namespace: string): Promise<SwarmTask[]> {
+    const [services, nodes] = await Promise.all([this.services(namespace), this.docker.listNodes()]);
+    const serviceName = new Map(services.map((s) => [s.ID, s.Spec?.Name ?? s.ID]));
+    const nodeName = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
+    const tasks = await this.docker.listTasks({ filters: JSON.stringify({ label: [`${STACK_NAMESPACE}=${namespace}`] }) });
+    return tasks.map((t) => ({
+      service: serviceName.get(t.ServiceID ?? '') ?? t.ServiceID ?? '',
+      ...(t.Slot !== undefined ? { slot: t.Slot } : {}),
+      node: nodeName.get(t.NodeID ?? '') ?? '',
+      desired: t.DesiredState ?? '',
+      state: t.Status?.State ?? '',
+      ...(t.Status?.Err ? { error: t.Status.Err } : {}),
+    })).sort((a, b) => a.service.localeCompare(b.service) || (a.slot ?? 0) - (b.slot ?? 0));
+  }
+
+  /** Removes the stack's services, then its networks (once no task holds them) and, with volumes, its volumes on the manager. */
+  async down(namespace: string, o: { volumes?: boolean } = {}): Promise<string[]> {
+    const removed: string[] = [];
+    for (const s of await this.services(namespace)) {
+      await this.docker.getService(s.ID).remove();
+      removed.push(`service ${s.Spec?.Name}`);
+    }
+    const filters = JSON.stringify({ label: [`${STACK_NAMESPACE}=${namespace}`] });
+    for (const n of await this.docker.listNetworks({ filters })) {
+      await retryWhileInUse(() => this.docker.getNetwork(n.Id).remove());
+      removed.push(`network ${n.Name}`);
+    }
+    // The manager removes a network once its tasks' endpoints are gone on every node: wait for
+    // that, so that an `up` right after does not find the old one and attach to it.
+    for (let i = 0; (await this.docker.listNetworks({ filters })).length && i < 120; i++) await sleep(250);
+    if (o.volumes) {
+      const { Volumes } = await this.docker.listVolumes({ filters });
+      for (const v of Volumes ?? []) {
+        await retryWhileInUse(() => this.docker.getVolume(v.Name).remove());
+        removed.push(`volume ${v.Name}`);
+      }
+    }
+    return removed;
+  }
+
+  private async services(namespace: string) {
+    return this.docker.listServices({ filters: JSON.stringify({ label: [`${STACK_NAMESPACE}=${namespace}`] }) });
+  }
+
+  private async ensureNetworks(plan: StackPlan): Promise<void> {
+    const have = new Set((await this.docker.listNetworks()).map((n) => n.Name));
+    for (const net of plan.networks) {
+      if (have.has(net.name)) continue;
+      if (net.external) throw new UserError(`network "${net.name}" is external and does not exist on the swarm`, 1, `create it first: docker network create -d overlay ${net.name}`);
+      await this.docker.createNetwork({ ...net.spec, CheckDuplicate: true });
+    }
+  }
+}
+
+/**
+ * Whether this machine's kernel has IPVS: right when the manager runs here
+ * (a unix socket), which is what we can see; a remote cluster is trusted.
+ */
+function localIpvs(): boolean {
+  const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  if (!host.startsWith('unix://')) return true;
+  return existsSync('/proc/net/ip_vs');
+}
+
+/** Swarm frees a network or volume a moment after the last task goes: retry "in use" for up to 30 s. */
+async function retryWhileInUse(fn: () => Promise<unknown>): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await fn();
+      return;
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === 404) return;
+      if (i >= 120 || !/in use|has active endpoints/i.test(String((err as Error).message))) throw err;
+      await sleep(250);
+    }
+  }
+}
