@@ -7,13 +7,17 @@ import type { ActualPort } from '../types.js';
 import { describeRequest, type PortRequest } from './mapping.js';
 import { listenTcp, listenUdp, type Forwarder } from './proxy.js';
 import { describeHolders, findOwners, socketsOnPort } from './holder.js';
+import { dropPortForwards, reconcilePortForwards, setPortForwards } from './forwards.js';
+import type { NetworkRecord } from '../types.js';
 
 /**
  * The daemon's table of published ports. Each container's ports are one
  * record, `<run root>/ports/<container id>.json`, written by the daemon once
  * its sockets are bound: a restarted daemon binds them again from there, and
- * teardown without a daemon just deletes the file. The run root is the right
- * home: a reboot ends every container, and with them every forward.
+ * teardown without a daemon deletes the file and the kernel's rules. The run
+ * root is the right home: a reboot ends every container, and with them every
+ * forward. Each record's IPv4 ports are also forwarded by the kernel
+ * (forwards.ts), which keeps them answering while no daemon runs.
  */
 
 export interface PortRecord {
@@ -62,6 +66,15 @@ export class PortPublisher {
 
   constructor(private readonly log: (msg: string) => void) {}
 
+  /** The kernel's forwarding is the path that survives us; without it (an iptables failure) the proxy still serves. */
+  private async kernel(what: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.log(`ports: ${what}: ${(err as Error).message}`);
+    }
+  }
+
   records(): PortRecord[] {
     return [...this.published.values()].map((p) => p.record);
   }
@@ -89,6 +102,7 @@ export class PortPublisher {
       portsDir();
       writeJsonAtomic(portRecordPath(containerId), record);
       this.published.set(containerId, { record, forwarders });
+      await this.kernel(`forwarding the ports of ${containerName} in the kernel`, () => setPortForwards([record]));
     }
     return ports;
   }
@@ -98,18 +112,24 @@ export class PortPublisher {
     this.published.delete(containerId);
     if (p) await Promise.all(p.forwarders.map((f) => f.close()));
     deletePortRecord(containerId);
+    await this.kernel(`dropping the kernel's forwards of ${containerId.slice(0, 12)}`, () => dropPortForwards([containerId]));
   }
 
-  retarget(containerId: string, targetIp: string): void {
+  async retarget(containerId: string, targetIp: string): Promise<void> {
     const p = this.published.get(containerId);
     if (!p) return;
     p.record = { ...p.record, targetIp };
     p.forwarders.forEach((f, i) => f.retarget({ ip: targetIp, port: p.record.ports[i]!.target }));
     writeJsonAtomic(portRecordPath(containerId), p.record);
+    const record = p.record;
+    await this.kernel(`forwarding the ports of ${record.containerName} in the kernel`, () => setPortForwards([record]));
   }
 
-  /** Makes the sockets match the records on disk: binds what a record asks for, closes what has none. */
-  async reconcile(): Promise<void> {
+  /**
+   * Makes the sockets match the records on disk: binds what a record asks for, closes what has none;
+   * and the kernel's forwards likewise (`networks`: the records that tell each target's bridge).
+   */
+  async reconcile(networks: readonly NetworkRecord[]): Promise<void> {
     const onDisk = new Map(readPortRecords().map((r) => [r.containerId, r]));
     for (const [cid, p] of [...this.published]) {
       if (!onDisk.has(cid)) {
@@ -120,7 +140,7 @@ export class PortPublisher {
     for (const [cid, record] of onDisk) {
       const have = this.published.get(cid);
       if (have) {
-        if (have.record.targetIp !== record.targetIp) this.retarget(cid, record.targetIp);
+        if (have.record.targetIp !== record.targetIp) await this.retarget(cid, record.targetIp);
         continue;
       }
       const forwarders: Forwarder[] = [];
@@ -135,6 +155,10 @@ export class PortPublisher {
       }
       this.published.set(cid, { record, forwarders });
     }
+    await this.kernel('reconciling the kernel\'s forwards', async () => {
+      const dropped = await reconcilePortForwards([...onDisk.values()], networks);
+      if (dropped.length) this.log(`ports: dropped the kernel's forwards of ${dropped.join(', ')} (no port record)`);
+    });
   }
 
   async closeAll(): Promise<void> {
