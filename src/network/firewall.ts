@@ -24,7 +24,7 @@ import { BRIDGE_PREFIX, rootTag } from './names.js';
  *                      per published port: [-d HOSTIP] --dport P DNAT to C:T
  *   nat POSTROUTING -> TSCOMPOSE-POSTROUTING:
  *                      -o tsc-br+ from a local address (127.0.0.1 too), DNAT'd: MASQUERADE
- *                      per network: -s S ! -o B MASQUERADE (egress, not internal);
+ *                      per network, not internal: -s S ! -o B MASQUERADE (egress);
  *                      -s S -o B DNAT'd MASQUERADE (hairpin: a container to a port
  *                      published by its own network, answered through the host)
  *
@@ -125,8 +125,8 @@ export function networkRules(n: FirewallNetwork, tag = rootTag()): Rule[] {
       { table: 'filter', chain: CHAINS.forward, spec: `-i ${b} ${c} -j ACCEPT` },
     );
     if (n.masquerade) rules.push({ table: 'nat', chain: CHAINS.postrouting, spec: `-s ${n.subnet} ! -o ${b} ${c} -j MASQUERADE` });
+    rules.push({ table: 'nat', chain: CHAINS.postrouting, spec: `-s ${n.subnet} -o ${b} -m conntrack --ctstate DNAT ${c} -j MASQUERADE` });
   }
-  rules.push({ table: 'nat', chain: CHAINS.postrouting, spec: `-s ${n.subnet} -o ${b} -m conntrack --ctstate DNAT ${c} -j MASQUERADE` });
   return rules;
 }
 
