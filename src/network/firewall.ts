@@ -107,7 +107,7 @@ export interface RuleGroup {
 const comment = (groupTag: string) => `-m comment --comment "${groupTag}"`;
 
 export function networkRules(n: FirewallNetwork, tag = rootTag()): Rule[] {
-  const c = `-m comment --comment "${ruleTag(n.id, tag)}"`;
+  const c = comment(ruleTag(n.id, tag));
   const b = n.bridge;
   const rules: Rule[] = [
     { table: 'filter', chain: CHAINS.isolation, spec: `-i ${b} -o ${b} ${c} -j ACCEPT`, top: true },

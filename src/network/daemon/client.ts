@@ -30,6 +30,7 @@ import {
  */
 
 const READY_TIMEOUT_MS = 15_000;
+const REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * The keeper's policy: a daemon that ran this long is started again at once
@@ -45,7 +46,6 @@ export function keeperArgs(daemonArgv: readonly string[]): string[] {
   const k = KEEPER_POLICY;
   return ['keep', String(k.quickMs), String(k.backoffMinMs), String(k.backoffMaxMs), String(k.maxQuick), '--', ...daemonArgv];
 }
-const REQUEST_TIMEOUT_MS = 60_000;
 
 class NotListening extends Error {}
 

@@ -63,6 +63,14 @@ interface Published {
 
 export class PortPublisher {
   private readonly published = new Map<string, Published>();
+  /** One change at a time: a reload's reconcile must not see a publish half-way (its record written, its sockets not yet kept). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
 
   constructor(private readonly log: (msg: string) => void) {}
 
@@ -83,8 +91,28 @@ export class PortPublisher {
    * Binds every requested port, or none: on the first failure the ones bound
    * so far are closed and the error names the port and who holds it.
    */
-  async publish(containerId: string, containerName: string, targetIp: string, requests: readonly PortRequest[]): Promise<ActualPort[]> {
-    await this.unpublish(containerId);
+  publish(containerId: string, containerName: string, targetIp: string, requests: readonly PortRequest[]): Promise<ActualPort[]> {
+    return this.serial(() => this.publishNow(containerId, containerName, targetIp, requests));
+  }
+
+  unpublish(containerId: string): Promise<void> {
+    return this.serial(() => this.unpublishNow(containerId));
+  }
+
+  retarget(containerId: string, targetIp: string): Promise<void> {
+    return this.serial(() => this.retargetNow(containerId, targetIp));
+  }
+
+  /**
+   * Makes the sockets match the records on disk: binds what a record asks for, closes what has none;
+   * and the kernel's forwards likewise (`networks`: the records that tell each target's bridge).
+   */
+  reconcile(networks: readonly NetworkRecord[]): Promise<void> {
+    return this.serial(() => this.reconcileNow(networks));
+  }
+
+  private async publishNow(containerId: string, containerName: string, targetIp: string, requests: readonly PortRequest[]): Promise<ActualPort[]> {
+    await this.unpublishNow(containerId);
     const forwarders: Forwarder[] = [];
     const ports: ActualPort[] = [];
     try {
@@ -107,7 +135,7 @@ export class PortPublisher {
     return ports;
   }
 
-  async unpublish(containerId: string): Promise<void> {
+  private async unpublishNow(containerId: string): Promise<void> {
     const p = this.published.get(containerId);
     this.published.delete(containerId);
     if (p) await Promise.all(p.forwarders.map((f) => f.close()));
@@ -115,7 +143,7 @@ export class PortPublisher {
     await this.kernel(`dropping the kernel's forwards of ${containerId.slice(0, 12)}`, () => dropPortForwards([containerId]));
   }
 
-  async retarget(containerId: string, targetIp: string): Promise<void> {
+  private async retargetNow(containerId: string, targetIp: string): Promise<void> {
     const p = this.published.get(containerId);
     if (!p) return;
     p.record = { ...p.record, targetIp };
@@ -125,11 +153,7 @@ export class PortPublisher {
     await this.kernel(`forwarding the ports of ${record.containerName} in the kernel`, () => setPortForwards([record]));
   }
 
-  /**
-   * Makes the sockets match the records on disk: binds what a record asks for, closes what has none;
-   * and the kernel's forwards likewise (`networks`: the records that tell each target's bridge).
-   */
-  async reconcile(networks: readonly NetworkRecord[]): Promise<void> {
+  private async reconcileNow(networks: readonly NetworkRecord[]): Promise<void> {
     const onDisk = new Map(readPortRecords().map((r) => [r.containerId, r]));
     for (const [cid, p] of [...this.published]) {
       if (!onDisk.has(cid)) {
@@ -140,7 +164,7 @@ export class PortPublisher {
     for (const [cid, record] of onDisk) {
       const have = this.published.get(cid);
       if (have) {
-        if (have.record.targetIp !== record.targetIp) await this.retarget(cid, record.targetIp);
+        if (have.record.targetIp !== record.targetIp) await this.retargetNow(cid, record.targetIp);
         continue;
       }
       const forwarders: Forwarder[] = [];
@@ -161,7 +185,11 @@ export class PortPublisher {
     });
   }
 
-  async closeAll(): Promise<void> {
+  closeAll(): Promise<void> {
+    return this.serial(() => this.closeAllNow());
+  }
+
+  private async closeAllNow(): Promise<void> {
     for (const p of this.published.values()) await Promise.all(p.forwarders.map((f) => f.close()));
     this.published.clear();
   }
