@@ -62,6 +62,13 @@
  *                architecture shows, under qemu-user, that it runs and reads
  *                the protocol (selftest.c).
  *
+ *   keep QUICK_MS BACKOFF_MIN_MS BACKOFF_MAX_MS MAX_QUICK -- PROGRAM ARGS...
+ *                no config and no fd 3: the parent of a long-lived program
+ *                (the network daemon, src/network/daemon/client.ts) that
+ *                starts it again whenever it dies other than by exiting 0;
+ *                gives up after MAX_QUICK deaths in a row, each within
+ *                QUICK_MS of its start (keep.c).
+ *
  * A key given more than once is a list (K_ARG, K_ENV, K_CGROUP, K_OP...);
  * otherwise the last one counts.
  */
@@ -73,6 +80,7 @@
 #define CMD_STAGE2  "stage2"
 #define CMD_PROBE   "probe"
 #define CMD_SELFTEST "selftest"
+#define CMD_KEEP    "keep"
 
 /* Config keys (start unless said otherwise). */
 #define K_ID          "id"            /* container id: the monitor names itself "tsc-monitor <12 hex>" */
@@ -206,6 +214,7 @@ int exec_main(int argc, char **argv);
 int cp_main(int argc, char **argv);
 int probe_main(int argc, char **argv);
 int selftest_main(int argc, char **argv);
+int keep_main(int argc, char **argv);
 
 /* monitor.c: the container's parent for its whole life. */
 struct monitor_io {

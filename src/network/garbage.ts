@@ -1,5 +1,5 @@
 import { deleteLinks, netnsHandles, removeNetns, taggedLinks } from './links.js';
-import { applyFirewall, readRules, taggedRuleIds, withHostLock } from './firewall.js';
+import { applyFirewall, applyPortForwards, readRules, taggedPortIds, taggedRuleIds, withHostLock } from './firewall.js';
 import { readAllNetworks } from './store.js';
 import { activeContainers } from './liveness.js';
 import { readPortRecords } from './ports/publisher.js';
@@ -34,9 +34,14 @@ export async function collectGarbageLocked(): Promise<{ links: string[]; netns: 
 
   const rules = await withHostLock(async () => {
     await deleteLinks(links);
-    const stale = [...taggedRuleIds(await readRules())].filter((id12) => ![...networkIds].some((id) => id.startsWith(id12)));
+    const saved = await readRules();
+    const stale = [...taggedRuleIds(saved)].filter((id12) => ![...networkIds].some((id) => id.startsWith(id12)));
+    // Forwards of published ports whose record is gone (a daemon killed between the two).
+    const recorded = new Set(readPortRecords().map((r) => r.containerId.slice(0, 12)));
+    const forwards = [...taggedPortIds(saved)].filter((id12) => !recorded.has(id12));
+    if (forwards.length) await applyPortForwards([], forwards);
     if (stale.length) await applyFirewall([], stale);
-    return stale;
+    return [...stale, ...forwards.map((id) => `port-${id}`)];
   });
   return { links, netns, ports, rules };
 }

@@ -153,9 +153,17 @@ export function endpointScript(endpoints: readonly Veth[], withLoopback: boolean
   return lines;
 }
 
-/** The host's half, run in the host namespace once the container's half is done: host ends into their bridges, tagged, up. */
+/**
+ * The host's half, run in the host namespace once the container's half is done: host ends into their
+ * bridges, tagged, up; in hairpin mode, as Docker's are without its userland proxy: a container's
+ * connection to its own published port comes back, after DNAT, to the port it left by (where the host
+ * bridges with netfilter, br_netfilter, rather than routes it).
+ */
 export function hostEndpointScript(endpoints: readonly Veth[]): string[] {
-  return endpoints.map((e) => `link set dev ${e.veth} master ${e.bridge} alias ${linkAlias('endpoint', e.containerId)} up`);
+  return endpoints.flatMap((e) => [
+    `link set dev ${e.veth} master ${e.bridge} alias ${linkAlias('endpoint', e.containerId)} up`,
+    `link set dev ${e.veth} type bridge_slave hairpin on`,
+  ]);
 }
 
 export function isMounted(path: string): boolean {

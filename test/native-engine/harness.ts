@@ -22,7 +22,7 @@ export interface NativeTest {
   until(id: string, ok: (d: ContainerDetails) => boolean, ms?: number): Promise<ContainerDetails>;
   /** The compose CLI in a project dir of the root. */
   compose(args: string[], file?: string, input?: string): Promise<RunResult>;
-  /** Pids of the daemon processes serving the root. */
+  /** Pids of the daemon processes serving the root (not their keepers). */
   daemons(): number[];
 }
 
@@ -103,7 +103,7 @@ export function useNativeEngine(): NativeTest {
         if (!/^\d+$/.test(pid)) continue;
         try {
           const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-          if (argv.some((a) => a.endsWith('daemon/main.js')) && argv.includes(root!.run)) out.push(Number(pid));
+          if (argv[1] !== 'keep' && argv.some((a) => a.endsWith('daemon/main.js')) && argv.includes(root!.run)) out.push(Number(pid));
         } catch { /* gone */ }
       }
       return out;

@@ -149,10 +149,14 @@ export async function settledLeftovers(r: NativeRoot, ms = 5000): Promise<string
 /** Removes by force whatever is left of the root (after a failed test), then its dir. */
 export function forceRemoveRoot(r: { dir: string; state: string; run: string }): void {
   const ids = containerIdsOf(r);
-  for (const p of processesOf(r.state)) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch { /* gone */ }
+  // Again while any is left: a daemon's keeper killed after its daemon has started another.
+  for (let i = 0; i < 5 && processesOf(r.state).length; i++) {
+    for (const p of processesOf(r.state)) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch { /* gone */ }
+    }
+    spawnSync('sleep', ['0.05']);
   }
   for (const dir of cgroupDirs(ids)) {
     try {

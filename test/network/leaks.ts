@@ -15,7 +15,7 @@ import { applyFirewall, withHostLock } from '../../src/network/firewall.js';
  * - mounts (namespace handles) and files under the run root,
  * - iptables rules with the tag; and when no root has a rule left, any
  *   TSCOMPOSE chain or jump at all,
- * - a daemon process serving the run root,
+ * - a daemon process serving the run root, or its keeper,
  * - a stale host-wide lock file (one no live process holds).
  */
 
@@ -25,6 +25,7 @@ export interface Leaks {
   files: string[];
   rules: string[];
   daemons: number[];
+  keepers: number[];
   locks: string[];
 }
 
@@ -68,16 +69,23 @@ export async function ruleLines(tag = rootTag()): Promise<{ ours: string[]; anyT
   };
 }
 
-export function daemonPids(runRoot: string): number[] {
+/** The daemons serving the run root (`keepers: true`: their keepers, `tsc-helper keep ... -- node .../daemon/main.js`, instead). */
+export function daemonPids(runRoot: string, opts: { keepers?: boolean } = {}): number[] {
   const pids: number[] = [];
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('daemon/main.js')) && argv.includes(runRoot)) pids.push(Number(pid));
+      const keeper = argv[1] === 'keep';
+      if (argv.some((a) => a.endsWith('daemon/main.js')) && argv.includes(runRoot) && keeper === (opts.keepers ?? false)) pids.push(Number(pid));
     } catch { /* gone */ }
   }
   return pids;
+}
+
+/** The keepers of the run root's daemon. */
+export function keeperPids(runRoot: string): number[] {
+  return daemonPids(runRoot, { keepers: true });
 }
 
 function staleHostLock(): string[] {
@@ -93,7 +101,7 @@ export async function findLeaks(opts: { runRoot: string; waitForDaemonMs?: numbe
   // The daemon exits by itself once the last network is gone, and the kernel dismantles a dead
   // namespace (with its veth pairs) in the background: give them the moment they need.
   const deadline = Date.now() + (opts.waitForDaemonMs ?? 0);
-  while ((daemonPids(opts.runRoot).length || taggedLinkNames().length) && Date.now() < deadline) await sleep(25);
+  while ((daemonPids(opts.runRoot).length || keeperPids(opts.runRoot).length || taggedLinkNames().length) && Date.now() < deadline) await sleep(25);
   const rules = await ruleLines();
   const leaks: Leaks = {
     links: taggedLinkNames(),
@@ -101,6 +109,7 @@ export async function findLeaks(opts: { runRoot: string; waitForDaemonMs?: numbe
     files: filesUnder(opts.runRoot),
     rules: rules.anyTagged ? rules.ours : rules.skeleton,
     daemons: daemonPids(opts.runRoot),
+    keepers: keeperPids(opts.runRoot),
     locks: staleHostLock(),
   };
   return Object.values(leaks).some((v) => v.length) ? leaks : undefined;
@@ -115,7 +124,8 @@ export function formatLeaks(l: Leaks): string {
 
 /** Removes by force whatever the product left (only this root's objects, and processes by their pid). */
 export async function forceCleanup(opts: { runRoot: string }): Promise<void> {
-  for (const pid of daemonPids(opts.runRoot)) {
+  // The keeper first: killed after its daemon, it would have started another.
+  for (const pid of [...keeperPids(opts.runRoot), ...daemonPids(opts.runRoot)]) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch { /* already gone */ }

@@ -125,7 +125,7 @@ describe('networks on the kernel', () => {
     const n = inspectNetwork('one');
     const saved = await runOk('iptables-save', []);
     const mine = saved.split('\n').filter((l) => l.includes(`tscompose:`) && l.includes(n.Id.slice(0, 12)));
-    expect(mine).toHaveLength(6); // isolation accept, 2 DNS accepts, 2 forward accepts, masquerade
+    expect(mine).toHaveLength(7); // isolation accept, 2 DNS accepts, 2 forward accepts, masquerade, hairpin masquerade
     expect(saved).toMatch(/^-A FORWARD -j TSCOMPOSE-FORWARD$/m);
     expect(saved).toMatch(/^-A TSCOMPOSE-FORWARD -i tsc-br-\+ -o tsc-br-\+ -j TSCOMPOSE-ISOLATION$/m);
     // IPAM bitmap on disk matches what was handed out.

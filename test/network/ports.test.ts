@@ -11,6 +11,7 @@ import { readPortRecords } from '../../src/network/ports/publisher.js';
 import { netnsPath } from '../../src/network/links.js';
 import { vethName } from '../../src/network/names.js';
 import { containerId, freePort, useNetEnv } from './support.js';
+import { ruleLines } from './leaks.js';
 import type { PortMapping } from '../../src/network/types.js';
 
 // Acceptance 2: published TCP and UDP ports answer on 127.0.0.1 (and the host's addresses);
@@ -79,6 +80,30 @@ describe('published ports', () => {
 
     await detachContainer(web.id);
     await expect(httpGet('127.0.0.1', tcpPort)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('answers other containers (its own network and another, at their gateway and the host address), and ::1 through the proxy; the kernel forwards IPv4', async () => {
+    await createNetwork({ name: 'app-network' });
+    await createNetwork({ name: 'other-network' });
+    const port = await freePort();
+    const web = await start('web', [{ target: 80, published: String(port), protocol: 'tcp' }]);
+    await web.serveHttp(80, www());
+    const neighbour = await start('neighbour', []);
+    const stranger = await t.start('stranger', [{ network: 'other-network' }]);
+    const want = 'hello from the container\n';
+    // Its own network (the answer comes back through the host: hairpin NAT), itself, and another network.
+    for (const c of [neighbour, web, stranger]) {
+      for (const host of [c.gateway, hostAddress()]) expect(await c.httpGet(`http://${host}:${port}/`), `${c.name} -> ${host}`).toBe(want);
+    }
+    // No route between the networks otherwise: the isolation stands.
+    expect(await stranger.httpGet(`http://${web.ip}/`, 1500)).toMatch(/^ERROR/);
+    // IPv6 has no NAT to the container's IPv4 address: the daemon's proxy serves it.
+    if (networkInterfaces().lo?.some((a) => a.family === 'IPv6')) expect(await httpGet('::1', port)).toBe(want);
+    // IPv4 is the kernel's: a DNAT rule of this container, in our chain, and it goes with the container.
+    const dnat = (await ruleLines()).ours.filter((l) => l.includes(`--dport ${port} `));
+    expect(dnat).toEqual([expect.stringMatching(new RegExp(`^-A TSCOMPOSE-DNAT -p tcp -m tcp --dport ${port} .*"tscompose:[0-9a-f]{8}:port-${web.id.slice(0, 12)}" -j DNAT --to-destination ${web.ip.replace(/\./g, '\\.')}:80$`))]);
+    await detachContainer(web.id);
+    expect((await ruleLines()).ours.filter((l) => l.includes('port-'))).toEqual([]);
   });
 
   it('honours the host IP, and ranges (one to one, or a free port picked from a host range)', async () => {

@@ -48,6 +48,15 @@ export async function removeAllContainers(tsc: Tsc): Promise<void> {
   if (ids.length) await tsc('container', 'rm', '-f', ...ids);
 }
 
+/** The network daemon's keeper (`tsc-helper keep`, which names itself tsc-keep). */
+function isKeeper(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'tsc-keep';
+  } catch {
+    return false;
+  }
+}
+
 /** Processes of ours serving the test's state root (container monitors, their children, the network daemon), not us. */
 export function processesOfRoot(stateRoot: string): number[] {
   const out: number[] = [];
@@ -57,5 +66,6 @@ export function processesOfRoot(stateRoot: string): number[] {
       if (readFileSync(`/proc/${e}/environ`, 'utf8').split('\0').includes(`TSCOMPOSE_ROOT=${stateRoot}`)) out.push(Number(e));
     } catch { /* gone */ }
   }
-  return out;
+  // The daemon's keeper first: whoever kills these in order must not leave it time to start a new daemon.
+  return out.sort((a, b) => Number(isKeeper(b)) - Number(isKeeper(a)));
 }

@@ -16,7 +16,7 @@ import {
 import { NotFoundError } from '../../src/util/errors.js';
 import { repoRoot } from '../support/cache.js';
 import { containerId, daemonPid, useNetEnv, type NetEnv } from './support.js';
-import { findLeaks, formatLeaks, daemonPids, mountsUnder, taggedLinkNames } from './leaks.js';
+import { findLeaks, formatLeaks, daemonPids, keeperPids, mountsUnder, taggedLinkNames } from './leaks.js';
 
 // Acceptance 4: after teardown, and after kill -9 of every process of ours followed by cleanup,
 // links, namespaces, firewall rules and the run directory hold nothing of ours.
@@ -80,9 +80,12 @@ describe('teardown', () => {
     expect(churn.exitCode).toBeNull();
     churn.kill('SIGKILL');
     for (const c of t.containers) await c.kill();
+    // Its keeper first: it would start the daemon again.
+    const [keeper] = keeperPids(t.env.runRoot);
+    process.kill(keeper!, 'SIGKILL');
     const daemon = (await daemonPid())!;
     process.kill(daemon, 'SIGKILL');
-    while (processStartTime(daemon) !== undefined) await sleep(10);
+    for (const pid of [keeper!, daemon]) while (processStartTime(pid) !== undefined) await sleep(10);
     expect(daemonPids(t.env.runRoot)).toEqual([]);
     expect(taggedLinkNames().length).toBeGreaterThan(6);
 

@@ -6,7 +6,7 @@ import * as packet from 'dns-packet';
 import { parseIpv4, parseCidr, formatCidr, overlaps, containsCidr } from '../../src/network/ipv4.js';
 import { AddressBitmap, defaultPools, pickSubnet } from '../../src/network/ipam.js';
 import { hostRoutes } from '../../src/network/hostroutes.js';
-import { firewallScript, parseIptablesSave, networkRules, type FirewallNetwork } from '../../src/network/firewall.js';
+import { firewallScript, parseIptablesSave, networkRules, portRules, portTag, rulesScript, taggedPortIds, taggedRuleIds, type FirewallNetwork } from '../../src/network/firewall.js';
 import { parsePublishFlag, fromPortMapping } from '../../src/network/ports/mapping.js';
 import { socketsOnPort } from '../../src/network/ports/holder.js';
 import { DnsTable, ptrToIpv4, type DnsNetwork } from '../../src/network/dns/table.js';
@@ -93,23 +93,32 @@ describe('firewall transaction', () => {
     const installed = [
       '*filter', ':TSCOMPOSE-FORWARD - [0:0]', ':TSCOMPOSE-ISOLATION - [0:0]', ':TSCOMPOSE-INPUT - [0:0]',
       '-A INPUT -j TSCOMPOSE-INPUT', '-A FORWARD -j TSCOMPOSE-FORWARD',
+      '-A TSCOMPOSE-FORWARD -i tsc-br-+ -m conntrack --ctstate DNAT -j ACCEPT',
+      '-A TSCOMPOSE-FORWARD -o tsc-br-+ -m conntrack --ctstate DNAT -j ACCEPT',
       '-A TSCOMPOSE-FORWARD -i tsc-br-+ -o tsc-br-+ -j TSCOMPOSE-ISOLATION',
+      '-A TSCOMPOSE-INPUT -s 127.0.0.0/8 -i tsc-br-+ -j DROP',
+      '-A TSCOMPOSE-INPUT -d 127.0.0.0/8 -i tsc-br-+ -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP',
       ...networkRules(net, 'tag').filter((r) => r.table === 'filter').map((r) => `-A ${r.chain} ${r.spec}`),
       '-A TSCOMPOSE-ISOLATION -j DROP', 'COMMIT',
-      '*nat', ':TSCOMPOSE-POSTROUTING - [0:0]', '-A POSTROUTING -j TSCOMPOSE-POSTROUTING',
+      '*nat', ':TSCOMPOSE-POSTROUTING - [0:0]', ':TSCOMPOSE-DNAT - [0:0]',
+      '-A PREROUTING -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT', '-A OUTPUT -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT',
+      '-A POSTROUTING -j TSCOMPOSE-POSTROUTING',
+      '-A TSCOMPOSE-POSTROUTING -o tsc-br-+ -m addrtype --src-type LOCAL -m conntrack --ctstate DNAT -j MASQUERADE',
       ...networkRules(net, 'tag').filter((r) => r.table === 'nat').map((r) => `-A ${r.chain} ${r.spec}`), 'COMMIT',
     ].join('\n');
     const saved = parseIptablesSave(installed);
     const again = firewallScript(saved, [net], [], 'tag');
     expect(again).not.toContain(':TSCOMPOSE'); // declaring a chain would flush it
     expect(again).not.toContain('-I FORWARD');
-    expect(again.match(/^-D /gm)).toHaveLength(6);
-    expect(again.match(/^-[AI] TSCOMPOSE-/gm)).toHaveLength(6);
+    expect(again.match(/^-D /gm)).toHaveLength(7);
+    expect(again.match(/^-[AI] TSCOMPOSE-/gm)).toHaveLength(7);
 
     const removal = firewallScript(saved, [], [net.id], 'tag');
     expect(removal).toContain('-D FORWARD -j TSCOMPOSE-FORWARD');
     expect(removal).toContain('-X TSCOMPOSE-ISOLATION');
     expect(removal).toContain('-D POSTROUTING -j TSCOMPOSE-POSTROUTING');
+    expect(removal).toContain('-D PREROUTING -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT');
+    expect(removal).toContain('-X TSCOMPOSE-DNAT');
 
     // Another root still has a network: the skeleton stays, only our lines go.
     const shared = parseIptablesSave(installed.replace("'", '') + '\n*filter\n-A TSCOMPOSE-ISOLATION -i tsc-br-bbbbbbbb -o tsc-br-bbbbbbbb -m comment --comment "tscompose:other:bbbbbbbbbbbb" -j ACCEPT\nCOMMIT\n');
@@ -123,6 +132,35 @@ describe('firewall transaction', () => {
     expect(rules).toContain('TSCOMPOSE-FORWARD -i tsc-br-aaaaaaaa -m comment --comment "tscompose:tag:aaaaaaaaaaaa" -j DROP');
     expect(rules).toContain('TSCOMPOSE-FORWARD -o tsc-br-aaaaaaaa -m comment --comment "tscompose:tag:aaaaaaaaaaaa" -j DROP');
     expect(rules.some((r) => r.includes('MASQUERADE'))).toBe(false);
+    // Others have the hairpin rule: a published port's answer to a container of the same network, through the host.
+    expect(networkRules(net, 'tag').map((r) => `${r.chain} ${r.spec}`)).toContain(
+      'TSCOMPOSE-POSTROUTING -s 172.18.0.0/16 -o tsc-br-aaaaaaaa -m conntrack --ctstate DNAT -m comment --comment "tscompose:tag:aaaaaaaaaaaa" -j MASQUERADE',
+    );
+  });
+
+  it('forwards published IPv4 ports in the kernel, one group per container; IPv6 host addresses are left to the proxy', () => {
+    const cid = 'c'.repeat(64);
+    const fwd = { containerId: cid, targetIp: '172.18.0.2', ports: [
+      { hostIp: '', hostPort: 8080, protocol: 'tcp', target: 80 },
+      { hostIp: '127.0.0.1', hostPort: 5353, protocol: 'udp', target: 53 },
+      { hostIp: '::1', hostPort: 8081, protocol: 'tcp', target: 80 },
+    ] };
+    expect(portRules(fwd, 'tag').map((r) => `${r.table} ${r.chain} ${r.spec}`)).toEqual([
+      'nat TSCOMPOSE-DNAT -p tcp -m tcp --dport 8080 -m comment --comment "tscompose:tag:port-cccccccccccc" -j DNAT --to-destination 172.18.0.2:80',
+      'nat TSCOMPOSE-DNAT -d 127.0.0.1/32 -p udp -m udp --dport 5353 -m comment --comment "tscompose:tag:port-cccccccccccc" -j DNAT --to-destination 172.18.0.2:53',
+    ]);
+    // Only forwards on a host with no network rules: the nat skeleton alone is made; taken away with the last group.
+    const script = rulesScript(empty, [{ tag: portTag(cid, 'tag'), rules: portRules(fwd, 'tag') }], []);
+    expect(script).toContain('-I OUTPUT 1 -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT');
+    expect(script).not.toContain('*filter');
+    const installed = parseIptablesSave(['*nat', ':TSCOMPOSE-POSTROUTING - [0:0]', ':TSCOMPOSE-DNAT - [0:0]',
+      '-A PREROUTING -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT', '-A OUTPUT -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT', '-A POSTROUTING -j TSCOMPOSE-POSTROUTING',
+      ...portRules(fwd, 'tag').map((r) => `-A ${r.chain} ${r.spec}`), 'COMMIT'].join('\n'));
+    expect(taggedPortIds(installed, 'tag')).toEqual(new Set(['cccccccccccc']));
+    expect(taggedRuleIds(installed, 'tag')).toEqual(new Set());
+    const removal = rulesScript(installed, [], [portTag(cid, 'tag')]);
+    expect(removal).toContain('-D OUTPUT -m addrtype --dst-type LOCAL -j TSCOMPOSE-DNAT');
+    expect(removal).toContain('-X TSCOMPOSE-DNAT');
   });
 });
 
@@ -144,7 +182,9 @@ describe('links', () => {
     const host = hostEndpointScript([spec, second]);
     expect(host).toEqual([
       `link set dev tsc-v0123456789 master tsc-br-01234567 alias ${host[0]!.split(' alias ')[1]!.split(' ')[0]} up`,
+      'link set dev tsc-v0123456789 type bridge_slave hairpin on',
       `link set dev tsc-vabcdefabcd master tsc-br-89abcdef alias ${host[0]!.split(' alias ')[1]!.split(' ')[0]} up`,
+      'link set dev tsc-vabcdefabcd type bridge_slave hairpin on',
     ]);
     expect(host[0]).toMatch(/ alias tscompose\/[0-9a-f]{8}\/endpoint\/c{64} up$/);
     expect(vethName('c'.repeat(64), 'n'.repeat(64))).toMatch(/^tsc-v[0-9a-f]{10}$/);

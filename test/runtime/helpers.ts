@@ -101,6 +101,15 @@ function listIds(state: string): string[] {
   }
 }
 
+/** The network daemon's keeper (`tsc-helper keep`, which names itself tsc-keep). */
+function isKeeper(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'tsc-keep';
+  } catch {
+    return false;
+  }
+}
+
 /** Processes whose environment names this root: helpers and monitors we started (never ourselves or our parents). */
 export function processesOf(state: string): number[] {
   const mine = new Set<number>();
@@ -116,7 +125,8 @@ export function processesOf(state: string): number[] {
       if (readFileSync(`/proc/${e}/environ`, 'utf8').split('\0').includes(`TSCOMPOSE_ROOT=${state}`)) out.push(Number(e));
     } catch { /* gone */ }
   }
-  return out;
+  // The daemon's keeper first: whoever kills these in order must not leave it time to start a new daemon.
+  return out.sort((a, b) => Number(isKeeper(b)) - Number(isKeeper(a)));
 }
 
 export function cgroupsOf(ids: Iterable<string>): string[] {

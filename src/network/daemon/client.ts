@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensurePrivateDir, runRoot, stateRoot } from '../../util/paths.js';
 import { lockHolder, tryLock, withLock } from '../../util/lock.js';
+import { helperPath } from '../../engine/native/runtime/helper.js';
 import {
   DaemonExitingError,
   daemonLockPath,
@@ -22,10 +23,29 @@ import {
  * Talking to the network daemon, and starting it when it is not there. Any
  * caller that needs it calls `callDaemon`: a missing or exiting daemon is
  * started again (detached, outliving the caller), and the request retried.
+ * The daemon runs under the helper's keeper (`tsc-helper keep`, native/keep.c),
+ * which starts it again at once whenever it dies other than by leaving on
+ * purpose (exit 0), so DNS, port proxies and restart policies come back
+ * without waiting for a user's command.
  */
 
 const READY_TIMEOUT_MS = 15_000;
 const REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * The keeper's policy: a daemon that ran this long is started again at once
+ * (it was killed, or crashed while serving); one that died sooner is waited
+ * for (100 ms, doubling to 3.2 s), and after five such deaths in a row the
+ * keeper gives up and says so in the log: a daemon that cannot start (a bad
+ * build, a broken state root) is not started in a loop.
+ */
+export const KEEPER_POLICY = { quickMs: 2000, backoffMinMs: 100, backoffMaxMs: 3200, maxQuick: 5 } as const;
+
+/** The keeper's command line around the daemon's (its argv shows the daemon's, so `ps` says what it keeps). */
+export function keeperArgs(daemonArgv: readonly string[]): string[] {
+  const k = KEEPER_POLICY;
+  return ['keep', String(k.quickMs), String(k.backoffMinMs), String(k.backoffMaxMs), String(k.maxQuick), '--', ...daemonArgv];
+}
 
 class NotListening extends Error {}
 
@@ -153,7 +173,7 @@ async function startDaemon(leftIsDone: boolean): Promise<void> {
     const logPath = daemonLogPath();
     const logStart = existsSync(logPath) ? statSync(logPath).size : 0;
     const log = openSync(logPath, 'a', 0o600);
-    const child = spawn(process.execPath, [entry, '--run-root', runRoot()], {
+    const child = spawn(helperPath(), keeperArgs([process.execPath, entry, '--run-root', runRoot()]), {
       detached: true,
       stdio: ['ignore', log, log],
       env: { ...process.env, TSCOMPOSE_ROOT: stateRoot(), TSCOMPOSE_RUN: runRoot() },

@@ -14,9 +14,10 @@ import { bootId } from '../liveness.js';
 
 /**
  * Networking inside the daemon: the embedded DNS server (its names rebuilt
- * from the network records on every reload) and the published-port proxies
- * (bound from the port records). Both come back from state on start, so a
- * killed daemon's successor serves the same names and ports.
+ * from the network records on every reload) and the published ports (the
+ * proxies bound, and the kernel's forwards set, from the port records). Both
+ * come back from state on start, so a killed daemon's successor serves the
+ * same names and ports; the kernel's forwards never stopped.
  */
 
 /** Running, in this boot, and (when we know its init) with that process still alive. */
@@ -63,7 +64,7 @@ export function networkService(log: (msg: string) => void): DaemonService {
     table = new DnsTable(dnsView(networks), isLive);
     gateways = new Set(networks.map((n) => n.gateway));
     dnsFailures = await dns.setAddresses([...gateways]);
-    await ports.reconcile();
+    await ports.reconcile(networks);
   }
 
   return {
@@ -91,7 +92,7 @@ export function networkService(log: (msg: string) => void): DaemonService {
         return { unpublished: true };
       },
       async retarget(req) {
-        ports.retarget(String(req.containerId), String(req.targetIp));
+        await ports.retarget(String(req.containerId), String(req.targetIp));
         return { retargeted: true };
       },
       async ports() {

@@ -7,13 +7,17 @@ import type { ActualPort } from '../types.js';
 import { describeRequest, type PortRequest } from './mapping.js';
 import { listenTcp, listenUdp, type Forwarder } from './proxy.js';
 import { describeHolders, findOwners, socketsOnPort } from './holder.js';
+import { dropPortForwards, reconcilePortForwards, setPortForwards } from './forwards.js';
+import type { NetworkRecord } from '../types.js';
 
 /**
  * The daemon's table of published ports. Each container's ports are one
  * record, `<run root>/ports/<container id>.json`, written by the daemon once
  * its sockets are bound: a restarted daemon binds them again from there, and
- * teardown without a daemon just deletes the file. The run root is the right
- * home: a reboot ends every container, and with them every forward.
+ * teardown without a daemon deletes the file and the kernel's rules. The run
+ * root is the right home: a reboot ends every container, and with them every
+ * forward. Each record's IPv4 ports are also forwarded by the kernel
+ * (forwards.ts), which keeps them answering while no daemon runs.
  */
 
 export interface PortRecord {
@@ -59,8 +63,25 @@ interface Published {
 
 export class PortPublisher {
   private readonly published = new Map<string, Published>();
+  /** One change at a time: a reload's reconcile must not see a publish half-way (its record written, its sockets not yet kept). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
 
   constructor(private readonly log: (msg: string) => void) {}
+
+  /** The kernel's forwarding is the path that survives us; without it (an iptables failure) the proxy still serves. */
+  private async kernel(what: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.log(`ports: ${what}: ${(err as Error).message}`);
+    }
+  }
 
   records(): PortRecord[] {
     return [...this.published.values()].map((p) => p.record);
@@ -70,8 +91,28 @@ export class PortPublisher {
    * Binds every requested port, or none: on the first failure the ones bound
    * so far are closed and the error names the port and who holds it.
    */
-  async publish(containerId: string, containerName: string, targetIp: string, requests: readonly PortRequest[]): Promise<ActualPort[]> {
-    await this.unpublish(containerId);
+  publish(containerId: string, containerName: string, targetIp: string, requests: readonly PortRequest[]): Promise<ActualPort[]> {
+    return this.serial(() => this.publishNow(containerId, containerName, targetIp, requests));
+  }
+
+  unpublish(containerId: string): Promise<void> {
+    return this.serial(() => this.unpublishNow(containerId));
+  }
+
+  retarget(containerId: string, targetIp: string): Promise<void> {
+    return this.serial(() => this.retargetNow(containerId, targetIp));
+  }
+
+  /**
+   * Makes the sockets match the records on disk: binds what a record asks for, closes what has none;
+   * and the kernel's forwards likewise (`networks`: the records that tell each target's bridge).
+   */
+  reconcile(networks: readonly NetworkRecord[]): Promise<void> {
+    return this.serial(() => this.reconcileNow(networks));
+  }
+
+  private async publishNow(containerId: string, containerName: string, targetIp: string, requests: readonly PortRequest[]): Promise<ActualPort[]> {
+    await this.unpublishNow(containerId);
     const forwarders: Forwarder[] = [];
     const ports: ActualPort[] = [];
     try {
@@ -89,27 +130,30 @@ export class PortPublisher {
       portsDir();
       writeJsonAtomic(portRecordPath(containerId), record);
       this.published.set(containerId, { record, forwarders });
+      await this.kernel(`forwarding the ports of ${containerName} in the kernel`, () => setPortForwards([record]));
     }
     return ports;
   }
 
-  async unpublish(containerId: string): Promise<void> {
+  private async unpublishNow(containerId: string): Promise<void> {
     const p = this.published.get(containerId);
     this.published.delete(containerId);
     if (p) await Promise.all(p.forwarders.map((f) => f.close()));
     deletePortRecord(containerId);
+    await this.kernel(`dropping the kernel's forwards of ${containerId.slice(0, 12)}`, () => dropPortForwards([containerId]));
   }
 
-  retarget(containerId: string, targetIp: string): void {
+  private async retargetNow(containerId: string, targetIp: string): Promise<void> {
     const p = this.published.get(containerId);
     if (!p) return;
     p.record = { ...p.record, targetIp };
     p.forwarders.forEach((f, i) => f.retarget({ ip: targetIp, port: p.record.ports[i]!.target }));
     writeJsonAtomic(portRecordPath(containerId), p.record);
+    const record = p.record;
+    await this.kernel(`forwarding the ports of ${record.containerName} in the kernel`, () => setPortForwards([record]));
   }
 
-  /** Makes the sockets match the records on disk: binds what a record asks for, closes what has none. */
-  async reconcile(): Promise<void> {
+  private async reconcileNow(networks: readonly NetworkRecord[]): Promise<void> {
     const onDisk = new Map(readPortRecords().map((r) => [r.containerId, r]));
     for (const [cid, p] of [...this.published]) {
       if (!onDisk.has(cid)) {
@@ -120,7 +164,7 @@ export class PortPublisher {
     for (const [cid, record] of onDisk) {
       const have = this.published.get(cid);
       if (have) {
-        if (have.record.targetIp !== record.targetIp) this.retarget(cid, record.targetIp);
+        if (have.record.targetIp !== record.targetIp) await this.retargetNow(cid, record.targetIp);
         continue;
       }
       const forwarders: Forwarder[] = [];
@@ -135,9 +179,17 @@ export class PortPublisher {
       }
       this.published.set(cid, { record, forwarders });
     }
+    await this.kernel('reconciling the kernel\'s forwards', async () => {
+      const dropped = await reconcilePortForwards([...onDisk.values()], networks);
+      if (dropped.length) this.log(`ports: dropped the kernel's forwards of ${dropped.join(', ')} (no port record)`);
+    });
   }
 
-  async closeAll(): Promise<void> {
+  closeAll(): Promise<void> {
+    return this.serial(() => this.closeAllNow());
+  }
+
+  private async closeAllNow(): Promise<void> {
     for (const p of this.published.values()) await Promise.all(p.forwarders.map((f) => f.close()));
     this.published.clear();
   }

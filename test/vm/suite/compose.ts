@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,24 @@ export const composeChecks: Check[] = [
       assert.equal((await compose(ctx, ['port', 'web', '80'])).stdout.trim(), `127.0.0.1:${port}`);
       assert.equal(await httpGet(port, '/'), 'web-ok\n');
       ctx.note(`GET http://127.0.0.1:${port}/ -> web-ok`);
+    },
+  },
+  {
+    name: 'compose: the network daemon killed with -9: the port answers meanwhile (DNAT), the daemon is back by itself',
+    async run(ctx) {
+      requireUp();
+      const pidFile = join(runRoot(), 'daemon.pid');
+      const daemon = Number(readFileSync(pidFile, 'utf8').split(' ')[0]);
+      process.kill(daemon, 'SIGKILL');
+      await ctx.waitFor('the daemon to die', () => (existsSync(`/proc/${daemon}`) ? undefined : true), 10_000);
+      assert.equal(await httpGet(ctx.config.port, '/'), 'web-ok\n', 'the port, forwarded by the kernel');
+      const back = await ctx.waitFor('its keeper to start it again', () => {
+        const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split(' ')[0]) : 0;
+        return pid && pid !== daemon && existsSync(`/proc/${pid}`) ? pid : undefined;
+      }, 30_000);
+      const out = (await compose(ctx, ['exec', '-T', 'client', 'nslookup', 'web'])).stdout;
+      assert.match(out, /Name:\s+web(\.\S*)?\nAddress( 1)?:\s+\d+\.\d+\.\d+\.\d+/, 'web resolves again');
+      ctx.note(`daemon ${daemon} killed; ${back} serves; the port answered in between`);
     },
   },
   {

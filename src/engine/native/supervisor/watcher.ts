@@ -101,6 +101,13 @@ export class ContainerWatcher {
       if (intent?.wanted === 'stopped') this.cancelRestart(state);
       return; // a restart is pending: its timer carries on
     }
+    if (state.handledFinish === info.State.FinishedAt && state.restarting && intent?.wanted !== 'stopped') {
+      // A daemon that died while it waited out (or carried out) a restart: what is left of the wait, then the restart.
+      const delay = Math.max(0, time(info.State.FinishedAt) + state.backoffMs - Date.now());
+      this.ctx.log(`supervisor: ${info.Name.replace(/^\//, '')}: resuming restart ${state.restartCount} in ${delay} ms`);
+      this.restartTimer = setTimeout(() => void this.restart(state.generation), delay);
+      return;
+    }
     if (state.handledFinish === info.State.FinishedAt || info.State.Status === 'created') {
       return this.dispose();
     }
