@@ -70,3 +70,8 @@ export function parseKeyValues(list: string[] | undefined, flag: string, fromEnv
   }
   return out;
 }
+
+/** A boolean from the environment as Go's strconv.ParseBool reads it (what Compose uses for COMPOSE_* switches); anything else is false. */
+export function envBool(value: string | undefined): boolean {
+  return value !== undefined && ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value);
+}

@@ -33,6 +33,7 @@ export { cp, type CpOptions, type CpResult } from './copy.js';
 export { top, port, images, ls, type PortOptions, type ImageRow, type ProjectSummary } from './info.js';
 export { events, wait, type ProjectEvent, type WaitOptions } from './events.js';
 export { scale, volumes, type ScaleOptions } from './scale.js';
+export { limitParallelism } from './parallel.js';
 export { build, type BuildOptions } from './build.js';
 export { pull, type PullOptions as ComposePullOptions, type PullJob } from './pull.js';
 export { push, type PushOptions as ComposePushOptions } from './push.js';

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { action, printDryRun, type CliContext } from '../context.js';
-import { parseSeconds } from '../flags.js';
+import { envBool, parseSeconds } from '../flags.js';
 import { down } from '../../compose/down.js';
 import { formatPlan } from '../../compose/plan.js';
 
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option('-t, --timeout <seconds>', 'Specify a shutdown timeout in seconds')
     .action(
       action(async (ctx: CliContext, services: string[], f: DownFlags) => {
-        const options = { services, volumes: f.volumes, rmi: f.rmi, removeOrphans: f.removeOrphans, timeout: parseSeconds(f.timeout, '--timeout'), dryRun: ctx.dryRun };
+        const options = { services, volumes: f.volumes, rmi: f.rmi, removeOrphans: f.removeOrphans ?? envBool(process.env.COMPOSE_REMOVE_ORPHANS), timeout: parseSeconds(f.timeout, '--timeout'), dryRun: ctx.dryRun };
         const { plan } = await down(await ctx.engine(), await ctx.projectOrName(), options, ctx.listener());
         if (ctx.dryRun) printDryRun(formatPlan(plan));
       }),

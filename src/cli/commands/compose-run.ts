@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { action, printDryRun, type CliContext } from '../context.js';
+import { action, orphanOptions, printDryRun, type CliContext } from '../context.js';
 import { collect, parseEnvFlags } from '../flags.js';
 import { withStdio } from '../terminal.js';
 import { run, type RunOptions } from '../../compose/run.js';
@@ -91,7 +91,7 @@ async function runRun(ctx: CliContext, service: string, command: string | undefi
     build: f.build,
     pull: f.pull,
     quietPull: f.quietPull,
-    removeOrphans: f.removeOrphans,
+    ...orphanOptions(f.removeOrphans, project, { removeFromEnv: false }),
     dryRun: ctx.dryRun,
   };
   const engine = await ctx.engine();

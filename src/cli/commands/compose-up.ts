@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { action, printDryRun, type CliContext } from '../context.js';
+import { action, orphanOptions, printDryRun, type CliContext } from '../context.js';
 import { collect, parseScale, parseSeconds, valueOption } from '../flags.js';
 import { create, up, type UpOptions } from '../../compose/up.js';
 import type { CreateOptions, Converged } from '../../compose/converge.js';
@@ -45,7 +45,6 @@ function createOptions(services: string[], f: UpFlags, start: boolean, dryRun: b
     noDeps: f.noDeps,
     recreate: f.forceRecreate ? 'force' : f.noRecreate ? 'never' : 'diverged',
     recreateDependencies: f.alwaysRecreateDeps ? 'force' : f.noRecreate ? 'never' : 'diverged',
-    removeOrphans: f.removeOrphans,
     scale: parseScale(f.scale),
     start,
     timeout,
@@ -99,8 +98,9 @@ export function register(program: Command): void {
   const createCmd = program.command('create').description('Creates containers for a service').argument('[SERVICE...]');
   commonCreateOptions(createCmd).action(
     action(async (ctx: CliContext, services: string[], flags: UpFlags) => {
-      const o = createOptions(services, normalizeFlags(flags), false, ctx.dryRun);
-      printConverged(await create(await ctx.engine(), await ctx.project(), o, ctx.listener()), ctx.dryRun);
+      const project = await ctx.project();
+      const o = { ...createOptions(services, normalizeFlags(flags), false, ctx.dryRun), ...orphanOptions(flags.removeOrphans, project, { removeFromEnv: true }), allResources: ctx.globals.allResources };
+      printConverged(await create(await ctx.engine(), project, o, ctx.listener()), ctx.dryRun);
     }),
   );
 }
@@ -146,7 +146,13 @@ async function runUp(ctx: CliContext, services: string[], f: UpFlags): Promise<n
   };
   process.on('SIGINT', onSigint);
   try {
-    const o: UpOptions = { ...createOptions(services, flags, !flags.noStart, ctx.dryRun), signal: interrupt.signal };
+    const project = await ctx.project();
+    const o: UpOptions = {
+      ...createOptions(services, flags, !flags.noStart, ctx.dryRun),
+      ...orphanOptions(flags.removeOrphans, project, { removeFromEnv: true }),
+      allResources: ctx.globals.allResources,
+      signal: interrupt.signal,
+    };
     if (attached) {
       const color = flags.noColor ? colorFor(process.stdout, 'never') : colorFor(process.stdout, ctx.globals.ansi);
       const printer = new LogPrinter(process.stdout, color, { prefix: !flags.noLogPrefix, timestamps: flags.timestamps });
@@ -159,7 +165,7 @@ async function runUp(ctx: CliContext, services: string[], f: UpFlags): Promise<n
         kill: kill.signal,
       };
     }
-    const done = await up(await ctx.engine(), await ctx.project(), o, ctx.listener());
+    const done = await up(await ctx.engine(), project, o, ctx.listener());
     printConverged(done, ctx.dryRun);
     return done.exitCode;
   } finally {
