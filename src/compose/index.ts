@@ -31,7 +31,7 @@ export { run, type RunOptions, type RunResult } from './run.js';
 export { runContainer, type RunContainerOptions, type RunningContainer } from './run-container.js';
 export { cp, type CpOptions, type CpResult } from './copy.js';
 export { top, port, images, ls, type PortOptions, type ImageRow, type ProjectSummary } from './info.js';
-export { events, wait, type ProjectEvent, type WaitOptions } from './events.js';
+export { events, wait, type EventsOptions, type ProjectEvent, type WaitOptions } from './events.js';
 export { scale, volumes, type ScaleOptions } from './scale.js';
 export { limitParallelism } from './parallel.js';
 export { build, type BuildOptions } from './build.js';

@@ -23,6 +23,12 @@ export interface ReconcileOptions {
   removeOrphans?: boolean;
   /** COMPOSE_IGNORE_ORPHANS: orphans are neither removed nor warned about. */
   ignoreOrphans?: boolean;
+  /**
+   * `--yes`: Compose's answer "yes" to its only question in up and create,
+   * "recreate a volume whose configuration changed (data will be lost)?";
+   * tscompose does not recreate volumes, so that case is refused.
+   */
+  assumeYes?: boolean;
   /** `--all-resources`: every declared network and volume is made, not only those the services use. */
   allResources?: boolean;
   /** `--scale svc=n`, over `scale:` / `deploy.replicas`. */
@@ -98,7 +104,7 @@ class Reconciler {
     const selectedDeps: Record<string, string[]> = {};
     for (const s of this.selected) selectedDeps[s] = deps[s]!;
     this.order = dependencyOrder(selectedDeps);
-    this.resources = new ResourcePlanner(project, observed, this.b, this.usedResources());
+    this.resources = new ResourcePlanner(project, observed, this.b, this.usedResources(), !!this.options.assumeYes);
   }
 
   run(): Plan {

@@ -17,15 +17,11 @@ import { COMPOSE_GLOBAL_FLAGS, COMPOSE_VERBS, COMPOSE_VERSION } from './compose-
 const MISSING_VERBS: readonly string[] = ['attach', 'bridge', 'export', 'watch'];
 /** Compose's flags a verb of ours lacks. */
 const MISSING_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  build: ['builder', 'check', 'memory', 'print', 'provenance', 'push', 'sbom', 'ssh', 'with-dependencies'],
+  build: ['builder', 'check', 'memory', 'print', 'provenance', 'sbom', 'ssh'],
   commit: ['index'], // and ours takes a container, as docker commit, where Compose's takes SERVICE
   config: ['hash', 'lock-image-digests', 'models', 'no-consistency', 'no-env-resolution', 'no-interpolate', 'no-normalize', 'no-path-resolution', 'resolve-image-digests', 'variables'],
-  create: ['yes'],
-  events: ['since', 'until'],
-  ps: ['no-trunc', 'orphans'],
   publish: ['app'],
-  run: ['env-from-file', 'quiet', 'quiet-build'],
-  up: ['attach-dependencies', 'menu', 'quiet-build', 'watch', 'yes'],
+  up: ['watch'],
 };
 /** Flags of ours Compose's verb has not. */
 const EXTRA_FLAGS: Readonly<Record<string, readonly string[]>> = {

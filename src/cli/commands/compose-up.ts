@@ -33,6 +33,10 @@ interface UpFlags {
   timestamps?: boolean;
   attach?: string[];
   noAttach?: string[];
+  attachDependencies?: boolean;
+  quietBuild?: boolean;
+  menu?: boolean;
+  yes?: boolean;
 }
 
 function createOptions(services: string[], f: UpFlags, start: boolean, dryRun: boolean): CreateOptions {
@@ -55,6 +59,7 @@ function createOptions(services: string[], f: UpFlags, start: boolean, dryRun: b
     build: f.build,
     noBuild: f.noBuild,
     quietPull: f.quietPull,
+    assumeYes: f.yes,
     dryRun,
   };
 }
@@ -70,7 +75,8 @@ function commonCreateOptions(cmd: Command): Command {
     .option('--always-recreate-deps', 'Recreate dependent containers. Incompatible with --no-recreate')
     .option('--remove-orphans', 'Remove containers for services not defined in the Compose file')
     .option('--scale <SERVICE=NUM>', 'Scale SERVICE to NUM instances. Overrides the scale setting in the Compose file if present', collect)
-    .option('-V, --renew-anon-volumes', 'Recreate anonymous volumes instead of retrieving data from the previous containers');
+    .option('-V, --renew-anon-volumes', 'Recreate anonymous volumes instead of retrieving data from the previous containers')
+    .option('-y, --yes', 'Assume "yes" as answer to all prompts and run non-interactively (a volume whose configuration changed is then refused, not recreated)');
 }
 
 export function register(program: Command): void {
@@ -93,6 +99,9 @@ export function register(program: Command): void {
     .option('--timestamps', 'Show timestamps')
     .option('--attach <SERVICE>', 'Restrict attaching to the specified services', collect)
     .addOption(valueOption('--no-attach <SERVICE>', 'Do not attach (stream logs) to the specified services'))
+    .option('--quiet-build', 'Suppress the build output')
+    .option('--attach-dependencies', 'Automatically attach to log output of dependent services')
+    .option('--menu', 'Enable interactive shortcuts when running attached (refused: tscompose has no menu; COMPOSE_MENU is accepted and draws none)')
     .action(action(runUp));
 
   const createCmd = program.command('create').description('Creates containers for a service').argument('[SERVICE...]');
@@ -129,6 +138,7 @@ function printConverged(done: Converged, dryRun: boolean): void {
 
 async function runUp(ctx: CliContext, services: string[], f: UpFlags): Promise<number> {
   const flags = normalizeFlags(f);
+  if (flags.menu) throw new UserError('--menu is not supported: tscompose has no interactive shortcuts while attached', 1, 'drop --menu (use tscompose logs, stop, ... from another terminal)');
   const attached = !flags.detach && !flags.wait && !flags.noStart;
   if (flags.detach && (flags.abortOnContainerExit || flags.abortOnContainerFailure)) {
     throw new UserError('--abort-on-container-exit and --abort-on-container-failure are incompatible with --detach');
@@ -160,12 +170,13 @@ async function runUp(ctx: CliContext, services: string[], f: UpFlags): Promise<n
         consumer: printingConsumer(printer, { attaching: process.stdout }),
         ...(flags.attach ? { services: flags.attach } : {}),
         ...(flags.noAttach ? { exclude: flags.noAttach } : {}),
+        ...(flags.attachDependencies ? { dependencies: true } : {}),
         ...(flags.abortOnContainerExit ? { abortOn: 'exit' as const } : flags.abortOnContainerFailure ? { abortOn: 'failure' as const } : {}),
         ...(flags.exitCodeFrom ? { exitCodeFrom: flags.exitCodeFrom } : {}),
         kill: kill.signal,
       };
     }
-    const done = await up(await ctx.engine(), project, o, ctx.listener());
+    const done = await up(await ctx.engine(), project, o, ctx.listener({ output: !flags.quietBuild }));
     printConverged(done, ctx.dryRun);
     return done.exitCode;
   } finally {
