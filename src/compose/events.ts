@@ -30,22 +30,12 @@ export interface EventsOptions {
 
 /** `events`: the project's container events as they happen (of `services`, or all), until `signal` aborts or `until` passes. */
 export async function* events(engine: Engine, project: ProjectRef, o: EventsOptions): AsyncIterable<ProjectEvent> {
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  o.signal.addEventListener('abort', onAbort, { once: true });
-  if (o.signal.aborted) stop.abort();
-  // Docker's --until: the stream ends when the time comes, events or not.
-  const timer = o.until !== undefined ? setTimeout(() => stop.abort(), Math.max(0, o.until - Date.now())) : undefined;
-  try {
-    const filter = { labels: { [Label.project]: project.name }, types: ['container'], ...(o.since !== undefined ? { since: o.since } : {}) };
-    for await (const e of engine.events(filter, stop.signal)) {
-      if (o.until !== undefined && e.time > o.until) break;
-      const projected = projectEvent(e, o.services);
-      if (projected) yield projected;
-    }
-  } finally {
-    if (timer) clearTimeout(timer);
-    o.signal.removeEventListener('abort', onAbort);
+  // The engine ends the stream at `until` (after its replay, when that time is past: docker's --until).
+  const filter = { labels: { [Label.project]: project.name }, types: ['container'], ...(o.since !== undefined ? { since: o.since } : {}), ...(o.until !== undefined ? { until: o.until } : {}) };
+  for await (const e of engine.events(filter, o.signal)) {
+    if (o.until !== undefined && e.time > o.until) return;
+    const projected = projectEvent(e, o.services);
+    if (projected) yield projected;
   }
 }
 

@@ -130,6 +130,15 @@ describe('global flags and COMPOSE_* variables', () => {
   });
 });
 
+describe('up --menu', () => {
+  it('is refused in one sentence before anything is loaded', async () => {
+    const program = await buildProgram(['up']);
+    program.exitOverride();
+    const err = await rejection(program.parseAsync(['node', 'tscompose', '-f', '/nonexistent/compose.yaml', 'up', '--menu']));
+    expect(err.message).toBe('--menu is not supported: tscompose has no interactive shortcuts while attached');
+  });
+});
+
 describe('config --all-resources', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsc-globals-'));
   it('keeps the networks and volumes no service uses', async () => {
