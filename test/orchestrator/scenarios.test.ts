@@ -292,11 +292,6 @@ services:
   worker:
     image: ${IMAGE}
     command: ["sh", "-c", "echo working; sleep 1; exit 7"]
-    depends_on: [dep]
-  dep:
-    image: ${IMAGE}
-    command: ["sh", "-c", "echo dep-line; exec sleep 3600"]
-    init: true
 networks:
   default: { internal: true }
 `,
@@ -308,13 +303,6 @@ networks:
     expect((await container(`${s.name}-server-1`)).state).toBe('exited'); // stopped by the abort
     const abort = await s.compose(['up', '--abort-on-container-exit']);
     expect(abort.code).toBe(7);
-    // Naming a service attaches to it alone; --attach-dependencies adds its dependencies' output.
-    const alone = await s.compose(['up', '--exit-code-from', 'worker', 'worker']);
-    expect(alone.stdout).toContain('worker-1  | working');
-    expect(alone.stdout).not.toContain('dep-line');
-    const withDeps = await s.compose(['up', '--attach-dependencies', '--exit-code-from', 'worker', 'worker']);
-    expect(withDeps.code).toBe(7);
-    expect(withDeps.stdout).toMatch(/dep-1 +\| dep-line/);
 
     const run = await s.compose(['run', '--rm', 'worker', 'sh', '-c', 'echo from-run; exit 5']);
     expect(run.code).toBe(5);

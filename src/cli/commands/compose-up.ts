@@ -3,6 +3,7 @@ import { action, orphanOptions, printDryRun, type CliContext } from '../context.
 import { collect, parseScale, parseSeconds, valueOption } from '../flags.js';
 import { create, up, type UpOptions } from '../../compose/up.js';
 import type { CreateOptions, Converged } from '../../compose/converge.js';
+import type { Project } from '../../project/types.js';
 import { formatPlan } from '../../compose/plan.js';
 import { LogPrinter, printingConsumer } from '../progress/logs.js';
 import { colorFor } from '../progress/select.js';
@@ -39,7 +40,8 @@ interface UpFlags {
   yes?: boolean;
 }
 
-function createOptions(services: string[], f: UpFlags, start: boolean, dryRun: boolean): CreateOptions {
+/** The flags of up and create, the orphan switches and --all-resources as the planner's options. */
+function createOptions(ctx: CliContext, project: Project, services: string[], f: UpFlags, start: boolean): CreateOptions {
   if (f.forceRecreate && f.noRecreate) throw new UserError('--force-recreate and --no-recreate are incompatible');
   if (f.build && f.noBuild) throw new UserError('--build and --no-build are incompatible');
   const timeout = parseSeconds(f.timeout, '--timeout');
@@ -60,7 +62,9 @@ function createOptions(services: string[], f: UpFlags, start: boolean, dryRun: b
     noBuild: f.noBuild,
     quietPull: f.quietPull,
     assumeYes: f.yes,
-    dryRun,
+    ...orphanOptions(f.removeOrphans, project, { removeFromEnv: true }),
+    allResources: ctx.globals.allResources,
+    dryRun: ctx.dryRun,
   };
 }
 
@@ -108,7 +112,7 @@ export function register(program: Command): void {
   commonCreateOptions(createCmd).action(
     action(async (ctx: CliContext, services: string[], flags: UpFlags) => {
       const project = await ctx.project();
-      const o = { ...createOptions(services, normalizeFlags(flags), false, ctx.dryRun), ...orphanOptions(flags.removeOrphans, project, { removeFromEnv: true }), allResources: ctx.globals.allResources };
+      const o = createOptions(ctx, project, services, normalizeFlags(flags), false);
       printConverged(await create(await ctx.engine(), project, o, ctx.listener()), ctx.dryRun);
     }),
   );
@@ -157,12 +161,7 @@ async function runUp(ctx: CliContext, services: string[], f: UpFlags): Promise<n
   process.on('SIGINT', onSigint);
   try {
     const project = await ctx.project();
-    const o: UpOptions = {
-      ...createOptions(services, flags, !flags.noStart, ctx.dryRun),
-      ...orphanOptions(flags.removeOrphans, project, { removeFromEnv: true }),
-      allResources: ctx.globals.allResources,
-      signal: interrupt.signal,
-    };
+    const o: UpOptions = { ...createOptions(ctx, project, services, flags, !flags.noStart), signal: interrupt.signal };
     if (attached) {
       const color = flags.noColor ? colorFor(process.stdout, 'never') : colorFor(process.stdout, ctx.globals.ansi);
       const printer = new LogPrinter(process.stdout, color, { prefix: !flags.noLogPrefix, timestamps: flags.timestamps });
