@@ -7,6 +7,9 @@ import type { ComposeListener } from '../compose/progress.js';
 import type { ProjectRef } from '../compose/project.js';
 import { progressBus } from './progress/select.js';
 import { UserError } from '../util/errors.js';
+import { limitParallelism } from '../compose/parallel.js';
+import { envBool } from './flags.js';
+import { refuseCompatibility } from './project-options.js';
 
 /**
  * What a compose command turns its global flags into: the project (loaded
@@ -38,6 +41,9 @@ export class CliContext {
       // The planner creates only what the services it runs use; keeping the rest lets a
       // service enabled by naming it (whatever its profiles) find its networks and volumes.
       keepUnusedResources: true,
+    }).then((p) => {
+      refuseCompatibility(this.globals, p.environment);
+      return p;
     });
     return this.projectPromise;
   }
@@ -64,16 +70,18 @@ export class CliContext {
       // A swarm runs services, not containers: only the verbs of src/cli/swarm deploy there.
       return Promise.reject(new UserError(`this command does not run on a swarm; with --backend swarm, tscompose runs up, ps and down`, 1, 'drop --backend swarm (or TSCOMPOSE_BACKEND=swarm) for this command'));
     }
-    this.enginePromise ??= openEngine(this.globals.backend);
+    this.enginePromise ??= openEngine(this.globals.backend).then((e) => limitParallelism(e, this.globals.parallel ?? -1));
     return this.enginePromise;
   }
 
   /**
    * The compose layer's events drawn as Compose does (tty, plain, json or
-   * quiet, on stderr); a build's output lines go to stdout.
+   * quiet, on stderr, or stdout with COMPOSE_STATUS_STDOUT); a build's output lines go to stdout.
    */
   listener(o: { output?: boolean } = {}): ComposeListener {
-    const bus = progressBus({ progress: this.globals.progress, ansi: this.globals.ansi });
+    // COMPOSE_STATUS_STDOUT: the status goes to stdout (Compose reads it once, from the process environment).
+    const status = envBool(process.env.COMPOSE_STATUS_STDOUT) ? process.stdout : process.stderr;
+    const bus = progressBus({ progress: this.globals.progress, ansi: this.globals.ansi }, status);
     return (e) => {
       switch (e.type) {
         case 'begin':
@@ -83,7 +91,7 @@ export class CliContext {
         case 'warning':
           return bus.info(`WARN[0000] ${e.message}`);
         case 'info':
-          return void process.stderr.write(`${e.message}\n`);
+          return void status.write(`${e.message}\n`);
         case 'output':
           if (o.output !== false) process.stdout.write(`${e.text}\n`);
           return;
@@ -115,4 +123,17 @@ export function action<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) =>
 /** Prints a plan as a dry run does: every line prefixed, or that there is nothing to do. */
 export function printDryRun(text: string): void {
   process.stdout.write(text ? text.replace(/^(?=.)/gm, 'DRY-RUN MODE - ') : 'DRY-RUN MODE - nothing to do\n');
+}
+
+/**
+ * Compose's orphan switches: `--remove-orphans`, else COMPOSE_REMOVE_ORPHANS
+ * (the process environment; `run` does not read it); COMPOSE_IGNORE_ORPHANS
+ * (the project's environment, `.env` included): orphans neither warned about
+ * nor removed, which `--remove-orphans` contradicts.
+ */
+export function orphanOptions(removeFlag: boolean | undefined, project: Project | undefined, o: { removeFromEnv: boolean }): { removeOrphans: boolean; ignoreOrphans: boolean } {
+  const removeOrphans = removeFlag ?? (o.removeFromEnv && envBool(process.env.COMPOSE_REMOVE_ORPHANS));
+  const ignoreOrphans = envBool(project?.environment.COMPOSE_IGNORE_ORPHANS);
+  if (ignoreOrphans && removeOrphans) throw new UserError('cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans', 1, 'unset one of COMPOSE_IGNORE_ORPHANS and --remove-orphans (or COMPOSE_REMOVE_ORPHANS)');
+  return { removeOrphans, ignoreOrphans };
 }

@@ -1,5 +1,7 @@
 import { Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
+import { readDotEnv } from '../project/discovery.js';
 
 /** Flag parsing shared by the commands: repeatable values, numbers, times. */
 
@@ -69,4 +71,29 @@ export function parseKeyValues(list: string[] | undefined, flag: string, fromEnv
     out[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return out;
+}
+
+/** A boolean from the environment as Go's strconv.ParseBool reads it (what Compose uses for COMPOSE_* switches); anything else is false. */
+export function envBool(value: string | undefined): boolean {
+  return value !== undefined && ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value);
+}
+
+/**
+ * `run -e` and `--env-from-file` as Compose merges them: `-e` wins, then the
+ * files in order, a key taken from the first file that sets it; a file's
+ * `${VAR}` sees what is set so far (Compose's run.go getEnvironment).
+ */
+export function runEnvironment(flags: string[] | undefined, files: string[] | undefined): Record<string, string> {
+  const env = parseEnvFlags(flags);
+  for (const file of files ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UserError(`cannot read --env-from-file ${file}: ${(err as Error).message}`, 1, 'give the path of an env file (KEY=VALUE lines)');
+    }
+    const vars = readDotEnv(text, file, (k) => env[k]);
+    for (const [k, v] of Object.entries(vars)) if (!(k in env)) env[k] = v;
+  }
+  return env;
 }

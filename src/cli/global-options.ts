@@ -8,5 +8,9 @@ export interface GlobalOptions {
   progress?: 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
   ansi?: 'never' | 'always' | 'auto';
   dryRun?: boolean;
+  /** Engine operations at once (-1: unlimited). */
+  parallel?: number;
+  compatibility?: boolean;
+  allResources?: boolean;
   backend?: 'native' | 'docker' | 'swarm';
 }

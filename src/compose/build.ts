@@ -2,7 +2,9 @@ import type { Engine } from '../engine/types.js';
 import type { Project } from '../project/types.js';
 import { buildRequest } from '../planner/images.js';
 import { imageRef } from '../planner/observe.js';
-import { checkServices } from '../planner/reconcile.js';
+import { dependencyOrder, withDependencies } from '../planner/order.js';
+import { checkServices, serviceDeps } from '../planner/reconcile.js';
+import { push } from './push.js';
 import { UserError } from '../util/errors.js';
 import { Reporter, type ComposeListener } from './progress.js';
 
@@ -14,6 +16,10 @@ export interface BuildOptions {
   pull?: boolean;
   /** Build arguments over each build section's. */
   args?: Record<string, string>;
+  /** `--with-dependencies`: the named services' dependencies are built too. */
+  withDependencies?: boolean;
+  /** `--push`: the built images that have an `image:` name are pushed after the builds. */
+  push?: boolean;
   dryRun?: boolean;
   signal?: AbortSignal;
 }
@@ -28,7 +34,11 @@ export async function build(engine: Engine, project: Project, o: BuildOptions = 
   const report = new Reporter(listener);
   const services = o.services ?? [];
   checkServices(project, services);
-  const names = (services.length ? services : Object.keys(project.services)).filter((n) => project.services[n]!.build);
+  const named = services.length ? services : Object.keys(project.services);
+  // With dependencies, dependencies first: an image a dependent's Dockerfile starts FROM is there when it builds.
+  const deps = serviceDeps(project);
+  const selected = o.withDependencies ? ((set) => dependencyOrder(deps).filter((n) => set.has(n)))(withDependencies(named, deps)) : named;
+  const names = selected.filter((n) => project.services[n]!.build);
   if (!names.length && services.length) throw new UserError(`none of the services ${services.join(', ')} has a build section`, 1, 'Add build: to the service, or pull its image');
   const built: Array<{ service: string; ref: string; id?: string }> = [];
   const seen = new Set<string>();
@@ -52,5 +62,7 @@ export async function build(engine: Engine, project: Project, o: BuildOptions = 
     });
     built.push({ service: name, ref, id });
   }
+  // Compose's `build --push`: what was just built, under its image: name (push's own selection).
+  if (o.push) await push(engine, project, { services: names, ...(o.dryRun ? { dryRun: true } : {}) }, listener);
   return { built };
 }

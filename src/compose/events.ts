@@ -1,4 +1,4 @@
-import type { Engine } from '../engine/types.js';
+import type { Engine, EngineEvent } from '../engine/types.js';
 import { planDown } from '../planner/down.js';
 import { Label } from '../planner/labels.js';
 import { observe } from '../planner/observe.js';
@@ -19,14 +19,32 @@ export interface ProjectEvent {
   attributes: Record<string, string>;
 }
 
-/** `events`: the project's container events as they happen (of `services`, or all), until `signal` aborts. */
-export async function* events(engine: Engine, project: ProjectRef, o: { services?: string[]; signal: AbortSignal }): AsyncIterable<ProjectEvent> {
-  for await (const e of engine.events({ labels: { [Label.project]: project.name }, types: ['container'] }, o.signal)) {
-    const service = e.attributes[Label.service] ?? '';
-    if (o.services?.length && !o.services.includes(service)) continue;
-    const attributes = Object.fromEntries(Object.entries(e.attributes).filter(([k]) => !k.startsWith('com.docker.compose.') && !k.startsWith('io.tscompose.')));
-    yield { time: e.time, type: e.type, action: e.action, id: e.id, service, attributes };
+export interface EventsOptions {
+  services?: string[];
+  signal: AbortSignal;
+  /** `--since`: replay the events from this time (ms since the epoch) first. */
+  since?: number;
+  /** `--until`: end at this time (ms since the epoch); in the past, end after the replay. */
+  until?: number;
+}
+
+/** `events`: the project's container events as they happen (of `services`, or all), until `signal` aborts or `until` passes. */
+export async function* events(engine: Engine, project: ProjectRef, o: EventsOptions): AsyncIterable<ProjectEvent> {
+  // The engine ends the stream at `until` (after its replay, when that time is past: docker's --until).
+  const filter = { labels: { [Label.project]: project.name }, types: ['container'], ...(o.since !== undefined ? { since: o.since } : {}), ...(o.until !== undefined ? { until: o.until } : {}) };
+  for await (const e of engine.events(filter, o.signal)) {
+    if (o.until !== undefined && e.time > o.until) return;
+    const projected = projectEvent(e, o.services);
+    if (projected) yield projected;
   }
+}
+
+/** An engine event as the project's (compose labels taken out), or undefined for a service not asked for. */
+function projectEvent(e: EngineEvent, services: string[] | undefined): ProjectEvent | undefined {
+  const service = e.attributes[Label.service] ?? '';
+  if (services?.length && !services.includes(service)) return undefined;
+  const attributes = Object.fromEntries(Object.entries(e.attributes).filter(([k]) => !k.startsWith('com.docker.compose.') && !k.startsWith('io.tscompose.')));
+  return { time: e.time, type: e.type, action: e.action, id: e.id, service, attributes };
 }
 
 export interface WaitOptions {

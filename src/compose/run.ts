@@ -48,6 +48,8 @@ export interface RunOptions {
   pull?: 'always' | 'missing' | 'never';
   quietPull?: boolean;
   removeOrphans?: boolean;
+  /** COMPOSE_IGNORE_ORPHANS: orphans neither warned about nor removed. */
+  ignoreOrphans?: boolean;
   dryRun?: boolean;
 }
 
@@ -71,7 +73,7 @@ export async function run(engine: Engine, project: Project, o: RunOptions, liste
   const dependencies = await converge(
     engine,
     target,
-    { services: deps, infraOnly: [o.service], noDeps: true, start: true, removeOrphans: o.removeOrphans, build: o.build, pull: o.pull, quietPull: o.quietPull, dryRun: o.dryRun },
+    { services: deps, infraOnly: [o.service], noDeps: true, start: true, removeOrphans: o.removeOrphans, ignoreOrphans: o.ignoreOrphans, build: o.build, pull: o.pull, quietPull: o.quietPull, dryRun: o.dryRun },
     new Reporter(listener),
     'Running',
   );

@@ -6,6 +6,7 @@ import { execute } from '../planner/execute.js';
 import { serviceHooks } from '../planner/hooks.js';
 import { observe } from '../planner/observe.js';
 import { PlanBuilder } from '../planner/plan.js';
+import { selectServices } from '../planner/reconcile.js';
 import { UserError } from '../util/errors.js';
 import { follow } from './attach.js';
 import { projectContainers, serviceOf } from './containers.js';
@@ -20,6 +21,8 @@ export interface UpAttachOptions {
   services?: string[];
   /** `--no-attach`: not these services' output. */
   exclude?: string[];
+  /** `--attach-dependencies`: the output of the named services' dependencies too (not with `services`). */
+  dependencies?: boolean;
   /** Stop the project when a container exits (`--abort-on-container-exit`), or exits with a failure. */
   abortOn?: 'exit' | 'failure';
   /** The result's exit code is this service's container's (`--exit-code-from`; implies abortOn exit). */
@@ -56,6 +59,7 @@ export async function up(engine: Engine, project: Project, options: UpOptions = 
   const done = await converge(engine, target, options, report, 'Running');
   if (options.dryRun) return { ...done, exitCode: 0 };
   const a = options.attach;
+  if (a?.dependencies && a.services?.length) throw new UserError('cannot combine --attach and --attach-dependencies');
   if (a?.exitCodeFrom && !target.services[a.exitCodeFrom]) throw new UserError(`no such service: ${a.exitCodeFrom}`, 1, '--exit-code-from names a service of the project');
   const interrupt = options.signal ?? new AbortController().signal;
   // Detached, or created only: done, unless an interrupt came meanwhile (then what started is stopped again).
@@ -75,7 +79,8 @@ async function attachAndStop(engine: Engine, target: Project, o: UpOptions, a: U
   const project = target.name;
   const services = o.services ?? [];
   // A service's `attach: false` keeps its output out unless --attach names it (as Compose does).
-  const byDefault = (svc: string) => (!services.length || services.includes(svc)) && target.services[svc]?.attach !== false;
+  const attached = new Set(services.length && a.dependencies ? selectServices(target, o).selected : services);
+  const byDefault = (svc: string) => (!attached.size || attached.has(svc)) && target.services[svc]?.attach !== false;
   const wanted = (svc: string) => (a.services?.length ? a.services.includes(svc) : byDefault(svc)) && !(a.exclude ?? []).includes(svc);
   const containers = (await projectContainers(engine, project, { all: true, oneoff: false })).filter((c) => wanted(serviceOf(c)));
   const abortOn = a.abortOn ?? (a.exitCodeFrom ? 'exit' : undefined);

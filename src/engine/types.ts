@@ -683,6 +683,8 @@ export interface EventFilter extends LabelFilter {
   types?: string[];
   /** Replay the events from this time (milliseconds since the epoch) before following. */
   since?: number;
+  /** End the stream at this time (ms since the epoch); one in the past ends it after the replay (docker's --until). */
+  until?: number;
 }
 
 export interface EngineInfo {

@@ -52,6 +52,8 @@ export class ResourcePlanner {
     private readonly observed: ObservedState,
     private readonly b: PlanBuilder,
     private readonly used: { networks: Set<string>; volumes: Set<string> },
+    /** `--yes`: a diverged volume is refused rather than kept (see planVolumes). */
+    private readonly assumeYes = false,
   ) {
     for (const key of this.used.networks) {
       const desired = this.network(key);
@@ -156,6 +158,14 @@ export class ResourcePlanner {
       const obs = this.observed.volumes[key];
       if (obs && obs.name === desired.name) {
         if (obs.configHash !== '' && obs.configHash !== volumeHash(desired)) {
+          if (this.assumeYes) {
+            // Compose's `--yes` answers its "Recreate (data will be lost)?" with yes; we do not recreate volumes.
+            throw new UserError(
+              `volume "${desired.name}" exists but doesn't match the configuration in the compose file, and --yes would recreate it (its data lost), which tscompose does not do`,
+              1,
+              'remove it with `down -v` (or `volume rm`) to apply the new configuration, or run without --yes to keep it as it is',
+            );
+          }
           this.b.warnings.push(
             `volume "${desired.name}" exists but doesn't match the configuration in the compose file; it is kept as it is (recreating it would lose its data: remove it with \`down -v\` to apply the new configuration)`,
           );

@@ -21,6 +21,16 @@ export interface ReconcileOptions {
   /** For their dependencies (Compose: `diverged`, or `force` with `--always-recreate-deps`). */
   recreateDependencies?: RecreatePolicy;
   removeOrphans?: boolean;
+  /** COMPOSE_IGNORE_ORPHANS: orphans are neither removed nor warned about. */
+  ignoreOrphans?: boolean;
+  /**
+   * `--yes`: Compose's answer "yes" to its only question in up and create,
+   * "recreate a volume whose configuration changed (data will be lost)?";
+   * tscompose does not recreate volumes, so that case is refused.
+   */
+  assumeYes?: boolean;
+  /** `--all-resources`: every declared network and volume is made, not only those the services use. */
+  allResources?: boolean;
   /** `--scale svc=n`, over `scale:` / `deploy.replicas`. */
   scale?: Record<string, number>;
   /** false: create only (`create`, `up --no-start`). */
@@ -94,7 +104,7 @@ class Reconciler {
     const selectedDeps: Record<string, string[]> = {};
     for (const s of this.selected) selectedDeps[s] = deps[s]!;
     this.order = dependencyOrder(selectedDeps);
-    this.resources = new ResourcePlanner(project, observed, this.b, this.usedResources());
+    this.resources = new ResourcePlanner(project, observed, this.b, this.usedResources(), !!this.options.assumeYes);
   }
 
   run(): Plan {
@@ -126,6 +136,10 @@ class Reconciler {
         for (const k of keys) networks.add(k);
       }
       for (const v of s.volumes) if (v.type === 'volume' && v.source) volumes.add(v.source);
+    }
+    if (this.options.allResources) {
+      for (const k of Object.keys(this.project.networks)) networks.add(k);
+      for (const k of Object.keys(this.project.volumes)) volumes.add(k);
     }
     return { networks, volumes };
   }
@@ -323,7 +337,7 @@ class Reconciler {
   }
 
   private planOrphans(): void {
-    if (!this.observed.orphans.length) return;
+    if (!this.observed.orphans.length || this.options.ignoreOrphans) return;
     if (!this.options.removeOrphans) {
       const names = this.observed.orphans.map((o) => o.name).join(', ');
       this.b.warnings.push(

@@ -9,7 +9,7 @@ import { DotEnvError, parseDotEnv } from './dotenv.js';
  * (compose-go `cli/options.go`), so that `.env` can set COMPOSE_FILE,
  * COMPOSE_PROJECT_NAME and COMPOSE_PROFILES:
  *   1. the process environment;
- *   2. `--env-file` files, or `.env` in the project directory, add to it
+ *   2. `--env-file` files (else COMPOSE_ENV_FILES), or `.env` in the project directory, add to it
  *      (the process environment wins over them);
  *   3. the files: `-f` (repeatable), else COMPOSE_FILE (split on
  *      COMPOSE_PATH_SEPARATOR, default `:`), else compose.yaml, compose.yml,
@@ -55,7 +55,9 @@ export function discover(opts: DiscoveryOptions): ConfigDetails {
   if (projectDirectory !== undefined && !isDirectory(projectDirectory)) {
     throw new UserError(`project directory ${opts.projectDirectory} does not exist or is not a directory`);
   }
-  const explicitEnvFiles = opts.envFiles?.length ? opts.envFiles.map((f) => resolve(cwd, f)) : undefined;
+  // --env-file, else COMPOSE_ENV_FILES (comma-separated, as compose-go reads it), else .env.
+  const envFileNames = opts.envFiles?.length ? opts.envFiles : osEnv.COMPOSE_ENV_FILES ? splitList(osEnv.COMPOSE_ENV_FILES, ',') : [];
+  const explicitEnvFiles = envFileNames.length ? envFileNames.map((f) => resolve(cwd, f)) : undefined;
 
   // Before the files are known, .env is looked for where the project directory will most likely be.
   const guessedDir = projectDirectory ?? (explicitFiles ? dirOf(explicitFiles[0]!) : cwd);

@@ -11,7 +11,7 @@ import { useScenarios } from './cli.js';
 const FILE = `services:
   web:
     image: ${BUSYBOX}
-    command: ["sleep", "600"]
+    command: ["sh", "-c", "exec sleep 600 || echo a command longer than ps shows"]
     init: true
     volumes: [data:/data]
   side:
@@ -30,6 +30,7 @@ describe.each(BACKENDS)('scale, volumes, stats and publish on %s', (backend) => 
   it('scale, volumes, stats --no-stream, publish', async () => {
     const s = scenario();
     s.write('compose.yaml', FILE);
+    const startedAt = Date.now() - 1000;
     await s.ok(['up', '-d']);
     const services = async () => (await s.ok(['ps', '--format', '{{.Service}}'])).stdout.split('\n').filter(Boolean).sort();
 
@@ -52,6 +53,27 @@ describe.each(BACKENDS)('scale, volumes, stats and publish on %s', (backend) => 
       expect(Number(r.PIDs)).toBeGreaterThanOrEqual(1);
       expect(r.MemUsage).toMatch(/^\d+(\.\d+)?[KMG]?i?B \/ \d/);
     }
+
+    // ps --no-trunc shows the whole command; --orphans (the default) and --no-orphans, against a file without `side`.
+    const command = (JSON.parse((await s.ok(['ps', '--format', 'json', 'web'])).stdout.split('\n')[0]!) as { Command: string }).Command;
+    expect(command.length).toBeGreaterThan(22);
+    expect((await s.ok(['ps', 'web'])).stdout).not.toContain(command);
+    expect((await s.ok(['ps', '--no-trunc', 'web'])).stdout).toContain(command);
+    s.write('web-only.yaml', FILE.replace(/  side:[^]*?volumes: \[cache:\/cache\]\n/, ''));
+    const psServices = async (flags: string[]) => (await s.ok(['-f', 'web-only.yaml', 'ps', ...flags, '--format', '{{.Service}}'])).stdout.split('\n').filter(Boolean).sort();
+    expect(await psServices(['--no-orphans'])).toEqual(['web']);
+    expect(await psServices(['--orphans'])).toEqual(['side', 'side', 'web']);
+
+    // events --since/--until: the replay of what happened so far, then the stream ends by itself.
+    const replay = await s.ok(['events', '--json', '--since', String(startedAt / 1000), '--until', String(Date.now() / 1000)]);
+    const seen = replay.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { action: string; service: string });
+    expect(seen.filter((e) => e.action === 'start').map((e) => e.service)).toEqual(expect.arrayContaining(['side', 'web']));
+
+    // run --env-from-file (-e wins over the file) and -q (nothing on stdout).
+    s.write('run.env', 'A=from-file\nB=from-file\n');
+    expect((await s.ok(['run', '--rm', '-T', '--no-deps', '--env-from-file', 'run.env', '-e', 'A=flag', 'side', 'sh', '-c', 'echo $A $B'])).stdout).toBe('flag from-file\n');
+    const quiet = await s.ok(['run', '--rm', '-T', '--no-deps', '-q', 'side', 'echo', 'hidden']);
+    expect(quiet.stdout).toBe('');
 
     const publish = await s.compose(['publish', 'registry.example/app:1']);
     expect(publish.code).toBe(1);

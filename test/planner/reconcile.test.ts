@@ -158,6 +158,34 @@ describe('reconcile: golden plans', () => {
     expect(formatPlan(plan(p, w))).toBe('');
   });
 
+  it('COMPOSE_IGNORE_ORPHANS: orphans are neither warned about nor removed', () => {
+    const p = shop();
+    const w = new FakeWorld();
+    up(p, w);
+    delete p.services.cache;
+    expect(formatPlan(plan(p, w, { ignoreOrphans: true }))).toBe('');
+    expect(formatPlan(plan(p, w, { ignoreOrphans: true, removeOrphans: true }))).toBe('');
+  });
+
+  it('--yes on a volume whose configuration changed is refused (Compose would recreate it), without --yes it is kept with a warning', () => {
+    const p = shop();
+    const w = new FakeWorld();
+    up(p, w);
+    expect(formatPlan(plan(p, w, { assumeYes: true }))).toBe('');
+    p.volumes.data = volume('shop_data', { driver_opts: { o: 'changed' } });
+    expect(formatPlan(plan(p, w))).toMatch(/^warning: volume "shop_data" exists but doesn't match the configuration/m);
+    expect(() => plan(p, w, { assumeYes: true })).toThrow(/--yes would recreate it \(its data lost\), which tscompose does not do/);
+  });
+
+  it('--all-resources makes the declared networks and volumes no service uses', () => {
+    const p = project('lone', [service('web')], { networks: { spare: network('lone_spare') }, volumes: { unused: volume('lone_unused') } });
+    const only = formatPlan(plan(p, new FakeWorld()));
+    expect(only).not.toMatch(/spare|unused/);
+    const all = formatPlan(plan(p, new FakeWorld(), { allResources: true }));
+    expect(all).toMatch(/^#\d+ network:spare CreateNetwork/m);
+    expect(all).toMatch(/^#\d+ volume:unused CreateVolume/m);
+  });
+
   it('a service disabled by a profile is not an orphan', () => {
     const p = shop();
     const w = new FakeWorld();

@@ -60,6 +60,20 @@ describe('file discovery', () => {
     expect((await loadIn(dir, { environment: { COMPOSE_FILE: 'b.yaml;a.yaml', COMPOSE_PATH_SEPARATOR: ';' } })).project.services.web).toMatchObject({ image: 'a' });
   });
 
+  it('COMPOSE_ENV_FILES (comma-separated) replaces .env when there is no --env-file; --env-file wins over it', async () => {
+    const dir = projectDir({
+      '.env': 'TAG=dotenv\n',
+      'a.env': 'TAG=a\nOTHER=a\n',
+      'b.env': 'TAG=b\n',
+      'compose.yaml': 'services:\n  web:\n    image: x:${TAG}\n    hostname: h-${OTHER:-none}\n',
+    });
+    expect((await loadIn(dir)).project.services.web).toMatchObject({ image: 'x:dotenv', hostname: 'h-none' });
+    const fromVar = (await loadIn(dir, { environment: { COMPOSE_ENV_FILES: 'a.env,b.env' } })).project;
+    expect(fromVar.services.web).toMatchObject({ image: 'x:b', hostname: 'h-a' });
+    expect((await loadIn(dir, { environment: { COMPOSE_ENV_FILES: 'a.env' }, envFiles: ['b.env'] })).project.services.web).toMatchObject({ image: 'x:b', hostname: 'h-none' });
+    expect((await rejection(loadIn(dir, { environment: { COMPOSE_ENV_FILES: 'missing.env' } }))).message).toMatch(/env file .*missing\.env not found/);
+  });
+
   it('COMPOSE_FILE, COMPOSE_PROJECT_NAME and COMPOSE_PROFILES may come from .env', async () => {
     const dir = projectDir({
       '.env': 'COMPOSE_FILE=other.yaml\nCOMPOSE_PROJECT_NAME=fromenv\nCOMPOSE_PROFILES=debug\n',

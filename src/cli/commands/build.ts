@@ -15,6 +15,8 @@ interface BuildFlags {
   pull?: boolean;
   buildArg?: string[];
   quiet?: boolean;
+  withDependencies?: boolean;
+  push?: boolean;
 }
 
 export function register(program: Command): void {
@@ -25,9 +27,11 @@ export function register(program: Command): void {
     .option('--pull', 'Always attempt to pull a newer version of the image')
     .option('--build-arg <key=value>', 'Set build-time variables for services (repeatable)', collect)
     .option('-q, --quiet', "Don't print anything to STDOUT")
+    .option('--with-dependencies', 'Also build dependencies (transitively)')
+    .option('--push', 'Push service images')
     .action(
       action(async (ctx: CliContext, services: string[], f: BuildFlags) => {
-        const o = { services, noCache: f.cache === false, pull: f.pull, args: parseKeyValues(f.buildArg, '--build-arg', true), dryRun: ctx.dryRun };
+        const o = { services, noCache: f.cache === false, pull: f.pull, args: parseKeyValues(f.buildArg, '--build-arg', true), withDependencies: f.withDependencies, push: f.push, dryRun: ctx.dryRun };
         const project = await ctx.project();
         const { built } = await build(await ctx.engine(), project, o, ctx.listener({ output: !f.quiet }));
         if (ctx.dryRun) for (const b of built) process.stdout.write(`DRY-RUN MODE - build service ${b.service} as ${b.ref}\n`);

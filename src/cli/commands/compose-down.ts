@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { action, printDryRun, type CliContext } from '../context.js';
-import { parseSeconds } from '../flags.js';
+import { envBool, parseSeconds } from '../flags.js';
 import { down } from '../../compose/down.js';
 import { swarmDown } from '../swarm/verbs.js';
 import { formatPlan } from '../../compose/plan.js';
@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .action(
       action(async (ctx: CliContext, services: string[], f: DownFlags) => {
         if (ctx.globals.backend === 'swarm') return swarmDown(ctx, services, { volumes: f.volumes });
-        const options = { services, volumes: f.volumes, rmi: f.rmi, removeOrphans: f.removeOrphans, timeout: parseSeconds(f.timeout, '--timeout'), dryRun: ctx.dryRun };
+        const options = { services, volumes: f.volumes, rmi: f.rmi, removeOrphans: f.removeOrphans ?? envBool(process.env.COMPOSE_REMOVE_ORPHANS), timeout: parseSeconds(f.timeout, '--timeout'), dryRun: ctx.dryRun };
         const { plan } = await down(await ctx.engine(), await ctx.projectOrName(), options, ctx.listener());
         if (ctx.dryRun) printDryRun(formatPlan(plan));
       }),

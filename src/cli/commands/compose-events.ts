@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { action, type CliContext } from '../context.js';
 import { events, wait } from '../../compose/events.js';
+import { parseSinceTime } from '../flags.js';
 
 /** events (engine events of the project's containers, as they happen) and wait (block until containers stop). */
 export function register(program: Command): void {
@@ -9,6 +10,8 @@ export function register(program: Command): void {
     .description('Receive real time events from containers')
     .argument('[SERVICE...]')
     .option('--json', 'Output events as a stream of json objects')
+    .option('--since <string>', 'Show all events created since timestamp (RFC 3339, unix seconds, or a duration ago like 42m)')
+    .option('--until <string>', 'Stream events until this timestamp (RFC 3339, unix seconds, or a duration ago like 42m)')
     .action(action(runEvents));
   program
     .command('wait')
@@ -22,13 +25,16 @@ export function register(program: Command): void {
     );
 }
 
-async function runEvents(ctx: CliContext, services: string[], f: { json?: boolean }): Promise<void> {
+async function runEvents(ctx: CliContext, services: string[], f: { json?: boolean; since?: string; until?: string }): Promise<void> {
+  const since = parseSinceTime(f.since, '--since');
+  const until = parseSinceTime(f.until, '--until');
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    for await (const e of events(await ctx.engine(), await ctx.projectOrName(), { services, signal: stop.signal })) {
+    const window = { ...(since !== undefined ? { since: since * 1000 } : {}), ...(until !== undefined ? { until: until * 1000 } : {}) };
+    for await (const e of events(await ctx.engine(), await ctx.projectOrName(), { services, signal: stop.signal, ...window })) {
       if (f.json) {
         process.stdout.write(JSON.stringify({ time: new Date(e.time).toISOString(), type: e.type, action: e.action, id: e.id, service: e.service, attributes: e.attributes }) + '\n');
       } else {

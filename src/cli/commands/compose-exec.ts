@@ -9,7 +9,7 @@ interface ExecFlags {
   detach?: boolean;
   privileged?: boolean;
   user?: string;
-  TTY?: boolean;
+  tty?: boolean;
   index?: string;
   env?: string[];
   workdir?: string;
@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .option('-d, --detach', 'Detached mode: Run command in the background')
     .option('--privileged', 'Give extended privileges to the process')
     .option('-u, --user <user>', 'Run the command as this user')
-    .option('-T, --no-TTY', 'Disable pseudo-TTY allocation. By default `exec` allocates a TTY when stdin is a terminal')
+    .option('-T, --no-tty', 'Disable pseudo-TTY allocation. By default `exec` allocates a TTY when stdin is a terminal')
     .option('--index <n>', 'Index of the container if service has multiple replicas', '1')
     .option('-e, --env <KEY=VAL>', 'Set environment variables', collect)
     .option('-w, --workdir <dir>', 'Path to workdir directory for this command')
@@ -36,7 +36,7 @@ export function register(program: Command): void {
 async function runExec(ctx: CliContext, service: string, command: string, args: string[], f: ExecFlags): Promise<number> {
   const index = Number(f.index ?? '1');
   if (!Number.isInteger(index) || index < 1) throw new UserError(`invalid --index "${f.index}"`, 1, 'give a replica number, starting at 1');
-  const tty = f.TTY !== false && !f.detach && !!process.stdin.isTTY;
+  const tty = f.tty !== false && !f.detach && !!process.stdin.isTTY;
   const o: ExecOptions = {
     service,
     index,

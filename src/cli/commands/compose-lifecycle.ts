@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, printDryRun, type CliContext } from '../context.js';
-import { parseSeconds } from '../flags.js';
+import { envBool, parseSeconds } from '../flags.js';
 import { confirm } from '../terminal.js';
 import { kill, pause, restart, rm, start, stop, unpause } from '../../compose/lifecycle.js';
 import type { PlanResult } from '../../compose/down.js';
@@ -53,7 +53,7 @@ export function register(program: Command): void {
     .option('--remove-orphans', 'Remove containers for services not defined in the Compose file')
     .action(
       action(async (ctx: CliContext, services: string[], f: { signal: string; removeOrphans?: boolean }) => {
-        const o = { services, signal: f.signal, removeOrphans: f.removeOrphans, dryRun: ctx.dryRun };
+        const o = { services, signal: f.signal, removeOrphans: f.removeOrphans ?? envBool(process.env.COMPOSE_REMOVE_ORPHANS), dryRun: ctx.dryRun };
         show(ctx, await kill(await ctx.engine(), await ctx.projectOrName(), o, ctx.listener()));
       }),
     );

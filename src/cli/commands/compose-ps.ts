@@ -15,6 +15,7 @@ interface PsFlags {
   status?: string[];
   filter?: string[];
   orphans?: boolean;
+  trunc?: boolean;
 }
 
 const STATES: readonly ContainerState[] = ['paused', 'restarting', 'removing', 'running', 'dead', 'created', 'exited'];
@@ -30,7 +31,9 @@ export function register(program: Command): void {
     .option('--services', 'Display services')
     .option('--status <status>', `Filter services by status. Values: [${STATES.join(' | ')}]`, collect)
     .option('--filter <filter>', 'Filter services by a property (supported filters: status)', collect)
+    .option('--orphans', 'Include orphaned services (not declared by project) (default true)')
     .option('--no-orphans', "Don't include orphaned services")
+    .option('--no-trunc', "Don't truncate output")
     .action(action((ctx: CliContext, services: string[], f: PsFlags) => (ctx.globals.backend === 'swarm' ? swarmPs(ctx, services) : runPs(ctx, services, f))));
 }
 
@@ -47,7 +50,7 @@ async function runPs(ctx: CliContext, services: string[], f: PsFlags): Promise<v
     process.stdout.write(rows.map((c) => `${c.id}\n`).join(''));
     return;
   }
-  process.stdout.write(render(rows.map(psRow), f.format ?? 'table', ['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'], (r) => [r.Name, r.Image, truncateCommand(r.Command), r.Service, r.RunningFor, r.Status, r.Ports]));
+  process.stdout.write(render(rows.map(psRow), f.format ?? 'table', ['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'], (r) => [r.Name, r.Image, f.trunc === false ? r.Command : truncateCommand(r.Command), r.Service, r.RunningFor, r.Status, r.Ports]));
 }
 
 function parseFilter(x: string): string {

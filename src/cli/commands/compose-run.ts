@@ -1,6 +1,7 @@
+import { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import { action, printDryRun, type CliContext } from '../context.js';
-import { collect, parseEnvFlags } from '../flags.js';
+import { action, orphanOptions, printDryRun, type CliContext } from '../context.js';
+import { collect, runEnvironment } from '../flags.js';
 import { withStdio } from '../terminal.js';
 import { run, type RunOptions } from '../../compose/run.js';
 import { formatPlan } from '../../compose/plan.js';
@@ -30,6 +31,9 @@ interface RunFlags {
   removeOrphans?: boolean;
   capAdd?: string[];
   capDrop?: string[];
+  envFromFile?: string[];
+  quiet?: boolean;
+  quietBuild?: boolean;
 }
 
 export function register(program: Command): void {
@@ -43,6 +47,7 @@ export function register(program: Command): void {
     .option('--name <name>', 'Assign a name to the container')
     .option('--entrypoint <cmd>', 'Override the entrypoint of the image')
     .option('-e, --env <KEY=VAL>', 'Set environment variables', collect)
+    .option('--env-from-file <file>', 'Set environment variables from file (repeatable; -e wins over them, the first file over later ones)', collect)
     .option('-l, --label <KEY=VAL>', 'Add or override a label', collect)
     .option('-u, --user <user>', 'Run as specified username or uid')
     .option('-w, --workdir <dir>', 'Working directory inside the container')
@@ -56,7 +61,9 @@ export function register(program: Command): void {
     .option('-i, --interactive', 'Keep STDIN open even if not attached', true)
     .option('--build', 'Build image before starting container')
     .addOption(new Option('--pull <policy>', 'Pull image before running').choices(['always', 'missing', 'never']))
-    .option('-q, --quiet-pull', 'Pull without printing progress information')
+    .option('--quiet-pull', 'Pull without printing progress information')
+    .option('-q, --quiet', "Don't print anything to STDOUT (the progress is quiet too, the container's output dropped)")
+    .option('--quiet-build', 'Suppress progress output from the build process')
     .option('--remove-orphans', 'Remove containers for services not defined in the Compose file')
     .option('--cap-add <cap>', 'Add Linux capabilities', collect)
     .option('--cap-drop <cap>', 'Drop Linux capabilities', collect)
@@ -73,7 +80,7 @@ async function runRun(ctx: CliContext, service: string, command: string | undefi
     ...(command !== undefined ? { command: [command, ...args] } : {}),
     ...(f.entrypoint !== undefined ? { entrypoint: splitCommand(f.entrypoint) } : {}),
     ...(f.name !== undefined ? { name: f.name } : {}),
-    env: parseEnvFlags(f.env),
+    env: runEnvironment(f.env, f.envFromFile),
     labels: labelFlags(f.label),
     ...(f.user !== undefined ? { user: f.user } : {}),
     ...(f.workdir !== undefined ? { workingDir: f.workdir } : {}),
@@ -91,16 +98,20 @@ async function runRun(ctx: CliContext, service: string, command: string | undefi
     build: f.build,
     pull: f.pull,
     quietPull: f.quietPull,
-    removeOrphans: f.removeOrphans,
+    ...orphanOptions(f.removeOrphans, project, { removeFromEnv: false }),
     dryRun: ctx.dryRun,
   };
   const engine = await ctx.engine();
+  // -q: nothing on stdout (Compose points its stdout at /dev/null), and no progress.
+  if (f.quiet) ctx.globals.progress = 'quiet';
+  const listener = ctx.listener({ output: !f.quiet && !f.quietBuild });
+  const stdout = (text: string) => void (f.quiet ? undefined : process.stdout.write(text));
   if (ctx.dryRun || f.detach) {
-    const r = await run(engine, project, o, ctx.listener());
+    const r = await run(engine, project, o, listener);
     if (ctx.dryRun) {
       printDryRun(formatPlan(r.dependencies.plan));
       process.stdout.write(`DRY-RUN MODE - container:${r.container.name} CreateContainer (run)\nDRY-RUN MODE - container:${r.container.name} StartContainer (run)\n`);
-    } else process.stdout.write(`${r.container.name}\n`);
+    } else stdout(`${r.container.name}\n`);
     return 0;
   }
   // The terminal is the container's (raw mode, its size) only while it runs, not while dependencies come up.
@@ -108,7 +119,7 @@ async function runRun(ctx: CliContext, service: string, command: string | undefi
   let stopForwarding = (): void => undefined;
   o.io = (use) => withStdio({ tty, stdin: interactive }, (io, resize) => {
     onResize = resize;
-    return use(io);
+    return use(f.quiet ? { ...io, stdout: new Writable({ write: (_chunk, _enc, done) => done() }) } : io);
   });
   o.onStart = (c) => {
     // Without a tty, Ctrl-C and TERM are the container's to handle, as `docker run` forwards them.
@@ -122,7 +133,7 @@ async function runRun(ctx: CliContext, service: string, command: string | undefi
     onResize?.((rows, cols) => void c.resize(rows, cols).catch(() => undefined));
   };
   try {
-    return (await run(engine, project, o, ctx.listener())).exitCode;
+    return (await run(engine, project, o, listener)).exitCode;
   } finally {
     stopForwarding();
   }

@@ -1,8 +1,9 @@
 import { Option, type Command } from 'commander';
-import { action, printDryRun, type CliContext } from '../context.js';
+import { action, orphanOptions, printDryRun, type CliContext } from '../context.js';
 import { collect, parseScale, parseSeconds, valueOption } from '../flags.js';
 import { create, up, type UpOptions } from '../../compose/up.js';
 import type { CreateOptions, Converged } from '../../compose/converge.js';
+import type { Project } from '../../project/types.js';
 import { formatPlan } from '../../compose/plan.js';
 import { LogPrinter, printingConsumer } from '../progress/logs.js';
 import { colorFor } from '../progress/select.js';
@@ -34,9 +35,14 @@ interface UpFlags {
   timestamps?: boolean;
   attach?: string[];
   noAttach?: string[];
+  attachDependencies?: boolean;
+  quietBuild?: boolean;
+  menu?: boolean;
+  yes?: boolean;
 }
 
-function createOptions(services: string[], f: UpFlags, start: boolean, dryRun: boolean): CreateOptions {
+/** The flags of up and create, the orphan switches and --all-resources as the planner's options. */
+function createOptions(ctx: CliContext, project: Project, services: string[], f: UpFlags, start: boolean): CreateOptions {
   if (f.forceRecreate && f.noRecreate) throw new UserError('--force-recreate and --no-recreate are incompatible');
   if (f.build && f.noBuild) throw new UserError('--build and --no-build are incompatible');
   const timeout = parseSeconds(f.timeout, '--timeout');
@@ -46,7 +52,6 @@ function createOptions(services: string[], f: UpFlags, start: boolean, dryRun: b
     noDeps: f.noDeps,
     recreate: f.forceRecreate ? 'force' : f.noRecreate ? 'never' : 'diverged',
     recreateDependencies: f.alwaysRecreateDeps ? 'force' : f.noRecreate ? 'never' : 'diverged',
-    removeOrphans: f.removeOrphans,
     scale: parseScale(f.scale),
     start,
     timeout,
@@ -57,7 +62,10 @@ function createOptions(services: string[], f: UpFlags, start: boolean, dryRun: b
     build: f.build,
     noBuild: f.noBuild,
     quietPull: f.quietPull,
-    dryRun,
+    assumeYes: f.yes,
+    ...orphanOptions(f.removeOrphans, project, { removeFromEnv: true }),
+    allResources: ctx.globals.allResources,
+    dryRun: ctx.dryRun,
   };
 }
 
@@ -72,7 +80,8 @@ function commonCreateOptions(cmd: Command): Command {
     .option('--always-recreate-deps', 'Recreate dependent containers. Incompatible with --no-recreate')
     .option('--remove-orphans', 'Remove containers for services not defined in the Compose file')
     .option('--scale <SERVICE=NUM>', 'Scale SERVICE to NUM instances. Overrides the scale setting in the Compose file if present', collect)
-    .option('-V, --renew-anon-volumes', 'Recreate anonymous volumes instead of retrieving data from the previous containers');
+    .option('-V, --renew-anon-volumes', 'Recreate anonymous volumes instead of retrieving data from the previous containers')
+    .option('-y, --yes', 'Assume "yes" as answer to all prompts and run non-interactively (a volume whose configuration changed is then refused, not recreated)');
 }
 
 export function register(program: Command): void {
@@ -95,13 +104,17 @@ export function register(program: Command): void {
     .option('--timestamps', 'Show timestamps')
     .option('--attach <SERVICE>', 'Restrict attaching to the specified services', collect)
     .addOption(valueOption('--no-attach <SERVICE>', 'Do not attach (stream logs) to the specified services'))
+    .option('--quiet-build', 'Suppress the build output')
+    .option('--attach-dependencies', 'Automatically attach to log output of dependent services')
+    .option('--menu', 'Enable interactive shortcuts when running attached (refused: tscompose has no menu; COMPOSE_MENU is accepted and draws none)')
     .action(action((ctx: CliContext, services: string[], flags: UpFlags) => (ctx.globals.backend === 'swarm' ? swarmUp(ctx, services) : runUp(ctx, services, flags))));
 
   const createCmd = program.command('create').description('Creates containers for a service').argument('[SERVICE...]');
   commonCreateOptions(createCmd).action(
     action(async (ctx: CliContext, services: string[], flags: UpFlags) => {
-      const o = createOptions(services, normalizeFlags(flags), false, ctx.dryRun);
-      printConverged(await create(await ctx.engine(), await ctx.project(), o, ctx.listener()), ctx.dryRun);
+      const project = await ctx.project();
+      const o = createOptions(ctx, project, services, normalizeFlags(flags), false);
+      printConverged(await create(await ctx.engine(), project, o, ctx.listener()), ctx.dryRun);
     }),
   );
 }
@@ -130,6 +143,7 @@ function printConverged(done: Converged, dryRun: boolean): void {
 
 async function runUp(ctx: CliContext, services: string[], f: UpFlags): Promise<number> {
   const flags = normalizeFlags(f);
+  if (flags.menu) throw new UserError('--menu is not supported: tscompose has no interactive shortcuts while attached', 1, 'drop --menu (use tscompose logs, stop, ... from another terminal)');
   const attached = !flags.detach && !flags.wait && !flags.noStart;
   if (flags.detach && (flags.abortOnContainerExit || flags.abortOnContainerFailure)) {
     throw new UserError('--abort-on-container-exit and --abort-on-container-failure are incompatible with --detach');
@@ -147,7 +161,8 @@ async function runUp(ctx: CliContext, services: string[], f: UpFlags): Promise<n
   };
   process.on('SIGINT', onSigint);
   try {
-    const o: UpOptions = { ...createOptions(services, flags, !flags.noStart, ctx.dryRun), signal: interrupt.signal };
+    const project = await ctx.project();
+    const o: UpOptions = { ...createOptions(ctx, project, services, flags, !flags.noStart), signal: interrupt.signal };
     if (attached) {
       const color = flags.noColor ? colorFor(process.stdout, 'never') : colorFor(process.stdout, ctx.globals.ansi);
       const printer = new LogPrinter(process.stdout, color, { prefix: !flags.noLogPrefix, timestamps: flags.timestamps });
@@ -155,12 +170,13 @@ async function runUp(ctx: CliContext, services: string[], f: UpFlags): Promise<n
         consumer: printingConsumer(printer, { attaching: process.stdout }),
         ...(flags.attach ? { services: flags.attach } : {}),
         ...(flags.noAttach ? { exclude: flags.noAttach } : {}),
+        ...(flags.attachDependencies ? { dependencies: true } : {}),
         ...(flags.abortOnContainerExit ? { abortOn: 'exit' as const } : flags.abortOnContainerFailure ? { abortOn: 'failure' as const } : {}),
         ...(flags.exitCodeFrom ? { exitCodeFrom: flags.exitCodeFrom } : {}),
         kill: kill.signal,
       };
     }
-    const done = await up(await ctx.engine(), await ctx.project(), o, ctx.listener());
+    const done = await up(await ctx.engine(), project, o, ctx.listener({ output: !flags.quietBuild }));
     printConverged(done, ctx.dryRun);
     return done.exitCode;
   } finally {

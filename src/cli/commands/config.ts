@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../global-options.js';
-import { loadOptionsFromGlobals } from '../project-options.js';
+import { loadOptionsFromGlobals, refuseCompatibility } from '../project-options.js';
 import { loadProject } from '../../project/load.js';
 import { config, type ConfigOptions } from '../../compose/config.js';
 
@@ -41,6 +41,7 @@ export function register(program: Command): void {
     .action(async (services: string[], _opts: ConfigFlags, cmd: Command) => {
       const f = cmd.optsWithGlobals() as GlobalOptions & ConfigFlags;
       const project = await loadProject(loadOptionsFromGlobals(f, services.length ? { services } : {}));
+      refuseCompatibility(f, project.environment);
       if (f.quiet) return;
       const list = (['services', 'volumes', 'networks', 'profiles', 'images', 'environment'] as const).find((k) => f[k]);
       const text = config(project, { ...(f.format ? { format: f.format } : {}), ...(list ? { list } : {}) } satisfies ConfigOptions);

@@ -2,7 +2,7 @@ import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { UserError, errorMessage } from '../../util/errors.js';
 import type { BuildRequest, Engine, ImageSummary } from '../../engine/types.js';
 import { filterRows, historyRows, imageRows, rowsOfRepository } from '../present/images.js';
@@ -86,6 +86,7 @@ interface BuildFlags {
   quiet?: boolean;
   platform?: string;
   addHost?: string[];
+  progress?: 'auto' | 'plain' | 'tty' | 'quiet' | 'rawjson';
 }
 
 function buildNetwork(n: string | undefined): 'host' | 'none' | undefined {
@@ -109,7 +110,7 @@ function buildRequest(path: string, o: BuildFlags): BuildRequest {
     pull: !!o.pull,
     ...(o.platform ? { platform: o.platform } : {}),
     ...(o.addHost?.length ? { extraHosts: o.addHost } : {}),
-    ...(o.quiet ? {} : { onProgress: (p) => out(`${p.status}\n`) }),
+    ...(o.quiet || o.progress === 'quiet' ? {} : { onProgress: o.progress === 'rawjson' ? (p) => out(`${JSON.stringify(p)}\n`) : (p) => out(`${p.status}\n`) }),
   };
 }
 
@@ -310,6 +311,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'Suppress the build output and print the image ID on success')
     .option('--platform <platform>', 'Set the platform (only this host\'s)')
     .option('--add-host <host:ip>', 'Add a custom host-to-IP mapping for RUN steps, repeatable', collect)
+    .addOption(new Option('--progress <type>', 'Type of progress output: the build steps as lines (auto, plain, tty), as JSON lines (rawjson), or none (quiet)').choices(['auto', 'plain', 'tty', 'quiet', 'rawjson']))
     .argument('<path>', 'The build context directory')
     .action(async (path: string, o: BuildFlags, cmd: Command) => {
       const engine = await objectEngine(cmd, 'image build');

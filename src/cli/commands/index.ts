@@ -49,7 +49,7 @@ export const commandModules: readonly CommandModule[] = [
 ];
 
 /** Global options that take a value in the next argument, to skip when looking for the command word. */
-const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--progress', '--ansi', '--backend']);
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--progress', '--ansi', '--parallel', '--backend']);
 
 /** The first word of `args` (argv without node and script) that is not a global option or its value. */
 export function commandWord(args: readonly string[]): string | undefined {

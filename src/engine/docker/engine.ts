@@ -44,7 +44,9 @@ export class DockerEngine implements Engine {
     let stream: Readable;
     try {
       const since = filter.since !== undefined ? { since: (filter.since / 1000).toFixed(3) } : {};
-      stream = (await this.docker.getEvents({ filters: JSON.stringify(filters), ...since, abortSignal: signal } as Docker.GetEventsOptions)) as unknown as Readable;
+      // dockerd ends the stream itself at `until` (after the replay when it is past).
+      const until = filter.until !== undefined ? { until: (filter.until / 1000).toFixed(3) } : {};
+      stream = (await this.docker.getEvents({ filters: JSON.stringify(filters), ...since, ...until, abortSignal: signal } as Docker.GetEventsOptions)) as unknown as Readable;
     } catch (err) {
       if (signal.aborted) return;
       throw err;

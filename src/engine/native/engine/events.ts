@@ -83,9 +83,10 @@ export function matchesFilter(e: EngineEvent, filter: LabelFilter & { types?: st
 
 /**
  * Journal lines appended from now on, until `signal` aborts; with `since`,
- * the lines already there (the rotated file first) come before.
+ * the lines already there (the rotated file first) come before; with
+ * `until`, it ends once it has read all there is and that time has come.
  */
-export async function* followJournal(signal: AbortSignal, since?: number): AsyncGenerator<JournalEvent> {
+export async function* followJournal(signal: AbortSignal, since?: number, until?: number): AsyncGenerator<JournalEvent> {
   ensurePrivateDir(engineDir());
   const path = journalPath();
   let pos = sizeOf(path);
@@ -127,9 +128,10 @@ export async function* followJournal(signal: AbortSignal, since?: number): Async
         }
         continue;
       }
+      if (until !== undefined && Date.now() >= until) return;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(resolve, 500).unref();
+        setTimeout(resolve, until !== undefined ? Math.min(500, Math.max(0, until - Date.now())) : 500).unref();
       });
       wake = undefined;
     }

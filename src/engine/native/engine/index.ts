@@ -83,13 +83,20 @@ export class NativeEngine implements Engine {
       watching.add(c.id);
       seen.add(c.id);
       died.delete(c.id);
-      this.containers.wait(c.id, 'not-running', signal).then(
+      this.containers.wait(c.id, 'not-running', stop.signal).then(
         ({ exitCode }) => die(c.id, exitCode, attributes),
         () => undefined,
       ).finally(() => watching.delete(c.id));
     };
+    // `until`: the stream ends when the journal is read up to it (the follower ends), whatever the caller's signal.
+    const stop = new AbortController();
+    const forward = () => stop.abort();
+    signal.addEventListener('abort', forward, { once: true });
+    if (signal.aborted) stop.abort();
+    let followed = false;
     const follower = (async () => {
-      for await (const e of followJournal(signal, filter.since)) {
+      for await (const e of followJournal(stop.signal, filter.since, filter.until)) {
+        if (filter.until !== undefined && e.time > filter.until) break;
         if (filter.since !== undefined && e.time < filter.since) continue;
         const { exitCode, ...event } = e;
         // A container removed before its watcher saw it exit (run --rm): its die comes first, from the destroy's record.
@@ -97,26 +104,35 @@ export class NativeEngine implements Engine {
         push(event);
         if (event.type === 'container' && event.action === 'start') watchDie({ id: event.id }, event.attributes);
       }
-    })().catch(() => undefined);
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        followed = true;
+        wake?.();
+      });
     if (wantsDie) {
       for (const c of await this.containers.list({ ...(filter.labels ? { labels: filter.labels } : {}) })) {
         watchDie(c, { ...c.labels, name: c.name, image: c.image });
       }
     }
     const onAbort = () => wake?.();
-    signal.addEventListener('abort', onAbort);
+    stop.signal.addEventListener('abort', onAbort);
     try {
-      while (!signal.aborted) {
+      while (!stop.signal.aborted) {
         const next = queue.shift();
         if (next) {
+          if (filter.until !== undefined && next.time > filter.until) return;
           yield next;
           continue;
         }
+        if (followed && filter.until !== undefined) return;
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
       }
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', forward);
+      stop.signal.removeEventListener('abort', onAbort);
+      stop.abort();
       await follower;
     }
   }
