@@ -105,6 +105,10 @@ static int write_record(const char *stream, const char *data, size_t len, int pa
 
 static void log_record(const char *stream, const char *data, size_t len, int partial) {
     if (logfd < 0) return;
+    /* After a full disk, the log may have been emptied by hand to make room: its size is counted
+       again from the file, so that the next rotation comes at the cap, not at once. */
+    struct stat st;
+    if (dropped && !backing_off() && fstat(logfd, &st) == 0) log_size = st.st_size;
     /* A full disk loses log lines, never the container. */
     if (backing_off() || write_record(stream, data, len, partial) < 0) {
         dropped += len + !partial;
