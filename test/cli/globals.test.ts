@@ -8,6 +8,7 @@ import { CliContext, orphanOptions } from '../../src/cli/context.js';
 import { refuseCompatibility } from '../../src/cli/project-options.js';
 import type { GlobalOptions } from '../../src/cli/global-options.js';
 import type { Project } from '../../src/project/types.js';
+import { rejection } from '../support/rejection.js';
 
 /**
  * The global flags and the COMPOSE_* variables Compose v2 reads, through the
@@ -42,15 +43,6 @@ async function verbOptions(path: string[], argv: string[]): Promise<Record<strin
   const { unknown } = cmd.parseOptions(argv);
   if (unknown.length) throw new Error(`unknown options: ${unknown.join(' ')}`);
   return cmd.optsWithGlobals();
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('--progress after the verb, as Compose v2 takes it', () => {

@@ -6,6 +6,7 @@ import { ComposeError } from '../../src/project/diagnostics.js';
 import { normalizeProjectName } from '../../src/project/discovery.js';
 import { loadProject, type LoadOptions } from '../../src/project/load.js';
 import { projectDir } from './helpers.js';
+import { rejection } from '../support/rejection.js';
 
 const svc = (image: string) => `services:\n  web:\n    image: ${image}\n`;
 
@@ -13,15 +14,6 @@ async function loadIn(cwd: string, opts: Partial<LoadOptions> = {}) {
   const warnings: string[] = [];
   const project = await loadProject({ cwd, environment: {}, onWarning: (m) => warnings.push(m), ...opts });
   return { project, warnings };
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('file discovery', () => {
