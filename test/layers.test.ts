@@ -46,6 +46,7 @@ export const LAZY_SEAMS: readonly string[] = [
   'engine/native/engine/containers.ts',
   'engine/native/engine/images.ts',
   'engine/native/supervisor/service.ts',
+  'cli/swarm/verbs.ts',
 ];
 
 export interface Edge {
