@@ -1,10 +1,10 @@
-import type { Engine, PortProtocol, TopResult } from '../engine/types.js';
+import type { Engine, PortProtocol, TopResult, VolumeSummary } from '../engine/types.js';
 import { Label } from '../planner/labels.js';
 import { UserError } from '../util/errors.js';
 import { projectContainers, serviceContainer } from './containers.js';
-import type { ProjectRef } from './project.js';
+import { loadedProject, type ProjectRef } from './project.js';
 
-/** top, port, images, ls: read-only views of a project and of the engine's projects. */
+/** top, port, images, ls, volumes: read-only views of a project and of the engine's projects. */
 
 /** `top`: the processes of each running container of the project (of `services`, or all). */
 export async function top(engine: Engine, project: ProjectRef, o: { services?: string[] } = {}): Promise<Array<{ container: string } & TopResult>> {
@@ -89,4 +89,24 @@ export async function ls(engine: Engine, o: { all?: boolean; name?: string } = {
     status: [...projects.get(n)!.states.entries()].sort().map(([s, k]) => `${s}(${k})`).join(', '),
     configFiles: [...projects.get(n)!.files],
   }));
+}
+
+/**
+ * `volumes`: the project's volumes as the engine has them (by the project's
+ * label), or with `services` only those that these services mount.
+ */
+export async function volumes(engine: Engine, project: ProjectRef, o: { services?: string[] } = {}): Promise<VolumeSummary[]> {
+  let list = await engine.volumes.list({ labels: { [Label.project]: project.name } });
+  const file = loadedProject(project);
+  if (o.services?.length) {
+    if (!file) throw new UserError('volumes SERVICE... needs the compose file', 1, 'run it where the compose file is, or give it with -f');
+    const keys = new Set<string>();
+    for (const s of o.services) {
+      const svc = file.services[s];
+      if (!svc) throw new UserError(`no such service: ${s}`, 1, `the project's services: ${Object.keys(file.services).sort().join(', ')}`);
+      for (const v of svc.volumes) if (v.type === 'volume' && v.source) keys.add(v.source);
+    }
+    list = list.filter((v) => keys.has(v.labels[Label.volume] ?? ''));
+  }
+  return list.sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -1,9 +1,7 @@
-import type { Engine, VolumeSummary } from '../engine/types.js';
+import type { Engine } from '../engine/types.js';
 import type { Project } from '../project/types.js';
-import { Label } from '../planner/labels.js';
 import { UserError } from '../util/errors.js';
 import type { ComposeListener } from './progress.js';
-import { loadedProject, type ProjectRef } from './project.js';
 import { up, type UpResult } from './up.js';
 
 export interface ScaleOptions {
@@ -30,24 +28,4 @@ export async function scale(engine: Engine, project: Project, o: ScaleOptions, l
     if (!Number.isInteger(n) || n < 0) throw new UserError(`invalid number of replicas for ${s}: ${n}`, 1, 'give a whole number, 0 or more');
   }
   return up(engine, project, { services, noDeps: o.noDeps, scale: o.replicas, recreate: 'diverged', recreateDependencies: 'diverged', dryRun: o.dryRun }, listener);
-}
-
-/**
- * `volumes`: the project's volumes as the engine has them (by the project's
- * label), or with `services` only those that these services mount.
- */
-export async function volumes(engine: Engine, project: ProjectRef, o: { services?: string[] } = {}): Promise<VolumeSummary[]> {
-  let list = await engine.volumes.list({ labels: { [Label.project]: project.name } });
-  const file = loadedProject(project);
-  if (o.services?.length) {
-    if (!file) throw new UserError('volumes SERVICE... needs the compose file', 1, 'run it where the compose file is, or give it with -f');
-    const keys = new Set<string>();
-    for (const s of o.services) {
-      const svc = file.services[s];
-      if (!svc) throw new UserError(`no such service: ${s}`, 1, `the project's services: ${Object.keys(file.services).sort().join(', ')}`);
-      for (const v of svc.volumes) if (v.type === 'volume' && v.source) keys.add(v.source);
-    }
-    list = list.filter((v) => keys.has(v.labels[Label.volume] ?? ''));
-  }
-  return list.sort((a, b) => a.name.localeCompare(b.name));
 }

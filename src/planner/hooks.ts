@@ -45,6 +45,8 @@ function execOf(h: ServiceHook): ExecRequest {
 /** Runs the container's hooks of one kind (those of its service), one after the other. */
 export async function runHooks(engine: Engine, id: string, which: 'post_start' | 'pre_stop', hooks: ServiceHooks): Promise<void> {
   const byService = which === 'post_start' ? hooks.postStart : hooks.preStop;
+  // No service has hooks of this kind: no inspect on every start (or stop) of the project.
+  if (Object.keys(byService).length === 0) return;
   const c = await engine.containers.inspect(id);
   const list = c ? byService[c.labels[Label.service] ?? ''] : undefined;
   if (!c || !list?.length || c.state !== 'running') return;

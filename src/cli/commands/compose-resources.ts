@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, type CliContext } from '../context.js';
-import { volumes } from '../../compose/scale.js';
+import { volumes } from '../../compose/info.js';
 import { projectContainers } from '../../compose/containers.js';
 import { printStats, statsOptions, type StatsFlags } from '../container/stats.js';
 import { renderTemplate, table } from '../present/docker.js';

@@ -139,13 +139,14 @@ function defaultRecord(id: string): EngineRecord {
 
 export function readIntent(id: string): Intent | undefined {
   const path = new EnginePaths(id).intent;
-  let link: string | undefined;
+  // The file, as almost always; a full disk's symlink names no file, so it reads as absent first.
+  const file = readJsonIfExists<Intent>(path);
+  if (file) return file;
   try {
-    link = readlinkSync(path);
+    return intentOfLink(readlinkSync(path));
   } catch {
-    /* a file (EINVAL), or none */
+    return undefined; // none
   }
-  return link !== undefined ? intentOfLink(link) : readJsonIfExists<Intent>(path);
 }
 
 /**
