@@ -41,6 +41,23 @@ class LogReader {
 
   constructor(private readonly path: string) {}
 
+  /**
+   * Opens the log and places the reader at its end: `read()` then returns only what is appended
+   * later. Returns the size it stopped at and the fd, for reading what came before (`lastLines`).
+   */
+  openAtEnd(): { fd: number; size: number } | undefined {
+    if (!existsSync(this.path)) return undefined;
+    this.fd = openSync(this.path, 'r');
+    this.pos = fstatSync(this.fd).size;
+    this.rest = '';
+    return { fd: this.fd, size: this.pos };
+  }
+
+  /** A record being written when the reader was placed: its start belongs to the next read, not to the past. */
+  keepUnfinished(text: string): void {
+    this.rest = text;
+  }
+
   /** Complete lines appended since the last call, across a rotation of the file (the monitor's cap). */
   read(): string[] {
     const lines: string[] = [];
@@ -89,10 +106,13 @@ export async function* readLogs(id: string, opts: LogOptions = {}): AsyncGenerat
   const paths = new ContainerPaths(id);
   const reader = new LogReader(paths.log);
   try {
-    const earlier = rotatedLogs(paths.log).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
-    let entries = [...earlier, ...reader.read()].map(parseLogLine).filter((e): e is LogEntry => e !== undefined && wanted(e, opts));
-    if (opts.tail !== undefined && opts.tail >= 0) entries = tailLines(entries, opts.tail);
-    yield* entries;
+    if (opts.tail !== undefined && opts.tail >= 0) {
+      // From the end backwards: a tail of a large log costs what its last lines cost.
+      yield* lastLines(paths.log, reader, opts.tail, opts);
+    } else {
+      const earlier = rotatedLogs(paths.log).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
+      yield* [...earlier, ...reader.read()].map(parseLogLine).filter((e): e is LogEntry => e !== undefined && wanted(e, opts));
+    }
     if (!opts.follow) return;
     let wake: (() => void) | undefined;
     const watcher = (() => {
@@ -147,17 +167,72 @@ export function rotatedLogs(path: string): string[] {
     .map((n) => join(dirname(path), n));
 }
 
-/** The last n lines; a line split into partial records counts once, as Docker's tail counts lines. */
-function tailLines(entries: LogEntry[], n: number): LogEntry[] {
-  let start = entries.length;
-  let end = entries.length - 1;
-  for (let count = 0; end >= 0 && count < n; count++) {
-    let k = end - 1;
-    while (k >= 0 && entries[k]!.partial) k--;
-    start = k + 1;
-    end = k;
+const CHUNK = 1 << 16;
+
+/** The records of one file from `end` backwards, newest first, in chunks (the file is not read whole). */
+function* recordsBackwards(fd: number, end: number): Generator<string> {
+  const buf = Buffer.alloc(CHUNK);
+  let pos = end;
+  let carry = Buffer.alloc(0); // the start of the record the previous chunk began inside
+  while (pos > 0) {
+    const start = Math.max(0, pos - CHUNK);
+    const n = readSync(fd, buf, 0, pos - start, start);
+    let text = Buffer.concat([buf.subarray(0, n), carry]);
+    pos = start;
+    let nl = text.lastIndexOf(10);
+    while (nl >= 0) {
+      const prev = text.lastIndexOf(10, nl - 1);
+      if (prev < 0 && pos > 0) break; // its start is in the chunk before
+      const record = text.subarray(prev + 1, nl).toString('utf8');
+      if (record) yield record;
+      text = text.subarray(0, prev + 1);
+      nl = prev;
+    }
+    carry = text; // its own memory (concat copies), not buf's: the next read must not overwrite it
   }
-  return entries.slice(start);
+}
+
+/**
+ * The last n lines of the log and its rotated files, read from the end; the reader is left at the
+ * end of the current file, for following. A line split into partial records counts once, as
+ * Docker's tail counts lines: going backwards, the (n+1)-th complete record ends the tail.
+ */
+function lastLines(path: string, reader: LogReader, n: number, opts: LogOptions): LogEntry[] {
+  const newestFirst: LogEntry[] = [];
+  let lineEnds = 0;
+  const take = (record: string): boolean => {
+    const e = parseLogLine(record);
+    if (!e || !wanted(e, opts)) return true;
+    if (!e.partial || newestFirst.length === 0) lineEnds++;
+    if (lineEnds > n) return false;
+    newestFirst.push(e);
+    return true;
+  };
+  const current = reader.openAtEnd();
+  let more = n > 0;
+  if (current && more) {
+    // A record still being written (no newline yet) is not part of the past: the reader gets it next.
+    const tail = Buffer.alloc(Math.min(current.size, CHUNK));
+    readSync(current.fd, tail, 0, tail.length, current.size - tail.length);
+    const lastNl = tail.lastIndexOf(10);
+    // No newline in the last chunk of a larger file: one record longer than a chunk, taken as written.
+    const complete = lastNl < 0 && tail.length < current.size ? current.size : current.size - (tail.length - (lastNl + 1));
+    if (complete < current.size) reader.keepUnfinished(tail.subarray(lastNl + 1).toString('utf8'));
+    for (const record of recordsBackwards(current.fd, complete)) if (!(more = take(record))) break;
+  }
+  for (const file of rotatedLogs(path).reverse()) {
+    if (!more) break;
+    let fd: number | undefined;
+    try {
+      fd = openSync(file, 'r');
+      for (const record of recordsBackwards(fd, fstatSync(fd).size)) if (!(more = take(record))) break;
+    } catch {
+      /* rotated away while we read: older than anything still kept */
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+  return newestFirst.reverse();
 }
 
 export function logSize(id: string): number {
