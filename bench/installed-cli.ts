@@ -16,16 +16,17 @@
  *
  * With --instructions, also the instructions the CLI's Node process executes
  * for each command (valgrind's callgrind, twice each): a figure the machine's
- * load cannot move, to tell a real difference from the timing's noise.
+ * load cannot move, to tell a real difference from the timing's noise: the
+ * median of N rounds (default 5) that alternate the two CLIs.
  *
- * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/installed-cli.js [runs] [--prefix DIR] [--instructions]
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/installed-cli.js [runs] [--prefix DIR] [--instructions [--rounds=N]]
  * (--prefix: a prefix installed before, to skip the pack and install)
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { comparePair, type Timed } from './harness.js';
+import { comparePair, median, type Timed } from './harness.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
 import { repoRoot } from '../test/support/cache.js';
 import { installGlobally, packTree, userEnv } from '../test/support/package.js';
@@ -33,6 +34,7 @@ import { installGlobally, packTree, userEnv } from '../test/support/package.js';
 const args = process.argv.slice(2);
 const prefixArg = args.includes('--prefix') ? args[args.indexOf('--prefix') + 1] : undefined;
 const INSTRUCTIONS = args.includes('--instructions');
+const INSTRUCTION_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? 5);
 const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 15);
 
 function runProcess(cmd: string, argv: string[], env: Record<string, string>, cwd: string): Promise<void> {
@@ -120,9 +122,19 @@ async function main(): Promise<void> {
     console.log(`installed / checkout (both orders): container run ${a.toFixed(3)}, no-op up ${b.toFixed(3)}`);
     if (INSTRUCTIONS) {
       for (const [label, argv] of [['container run', run], ['no-op up', up]] as const) {
-        const i = await instructions(installed, argv, inst, dir);
-        const c = await instructions(checkout, argv, chk, dir);
-        console.log(`instructions, ${label}: installed ${(i / 1e6).toFixed(1)} M, checkout ${(c / 1e6).toFixed(1)} M, ratio ${(i / c).toFixed(3)}`);
+        // Rounds alternate the two CLIs: a count still moves by a few tenths of a percent from run to
+        // run (garbage collection, the daemon's timing), so one pair can mislead; the medians do not.
+        const i: number[] = [];
+        const c: number[] = [];
+        for (let round = 0; round < INSTRUCTION_ROUNDS; round++) {
+          i.push(await instructions(installed, argv, inst, dir, 1));
+          c.push(await instructions(checkout, argv, chk, dir, 1));
+        }
+        const [mi, mc] = [median(i), median(c)];
+        console.log(
+          `instructions, ${label} (median of ${INSTRUCTION_ROUNDS} alternating rounds): installed ${(mi / 1e6).toFixed(1)} M, checkout ${(mc / 1e6).toFixed(1)} M, ratio ${(mi / mc).toFixed(3)}` +
+            `  [installed ${i.map((n) => (n / 1e6).toFixed(1)).join(' ')}; checkout ${c.map((n) => (n / 1e6).toFixed(1)).join(' ')}]`,
+        );
       }
     }
   } finally {

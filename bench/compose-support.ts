@@ -1,0 +1,114 @@
+/**
+ * What the Compose-level benches share: the busybox image on both engines, a
+ * private build of the CLI, a native state root of the bench's own, and one
+ * timed command per tool (tscompose on the native engine, tscompose
+ * --backend docker, docker-compose 1.29 on dockerd).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { median, printPair } from './harness.js';
+import { run, runOk } from '../src/util/proc.js';
+import { ensureDockerd } from '../test/support/docker.js';
+import { busyboxRootfsTar } from '../test/support/images.js';
+import { repoRoot } from '../test/support/cache.js';
+import { ImageStore, importRootfsTar } from '../src/engine/native/image/index.js';
+
+export const IMAGE = 'tsc-test/busybox:latest';
+
+export type Tool = 'native' | 'docker' | 'compose';
+export const LABEL: Record<Tool, string> = { native: 'tscompose (native)', docker: 'tscompose --backend docker', compose: 'docker-compose' };
+
+// The native engine's state and run roots: the bench's own, removed at the end.
+let nativeEnv: Record<string, string> = {};
+// Compiled into dist-bench/, the support code's root is dist-bench itself.
+const ROOT = basename(repoRoot) === 'dist-bench' ? dirname(repoRoot) : repoRoot;
+// A private build of the CLI (see buildCli): others rebuilding dist/ mid-run must not break a measurement.
+let tscompose = join(ROOT, 'dist/bundle/tscompose.cjs');
+
+/** The CLI built into a directory of this run's own; returns it (remove it at the end). */
+export async function buildCli(): Promise<string> {
+  const out = join(ROOT, '.cache', `bench-dist-${process.pid}`);
+  await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT });
+  await runOk(process.execPath, [join(ROOT, 'scripts/bundle.mjs'), out]);
+  tscompose = join(out, 'bundle/tscompose.cjs'); // what bin/tscompose runs
+  return out;
+}
+
+/** dockerd running and the busybox image in it, for docker-compose and --backend docker. */
+export async function prepareDocker(): Promise<void> {
+  await ensureDockerd();
+  try {
+    execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' });
+  } catch {
+    execFileSync('docker', ['import', '--change', 'CMD ["sh"]', await busyboxRootfsTar(), IMAGE], { stdio: 'ignore' });
+  }
+}
+
+/** A state root for the native engine with the busybox image in its store; returns it (remove it at the end). */
+export async function prepareNative(): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'tsc-bench-native-'));
+  nativeEnv = { TSCOMPOSE_ROOT: join(root, 'state'), TSCOMPOSE_RUN: join(root, 'run') };
+  const store = await ImageStore.open(join(nativeEnv.TSCOMPOSE_ROOT!, 'image'));
+  await importRootfsTar(store, await busyboxRootfsTar(), { tags: [IMAGE], changes: ['CMD ["sh"]'] });
+  return root;
+}
+
+/** One command's wall time in ms, from spawn to exit, and its output; a failure throws with its stderr. */
+async function runTimed(cmd: string, args: string[], cwd: string, backend: 'native' | 'docker'): Promise<{ ms: number; stdout: string }> {
+  const t0 = process.hrtime.bigint();
+  const r = await run(cmd, args, { cwd, env: { ...process.env, ...(backend === 'native' ? nativeEnv : {}), TSCOMPOSE_BACKEND: backend, CI: '1' } });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return { ms, stdout: r.stdout };
+}
+
+export async function timed(cmd: string, args: string[], cwd: string, backend: 'native' | 'docker' = 'docker'): Promise<number> {
+  return (await runTimed(cmd, args, cwd, backend)).ms;
+}
+
+/** The standard output of a Compose verb of `project` by one tool. */
+export async function output(which: Tool, project: string, cwd: string, ...args: string[]): Promise<string> {
+  if (which === 'compose') return (await runTimed('docker-compose', ['--no-ansi', '-p', project, ...args], cwd, 'docker')).stdout;
+  return (await runTimed(process.execPath, [tscompose, '--progress', 'quiet', '-p', project, ...args], cwd, which)).stdout;
+}
+
+/** A Compose verb of `project` in `cwd` by one tool, timed. */
+export async function time(which: Tool, project: string, cwd: string, ...args: string[]): Promise<number> {
+  if (which === 'compose') return timedCompose(project, cwd, args);
+  return timed(process.execPath, [tscompose, '--progress', 'quiet', '-p', project, ...args], cwd, which);
+}
+
+/**
+ * docker-compose's `down` on a loaded machine sometimes fails on dockerd's own race ("network …
+ * has active endpoints": the last endpoint is released just after the container is gone). A user
+ * would run it again, so the peer's figure is both runs together and the retry is said.
+ */
+async function timedCompose(project: string, cwd: string, args: string[]): Promise<number> {
+  const argv = ['--no-ansi', '-p', project, ...args];
+  const t0 = process.hrtime.bigint();
+  try {
+    return await timed('docker-compose', argv, cwd);
+  } catch (err) {
+    if (args[0] !== 'down' || !/has active endpoints/.test(String(err))) throw err;
+    console.log(`(docker-compose down of ${project} failed on "network has active endpoints"; run again, both runs counted)`);
+    await timed('docker-compose', argv, cwd);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+}
+
+/** Prints one tool's medians against docker-compose's, with the median of the per-round ratios. */
+export function summary(tool: Tool, label: string, ours: number[], theirs: number[]): void {
+  const ratios = ours.map((t, i) => t / theirs[i]!);
+  printPair({ subject: `${LABEL[tool]} ${label}`, peer: `docker-compose ${label}`, subjectMedianMs: median(ours), peerMedianMs: median(theirs), ratio: median(ratios) });
+}
+
+/** The project name of one tool's copy of a case: the tools never share a project. */
+export function projectOf(tool: Tool, key: string): string {
+  return `${tool === 'native' ? 'tsnb' : tool === 'docker' ? 'tscb' : 'dccb'}${key}`;
+}
+
+export function cleanUp(...dirs: (string | undefined)[]): void {
+  for (const d of dirs) if (d) rmSync(d, { recursive: true, force: true });
+}
