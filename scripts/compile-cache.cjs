@@ -16,17 +16,28 @@
 // else, or a directory that cannot be made or written, just means no cache:
 // the CLI compiles its code as any Node program does, and is none the worse.
 //
-// One file per source file and content hash, written when the process exits
-// (so that it holds the functions that ran, not only the top level), by temp
-// file and rename; two installs of the same build share their entries. V8
-// checks an entry against the source and its own version and flags and
-// rejects one that does not fit; the file is then made again. Entries of
-// builds no longer run are pruned, oldest first, past MAX_ENTRIES.
+// One file per source file of a build, named by the file, the build's id (a
+// hash of all its files, computed by scripts/bundle.mjs) and the file's size
+// and modification time (a file edited by hand gets an entry of its own),
+// written when the process exits (so that it holds the functions that ran,
+// not only the top level), by temp file and rename; two installs of the same
+// build share their entries. V8 checks an entry against the source's length
+// and its own version and flags and rejects one that does not fit; the file
+// is then made again. Entries of builds no longer run are pruned, oldest
+// first, past MAX_ENTRIES. The build's id and which of its files may be cached
+// are decided when the bundle is made, not at each start: hashing every file
+// and scanning it for import() cost a no-op `up` 17 % of its instructions.
 const Module = require('node:module');
 const vm = require('node:vm');
-const { createHash } = require('node:crypto');
-const { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { basename, dirname, join } = require('node:path');
+
+// Filled in by scripts/bundle.mjs as it copies this file into the bundle: the build's id and the files
+// that may be cached. A file that calls import() is not among them: on Node 20 a script compiled from a
+// code cache has lost its import callback, and import() then throws "A dynamic import callback was
+// not specified". Left empty (this file outside a bundle), nothing is cached.
+const BUILD = { id: '', cacheable: [] };
+const cacheable = new Set(BUILD.cacheable);
 
 const bundleDir = __dirname;
 const MAX_ENTRIES = 200;
@@ -55,12 +66,9 @@ function checkDir() {
   }
   return usable;
 }
-// import( outside comment lines (commander's JSDoc has `import("./option.js")` types).
-const DYNAMIC_IMPORT = /^(?![ \t]*(?:\*|\/\/)).*\bimport\(/m;
-
-function cachePath(filename, content) {
-  const hash = createHash('sha1').update(content).digest('hex').slice(0, 16);
-  return join(cacheDir, `${basename(filename)}.${hash}`);
+function cachePath(filename) {
+  const st = statSync(filename);
+  return join(cacheDir, `${basename(filename)}.${BUILD.id}.${st.size}.${Math.trunc(st.mtimeMs)}`);
 }
 
 function writePending() {
@@ -97,12 +105,10 @@ function prune() {
 
 const compile = Module.prototype._compile;
 Module.prototype._compile = function compileWithCache(content, filename) {
-  // A file that calls import() is left to Node: on Node 20 a script compiled from a code cache has
-  // lost its import callback, and import() then throws "A dynamic import callback was not specified".
-  if (dirname(filename) !== bundleDir || !filename.endsWith('.cjs') || DYNAMIC_IMPORT.test(content) || !checkDir()) {
+  if (dirname(filename) !== bundleDir || !cacheable.has(basename(filename)) || !checkDir()) {
     return compile.call(this, content, filename);
   }
-  const path = cachePath(filename, content);
+  const path = cachePath(filename);
   let cachedData;
   try {
     cachedData = readFileSync(path);
