@@ -1,0 +1,207 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { openEngine } from '../../src/engine/index.js';
+import type { ContainerSummary, Engine } from '../../src/engine/types.js';
+import { execCapturing } from '../../src/planner/hooks.js';
+import { BUSYBOX } from './helpers.js';
+import { useScenarios, type Scenario } from './cli.js';
+
+/**
+ * develop.watch, end to end through the CLI on the native engine: `watch`
+ * syncs an edited file into the running container (and leaves out what the
+ * rule ignores), and an edit of a rebuild path builds the image again and
+ * replaces the container; `up --watch` does the same in the foreground, its
+ * output showing the restarted and the rebuilt containers. The time from an
+ * edit to the change being visible in the container is printed (a figure,
+ * not an assertion). The watcher is stopped, and the project removed, however
+ * a test ends.
+ */
+const DOCKERFILE = `FROM ${BUSYBOX}
+COPY version.txt /version.txt
+COPY app /app
+CMD ["sh", "-c", "cat /version.txt /app/hello.txt; exec sleep 600"]
+`;
+
+const COMPOSE = (sync: 'sync' | 'sync+restart') => `services:
+  web:
+    build: .
+    init: true
+    network_mode: none
+    develop:
+      watch:
+        - path: ./app
+          action: ${sync}
+          target: /app
+          ignore: ["*.tmp"]
+        - path: ./version.txt
+          action: rebuild
+`;
+
+function project(s: Scenario, sync: 'sync' | 'sync+restart'): void {
+  s.write('Dockerfile', DOCKERFILE);
+  s.write('.dockerignore', 'app/local-only.txt\n');
+  s.write('compose.yaml', COMPOSE(sync));
+  s.write('version.txt', 'version-1\n');
+  mkdirSync(join(s.dir, 'app'));
+  s.write('app/hello.txt', 'hello-1\n');
+  s.write('app/gone.txt', 'to be removed\n');
+}
+
+/** Polls until `probe` returns a value (every 20 ms, at most `ms`); that value and the time it took since `from`. */
+async function until<T>(what: string, from: number, probe: () => Promise<T | undefined>, ms = 60_000): Promise<{ value: T; ms: number }> {
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return { value, ms: Date.now() - from };
+    if (Date.now() - from > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function webContainer(engine: Engine, project: string): Promise<ContainerSummary | undefined> {
+  const list = await engine.containers.list({ labels: { 'com.docker.compose.project': project, 'com.docker.compose.service': 'web' } });
+  return list.length === 1 && list[0]!.state === 'running' ? list[0] : undefined;
+}
+
+async function read(engine: Engine, id: string, path: string): Promise<string> {
+  const r = await execCapturing(engine, id, { cmd: ['cat', path] });
+  return r.exitCode === 0 ? r.output : `<exit ${r.exitCode}>`;
+}
+
+/** The process's output so far, and a promise of the first time it contains `text`. */
+function output(p: ChildProcess): { text: () => string; seen: (text: string, ms?: number) => Promise<void> } {
+  let all = '';
+  const waiters: Array<() => void> = [];
+  const on = (b: Buffer) => {
+    all += b.toString();
+    for (const w of waiters.splice(0)) w();
+  };
+  p.stdout!.on('data', on);
+  p.stderr!.on('data', on);
+  const seen = async (text: string, ms = 60_000) => {
+    const end = Date.now() + ms;
+    while (!all.includes(text)) {
+      if (Date.now() > end || p.exitCode !== null) throw new Error(`never saw "${text}"; output:\n${all}`);
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  };
+  return { text: () => all, seen };
+}
+
+/**
+ * The watcher, spawned; killed when the test ends, however it ends (before
+ * the scenario's own clean-up, which checks that nothing is left).
+ */
+function start(s: Scenario, args: string[]): ChildProcess {
+  const p = s.spawn(args);
+  onTestFinished(async () => {
+    await interrupt(p);
+  });
+  return p;
+}
+
+/** Interrupts the process as Ctrl-C does and waits for its exit (killed if it does not end); its exit code. */
+async function interrupt(p: ChildProcess): Promise<number | null> {
+  if (p.exitCode !== null || p.signalCode !== null) return p.exitCode;
+  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+  p.kill('SIGINT');
+  const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
+  try {
+    return await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('develop.watch on native', () => {
+  const scenario = useScenarios('native');
+
+  it('watch syncs an edit into the container, leaves ignored files out, and rebuilds and replaces the container for a rebuild path', async () => {
+    const s = scenario();
+    project(s, 'sync');
+    const engine = await openEngine('native');
+    const watcher = start(s, ['watch', '--prune']);
+    const out = output(watcher);
+    try {
+      await out.seen('Watch enabled');
+      const first = (await until('the web container', Date.now(), () => webContainer(engine, s.name))).value;
+      expect(await read(engine, first.id, '/app/hello.txt')).toBe('hello-1');
+
+      // A burst: an ignored file, a new file in a new directory, an edit, a removal.
+      let t0 = Date.now();
+      s.write('app/scratch.tmp', 'ignored');
+      mkdirSync(join(s.dir, 'app/sub'));
+      s.write('app/sub/new.txt', 'new-1\n');
+      s.write('app/hello.txt', 'hello-2\n');
+      rmSync(join(s.dir, 'app/gone.txt'));
+      const synced = await until('the edit in the container', t0, async () => ((await read(engine, first.id, '/app/hello.txt')) === 'hello-2' ? true : undefined));
+      await until('the removal and the new file', t0, async () => ((await read(engine, first.id, '/app/gone.txt')).startsWith('<exit') && (await read(engine, first.id, '/app/sub/new.txt')) === 'new-1' ? true : undefined), 10_000);
+      expect(await read(engine, first.id, '/app/scratch.tmp')).toMatch(/^<exit/);
+
+      // .dockerignore applies to the watch rules as to the build.
+      s.write('app/local-only.txt', 'not synced\n');
+      s.write('app/hello.txt', 'hello-3\n');
+      await until('the second edit', Date.now(), async () => ((await read(engine, first.id, '/app/hello.txt')) === 'hello-3' ? true : undefined));
+      expect(await read(engine, first.id, '/app/local-only.txt')).toMatch(/^<exit/);
+
+      const imageBefore = (await engine.containers.inspect(first.id))!.imageId;
+      t0 = Date.now();
+      s.write('version.txt', 'version-2\n');
+      const rebuilt = await until('the rebuilt container', t0, async () => {
+        const c = await webContainer(engine, s.name);
+        return c && c.id !== first.id && (await read(engine, c.id, '/version.txt')) === 'version-2' ? c : undefined;
+      }, 120_000);
+      const imageAfter = (await engine.containers.inspect(rebuilt.value.id))!.imageId;
+      expect(imageAfter).not.toBe(imageBefore);
+      expect(await engine.containers.inspect(first.id)).toBeUndefined();
+      // The synced edit is in the new image too: the build context is the same directory.
+      expect(await read(engine, rebuilt.value.id, '/app/hello.txt')).toBe('hello-3');
+      await out.seen('successfully built (pruned');
+      expect(await engine.images.inspect(imageBefore)).toBeUndefined();
+
+      console.log(`watch on native: edit → visible in the container ${synced.ms} ms (sync), ${rebuilt.ms} ms (rebuild and recreate)`);
+      expect(await interrupt(watcher)).toBe(0);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- watch's output\n${out.text()}`);
+    } finally {
+      await interrupt(watcher);
+      await engine.close();
+      await s.compose(['down', '--rmi', 'local', '-t', '0']);
+    }
+    expect(s.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
+  }, 240_000);
+
+  it('up --watch follows the output while it restarts on a sync and follows the rebuilt container', async () => {
+    const s = scenario();
+    project(s, 'sync+restart');
+    const engine = await openEngine('native');
+    const up = start(s, ['up', '--watch']);
+    const out = output(up);
+    try {
+      await out.seen('Watch enabled');
+      await out.seen('web-1  | hello-1');
+      let t0 = Date.now();
+      s.write('app/hello.txt', 'hello-2\n');
+      await out.seen('web-1  | hello-2');
+      const restarted = Date.now() - t0;
+      t0 = Date.now();
+      s.write('version.txt', 'version-2\n');
+      await out.seen('web-1  | version-2');
+      const rebuilt = Date.now() - t0;
+      console.log(`up --watch on native: edit → the container's output ${restarted} ms (sync+restart), ${rebuilt} ms (rebuild)`);
+      expect(await interrupt(up)).toBe(130);
+      expect(await webContainer(engine, s.name)).toBeUndefined();
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- up's output\n${out.text()}`);
+    } finally {
+      await interrupt(up);
+      await engine.close();
+      await s.compose(['down', '--rmi', 'local', '-t', '0']);
+    }
+    expect(s.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
+  }, 240_000);
+});
