@@ -12,7 +12,7 @@ import { UserError } from '../util/errors.js';
  * (relative to the context), when the rule's `ignore` patterns match it, or
  * when the rule has `include` patterns and none matches (both relative to the
  * rule's `path`); editors' temporary files and `.git` are always left out.
- * The first rule of a service whose path holds the file wins.
+ * Every rule of a service whose path holds the file applies, as in Compose.
  */
 export interface WatchRule {
   service: string;
@@ -83,17 +83,17 @@ export function compileRules(project: Project, services: string[]): WatchRule[] 
   return rules;
 }
 
-/** The rule of `service` (or of any service) that `file` falls under and is not ignored by; undefined when none. */
-export function matchRule(rules: WatchRule[], service: string, file: string): RuleMatch | undefined {
+/** The rules of `service` that hold `file` and do not leave it out, in file order (Compose applies every one). */
+export function matchRules(rules: WatchRule[], service: string, file: string): RuleMatch[] {
+  const out: RuleMatch[] = [];
   for (const rule of rules) {
     if (rule.service !== service) continue;
     const rel = relative(rule.trigger.path, file);
-    if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) continue;
-    if (rule.ignored(file)) return undefined;
+    if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel) || rule.ignored(file)) continue;
     const target = rule.trigger.target;
-    return { rule, ...(target !== undefined ? { containerPath: rel ? posix.join(target, toSlash(rel)) : target } : {}) };
+    out.push({ rule, ...(target !== undefined ? { containerPath: rel ? posix.join(target, toSlash(rel)) : target } : {}) });
   }
-  return undefined;
+  return out;
 }
 
 /** The directories to watch: each rule's path, or a file rule's directory (editors replace files by renaming). */

@@ -49,6 +49,17 @@ export async function syncToContainer(engine: Engine, id: string, changes: SyncC
   return { copied, removed };
 }
 
+/** The files (and links) below a host directory, with their container paths and times, without what `skip` leaves out. */
+export function listFiles(host: string, container: string, skip: (host: string) => boolean): Array<SyncChange & { mtimeMs: number }> {
+  const st = lstatSync(host, { throwIfNoEntry: false });
+  if (!st) return [];
+  if (!st.isDirectory()) return [{ host, container, mtimeMs: st.mtimeMs }];
+  return walk(host, container, skip).flatMap((c) => {
+    const s = lstatSync(c.host, { throwIfNoEntry: false });
+    return s && !s.isDirectory() ? [{ ...c, mtimeMs: s.mtimeMs }] : [];
+  });
+}
+
 /** A directory and what is below it, parents before children, without what `skip` leaves out. */
 function walk(host: string, container: string, skip: (host: string) => boolean): SyncChange[] {
   const out: SyncChange[] = [{ host, container }];

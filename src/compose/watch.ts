@@ -10,8 +10,8 @@ import { projectContainers } from './containers.js';
 import { converge } from './converge.js';
 import { restart } from './lifecycle.js';
 import { Reporter, type ComposeListener } from './progress.js';
-import { compileRules, matchRule, watchedRoots, type RuleMatch, type WatchRule } from './watch-rules.js';
-import { syncToContainer, type SyncChange } from './watch-sync.js';
+import { compileRules, matchRules, watchedRoots, type WatchRule } from './watch-rules.js';
+import { listFiles, syncToContainer, type SyncChange } from './watch-sync.js';
 
 export interface WatchOptions {
   /** The services to watch (all that have develop.watch rules when empty). */
@@ -65,10 +65,12 @@ export function watchRules(project: Project, services: string[] = []): WatchRule
  * syncs the rules with `initial_sync`, then applies each burst of changes
  * under the rules' paths until `signal` aborts: `sync` copies the changed
  * files into the service's running containers (and removes there what was
- * removed), `sync+restart` then restarts the service, `sync+exec` runs the
- * rule's exec in each container, `restart` restarts, and `rebuild` builds the
- * image and recreates the service's containers (a rebuild replaces any
- * sync of the same burst). A failed action is reported and watching goes on.
+ * removed), `sync+restart` then restarts the service (and its dependents),
+ * `sync+exec` runs the rule's exec in each container, `restart` restarts,
+ * and `rebuild` builds the image and recreates the service's containers.
+ * Every rule that holds a changed file applies, in Compose's order (rebuild,
+ * sync, restart, exec). A failed action is reported, the rest of that
+ * service's burst skipped, and watching goes on.
  * Changes are seen through inotify (fs.watch, recursive), never by polling.
  */
 export async function watch(engine: Engine, project: Project, o: WatchOptions, listener?: ComposeListener): Promise<void> {
@@ -175,35 +177,38 @@ class Applier {
     private readonly emit: (e: WatchEvent) => void,
   ) {}
 
-  /** The rules with initial_sync: their whole path into the running containers. */
+  /**
+   * The rules with initial_sync: the files under their path changed since
+   * the service's image was made go into the running containers (Compose's
+   * rule: what is older is in the image already, or was left out of it).
+   */
   async initialSync(): Promise<void> {
     for (const rule of this.rules) {
       if (!rule.trigger.initial_sync || !rule.trigger.action.startsWith('sync')) continue;
-      await this.guard(rule.service, 'sync', () => this.sync(rule.service, [{ rule, containerPath: rule.trigger.target! }], [rule.trigger.path], true));
+      await this.guard(rule.service, 'sync', async () => {
+        const [first] = await this.running(rule.service);
+        const created = first ? ((await this.engine.images.inspect(first.imageId))?.created ?? 0) : 0;
+        const skip = (host: string) => !matchRules([rule], rule.service, host).length;
+        const newer = listFiles(rule.trigger.path, rule.trigger.target!, skip).filter((f) => f.mtimeMs > created);
+        if (newer.length) await this.sync(rule.service, newer, true);
+      });
     }
   }
 
+  /** A burst, as Compose applies it to a service: rebuild, then sync, then restart, then each sync+exec rule's exec once. */
   async burst(service: string, files: string[]): Promise<void> {
-    const matched: Array<RuleMatch & { file: string }> = [];
-    for (const file of files) {
-      const m = matchRule(this.rules, service, file);
-      if (m) matched.push({ ...m, file });
-    }
+    const matched = files.flatMap((file) => matchRules(this.rules, service, file).map((m) => ({ ...m, file })));
     if (!matched.length) return;
     const actions = new Set(matched.map((m) => m.rule.trigger.action));
-    if (actions.has('rebuild')) {
-      await this.guard(service, 'rebuild', () => this.rebuild(service, matched.map((m) => m.file)));
-      return;
-    }
+    if (actions.has('rebuild') && !(await this.guard(service, 'rebuild', () => this.rebuild(service, matched.map((m) => m.file))))) return;
     const syncs = matched.filter((m) => m.containerPath !== undefined && m.rule.trigger.action.startsWith('sync'));
-    if (syncs.length) {
-      const ok = await this.guard(service, 'sync', () => this.sync(service, syncs, syncs.map((m) => m.file), false));
-      if (!ok) return;
-    }
+    // One change per container path: a file two rules sync to the same place goes once.
+    const changes = [...new Map(syncs.map((m) => [m.containerPath!, { host: m.file, container: m.containerPath! }])).values()];
+    if (changes.length && !(await this.guard(service, 'sync', () => this.sync(service, changes, false)))) return;
     if (actions.has('restart') || actions.has('sync+restart')) {
       await this.guard(service, 'restart', async () => {
         const since = Date.now() / 1000;
-        await restart(this.engine, this.project, { services: [service], noDeps: true }, this.listener);
+        await restart(this.engine, this.project, { services: [service] }, this.listener);
         this.emit({ type: 'restarted', service, since });
       });
     }
@@ -227,10 +232,9 @@ class Applier {
     return projectContainers(this.engine, this.project.name, { services: [service], oneoff: false });
   }
 
-  private async sync(service: string, matches: RuleMatch[], hostPaths: string[], initial: boolean): Promise<void> {
-    const changes: SyncChange[] = matches.map((m, i) => ({ host: hostPaths[i]!, container: m.containerPath! }));
-    // What a synced directory brings is filtered by the rule that covers each file below it.
-    const skip = (host: string) => matchRule(this.rules, service, host) === undefined;
+  private async sync(service: string, changes: SyncChange[], initial: boolean): Promise<void> {
+    // What a synced directory brings is filtered by the rules of the service that cover each file below it.
+    const skip = (host: string) => !matchRules(this.rules, service, host).length;
     for (const c of await this.running(service)) {
       const r = await syncToContainer(this.engine, c.id, changes, skip);
       this.emit({ type: 'synced', service, container: c.name, copied: r.copied, removed: r.removed, initial });

@@ -3,13 +3,13 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openEngine } from '../../src/engine/index.js';
-import type { ContainerSummary, Engine } from '../../src/engine/types.js';
+import type { BackendName, ContainerSummary, Engine } from '../../src/engine/types.js';
 import { execCapturing } from '../../src/planner/hooks.js';
-import { BUSYBOX } from './helpers.js';
+import { BACKENDS, BUSYBOX } from './helpers.js';
 import { useScenarios, type Scenario } from './cli.js';
 
 /**
- * develop.watch, end to end through the CLI on the native engine: `watch`
+ * develop.watch, end to end through the CLI, on both backends: `watch`
  * syncs an edited file into the running container (and leaves out what the
  * rule ignores), and an edit of a rebuild path builds the image again and
  * replaces the container; `up --watch` does the same in the foreground, its
@@ -37,6 +37,11 @@ const COMPOSE = (sync: 'sync' | 'sync+restart') => `services:
           ignore: ["*.tmp"]
         - path: ./version.txt
           action: rebuild
+        - path: ./conf
+          action: sync+exec
+          target: /conf
+          initial_sync: true
+          exec: { command: ["sh", "-c", "cat /conf/nested/c.txt > /tmp/exec-ran"] }
 `;
 
 function project(s: Scenario, sync: 'sync' | 'sync+restart'): void {
@@ -47,6 +52,8 @@ function project(s: Scenario, sync: 'sync' | 'sync+restart'): void {
   mkdirSync(join(s.dir, 'app'));
   s.write('app/hello.txt', 'hello-1\n');
   s.write('app/gone.txt', 'to be removed\n');
+  mkdirSync(join(s.dir, 'conf/nested'), { recursive: true });
+  s.write('conf/old.txt', 'older than the image\n');
 }
 
 /** Polls until `probe` returns a value (every 20 ms, at most `ms`); that value and the time it took since `from`. */
@@ -117,19 +124,26 @@ async function interrupt(p: ChildProcess): Promise<number | null> {
   }
 }
 
-describe('develop.watch on native', () => {
-  const scenario = useScenarios('native');
+describe.each(BACKENDS)('develop.watch on %s', (backend: BackendName) => {
+  const scenario = useScenarios(backend);
 
   it('watch syncs an edit into the container, leaves ignored files out, and rebuilds and replaces the container for a rebuild path', async () => {
     const s = scenario();
     project(s, 'sync');
-    const engine = await openEngine('native');
+    // Built first, so that the file written next is newer than the image: initial_sync takes only such files.
+    await s.ok(['build', '--progress', 'quiet']);
+    await new Promise((r) => setTimeout(r, 1100));
+    s.write('conf/nested/c.txt', 'conf-1\n');
+    const engine = await openEngine(backend);
     const watcher = start(s, ['watch', '--prune']);
     const out = output(watcher);
     try {
       await out.seen('Watch enabled');
       const first = (await until('the web container', Date.now(), () => webContainer(engine, s.name))).value;
       expect(await read(engine, first.id, '/app/hello.txt')).toBe('hello-1');
+      // initial_sync: the newer file, its directories made; not the older one.
+      await until('the initial sync', Date.now(), async () => ((await read(engine, first.id, '/conf/nested/c.txt')) === 'conf-1' ? true : undefined), 20_000);
+      expect(await read(engine, first.id, '/conf/old.txt')).toMatch(/^<exit/);
 
       // A burst: an ignored file, a new file in a new directory, an edit, a removal.
       let t0 = Date.now();
@@ -148,6 +162,10 @@ describe('develop.watch on native', () => {
       await until('the second edit', Date.now(), async () => ((await read(engine, first.id, '/app/hello.txt')) === 'hello-3' ? true : undefined));
       expect(await read(engine, first.id, '/app/local-only.txt')).toMatch(/^<exit/);
 
+      // sync+exec: the rule's command runs in the container after the sync.
+      s.write('conf/nested/c.txt', 'conf-2\n');
+      await until('the exec after the sync', Date.now(), async () => ((await read(engine, first.id, '/tmp/exec-ran')) === 'conf-2' ? true : undefined), 20_000);
+
       const imageBefore = (await engine.containers.inspect(first.id))!.imageId;
       t0 = Date.now();
       s.write('version.txt', 'version-2\n');
@@ -163,7 +181,7 @@ describe('develop.watch on native', () => {
       await out.seen('successfully built (pruned');
       expect(await engine.images.inspect(imageBefore)).toBeUndefined();
 
-      console.log(`watch on native: edit → visible in the container ${synced.ms} ms (sync), ${rebuilt.ms} ms (rebuild and recreate)`);
+      console.log(`watch on ${backend}: edit → visible in the container ${synced.ms} ms (sync), ${rebuilt.ms} ms (rebuild and recreate)`);
       expect(await interrupt(watcher)).toBe(0);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- watch's output\n${out.text()}`);
@@ -178,7 +196,7 @@ describe('develop.watch on native', () => {
   it('up --watch follows the output while it restarts on a sync and follows the rebuilt container', async () => {
     const s = scenario();
     project(s, 'sync+restart');
-    const engine = await openEngine('native');
+    const engine = await openEngine(backend);
     const up = start(s, ['up', '--watch']);
     const out = output(up);
     try {
@@ -192,7 +210,7 @@ describe('develop.watch on native', () => {
       s.write('version.txt', 'version-2\n');
       await out.seen('web-1  | version-2');
       const rebuilt = Date.now() - t0;
-      console.log(`up --watch on native: edit → the container's output ${restarted} ms (sync+restart), ${rebuilt} ms (rebuild)`);
+      console.log(`up --watch on ${backend}: edit → the container's output ${restarted} ms (sync+restart), ${rebuilt} ms (rebuild)`);
       expect(await interrupt(up)).toBe(130);
       expect(await webContainer(engine, s.name)).toBeUndefined();
     } catch (err) {
