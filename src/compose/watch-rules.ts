@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { BuildContext } from '../build/context/context.js';
 import { IgnoreMatcher, PatternError } from '../build/context/patterns.js';
 import type { Project, WatchTrigger } from '../project/types.js';
@@ -54,8 +54,9 @@ export function compileRules(project: Project, services: string[]): WatchRule[] 
     if (!s) throw new UserError(`no such service: ${service}`);
     if (!s.develop?.watch.length) continue;
     let context: { root: string; ignore: IgnoreMatcher } | undefined;
-    if (s.build) {
-      const dockerfile = s.build.dockerfile_inline === undefined ? join(s.build.context, s.build.dockerfile ?? 'Dockerfile') : undefined;
+    // A local build context's .dockerignore (a remote context has none here to read).
+    if (s.build && statSync(s.build.context, { throwIfNoEntry: false })?.isDirectory()) {
+      const dockerfile = s.build.dockerfile_inline === undefined ? resolve(s.build.context, s.build.dockerfile ?? 'Dockerfile') : undefined;
       const ctx = BuildContext.open(s.build.context, dockerfile);
       // The context as the loader resolved it (not its real path): changed files are named under it the same way.
       context = { root: s.build.context, ignore: ctx.ignore };

@@ -96,7 +96,8 @@ export async function watch(engine: Engine, project: Project, o: WatchOptions, l
     }
     const watched = [...new Set(rules.map((r) => r.service))];
     emit({ type: 'watching', services: watched, paths: rules.map((r) => r.trigger.path) });
-    const apply = new Applier(engine, project, rules, o, report, quietListener, emit);
+    // The project with the watched services enabled whatever their profiles: a rebuild converges them.
+    const apply = new Applier(engine, target, rules, o, report, quietListener, emit);
     await apply.initialSync();
     for (;;) {
       const files = await batches.next(o.signal);

@@ -15,7 +15,7 @@ export function watchLine(e: WatchEvent): string | undefined {
     case 'restarted':
       return `Restarted service "${e.service}"`;
     case 'executed':
-      return e.exitCode === 0 ? undefined : `${e.container}: the watch exec exited with status ${e.exitCode}${e.output ? `: ${e.output}` : ''}`;
+      return undefined; // a failed exec is a `failed` event, with the exec's output
     case 'rebuilding':
       return `Rebuilding service "${e.service}" after changes were detected...`;
     case 'rebuilt':
