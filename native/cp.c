@@ -129,6 +129,17 @@ static int safe_name(const char *name) {
     return 1;
 }
 
+/* Docker's extraction makes the missing directories above an entry (0755, root's), so that a tar of
+   deep paths alone can be put at "/" (develop.watch's sync); existing ones are left as they are. */
+static void make_parents(char *path) {
+    for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+        *p = 0;
+        int made = mkdir(path, 0755);
+        *p = '/';
+        if (made < 0 && errno != EEXIST) fail_errno(1, "mkdir the parents of %s", path);
+    }
+}
+
 static void receive(const char *dest, int keep_owner) {
     char line[3 * PATH_MAX];
     while (read_line(line, sizeof line)) {
@@ -150,6 +161,7 @@ static void receive(const char *dest, int keep_owner) {
         if (!safe_name(name)) fail(1, "copy into the container: refusing the name \"%s\"", name);
         char path[2 * PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", strcmp(dest, "/") ? dest : "", name) >= PATH_MAX) fail(1, "path too long: %s", name);
+        if (strchr(name, '/')) make_parents(path);
         struct stat old;
         int exists = lstat(path, &old) == 0;
         if (f[0][0] == 'd') {

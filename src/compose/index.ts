@@ -33,6 +33,7 @@ export { cp, type CpOptions, type CpResult } from './copy.js';
 export { top, port, images, ls, volumes, type PortOptions, type ImageRow, type ProjectSummary } from './info.js';
 export { events, wait, type EventsOptions, type ProjectEvent, type WaitOptions } from './events.js';
 export { scale, type ScaleOptions } from './scale.js';
+export { watch, watchRules, type WatchOptions, type WatchEvent } from './watch.js';
 export { limitParallelism } from './parallel.js';
 export { build, type BuildOptions } from './build.js';
 export { pull, type PullOptions as ComposePullOptions, type PullJob } from './pull.js';

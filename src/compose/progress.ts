@@ -25,7 +25,7 @@ export const ignoreEvents: ComposeListener = () => undefined;
 
 /** A verb's side of the listener: typed helpers that build the events. */
 export class Reporter {
-  constructor(private readonly listener: ComposeListener = ignoreEvents) {}
+  constructor(readonly listener: ComposeListener = ignoreEvents) {}
 
   readonly progress: ProgressSink = (e) => this.listener({ type: 'progress', event: { ...e, time: e.time ?? Date.now() } });
 

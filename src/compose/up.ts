@@ -12,6 +12,8 @@ import { follow } from './attach.js';
 import { projectContainers, serviceOf } from './containers.js';
 import { converge, type Converged, type CreateOptions } from './converge.js';
 import type { LogConsumer } from './logs-consumer.js';
+import { followWatching } from './up-watch.js';
+import { watchRules, type WatchOptions } from './watch.js';
 import { Reporter, type ComposeListener } from './progress.js';
 
 /** A foreground `up`: whose output to follow, where it goes, and what ends it. */
@@ -39,6 +41,8 @@ export interface UpAttachOptions {
 export interface UpOptions extends CreateOptions {
   /** Follow the containers' output after starting them, then stop them (the foreground `up`); absent: `up -d`. */
   attach?: UpAttachOptions;
+  /** `--watch`: while attached, apply the services' develop.watch rules (see `watch`); needs `attach`. */
+  watch?: Omit<WatchOptions, 'signal' | 'noUp' | 'services'>;
 }
 
 export interface UpResult extends Converged {
@@ -55,6 +59,11 @@ export interface UpResult extends Converged {
 export async function up(engine: Engine, project: Project, options: UpOptions = {}, listener?: ComposeListener): Promise<UpResult> {
   const report = new Reporter(listener);
   const target = enableServices(project, [...(options.services ?? []), ...(options.infraOnly ?? [])]);
+  // Bad watch rules stop `up --watch` before anything is created.
+  if (options.watch) {
+    if (!options.attach || options.start === false) throw new UserError('--watch follows the services: it cannot be combined with --detach, --wait or --no-start');
+    watchRules(target, options.services ?? []);
+  }
   const startedAt = Date.now() / 1000;
   const done = await converge(engine, target, options, report, 'Running');
   if (options.dryRun) return { ...done, exitCode: 0 };
@@ -84,7 +93,9 @@ async function attachAndStop(engine: Engine, target: Project, o: UpOptions, a: U
   const wanted = (svc: string) => (a.services?.length ? a.services.includes(svc) : byDefault(svc)) && !(a.exclude ?? []).includes(svc);
   const containers = (await projectContainers(engine, project, { all: true, oneoff: false })).filter((c) => wanted(serviceOf(c)));
   const abortOn = a.abortOn ?? (a.exitCodeFrom ? 'exit' : undefined);
-  const result = await follow(engine, project, containers, a.consumer, { since, ...(abortOn ? { abortOn } : {}), signal: interrupt });
+  const result = o.watch
+    ? await followWatching(engine, target, { consumer: a.consumer, wanted, since, ...(abortOn ? { abortOn } : {}), signal: interrupt, watch: { ...o.watch, services } }, report.listener)
+    : await follow(engine, project, containers, a.consumer, { since, ...(abortOn ? { abortOn } : {}), signal: interrupt });
   if (result.reason === 'all-exited') return 0;
 
   // Stop the project: on an abort, or on the interrupt; `kill` (a second interrupt) kills instead.

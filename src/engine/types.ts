@@ -439,7 +439,7 @@ export interface ContainerApi {
   stats(id: string): Promise<ContainerStats>;
   /** A tar stream of `path` inside the container. */
   getArchive(id: string, path: string): Promise<{ stream: Readable; stat: PathStat }>;
-  /** Extracts a tar archive into the directory `path` inside the container. */
+  /** Extracts a tar archive into the directory `path` inside the container; an entry's missing parent directories are made (0755, root's), as Docker does. */
   putArchive(id: string, path: string, tar: Readable | Buffer): Promise<void>;
   statPath(id: string, path: string): Promise<PathStat | undefined>;
   /** A new image of the container's filesystem changes; its id. */

@@ -30,7 +30,8 @@ export function serviceHooks(project: Project | undefined): ServiceHooks | undef
   return any ? hooks : undefined;
 }
 
-function execOf(h: ServiceHook): ExecRequest {
+/** A hook as the exec that runs it (also a develop.watch rule's `exec`). */
+export function execOf(h: ServiceHook): ExecRequest {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(h.environment)) if (v !== null) env[k] = v;
   return {
@@ -51,17 +52,22 @@ export async function runHooks(engine: Engine, id: string, which: 'post_start' |
   const list = c ? byService[c.labels[Label.service] ?? ''] : undefined;
   if (!c || !list?.length || c.state !== 'running') return;
   for (const spec of list) {
-    let output = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        output = (output + chunk.toString()).slice(-4000);
-        done();
-      },
-    });
-    const { exitCode } = await engine.containers.exec(id, spec, { stdout: sink, stderr: sink });
+    const { exitCode, output } = await execCapturing(engine, id, spec);
     if (exitCode !== 0) {
-      const printed = output.trim();
-      throw new UserError(`${c.name} hook exited with status ${exitCode}${printed ? `: ${printed}` : ''}`, 1, `fix the ${which} hook of service ${c.labels[Label.service]}`);
+      throw new UserError(`${c.name} hook exited with status ${exitCode}${output ? `: ${output}` : ''}`, 1, `fix the ${which} hook of service ${c.labels[Label.service]}`);
     }
   }
+}
+
+/** Runs a process in the container; its exit code and the last of what it printed (stdout and stderr), trimmed. */
+export async function execCapturing(engine: Engine, id: string, spec: ExecRequest): Promise<{ exitCode: number; output: string }> {
+  let output = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      output = (output + chunk.toString()).slice(-4000);
+      done();
+    },
+  });
+  const { exitCode } = await engine.containers.exec(id, spec, { stdout: sink, stderr: sink });
+  return { exitCode, output: output.trim() };
 }

@@ -110,7 +110,7 @@ export const SERVICE_SUPPORT: Readonly<Record<string, Verdict>> = {
   'deploy.restart_policy.max_attempts': ok,
   'deploy.restart_policy.delay': warn('deploy.restart_policy.delay is not applied (the engine backs off as Docker does)'),
   'deploy.restart_policy.window': warn('deploy.restart_policy.window is not applied'),
-  develop: warn('develop (watch rules) is not applied: tscompose has no watch yet'),
+  develop: ok,
   device_cgroup_rules: refuse('device_cgroup_rules is not supported', 'drop device_cgroup_rules:, or use privileged: true'),
   devices: refuse('devices are not supported by the native engine', 'drop devices:, or use privileged: true, or use --backend docker', NATIVE),
   dns: ok,

@@ -164,10 +164,15 @@ describe.each(BACKENDS)('Engine on %s', (backend) => {
       const { pack } = await import('tar-stream');
       const p = pack();
       p.entry({ name: 'hello.txt', mode: 0o644 }, 'copied\n');
+      // An entry whose directories the archive does not name: they are made (0755), as Docker's extraction does.
+      p.entry({ name: 'made/below/deep.txt', mode: 0o644 }, 'deep\n');
       p.finalize();
       await engine.containers.putArchive(id, '/tmp', p as unknown as import('node:stream').Readable);
       const stat = await engine.containers.statPath(id, '/tmp/hello.txt');
       expect(stat?.size).toBe(7);
+      expect((await engine.containers.statPath(id, '/tmp/made/below/deep.txt'))?.size).toBe(5);
+      const made = await engine.containers.statPath(id, '/tmp/made/below');
+      expect([(made!.mode & 0x80000000) !== 0, made!.mode & 0o777]).toEqual([true, 0o755]);
       expect(await engine.containers.statPath(id, '/nope')).toBeUndefined();
       const { stream } = await engine.containers.getArchive(id, '/tmp/hello.txt');
       const { extract } = await import('tar-stream');

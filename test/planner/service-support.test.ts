@@ -173,7 +173,6 @@ const SAMPLES: Record<string, Sample> = {
   'deploy.restart_policy.max_attempts': S('deploy: { restart_policy: { condition: on-failure, max_attempts: 3 } }', { base: 'deploy: { restart_policy: { condition: on-failure } }' }),
   'deploy.restart_policy.delay': S('deploy: { restart_policy: { condition: on-failure, delay: 5s } }'),
   'deploy.restart_policy.window': S('deploy: { restart_policy: { condition: on-failure, window: 30s } }'),
-  develop: S('develop: { watch: [{ path: ./src, action: sync, target: /src }] }'),
   device_cgroup_rules: S('device_cgroup_rules: ["c 1:3 mr"]'),
   devices: S('devices: [/dev/null:/dev/xnull]'),
   dns: S('dns: [10.0.0.53]'),
@@ -284,9 +283,9 @@ const SAMPLES: Record<string, Sample> = {
 /**
  * Honoured where the compose layer acts on it rather than the planner's operations: checked end to end
  * (attach: test/orchestrator/service-support.test.ts; the hooks, run by the executor around each start and
- * stop: test/orchestrator/hooks.test.ts).
+ * stop: test/orchestrator/hooks.test.ts; develop, the rules of `watch` and `up --watch`: test/orchestrator/watch.test.ts).
  */
-const UP_LEVEL = ['attach', 'post_start', 'pre_stop'];
+const UP_LEVEL = ['attach', 'post_start', 'pre_stop', 'develop'];
 
 const images = { images: { inspect: async () => ({ id: 'sha256:x' }) } } as unknown as Engine;
 

@@ -9,6 +9,7 @@ import { LogPrinter, printingConsumer } from '../progress/logs.js';
 import { colorFor } from '../progress/select.js';
 import { UserError } from '../../util/errors.js';
 import { swarmUp } from '../swarm/verbs.js';
+import { printWatchEvents } from '../present/watch.js';
 
 interface UpFlags {
   detach?: boolean;
@@ -39,6 +40,7 @@ interface UpFlags {
   quietBuild?: boolean;
   menu?: boolean;
   yes?: boolean;
+  watch?: boolean;
 }
 
 /** The flags of up and create, the orphan switches and --all-resources as the planner's options. */
@@ -106,6 +108,7 @@ export function register(program: Command): void {
     .addOption(valueOption('--no-attach <SERVICE>', 'Do not attach (stream logs) to the specified services'))
     .option('--quiet-build', 'Suppress the build output')
     .option('--attach-dependencies', 'Automatically attach to log output of dependent services')
+    .option('-w, --watch', 'Watch source code and rebuild/refresh containers when files are updated')
     .option('--menu', 'Enable interactive shortcuts when running attached (refused: tscompose has no menu; COMPOSE_MENU is accepted and draws none)')
     .action(action((ctx: CliContext, services: string[], flags: UpFlags) => (ctx.globals.backend === 'swarm' ? swarmUp(ctx, services) : runUp(ctx, services, flags))));
 
@@ -145,6 +148,7 @@ async function runUp(ctx: CliContext, services: string[], f: UpFlags): Promise<n
   const flags = normalizeFlags(f);
   if (flags.menu) throw new UserError('--menu is not supported: tscompose has no interactive shortcuts while attached', 1, 'drop --menu (use tscompose logs, stop, ... from another terminal)');
   const attached = !flags.detach && !flags.wait && !flags.noStart;
+  if (flags.watch && !attached) throw new UserError('--watch follows the services: it cannot be combined with --detach, --wait or --no-start', 1, 'drop -d (or run `tscompose watch` after `up -d`)');
   if (flags.detach && (flags.abortOnContainerExit || flags.abortOnContainerFailure)) {
     throw new UserError('--abort-on-container-exit and --abort-on-container-failure are incompatible with --detach');
   }
@@ -175,6 +179,7 @@ async function runUp(ctx: CliContext, services: string[], f: UpFlags): Promise<n
         ...(flags.exitCodeFrom ? { exitCodeFrom: flags.exitCodeFrom } : {}),
         kill: kill.signal,
       };
+      if (flags.watch) o.watch = { quiet: flags.quietBuild, onEvent: printWatchEvents(process.stderr) };
     }
     const done = await up(await ctx.engine(), project, o, ctx.listener({ output: !flags.quietBuild }));
     printConverged(done, ctx.dryRun);

@@ -33,6 +33,7 @@ export const commandModules: readonly CommandModule[] = [
   { commands: ['volumes', 'stats'], load: () => import('./compose-resources.js') },
   { commands: ['scale', 'publish'], load: () => import('./compose-scale.js') },
   { commands: ['cp'], load: () => import('./compose-cp.js') },
+  { commands: ['watch'], load: () => import('./compose-watch.js') },
   { commands: ['build'], load: () => import('./build.js') },
   { commands: ['pull'], load: () => import('./pull.js') },
   { commands: ['push'], load: () => import('./push.js') },

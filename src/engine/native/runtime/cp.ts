@@ -233,7 +233,8 @@ async function writeEntry(stdin: Writable, e: CopyEntry, content?: Readable | Bu
 /** docker cp SRC CONTAINER:DEST (SRC "-": a tar from `input`, extracted into DEST). */
 export async function copyToContainer(rec: ContainerRecord, src: string, dest: string, opts: CopyOptions = {}, input?: Readable): Promise<void> {
   if (!dest.startsWith('/')) dest = posix.join(rec.workingDir || '/', dest);
-  const kind = await statInContainer(rec, posix.normalize(dest));
+  // The root is a directory in every container: no helper run to ask (a watch sync puts each burst at /).
+  const kind = posix.normalize(dest) === '/' ? 'd' : await statInContainer(rec, posix.normalize(dest));
   let base: string;
   let top: string;
   if (src === '-') {
