@@ -339,7 +339,7 @@ describe('every classified property is checked', () => {
     expect(checkSupport(project, 'native', ['a'])).toEqual([`service a: ${verdict.sentence}`]);
   });
 
-  it('honours the values a refusal does not cover (pid: private, ipc: shareable, logging max-size alone)', async () => {
+  it('honours the values a refusal does not cover (cgroup: private, logging max-size alone)', async () => {
     const { project } = await load(composeText(S('pid: private\nipc: shareable\nuts: private\ncgroup: private\nlogging: { driver: json-file, options: { max-size: 10k, max-file: "2" } }'), false));
     expect(checkSupport(project, 'native', ['a'])).toEqual([]);
     const create = reconcile(project, new FakeWorld().observe(project), {}).nodes.find((n) => n.op.kind === 'CreateContainer')!;
@@ -347,8 +347,8 @@ describe('every classified property is checked', () => {
   });
 
   it('names every refused property of every service at once, and only of the services up starts', async () => {
-    const { project } = await load('services:\n  a: { image: busybox, pid: host, gpus: all }\n  b: { image: busybox, pre_start: [{ command: [x] }] }\n  c: { image: busybox, storage_opt: { size: 1G } }\n');
-    expect(() => checkSupport(project, 'native', ['a', 'b'])).toThrow(/service a: gpus.*\nservice a: sharing the pid.*\nservice b: pre_start/s);
+    const { project } = await load('services:\n  a: { image: busybox, gpus: all, mac_address: 02:42:ac:11:00:02 }\n  b: { image: busybox, pre_start: [{ command: [x] }] }\n  c: { image: busybox, storage_opt: { size: 1G } }\n');
+    expect(() => checkSupport(project, 'native', ['a', 'b'])).toThrow(/service a: gpus.*\nservice a: mac_address.*\nservice b: pre_start/s);
     expect(() => checkSupport(project, 'native', ['c'])).toThrow(/^service c: storage_opt/);
   });
 });
