@@ -28,8 +28,9 @@
 #include "helper.h"
 
 extern char **g_argv;
-int g_ipc_owner = -1;
 extern int g_argc;
+
+int g_ipc_owner = -1;
 
 /* Shown by ps: the monitor's argv is rewritten in place to "tsc-monitor <id>". */
 static void rename_monitor(const char *id) {
@@ -159,7 +160,7 @@ static void await_exec(int sync, int *tty_master, char *err, size_t errsize) {
 }
 
 /*
- * pid/ipc/uts: service:x or container:x: the monitor joins x's namespaces, so
+ * pid/ipc: service:x or container:x: the monitor joins x's namespaces, so
  * that PID 1 is cloned into them (a pid namespace is entered only by the
  * children of whoever joins it); K_CLONE then leaves those out.
  */
