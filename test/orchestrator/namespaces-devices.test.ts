@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { BACKENDS, BUSYBOX } from './helpers.js';
 import { useScenarios, type Scenario } from './cli.js';
 import type { BackendName } from '../../src/engine/types.js';
 import { run } from '../../src/util/proc.js';
+import { hostCgroups } from '../../src/engine/native/runtime/cgroups/index.js';
 
 /**
  * Shared namespaces and devices, on both backends with the same assertions:
@@ -40,8 +41,8 @@ const FILE = `services:
       - { source: /dev/fuse, target: /dev/fuse, permissions: r }
 `;
 
-/** The engine keeps a device list only on cgroup v1 hosts (v2 needs an eBPF filter); Docker has one on both. */
-const CGROUP_V1_DEVICES = existsSync('/sys/fs/cgroup/devices/devices.list');
+/** The native engine keeps a device list only with its cgroup v1 driver (v2 needs an eBPF filter); Docker has one on both. */
+const enforcesDevices = (backend: BackendName) => backend === 'docker' || hostCgroups().version === 1;
 
 describe.each(BACKENDS)('shared namespaces and devices on %s', (backend) => {
   const scenario = useScenarios(backend);
@@ -111,7 +112,7 @@ async function checks(s: Scenario, backend: BackendName, hostShm: string): Promi
   // /dev/fuse, which Docker's default device rules leave out: opened for reading only, as listed.
   expect(fuseRead).toBe('opened');
   const write = await s.compose(['exec', '-T', 'hosted', 'sh', '-c', 'true > /dev/fuse']);
-  if (backend === 'docker' || CGROUP_V1_DEVICES) {
+  if (enforcesDevices(backend)) {
     expect(write.code).not.toBe(0);
     expect(write.stderr).toMatch(/Operation not permitted/);
   } else {
