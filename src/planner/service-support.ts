@@ -11,7 +11,7 @@ import { UserError } from '../util/errors.js';
  * - refused: `up` stops with the sentence before creating anything;
  * - warned: `up` goes on and says the property is not applied.
  * `on` narrows a verdict to one backend (what the native engine cannot do,
- * Docker can); `when` narrows it to some values (pid: host, not pid: private).
+ * Docker can); `when` narrows it to some values (cgroup: host, not cgroup: private).
  *
  * Paths are dotted; `*` stands for every entry of a list or map (volumes.*,
  * networks.*). The deeper paths are classified where a parent is honoured but
@@ -196,7 +196,8 @@ export const SERVICE_SUPPORT: Readonly<Record<string, Verdict>> = {
   ulimits: ok,
   use_api_socket: refuse('use_api_socket is not supported', 'drop use_api_socket:, and mount the engine\'s socket with volumes: if the service needs it'),
   user: ok,
-  uts: ok,
+  // Docker knows no other UTS sharing (no container:/service:): said before anything exists, on both backends.
+  uts: refuse('uts shares the host\'s namespace only', 'write uts: host, or drop uts:', { when: notIn('host', 'private') }),
   userns_mode: refuse('userns_mode is not supported by the native engine', 'drop userns_mode:, or use --backend docker', { ...NATIVE, when: notIn('host') }),
   volumes: ok,
   'volumes.*.type': refuse('mounts of type cluster, npipe or image are not supported', 'use a bind, volume or tmpfs mount', { when: notIn('bind', 'volume', 'tmpfs') }),

@@ -256,7 +256,7 @@ const SAMPLES: Record<string, Sample> = {
   ulimits: S('ulimits: { nofile: 1024 }'),
   use_api_socket: S('use_api_socket: true'),
   user: S('user: "1000"'),
-  uts: S('uts: host'),
+  uts: S('uts: service:b', b),
   userns_mode: S('userns_mode: private'),
   volumes: S('volumes: [data:/data]', { top: 'volumes: { data: {} }' }),
   'volumes.*.type': S('volumes: [{ type: npipe, source: pipe, target: /pipe }]'),
@@ -339,8 +339,8 @@ describe('every classified property is checked', () => {
     expect(checkSupport(project, 'native', ['a'])).toEqual([`service a: ${verdict.sentence}`]);
   });
 
-  it('honours the values a refusal does not cover (cgroup: private, logging max-size alone)', async () => {
-    const { project } = await load(composeText(S('pid: private\nipc: shareable\nuts: private\ncgroup: private\nlogging: { driver: json-file, options: { max-size: 10k, max-file: "2" } }'), false));
+  it('honours the values a refusal does not cover (uts: host, cgroup: private, logging max-size alone)', async () => {
+    const { project } = await load(composeText(S('pid: private\nipc: shareable\nuts: host\ncgroup: private\nlogging: { driver: json-file, options: { max-size: 10k, max-file: "2" } }'), false));
     expect(checkSupport(project, 'native', ['a'])).toEqual([]);
     const create = reconcile(project, new FakeWorld().observe(project), {}).nodes.find((n) => n.op.kind === 'CreateContainer')!;
     expect(create.op.kind === 'CreateContainer' && create.op.spec.logging).toEqual({ driver: 'json-file', options: { 'max-size': '10k', 'max-file': '2' } });
