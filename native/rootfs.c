@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
@@ -281,12 +283,17 @@ static void op_borrow(int rootfd, const char *source, const char *target) {
     int self = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
     if (self < 0) fail_errno(125, "open the container's mount namespace");
     if (setns(g_ipc_owner, CLONE_NEWNS) < 0) fail_errno(125, "enter the mount namespace of the container sharing %s", source);
-    int mfd = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    /* The other container owns its tree: a symlink planted there is not followed, and only a tmpfs is taken. */
+    int mfd = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
     int err = errno;
     if (setns(self, CLONE_NEWNS) < 0) fail_errno(125, "return to the container's mount namespace");
     close(self);
     errno = err;
     if (mfd < 0) fail_errno(125, "bind %s of the container sharing it", source);
+    struct statfs sf;
+    struct stat st;
+    if (fstatfs(mfd, &sf) < 0 || sf.f_type != TMPFS_MAGIC || fstat(mfd, &st) < 0 || !S_ISDIR(st.st_mode))
+        fail(125, "refusing to share %s: in the container sharing it, it is not a tmpfs directory", source);
     int fd = target_fd(rootfd, target, 1);
     attach(mfd, fd, source, target);
     close(fd);
