@@ -26,7 +26,8 @@
  * answers with lines:
  *
  *   start CONF   the helper forks the monitor, which clones PID 1 into new
- *                namespaces (K_CLONE) and goes on watching it; the child joins
+ *                namespaces (K_CLONE; the ones of K_SHARE joined instead) and
+ *                goes on watching it; the child joins
  *                the cgroups and the netns, mounts the root (K_ROOTFS,
  *                K_OVERLAY, K_OVERLAY_CWD), runs the K_OP directives in order,
  *                pivots, drops privileges (K_UID ... K_CAPS, K_SECCOMP, K_NNP)
@@ -89,6 +90,8 @@
 #define K_OVERLAY_CWD "overlay_cwd"   /* start, cp: the directory the overlay data is relative to */
 #define K_LO_UP       "lo_up"         /* 1: bring up lo in the new network namespace */
 #define K_NETNS       "netns"         /* path of a network namespace to join */
+#define K_SHARE       "share"         /* (list) HEXFLAGS PID START: the monitor joins these CLONE_NEW* namespaces of the running
+                                         process PID (checked against its start time) before the clone, which then leaves them out */
 #define K_CLONE       "clone"         /* hex CLONE_NEW* flags for PID 1 */
 #define K_CGROUPNS    "cgroupns"      /* 1: a cgroup namespace too (the kernel has them) */
 #define K_HOSTNAME    "hostname"      /* set in the new UTS namespace */
@@ -140,6 +143,8 @@
 #define OP_SYSCTL   "sysctl"   /* PATH-UNDER-/proc/sys VALUE */
 #define OP_CONSOLE  "console"  /* the pty as /dev/console */
 #define OP_SETATTR  "setattr"  /* TARGET ATTRS: remount the mount at TARGET (not its submounts) */
+#define OP_BORROW   "borrow"   /* SOURCE TARGET: bind SOURCE of the mount namespace of the container whose IPC namespace
+                                  K_SHARE joins (its /dev/shm: POSIX shared memory lives there, not in the namespace) */
 
 /* cp modes (K_MODE). */
 #define CP_STAT  "stat"
@@ -179,6 +184,10 @@ int write_file(const char *path, const char *text);
 int read_small_file(const char *path, char *buf, size_t size);
 unsigned long long proc_start_time(pid_t pid);
 int container_pidfd(const struct conf *c);
+int live_pidfd(pid_t pid, unsigned long long start);
+/* The pidfd of the container whose IPC namespace K_SHARE joins, opened by the monitor (in the host's pid
+ * namespace, where its pid means something) and inherited by PID 1 for OP_BORROW; -1 when none. */
+extern int g_ipc_owner;
 
 /* ---- the container's root filesystem (rootfs.c) ---- */
 

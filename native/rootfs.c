@@ -9,13 +9,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
@@ -270,6 +273,32 @@ static void op_readonly(int rootfd, const char *target) {
     close(fd);
 }
 
+/*
+ * Another container's mount (its /dev/shm, for ipc: service:x), cloned from
+ * inside that container's mount namespace (open_tree cannot clone a mount of
+ * another namespace from outside it), then attached here.
+ */
+static void op_borrow(int rootfd, const char *source, const char *target) {
+    if (g_ipc_owner < 0) fail(125, "helper: borrow without an IPC namespace to share");
+    int self = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (self < 0) fail_errno(125, "open the container's mount namespace");
+    if (setns(g_ipc_owner, CLONE_NEWNS) < 0) fail_errno(125, "enter the mount namespace of the container sharing %s", source);
+    /* The other container owns its tree: a symlink planted there is not followed, and only a tmpfs is taken. */
+    int mfd = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+    int err = errno;
+    if (setns(self, CLONE_NEWNS) < 0) fail_errno(125, "return to the container's mount namespace");
+    close(self);
+    errno = err;
+    if (mfd < 0) fail_errno(125, "bind %s of the container sharing it", source);
+    struct statfs sf;
+    struct stat st;
+    if (fstatfs(mfd, &sf) < 0 || sf.f_type != TMPFS_MAGIC || fstat(mfd, &st) < 0 || !S_ISDIR(st.st_mode))
+        fail(125, "refusing to share %s: in the container sharing it, it is not a tmpfs directory", source);
+    int fd = target_fd(rootfd, target, 1);
+    attach(mfd, fd, source, target);
+    close(fd);
+}
+
 /* The console: a pty from the container's own devpts instance, so /dev/pts/0 inside is the real name. */
 static void op_console(int rootfd, int *master, int *slave) {
     int m = open_in_root(rootfd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY, RESOLVE_NO_SYMLINKS);
@@ -377,6 +406,8 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
         int fd = open_in_root(rootfd, path, O_WRONLY, RESOLVE_NO_SYMLINKS);
         if (fd < 0 || write_all(fd, a[1], strlen(a[1])) < 0) fail_errno(125, "set sysctl %s", a[0]);
         close(fd);
+    } else if (strcmp(kind, OP_BORROW) == 0 && n >= 2) {   /* source target */
+        op_borrow(rootfd, a[0], a[1]);
     } else if (strcmp(kind, OP_CONSOLE) == 0) {
         op_console(rootfd, tty_master, tty_slave);
     } else if (strcmp(kind, OP_SETATTR) == 0 && n >= 2) {  /* target attrs: the mount at target, not its submounts */

@@ -30,6 +30,8 @@
 extern char **g_argv;
 extern int g_argc;
 
+int g_ipc_owner = -1;
+
 /* Shown by ps: the monitor's argv is rewritten in place to "tsc-monitor <id>". */
 static void rename_monitor(const char *id) {
     prctl(PR_SET_NAME, "tsc-monitor", 0, 0, 0);
@@ -157,6 +159,24 @@ static void await_exec(int sync, int *tty_master, char *err, size_t errsize) {
     }
 }
 
+/*
+ * pid/ipc: service:x or container:x: the monitor joins x's namespaces, so
+ * that PID 1 is cloned into them (a pid namespace is entered only by the
+ * children of whoever joins it); K_CLONE then leaves those out.
+ */
+static void join_shared(const struct conf *c) {
+    for (int i = 0; i < c->n; i++) {
+        const struct conf_line *l = &c->lines[i];
+        if (strcmp(l->key, K_SHARE) != 0 || l->n < 3) continue;
+        int pidfd = live_pidfd((pid_t)atoi(l->arg[1]), strtoull(l->arg[2], NULL, 10));
+        if (pidfd < 0) fail(125, "the container whose namespaces this one shares is not running");
+        int flags = (int)parse_hex(l->arg[0]);
+        if (setns(pidfd, flags) < 0) fail_errno(125, "join the shared namespaces");
+        if (flags & CLONE_NEWIPC) g_ipc_owner = pidfd;
+        else close(pidfd);
+    }
+}
+
 static noreturn void monitor_start(const struct conf *c, int attach) {
     setsid();
     rename_monitor(conf_get(c, K_ID));
@@ -176,6 +196,7 @@ static noreturn void monitor_start(const struct conf *c, int attach) {
 
     /* Made here, in the host's mount namespace: open_tree cannot clone a mount of another namespace. */
     int helper = sealed_self();
+    join_shared(c);
     unsigned long flags = (unsigned long)parse_hex(conf_get(c, K_CLONE) ? conf_get(c, K_CLONE) : "0");
     pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, NULL, NULL, 0);
     if (pid < 0) fail_errno(125, "clone the container's namespaces");
@@ -187,6 +208,7 @@ static noreturn void monitor_start(const struct conf *c, int attach) {
     }
     close(sync[1]);
     close(helper);
+    if (g_ipc_owner >= 0) close(g_ipc_owner);
     if (!tty) { close(out[1]); close(err[1]); }
     if (in[0] >= 0) close(in[0]);
 

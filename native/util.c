@@ -194,7 +194,17 @@ int container_pidfd(const struct conf *c) {
         if (c->lines[i].n >= 2) expected = strtoull(c->lines[i].arg[1], NULL, 10);
     }
     if (pid <= 0) fail(125, "helper: no pid in the config");
+    int pidfd = live_pidfd(pid, expected);
+    if (pidfd < 0) fail(1, "container is not running");
+    return pidfd;
+}
+
+/* A pidfd of PID if it is still the process that started at `start` (0: any), else -1. */
+int live_pidfd(pid_t pid, unsigned long long start) {
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pidfd < 0 || (expected && proc_start_time(pid) != expected)) fail(1, "container is not running");
+    if (pidfd >= 0 && start && proc_start_time(pid) != start) {
+        close(pidfd);
+        return -1;
+    }
     return pidfd;
 }

@@ -57,7 +57,7 @@ export async function execute(plan: Plan, engine: Engine, emit: ProgressSink, op
     const label = describe(node, groups);
     if (label.start) emit({ id: label.id, status: 'working', text: label.start });
     try {
-      const doneText = await perform(node, engine, idOf, result, options);
+      const doneText = await perform(node, engine, idOf, result, options, (details) => emit({ id: label.id, status: 'warning', text: 'Warning', details }));
       if (label.done) emit({ id: label.id, status: 'done', text: doneText ?? label.done });
       return 'ok';
     } catch (error) {
@@ -87,6 +87,7 @@ async function perform(
   idOf: (r: ContainerRef) => string,
   result: ExecuteResult,
   options: ExecuteOptions,
+  warn: (details: string) => void,
 ): Promise<string | void> {
   const op = node.op;
   // Removing or stopping what is already gone reaches the goal: a second run after a crash converges.
@@ -117,8 +118,10 @@ async function perform(
     case 'RemoveVolume':
       return tolerateMissing(() => engine.volumes.remove(op.name));
     case 'CreateContainer': {
-      const { id } = await engine.containers.create(op.spec);
+      const { id, warnings } = await engine.containers.create(op.spec);
       result.created.set(node.id, id);
+      // What the engine takes as best effort is said, as Compose shows the daemon's warnings.
+      for (const w of warnings) warn(w);
       return;
     }
     case 'StartContainer':

@@ -11,7 +11,7 @@ import { UserError } from '../util/errors.js';
  * - refused: `up` stops with the sentence before creating anything;
  * - warned: `up` goes on and says the property is not applied.
  * `on` narrows a verdict to one backend (what the native engine cannot do,
- * Docker can); `when` narrows it to some values (pid: host, not pid: private).
+ * Docker can); `when` narrows it to some values (cgroup: host, not cgroup: private).
  *
  * Paths are dotted; `*` stands for every entry of a list or map (volumes.*,
  * networks.*). The deeper paths are classified where a parent is honoured but
@@ -112,7 +112,7 @@ export const SERVICE_SUPPORT: Readonly<Record<string, Verdict>> = {
   'deploy.restart_policy.window': warn('deploy.restart_policy.window is not applied'),
   develop: ok,
   device_cgroup_rules: refuse('device_cgroup_rules is not supported', 'drop device_cgroup_rules:, or use privileged: true'),
-  devices: refuse('devices are not supported by the native engine', 'drop devices:, or use privileged: true, or use --backend docker', NATIVE),
+  devices: ok,
   dns: ok,
   dns_opt: ok,
   dns_search: ok,
@@ -139,7 +139,7 @@ export const SERVICE_SUPPORT: Readonly<Record<string, Verdict>> = {
   hostname: ok,
   image: ok,
   init: ok,
-  ipc: refuse('sharing the ipc namespace (host, service: or container:) is not supported by the native engine', 'drop ipc:, or use --backend docker', { ...NATIVE, when: notIn('private', 'shareable', 'none') }),
+  ipc: ok,
   isolation: refuse('isolation applies to Windows containers only', 'drop isolation:, or set it to default', { when: notIn('default') }),
   labels: ok,
   links: ok,
@@ -168,7 +168,7 @@ export const SERVICE_SUPPORT: Readonly<Record<string, Verdict>> = {
   'networks.*.interface_name': refuse('interface_name is not supported', 'drop networks.<name>.interface_name'),
   oom_kill_disable: warn('oom_kill_disable is not applied by the native engine', NATIVE),
   oom_score_adj: ok,
-  pid: refuse('sharing the pid namespace (host, service: or container:) is not supported by the native engine', 'drop pid:, or use --backend docker', { ...NATIVE, when: notIn('private') }),
+  pid: ok,
   pids_limit: ok,
   platform: ok,
   ports: ok,
@@ -196,7 +196,8 @@ export const SERVICE_SUPPORT: Readonly<Record<string, Verdict>> = {
   ulimits: ok,
   use_api_socket: refuse('use_api_socket is not supported', 'drop use_api_socket:, and mount the engine\'s socket with volumes: if the service needs it'),
   user: ok,
-  uts: refuse('uts: host is not supported by the native engine', 'drop uts:, or use --backend docker', { ...NATIVE, when: notIn('private') }),
+  // Docker knows no other UTS sharing (no container:/service:): said before anything exists, on both backends.
+  uts: refuse('uts shares the host\'s namespace only', 'write uts: host, or drop uts:', { when: notIn('host', 'private') }),
   userns_mode: refuse('userns_mode is not supported by the native engine', 'drop userns_mode:, or use --backend docker', { ...NATIVE, when: notIn('host') }),
   volumes: ok,
   'volumes.*.type': refuse('mounts of type cluster, npipe or image are not supported', 'use a bind, volume or tmpfs mount', { when: notIn('bind', 'volume', 'tmpfs') }),

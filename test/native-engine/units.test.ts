@@ -168,8 +168,13 @@ describe('create spec → runtime spec', () => {
 
   it('refuses what the native engine cannot honour, naming the container and the option', async () => {
     const refused: Array<[Partial<ContainerCreateRequest>, RegExp]> = [
-      [{ pid: 'host' }, /p-web-1: pid: host is not supported/],
-      [{ resources: { devices: [{ host: '/dev/fuse', container: '/dev/fuse', permissions: 'rwm' }] } }, /devices is not supported/],
+      [{ pid: 'bogus' }, /p-web-1: invalid pid mode "bogus"/],
+      [{ ipc: 'container:gone' }, /ipc: container:gone names a container that does not exist/],
+      [{ uts: 'container:x' }, /invalid UTS mode "container:x"/],
+      [{ uts: 'host', hostname: 'h' }, /conflicting options: hostname and the UTS mode/],
+      [{ resources: { devices: [{ host: '/etc/hostname', container: '/dev/x', permissions: 'rwm' }] } }, /device \/etc\/hostname: not a device node/],
+      [{ resources: { devices: [{ host: '/dev/nonexistent-x', container: '/dev/x', permissions: 'rwm' }] } }, /no such device on this host/],
+      [{ resources: { devices: [{ host: '/dev/null', container: '/dev/x', permissions: 'rx' }] } }, /invalid device permissions "rx"/],
       [{ securityOpt: ['apparmor:x', 'label=disable', 'systempaths=unconfined'] }, /security_opt "systempaths=unconfined"/],
       [{ logging: { driver: 'syslog' } }, /logging driver "syslog"/],
       [{ macAddress: '02:42:ac:11:00:02' }, /mac_address/],
@@ -193,6 +198,19 @@ describe('create spec → runtime spec', () => {
     const applied = await planCreate(spec({ resources: { blkioWeight: 300, cpusetCpus: '0', cpusetMems: '0' } }), image, withWeight);
     expect(applied.warnings).toEqual([]);
     expect(applied.runtime.resources).toMatchObject({ blkioWeight: 300, cpusetCpus: '0', cpusetMems: '0' });
+  });
+
+  it('shares namespaces by id and maps devices, warning where cgroup v2 cannot narrow a device\'s permissions', async () => {
+    const other = { inspect: async () => ({ Id: 'f'.repeat(64) }), cgroups: { version: 2, supportsBlkioWeight: () => false } } as never;
+    const devices = [{ host: '/dev/null', container: '/dev/x', permissions: 'r' }, { host: '/dev/zero', container: '', permissions: '' }];
+    const plan = await planCreate(spec({ pid: 'container:donor', ipc: 'host', uts: 'host', resources: { devices } }), image, other);
+    expect(plan.runtime.namespaces).toEqual({ pid: { container: 'f'.repeat(64) }, ipc: 'host', uts: 'host' });
+    expect(plan.runtime.devices).toEqual([
+      { host: '/dev/null', container: '/dev/x', permissions: 'r' }, { host: '/dev/zero', container: '/dev/zero', permissions: 'rwm' },
+    ]);
+    expect(plan.warnings).toEqual(['device /dev/null: permissions "r" are not enforced by the native engine on cgroup v2 (the device is readable and writable)']);
+    const own = await planCreate(spec({ pid: 'private', ipc: 'shareable', uts: 'private' }), image, other);
+    expect(own.runtime.namespaces).toBeUndefined();
   });
 
   it('parses tmpfs options and refuses unknown ones', () => {

@@ -10,7 +10,7 @@ import { NotFoundError, UserError } from '../../src/util/errors.js';
  * place a mock is right: what is under test is ordering and failure handling,
  * not what an engine does).
  */
-function recordingEngine(behaviour: { failCreate?: string; missingRemove?: boolean; delayMs?: Record<string, number> } = {}) {
+function recordingEngine(behaviour: { failCreate?: string; warnOn?: string; missingRemove?: boolean; delayMs?: Record<string, number> } = {}) {
   const calls: string[] = [];
   const running = { now: 0, max: 0 };
   const step = async (what: string) => {
@@ -29,7 +29,7 @@ function recordingEngine(behaviour: { failCreate?: string; missingRemove?: boole
       create: async (s: { name: string }) => {
         if (s.name === behaviour.failCreate) throw new UserError(`cannot create container ${s.name}: boom`);
         await step(`create:${s.name}`);
-        return { id: `id-${s.name}`, warnings: [] };
+        return { id: `id-${s.name}`, warnings: s.name === behaviour.warnOn ? ['device /dev/fuse: permissions "r" are not enforced'] : [] };
       },
       start: async (id: string) => step(`start:${id}`),
       remove: async (id: string) => {
@@ -45,6 +45,16 @@ function recordingEngine(behaviour: { failCreate?: string; missingRemove?: boole
 const spec = (name: string) => ({ name, image: 'img', labels: {} });
 
 describe('execute', () => {
+  it('shows the warnings an engine returns from create as warning events of that container', async () => {
+    const b = new PlanBuilder();
+    b.add({ kind: 'CreateContainer', spec: spec('p-a-1') }, 'service:a:1', 'no container');
+    const events: ProgressEvent[] = [];
+    await execute(b.build(), recordingEngine({ warnOn: 'p-a-1' }).engine, (e) => events.push({ ...e, time: 0 }));
+    expect(events.filter((e) => e.status === 'warning')).toEqual([
+      { id: 'Container p-a-1', status: 'warning', text: 'Warning', details: 'device /dev/fuse: permissions "r" are not enforced', time: 0 },
+    ]);
+  });
+
   it('runs each operation once its parents are done, independent ones in parallel, created ids flowing to later ops', async () => {
     const b = new PlanBuilder();
     const net = b.add({ kind: 'CreateNetwork', spec: { name: 'p_default', labels: {} } }, 'network:default', 'not found');

@@ -255,7 +255,7 @@ const SAMPLES: Record<string, Sample> = {
   ulimits: S('ulimits: { nofile: 1024 }'),
   use_api_socket: S('use_api_socket: true'),
   user: S('user: "1000"'),
-  uts: S('uts: host'),
+  uts: S('uts: service:b', b),
   userns_mode: S('userns_mode: private'),
   volumes: S('volumes: [data:/data]', { top: 'volumes: { data: {} }' }),
   'volumes.*.type': S('volumes: [{ type: npipe, source: pipe, target: /pipe }]'),
@@ -338,16 +338,16 @@ describe('every classified property is checked', () => {
     expect(checkSupport(project, 'native', ['a'])).toEqual([`service a: ${verdict.sentence}`]);
   });
 
-  it('honours the values a refusal does not cover (pid: private, ipc: shareable, logging max-size alone)', async () => {
-    const { project } = await load(composeText(S('pid: private\nipc: shareable\nuts: private\ncgroup: private\nlogging: { driver: json-file, options: { max-size: 10k, max-file: "2" } }'), false));
+  it('honours the values a refusal does not cover (uts: host, cgroup: private, logging max-size alone)', async () => {
+    const { project } = await load(composeText(S('pid: private\nipc: shareable\nuts: host\ncgroup: private\nlogging: { driver: json-file, options: { max-size: 10k, max-file: "2" } }'), false));
     expect(checkSupport(project, 'native', ['a'])).toEqual([]);
     const create = reconcile(project, new FakeWorld().observe(project), {}).nodes.find((n) => n.op.kind === 'CreateContainer')!;
     expect(create.op.kind === 'CreateContainer' && create.op.spec.logging).toEqual({ driver: 'json-file', options: { 'max-size': '10k', 'max-file': '2' } });
   });
 
   it('names every refused property of every service at once, and only of the services up starts', async () => {
-    const { project } = await load('services:\n  a: { image: busybox, pid: host, gpus: all }\n  b: { image: busybox, pre_start: [{ command: [x] }] }\n  c: { image: busybox, storage_opt: { size: 1G } }\n');
-    expect(() => checkSupport(project, 'native', ['a', 'b'])).toThrow(/service a: gpus.*\nservice a: sharing the pid.*\nservice b: pre_start/s);
+    const { project } = await load('services:\n  a: { image: busybox, gpus: all, mac_address: 02:42:ac:11:00:02 }\n  b: { image: busybox, pre_start: [{ command: [x] }] }\n  c: { image: busybox, storage_opt: { size: 1G } }\n');
+    expect(() => checkSupport(project, 'native', ['a', 'b'])).toThrow(/service a: gpus.*\nservice a: mac_address.*\nservice b: pre_start/s);
     expect(() => checkSupport(project, 'native', ['c'])).toThrow(/^service c: storage_opt/);
   });
 });

@@ -157,6 +157,9 @@ describe('cgroup v1 driver (fake tree)', () => {
     expect(read('devices', 'tscompose', id, 'devices.deny')).toBe('a');
     expect(read('devices', 'tscompose', id, 'devices.allow')).toBe(DEFAULT_DEVICE_RULES.join(''));
     expect(DEFAULT_DEVICE_RULES.at(-1)).toBe('c 10:200 rwm');
+    // A container's `devices` come after Docker's rules.
+    cg.create(id, { deviceRules: ['c 10:229 r'] });
+    expect(read('devices', 'tscompose', id, 'devices.allow')).toBe([...DEFAULT_DEVICE_RULES, 'c 10:229 r'].join(''));
     expect(cg.hierarchyMounts()).toEqual(['memory', 'cpu', 'pids', 'devices'].map((d) => ({ dir: d, options: d })));
   });
 });

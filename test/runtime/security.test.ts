@@ -210,6 +210,20 @@ describe('security (engine.md section 6)', () => {
     await root.runtime.remove(r.id);
   });
 
+  it('ipc sharing takes the other container\'s /dev/shm only as the tmpfs directory it should be, never through a symlink planted there', async () => {
+    const root = await makeRuntimeRoot();
+    // A privileged donor swaps its /dev/shm for a symlink to its /etc.
+    const donor = await root.create({ privileged: true, ...sh('umount /dev/shm && rmdir /dev/shm && ln -s /etc /dev/shm && touch /ready; exec sleep 600') });
+    await root.runtime.start(donor);
+    const ready = join((await root.runtime.inspect(donor)).GraphDriver.Data.UpperDir, 'ready');
+    for (let i = 0; i < 200 && !existsSync(ready); i++) await sleep(50);
+    expect(existsSync(ready)).toBe(true);
+    const peer = await root.create({ namespaces: { ipc: { container: donor } }, ...sh('ls /dev/shm') });
+    await expect(root.runtime.start(peer)).rejects.toThrow(/refusing to share \/dev\/shm: in the container sharing it, it is not a tmpfs directory/);
+    await root.runtime.remove(peer, { force: true });
+    await root.runtime.remove(donor, { force: true });
+  });
+
   it("personality values as Docker's profile allows them; every container, privileged too, in a session keyring of its own", async () => {
     const root = await makeRuntimeRoot();
     const tools = join(root.dir, 'tools');

@@ -3,7 +3,7 @@ import { logLimits } from './log-limits.js';
 import { UserError } from '../../../util/errors.js';
 import type { ContainerCreateRequest, NamedContainerRequest, MountRequest, NetworkAttachment, PortMapping } from '../../types.js';
 import type { ImageRecord } from '../image/index.js';
-import type { ContainerMount, ContainerConfig, ContainerRuntime } from '../runtime/index.js';
+import { checkDevice, type ContainerMount, type ContainerConfig, type ContainerRuntime, type NamespaceModes, type SharedNamespace } from '../runtime/index.js';
 import { resolveHealthcheck } from './healthcheck.js';
 import type { EngineRecord } from './records.js';
 
@@ -65,7 +65,14 @@ export async function planCreate(spec: NamedContainerRequest, image: ImageRecord
   if (spec.macAddress) fail('mac_address', 'drop it (addresses are assigned per network)');
 
   const r = spec.resources ?? {};
-  if (r.devices?.length) fail('devices', 'drop devices:, or use privileged: true');
+  const devices = (r.devices ?? []).map((d) => ({ host: d.host, container: d.container || d.host, permissions: d.permissions || 'rwm' }));
+  for (const d of devices) {
+    checkDevice(d, name);
+    // cgroup v2 controls devices with an eBPF program, which the engine does not load: the node is usable in full.
+    if (rt.cgroups.version === 2 && !(d.permissions.includes('r') && d.permissions.includes('w'))) {
+      warnings.push(`device ${d.host}: permissions "${d.permissions}" are not enforced by the native engine on cgroup v2 (the device is readable and writable)`);
+    }
+  }
   for (const [k, v] of [['mem_swappiness', r.memorySwappiness], ['oom_kill_disable', r.oomKillDisable]] as const) {
     if (v !== undefined) warnings.push(`${k} is not applied by the native engine`);
   }
@@ -80,6 +87,7 @@ export async function planCreate(spec: NamedContainerRequest, image: ImageRecord
   }
 
   const network = await planNetwork(spec, rt);
+  const namespaces = await planNamespaces(spec, rt);
   const stopSignal = spec.stopSignal ?? cfg.StopSignal;
   const runtime: ContainerConfig = {
     name,
@@ -121,6 +129,8 @@ export async function planCreate(spec: NamedContainerRequest, image: ImageRecord
     ...(r.shmSize ? { shmSize: r.shmSize } : {}),
     ...(spec.sysctls && Object.keys(spec.sysctls).length ? { sysctls: spec.sysctls } : {}),
     ...(r.ulimits?.length ? { ulimits: r.ulimits } : {}),
+    ...(Object.keys(namespaces).length ? { namespaces } : {}),
+    ...(devices.length ? { devices } : {}),
     ...(network.kind !== 'bridge' && spec.extraHosts?.length ? { extraHosts: spec.extraHosts } : {}),
     ...(network.kind !== 'bridge' && (spec.dns?.length || spec.dnsSearch?.length || spec.dnsOptions?.length)
       ? { dns: { servers: spec.dns ?? [], search: spec.dnsSearch ?? [], options: spec.dnsOptions ?? [] } }
@@ -157,12 +167,42 @@ function resolveHealthcheckOf(spec: NamedContainerRequest, image: Parameters<typ
 }
 
 function checkNamespaces(spec: ContainerCreateRequest, fail: (what: string, hint: string) => never): void {
-  if (spec.pid && spec.pid !== 'private') fail(`pid: ${spec.pid}`, 'drop pid:');
-  if (spec.ipc && !['private', 'shareable', 'none'].includes(spec.ipc)) fail(`ipc: ${spec.ipc}`, 'drop ipc:');
-  if (spec.uts && spec.uts !== 'private') fail(`uts: ${spec.uts}`, 'drop uts:');
   if (spec.userns && spec.userns !== 'host') fail(`userns_mode: ${spec.userns}`, 'drop userns_mode:');
   if (spec.cgroup === 'host') fail('cgroup: host', 'drop cgroup:');
   if (spec.cgroupParent) fail('cgroup_parent', 'drop cgroup_parent:');
+}
+
+/**
+ * pid and ipc: `host` or `container:x` (the planner turns `service:x` into its
+ * first container's name); uts: `host`, the only sharing Docker knows for it.
+ * Another container is named by id, so that a rename does not lose it.
+ */
+async function planNamespaces(spec: NamedContainerRequest, rt: Runtime): Promise<NamespaceModes> {
+  const out: NamespaceModes = {};
+  const shared = async (kind: 'pid' | 'ipc', value: string | undefined, own: string[]): Promise<SharedNamespace | undefined> => {
+    if (value === undefined || value === '' || own.includes(value)) return undefined;
+    if (value === 'host') return 'host';
+    if (value.startsWith('container:')) {
+      const ref = value.slice('container:'.length);
+      try {
+        return { container: (await rt.inspect(ref)).Id };
+      } catch {
+        throw new UserError(`container ${spec.name}: ${kind}: ${value} names a container that does not exist`, 1, 'create that container first');
+      }
+    }
+    throw new UserError(`container ${spec.name}: invalid ${kind} mode "${value}"`, 1, `use ${[...own, 'host', 'container:NAME'].join(', ')}`);
+  };
+  const pid = await shared('pid', spec.pid, ['private']);
+  const ipc = await shared('ipc', spec.ipc, ['private', 'shareable', 'none']);
+  if (pid) out.pid = pid;
+  if (ipc) out.ipc = ipc;
+  if (spec.uts === 'host') {
+    if (spec.hostname) throw new UserError(`container ${spec.name}: conflicting options: hostname and the UTS mode`, 1, 'drop hostname:, or uts: host');
+    out.uts = 'host';
+  } else if (spec.uts && spec.uts !== 'private') {
+    throw new UserError(`container ${spec.name}: invalid UTS mode "${spec.uts}"`, 1, 'use host, or drop uts:');
+  }
+  return out;
 }
 
 function normalizeRestart(spec: NamedContainerRequest, name: string): EngineRecord['restart'] {

@@ -132,7 +132,7 @@ export function buildRecord(args: {
   const { id, name, spec, image, rootfs, mounts } = args;
   const cfg = imageConfigOf(image);
   const [path, ...rest] = resolveCommand(spec, image);
-  const host = spec.hostname ?? (spec.network?.mode === 'host' ? hostname() : id.slice(0, 12));
+  const host = spec.hostname ?? (spec.network?.mode === 'host' || spec.namespaces?.uts === 'host' ? hostname() : id.slice(0, 12));
   const stop = spec.stopSignal ?? cfg.StopSignal ?? 'SIGTERM';
   return {
     id,

@@ -9,13 +9,13 @@ export const ENTRY_POINTS = ['start', 'exec', 'cp', 'stage2', 'probe', 'selftest
 export type EntryPoint = (typeof ENTRY_POINTS)[number];
 
 export const CONF_KEYS = [
-  'id', 'rootfs', 'overlay', 'overlay_cwd', 'lo_up', 'netns', 'clone', 'cgroupns', 'hostname', 'domainname', 'cgroup', 'oom',
+  'id', 'rootfs', 'overlay', 'overlay_cwd', 'lo_up', 'netns', 'share', 'clone', 'cgroupns', 'hostname', 'domainname', 'cgroup', 'oom',
   'log', 'log_max_size', 'log_max_file', 'exit', 'pidfile', 'tty', 'attach', 'stdin', 'rows', 'cols', 'resize', 'op', 'oom_score_adj', 'uid', 'gid', 'groups', 'rlimit',
   'caps', 'nnp', 'seccomp', 'cwd', 'umask', 'env', 'arg', 'pid', 'join', 'detach', 'mode', 'path', 'name', 'dest', 'archive',
 ] as const;
 export type ConfKey = (typeof CONF_KEYS)[number];
 
-export const OP_KINDS = ['mount', 'bind', 'copyup', 'mknod', 'symlink', 'mkdir', 'mask', 'ro', 'sysctl', 'console', 'setattr'] as const;
+export const OP_KINDS = ['mount', 'bind', 'copyup', 'mknod', 'symlink', 'mkdir', 'mask', 'ro', 'sysctl', 'console', 'setattr', 'borrow'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 
 export const CP_MODES = ['stat', 'out', 'in'] as const;

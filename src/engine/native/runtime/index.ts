@@ -11,6 +11,7 @@ import { checkName, generatedName, newContainerId } from './names.js';
 import { buildRecord, resolveMounts, validateConfig } from './create.js';
 import { hostsFile, hostnameFile, resolvConfFile } from './etc-files.js';
 import { startConfig, type AttachOptions } from './launch.js';
+import { cgroupLimits, sharedProcesses } from './namespaces.js';
 import { runHelper, type HelperRun } from './helper.js';
 import { resolveUser } from './users.js';
 import { parseSignal } from './signals.js';
@@ -37,6 +38,7 @@ export type * from './types.js';
 export { VolumeStore, type Volume, type VolumeCreateOptions } from './volumes.js';
 export type { ExecHandle, ExecStdio } from './exec.js';
 export type { CopyOptions } from './cp.js';
+export { checkDevice } from './namespaces.js';
 
 /** A foreground start: the helper relays the caller's stdio until the container exits. */
 export interface AttachedStart {
@@ -192,7 +194,7 @@ export class ContainerRuntime {
     await this.lock(id, async () => {
       const rec = readRecord(id);
       const merged: ContainerResources = { ...(rec.spec.resources ?? {}), ...resources };
-      if (deriveStatus(id).status === 'running') this.cgroups.create(id, { ...merged, allDevices: rec.spec.privileged });
+      if (deriveStatus(id).status === 'running') this.cgroups.create(id, cgroupLimits(rec.spec, merged));
       writeJsonAtomic(new ContainerPaths(id).config, { ...rec, spec: { ...rec.spec, resources: merged } });
     });
   }
@@ -218,12 +220,13 @@ export class ContainerRuntime {
         ...(opts.attach.resize ? { resize: true } : {}),
       };
       try {
-        this.cgroups.create(id, { ...r, allDevices: rec.spec.privileged });
+        const shared = sharedProcesses(rec.spec, rec.name);
+        this.cgroups.create(id, cgroupLimits(rec.spec, r));
         ensurePrivateDir(paths.runDir);
         try { unlinkSync(paths.exit); } catch { /* first start */ }
         // A new file, not a truncated one: ext4 flushes a file truncated and rewritten when it is closed.
         rmSync(paths.startConf, { force: true });
-        writeFileSync(paths.startConf, startConfig(rec, paths, this.cgroups, user, attach), { mode: 0o600, flag: 'wx' });
+        writeFileSync(paths.startConf, startConfig(rec, paths, this.cgroups, user, shared, attach), { mode: 0o600, flag: 'wx' });
       } catch (err) {
         // A limit the host cannot apply (or a config that cannot be written) leaves no cgroup behind.
         await this.cgroups.remove(id).catch(() => undefined);

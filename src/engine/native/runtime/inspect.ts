@@ -1,7 +1,7 @@
 import { humanStatus } from '../../status.js';
 import { capNames, resolveCapabilities } from './caps.js';
 import { ContainerPaths, ZERO_TIME, type ContainerRecord, type DerivedStatus, type RuntimeState } from './store.js';
-import type { ContainerInspect, ContainerSummary, MountPoint } from './types.js';
+import type { ContainerInspect, ContainerSummary, MountPoint, SharedNamespace } from './types.js';
 
 /** Docker's inspect and list shapes, built from a container's record and derived status. */
 
@@ -85,6 +85,10 @@ export function toInspect(rec: ContainerRecord, state: RuntimeState, st: Derived
       BlkioWeight: r.blkioWeight ?? 0,
       PidsLimit: r.pidsLimit ?? null,
       NetworkMode: networkMode(rec),
+      PidMode: namespaceMode(spec.namespaces?.pid, ''),
+      IpcMode: namespaceMode(spec.namespaces?.ipc, 'private'),
+      UTSMode: spec.namespaces?.uts ?? '',
+      Devices: (spec.devices ?? []).map((d) => ({ PathOnHost: d.host, PathInContainer: d.container, CgroupPermissions: d.permissions })),
       ShmSize: spec.shmSize ?? 64 * 1024 * 1024,
       Sysctls: spec.sysctls && Object.keys(spec.sysctls).length ? spec.sysctls : null,
       SecurityOpt: securityOpt.length ? securityOpt : null,
@@ -107,6 +111,12 @@ export function toInspect(rec: ContainerRecord, state: RuntimeState, st: Derived
       ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
     },
   };
+}
+
+/** Docker's spelling of a namespace mode: "host", "container:<id>", or the default. */
+function namespaceMode(mode: SharedNamespace | undefined, own: string): string {
+  if (!mode) return own;
+  return mode === 'host' ? 'host' : `container:${mode.container}`;
 }
 
 /** `docker ps`'s COMMAND, as the daemon builds it: arguments with a space in single quotes. */

@@ -8,6 +8,7 @@ import { cgroupNamespaceSupported, type CgroupDriver } from './cgroups/index.js'
 import type { ContainerPaths, ContainerRecord } from './store.js';
 import type { ExecUser } from './users.js';
 import type { ContainerConfig, Ulimit } from './types.js';
+import { deviceOps, hostDevice, ownNamespaces, sharedShm, shareLines, type SharedProcesses } from './namespaces.js';
 
 /**
  * Every decision about how a container starts, written as the helper's
@@ -16,10 +17,6 @@ import type { ContainerConfig, Ulimit } from './types.js';
  * it out literally.
  */
 
-const CLONE_NEWNS = 0x00020000;
-const CLONE_NEWUTS = 0x04000000;
-const CLONE_NEWIPC = 0x08000000;
-const CLONE_NEWPID = 0x20000000;
 const CLONE_NEWNET = 0x40000000;
 export const CLONE_NEWCGROUP = 0x02000000;
 
@@ -128,7 +125,9 @@ export interface AttachOptions {
 /** The last field of a user's mount or bind: the helper refuses it inside /proc (and /sys, reached by a symlink). */
 const USER_MOUNT = '1';
 
-export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups: CgroupDriver, user: ExecUser, attach?: AttachOptions): string {
+export function startConfig(
+  rec: ContainerRecord, paths: ContainerPaths, cgroups: CgroupDriver, user: ExecUser, shared: SharedProcesses, attach?: AttachOptions,
+): string {
   const spec = rec.spec;
   const network = spec.network ?? { mode: 'none' as const };
   const privileged = spec.privileged ?? false;
@@ -136,7 +135,7 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
   const cfg = new HelperConfig();
   cfg.add('id', rec.id);
   cfg.add('rootfs', rec.rootfs.mergedDir).add('overlay', rec.rootfs.mountData).add('overlay_cwd', rec.rootfs.mountCwd);
-  let clone = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
+  let clone = ownNamespaces(spec);
   if (network.mode === 'none') {
     clone |= CLONE_NEWNET;
     cfg.add('lo_up', 1);
@@ -144,9 +143,13 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
     cfg.add('netns', network.path);
   }
   cfg.add('clone', hex(clone));
+  shareLines(cfg, shared);
   if (cgroupNamespaceSupported()) cfg.add('cgroupns', 1);
-  cfg.add('hostname', rec.hostname);
-  if (rec.domainname) cfg.add('domainname', rec.domainname);
+  // uts: host: the host's own names, which the container must not change.
+  if (!spec.namespaces?.uts) {
+    cfg.add('hostname', rec.hostname);
+    if (rec.domainname) cfg.add('domainname', rec.domainname);
+  }
   for (const f of cgroups.procsFiles(rec.id)) cfg.add('cgroup', f);
   const oom = cgroups.oomCounter(rec.id);
   if (oom) cfg.add('oom', oom.path, oom.key);
@@ -171,12 +174,15 @@ export function startConfig(rec: ContainerRecord, paths: ContainerPaths, cgroups
   op('mount', 'proc', 'proc', '/proc', hex(NOSUID | NODEV | NOEXEC), '');
   op('mount', 'tmpfs', 'tmpfs', '/dev', hex(NOSUID), 'mode=755,size=65536k');
   op('mount', 'devpts', 'devpts', '/dev/pts', hex(NOSUID | NOEXEC), 'newinstance,ptmxmode=0666,mode=0620,gid=5');
-  op('mount', 'tmpfs', 'shm', '/dev/shm', hex(NOSUID | NODEV | NOEXEC), `mode=1777,size=${spec.shmSize ?? 64 * 1024 * 1024}`);
+  if (!sharedShm(op, spec.namespaces?.ipc, shared)) {
+    op('mount', 'tmpfs', 'shm', '/dev/shm', hex(NOSUID | NODEV | NOEXEC), `mode=1777,size=${spec.shmSize ?? 64 * 1024 * 1024}`);
+  }
   op('mount', 'mqueue', 'mqueue', '/dev/mqueue', hex(NOSUID | NODEV | NOEXEC), '');
   op('mount', 'sysfs', 'sysfs', '/sys', hex((privileged ? 0 : RDONLY) | NOSUID | NODEV | NOEXEC), '');
   cgroupMounts(op, cgroups, privileged);
   for (const [path, major, minor] of DEVICES) op('mknod', path, 'c', '0666', major, minor);
   if (privileged) for (const d of hostDevices()) op('mknod', d.path, d.type, d.mode.toString(8), d.major, d.minor);
+  deviceOps(op, spec, rec.name, USER_MOUNT);
   op('symlink', '/proc/self/fd', '/dev/fd');
   op('symlink', '/proc/self/fd/0', '/dev/stdin');
   op('symlink', '/proc/self/fd/1', '/dev/stdout');
@@ -254,12 +260,8 @@ function hostDevices(): Array<{ path: string; type: 'c' | 'b'; mode: number; maj
     } catch {
       continue;
     }
-    if (!st.isCharacterDevice() && !st.isBlockDevice()) continue;
-    // glibc's dev_t encoding (gnu_dev_major/minor).
-    const rdev = BigInt(st.rdev);
-    const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n));
-    const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n));
-    out.push({ path, type: st.isBlockDevice() ? 'b' : 'c', mode: st.mode & 0o777, major, minor });
+    const dev = hostDevice(st);
+    if (dev) out.push({ path, ...dev });
   }
   return out;
 }

@@ -59,6 +59,23 @@ export type ContainerNetwork =
   | { mode: 'host' }
   | { mode: 'netns'; path: string; hosts: string; resolvConf: string };
 
+/** A namespace shared instead of made: the host's, or another container's (by id). */
+export type SharedNamespace = 'host' | { container: string };
+
+/** pid, ipc and uts namespaces; absent: the container's own (Docker's "private"). uts is shared with the host only, as in Docker. */
+export interface NamespaceModes {
+  pid?: SharedNamespace;
+  ipc?: SharedNamespace;
+  uts?: 'host';
+}
+
+/** A host device node made available in the container, with its cgroup permissions (some of "rwm"). */
+export interface DeviceMapping {
+  host: string;
+  container: string;
+  permissions: string;
+}
+
 export interface ContainerConfig {
   /** Unique; generated (adjective_noun) when missing. */
   name?: string;
@@ -104,6 +121,8 @@ export interface ContainerConfig {
   /** "host:ip" entries added to /etc/hosts. */
   extraHosts?: string[];
   network?: ContainerNetwork;
+  namespaces?: NamespaceModes;
+  devices?: DeviceMapping[];
   /** resolv.conf for `none` and `host` networks (a netns network brings its own). */
   dns?: { servers?: string[]; search?: string[]; options?: string[] };
   /** Remove the container when it exits (`run --rm`); done by whoever waits for it, or by the next `list`. */
@@ -172,6 +191,10 @@ export interface ContainerInspect {
     BlkioWeight: number;
     PidsLimit: number | null;
     NetworkMode: string;
+    PidMode: string;
+    IpcMode: string;
+    UTSMode: string;
+    Devices: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }>;
     ShmSize: number;
     Sysctls: Record<string, string> | null;
     SecurityOpt: string[] | null;

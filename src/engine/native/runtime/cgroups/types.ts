@@ -17,8 +17,10 @@ export interface CgroupLimits {
   cpusetMems?: string;
   /** Block I/O weight, 10..1000 (Docker's --blkio-weight); applied where the kernel has an I/O weight. */
   blkioWeight?: number;
-  /** Allow every device (privileged); otherwise Docker's default device list. */
+  /** Allow every device (privileged); otherwise Docker's default device list ... */
   allDevices?: boolean;
+  /** ... and these rules ("c 1:3 rwm"), for the container's `devices`. v1 only: v2 keeps no device list (see launch.ts). */
+  deviceRules?: string[];
 }
 
 /** One reading of a container's cgroup, as `docker stats` shows it (one sample; rates are the caller's). */

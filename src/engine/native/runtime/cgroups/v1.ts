@@ -110,7 +110,7 @@ export class CgroupV1 implements CgroupDriver {
         // One rule per write(2), as the kernel wants, but one open for them all.
         const fd = openSync(join(devices, 'devices.allow'), 'w');
         try {
-          for (const rule of DEFAULT_DEVICE_RULES) writeSync(fd, rule);
+          for (const rule of [...DEFAULT_DEVICE_RULES, ...(l.deviceRules ?? [])]) writeSync(fd, rule);
         } finally {
           closeSync(fd);
         }

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { BACKENDS, BUSYBOX } from './helpers.js';
+import { useScenarios, type Scenario } from './cli.js';
+import type { BackendName } from '../../src/engine/types.js';
+import { run } from '../../src/util/proc.js';
+import { hostCgroups } from '../../src/engine/native/runtime/cgroups/index.js';
+
+/**
+ * Shared namespaces and devices, on both backends with the same assertions:
+ * a service sharing another's pid and ipc namespaces (`service:donor`, the
+ * donor listed after it, so that only the implicit dependency orders them)
+ * sees its processes and its System V / POSIX IPC (/dev/shm); `pid: host` and
+ * `uts: host` see the host's processes and name; devices in the short and the
+ * long syntax are the host's nodes, usable within their permissions.
+ */
+const FILE = `services:
+  peer:
+    image: ${BUSYBOX}
+    command: ["sleep", "600"]
+    pid: service:donor
+    ipc: service:donor
+    network_mode: none
+  donor:
+    image: ${BUSYBOX}
+    command: ["sh", "-c", "echo from-donor > /dev/shm/token; exec sleep 4242"]
+    ipc: shareable
+    network_mode: none
+  hosted:
+    image: ${BUSYBOX}
+    command: ["sleep", "600"]
+    pid: host
+    uts: host
+    ipc: host
+    network_mode: none
+    devices:
+      - /dev/zero:/dev/myzero
+      - /dev/null:/dev/mynull:rw
+      - { source: /dev/fuse, target: /dev/fuse, permissions: r }
+`;
+
+/** The native engine keeps a device list only with its cgroup v1 driver (v2 needs an eBPF filter); Docker has one on both. */
+const enforcesDevices = (backend: BackendName) => backend === 'docker' || hostCgroups().version === 1;
+
+describe.each(BACKENDS)('shared namespaces and devices on %s', (backend) => {
+  const scenario = useScenarios(backend);
+
+  it('pid and ipc of another service, pid and uts of the host, devices in both syntaxes', async () => {
+    const s = scenario();
+    s.write('compose.yaml', FILE);
+    const hostShm = `/dev/shm/${s.name}`;
+    writeFileSync(hostShm, 'from-host');
+    try {
+      await checks(s, backend, hostShm);
+    } finally {
+      rmSync(hostShm, { force: true });
+    }
+  });
+});
+
+/** Runs the commands in one exec (a CLI call each costs more than all of them), returning each one's output, trimmed. */
+async function outputs(s: Scenario, service: string, commands: string[]): Promise<string[]> {
+  const script = commands.map((c) => `{ ${c}; } 2>&1; echo '--8<--'`).join('\n');
+  const out = (await s.ok(['exec', '-T', service, 'sh', '-c', script])).stdout;
+  return out.split('--8<--\n').slice(0, commands.length).map((x) => x.trim());
+}
+
+async function checks(s: Scenario, backend: BackendName, hostShm: string): Promise<void> {
+  const up = await s.ok(['up', '-d']);
+  const ns = (kind: string) => `readlink /proc/self/ns/${kind}`;
+
+  const [donorPid, donorIpc] = await outputs(s, 'donor', [ns('pid'), ns('ipc')]);
+  const [pid1, ps, peerPid, peerIpc, token, peerShm, peerHost] = await outputs(s, 'peer', [
+    "tr '\\0' ' ' < /proc/1/cmdline", 'ps -o args', ns('pid'), ns('ipc'), 'cat /dev/shm/token', 'echo from-peer > /dev/shm/back; ls /dev/shm', 'hostname',
+  ]);
+  // pid: service:donor — the donor's PID 1 is PID 1 here too, and ps lists it.
+  expect(pid1).toBe('sleep 4242');
+  expect(ps).toContain('sleep 4242');
+  expect(peerPid).toBe(donorPid);
+  // As each engine's own inspect shows them (the object verbs are the native engine's; Docker's is docker's).
+  const format = ['inspect', '--format', '{{.HostConfig.PidMode}} {{.HostConfig.IpcMode}}', `${s.name}-peer-1`];
+  const modes = backend === 'docker' ? execFileSync('docker', format, { encoding: 'utf8' }) : (await s.ok(['container', ...format])).stdout;
+  expect(modes.trim()).toMatch(/^container:[0-9a-f]{64} container:[0-9a-f]{64}$/);
+
+  // ipc: service:donor — one IPC namespace, and one /dev/shm both ways; not the host's.
+  expect(peerIpc).toBe(donorIpc);
+  expect(token).toBe('from-donor');
+  expect(peerShm.split('\n').sort()).toEqual(['back', 'token']);
+  expect((await outputs(s, 'donor', ['cat /dev/shm/back']))[0]).toBe('from-peer');
+
+  const [hostedIpc, shm, hostedPid, testProcess, hostedUts, hostedName, zeroType, zeros, nulls, fuseRead] = await outputs(s, 'hosted', [
+    ns('ipc'), `cat ${hostShm}`, ns('pid'), `tr '\\0' ' ' < /proc/${process.pid}/cmdline`, ns('uts'), 'hostname',
+    'ls -l /dev/myzero | cut -c1', 'head -c 4 /dev/myzero | od -An -tx1', 'echo x > /dev/mynull && head -c 4 /dev/mynull | wc -c',
+    'true < /dev/fuse && echo opened',
+  ]);
+  // ipc: host — the host's IPC namespace and /dev/shm.
+  expect(hostedIpc).toBe(readlinkSync('/proc/self/ns/ipc'));
+  expect(shm).toBe('from-host');
+  // pid: host and uts: host — the host's namespaces, this very test process among the processes.
+  expect(hostedPid).toBe(readlinkSync('/proc/self/ns/pid'));
+  expect(testProcess).toContain('node');
+  expect(hostedUts).toBe(readlinkSync('/proc/self/ns/uts'));
+  expect(hostedName).toBe(hostname());
+  expect(peerHost).not.toBe(hostname());
+
+  // devices: the host's nodes, readable and writable as listed.
+  expect(zeroType).toBe('c');
+  expect(zeros).toBe('00 00 00 00');
+  expect(nulls).toBe('0');
+  // /dev/fuse, which Docker's default device rules leave out: opened for reading only, as listed.
+  expect(fuseRead).toBe('opened');
+  const write = await s.compose(['exec', '-T', 'hosted', 'sh', '-c', 'true > /dev/fuse']);
+  if (enforcesDevices(backend)) {
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toMatch(/Operation not permitted/);
+  } else {
+    // Said at create time rather than granted silently.
+    expect(up.stdout + up.stderr).toContain('/dev/fuse: permissions "r" are not enforced');
+  }
+
+  // The donor stopped, its pid namespace is gone with its PID 1 (the peer too): the peer cannot start alone.
+  await s.ok(['stop', '-t', '0', 'donor']);
+  const peer = `${s.name}-peer-1`;
+  const start = backend === 'docker' ? await run('docker', ['start', peer]) : await s.compose(['container', 'start', peer]);
+  expect(start.code).not.toBe(0);
+  expect(start.stderr).toMatch(/not running|non running/);
+
+  await s.ok(['down', '-t', '0']);
+  expect(s.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
+}
