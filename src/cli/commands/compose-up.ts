@@ -107,7 +107,7 @@ export function register(program: Command): void {
     .option('--quiet-build', 'Suppress the build output')
     .option('--attach-dependencies', 'Automatically attach to log output of dependent services')
     .option('--menu', 'Enable interactive shortcuts when running attached (refused: tscompose has no menu; COMPOSE_MENU is accepted and draws none)')
-    .action(action((ctx: CliContext, services: string[], flags: UpFlags) => (ctx.globals.backend === 'swarm' ? swarmUp(ctx, services) : runUp(ctx, services, flags))));
+    .action(action((ctx: CliContext, services: string[], flags: UpFlags) => (ctx.globals.backend === 'swarm' ? swarmUp(ctx, services, flags) : runUp(ctx, services, flags))));
 
   const createCmd = program.command('create').description('Creates containers for a service').argument('[SERVICE...]');
   commonCreateOptions(createCmd).action(
