@@ -81,12 +81,12 @@ services:
     command: ["sh", "-c", "if [ $$VERSION = broken ]; then exec sleep 3600; fi; echo version=$$VERSION > /tmp/index.html; exec httpd -f -p 80 -h /tmp"]
     environment: {VERSION: "${version}"}
     stop_grace_period: 2s
-    healthcheck: {test: [CMD, wget, -qO/dev/null, "http://127.0.0.1/"], interval: 1s, timeout: 2s, retries: 2}
+    healthcheck: {test: [CMD, wget, -qO/dev/null, "http://127.0.0.1/"], interval: 500ms, timeout: 2s, retries: 2}
     deploy:
       replicas: 3
       endpoint_mode: dnsrr
       restart_policy: {condition: any, delay: 1s}
-      update_config: {parallelism: 1, delay: 1s, order: start-first, failure_action: pause, monitor: 3s}
+      update_config: {parallelism: 1, delay: 0s, order: start-first, failure_action: pause, monitor: 3s}
   client:
     image: ${bed.busybox}
     command: ["sleep", "3600"]
