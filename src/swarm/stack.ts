@@ -72,20 +72,15 @@ export class SwarmStack {
     const existing = new Map((await this.services(plan.namespace)).map((s) => [s.Spec?.Name ?? '', s]));
     const created: string[] = [];
     const updated: string[] = [];
-    const serviceIds: string[] = [];
-    for (const svc of plan.services) {
+    for (const svc of plan.services) (existing.has(svc.name) ? updated : created).push(svc.name);
+    // All at once: the services are independent to the manager (Swarm has no start order), and
+    // their tasks get scheduled together rather than one service's after another's.
+    const serviceIds = o.dryRun ? [] : await Promise.all(plan.services.map(async (svc) => {
       const found = existing.get(svc.name);
-      if (!found) {
-        if (!o.dryRun) serviceIds.push((await this.docker.createService(svc.spec)).id as string);
-        created.push(svc.name);
-      } else {
-        if (!o.dryRun) {
-          await this.docker.getService(found.ID).update({ ...svc.spec, version: found.Version?.Index });
-          serviceIds.push(found.ID);
-        }
-        updated.push(svc.name);
-      }
-    }
+      if (!found) return (await this.docker.createService(svc.spec)).id as string;
+      await this.docker.getService(found.ID).update({ ...svc.spec, version: found.Version?.Index });
+      return found.ID;
+    }));
     return { created, updated, warnings: verdict.warnings, serviceIds };
   }
 
