@@ -5,6 +5,7 @@ import type { Project } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 import { stackPlan, STACK_NAMESPACE, type StackPlan } from './spec.js';
 import { checkStack, type ClusterFacts } from './refusals.js';
+import { waitConverged, type ConvergeOptions } from './converge.js';
 
 /**
  * A project deployed to a Docker Swarm as a stack, through the manager that
@@ -26,6 +27,8 @@ export interface SwarmUpResult {
   created: string[];
   updated: string[];
   warnings: string[];
+  /** The IDs of the services written (none in a dry run), for `converge`. */
+  serviceIds: string[];
 }
 
 export class SwarmStack {
@@ -53,7 +56,11 @@ export class SwarmStack {
     return { ipvs: localIpvs(), unpullable, digests };
   }
 
-  /** With `dryRun`, everything is checked against the cluster and nothing is created or changed. */
+  /**
+   * Writes the stack's services (the manager then creates or rolls their tasks, as update_config
+   * says); `converge` waits for that. With `dryRun`, everything is checked against the cluster and
+   * nothing is created or changed.
+   */
   async up(project: Project, o: { dryRun?: boolean } = {}): Promise<SwarmUpResult> {
     const facts = await this.facts(project);
     const verdict = checkStack(project, facts);
@@ -65,17 +72,25 @@ export class SwarmStack {
     const existing = new Map((await this.services(plan.namespace)).map((s) => [s.Spec?.Name ?? '', s]));
     const created: string[] = [];
     const updated: string[] = [];
-    for (const svc of plan.services) {
+    for (const svc of plan.services) (existing.has(svc.name) ? updated : created).push(svc.name);
+    // All at once: the services are independent to the manager (Swarm has no start order), and
+    // their tasks get scheduled together rather than one service's after another's.
+    const serviceIds = o.dryRun ? [] : await Promise.all(plan.services.map(async (svc) => {
       const found = existing.get(svc.name);
-      if (!found) {
-        if (!o.dryRun) await this.docker.createService(svc.spec);
-        created.push(svc.name);
-      } else {
-        if (!o.dryRun) await this.docker.getService(found.ID).update({ ...svc.spec, version: found.Version?.Index });
-        updated.push(svc.name);
-      }
-    }
-    return { created, updated, warnings: verdict.warnings };
+      if (!found) return (await this.docker.createService(svc.spec)).id as string;
+      await this.docker.getService(found.ID).update({ ...svc.spec, version: found.Version?.Index });
+      return found.ID;
+    }));
+    return { created, updated, warnings: verdict.warnings, serviceIds };
+  }
+
+  /**
+   * Waits until the swarm runs the services `up` wrote as written: their rolling updates done,
+   * every task on the current spec and running; fails with the swarm's reason when an update was
+   * paused or rolled back, and with what is missing at the timeout.
+   */
+  async converge(serviceIds: readonly string[], o: ConvergeOptions): Promise<void> {
+    await waitConverged(this.docker, serviceIds, o);
   }
 
   async ps(namespace: string): Promise<SwarmTask[]> {

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
-import { run, runOk } from '../../src/util/proc.js';
+import { run, runOk, type RunResult } from '../../src/util/proc.js';
 import { repoRoot } from './cache.js';
 import { busyboxRootfsTar } from './images.js';
 
@@ -80,4 +80,34 @@ export async function leftovers(dir: string): Promise<string[]> {
   left.push(...ps.stdout.split('\n').filter((l) => l.includes(`${dir}/`)).map((l) => `process ${l.trim()}`));
   if (existsSync(dir)) left.push(`dir ${dir}`);
   return left;
+}
+
+/** The CLI on the bed's manager, for projects under `work`: writes the project's compose.yaml when given. */
+export function swarmCli(bed: () => SwarmBed, work: () => string) {
+  const cli = join(repoRoot, 'dist/cli/main.js');
+  return async (project: string, args: string[], yaml?: string): Promise<RunResult> => {
+    const dir = join(work(), project);
+    mkdirSync(dir, { recursive: true });
+    if (yaml !== undefined) writeFileSync(join(dir, 'compose.yaml'), yaml);
+    return run(process.execPath, [cli, '--backend', 'swarm', '-p', project, ...args], {
+      cwd: dir, env: { ...process.env, DOCKER_HOST: bed().manager, NO_COLOR: '1' },
+    });
+  };
+}
+
+/** The container of a service's task on node `node` (0-based; asked of the node's own dockerd). */
+export async function containerOn(bed: SwarmBed, node: number, service: string): Promise<string> {
+  const list = await bed.nodes[node]!.docker.listContainers({ filters: JSON.stringify({ label: [`com.docker.swarm.service.name=${service}`] }) });
+  if (!list[0]) throw new Error(`no ${service} container on ${bed.nodes[node]!.name}`);
+  return list[0].Id;
+}
+
+/** Runs `cmd` in a container on node `node`; its output (stdout and stderr, frame headers left in: callers match text). */
+export async function execOn(bed: SwarmBed, node: number, container: string, cmd: string[]): Promise<string> {
+  const e = await bed.nodes[node]!.docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await e.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  stream.on('data', (b: Buffer) => chunks.push(b));
+  await new Promise((r) => stream.on('end', r));
+  return Buffer.concat(chunks).toString('latin1');
 }

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunResult } from '../../src/util/proc.js';
 import { repoRoot } from '../support/cache.js';
-import { startSwarmBed, type SwarmBed } from '../support/swarm.js';
+import { containerOn as containerOnNode, execOn, startSwarmBed, swarmCli, type SwarmBed } from '../support/swarm.js';
 
 /**
  * `--backend swarm` on a real 3-node swarm (test/swarm/testbed.sh, one bed
@@ -15,7 +15,6 @@ import { startSwarmBed, type SwarmBed } from '../support/swarm.js';
  * down/up on its node.
  */
 
-const CLI = join(repoRoot, 'dist/cli/main.js');
 const IPVS = existsSync('/proc/net/ip_vs');
 const LABEL = 'com.docker.stack.namespace';
 let bed: SwarmBed;
@@ -31,15 +30,7 @@ afterAll(async () => {
   await bed?.stop();
 });
 
-/** Writes the project's compose.yaml (when given) and runs the CLI on the bed's manager. */
-async function compose(project: string, args: string[], yaml?: string): Promise<RunResult> {
-  const dir = join(work, project);
-  mkdirSync(dir, { recursive: true });
-  if (yaml !== undefined) writeFileSync(join(dir, 'compose.yaml'), yaml);
-  return run(process.execPath, [CLI, '--backend', 'swarm', '-p', project, ...args], {
-    cwd: dir, env: { ...process.env, DOCKER_HOST: bed.manager, NO_COLOR: '1' },
-  });
-}
+const compose = swarmCli(() => bed, () => work);
 
 /** What carries the stack's label on the manager: services, networks, volumes. */
 async function stackObjects(project: string): Promise<string[]> {
@@ -152,22 +143,8 @@ describe('the test bed', () => {
   });
 });
 
-/** The container of a service's task on a node (the node's own dockerd). */
-async function containerOn(node: number, service: string): Promise<string> {
-  const list = await bed.nodes[node]!.docker.listContainers({ filters: JSON.stringify({ label: [`com.docker.swarm.service.name=${service}`] }) });
-  if (!list[0]) throw new Error(`no ${service} container on ${bed.nodes[node]!.name}`);
-  return list[0].Id;
-}
-
-async function exec(node: number, container: string, cmd: string[]): Promise<string> {
-  const e = await bed.nodes[node]!.docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await e.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  stream.on('data', (b: Buffer) => chunks.push(b));
-  await new Promise((r) => stream.on('end', r));
-  // The stream is multiplexed (8-byte frame headers); the callers match text in it, which the headers do not break.
-  return Buffer.concat(chunks).toString('latin1');
-}
+const containerOn = (node: number, service: string) => containerOnNode(bed, node, service);
+const exec = (node: number, container: string, cmd: string[]) => execOn(bed, node, container, cmd);
 
 describe('a three-service stack across the nodes', () => {
   const P = 'acc1';

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A real 3-node Docker Swarm on this machine, for the swarm backend's tests and bench.
 #
-#   test/swarm/testbed.sh up   DIR          bring the bed up (idempotent); prints KEY=VALUE lines
+#   test/swarm/testbed.sh up   DIR          bring the bed up (idempotent: on a live bed, it restarts a
+#                                           node whose dockerd died, which rejoins with its swarm state);
+#                                           prints KEY=VALUE lines
 #   test/swarm/testbed.sh push DIR TAR REF  import a rootfs tar on node 1 as REF and push it
 #   test/swarm/testbed.sh down DIR          tear everything down (idempotent); leaves nothing
 #

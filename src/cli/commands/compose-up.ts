@@ -110,7 +110,7 @@ export function register(program: Command): void {
     .option('--attach-dependencies', 'Automatically attach to log output of dependent services')
     .option('-w, --watch', 'Watch source code and rebuild/refresh containers when files are updated')
     .option('--menu', 'Enable interactive shortcuts when running attached (refused: tscompose has no menu; COMPOSE_MENU is accepted and draws none)')
-    .action(action((ctx: CliContext, services: string[], flags: UpFlags) => (ctx.globals.backend === 'swarm' ? swarmUp(ctx, services) : runUp(ctx, services, flags))));
+    .action(action((ctx: CliContext, services: string[], flags: UpFlags) => (ctx.globals.backend === 'swarm' ? swarmUp(ctx, services, flags) : runUp(ctx, services, flags))));
 
   const createCmd = program.command('create').description('Creates containers for a service').argument('[SERVICE...]');
   commonCreateOptions(createCmd).action(

@@ -1,6 +1,7 @@
 import type { CliContext } from '../context.js';
 import type { SwarmStack } from '../../swarm/stack.js';
 import { UserError } from '../../util/errors.js';
+import { parseSeconds } from '../flags.js';
 
 /**
  * The verbs `--backend swarm` supports, drawn for the terminal: a stack on
@@ -25,13 +26,25 @@ export function wholeStackOnly(services: readonly string[]): void {
   }
 }
 
-export async function swarmUp(ctx: CliContext, services: readonly string[]): Promise<void> {
+/**
+ * `up` writes the services, then waits until the swarm runs them as written (a rolling update
+ * included), printing each service's count of tasks on the current spec as it changes;
+ * `-d` returns once the manager has the specs.
+ */
+export async function swarmUp(ctx: CliContext, services: readonly string[], o: { detach?: boolean; waitTimeout?: string } = {}): Promise<void> {
   wholeStackOnly(services);
-  const result = await (await stack()).up(await ctx.project(), { dryRun: ctx.dryRun });
+  const seconds = parseSeconds(o.waitTimeout, '--wait-timeout');
+  const swarm = await stack();
+  const result = await swarm.up(await ctx.project(), { dryRun: ctx.dryRun });
   const dry = ctx.dryRun ? 'DRY-RUN MODE - ' : '';
   for (const w of result.warnings) process.stderr.write(`WARN[0000] ${w}\n`);
   for (const s of result.created) process.stderr.write(`${dry}Creating service ${s}\n`);
   for (const s of result.updated) process.stderr.write(`${dry}Updating service ${s}\n`);
+  if (ctx.dryRun || o.detach) return;
+  await swarm.converge(result.serviceIds, {
+    timeoutMs: (seconds ?? 300) * 1000,
+    onProgress: (p) => process.stderr.write(`Service ${p.service}: ${p.running}/${p.desired} tasks running the current spec\n`),
+  });
 }
 
 export async function swarmPs(ctx: CliContext, services: readonly string[]): Promise<void> {
