@@ -18,7 +18,6 @@ const MISSING_VERBS: readonly string[] = ['watch'];
 /** Compose's flags a verb of ours lacks. */
 const MISSING_FLAGS: Readonly<Record<string, readonly string[]>> = {
   build: ['builder', 'check', 'memory', 'print', 'provenance', 'sbom', 'ssh'],
-  config: ['hash', 'lock-image-digests', 'models', 'no-consistency', 'no-env-resolution', 'no-interpolate', 'no-normalize', 'no-path-resolution', 'resolve-image-digests', 'variables'],
   up: ['watch'],
 };
 /** Flags of ours Compose's verb has not. */
