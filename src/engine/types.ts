@@ -602,6 +602,8 @@ export interface BuildRequest {
   platform?: string;
   extraHosts?: string[];
   shmSize?: number;
+  /** Memory limit of each RUN step, bytes (`build --memory`). */
+  memory?: number;
   onProgress?: (p: TransferProgress) => void;
   signal?: AbortSignal;
 }

@@ -17,7 +17,6 @@ import { COMPOSE_GLOBAL_FLAGS, COMPOSE_VERBS, COMPOSE_VERSION } from './compose-
 const MISSING_VERBS: readonly string[] = ['watch'];
 /** Compose's flags a verb of ours lacks. */
 const MISSING_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  build: ['builder', 'check', 'memory', 'print', 'provenance', 'sbom', 'ssh'],
   up: ['watch'],
 };
 /** Flags of ours Compose's verb has not. */
