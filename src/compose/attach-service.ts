@@ -71,7 +71,10 @@ export async function attach(engine: Engine, project: ProjectRef, o: AttachOptio
     o.io.stdin.unpipe(stdin);
     throw err;
   }
-  const exited = engine.containers.wait(c.id, 'not-running');
+  // Aborted when attach ends first (detached): a pending wait would hold the connection, and this process, open.
+  const stopWaiting = new AbortController();
+  const exited = engine.containers.wait(c.id, 'not-running', stopWaiting.signal);
+  exited.catch(() => undefined);
   o.onAttached?.({ ...handle, resize: (rows, cols) => session.resize(rows, cols) });
   try {
     const outcome = await Promise.race([exited, detachedByKeys]);
@@ -79,6 +82,7 @@ export async function attach(engine: Engine, project: ProjectRef, o: AttachOptio
     await Promise.race([session.done, new Promise((r) => setTimeout(r, 2000).unref())]);
     return { container, detached: false, exitCode: outcome.exitCode };
   } finally {
+    stopWaiting.abort();
     o.io.stdin.unpipe(stdin);
     session.close();
   }
