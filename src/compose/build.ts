@@ -40,6 +40,12 @@ function refuseUnsupported(o: BuildOptions): void {
   if (o.builder !== undefined) throw new UserError('build --builder is not supported: tscompose builds with its own builder, or with the Docker Engine\'s (--backend docker)', 1, 'drop --builder');
 }
 
+/** The images `build` builds, in order, each once even when services share it. */
+function imagesToBuild(project: Project, names: readonly string[]): Array<{ service: string; ref: string }> {
+  const seen = new Set<string>();
+  return names.map((service) => ({ service, ref: imageRef(project, service) })).filter(({ ref }) => !seen.has(ref) && !!seen.add(ref));
+}
+
 /** The services `build` builds, in order: with --with-dependencies, dependencies first. */
 function servicesToBuild(project: Project, o: BuildOptions): string[] {
   const services = o.services ?? [];
@@ -78,11 +84,7 @@ export interface BakeTarget {
 export function buildDefinition(project: Project, o: BuildOptions = {}): { group: { default: { targets: string[] } }; target: Record<string, BakeTarget> } {
   refuseUnsupported(o);
   const target: Record<string, BakeTarget> = {};
-  const seen = new Set<string>();
-  for (const name of servicesToBuild(project, o)) {
-    const ref = imageRef(project, name);
-    if (seen.has(ref)) continue;
-    seen.add(ref);
+  for (const { service: name, ref } of imagesToBuild(project, servicesToBuild(project, o))) {
     const b = buildRequest(project, name, ref);
     target[name] = {
       context: b.context,
@@ -117,11 +119,7 @@ export async function build(engine: Engine, project: Project, o: BuildOptions = 
   if (o.provenance !== undefined) report.warning('build --provenance is not applied: no attestations are made');
   if (o.sbom !== undefined) report.warning('build --sbom is not applied: no attestations are made');
   const built: Array<{ service: string; ref: string; id?: string }> = [];
-  const seen = new Set<string>();
-  for (const name of names) {
-    const ref = imageRef(project, name);
-    if (seen.has(ref)) continue;
-    seen.add(ref);
+  for (const { service: name, ref } of imagesToBuild(project, names)) {
     if (o.dryRun) {
       built.push({ service: name, ref });
       continue;
