@@ -7,6 +7,8 @@ export interface ConfigOptions {
   format?: 'yaml' | 'json';
   /** One list instead of the document, one name a line. */
   list?: 'services' | 'volumes' | 'networks' | 'profiles' | 'images' | 'environment' | 'models';
+  /** Show each service's env_file: it was not read into the environment (`--no-env-resolution`). */
+  envFiles?: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export function config(project: Project, opts: ConfigOptions = {}): string {
     default:
       break;
   }
-  return documentText(projectToPlain(project, { format: opts.format ?? 'yaml' }), opts.format);
+  return documentText(projectToPlain(project, { format: opts.format ?? 'yaml', ...(opts.envFiles ? { envFiles: true } : {}) }), opts.format);
 }
 
 /** A plain document (the project's canonical form, a model as written, an override) as `config` prints it. */

@@ -84,6 +84,8 @@ describe('config flags that show or skip loader phases', () => {
     const unread = parse(tscompose(dir, ['config', '--no-env-resolution'], env).stdout) as Doc;
     expect(unread.services.web!.environment).not.toHaveProperty('FROM_FILE');
     expect(unread.services.web!.environment).toMatchObject({ H: 'from-dotenv' });
+    expect(unread.services.web!.env_file).toEqual([{ path: join(dir, 'web.env'), required: true }]);
+    expect(full.services.web).not.toHaveProperty('env_file');
   });
 
   it('--no-consistency prints a model that refers to what is not declared; --models lists the models', () => {

@@ -88,7 +88,8 @@ async function configText(cmd: Command, f: GlobalOptions & ConfigFlags, services
   refuseCompatibility(f, project.environment);
   if (f.quiet) return undefined;
   const list = (['services', 'volumes', 'networks', 'profiles', 'images', 'models', 'environment'] as const).find((k) => f[k]);
-  if (!f.hash && !f.resolveImageDigests && !f.lockImageDigests) return config(project, { ...(f.format ? { format: f.format } : {}), ...(list ? { list } : {}) } satisfies ConfigOptions);
+  const opts: ConfigOptions = { ...(f.format ? { format: f.format } : {}), ...(list ? { list } : {}), ...(f.envResolution === false ? { envFiles: true } : {}) };
+  if (!f.hash && !f.resolveImageDigests && !f.lockImageDigests) return config(project, opts);
 
   const ctx = CliContext.of(cmd);
   try {
@@ -96,7 +97,7 @@ async function configText(cmd: Command, f: GlobalOptions & ConfigFlags, services
     if (f.hash) return (await serviceConfigHashes(engine, project, f.hash.split(',').map((s) => s.trim()).filter(Boolean))).map((h) => `${h.service} ${h.hash}\n`).join('');
     const pinned = await pinnedImages(engine, project);
     if (f.lockImageDigests) return documentText({ services: Object.fromEntries(Object.entries(pinned).map(([n, image]) => [n, { image }])) }, f.format);
-    return config(withImages(project, pinned), { ...(f.format ? { format: f.format } : {}), ...(list ? { list } : {}) });
+    return config(withImages(project, pinned), opts);
   } finally {
     await ctx.close();
   }
