@@ -45,9 +45,17 @@ static void header(FILE *out, char type, const struct stat *st, long long size, 
     fputc('\n', out);
 }
 
+/* With one_fs (export), the device of the root: a mount point of another filesystem is kept, its content left out. */
+static int g_one_fs;
+static dev_t g_root_dev;
+
 static void emit(FILE *out, const char *path, const char *name) {
     struct stat st;
     if (lstat(path, &st) < 0) fail_errno(1, "Could not find the file %s in container", path);
+    if (g_one_fs && st.st_dev != g_root_dev && !S_ISLNK(st.st_mode)) {
+        header(out, S_ISDIR(st.st_mode) ? 'd' : 'f', &st, 0, name, "");
+        return;
+    }
     if (S_ISDIR(st.st_mode)) {
         header(out, 'd', &st, 0, name, "");
         DIR *d = opendir(path);
@@ -225,6 +233,9 @@ int cp_main(int argc, char **argv) {
         const char *name = conf_get(&c, K_NAME);
         if (!path || !name) fail(125, "helper: copy out needs path and name");
         FILE *out = fdopen(1, "w");
+        struct stat root;
+        g_one_fs = conf_num(&c, K_ONE_FS, 0) != 0;
+        if (g_one_fs && lstat("/", &root) == 0) g_root_dev = root.st_dev;
         emit(out, path, name);
         fputs("end\n", out);
         if (fflush(out) != 0) fail_errno(1, "write the copy stream");

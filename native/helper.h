@@ -130,6 +130,7 @@
 #define K_NAME        "name"          /* cp out: the name of the top entry */
 #define K_DEST        "dest"          /* cp in: the directory to write into */
 #define K_ARCHIVE     "archive"       /* cp in: 1: keep the owners of the entries */
+#define K_ONE_FS      "one_fs"        /* cp out: 1: what other filesystems mount inside is left out (export) */
 
 /* Op kinds: "op KIND FIELDS...", run in this order inside the new root, before the pivot (rootfs.c). */
 #define OP_MOUNT    "mount"    /* FSTYPE SOURCE TARGET ATTRS(hex MS_*) DATA [USER]: USER 1 = a user's mount, guarded (rootfs.c) */

@@ -38,6 +38,7 @@ export function buildOptionsFromRequest(spec: BuildRequest): BuildOptions {
     ...(spec.platform ? { platform: spec.platform } : {}),
     ...(spec.extraHosts?.length ? { extraHosts: spec.extraHosts } : {}),
     ...(spec.shmSize ? { shmSize: spec.shmSize } : {}),
+    ...(spec.memory ? { memory: spec.memory } : {}),
     ...(spec.signal ? { signal: spec.signal } : {}),
     ...(spec.onProgress ? { onLine: (line: string) => spec.onProgress!({ status: line }) } : {}),
   };

@@ -45,6 +45,8 @@ export interface BuildOptions {
   extraHosts?: string[];
   /** /dev/shm size of RUN steps, bytes. */
   shmSize?: number;
+  /** Memory limit of RUN steps, bytes. */
+  memory?: number;
   /**
    * `FROM debian:<suite>` that cannot be pulled: make the base with
    * debootstrap (the default), keeping its rootfs tar in `cacheDir` if given.

@@ -1,4 +1,4 @@
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { readDotEnv } from '../project/discovery.js';
@@ -96,4 +96,18 @@ export function runEnvironment(flags: string[] | undefined, files: string[] | un
     for (const [k, v] of Object.entries(vars)) if (!(k in env)) env[k] = v;
   }
   return env;
+}
+
+/** `--index N`: a replica number, from 1. */
+export function replicaIndex(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('give a replica number, starting at 1.');
+  return n;
+}
+
+/** A boolean flag that also takes Compose's `--flag=false` / `--flag=true` spelling. */
+export function booleanValue(value: string | undefined): boolean {
+  if (value === undefined || value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new InvalidArgumentError('give true or false.');
 }

@@ -6,7 +6,9 @@ export interface ConfigOptions {
   /** The canonical document's format (default yaml). */
   format?: 'yaml' | 'json';
   /** One list instead of the document, one name a line. */
-  list?: 'services' | 'volumes' | 'networks' | 'profiles' | 'images' | 'environment';
+  list?: 'services' | 'volumes' | 'networks' | 'profiles' | 'images' | 'environment' | 'models';
+  /** Show each service's env_file: it was not read into the environment (`--no-env-resolution`). */
+  envFiles?: boolean;
 }
 
 /**
@@ -28,11 +30,17 @@ export function config(project: Project, opts: ConfigOptions = {}): string {
       return lines(dependencyOrder(project).map((n) => imageName(project, project.services[n]!)));
     case 'environment':
       return lines(Object.keys(project.environment).sort().map((k) => `${k}=${project.environment[k]}`));
+    case 'models':
+      return lines(Object.keys(project.models).sort());
     default:
       break;
   }
-  const plain = projectToPlain(project, { format: opts.format ?? 'yaml' });
-  if (opts.format === 'json') return JSON.stringify(plain, null, 2) + '\n';
+  return documentText(projectToPlain(project, { format: opts.format ?? 'yaml', ...(opts.envFiles ? { envFiles: true } : {}) }), opts.format);
+}
+
+/** A plain document (the project's canonical form, a model as written, an override) as `config` prints it. */
+export function documentText(plain: unknown, format: 'yaml' | 'json' = 'yaml'): string {
+  if (format === 'json') return JSON.stringify(plain, null, 2) + '\n';
   return stringify(quoteForYaml11(plain), { indent: 2, lineWidth: 0, aliasDuplicateObjects: false, nullStr: 'null' });
 }
 

@@ -442,6 +442,8 @@ export interface ContainerApi {
   /** Extracts a tar archive into the directory `path` inside the container; an entry's missing parent directories are made (0755, root's), as Docker does. */
   putArchive(id: string, path: string, tar: Readable | Buffer): Promise<void>;
   statPath(id: string, path: string): Promise<PathStat | undefined>;
+  /** The container's filesystem (image and changes, without what is mounted in it) as a tar stream: `docker export`. */
+  export(id: string): Promise<Readable>;
   /** A new image of the container's filesystem changes; its id. */
   commit(idOrName: string, options?: CommitOptions): Promise<string>;
 }
@@ -600,6 +602,8 @@ export interface BuildRequest {
   platform?: string;
   extraHosts?: string[];
   shmSize?: number;
+  /** Memory limit of each RUN step, bytes (`build --memory`). */
+  memory?: number;
   onProgress?: (p: TransferProgress) => void;
   signal?: AbortSignal;
 }

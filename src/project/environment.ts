@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { ComposeError, displayPath, type Diagnostics } from './diagnostics.js';
 import { readDotEnv } from './discovery.js';
@@ -18,7 +19,8 @@ export function resolveServiceEnvironment(project: Project, serviceAt: (name: st
     const at = serviceAt(s.name);
     const fromFiles: Record<string, string> = {};
     s.env_file.forEach((f, i) => {
-      const values = readEnvFile(f.path, f.required, f.format, (k) => fromFiles[k] ?? lookup(k), at.child('env_file', i), diags);
+      // Relative when paths are kept as written (config --no-path-resolution): from the project's directory.
+      const values = readEnvFile(resolve(project.workingDir, f.path), f.required, f.format, (k) => fromFiles[k] ?? lookup(k), at.child('env_file', i), diags);
       Object.assign(fromFiles, values);
     });
     const env: ServiceConfig['environment'] = { ...fromFiles };
@@ -34,7 +36,7 @@ export function resolveServiceEnvironment(project: Project, serviceAt: (name: st
     }
     if (s.label_file.length) {
       const labels: Record<string, string> = {};
-      s.label_file.forEach((f, i) => Object.assign(labels, readEnvFile(f, true, undefined, () => undefined, at.child('label_file', i), diags)));
+      s.label_file.forEach((f, i) => Object.assign(labels, readEnvFile(resolve(project.workingDir, f), true, undefined, () => undefined, at.child('label_file', i), diags)));
       s.labels = { ...labels, ...s.labels };
     }
   }

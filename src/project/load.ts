@@ -34,18 +34,30 @@ export interface LoadOptions {
   services?: string[];
   /** Keep networks, volumes, configs and secrets that no service uses (default: dropped, as Compose does). */
   keepUnusedResources?: boolean;
+  /** Interpolate `${VAR}` (default true; `config --no-interpolate` reads the model as written). */
+  interpolate?: boolean;
+  /** Make relative paths absolute (default true; `config --no-path-resolution`). */
+  resolvePaths?: boolean;
+  /** Read each service's env_file and label_file into it (default true; `config --no-env-resolution`). */
+  resolveEnvFiles?: boolean;
+  /** Check what services refer to exists (default true; `config --no-consistency`). */
+  consistency?: boolean;
 }
 
-/**
- * Loads a compose project the way Docker Compose does, and reports every
- * problem at once with its file:line:col (a ComposeError); nothing is
- * created on the way.
- */
-export async function loadProject(options: LoadOptions = {}): Promise<Project> {
+/** The merged model, its project name, and where each value was written: what normalization starts from. */
+interface Merged {
+  name: string;
+  details: ConfigDetails;
+  model: Obj;
+  sourceMap: SourceMap;
+  diags: Diagnostics;
+}
+
+function loadMerged(options: LoadOptions): Merged {
   const warn = options.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
   const diags = new Diagnostics(warn);
   const details = discover({ ...options, warn });
-  const loader = new ModelLoader(diags);
+  const loader = new ModelLoader(diags, { interpolate: options.interpolate !== false });
 
   const name = projectName(options, details, loader, diags);
   diags.throwIfAny();
@@ -57,21 +69,41 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   const sourceMap = new SourceMap(tree);
   const model = (tree ? toPlain(tree) : {}) as Obj;
   delete model.name;
-  validateModel(model, sourceMap, diags);
+  // Uninterpolated, a value is a template the schema cannot judge (`cpus: ${CPUS}`).
+  if (options.interpolate !== false) validateModel(model, sourceMap, diags);
   diags.throwIfAny();
+  return { name, details, model, sourceMap, diags };
+}
 
-  const root = new At(sourceMap, diags);
+/**
+ * The merged model before normalization (`config --no-normalize`,
+ * `--no-interpolate`): the files as written, merged, included and extended,
+ * with its `name:` the project's.
+ */
+export async function loadModel(options: LoadOptions = {}): Promise<Obj> {
+  const { name, model } = loadMerged(options);
+  return { name, ...model };
+}
+
+/**
+ * Loads a compose project the way Docker Compose does, and reports every
+ * problem at once with its file:line:col (a ComposeError); nothing is
+ * created on the way.
+ */
+export async function loadProject(options: LoadOptions = {}): Promise<Project> {
+  const { name, details, model, sourceMap, diags } = loadMerged(options);
+  const root = new At(sourceMap, diags, undefined, undefined, options.resolvePaths === false);
   let project = normalize(model, root, {
     name,
     workingDir: details.workingDir,
     configFiles: details.configFiles,
-    environment: env,
+    environment: { ...details.environment, COMPOSE_PROJECT_NAME: name },
   });
   project = applyProfiles(project, details.profiles);
   if (options.services?.length) project = selectServices(project, options.services, diags, root);
-  checkConsistency(project, model, root);
+  if (options.consistency !== false) checkConsistency(project, model, root);
   diags.throwIfAny();
-  resolveServiceEnvironment(project, (s) => root.child('services', s), diags);
+  if (options.resolveEnvFiles !== false) resolveServiceEnvironment(project, (s) => root.child('services', s), diags);
   diags.throwIfAny();
   return options.keepUnusedResources ? project : withoutUnusedResources(project);
 }

@@ -23,7 +23,16 @@ export class ModelLoader {
   /** A file could not be read or parsed: the model is incomplete, later phases would only add noise. */
   incomplete = false;
 
-  constructor(private readonly diags: Diagnostics) {}
+  /** `interpolate: false` (`config --no-interpolate`) leaves every `${VAR}` as written. */
+  constructor(
+    private readonly diags: Diagnostics,
+    private readonly options: { interpolate?: boolean } = {},
+  ) {}
+
+  private interpolate(doc: MapNode, env: Record<string, string>): void {
+    if (this.options.interpolate === false) return;
+    interpolateTree(doc, { lookup: (k) => env[k], diags: this.diags, warnedUnset: this.warnedUnset });
+  }
 
   /**
    * Parsed documents of a file, for a phase that will change them: the
@@ -75,7 +84,7 @@ export class ModelLoader {
     for (const file of files) {
       for (const doc of this.parse(file, workingDir)) {
         this.dropVersion(doc);
-        interpolateTree(doc, { lookup: (k) => env[k], diags: this.diags, warnedUnset: this.warnedUnset });
+        this.interpolate(doc, env);
         applyInclude(doc, {
           diags: this.diags,
           loadIncluded: (req) => this.loadIncluded(req, env, [...includeStack, file]),
@@ -119,7 +128,7 @@ export class ModelLoader {
     }
     let merged: MapNode | undefined;
     for (const doc of this.parse(file, dirname(file))) {
-      interpolateTree(doc, { lookup: (k) => env[k], diags: this.diags, warnedUnset: this.warnedUnset });
+      this.interpolate(doc, env);
       this.dropVersion(doc);
       merged = merged ? (mergeNodes(merged, doc, [], this.diags) as MapNode) : doc;
     }

@@ -33,6 +33,8 @@ const BYTE_KEYS = new Set(['shm_size', 'mem_limit', 'mem_reservation', 'memswap_
 export interface SerializeOptions {
   /** JSON keeps `command` and `entrypoint` even when null, as Compose's JSON does. */
   format: 'yaml' | 'json';
+  /** Print each service's env_file (when it was not read into its environment: `config --no-env-resolution`). */
+  envFiles?: boolean;
 }
 
 export function projectToPlain(project: Project, opts: SerializeOptions = { format: 'yaml' }): Plain {
@@ -89,6 +91,7 @@ function serviceToPlain(s: ServiceConfig, opts: SerializeOptions): Plain {
     }
     if (c !== undefined) out[key] = c;
   }
+  if (opts.envFiles && s.env_file.length) out.env_file = s.env_file.map((f) => ({ path: f.path, required: f.required, ...(f.format ? { format: f.format } : {}) }));
   return out;
 }
 

@@ -137,3 +137,54 @@ function reference(name: string, at: number, opts: SubstituteOptions): string {
 function invalid(expr: string, at: number, why: string): TemplateError {
   return new TemplateError(`invalid interpolation ${JSON.stringify(expr)}: ${why} (write $$ for a literal $)`, at);
 }
+
+/** A variable a template refers to, and what the template says of it (`config --variables`). */
+export interface TemplateVariable {
+  name: string;
+  /** `${VAR:?msg}` / `${VAR?msg}`. */
+  required: boolean;
+  /** `${VAR:-d}` / `${VAR-d}`: d, as written. */
+  defaultValue?: string;
+  /** `${VAR:+r}` / `${VAR+r}`: r, as written. */
+  alternateValue?: string;
+}
+
+/** The variables `template` refers to, nested defaults included, in order; an invalid template yields what precedes the fault. */
+export function templateVariables(template: string): TemplateVariable[] {
+  const out: TemplateVariable[] = [];
+  const scan = (text: string) => {
+    let i = 0;
+    for (;;) {
+      const dollar = text.indexOf('$', i);
+      if (dollar < 0 || dollar + 1 >= text.length) return;
+      const next = text[dollar + 1]!;
+      if (next === '$') {
+        i = dollar + 2;
+      } else if (NAME_START.test(next)) {
+        let end = dollar + 2;
+        while (end < text.length && NAME_CHAR.test(text[end]!)) end++;
+        out.push({ name: text.slice(dollar + 1, end), required: false });
+        i = end;
+      } else if (next === '{') {
+        const close = matchingBrace(text, dollar + 1);
+        if (close < 0) return;
+        const body = text.slice(dollar + 2, close);
+        let n = 0;
+        while (n < body.length && NAME_CHAR.test(body[n]!)) n++;
+        if (n === 0 || !NAME_START.test(body[0]!)) return;
+        const op = OPERATORS.find((o) => body.startsWith(o, n));
+        const word = op ? body.slice(n + op.length) : '';
+        const v: TemplateVariable = { name: body.slice(0, n), required: op === ':?' || op === '?' };
+        if (op === ':-' || op === '-') v.defaultValue = word;
+        if (op === ':+' || op === '+') v.alternateValue = word;
+        out.push(v);
+        if (op) scan(word);
+        i = close + 1;
+      } else {
+        i = dollar + 1;
+      }
+    }
+  };
+  scan(template);
+  return out;
+}

@@ -40,11 +40,11 @@ describe('build and commit CLI', () => {
     expect(noFile.stderr).toMatch(/path ".*nowhere" not found/);
   });
 
-  it('commit and container commit make an image of a container\'s changes', async () => {
+  it('container commit makes an image of a container\'s changes', async () => {
     const root = await makeRuntimeRoot();
     const run = root.cli(['container', 'run', '--name', 'to-commit', 'busybox', 'sh', '-c', 'echo kept > /kept']);
     expect(run.code, run.stderr).toBe(0);
-    const c = root.cli(['commit', '-a', 'Tester', '-m', 'via cli', '-c', 'CMD ["cat", "/kept"]', 'to-commit', 'committed:cli']);
+    const c = root.cli(['container', 'commit', '-a', 'Tester', '-m', 'via cli', '-c', 'CMD ["cat", "/kept"]', 'to-commit', 'committed:cli']);
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
     const out = root.cli(['container', 'run', '--rm', 'committed:cli']);
@@ -53,7 +53,7 @@ describe('build and commit CLI', () => {
     expect(c2.code, c2.stderr).toBe(0);
     const hist = root.cli(['image', 'history', '--no-trunc', '--format', '{{.Comment}}', 'committed:cli']);
     expect(hist.stdout.split('\n')[0]).toBe('via cli');
-    const bad = root.cli(['commit', 'no-such-container']);
+    const bad = root.cli(['container', 'commit', 'no-such-container']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/No such container: no-such-container/);
     expect(root.cli(['container', 'rm', 'to-commit']).code).toBe(0);

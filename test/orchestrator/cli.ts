@@ -79,8 +79,8 @@ export class Scenario {
   }
 
   /** A long-running CLI process (foreground `up`), for signals. */
-  spawn(args: string[]): ChildProcess {
-    return spawn(process.execPath, [cliMain, '--progress', 'plain', ...args], { cwd: this.dir, env: { ...process.env, CI: '1', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawn(args: string[], o: { stdin?: 'ignore' | 'pipe' } = {}): ChildProcess {
+    return spawn(process.execPath, [cliMain, '--progress', 'plain', ...args], { cwd: this.dir, env: { ...process.env, CI: '1', ...this.env }, stdio: [o.stdin ?? 'ignore', 'pipe', 'pipe'] });
   }
 
   /** What the backend holds for this project. */

@@ -78,6 +78,9 @@ describe.each(BACKENDS)('scale, volumes, stats and publish on %s', (backend) => 
     const publish = await s.compose(['publish', 'registry.example/app:1']);
     expect(publish.code).toBe(1);
     expect(publish.stderr).toContain('publish is not supported: tscompose cannot store a Compose application as an OCI artifact in a registry');
+    const app = await s.compose(['publish', '--app', 'registry.example/app:1']);
+    expect(app.code).toBe(1);
+    expect(app.stderr).toContain('publish is not supported: tscompose cannot store a Compose application as an OCI artifact in a registry');
 
     await s.ok(['down', '-v', '-t', '0']);
     expect(s.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });

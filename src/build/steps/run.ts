@@ -77,6 +77,7 @@ async function runInContainer(ctx: StepContext, state: StageState, instr: RunIns
       labels: { [BUILD_OWNER_LABEL]: buildOwner() },
       ...(ctx.opts.extraHosts?.length ? { extraHosts: ctx.opts.extraHosts } : {}),
       ...(ctx.opts.shmSize ? { shmSize: ctx.opts.shmSize } : {}),
+      ...(ctx.opts.memory ? { resources: { memory: ctx.opts.memory } } : {}),
     });
   } catch (err) {
     throw atLine(err, instr.pos, 'cannot create the RUN container');

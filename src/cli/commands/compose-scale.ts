@@ -4,7 +4,7 @@ import { scale } from '../../compose/scale.js';
 import { formatPlan } from '../../compose/plan.js';
 import { UserError } from '../../util/errors.js';
 
-/** scale: services at a number of replicas; publish: refused, with what to do instead. */
+/** scale: services at a number of replicas; publish and bridge: refused, each in one sentence with what to do instead. */
 export function register(program: Command): void {
   program
     .command('scale')
@@ -27,6 +27,7 @@ export function register(program: Command): void {
     .command('publish')
     .description('Publish compose application (refused: tscompose has no OCI artifact support)')
     .argument('[REPOSITORY[:TAG]]')
+    .option('--app', 'Published compose application (includes referenced images)')
     .option('--oci-version <version>', 'OCI image/artifact specification version')
     .option('--resolve-image-digests', 'Pin image tags to digests')
     .option('--with-env', 'Include environment variables in the published OCI artifact')
@@ -37,6 +38,21 @@ export function register(program: Command): void {
           'publish is not supported: tscompose cannot store a Compose application as an OCI artifact in a registry',
           1,
           'push the images with `tscompose push` and share the compose file itself',
+        );
+      }),
+    );
+  program
+    .command('bridge')
+    .description('Convert compose files into another model (refused: Compose Bridge runs transformer images from Docker Hub)')
+    .usage('convert|transformations [OPTIONS]')
+    .argument('[ARGS...]')
+    .allowUnknownOption()
+    .action(
+      action(async () => {
+        throw new UserError(
+          'bridge is not supported: tscompose does not run the transformer images Compose Bridge converts a project with',
+          1,
+          'convert the compose file with a tool of your own, e.g. Kompose for Kubernetes manifests',
         );
       }),
     );

@@ -281,6 +281,10 @@ export class DockerContainers implements ContainerApi {
     return { stream: res, stat: parseStat(res.headers['x-docker-container-path-stat']) };
   }
 
+  async export(id: string): Promise<Readable> {
+    return (await call(KIND, id, 'export', () => this.c(id).export())) as unknown as Readable;
+  }
+
   async putArchive(id: string, path: string, tar: Readable | Buffer): Promise<void> {
     await call(KIND, id, `copy into ${path} of`, () => this.c(id).putArchive(tar as NodeJS.ReadableStream, { path }));
   }

@@ -171,6 +171,7 @@ export class DockerImages implements ImageApi {
     if (spec.platform) opts.platform = spec.platform;
     if (spec.extraHosts?.length) opts.extrahosts = spec.extraHosts.join(',');
     if (spec.shmSize) opts.shmsize = spec.shmSize;
+    if (spec.memory) opts.memory = spec.memory;
     const stream = (await call(KIND, spec.tags[0] ?? spec.context, 'build', () =>
       this.docker.buildImage({ context: spec.context, src: entries }, opts as Docker.ImageBuildOptions),
     )) as Readable;

@@ -19,6 +19,8 @@ export class At {
     readonly diags: Diagnostics,
     private readonly parent?: At,
     private readonly key?: string | number,
+    /** Relative paths stay as written (`config --no-path-resolution`). */
+    readonly keepRelativePaths = false,
   ) {}
 
   /** Built when asked (on an error, or for a path's base directory): most cursors are never asked. */
@@ -29,7 +31,7 @@ export class At {
 
   child(...keys: (string | number)[]): At {
     let at: At = this;
-    for (const k of keys) at = new At(this.sourceMap, this.diags, at, k);
+    for (const k of keys) at = new At(this.sourceMap, this.diags, at, k, this.keepRelativePaths);
     return at;
   }
 
@@ -60,6 +62,7 @@ export class At {
 
   /** An absolute path: `~` is the home directory, relative paths start at this node's base directory. */
   absPath(p: string): string {
+    if (this.keepRelativePaths) return p;
     const expanded = p === '~' ? homedir() : p.startsWith('~/') ? homedir() + p.slice(1) : p;
     // A Windows absolute path is kept as written, as compose-go keeps it, not joined to the project's directory.
     return isAbsolute(expanded) || isWindowsPath(expanded) ? expanded : resolve(this.baseDir, expanded);

@@ -75,6 +75,14 @@ export async function getArchive(rt: ContainerRuntime, idOrName: string, path: s
   return { stream: out, stat };
 }
 
+/** `docker export`: the root, as the container sees it but for what other filesystems mount in it. */
+export function exportContainer(rt: ContainerRuntime, idOrName: string): Readable {
+  const id = rt.resolve(idOrName);
+  const out = new PassThrough();
+  rt.copyFrom(id, '/', '-', { archive: true, oneFileSystem: true }, out).catch((err: unknown) => out.destroy(err as Error));
+  return out;
+}
+
 export async function putArchive(rt: ContainerRuntime, idOrName: string, path: string, tar: Readable | Buffer): Promise<void> {
   const id = rt.resolve(idOrName);
   const input = Buffer.isBuffer(tar) ? Readable.from([tar]) : tar;

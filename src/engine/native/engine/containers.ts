@@ -409,6 +409,10 @@ export class NativeContainers implements ContainerApi {
     return (await import('./archive.js')).getArchive(await this.rt(), id, path);
   }
 
+  async export(id: string): Promise<Readable> {
+    return (await import('./archive.js')).exportContainer(await this.rt(), id);
+  }
+
   async putArchive(id: string, path: string, tar: Readable | Buffer): Promise<void> {
     await (await import('./archive.js')).putArchive(await this.rt(), id, path, tar);
   }

@@ -31,6 +31,8 @@ export interface CopyEntry {
 export interface CopyOptions {
   /** Keep the source's owners (docker cp -a); otherwise the copy is owned by root. */
   archive?: boolean;
+  /** Copy out: what another filesystem mounts inside (volumes, binds, /proc) is left out, its mount point kept (export). */
+  oneFileSystem?: boolean;
 }
 
 function unescape(s: string): string {
@@ -143,6 +145,7 @@ export async function copyFromContainer(rec: ContainerRecord, src: string, dest:
   const path = posix.normalize(src);
   const top = contents || path === '/' ? '.' : posix.basename(path);
   const cfg = reachConfig(rec).add('mode', 'out').add('path', path).add('name', top);
+  if (opts.oneFileSystem) cfg.add('one_fs', '1');
   const run = await helperCp(cfg, ['ignore', 'pipe']);
   const entries = parseEntries(run.stdout!);
   let failure: unknown;
@@ -150,6 +153,8 @@ export async function copyFromContainer(rec: ContainerRecord, src: string, dest:
     if (dest === '-') {
       const pack = tar.pack();
       const piped = pipeline(pack, out ?? process.stdout);
+      // Awaited below; a reader that stops early (a stat reads one header) must not make it an unhandled rejection meanwhile.
+      piped.catch(() => undefined);
       for await (const { entry: e, data } of entries) {
         const name = e.type === 'd' ? `${e.name}/` : e.name;
         const header = { name, mode: e.mode, uid: e.uid, gid: e.gid, mtime: new Date(e.mtime * 1000), type: e.type === 'd' ? 'directory' as const : e.type === 'l' ? 'symlink' as const : 'file' as const, ...(e.type === 'l' ? { linkname: e.link } : {}), size: e.type === 'f' ? e.size : 0 };
