@@ -29,7 +29,7 @@
 // and scanning it for import() cost a no-op `up` 17 % of its instructions.
 const Module = require('node:module');
 const vm = require('node:vm');
-const { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const { appendFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { basename, dirname, join } = require('node:path');
 
 // Filled in by scripts/bundle.mjs as it copies this file into the bundle: the build's id and the files
@@ -43,6 +43,8 @@ const bundleDir = __dirname;
 const MAX_ENTRIES = 200;
 const cacheDir = cacheLocation();
 const pending = [];
+/** Scripts made from an entry: widened at exit by the first run of each command (see widen()). */
+const fromCache = [];
 /** undefined: not checked yet; true: ours to read and write (or not made yet); false: not used. */
 let usable;
 
@@ -71,21 +73,47 @@ function cachePath(filename) {
   return join(cacheDir, `${basename(filename)}.${BUILD.id}.${st.size}.${Math.trunc(st.mtimeMs)}`);
 }
 
+function writeEntry({ script, path }) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
 function writePending() {
-  if (pending.length === 0 || !checkDir()) return;
+  if ((pending.length === 0 && fromCache.length === 0) || !checkDir()) return;
   try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     usable = undefined;
     if (!checkDir()) return;
-    for (const { script, path } of pending.splice(0)) {
-      const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
-      renameSync(tmp, path);
-    }
+    for (const entry of pending.splice(0)) writeEntry(entry);
+    widen();
     prune();
   } catch {
     /* no cache this time */
   }
+}
+
+/**
+ * An entry holds the functions that had run when it was written, by the first command that loaded
+ * its file; every other command compiled the rest of what it ran, at each start (a `container run`
+ * whose entries an `image import` wrote executed 8 % more than one with entries of its own). So the
+ * first run of each command (the CLI names it, see cli/commands/index.ts) writes the entries it read
+ * again, with what it compiled besides: after each command has run once, all run from compiled code.
+ * The commands that did are listed in commands.<build id>.
+ */
+function widen() {
+  const command = globalThis[Symbol.for('tscompose.command')];
+  if (typeof command !== 'string' || !/^[a-z][a-z_ -]*$/.test(command)) return;
+  const list = join(cacheDir, `commands.${BUILD.id}`);
+  let done = '';
+  try {
+    done = readFileSync(list, 'utf8');
+  } catch {
+    /* none yet */
+  }
+  if (done.split('\n').includes(command)) return;
+  for (const entry of fromCache.splice(0)) writeEntry(entry);
+  appendFileSync(list, `${command}\n`, { mode: 0o600 });
 }
 
 function prune() {
@@ -117,6 +145,7 @@ Module.prototype._compile = function compileWithCache(content, filename) {
   }
   const script = new vm.Script(Module.wrap(content), { filename, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) pending.push({ script, path });
+  else fromCache.push({ script, path });
   const fn = script.runInThisContext({ displayErrors: true });
   const mod = this;
   const req = (id) => mod.require(id);

@@ -128,6 +128,32 @@ describe('the bundle that bin/tscompose runs', () => {
     expect(existsSync(`/var/cache/tscompose/v8/${cacheEntryName(join(repoRoot, 'dist/bundle/cli.cjs'))}`)).toBe(true);
   });
 
+  it('lets the first run of each command add what it compiled to the entries it read, once', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsc-v8widen-'));
+    try {
+      const cli = join(repoRoot, 'bin', 'tscompose');
+      const env = { ...process.env, TSCOMPOSE_CACHE_DIR: dir, TSCOMPOSE_ROOT: join(dir, 'state'), TSCOMPOSE_RUN: join(dir, 'run') };
+      const entry = join(dir, 'v8', cacheEntryName(join(repoRoot, 'dist/bundle/cli.cjs')));
+      const list = () => readFileSync(join(dir, 'v8', readdirSync(join(dir, 'v8')).find((f) => f.startsWith('commands.'))!), 'utf8');
+      execFileSync(cli, ['image', 'ls'], { env });
+      expect(list()).toBe('image ls\n');
+      const first = statSync(entry);
+      // Another command: the entries it read are written again (a new file, renamed over the old one).
+      execFileSync(cli, ['container', 'ls', '-a'], { env });
+      expect(list()).toBe('image ls\ncontainer ls\n');
+      const widened = statSync(entry);
+      expect(widened.ino).not.toBe(first.ino);
+      expect(widened.size).toBeGreaterThanOrEqual(first.size);
+      // Its second run, and the first command's, change nothing.
+      execFileSync(cli, ['container', 'ls', '-a'], { env });
+      execFileSync(cli, ['image', 'ls'], { env });
+      expect(statSync(entry).ino).toBe(widened.ino);
+      expect(list()).toBe('image ls\ncontainer ls\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('gives a bundle file edited after the build an entry of its own, and runs the edit', () => {
     // A copy of the bundle, so that no other test's dist/ is touched.
     const dir = mkdtempSync(join(tmpdir(), 'tsc-v8edit-'));

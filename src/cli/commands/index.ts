@@ -64,11 +64,26 @@ export function commandWord(args: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** Commands whose next word names what they do (`container run`, `image ls`). */
+const OBJECT_COMMANDS = new Set(['container', 'image', 'network', 'volume', 'system']);
+
+/**
+ * What this run does, for the code cache's launcher (dist/bundle/compile-cache.cjs): the first run of
+ * each command adds the functions it compiled to the cache. `up`, `container run`; no service names.
+ */
+export function commandKey(args: readonly string[]): string | undefined {
+  const word = commandWord(args);
+  if (word === undefined || !OBJECT_COMMANDS.has(word)) return word;
+  const sub = args.slice(args.indexOf(word) + 1).find((a) => !a.startsWith('-'));
+  return sub === undefined ? word : `${word} ${sub}`;
+}
+
 /** Registers the module of the command in `args`, or every module when there is none to pick (help, a typo). */
 export async function registerCommands(program: Command, args: readonly string[] = []): Promise<void> {
   const word = commandWord(args);
   if (word === undefined && args.some((a) => a === '-v' || a === '--version')) return; // the version needs no command
   const found = word === undefined || word === 'help' ? undefined : commandModules.find((m) => m.commands.includes(word));
+  if (found && !found.needsAll) (globalThis as Record<symbol, unknown>)[Symbol.for('tscompose.command')] = commandKey(args);
   const only = found?.needsAll ? undefined : found;
   const modules = only ? [only] : commandModules;
   const loaded = await Promise.all(modules.map((m) => m.load()));
