@@ -19,11 +19,12 @@
  * load cannot move, to tell a real difference from the timing's noise: the
  * median of N rounds (default 5) that alternate the two CLIs.
  *
- * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/installed-cli.js [runs] [--prefix DIR] [--instructions [--rounds=N]]
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/installed-cli.js [runs] [--prefix DIR] [--instructions [--rounds=N] [--keep DIR]]
+ * (--keep: the callgrind profiles are kept in DIR, for callgrind_annotate)
  * (--prefix: a prefix installed before, to skip the pack and install)
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { comparePair, median, type Timed } from './harness.js';
@@ -34,6 +35,7 @@ import { installGlobally, packTree, userEnv } from '../test/support/package.js';
 const args = process.argv.slice(2);
 const prefixArg = args.includes('--prefix') ? args[args.indexOf('--prefix') + 1] : undefined;
 const INSTRUCTIONS = args.includes('--instructions');
+const KEEP = args.includes('--keep') ? args[args.indexOf('--keep') + 1] : undefined;
 const INSTRUCTION_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? 5);
 const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 15);
 
@@ -57,7 +59,9 @@ async function instructions(cli: string, argv: string[], env: Record<string, str
     const m = /Collected : (\d+)/.exec(readFileSync(log, 'utf8'));
     if (!m) throw new Error(`no instruction count in ${log}`);
     least = Math.min(least, Number(m[1]));
-    rmSync(out, { force: true });
+    // --keep DIR: the profiles stay, for callgrind_annotate (which functions make a difference).
+    if (KEEP) renameSync(out, join(KEEP, `${cli.startsWith(repoRoot) ? 'checkout' : 'installed'}-${argv.includes('up') ? 'up' : 'run'}-${Date.now()}.out`));
+    else rmSync(out, { force: true });
   }
   return least;
 }
