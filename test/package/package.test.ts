@@ -134,7 +134,7 @@ describe('the npm package', () => {
     symlinkSync(join(installed, 'bin', 'tscompose'), own);
     expect((await ok(own, ['--version'])).stdout).toBe('0.1.0\n');
     // The code cache: beside nothing of the package's, and made where the user's cache is.
-    expect(readdirSync(join(work, 'cache', 'v8')).some((f) => /^cli\.cjs\.[0-9a-f]{16}$/.test(f))).toBe(true);
+    expect(readdirSync(join(work, 'cache', 'v8')).some((f) => /^cli\.cjs\.[0-9a-f]{16}\.\d+\.\d+$/.test(f))).toBe(true);
     expect(readdirSync(join(installed, 'dist', 'bundle')).filter((f) => f.startsWith('.'))).toEqual([]);
     // nobody owns neither the package nor a home: no cache, and the CLI works the same.
     const project = join(work, 'as-nobody');
