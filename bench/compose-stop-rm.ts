@@ -12,14 +12,11 @@
  * BENCH_RUNS (default 3) sets the recorded rounds per case, after one warm-up.
  * BENCH_BACKENDS picks the tscompose rows ("native,docker", the default).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmt } from './harness.js';
-import { IMAGE, buildCli, cleanUp, LABEL, prepareDocker, prepareNative, projectOf, summary, time, type Tool } from './compose-support.js';
+import { BACKENDS, IMAGE, LABEL, composeBench, projectOf, runBench, summary, time, type Tool } from './compose-support.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const BACKENDS = (process.env.BENCH_BACKENDS ?? 'native,docker').split(',').map((b) => b.trim()) as Array<'native' | 'docker'>;
 const N = 30;
 
 function composeFile(chain: boolean): string {
@@ -60,23 +57,9 @@ async function benchCase(chain: boolean, dir: string): Promise<void> {
   for (const t of BACKENDS) summary(t, `rm -f   ${label}`, rm.get(t)!, rm.get('compose')!);
 }
 
-async function main(): Promise<void> {
-  await prepareDocker();
-  const dir = mkdtempSync(join(tmpdir(), 'tsc-bench-stop-'));
-  const build = await buildCli();
-  const nativeRoot = BACKENDS.includes('native') ? await prepareNative() : undefined;
-  const t0 = Date.now();
-  try {
-    console.log(`compose-stop-rm: ${BACKENDS.map((b) => LABEL[b]).join(' and ')} vs docker-compose 1.29 on dockerd, ${RUNS} recorded rounds per case`);
+runBench(() =>
+  composeBench('compose-stop-rm', `${RUNS} recorded rounds per case`, async (dir) => {
     await benchCase(false, dir);
     await benchCase(true, dir);
-  } finally {
-    cleanUp(dir, build, nativeRoot);
-    console.log(`(bench took ${fmt(Date.now() - t0)})`);
-  }
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+  }),
+);

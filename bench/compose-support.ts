@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { median, printPair } from './harness.js';
+import { fmt, median, printPair } from './harness.js';
 import { run, runOk } from '../src/util/proc.js';
 import { ensureDockerd } from '../test/support/docker.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
@@ -109,6 +109,32 @@ export function projectOf(tool: Tool, key: string): string {
   return `${tool === 'native' ? 'tsnb' : tool === 'docker' ? 'tscb' : 'dccb'}${key}`;
 }
 
-export function cleanUp(...dirs: (string | undefined)[]): void {
-  for (const d of dirs) if (d) rmSync(d, { recursive: true, force: true });
+/** The tscompose rows a bench runs: BENCH_BACKENDS ("native,docker", the default). */
+export const BACKENDS = (process.env.BENCH_BACKENDS ?? 'native,docker').split(',').map((b) => b.trim()) as Array<'native' | 'docker'>;
+
+/**
+ * A Compose bench's frame: dockerd and the image, a directory of its own for the compose file, the
+ * CLI's private build and the native state root; `body` runs in the directory, and all of it goes
+ * afterwards, whatever happened. Prints the heading and the bench's own duration.
+ */
+export async function composeBench(name: string, heading: string, body: (dir: string) => Promise<void>): Promise<void> {
+  await prepareDocker();
+  const dir = mkdtempSync(join(tmpdir(), `tsc-bench-${name}-`));
+  const build = await buildCli();
+  const nativeRoot = BACKENDS.includes('native') ? await prepareNative() : undefined;
+  const t0 = Date.now();
+  try {
+    console.log(`${name}: ${BACKENDS.map((b) => LABEL[b]).join(' and ')} vs docker-compose 1.29 on dockerd, ${heading}`);
+    await body(dir);
+  } finally {
+    for (const d of [dir, build, nativeRoot]) if (d) rmSync(d, { recursive: true, force: true });
+    console.log(`(bench took ${fmt(Date.now() - t0)})`);
+  }
+}
+
+export function runBench(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

@@ -17,14 +17,11 @@
  * (a stop per link, each waiting the full grace period), which measures the
  * grace period, not the orchestrator.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmt } from './harness.js';
-import { IMAGE, buildCli, cleanUp, LABEL, prepareDocker, prepareNative, projectOf, summary, time, type Tool } from './compose-support.js';
+import { BACKENDS, IMAGE, composeBench, projectOf, runBench, summary, time, type Tool } from './compose-support.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const BACKENDS = (process.env.BENCH_BACKENDS ?? 'native,docker').split(',').map((b) => b.trim()) as Array<'native' | 'docker'>;
 
 interface Case {
   n: number;
@@ -90,14 +87,8 @@ async function benchNoop(dir: string): Promise<void> {
 const CASES = process.env.BENCH_CASES?.split(',').map((x) => x.trim()).filter(Boolean);
 const wanted = (label: string) => !CASES || CASES.some((c) => (c === 'no-op' ? label === 'no-op' : label === c));
 
-async function main(): Promise<void> {
-  await prepareDocker();
-  const dir = mkdtempSync(join(tmpdir(), 'tsc-bench-up-'));
-  const build = await buildCli();
-  const nativeRoot = BACKENDS.includes('native') ? await prepareNative() : undefined;
-  const t0 = Date.now();
-  try {
-    console.log(`compose-up: ${BACKENDS.map((b) => LABEL[b]).join(' and ')} vs docker-compose 1.29 on dockerd, ${RUNS} recorded rounds per case`);
+runBench(() =>
+  composeBench('compose-up', `${RUNS} recorded rounds per case`, async (dir) => {
     if (wanted('no-op')) await benchNoop(dir);
     const cases: Case[] = [];
     for (const n of [1, 10, 30]) {
@@ -107,13 +98,5 @@ async function main(): Promise<void> {
       if (c.n === 1 && c.shape === 'chain') continue; // one service: a chain is a fan-out
       if (wanted(`${c.n} ${c.shape}${c.init ? ' init' : ''}`)) await benchCase(c, dir);
     }
-  } finally {
-    cleanUp(dir, build, nativeRoot);
-    console.log(`(bench took ${fmt(Date.now() - t0)})`);
-  }
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+  }),
+);

@@ -10,15 +10,12 @@
  * BENCH_RUNS (default 10) sets the recorded rounds, after one warm-up;
  * BENCH_LINES the log's length; BENCH_BACKENDS the tscompose rows.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmt } from './harness.js';
-import { IMAGE, buildCli, cleanUp, LABEL, output, prepareDocker, prepareNative, projectOf, summary, time, type Tool } from './compose-support.js';
+import { BACKENDS, IMAGE, LABEL, composeBench, output, projectOf, runBench, summary, time, type Tool } from './compose-support.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const LINES = Number(process.env.BENCH_LINES ?? 300_000);
-const BACKENDS = (process.env.BENCH_BACKENDS ?? 'native,docker').split(',').map((b) => b.trim()) as Array<'native' | 'docker'>;
 const LAST = `log line ${LINES - 1} `;
 
 function composeFile(): string {
@@ -45,35 +42,24 @@ async function awaitLog(t: Tool, project: string, dir: string): Promise<void> {
   throw new Error(`${LABEL[t]}: the writer's log never reached ${LINES} lines`);
 }
 
-async function main(): Promise<void> {
-  await prepareDocker();
-  const dir = mkdtempSync(join(tmpdir(), 'tsc-bench-logs-'));
-  const build = await buildCli();
-  const nativeRoot = BACKENDS.includes('native') ? await prepareNative() : undefined;
-  const tools: Tool[] = [...BACKENDS, 'compose'];
-  const project = (t: Tool) => projectOf(t, 'logs');
-  const t0 = Date.now();
-  writeFileSync(join(dir, 'compose.yaml'), composeFile());
-  try {
-    console.log(`logs-tail: ${BACKENDS.map((b) => LABEL[b]).join(' and ')} vs docker-compose 1.29 on dockerd, a log of ${LINES} lines, ${RUNS} recorded rounds`);
-    for (const t of tools) await time(t, project(t), dir, 'up', '-d');
-    for (const t of tools) await awaitLog(t, project(t), dir);
-    const times = new Map<Tool, number[]>(tools.map((t) => [t, []]));
-    for (let i = 0; i <= RUNS; i++) {
-      const round = new Map<Tool, number>();
-      for (const t of tools) round.set(t, await time(t, project(t), dir, 'logs', '--no-color', '--tail=10', 'writer'));
-      if (i === 0) continue; // warm-up
-      for (const t of tools) times.get(t)!.push(round.get(t)!);
+runBench(() =>
+  composeBench('logs-tail', `a log of ${LINES} lines, ${RUNS} recorded rounds`, async (dir) => {
+    const tools: Tool[] = [...BACKENDS, 'compose'];
+    const project = (t: Tool) => projectOf(t, 'logs');
+    writeFileSync(join(dir, 'compose.yaml'), composeFile());
+    try {
+      for (const t of tools) await time(t, project(t), dir, 'up', '-d');
+      for (const t of tools) await awaitLog(t, project(t), dir);
+      const times = new Map<Tool, number[]>(tools.map((t) => [t, []]));
+      for (let i = 0; i <= RUNS; i++) {
+        const round = new Map<Tool, number>();
+        for (const t of tools) round.set(t, await time(t, project(t), dir, 'logs', '--no-color', '--tail=10', 'writer'));
+        if (i === 0) continue; // warm-up
+        for (const t of tools) times.get(t)!.push(round.get(t)!);
+      }
+      for (const t of BACKENDS) summary(t, `logs --tail 10 (${LINES} lines)`, times.get(t)!, times.get('compose')!);
+    } finally {
+      for (const t of tools) await time(t, project(t), dir, 'down', '-t', '0').catch((err: unknown) => console.error(`${LABEL[t]} down: ${String(err)}`));
     }
-    for (const t of BACKENDS) summary(t, `logs --tail 10 (${LINES} lines)`, times.get(t)!, times.get('compose')!);
-  } finally {
-    for (const t of tools) await time(t, project(t), dir, 'down', '-t', '0').catch((err: unknown) => console.error(`${LABEL[t]} down: ${String(err)}`));
-    cleanUp(dir, build, nativeRoot);
-    console.log(`(bench took ${fmt(Date.now() - t0)})`);
-  }
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+  }),
+);
