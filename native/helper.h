@@ -101,6 +101,7 @@
 #define K_LOG         "log"           /* the container.log the monitor writes */
 #define K_LOG_MAX_SIZE "log_max_size" /* bytes at which the monitor rotates the log (LOG.1, LOG.2...); absent or 0: never */
 #define K_LOG_MAX_FILE "log_max_file" /* log files kept, the live one included; 1: the live file is emptied instead */
+#define K_LOG_COMPRESS "log_compress" /* 1: rotated files gzipped (LOG.1.gz ...), by the host's gzip, one at a time */
 #define K_EXIT        "exit"          /* the exit record the monitor writes */
 #define K_PIDFILE     "pidfile"       /* "<monitor pid> <start> <pid 1> <start>" */
 #define K_TTY         "tty"           /* start, exec: 1: a pty for the process */

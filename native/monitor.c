@@ -62,6 +62,36 @@ static int backing_off(void) {
 static const char *log_path;
 static long long log_max_size, log_size;
 static int log_max_file = 1;
+/* K_LOG_COMPRESS: each rotated file is gzipped to LOG.1.gz by the host's gzip, in a child of ours
+   (reaped by the main loop's waitpid), one at a time: a rotation waits for the previous compression,
+   so that LOG.1 is LOG.1.gz before the files move up. Readers prefer LOG.N while both exist. */
+static int log_compress;
+static pid_t gzip_pid;
+
+static void gzip_wait(void) {
+    if (gzip_pid > 0) {
+        int st;
+        while (waitpid(gzip_pid, &st, 0) < 0 && errno == EINTR) {}
+    }
+    gzip_pid = 0;
+}
+
+static void gzip_start(const char *file) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Nothing of the monitor's: not its blocked SIGCHLD, not its pipes, pty or attach socket. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int fd = 3; fd < 1024; fd++) close(fd);
+        /* gzip -c into a temp name, renamed over LOG.N.gz, then LOG.N removed: a reader never sees a
+           half-written LOG.N.gz under its final name. */
+        execlp("sh", "sh", "-c", "gzip -c -- \"$1\" > \"$1.gz.tmp\" && mv -f -- \"$1.gz.tmp\" \"$1.gz\" && rm -f -- \"$1\"",
+               "sh", file, (char *)NULL);
+        _exit(127);
+    }
+    gzip_pid = pid > 0 ? pid : 0;
+}
 
 static void rotate_log(void) {
     if (log_max_file <= 1) {
@@ -69,10 +99,12 @@ static void rotate_log(void) {
         return;
     }
     char from[4096], to[4096];
+    const char *gz = log_compress ? ".gz" : "";
+    if (log_compress) gzip_wait();
     for (int i = log_max_file - 1; i >= 1; i--) {
         if (i == 1) snprintf(from, sizeof from, "%s", log_path);
-        else snprintf(from, sizeof from, "%s.%d", log_path, i - 1);
-        snprintf(to, sizeof to, "%s.%d", log_path, i);
+        else snprintf(from, sizeof from, "%s.%d%s", log_path, i - 1, gz);
+        snprintf(to, sizeof to, "%s.%d%s", log_path, i, i == 1 ? "" : gz);
         rename(from, to); /* ENOENT: not that many yet */
     }
     int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -80,6 +112,10 @@ static void rotate_log(void) {
     close(logfd);
     logfd = fd;
     log_size = 0;
+    if (log_compress) {
+        snprintf(from, sizeof from, "%s.1", log_path);
+        gzip_start(from);
+    }
 }
 
 static int write_record(const char *stream, const char *data, size_t len, int partial) {
@@ -236,6 +272,7 @@ noreturn void monitor_run(const struct conf *c, struct monitor_io *io) {
     log_path = logpath;
     log_max_size = conf_num(c, K_LOG_MAX_SIZE, 0);
     log_max_file = (int)conf_num(c, K_LOG_MAX_FILE, 1);
+    log_compress = conf_num(c, K_LOG_COMPRESS, 0) == 1;
     struct stat lst;
     if (logfd >= 0 && fstat(logfd, &lst) == 0) log_size = lst.st_size;
     const char *oom_path = NULL, *oom_key = NULL;
@@ -296,6 +333,7 @@ noreturn void monitor_run(const struct conf *c, struct monitor_io *io) {
             int st;
             pid_t w;
             while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+                if (w == gzip_pid) gzip_pid = 0;
                 if (w != io->init) continue;
                 exited = 1;
                 status = st;
@@ -306,6 +344,7 @@ noreturn void monitor_run(const struct conf *c, struct monitor_io *io) {
     }
     stream_close(&out);
     stream_close(&err);
+    if (log_compress) gzip_wait(); /* the exit record comes after the last rotated file is complete */
     long long oom_after = read_counter(oom_path, oom_key);
     int oom = oom_before >= 0 && oom_after > oom_before;
     write_exit(conf_get(c, K_EXIT), status, finished, oom);

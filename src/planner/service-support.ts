@@ -31,7 +31,7 @@ const notIn = (...allowed: string[]) => (v: unknown) => !allowed.includes(String
 const windowsOnly = (key: string) => warn(`${key} applies to Windows containers only and is not applied`);
 const swarmOnly = (key: string) => warn(`${key} applies to Swarm services only and is not applied`);
 /** Options of the json-file and local drivers the engine applies (its log cap). */
-export const HONOURED_LOG_OPTIONS = ['max-size', 'max-file'];
+export const HONOURED_LOG_OPTIONS = ['max-size', 'max-file', 'compress'];
 
 export const SERVICE_SUPPORT: Readonly<Record<string, Verdict>> = {
   annotations: warn('annotations are not applied to containers'),
@@ -145,7 +145,7 @@ export const SERVICE_SUPPORT: Readonly<Record<string, Verdict>> = {
   links: ok,
   logging: ok,
   'logging.driver': refuse('logging drivers other than json-file, local and none are not supported by the native engine', 'drop logging.driver (the engine keeps each container\'s output in its own log)', { ...NATIVE, when: notIn('json-file', 'local', 'none', '') }),
-  'logging.options': warn(`logging options other than ${HONOURED_LOG_OPTIONS.join(' and ')} are not applied by the native engine`, {
+  'logging.options': warn(`logging options other than ${HONOURED_LOG_OPTIONS.join(', ')} are not applied by the native engine`, {
     ...NATIVE,
     when: (v) => Object.keys(v as object).some((k) => !HONOURED_LOG_OPTIONS.includes(k)),
   }),

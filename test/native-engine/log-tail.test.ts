@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { readLogs } from '../../src/engine/native/runtime/logs.js';
 import type { LogEntry } from '../../src/engine/native/runtime/types.js';
 
@@ -69,13 +70,16 @@ async function tail(id: string, n: number, since?: number): Promise<Rec[]> {
   return got.map((e) => ({ time: e.time, stream: e.stream as Rec['stream'], partial: e.partial, line: e.line }));
 }
 
-function writeLog(id: string, files: Rec[][], unfinished = ''): void {
+function writeLog(id: string, files: Rec[][], unfinished = '', gzip = false): void {
   const dir = join(root, 'containers', id);
   mkdirSync(dir, { recursive: true });
-  // files[0] is the oldest: container.log.(k-1) ... container.log.1, container.log.
+  // files[0] is the oldest: container.log.(k-1) ... container.log.1, container.log; rotated ones gzipped
+  // as the `compress` option has the monitor write them.
   files.forEach((rs, i) => {
     const age = files.length - 1 - i;
-    writeFileSync(join(dir, age === 0 ? 'container.log' : `container.log.${age}`), text(rs) + (age === 0 ? unfinished : ''));
+    if (age === 0) writeFileSync(join(dir, 'container.log'), text(rs) + unfinished);
+    else if (gzip) writeFileSync(join(dir, `container.log.${age}.gz`), gzipSync(text(rs)));
+    else writeFileSync(join(dir, `container.log.${age}`), text(rs));
   });
 }
 
@@ -90,6 +94,20 @@ describe('logs --tail on the native engine', () => {
   it('reaches back into the rotated files, oldest last', async () => {
     writeLog('rotated', [records.slice(0, 2000), records.slice(2000, 2001), records.slice(2001, 4500), records.slice(4500)]);
     for (const n of [5, 1400, 1500, 1600, 3000, 4000, 6000, 7000]) expect(await tail('rotated', n), `tail ${n}`).toEqual(expected(records, n));
+  });
+
+  it('reads gzipped rotated files (compress), and the plain one while both exist', async () => {
+    const files = [records.slice(0, 2000), records.slice(2000, 4500), records.slice(4500)];
+    writeLog('gzipped', files, '', true);
+    for (const n of [5, 1400, 1600, 4000, 7000]) expect(await tail('gzipped', n), `tail ${n}`).toEqual(expected(records, n));
+    const all: LogEntry[] = [];
+    for await (const e of readLogs('gzipped')) all.push(e);
+    expect(all.map((e) => e.line)).toEqual(records.map((r) => r.line));
+    // The monitor compressing container.log.1: the plain file is whole, its .gz may be half-written.
+    const dir = join(root, 'containers', 'gzipped');
+    writeFileSync(join(dir, 'container.log.1'), text(files[1]!));
+    writeFileSync(join(dir, 'container.log.1.gz'), gzipSync(text(files[1]!)).subarray(0, 100));
+    expect(await tail('gzipped', 3000)).toEqual(expected(records, 3000));
   });
 
   it('leaves out a record still being written, and applies a since filter before counting', async () => {

@@ -207,7 +207,7 @@ const SAMPLES: Record<string, Sample> = {
   links: S('links: [b]', b),
   logging: S('logging: { driver: local }'),
   'logging.driver': S('logging: { driver: syslog }'),
-  'logging.options': S('logging: { options: { max-size: 10k, compress: "true" } }'),
+  'logging.options': S('logging: { options: { max-size: 10k, tag: "{{.Name}}" } }'),
   mac_address: S('mac_address: 02:42:ac:11:00:02'),
   mem_limit: S('mem_limit: 64m'),
   mem_reservation: S('mem_reservation: 32m'),

@@ -15,6 +15,8 @@ export interface LogLimits {
   maxSize: number;
   /** Files kept, the live one included (at least 1). */
   maxFiles: number;
+  /** The json-file driver's `compress`: rotated files gzipped (container.log.1.gz ...). */
+  compress: boolean;
 }
 
 export const DEFAULT_LOG_MAX_SIZE = '20m';
@@ -36,6 +38,14 @@ function countOf(text: string, where: string): number {
   return n;
 }
 
+function compressOf(value: unknown, where: string): boolean {
+  if (value === undefined) return false;
+  const text = String(value).trim().toLowerCase();
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0' || text === '') return false;
+  throw new UserError(`${where}: compress "${String(value)}" must be true or false`);
+}
+
 export function logLimits(logging: LogConfig | undefined, name: string): LogLimits {
   const opts = logging?.options ?? {};
   const where = `container ${name}`;
@@ -43,5 +53,5 @@ export function logLimits(logging: LogConfig | undefined, name: string): LogLimi
   const envFile = process.env.TSCOMPOSE_LOG_MAX_FILE;
   const maxSize = opts['max-size'] !== undefined ? sizeOf(String(opts['max-size']), where) : sizeOf(envSize || DEFAULT_LOG_MAX_SIZE, envSize ? 'TSCOMPOSE_LOG_MAX_SIZE' : where);
   const maxFiles = opts['max-file'] !== undefined ? countOf(String(opts['max-file']), where) : countOf(envFile || DEFAULT_LOG_MAX_FILE, envFile ? 'TSCOMPOSE_LOG_MAX_FILE' : where);
-  return { maxSize, maxFiles };
+  return { maxSize, maxFiles, compress: compressOf(opts.compress, where) };
 }

@@ -154,7 +154,10 @@ export function startConfig(
   const oom = cgroups.oomCounter(rec.id);
   if (oom) cfg.add('oom', oom.path, oom.key);
   cfg.add('log', paths.log).add('exit', paths.exit).add('pidfile', paths.pidfile);
-  if (spec.log?.maxSize) cfg.add('log_max_size', spec.log.maxSize).add('log_max_file', spec.log.maxFiles);
+  if (spec.log?.maxSize) {
+    cfg.add('log_max_size', spec.log.maxSize).add('log_max_file', spec.log.maxFiles);
+    if (spec.log.compress && spec.log.maxFiles > 1) cfg.add('log_compress', 1);
+  }
   const tty = spec.tty ?? false;
   if (tty) cfg.add('tty', 1);
   if (attach) {

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, watch } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ContainerPaths, deriveStatus } from './store.js';
 import type { LogEntry, LogOptions } from './types.js';
@@ -110,7 +111,7 @@ export async function* readLogs(id: string, opts: LogOptions = {}): AsyncGenerat
       // From the end backwards: a tail of a large log costs what its last lines cost.
       yield* lastLines(paths.log, reader, opts.tail, opts);
     } else {
-      const earlier = rotatedLogs(paths.log).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
+      const earlier = rotatedLogs(paths.log).flatMap(rotatedRecords);
       yield* [...earlier, ...reader.read()].map(parseLogLine).filter((e): e is LogEntry => e !== undefined && wanted(e, opts));
     }
     if (!opts.follow) return;
@@ -152,7 +153,11 @@ export async function* readLogs(id: string, opts: LogOptions = {}): AsyncGenerat
   }
 }
 
-/** The files the monitor rotated the log into, oldest first (LOG.N ... LOG.1). */
+/**
+ * The files the monitor rotated the log into, oldest first (LOG.N ... LOG.1), gzipped ones
+ * (LOG.N.gz, the `compress` option) among them. While the monitor compresses LOG.1, both it and
+ * LOG.1.gz may exist: the plain one is whole, and is the one read.
+ */
 export function rotatedLogs(path: string): string[] {
   const base = basename(path);
   let names: string[];
@@ -161,10 +166,20 @@ export function rotatedLogs(path: string): string[] {
   } catch {
     return [];
   }
-  return names
-    .filter((n) => n.startsWith(`${base}.`) && /^\d+$/.test(n.slice(base.length + 1)))
-    .sort((a, b) => Number(b.slice(base.length + 1)) - Number(a.slice(base.length + 1)))
-    .map((n) => join(dirname(path), n));
+  const byNumber = new Map<number, string>();
+  for (const n of names) {
+    const m = /^(\d+)(\.gz)?$/.exec(n.startsWith(`${base}.`) ? n.slice(base.length + 1) : '');
+    if (!m) continue;
+    const k = Number(m[1]);
+    if (!m[2] || !byNumber.has(k)) byNumber.set(k, n);
+  }
+  return [...byNumber].sort((a, b) => b[0] - a[0]).map(([, n]) => join(dirname(path), n));
+}
+
+/** A rotated file's records, oldest first; a gzipped one is inflated whole (it is at most max-size). */
+function rotatedRecords(file: string): string[] {
+  const raw = readFileSync(file);
+  return (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8').split('\n').filter(Boolean);
 }
 
 const CHUNK = 1 << 16;
@@ -224,6 +239,11 @@ function lastLines(path: string, reader: LogReader, n: number, opts: LogOptions)
     if (!more) break;
     let fd: number | undefined;
     try {
+      if (file.endsWith('.gz')) {
+        const records = rotatedRecords(file);
+        for (let i = records.length - 1; i >= 0 && more; i--) more = take(records[i]!);
+        continue;
+      }
       fd = openSync(file, 'r');
       for (const record of recordsBackwards(fd, fstatSync(fd).size)) if (!(more = take(record))) break;
     } catch {

@@ -115,7 +115,7 @@ export interface ContainerConfig {
   /** /dev/shm size in bytes; default 64 MiB. */
   shmSize?: number;
   /** The log's cap: the live file is rotated at maxSize bytes (0: never), maxFiles files kept in all. */
-  log?: { maxSize: number; maxFiles: number };
+  log?: { maxSize: number; maxFiles: number; compress?: boolean };
   sysctls?: Record<string, string>;
   ulimits?: Ulimit[];
   /** "host:ip" entries added to /etc/hosts. */
