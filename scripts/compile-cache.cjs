@@ -43,7 +43,7 @@ const bundleDir = __dirname;
 const MAX_ENTRIES = 200;
 const cacheDir = cacheLocation();
 const pending = [];
-/** Scripts made from an entry: widened at exit by the first run of each command (see widen()). */
+/** Scripts made from an entry: written again at exit by the first run of each command (see newCommand()). */
 const fromCache = [];
 /** undefined: not checked yet; true: ours to read and write (or not made yet); false: not used. */
 let usable;
@@ -82,11 +82,16 @@ function writeEntry({ script, path }) {
 function writePending() {
   if ((pending.length === 0 && fromCache.length === 0) || !checkDir()) return;
   try {
+    const widening = newCommand();
+    if (pending.length === 0 && widening === undefined) return; // the usual exit: nothing to write
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     usable = undefined;
     if (!checkDir()) return;
     for (const entry of pending.splice(0)) writeEntry(entry);
-    widen();
+    if (widening !== undefined) {
+      for (const entry of fromCache.splice(0)) writeEntry(entry);
+      appendFileSync(commandList(), `${widening}\n`, { mode: 0o600 });
+    }
     prune();
   } catch {
     /* no cache this time */
@@ -99,21 +104,22 @@ function writePending() {
  * whose entries an `image import` wrote executed 8 % more than one with entries of its own). So the
  * first run of each command (the CLI names it, see cli/commands/index.ts) writes the entries it read
  * again, with what it compiled besides: after each command has run once, all run from compiled code.
- * The commands that did are listed in commands.<build id>.
+ * The commands that did are listed in commands.<build id>. This run's command when it is not listed.
  */
-function widen() {
+function newCommand() {
   const command = globalThis[Symbol.for('tscompose.command')];
-  if (typeof command !== 'string' || !/^[a-z][a-z_ -]*$/.test(command)) return;
-  const list = join(cacheDir, `commands.${BUILD.id}`);
+  if (typeof command !== 'string' || !/^[a-z][a-z_ -]*$/.test(command)) return undefined;
   let done = '';
   try {
-    done = readFileSync(list, 'utf8');
+    done = readFileSync(commandList(), 'utf8');
   } catch {
     /* none yet */
   }
-  if (done.split('\n').includes(command)) return;
-  for (const entry of fromCache.splice(0)) writeEntry(entry);
-  appendFileSync(list, `${command}\n`, { mode: 0o600 });
+  return done.split('\n').includes(command) ? undefined : command;
+}
+
+function commandList() {
+  return join(cacheDir, `commands.${BUILD.id}`);
 }
 
 function prune() {
