@@ -29,7 +29,7 @@ describe('the candidates for the last word', () => {
   it('are verbs, subcommands, flags and their choices, from the command tree', async () => {
     expect(await words('u')).toEqual(['unpause', 'up']);
     expect(await words('container', 'st')).toEqual(['start', 'stats', 'stop']);
-    expect(await words('up', '--w')).toEqual(['--wait', '--wait-timeout']);
+    expect(await words('up', '--w')).toEqual(['--wait', '--wait-timeout', '--watch']);
     expect(await words('--progress', '')).toEqual(['auto', 'json', 'plain', 'quiet', 'tty']);
     expect(await words('--pro')).toEqual(['--profile', '--progress', '--project-directory', '--project-name']);
     expect(await words('completion', '')).toEqual([]);

@@ -117,7 +117,7 @@ describe('object verbs and compose verbs take one route into the native engine',
   });
 
   it('a container gets its image\'s labels, and the engine accepts what the flags take (seccomp=default, --network container:NAME)', async () => {
-    const labelled = (await ok(t, ['commit', '-c', 'LABEL team=core', (await ok(t, ['container', 'create', '--network', 'none', BUSYBOX, 'true'])).trim(), 'labelled:1'])).trim();
+    const labelled = (await ok(t, ['container', 'commit', '-c', 'LABEL team=core', (await ok(t, ['container', 'create', '--network', 'none', BUSYBOX, 'true'])).trim(), 'labelled:1'])).trim();
     expect(labelled).toMatch(/^sha256:/);
     const c = (await ok(t, ['container', 'create', '--network', 'none', '--security-opt', 'seccomp=default', '-l', 'mine=1', 'labelled:1', 'true'])).trim();
     expect(JSON.parse(await ok(t, ['container', 'inspect', '-f', '{{json .Config.Labels}}', c]))).toMatchObject({ team: 'core', mine: '1' });
