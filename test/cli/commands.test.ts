@@ -154,6 +154,20 @@ describe('the bundle that bin/tscompose runs', () => {
     }
   });
 
+  it('gives each module the node_modules list Node would, computed once per directory', () => {
+    const launcher = join(repoRoot, 'dist/bundle/compile-cache.cjs');
+    const script = `
+      const Module = require('node:module');
+      const node = Module._nodeModulePaths('/a/b/node_modules/c/d');
+      require(${JSON.stringify(launcher)});
+      const first = Module._nodeModulePaths('/a/b/node_modules/c/d');
+      first.push('/changed');
+      const second = Module._nodeModulePaths('/a/b/node_modules/c/d');
+      console.log(JSON.stringify({ same: JSON.stringify(first.slice(0, -1)) === JSON.stringify(node), kept: JSON.stringify(second) === JSON.stringify(node), root: Module._nodeModulePaths('/') }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, TSCOMPOSE_CACHE_DIR: join(tmpdir(), 'tsc-unused-cache') } })) as { same: boolean; kept: boolean; root: string[] };
+    expect(out).toEqual({ same: true, kept: true, root: ['/node_modules'] });
+  });
+
   it('gives a bundle file edited after the build an entry of its own, and runs the edit', () => {
     // A copy of the bundle, so that no other test's dist/ is touched.
     const dir = mkdtempSync(join(tmpdir(), 'tsc-v8edit-'));
