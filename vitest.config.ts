@@ -12,10 +12,6 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 300_000,
-    // The tests start the CLI and other Node programs hundreds of times. Where NODE_EXTRA_CA_CERTS
-    // is set (a CI machine behind a proxy), each would first parse the whole CA bundle (~0.1 s,
-    // five times `node -e 0`'s work); no test makes a TLS connection that needs it.
-    env: { NODE_EXTRA_CA_CERTS: '' },
     teardownTimeout: 60_000,
     projects: [
       {

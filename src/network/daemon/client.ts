@@ -163,17 +163,6 @@ export function daemonEntry(): string {
   return js.replace(`${sep}src${sep}`, `${sep}dist${sep}`);
 }
 
-/**
- * The daemon's environment: ours, with the roots made explicit, and without NODE_EXTRA_CA_CERTS.
- * The daemon makes no TLS connection, and with that variable set Node parses the whole CA bundle
- * before it runs a line (on a machine with Debian's bundle: 420 M instructions, five times what
- * `node -e 0` executes otherwise), which a daemon started for a lone `container run` waits out.
- */
-export function daemonEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const { NODE_EXTRA_CA_CERTS: _unused, ...rest } = env;
-  return { ...rest, TSCOMPOSE_ROOT: stateRoot(), TSCOMPOSE_RUN: runRoot() };
-}
-
 async function startDaemon(leftIsDone: boolean): Promise<void> {
   ensurePrivateDir(runRoot());
   await withLock(daemonSpawnLockPath(), async () => {
@@ -187,7 +176,7 @@ async function startDaemon(leftIsDone: boolean): Promise<void> {
     const child = spawn(helperPath(), keeperArgs([process.execPath, entry, '--run-root', runRoot()]), {
       detached: true,
       stdio: ['ignore', log, log],
-      env: daemonEnvironment(),
+      env: { ...process.env, TSCOMPOSE_ROOT: stateRoot(), TSCOMPOSE_RUN: runRoot() },
     });
     closeSync(log);
     let exited: number | null | undefined;
