@@ -28,7 +28,7 @@ const ROOT = basename(repoRoot) === 'dist-bench' ? dirname(repoRoot) : repoRoot;
 let tscompose = join(ROOT, 'dist/bundle/tscompose.cjs');
 
 /** The CLI built into a directory of this run's own; returns it (remove it at the end). */
-export async function buildCli(): Promise<string> {
+async function buildCli(): Promise<string> {
   const out = join(ROOT, '.cache', `bench-dist-${process.pid}`);
   await run('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT });
   await runOk(process.execPath, [join(ROOT, 'scripts/bundle.mjs'), out]);
@@ -37,7 +37,7 @@ export async function buildCli(): Promise<string> {
 }
 
 /** dockerd running and the busybox image in it, for docker-compose and --backend docker. */
-export async function prepareDocker(): Promise<void> {
+async function prepareDocker(): Promise<void> {
   await ensureDockerd();
   try {
     execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' });
@@ -47,7 +47,7 @@ export async function prepareDocker(): Promise<void> {
 }
 
 /** A state root for the native engine with the busybox image in its store; returns it (remove it at the end). */
-export async function prepareNative(): Promise<string> {
+async function prepareNative(): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'tsc-bench-native-'));
   nativeEnv = { TSCOMPOSE_ROOT: join(root, 'state'), TSCOMPOSE_RUN: join(root, 'run') };
   const store = await ImageStore.open(join(nativeEnv.TSCOMPOSE_ROOT!, 'image'));
@@ -64,20 +64,27 @@ async function runTimed(cmd: string, args: string[], cwd: string, backend: 'nati
   return { ms, stdout: r.stdout };
 }
 
-export async function timed(cmd: string, args: string[], cwd: string, backend: 'native' | 'docker' = 'docker'): Promise<number> {
+async function timed(cmd: string, args: string[], cwd: string, backend: 'native' | 'docker' = 'docker'): Promise<number> {
   return (await runTimed(cmd, args, cwd, backend)).ms;
+}
+
+/** The process that runs a Compose verb of `project` for one tool. */
+function commandOf(which: Tool, project: string, args: string[]): [string, string[], 'native' | 'docker'] {
+  if (which === 'compose') return ['docker-compose', ['--no-ansi', '-p', project, ...args], 'docker'];
+  return [process.execPath, [tscompose, '--progress', 'quiet', '-p', project, ...args], which];
 }
 
 /** The standard output of a Compose verb of `project` by one tool. */
 export async function output(which: Tool, project: string, cwd: string, ...args: string[]): Promise<string> {
-  if (which === 'compose') return (await runTimed('docker-compose', ['--no-ansi', '-p', project, ...args], cwd, 'docker')).stdout;
-  return (await runTimed(process.execPath, [tscompose, '--progress', 'quiet', '-p', project, ...args], cwd, which)).stdout;
+  const [cmd, argv, backend] = commandOf(which, project, args);
+  return (await runTimed(cmd, argv, cwd, backend)).stdout;
 }
 
 /** A Compose verb of `project` in `cwd` by one tool, timed. */
 export async function time(which: Tool, project: string, cwd: string, ...args: string[]): Promise<number> {
   if (which === 'compose') return timedCompose(project, cwd, args);
-  return timed(process.execPath, [tscompose, '--progress', 'quiet', '-p', project, ...args], cwd, which);
+  const [cmd, argv, backend] = commandOf(which, project, args);
+  return timed(cmd, argv, cwd, backend);
 }
 
 /**
@@ -86,7 +93,7 @@ export async function time(which: Tool, project: string, cwd: string, ...args: s
  * would run it again, so the peer's figure is both runs together and the retry is said.
  */
 async function timedCompose(project: string, cwd: string, args: string[]): Promise<number> {
-  const argv = ['--no-ansi', '-p', project, ...args];
+  const [, argv] = commandOf('compose', project, args);
   const t0 = process.hrtime.bigint();
   try {
     return await timed('docker-compose', argv, cwd);

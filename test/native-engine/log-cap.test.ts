@@ -13,6 +13,16 @@ import { BUSYBOX } from './support.js';
 describe('the log cap', () => {
   const t = useNativeEngine();
 
+  /** `logs --tail 10` of a service printing `seq 1 100000`, once its last line is in (bounded wait). */
+  async function lastTenOnceWritten(service: string): Promise<string> {
+    let tail = '';
+    for (let i = 0; i < 400 && !tail.endsWith('100000\n'); i++) {
+      tail = (await t.compose(['logs', '--no-log-prefix', '--tail', '10', service])).stdout;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return tail;
+  }
+
   it('100 000 lines at max-size 100k, max-file 3: three files, none over 100k; logs reads across them in order, --tail 10 the last ten', async () => {
     await ready(t);
     const file = `services:\n  chatty:\n    image: ${BUSYBOX}\n    command: ["sh", "-c", "seq 1 100000; sleep 600"]\n    logging:\n      options: { max-size: 100k, max-file: "3" }\n`;
@@ -20,11 +30,7 @@ describe('the log cap', () => {
     expect(up.code, up.stderr).toBe(0);
     const [c] = await t.engine().containers.list({});
     const dir = join(t.root().state, 'containers', c!.id);
-    let tail = '';
-    for (let i = 0; i < 400 && !tail.endsWith('100000\n'); i++) {
-      tail = (await t.compose(['logs', '--no-log-prefix', '--tail', '10', 'chatty'])).stdout;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const tail = await lastTenOnceWritten('chatty');
     expect(tail).toBe(Array.from({ length: 10 }, (_, i) => `${99991 + i}\n`).join(''));
     expect(readdirSync(dir).filter((n) => n.startsWith('container.log')).sort()).toEqual(['container.log', 'container.log.1', 'container.log.2']);
     for (const f of ['container.log', 'container.log.1', 'container.log.2']) expect(statSync(join(dir, f)).size).toBeLessThanOrEqual(100 * 1024);
@@ -43,11 +49,7 @@ describe('the log cap', () => {
     expect(up.stderr).not.toContain('not applied');
     const [c] = await t.engine().containers.list({});
     const dir = join(t.root().state, 'containers', c!.id);
-    let tail = '';
-    for (let i = 0; i < 400 && !tail.endsWith('100000\n'); i++) {
-      tail = (await t.compose(['logs', '--no-log-prefix', '--tail', '10', 'zipped'])).stdout;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const tail = await lastTenOnceWritten('zipped');
     expect(tail).toBe(Array.from({ length: 10 }, (_, i) => `${99991 + i}\n`).join(''));
     // The last compression may still run: wait (bounded) for the plain container.log.1 to be gone.
     const logs = () => readdirSync(dir).filter((n) => n.startsWith('container.log')).sort();
