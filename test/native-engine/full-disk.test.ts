@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { run } from '../../src/util/proc.js';
 import { busyboxRootfsTar } from '../support/images.js';
 import { BUSYBOX, disposeNativeBuild, forceRemoveRoot, importBusybox, nativeBuild, nativeRoot, settledLeftovers } from './support.js';
+import { processesOf } from '../runtime/helpers.js';
 
 /**
  * A 40 MB state root filled by a container's log (no cap asked for): the
@@ -118,6 +119,11 @@ describe('a full state root', () => {
       const down = await compose(['down']);
       expect(down.code, down.stderr).toBe(0);
       expect(readdirSync(join(root.state, 'containers'))).toEqual([]);
+      // The project's daemon (DNS, the restart supervisor) goes by itself once down has left it nothing
+      // to serve, and keeps its log open in the state root until then: the root is ours to unmount after it.
+      for (const deadline = Date.now() + 10_000; processesOf(root.state).length && Date.now() < deadline;) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
       execFileSync('umount', [root.state]); // ours, not a leak
       expect(await settledLeftovers(root, 10_000)).toEqual([]);
     } finally {
