@@ -173,7 +173,8 @@ async function startDaemon(leftIsDone: boolean): Promise<void> {
     const logPath = daemonLogPath();
     const logStart = existsSync(logPath) ? statSync(logPath).size : 0;
     const log = openSync(logPath, 'a', 0o600);
-    const child = spawn(helperPath(), keeperArgs([process.execPath, entry, '--run-root', runRoot()]), {
+    // --expose-gc: `status` can then report the memory alive after a full collection (src/daemon/main.ts).
+    const child = spawn(helperPath(), keeperArgs([process.execPath, '--expose-gc', entry, '--run-root', runRoot()]), {
       detached: true,
       stdio: ['ignore', log, log],
       env: { ...process.env, TSCOMPOSE_ROOT: stateRoot(), TSCOMPOSE_RUN: runRoot() },
