@@ -192,6 +192,7 @@ export interface ContainerCreateRequest {
   ipc?: string;
   pid?: string;
   uts?: string;
+  /** The cgroup namespace: `private` (the engine's default where the kernel has them) or `host`. */
   cgroup?: string;
   cgroupParent?: string;
   groupAdd?: string[];

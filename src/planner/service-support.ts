@@ -71,7 +71,7 @@ export const SERVICE_SUPPORT: Readonly<Record<string, Verdict>> = {
   'blkio_config.device_write_iops': refuse('blkio_config.device_write_iops is not supported', 'drop it'),
   cap_add: ok,
   cap_drop: ok,
-  cgroup: refuse('cgroup: host is not supported by the native engine', 'drop cgroup:, or use --backend docker', { ...NATIVE, when: notIn('private') }),
+  cgroup: ok,
   cgroup_parent: refuse('cgroup_parent is not supported by the native engine', 'drop cgroup_parent:, or use --backend docker', NATIVE),
   command: ok,
   configs: ok,

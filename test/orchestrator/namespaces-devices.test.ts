@@ -27,6 +27,7 @@ const FILE = `services:
     image: ${BUSYBOX}
     command: ["sh", "-c", "echo from-donor > /dev/shm/token; exec sleep 4242"]
     ipc: shareable
+    cgroup: private
     network_mode: none
   hosted:
     image: ${BUSYBOX}
@@ -34,6 +35,7 @@ const FILE = `services:
     pid: host
     uts: host
     ipc: host
+    cgroup: host
     network_mode: none
     devices:
       - /dev/zero:/dev/myzero
@@ -71,7 +73,7 @@ async function checks(s: Scenario, backend: BackendName, hostShm: string): Promi
   const up = await s.ok(['up', '-d']);
   const ns = (kind: string) => `readlink /proc/self/ns/${kind}`;
 
-  const [donorPid, donorIpc] = await outputs(s, 'donor', [ns('pid'), ns('ipc')]);
+  const [donorPid, donorIpc, donorCgroupNs, donorCgroups] = await outputs(s, 'donor', [ns('pid'), ns('ipc'), ns('cgroup'), 'cat /proc/self/cgroup']);
   const [pid1, ps, peerPid, peerIpc, token, peerShm, peerHost] = await outputs(s, 'peer', [
     "tr '\\0' ' ' < /proc/1/cmdline", 'ps -o args', ns('pid'), ns('ipc'), 'cat /dev/shm/token', 'echo from-peer > /dev/shm/back; ls /dev/shm', 'hostname',
   ]);
@@ -90,8 +92,8 @@ async function checks(s: Scenario, backend: BackendName, hostShm: string): Promi
   expect(peerShm.split('\n').sort()).toEqual(['back', 'token']);
   expect((await outputs(s, 'donor', ['cat /dev/shm/back']))[0]).toBe('from-peer');
 
-  const [hostedIpc, shm, hostedPid, testProcess, hostedUts, hostedName, zeroType, zeros, nulls, fuseRead] = await outputs(s, 'hosted', [
-    ns('ipc'), `cat ${hostShm}`, ns('pid'), `tr '\\0' ' ' < /proc/${process.pid}/cmdline`, ns('uts'), 'hostname',
+  const [hostedIpc, shm, hostedPid, testProcess, hostedUts, hostedName, hostedCgroupNs, hostedCgroups, zeroType, zeros, nulls, fuseRead] = await outputs(s, 'hosted', [
+    ns('ipc'), `cat ${hostShm}`, ns('pid'), `tr '\\0' ' ' < /proc/${process.pid}/cmdline`, ns('uts'), 'hostname', ns('cgroup'), 'cat /proc/self/cgroup',
     'ls -l /dev/myzero | cut -c1', 'head -c 4 /dev/myzero | od -An -tx1', 'echo x > /dev/mynull && head -c 4 /dev/mynull | wc -c',
     'true < /dev/fuse && echo opened',
   ]);
@@ -104,6 +106,14 @@ async function checks(s: Scenario, backend: BackendName, hostShm: string): Promi
   expect(hostedUts).toBe(readlinkSync('/proc/self/ns/uts'));
   expect(hostedName).toBe(hostname());
   expect(peerHost).not.toBe(hostname());
+  // cgroup: host — the host's cgroup namespace, where the container's cgroup shows its full path
+  // (named by the container's id, on both engines); cgroup: private — a namespace of its own, rooted
+  // where the container's process was put, so every path is "/".
+  const paths = (lines: string) => lines.split('\n').map((l) => l.split(':').slice(2).join(':'));
+  expect(hostedCgroupNs).toBe(readlinkSync('/proc/self/ns/cgroup'));
+  expect(hostedCgroups).toContain((await s.ok(['ps', '-q', 'hosted'])).stdout.trim());
+  expect(donorCgroupNs).not.toBe(readlinkSync('/proc/self/ns/cgroup'));
+  expect(paths(donorCgroups).every((p) => p === '/'), donorCgroups).toBe(true);
 
   // devices: the host's nodes, readable and writable as listed.
   expect(zeroType).toBe('c');

@@ -100,7 +100,7 @@ export function parseCreateBody(body: Json, name: string | undefined): CreateBod
     ...opt('ipc', nonDefault(h.text('IpcMode'), 'private')),
     ...opt('pid', h.text('PidMode')),
     ...opt('uts', h.text('UTSMode')),
-    ...opt('cgroup', h.text('Cgroup')),
+    ...opt('cgroup', h.text('CgroupnsMode')),
     ...opt('cgroupParent', h.text('CgroupParent')),
     ...list('groupAdd', h.strings('GroupAdd')),
     ...(log?.text('Type') ? { logging: { driver: log.text('Type')!, options: log.map('Config') ?? {} } } : {}),
@@ -136,7 +136,7 @@ function refuseUnsupported(c: Fields, h: Fields): void {
   c.refuse('Shell', 'the shell form of a container config is for builds');
   h.refuse('VolumeDriver', 'volumes use the local driver', ['local']);
   h.refuse('Annotations', 'annotations are for OCI runtimes other than ours');
-  h.refuse('CgroupnsMode', 'the engine gives each container a cgroup namespace where the kernel has them', ['private']);
+  h.refuse('Cgroup', 'joining another container\'s cgroup is not supported; CgroupnsMode "host" or "private" is');
   h.refuse('StorageOpt', 'the overlay has no per-container size options');
   h.refuse('Isolation', 'isolation modes are for Windows', ['default']);
   for (const k of ['BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps']) h.refuse(k, 'per-device I/O limits are not applied; BlkioWeight is');

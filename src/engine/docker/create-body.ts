@@ -26,7 +26,9 @@ export function createBody(spec: ContainerCreateRequest): ContainerCreateOptions
     IpcMode: spec.ipc,
     PidMode: spec.pid,
     UTSMode: spec.uts,
-    Cgroup: spec.cgroup,
+    // Compose's `cgroup` is the cgroup namespace mode (HostConfig.Cgroup is another thing: a container's
+    // cgroup to join); dockerode's types predate the field.
+    ...(spec.cgroup ? { CgroupnsMode: spec.cgroup } : {}),
     CgroupParent: spec.cgroupParent,
     Links: spec.links,
     Privileged: spec.privileged,

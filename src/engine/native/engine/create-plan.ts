@@ -168,13 +168,13 @@ function resolveHealthcheckOf(spec: NamedContainerRequest, image: Parameters<typ
 
 function checkNamespaces(spec: ContainerCreateRequest, fail: (what: string, hint: string) => never): void {
   if (spec.userns && spec.userns !== 'host') fail(`userns_mode: ${spec.userns}`, 'drop userns_mode:');
-  if (spec.cgroup === 'host') fail('cgroup: host', 'drop cgroup:');
   if (spec.cgroupParent) fail('cgroup_parent', 'drop cgroup_parent:');
 }
 
 /**
  * pid and ipc: `host` or `container:x` (the planner turns `service:x` into its
- * first container's name); uts: `host`, the only sharing Docker knows for it.
+ * first container's name); uts: `host`, the only sharing Docker knows for it;
+ * cgroup: `host` (the host's cgroup namespace) or `private` (the default).
  * Another container is named by id, so that a rename does not lose it.
  */
 async function planNamespaces(spec: NamedContainerRequest, rt: Runtime): Promise<NamespaceModes> {
@@ -201,6 +201,10 @@ async function planNamespaces(spec: NamedContainerRequest, rt: Runtime): Promise
     out.uts = 'host';
   } else if (spec.uts && spec.uts !== 'private') {
     throw new UserError(`container ${spec.name}: invalid UTS mode "${spec.uts}"`, 1, 'use host, or drop uts:');
+  }
+  if (spec.cgroup === 'host') out.cgroup = 'host';
+  else if (spec.cgroup !== undefined && spec.cgroup !== 'private') {
+    throw new UserError(`container ${spec.name}: invalid cgroup namespace mode "${spec.cgroup}"`, 1, 'use host or private, or drop cgroup:');
   }
   return out;
 }

@@ -4,7 +4,8 @@ import { HelperConfig, runHelper, type HelperRun } from './helper.js';
 import { processEnv, processLines, containerCapabilities, CLONE_NEWCGROUP } from './launch.js';
 import { capMask, CAPABILITIES, hostCapabilities } from './caps.js';
 import { resolveUser } from './users.js';
-import { cgroupNamespaceSupported, type CgroupDriver } from './cgroups/index.js';
+import type { CgroupDriver } from './cgroups/index.js';
+import { ownCgroupNamespace } from './namespaces.js';
 import { deriveStatus, type ContainerRecord } from './store.js';
 import type { ExecRequest } from './types.js';
 
@@ -47,7 +48,7 @@ export async function startExec(rec: ContainerRecord, cgroups: CgroupDriver, spe
   for (const f of cgroups.procsFiles(rec.id)) cfg.add('cgroup', f);
   let join_ = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
   if ((rec.spec.network ?? { mode: 'none' }).mode !== 'host') join_ |= CLONE_NEWNET;
-  if (cgroupNamespaceSupported()) join_ |= CLONE_NEWCGROUP;
+  if (ownCgroupNamespace(rec.spec)) join_ |= CLONE_NEWCGROUP;
   cfg.add('join', join_.toString(16));
   if (spec.tty) cfg.add('tty', 1);
   if (spec.stdin) cfg.add('stdin', 1);

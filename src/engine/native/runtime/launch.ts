@@ -4,11 +4,11 @@ import { HelperConfig, helperPath } from './helper.js';
 import type { OpKind } from './helper-protocol.js';
 import { capHex, capMask, resolveCapabilities } from './caps.js';
 import { defaultSeccompFilter } from './seccomp.js';
-import { cgroupNamespaceSupported, type CgroupDriver } from './cgroups/index.js';
+import type { CgroupDriver } from './cgroups/index.js';
 import type { ContainerPaths, ContainerRecord } from './store.js';
 import type { ExecUser } from './users.js';
 import type { ContainerConfig, Ulimit } from './types.js';
-import { deviceOps, hostDevice, ownNamespaces, sharedShm, shareLines, type SharedProcesses } from './namespaces.js';
+import { deviceOps, hostDevice, ownCgroupNamespace, ownNamespaces, sharedShm, shareLines, type SharedProcesses } from './namespaces.js';
 
 /**
  * Every decision about how a container starts, written as the helper's
@@ -144,7 +144,7 @@ export function startConfig(
   }
   cfg.add('clone', hex(clone));
   shareLines(cfg, shared);
-  if (cgroupNamespaceSupported()) cfg.add('cgroupns', 1);
+  if (ownCgroupNamespace(spec)) cfg.add('cgroupns', 1);
   // uts: host: the host's own names, which the container must not change.
   if (!spec.namespaces?.uts) {
     cfg.add('hostname', rec.hostname);

@@ -4,6 +4,7 @@ import type { HelperConfig } from './helper.js';
 import type { OpKind } from './helper-protocol.js';
 import { deriveStatus, readRecord } from './store.js';
 import type { CgroupLimits } from './cgroups/types.js';
+import { cgroupNamespaceSupported } from './cgroups/index.js';
 import type { ContainerConfig, ContainerResources, DeviceMapping, SharedNamespace } from './types.js';
 
 /**
@@ -52,6 +53,11 @@ export function sharedProcesses(spec: ContainerConfig, name: string): SharedProc
 export function ownNamespaces(spec: ContainerConfig): number {
   const ns = spec.namespaces ?? {};
   return CLONE_NEWNS | (ns.uts ? 0 : CLONE_NEWUTS) | (ns.ipc ? 0 : CLONE_NEWIPC) | (ns.pid ? 0 : CLONE_NEWPID);
+}
+
+/** Whether the container has a cgroup namespace of its own (exec joins it then). */
+export function ownCgroupNamespace(spec: ContainerConfig): boolean {
+  return spec.namespaces?.cgroup !== 'host' && cgroupNamespaceSupported();
 }
 
 /** The namespaces joined before the clone (`share` lines), one line per container shared with. */

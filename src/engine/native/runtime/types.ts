@@ -67,6 +67,8 @@ export interface NamespaceModes {
   pid?: SharedNamespace;
   ipc?: SharedNamespace;
   uts?: 'host';
+  /** The host's cgroup namespace, which shows the container its cgroup's full path (else its own, where the kernel has them). */
+  cgroup?: 'host';
 }
 
 /** A host device node made available in the container, with its cgroup permissions (some of "rwm"). */
