@@ -14,7 +14,8 @@ import { startSwarmBed, type SwarmBed } from '../support/swarm.js';
  * e2e tests built them first) to the registry the nodes pull from, the
  * database node labelled, then `--backend swarm up` with compose.swarm.yaml
  * over compose.yaml: the database on the labelled node, WordPress on two
- * nodes, its install page answering at each one's address.
+ * nodes, its install page answering at each one's address; `down -v` then
+ * removes the volumes on all three nodes.
  */
 
 const EXAMPLE = join(repoRoot, 'examples/wordpress-mysql');
@@ -25,8 +26,8 @@ const MINUTE = 60_000;
 let bed: SwarmBed;
 
 /** The CLI on the example with the swarm override; `swarm`: on the bed's manager, else on the host's dockerd. */
-function tscompose(args: string[], o: { swarm: boolean; timeoutMs?: number }): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, REGISTRY: bed.registry, WORDPRESS_PORT: String(PORT), NO_COLOR: '1' };
+function tscompose(args: string[], o: { swarm: boolean; timeoutMs?: number; env?: Record<string, string> }): Promise<RunResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, REGISTRY: bed.registry, WORDPRESS_PORT: String(PORT), NO_COLOR: '1', ...o.env };
   if (o.swarm) env.DOCKER_HOST = bed.manager;
   else delete env.DOCKER_HOST;
   return run(CLI, ['--backend', o.swarm ? 'swarm' : 'docker', '-f', 'compose.yaml', '-f', 'compose.swarm.yaml', '-p', PROJECT, ...args],
@@ -42,7 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
-    if (bed) await tscompose(['down', '-v'], { swarm: true });
+    if (bed) await tscompose(['down'], { swarm: true }); // after a failure: the bed goes with everything on it
     // The tags build --push made on the host's dockerd (the layers stay: they are the example's).
     for (const image of ['mariadb:10.11', 'wordpress:6.1']) await run('docker', ['image', 'rm', `${bed?.registry}/${image}`]);
   } finally {
@@ -108,4 +109,16 @@ it('deploys with the database on its labelled node and WordPress on two nodes, w
   // No replica on the third node: nothing answers there.
   const idle = bed.nodes.find((n) => n.name !== db.name && !wordpressNodes.includes(n.name)) ?? db;
   await expect(get(idle.addr, '/')).rejects.toThrow();
+
+  // down -v: the database's volume on its node and WordPress's on each of its nodes, through the
+  // nodes' own dockerds (the manager's, and those TSCOMPOSE_SWARM_NODE_HOSTS names).
+  const t3 = Date.now();
+  const down = await tscompose(['down', '-v'], { swarm: true, env: { TSCOMPOSE_SWARM_NODE_HOSTS: bed.nodes.slice(1).map((n) => n.host).join(',') } });
+  expect(down.code, down.stderr).toBe(0);
+  expect(down.stderr).toContain(`Removed volume ${PROJECT}_db_data on node ${db.name}`);
+  for (const name of wordpressNodes) expect(down.stderr).toContain(`Removed volume ${PROJECT}_wp_data on node ${name}`);
+  expect(down.stderr).not.toContain('WARN');
+  const left = await Promise.all(bed.nodes.map(async (n) => (await n.docker.listVolumes()).Volumes?.map((v) => `${n.name}: ${v.Name}`) ?? []));
+  expect(left.flat()).toEqual([]);
+  console.log(`[swarm wordpress] down -v: ${seconds(t3)}`);
 }, 40 * MINUTE);
