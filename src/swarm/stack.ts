@@ -32,8 +32,6 @@ export interface SwarmUpResult {
   warnings: string[];
   /** The IDs of the services written (none in a dry run), for `converge`. */
   serviceIds: string[];
-  /** The configs and secrets the services use, by their names on the swarm. */
-  objects: string[];
   /** `config NAME` / `secret NAME`: the stack's objects no service uses any more (content changed), removed. */
   retired: string[];
 }
@@ -60,7 +58,8 @@ export class SwarmStack {
         unpullable.set(ref, msg);
       }
     }));
-    return { ipvs: localIpvs(), unpullable, digests };
+    const nodes = (await this.docker.listNodes()).filter((n) => n.Status?.State === 'ready' && n.Spec?.Availability === 'active').length;
+    return { ipvs: localIpvs(), unpullable, digests, nodes };
   }
 
   /**
@@ -92,7 +91,7 @@ export class SwarmStack {
     }));
     // The configs and secrets whose content changed were replaced by new ones in the specs just written.
     const retired = o.dryRun ? [] : await removeFileObjects(this.docker, plan.namespace, new Set([...refs.values()].map((r) => r.id)));
-    return { created, updated, warnings: verdict.warnings, serviceIds, objects: [...refs.values()].map((r) => r.name), retired };
+    return { created, updated, warnings: verdict.warnings, serviceIds, retired };
   }
 
   /**

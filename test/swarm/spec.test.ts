@@ -73,12 +73,26 @@ services:
     restart: always
     deploy: {endpoint_mode: dnsrr}
     ports: [{target: 80, published: 8080, mode: host}]
-`), { ipvs: false, unpullable: new Map(), digests: new Map() });
+`), { ipvs: false, unpullable: new Map(), digests: new Map(), nodes: 3 });
     expect(v.refusals).toEqual([]);
     expect(v.warnings).toEqual([
       'service "app": container_name is ignored on a swarm (Swarm names the tasks)',
       'service "app": restart is ignored on a swarm (use deploy.restart_policy)',
     ]);
+  });
+
+  it('warns before a start-first update that max_replicas_per_node leaves no room for', async () => {
+    const facts = { ipvs: true, unpullable: new Map(), digests: new Map(), nodes: 3 };
+    const file = (replicas: number) => load(`
+services:
+  web:
+    image: reg.example:5000/web:1
+    deploy: {replicas: ${replicas}, placement: {max_replicas_per_node: 1}, update_config: {order: start-first}}
+`);
+    expect(checkStack(await file(3), facts).warnings).toEqual([
+      'service "web": update_config order start-first needs room for one more task, and max_replicas_per_node 1 on 3 nodes leaves none for 3 replicas: a rolling update would wait forever for its first new task; use order: stop-first, or raise max_replicas_per_node',
+    ]);
+    expect(checkStack(await file(2), facts).warnings).toEqual([]);
   });
 
   it('names a registry host only when the first component has a dot, a port or is localhost', () => {
