@@ -31,7 +31,7 @@ export interface SwarmLogOptions {
 interface Task { ID: string; Slot?: number; NodeID?: string }
 
 /** Streams the logs of `services` (by id, name) to `onLine` until they end (with follow: until the signal or the services go). */
-export async function streamServiceLogs(docker: Dockerode, services: ReadonlyArray<{ id: string; name: string }>, o: SwarmLogOptions, onLine: (l: SwarmLogLine) => void): Promise<void> {
+export async function streamServiceLogs(docker: Dockerode, services: ReadonlyArray<{ id: string; name: string; tty: boolean }>, o: SwarmLogOptions, onLine: (l: SwarmLogLine) => void): Promise<void> {
   const nodes = new Map((await docker.listNodes()).map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
   const tasks = new Map<string, Task>();
   const learnTasks = async () => {
@@ -53,7 +53,7 @@ export async function streamServiceLogs(docker: Dockerode, services: ReadonlyArr
       const node = nodes.get(detail['com.docker.swarm.node.id'] ?? t?.NodeID ?? '') ?? detail['com.docker.swarm.node.id'] ?? '';
       return `${svc.name}.${t?.Slot ?? id.slice(0, 12)}@${node}`;
     };
-    await readFrames(stream, o.signal, async (kind, line) => {
+    await readFrames(stream, svc.tty, o.signal, async (kind, line) => {
       const parsed = parseLine(line, !!o.timestamps);
       onLine({ source: await source(parsed.details), stream: kind, ...(parsed.time ? { time: parsed.time } : {}), text: parsed.text });
     });
@@ -61,14 +61,23 @@ export async function streamServiceLogs(docker: Dockerode, services: ReadonlyArr
 }
 
 /**
- * The endpoint's multiplexed frames (8-byte header: stream, 0, 0, 0, length) cut into lines;
- * a Buffer (no follow) or a stream (follow) alike. Lines are handed over in order.
+ * The endpoint's multiplexed frames (8-byte header: stream, 0, 0, 0, length) cut into lines, or,
+ * for a service with a TTY, its raw bytes (one stream); a Buffer (no follow) or a stream (follow)
+ * alike. Lines are handed over in order.
  */
-async function readFrames(input: Readable | Buffer, signal: AbortSignal | undefined, onLine: (kind: 'stdout' | 'stderr', line: string) => Promise<void>): Promise<void> {
+async function readFrames(input: Readable | Buffer, tty: boolean, signal: AbortSignal | undefined, onLine: (kind: 'stdout' | 'stderr', line: string) => Promise<void>): Promise<void> {
   let pending: Buffer = Buffer.alloc(0);
   let chain = Promise.resolve();
   const feed = (chunk: Buffer) => {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    if (tty) {
+      const end = pending.lastIndexOf(0x0a);
+      if (end < 0) return;
+      const text = pending.subarray(0, end).toString('utf8');
+      pending = pending.subarray(end + 1);
+      for (const line of text.split('\n')) chain = chain.then(() => onLine('stdout', line.replace(/\r$/, '')));
+      return;
+    }
     while (pending.length >= 8) {
       const size = pending.readUInt32BE(4);
       if (pending.length < 8 + size) break;

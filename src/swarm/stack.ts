@@ -163,7 +163,7 @@ export class SwarmStack {
 
   /** The stack's logs across its nodes (all services, or those named without the stack's prefix). */
   async logs(namespace: string, services: readonly string[], o: SwarmLogOptions, onLine: (l: SwarmLogLine) => void): Promise<void> {
-    const all = (await this.services(namespace)).map((s) => ({ id: s.ID, name: s.Spec?.Name ?? s.ID }));
+    const all = (await this.services(namespace)).map((s) => ({ id: s.ID, name: s.Spec?.Name ?? s.ID, tty: !!(s.Spec?.TaskTemplate as { ContainerSpec?: { TTY?: boolean } } | undefined)?.ContainerSpec?.TTY }));
     const unknown = services.filter((n) => !all.some((s) => s.name === `${namespace}_${n}`));
     if (unknown.length) throw new UserError(`no service ${unknown.map((u) => `"${u}"`).join(', ')} in the stack "${namespace}" on this swarm`, 1, `its services: ${all.map((s) => s.name.slice(namespace.length + 1)).join(', ') || 'none'}`);
     const chosen = services.length ? all.filter((s) => services.some((n) => s.name === `${namespace}_${n}`)) : all;
