@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
+import { loadDockerode } from '../engine/docker/load.js';
 import { UserError } from '../util/errors.js';
 import { STACK_NAMESPACE } from './spec.js';
 
@@ -38,11 +39,13 @@ export function nodeHostsFrom(env: NodeJS.ProcessEnv): string[] {
 
 /** Docker Engines at unix:// or tcp:// addresses. */
 export function nodeEngines(hosts: readonly string[]): Dockerode[] {
+  if (!hosts.length) return [];
+  const Docker = loadDockerode();
   return hosts.map((host) => {
-    if (host.startsWith('unix://')) return new Dockerode({ socketPath: host.slice('unix://'.length) });
+    if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
     const m = /^tcp:\/\/([^:/]+|\[[^\]]+\]):(\d+)\/?$/.exec(host);
     if (!m) throw new UserError(`${NODE_HOSTS_VARIABLE}: "${host}" is not a Docker host address`, 1, 'write unix:///path/to/docker.sock or tcp://HOST:PORT, comma separated');
-    return new Dockerode({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), protocol: 'http' });
+    return new Docker({ host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), protocol: 'http' });
   });
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
+import { loadDockerode } from '../engine/docker/load.js';
 import type { Project } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 import { stackPlan, STACK_NAMESPACE, type StackPlan } from './spec.js';
@@ -37,7 +38,16 @@ export interface SwarmUpResult {
 }
 
 export class SwarmStack {
-  constructor(private readonly docker: Dockerode = new Dockerode()) {}
+  private readonly docker: Dockerode;
+
+  /**
+   * A client of the manager DOCKER_HOST names (dockerode reads it), or `docker`. Loaded as the
+   * docker backend loads it (engine/docker/load.ts), without the BuildKit and ssh modules a
+   * swarm never uses.
+   */
+  constructor(docker?: Dockerode) {
+    this.docker = docker ?? new (loadDockerode())();
+  }
 
   /** The manager's cluster facts the refusals need. */
   async facts(project: Project): Promise<ClusterFacts> {

@@ -156,3 +156,21 @@ describe('service logs lines', () => {
     expect(parseLine('com.docker.swarm.task.id=t1 a=b c', false)).toEqual({ details: { 'com.docker.swarm.task.id': 't1' }, text: 'a=b c' });
   });
 });
+
+describe('the Node API', () => {
+  it('gives the swarm verbs; config is the stack up will write, with the objects named after their content', async () => {
+    const { swarm, SwarmStack } = await import('../../src/package/index.js');
+    expect(typeof SwarmStack).toBe('function');
+    writeFileSync(join(dir, 'pw.txt'), 'one');
+    const plan = swarm.swarmConfig(await load(`
+services:
+  app: {image: reg.example:5000/app:1, secrets: [pw], deploy: {replicas: 2}}
+secrets:
+  pw: {file: ./pw.txt}
+`));
+    expect(plan.services.map((s) => s.name)).toEqual(['demo_app']);
+    const spec = plan.services[0]!.spec as { Mode: unknown; TaskTemplate: { ContainerSpec: { Secrets: Array<{ SecretName: string }> } } };
+    expect(spec.Mode).toEqual({ Replicated: { Replicas: 2 } });
+    expect(spec.TaskTemplate.ContainerSpec.Secrets[0]!.SecretName).toBe(`demo_pw-${createHash('sha256').update('one').digest('hex').slice(0, 10)}`);
+  });
+});
