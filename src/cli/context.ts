@@ -68,7 +68,7 @@ export class CliContext {
   engine(): Promise<Engine> {
     if (this.globals.backend === 'swarm') {
       // A swarm runs services, not containers: only the verbs of src/cli/swarm deploy there.
-      return Promise.reject(new UserError(`this command does not run on a swarm; with --backend swarm, tscompose runs up, ps and down`, 1, 'drop --backend swarm (or TSCOMPOSE_BACKEND=swarm) for this command'));
+      return Promise.reject(new UserError(`this command does not run on a swarm; with --backend swarm, tscompose runs up, ps, logs, scale, config and down`, 1, 'drop --backend swarm (or TSCOMPOSE_BACKEND=swarm) for this command'));
     }
     this.enginePromise ??= openEngine(this.globals.backend).then((e) => limitParallelism(e, this.globals.parallel ?? -1));
     return this.enginePromise;

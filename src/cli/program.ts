@@ -24,7 +24,7 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
     .option('--all-resources', 'Include all resources, even those not used by services')
     .option('--dry-run', 'Execute command in dry run mode: print the plan, change nothing')
     .addOption(
-      new Option('--backend <engine>', 'Container engine to drive (swarm: deploy as a stack to the Docker Swarm manager DOCKER_HOST names; up, which waits for the rollout unless -d, ps and down)').choices(['native', 'docker', 'swarm']).env('TSCOMPOSE_BACKEND').default('native'),
+      new Option('--backend <engine>', 'Container engine to drive (swarm: deploy as a stack to the Docker Swarm manager DOCKER_HOST names; up, which waits for the rollout unless -d, ps, logs, scale, config and down)').choices(['native', 'docker', 'swarm']).env('TSCOMPOSE_BACKEND').default('native'),
     )
     // Global options go before the command, as with docker compose; this lets `container run IMAGE CMD -x`
     // and `run SERVICE CMD -x` pass the command's own options through untouched.

@@ -9,6 +9,10 @@
 export { up, openStack, Stack, ExecError, type ProjectOptions, type UpOptions, type LogEntry, type StackLogsOptions, type StackExecOptions, type ExecOutput } from './stack.js';
 
 export * as compose from '../compose/index.js';
+// The swarm verbs (swarm.swarmUp(new SwarmStack(), project, ...)): the stack's client loads dockerode when made.
+export * as swarm from '../compose/swarm.js';
+export { SwarmStack, type SwarmTask, type SwarmUpResult } from '../swarm/stack.js';
+export type { SwarmLogLine, SwarmLogOptions } from '../swarm/logs.js';
 export { loadProject, type LoadOptions } from '../project/index.js';
 export { openEngine, defaultBackend } from '../engine/index.js';
 export { hostReport, type HostReport } from '../engine/native/engine/host-info.js';

@@ -13,6 +13,8 @@ export interface ClusterFacts {
   unpullable: Map<string, string>;
   /** The digest the registry answers for each pullable image: every node runs the same one. */
   digests: Map<string, string>;
+  /** Nodes that take tasks (ready and active). */
+  nodes: number;
 }
 
 export interface Verdict {
@@ -72,6 +74,8 @@ export function checkStack(project: Project, facts: ClusterFacts): Verdict {
         }
       }
     }
+    const warning = startFirstWithoutRoom(svc, facts.nodes);
+    if (warning) warnings.push(`${s}: ${warning}`);
     for (const [field, instead] of IGNORED) {
       const value = svc[field];
       if (value === undefined || value === false || (Array.isArray(value) && value.length === 0)) continue;
@@ -79,4 +83,18 @@ export function checkStack(project: Project, facts: ClusterFacts): Verdict {
     }
   }
   return { refusals, warnings };
+}
+
+/**
+ * A start-first update starts each new task before its old one stops: it needs room for one more
+ * task on some node. With max_replicas_per_node filling every node, the new task stays pending
+ * and the update never finishes (constraints can only leave fewer nodes: this under-warns).
+ */
+function startFirstWithoutRoom(svc: Project['services'][string], nodes: number): string | undefined {
+  const d = svc.deploy;
+  const max = d?.placement?.max_replicas_per_node;
+  if (d?.update_config?.order !== 'start-first' || max === undefined || d.mode === 'global') return undefined;
+  const replicas = d.replicas ?? svc.scale ?? 1;
+  if (replicas < max * nodes) return undefined;
+  return `update_config order start-first needs room for one more task, and max_replicas_per_node ${max} on ${nodes} node${nodes === 1 ? '' : 's'} leaves none for ${replicas} replicas: a rolling update would wait forever for its first new task; use order: stop-first, or raise max_replicas_per_node`;
 }

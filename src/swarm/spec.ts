@@ -10,7 +10,14 @@ import type { Project, ServiceConfig, NetworkConfig } from '../project/types.js'
 export const STACK_NAMESPACE = 'com.docker.stack.namespace';
 export const STACK_IMAGE = 'com.docker.stack.image';
 
-const NS = 1_000_000; // the API's durations are nanoseconds; the project's are milliseconds
+const NS = 1_000_000;
+
+export type FileObjectKind = 'config' | 'secret';
+
+/** A config or secret on the swarm (file-objects.ts), as a service's spec refers to it. */
+export interface FileObjectRef { id: string; name: string }
+
+export const objectKey = (kind: FileObjectKind, key: string) => `${kind}:${key}`; // the API's durations are nanoseconds; the project's are milliseconds
 
 export interface StackNetwork {
   /** The full name, as the project names it (`<project>_<key>` unless `name:` says otherwise). */
@@ -36,8 +43,11 @@ export interface StackPlan {
   services: StackService[];
 }
 
-/** `digests`: the registry's digest per image, pinned as `docker stack deploy` pins it (ref@digest). */
-export function stackPlan(project: Project, digests: ReadonlyMap<string, string> = new Map()): StackPlan {
+/**
+ * `digests`: the registry's digest per image, pinned as `docker stack deploy` pins it (ref@digest);
+ * `objects`: the swarm's configs and secrets the services use, by `objectKey`.
+ */
+export function stackPlan(project: Project, digests: ReadonlyMap<string, string> = new Map(), objects: ReadonlyMap<string, FileObjectRef> = new Map()): StackPlan {
   const namespace = project.name;
   const networks = new Map<string, StackNetwork>();
   const volumes = new Map<string, StackVolume>();
@@ -52,7 +62,7 @@ export function stackPlan(project: Project, digests: ReadonlyMap<string, string>
       const vol = project.volumes[v.source];
       volumes.set(v.source, { name: vol?.name ?? `${namespace}_${v.source}`, external: !!vol?.external });
     }
-    return { name: `${namespace}_${svc.name}`, spec: serviceSpec(project, svc, digests.get(svc.image ?? '')) };
+    return { name: `${namespace}_${svc.name}`, spec: serviceSpec(project, svc, digests.get(svc.image ?? ''), objects) };
   });
   return { namespace, networks: [...networks.values()], volumes: [...volumes.values()], services };
 }
@@ -77,7 +87,7 @@ function stackNetwork(namespace: string, name: string, net: NetworkConfig | unde
   };
 }
 
-function serviceSpec(project: Project, svc: ServiceConfig, digest: string | undefined): Record<string, unknown> {
+function serviceSpec(project: Project, svc: ServiceConfig, digest: string | undefined, objects: ReadonlyMap<string, FileObjectRef>): Record<string, unknown> {
   const namespace = project.name;
   const deploy = svc.deploy;
   const image = svc.image ?? '';
@@ -115,6 +125,7 @@ function serviceSpec(project: Project, svc: ServiceConfig, digest: string | unde
     ...(svc.read_only ? { ReadOnly: true } : {}),
     ...(svc.tty ? { TTY: true } : {}),
     ...(mounts.length ? { Mounts: mounts } : {}),
+    ...fileReferences(svc, objects),
     ...(hc ? {
       Healthcheck: hc.disable ? { Test: ['NONE'] } : {
         Test: hc.test,
@@ -183,5 +194,21 @@ function updateConfig(u: NonNullable<NonNullable<ServiceConfig['deploy']>['updat
     ...(u.monitor !== undefined ? { Monitor: u.monitor * NS } : {}),
     ...(u.max_failure_ratio !== undefined ? { MaxFailureRatio: u.max_failure_ratio } : {}),
     ...(u.order ? { Order: u.order } : {}),
+  };
+}
+
+/** The service's secrets (under /run/secrets unless the target is elsewhere) and configs (at /<key> by default). */
+function fileReferences(svc: ServiceConfig, objects: ReadonlyMap<string, FileObjectRef>): Record<string, unknown> {
+  const refs = (kind: FileObjectKind, list: ServiceConfig['secrets'], idKey: string, nameKey: string, target: (source: string) => string) => list.map((r) => {
+    const obj = objects.get(objectKey(kind, r.source));
+    return {
+      File: { Name: target(r.target ?? r.source), UID: r.uid ?? '0', GID: r.gid ?? '0', Mode: r.mode ?? 0o444 },
+      [idKey]: obj?.id ?? '', [nameKey]: obj?.name ?? r.source,
+    };
+  });
+  return {
+    // A secret's target relative to /run/secrets, as docker stack deploy writes it (the loader made it absolute).
+    ...(svc.secrets.length ? { Secrets: refs('secret', svc.secrets, 'SecretID', 'SecretName', (t) => t.replace(/^\/run\/secrets\//, '')) } : {}),
+    ...(svc.configs.length ? { Configs: refs('config', svc.configs, 'ConfigID', 'ConfigName', (t) => (t.startsWith('/') ? t : `/${t}`)) } : {}),
   };
 }

@@ -1,11 +1,15 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
+import { loadDockerode } from '../engine/docker/load.js';
 import type { Project } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 import { stackPlan, STACK_NAMESPACE, type StackPlan } from './spec.js';
 import { checkStack, type ClusterFacts } from './refusals.js';
 import { waitConverged, type ConvergeOptions } from './converge.js';
+import { streamServiceLogs, type SwarmLogLine, type SwarmLogOptions } from './logs.js';
+import { nodeEngines, removeNodeVolumes, retryWhileInUse, volumesByNode } from './node-volumes.js';
+import { ensureFileObjects, removeFileObjects, stackFileObjects } from './file-objects.js';
 
 /**
  * A project deployed to a Docker Swarm as a stack, through the manager that
@@ -29,10 +33,21 @@ export interface SwarmUpResult {
   warnings: string[];
   /** The IDs of the services written (none in a dry run), for `converge`. */
   serviceIds: string[];
+  /** `config NAME` / `secret NAME`: the stack's objects no service uses any more (content changed), removed. */
+  retired: string[];
 }
 
 export class SwarmStack {
-  constructor(private readonly docker: Dockerode = new Dockerode()) {}
+  private readonly docker: Dockerode;
+
+  /**
+   * A client of the manager DOCKER_HOST names (dockerode reads it), or `docker`. Loaded as the
+   * docker backend loads it (engine/docker/load.ts), without the BuildKit and ssh modules a
+   * swarm never uses.
+   */
+  constructor(docker?: Dockerode) {
+    this.docker = docker ?? new (loadDockerode())();
+  }
 
   /** The manager's cluster facts the refusals need. */
   async facts(project: Project): Promise<ClusterFacts> {
@@ -53,7 +68,8 @@ export class SwarmStack {
         unpullable.set(ref, msg);
       }
     }));
-    return { ipvs: localIpvs(), unpullable, digests };
+    const nodes = (await this.docker.listNodes()).filter((n) => n.Status?.State === 'ready' && n.Spec?.Availability === 'active').length;
+    return { ipvs: localIpvs(), unpullable, digests, nodes };
   }
 
   /**
@@ -67,7 +83,9 @@ export class SwarmStack {
     if (verdict.refusals.length) {
       throw new UserError(`the stack "${project.name}" cannot be deployed to this swarm; nothing was created:\n${verdict.refusals.map((r) => `  - ${r}`).join('\n')}`);
     }
-    const plan = stackPlan(project, facts.digests);
+    const fileObjects = stackFileObjects(project);
+    const refs = await ensureFileObjects(this.docker, fileObjects, o);
+    const plan = stackPlan(project, facts.digests, refs);
     if (!o.dryRun) await this.ensureNetworks(plan);
     const existing = new Map((await this.services(plan.namespace)).map((s) => [s.Spec?.Name ?? '', s]));
     const created: string[] = [];
@@ -81,7 +99,9 @@ export class SwarmStack {
       await this.docker.getService(found.ID).update({ ...svc.spec, version: found.Version?.Index });
       return found.ID;
     }));
-    return { created, updated, warnings: verdict.warnings, serviceIds };
+    // The configs and secrets whose content changed were replaced by new ones in the specs just written.
+    const retired = o.dryRun ? [] : await removeFileObjects(this.docker, plan.namespace, new Set([...refs.values()].map((r) => r.id)));
+    return { created, updated, warnings: verdict.warnings, serviceIds, retired };
   }
 
   /**
@@ -108,9 +128,15 @@ export class SwarmStack {
     })).sort((a, b) => a.service.localeCompare(b.service) || (a.slot ?? 0) - (b.slot ?? 0));
   }
 
-  /** Removes the stack's services, then its networks (once no task holds them) and, with volumes, its volumes on the manager. */
-  async down(namespace: string, o: { volumes?: boolean } = {}): Promise<string[]> {
+  /**
+   * Removes the stack's services, then its networks (once no task holds them), configs and secrets;
+   * with `volumes`, its volumes on the manager and on every node in `nodes` (node-volumes.ts), and
+   * says which volumes stay on nodes it could not reach.
+   */
+  async down(namespace: string, o: { volumes?: boolean; nodeHosts?: readonly string[] } = {}): Promise<{ removed: string[]; left: string[] }> {
     const removed: string[] = [];
+    const engines = nodeEngines(o.nodeHosts ?? []); // a bad address is refused before anything goes
+    const held = o.volumes ? await volumesByNode(this.docker, namespace) : new Map<string, Set<string>>();
     for (const s of await this.services(namespace)) {
       await this.docker.getService(s.ID).remove();
       removed.push(`service ${s.Spec?.Name}`);
@@ -120,17 +146,38 @@ export class SwarmStack {
       await retryWhileInUse(() => this.docker.getNetwork(n.Id).remove());
       removed.push(`network ${n.Name}`);
     }
+    removed.push(...await removeFileObjects(this.docker, namespace, new Set()));
     // The manager removes a network once its tasks' endpoints are gone on every node: wait for
     // that, so that an `up` right after does not find the old one and attach to it.
     for (let i = 0; (await this.docker.listNetworks({ filters })).length && i < 120; i++) await sleep(250);
-    if (o.volumes) {
-      const { Volumes } = await this.docker.listVolumes({ filters });
-      for (const v of Volumes ?? []) {
-        await retryWhileInUse(() => this.docker.getVolume(v.Name).remove());
-        removed.push(`volume ${v.Name}`);
-      }
-    }
-    return removed;
+    if (!o.volumes) return { removed, left: [] };
+    const volumes = await removeNodeVolumes(this.docker, namespace, held, engines);
+    return { removed: [...removed, ...volumes.removed], left: volumes.left };
+  }
+
+  /** Sets replicated services' replica counts (service names without the stack's prefix); returns their IDs, for `converge`. */
+  async scale(namespace: string, replicas: Readonly<Record<string, number>>): Promise<string[]> {
+    const byName = new Map((await this.services(namespace)).map((s) => [s.Spec?.Name ?? '', s]));
+    const targets = Object.entries(replicas).map(([name, n]) => {
+      const svc = byName.get(`${namespace}_${name}`);
+      if (!svc) throw new UserError(`no service "${name}" in the stack "${namespace}" on this swarm`, 1, `deploy it first with \`tscompose --backend swarm up\`; the stack has ${[...byName.keys()].map((k) => k.slice(namespace.length + 1)).join(', ') || 'no services'}`);
+      if (!svc.Spec?.Mode?.Replicated) throw new UserError(`service "${name}" runs in global mode (one task per node): it cannot be scaled`, 1, 'set deploy.mode: replicated to give it a number of replicas');
+      return { svc, n };
+    });
+    return Promise.all(targets.map(async ({ svc, n }) => {
+      const spec = { ...svc.Spec, Mode: { Replicated: { Replicas: n } } };
+      await this.docker.getService(svc.ID).update({ ...spec, version: svc.Version?.Index });
+      return svc.ID;
+    }));
+  }
+
+  /** The stack's logs across its nodes (all services, or those named without the stack's prefix). */
+  async logs(namespace: string, services: readonly string[], o: SwarmLogOptions, onLine: (l: SwarmLogLine) => void): Promise<void> {
+    const all = (await this.services(namespace)).map((s) => ({ id: s.ID, name: s.Spec?.Name ?? s.ID, tty: !!(s.Spec?.TaskTemplate as { ContainerSpec?: { TTY?: boolean } } | undefined)?.ContainerSpec?.TTY }));
+    const unknown = services.filter((n) => !all.some((s) => s.name === `${namespace}_${n}`));
+    if (unknown.length) throw new UserError(`no service ${unknown.map((u) => `"${u}"`).join(', ')} in the stack "${namespace}" on this swarm`, 1, `its services: ${all.map((s) => s.name.slice(namespace.length + 1)).join(', ') || 'none'}`);
+    const chosen = services.length ? all.filter((s) => services.some((n) => s.name === `${namespace}_${n}`)) : all;
+    await streamServiceLogs(this.docker, chosen, o, onLine);
   }
 
   private async services(namespace: string) {
@@ -155,19 +202,4 @@ function localIpvs(): boolean {
   const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   if (!host.startsWith('unix://')) return true;
   return existsSync('/proc/net/ip_vs');
-}
-
-/** Swarm frees a network or volume a moment after the last task goes: retry "in use" for up to 30 s. */
-async function retryWhileInUse(fn: () => Promise<unknown>): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      await fn();
-      return;
-    } catch (err) {
-      const status = (err as { statusCode?: number }).statusCode;
-      if (status === 404) return;
-      if (i >= 120 || !/in use|has active endpoints/i.test(String((err as Error).message))) throw err;
-      await sleep(250);
-    }
-  }
 }

@@ -85,12 +85,12 @@ export async function leftovers(dir: string): Promise<string[]> {
 /** The CLI on the bed's manager, for projects under `work`: writes the project's compose.yaml when given. */
 export function swarmCli(bed: () => SwarmBed, work: () => string) {
   const cli = join(repoRoot, 'dist/cli/main.js');
-  return async (project: string, args: string[], yaml?: string): Promise<RunResult> => {
+  return async (project: string, args: string[], yaml?: string, env: Record<string, string> = {}): Promise<RunResult> => {
     const dir = join(work(), project);
     mkdirSync(dir, { recursive: true });
     if (yaml !== undefined) writeFileSync(join(dir, 'compose.yaml'), yaml);
     return run(process.execPath, [cli, '--backend', 'swarm', '-p', project, ...args], {
-      cwd: dir, env: { ...process.env, DOCKER_HOST: bed().manager, NO_COLOR: '1' },
+      cwd: dir, env: { ...process.env, DOCKER_HOST: bed().manager, NO_COLOR: '1', ...env },
     });
   };
 }

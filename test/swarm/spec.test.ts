@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProject } from '../../src/project/load.js';
-import { stackPlan } from '../../src/swarm/spec.js';
+import { createHash } from 'node:crypto';
+import { objectKey, stackPlan } from '../../src/swarm/spec.js';
+import { stackFileObjects } from '../../src/swarm/file-objects.js';
+import { parseLine } from '../../src/swarm/logs.js';
 import { checkStack, namesRegistry } from '../../src/swarm/refusals.js';
 import type { Project } from '../../src/project/types.js';
 
@@ -70,7 +73,7 @@ services:
     restart: always
     deploy: {endpoint_mode: dnsrr}
     ports: [{target: 80, published: 8080, mode: host}]
-`), { ipvs: false, unpullable: new Map(), digests: new Map() });
+`), { ipvs: false, unpullable: new Map(), digests: new Map(), nodes: 3 });
     expect(v.refusals).toEqual([]);
     expect(v.warnings).toEqual([
       'service "app": container_name is ignored on a swarm (Swarm names the tasks)',
@@ -78,8 +81,96 @@ services:
     ]);
   });
 
+  it('warns before a start-first update that max_replicas_per_node leaves no room for', async () => {
+    const facts = { ipvs: true, unpullable: new Map(), digests: new Map(), nodes: 3 };
+    const file = (replicas: number) => load(`
+services:
+  web:
+    image: reg.example:5000/web:1
+    deploy: {replicas: ${replicas}, placement: {max_replicas_per_node: 1}, update_config: {order: start-first}}
+`);
+    expect(checkStack(await file(3), facts).warnings).toEqual([
+      'service "web": update_config order start-first needs room for one more task, and max_replicas_per_node 1 on 3 nodes leaves none for 3 replicas: a rolling update would wait forever for its first new task; use order: stop-first, or raise max_replicas_per_node',
+    ]);
+    expect(checkStack(await file(2), facts).warnings).toEqual([]);
+  });
+
   it('names a registry host only when the first component has a dot, a port or is localhost', () => {
     expect(['reg.example/a', 'localhost/a', '10.0.0.1:5000/a/b', 'host:5000/a'].every(namesRegistry)).toBe(true);
     expect(['busybox', 'library/busybox', 'me/app:1'].some(namesRegistry)).toBe(false);
+  });
+});
+
+describe('configs and secrets', () => {
+  it('are named after their content (a change is a new object) and referenced as docker stack deploy does', async () => {
+    writeFileSync(join(dir, 'pw.txt'), 'one');
+    const project = await load(`
+services:
+  app:
+    image: reg.example:5000/app:1
+    secrets: [pw, {source: ext, target: other, mode: 0400}]
+    configs: [{source: greeting, target: /etc/greeting, uid: "33"}]
+secrets:
+  pw: {file: ./pw.txt}
+  ext: {external: true, name: shared-key}
+configs:
+  greeting: {content: hello}
+`);
+    const objects = stackFileObjects(project);
+    const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 10);
+    expect(objects.map((o) => [o.kind, o.key, o.name, o.external, o.data?.toString()])).toEqual([
+      ['config', 'greeting', `demo_greeting-${hash('hello')}`, false, 'hello'],
+      ['secret', 'pw', `demo_pw-${hash('one')}`, false, 'one'],
+      ['secret', 'ext', 'shared-key', true, undefined],
+    ]);
+    writeFileSync(join(dir, 'pw.txt'), 'two');
+    expect(stackFileObjects(project).find((o) => o.key === 'pw')?.name).toBe(`demo_pw-${hash('two')}`);
+
+    const refs = new Map(objects.map((o, i) => [objectKey(o.kind, o.key), { id: `id${i}`, name: o.name }]));
+    const spec = stackPlan(project, new Map(), refs).services[0]!.spec as { TaskTemplate: { ContainerSpec: Record<string, unknown> } };
+    expect(spec.TaskTemplate.ContainerSpec.Secrets).toEqual([
+      { File: { Name: 'pw', UID: '0', GID: '0', Mode: 0o444 }, SecretID: 'id1', SecretName: `demo_pw-${hash('one')}` },
+      { File: { Name: 'other', UID: '0', GID: '0', Mode: 0o400 }, SecretID: 'id2', SecretName: 'shared-key' },
+    ]);
+    expect(spec.TaskTemplate.ContainerSpec.Configs).toEqual([
+      { File: { Name: '/etc/greeting', UID: '33', GID: '0', Mode: 0o444 }, ConfigID: 'id0', ConfigName: `demo_greeting-${hash('hello')}` },
+    ]);
+  });
+
+  it('refuse content they cannot get, naming the object and the fix', async () => {
+    const project = await load(`
+services:
+  app: {image: reg.example:5000/app:1, secrets: [pw]}
+secrets:
+  pw: {environment: TSC_TEST_UNSET_PASSWORD}
+`);
+    expect(() => stackFileObjects(project)).toThrow('secret "pw" takes its content from the variable TSC_TEST_UNSET_PASSWORD, which is not set');
+  });
+});
+
+describe('service logs lines', () => {
+  it('take the timestamp first, then the details, then the text', () => {
+    expect(parseLine('2026-12-07T03:26:19.769045644Z com.docker.swarm.node.id=n1x,com.docker.swarm.task.id=t1 tick 3', true)).toEqual({
+      time: '2026-12-07T03:26:19.769045644Z', details: { 'com.docker.swarm.node.id': 'n1x', 'com.docker.swarm.task.id': 't1' }, text: 'tick 3',
+    });
+    expect(parseLine('com.docker.swarm.task.id=t1 a=b c', false)).toEqual({ details: { 'com.docker.swarm.task.id': 't1' }, text: 'a=b c' });
+  });
+});
+
+describe('the Node API', () => {
+  it('gives the swarm verbs; config is the stack up will write, with the objects named after their content', async () => {
+    const { swarm, SwarmStack } = await import('../../src/package/index.js');
+    expect(typeof SwarmStack).toBe('function');
+    writeFileSync(join(dir, 'pw.txt'), 'one');
+    const plan = swarm.swarmConfig(await load(`
+services:
+  app: {image: reg.example:5000/app:1, secrets: [pw], deploy: {replicas: 2}}
+secrets:
+  pw: {file: ./pw.txt}
+`));
+    expect(plan.services.map((s) => s.name)).toEqual(['demo_app']);
+    const spec = plan.services[0]!.spec as { Mode: unknown; TaskTemplate: { ContainerSpec: { Secrets: Array<{ SecretName: string }> } } };
+    expect(spec.Mode).toEqual({ Replicated: { Replicas: 2 } });
+    expect(spec.TaskTemplate.ContainerSpec.Secrets[0]!.SecretName).toBe(`demo_pw-${createHash('sha256').update('one').digest('hex').slice(0, 10)}`);
   });
 });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -101,10 +103,10 @@ describe('refused before the cluster is touched', () => {
   it('verbs a swarm does not run', async () => {
     const r = await compose('rverb', ['start'], svc(ok()));
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('this command does not run on a swarm; with --backend swarm, tscompose runs up, ps and down');
+    expect(r.stderr).toContain('this command does not run on a swarm; with --backend swarm, tscompose runs up, ps, logs, scale, config and down');
     const named = await compose('rverb', ['down', 'app']);
     expect(named.code).toBe(1);
-    expect(named.stderr).toContain('with --backend swarm, up, ps and down act on the whole stack; naming services (app) is not supported yet');
+    expect(named.stderr).toContain('with --backend swarm, down acts on the whole stack; naming services (app) is not supported');
     const v = await compose('rverb', ['volume', 'ls']);
     expect(v.code).toBe(1);
     expect(v.stderr).toContain("tscompose volume works on the native engine; a swarm's volumes live on its nodes (use docker there)");
@@ -267,3 +269,112 @@ async function comparable(stack: string): Promise<unknown> {
     }];
   })));
 }
+
+describe('the family on a swarm: config, logs, configs and secrets, scale, down -v', () => {
+  const P = 'fam';
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 10);
+  const yaml = () => `
+services:
+  app:
+    image: ${bed.busybox}
+    command: ["sh", "-c", "echo hello from $$(hostname); echo secret=$$(cat /run/secrets/pw); echo config=$$(cat /greeting); echo to-stderr >&2; i=0; while true; do i=$$((i+1)); echo tick $$i; sleep 1; done"]
+    stop_grace_period: 1s
+    secrets: [pw]
+    configs: [greeting]
+    volumes: [data:/data]
+    deploy:
+      replicas: 3
+      endpoint_mode: dnsrr
+      placement: {max_replicas_per_node: 1}
+      update_config: {parallelism: 0, order: stop-first}
+volumes:
+  data: {}
+secrets:
+  pw: {file: ./pw.txt}
+configs:
+  greeting: {content: "hello \${GREETING:-world}"}
+`;
+  const d = () => bed.nodes[0]!.docker;
+  const names = async (list: Promise<Array<{ Spec?: { Name?: string } }>>) => (await list).map((o) => o.Spec?.Name).sort();
+  const logs = async (args: string[]) => {
+    const r = await compose(P, ['logs', ...args]);
+    expect(r.code, r.stderr).toBe(0);
+    return (r.stdout + r.stderr).trim().split('\n');
+  };
+  const nodesSaying = (lines: string[], text: string) => new Set(lines.filter((l) => l.endsWith(text)).map((l) => /@(n\d) \| /.exec(l)?.[1]));
+
+  it('config shows the stack up will write; up makes the configs and secrets; logs gather every node; a changed secret rotates; scale; down -v on every node', async () => {
+    mkdirSync(join(work, P), { recursive: true });
+    writeFileSync(join(work, P, 'pw.txt'), 's3cret-1');
+    const written = await compose(P, ['config'], yaml());
+    expect(written.code, written.stderr).toBe(0);
+    expect(written.stdout).toContain(`SecretName: ${P}_pw-${sha('s3cret-1')}`);
+    expect(written.stdout).toContain(`ConfigName: ${P}_greeting-${sha('hello world')}`);
+    expect(written.stdout).toMatch(/Replicated:\n\s+Replicas: 3/);
+    expect(await stackObjects(P)).toEqual([]);
+    expect(await names(d().listSecrets())).toEqual([]);
+
+    expect((await compose(P, ['up'])).code).toBe(0);
+    expect(await names(d().listSecrets())).toEqual([`${P}_pw-${sha('s3cret-1')}`]);
+    expect(await names(d().listConfigs())).toEqual([`${P}_greeting-${sha('hello world')}`]);
+
+    // Every task's lines, from the three nodes, each with its task and node.
+    const all = await logs([]);
+    expect(nodesSaying(all, 'secret=s3cret-1'), all.join('\n')).toEqual(new Set(['n1', 'n2', 'n3']));
+    expect(nodesSaying(all, 'config=hello world')).toEqual(new Set(['n1', 'n2', 'n3']));
+    expect(nodesSaying(all, 'to-stderr')).toEqual(new Set(['n1', 'n2', 'n3']));
+    const stamped = await logs(['-t', '--tail', '1']);
+    expect(stamped.length, stamped.join('\n')).toBe(3);
+    for (const l of stamped) expect(l).toMatch(new RegExp(`^${P}_app\\.[123]@n[123] \\| \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z tick \\d+$`));
+
+    // -f goes on with what the tasks write next, until Ctrl-C.
+    const follow = spawn(process.execPath, [join(repoRoot, 'dist/cli/main.js'), '--backend', 'swarm', '-p', P, 'logs', '-f', '--tail', '0', 'app'], {
+      cwd: join(work, P), env: { ...process.env, DOCKER_HOST: bed.manager },
+    });
+    let followed = '';
+    follow.stdout.on('data', (b: Buffer) => { followed += b.toString(); });
+    const exited = new Promise<number | null>((resolve) => follow.on('exit', resolve));
+    const ticking = (s: string) => new Set(s.split('\n').filter((l) => / \| tick \d+$/.test(l)).map((l) => /@(n\d) /.exec(l)?.[1]));
+    for (let i = 0; i < 100 && ticking(followed).size < 3; i++) await sleep(100);
+    follow.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(ticking(followed), followed).toEqual(new Set(['n1', 'n2', 'n3']));
+
+    // A changed secret is a new object; the services roll to it, and the old one goes.
+    writeFileSync(join(work, P, 'pw.txt'), 's3cret-2');
+    const rotated = await compose(P, ['up']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stderr).toContain(`Removed secret ${P}_pw-${sha('s3cret-1')} (replaced)`);
+    expect(await names(d().listSecrets())).toEqual([`${P}_pw-${sha('s3cret-2')}`]);
+    expect(nodesSaying(await logs([]), 'secret=s3cret-2')).toEqual(new Set(['n1', 'n2', 'n3']));
+    const same = await compose(P, ['up']);
+    expect(same.stderr).not.toContain('Removed');
+    expect(await names(d().listSecrets())).toEqual([`${P}_pw-${sha('s3cret-2')}`]);
+
+    const scaled = await compose(P, ['scale', 'app=2']);
+    expect(scaled.code, scaled.stderr).toBe(0);
+    expect(scaled.stderr).toContain(`Service ${P}_app: 2/2 tasks running the current spec`);
+    const running = (await compose(P, ['ps'])).stdout.split('\n').filter((l) => / running +running/.test(l));
+    expect(running.length).toBe(2);
+    const unknown = await compose(P, ['scale', 'nope=2']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`no service "nope" in the stack "${P}" on this swarm`);
+
+    // The volume is on each node that ran a task; down -v removes it where it reaches the node's
+    // dockerd (the manager's, and those TSCOMPOSE_SWARM_NODE_HOSTS names), and names the others.
+    const volumesOn = async (i: number) => (await bed.nodes[i]!.docker.listVolumes({ filters: JSON.stringify({ label: [`${LABEL}=${P}`] }) })).Volumes?.map((v) => v.Name) ?? [];
+    expect(await Promise.all([0, 1, 2].map(volumesOn))).toEqual([[`${P}_data`], [`${P}_data`], [`${P}_data`]]);
+    const partly = await compose(P, ['down', '-v'], undefined, { TSCOMPOSE_SWARM_NODE_HOSTS: bed.nodes[1]!.host });
+    expect(partly.code, partly.stderr).toBe(0);
+    expect(partly.stderr).toContain(`Removed volume ${P}_data on node n1`);
+    expect(partly.stderr).toContain(`Removed volume ${P}_data on node n2`);
+    expect(partly.stderr).toContain(`WARN[0000] volume ${P}_data on node n3 stays: no Docker host was given for that node (list the nodes' Docker hosts, comma separated, in TSCOMPOSE_SWARM_NODE_HOSTS, or run docker volume rm there)`);
+    expect(partly.stderr).toContain(`Removed secret ${P}_pw-${sha('s3cret-2')}`);
+    expect(await stackObjects(P)).toEqual([]);
+    expect([await names(d().listSecrets()), await names(d().listConfigs())]).toEqual([[], []]);
+    expect(await Promise.all([0, 1].map(volumesOn))).toEqual([[], []]);
+    const rest = await compose(P, ['down', '-v'], undefined, { TSCOMPOSE_SWARM_NODE_HOSTS: `${bed.nodes[1]!.host},${bed.nodes[2]!.host}` });
+    expect(rest.stderr).toContain(`Removed volume ${P}_data on node n3`);
+    expect(await volumesOn(2)).toEqual([]);
+  });
+});

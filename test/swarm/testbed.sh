@@ -16,9 +16,15 @@
 #   placement constraints) and mount namespace (its mounts never appear on the host and go with
 #   its processes; a tmpfs over /run/containerd keeps it from adopting a system containerd);
 #   dockerd's bridges and iptables chains live in the node's netns, away from the host dockerd's;
-# - the host leg: a veth on the host at $NET.1, where Debian's docker-registry listens (:5000) and
-#   where host-mode published ports are reached (at the nodes' addresses through it).
-# The subnet is 10.213.X.0/24, X from DIR's hash, skipped forward while it meets a host route.
+# - the host leg: a veth on the host at $NET.1, through which host-mode published ports are reached
+#   (at the nodes' addresses);
+# - the registry: Debian's docker-registry at 127.0.0.1:$PORT on the host AND at the same address in
+#   every node (one process per network namespace, all over one storage directory). So an image has
+#   one name everywhere: the host's dockerd pushes to it (127.0.0.0/8 is insecure to dockerd by
+#   default: no daemon setting to change) and every node pulls it, as in Docker's own stack tutorial
+#   (a registry at 127.0.0.1:5000 on every node, through the routing mesh, which this kernel lacks).
+# The subnet is 10.213.X.0/24, X from DIR's hash, skipped forward while it meets a host route; the
+# registry's port is 15000 + DIR's hash mod 5000, skipped forward while the host listens on it.
 # No IPVS in this kernel: VIP endpoints and the ingress mesh do not work on this bed.
 set -euo pipefail
 
@@ -57,10 +63,42 @@ pick_subnet() {
   echo "testbed: no free 10.213.X.0/24 subnet on this host" >&2; exit 1
 }
 
+# The registry's port: chosen once and kept in DIR, as the subnet.
+pick_port() {
+  if [ -f "$dir/regport" ]; then cat "$dir/regport"; return; fi
+  local p=$(( 16#$tag % 5000 + 15000 ))
+  for _ in $(seq 200); do
+    [ -z "$(ss -Hltn "sport = :$p")" ] && { echo "$p"; return; }
+    p=$(( (p - 15000 + 1) % 5000 + 15000 ))
+  done
+  echo "testbed: no free port for the registry on 127.0.0.1" >&2; exit 1
+}
+
+# A registry process in network namespace $1 (empty: the host's), pid in $2, unless one lives.
+start_registry() {
+  local netns=$1 pidfile=$2
+  { [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; } && return
+  if [ -n "$netns" ]; then
+    setsid nsenter --net="/run/netns/$netns" docker-registry serve "$dir/registry/config.yml" >"$pidfile.log" 2>&1 </dev/null &
+  else
+    setsid docker-registry serve "$dir/registry/config.yml" >"$pidfile.log" 2>&1 </dev/null &
+  fi
+  echo $! > "$pidfile"
+}
+
+# Waits until the registry answers in network namespace $1 (empty: the host's).
+await_registry() {
+  local netns=$1 pidfile=$2 in=()
+  [ -n "$netns" ] && in=(nsenter --net="/run/netns/$netns")
+  for _ in $(seq 100); do "${in[@]}" curl -sf --noproxy '*' "http://$reg/v2/" >/dev/null && return; sleep 0.1; done
+  echo "testbed: the registry ${netns:+in $netns }did not answer:" >&2; cat "$pidfile.log" >&2; exit 1
+}
+
 up() {
   mkdir -p "$dir"; chmod 700 "$dir"
   NET=$(pick_subnet); echo "$NET" > "$dir/subnet"
-  local reg=$NET.1:5000
+  PORT=$(pick_port); echo "$PORT" > "$dir/regport"
+  reg=127.0.0.1:$PORT
 
   # The switch and the host leg.
   ns_exists "$sw" || ip netns add "$sw"
@@ -70,29 +108,30 @@ up() {
   ip -n "$sw" link set host master br0 up
   ip addr replace "$NET.1/24" dev "$hostleg"; ip link set "$hostleg" up
 
-  # The registry, on the host leg only.
-  if ! { [ -f "$dir/registry.pid" ] && alive "$(cat "$dir/registry.pid")"; }; then
+  # The registry's storage and settings, shared by its processes (one secret: an upload begun at
+  # one of them could be finished at another).
+  if [ ! -f "$dir/registry/config.yml" ]; then
     mkdir -p "$dir/registry/data"
     cat > "$dir/registry/config.yml" <<YML
 version: 0.1
 log: {level: warn, accesslog: {disabled: true}}
 storage: {filesystem: {rootdirectory: $dir/registry/data}, delete: {enabled: true}}
-http: {addr: "$reg"}
+http: {addr: "$reg", secret: "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"}
 YML
-    setsid docker-registry serve "$dir/registry/config.yml" >"$dir/registry/log" 2>&1 </dev/null &
-    echo $! > "$dir/registry.pid"
   fi
+  start_registry "" "$dir/registry.pid"
 
   # The nodes.
   local i ns nd
   for i in $(seq 1 $NODES); do
-    ns=$(node_ns "$i"); nd=$dir/n$i
+    ns=$(node_ns "$i"); nd=$dir/n$i; mkdir -p "$nd"
     ns_exists "$ns" || ip netns add "$ns"
     ip -n "$sw" link show "n$i" >/dev/null 2>&1 || ip -n "$sw" link add "n$i" type veth peer name eth0 netns "$ns"
     ip -n "$sw" link set "n$i" master br0 up
     ip -n "$ns" link set lo up; ip -n "$ns" addr replace "$NET.1$i/24" dev eth0; ip -n "$ns" link set eth0 up
+    start_registry "$ns" "$nd/registry.pid"
     d "$i" version >/dev/null 2>&1 && continue
-    mkdir -p "$nd"; echo '{}' > "$nd/daemon.json"
+    echo '{}' > "$nd/daemon.json"
     # nsenter --net, not `ip netns exec`: the latter remounts /sys and hides cgroup v1's hierarchies.
     # The address pools are the node's own (its netns): they never meet the host's routes.
     setsid nsenter --net="/run/netns/$ns" unshare --uts --mount --propagation slave sh -c "
@@ -106,8 +145,8 @@ YML
     for _ in $(seq 120); do d "$i" version >/dev/null 2>&1 && break; sleep 0.25; done
     d "$i" version >/dev/null 2>&1 || { echo "testbed: node n$i's dockerd did not answer:" >&2; tail -20 "$dir/n$i/dockerd.log" >&2; exit 1; }
   done
-  for _ in $(seq 100); do curl -sf --noproxy '*' "http://$reg/v2/" >/dev/null && break; sleep 0.1; done
-  curl -sf --noproxy '*' "http://$reg/v2/" >/dev/null || { echo "testbed: the registry did not answer:" >&2; cat "$dir/registry/log" >&2; exit 1; }
+  await_registry "" "$dir/registry.pid"
+  for i in $(seq 1 $NODES); do await_registry "$(node_ns "$i")" "$dir/n$i/registry.pid"; done
 
   # The swarm: n1 the manager, n2 and n3 workers.
   if [ "$(d 1 info -f '{{.Swarm.LocalNodeState}}')" != active ]; then

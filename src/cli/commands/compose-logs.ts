@@ -5,6 +5,7 @@ import { logs } from '../../compose/logs.js';
 import { LogPrinter, printingConsumer } from '../progress/logs.js';
 import { colorFor } from '../progress/select.js';
 import { UserError } from '../../util/errors.js';
+import { swarmLogs } from '../swarm/verbs.js';
 
 interface LogsFlags {
   follow?: boolean;
@@ -36,6 +37,11 @@ export function register(program: Command): void {
 async function runLogs(ctx: CliContext, services: string[], f: LogsFlags): Promise<void> {
   const tail = f.tail === undefined || f.tail === 'all' || Number(f.tail) < 0 ? undefined : Number(f.tail);
   if (tail !== undefined && !Number.isInteger(tail)) throw new UserError(`invalid --tail value "${f.tail}"`, 1, 'give a number of lines, or "all"');
+  if (ctx.globals.backend === 'swarm') {
+    if (f.until !== undefined || f.index !== undefined) throw new UserError('--until and --index are not supported by logs with --backend swarm', 1, 'drop them; --since, --tail, -t and -f work');
+    const since = parseSinceTime(f.since, '--since');
+    return swarmLogs(ctx, services, { follow: f.follow, timestamps: f.timestamps, prefix: f.logPrefix !== false, ...(tail !== undefined ? { tail } : {}), ...(since !== undefined ? { since: Math.floor(since) } : {}) });
+  }
   const color = f.color === false ? colorFor(process.stdout, 'never') : colorFor(process.stdout, ctx.globals.ansi);
   const printer = new LogPrinter(process.stdout, color, { prefix: f.logPrefix !== false, timestamps: f.timestamps });
   const stop = new AbortController();

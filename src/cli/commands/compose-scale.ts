@@ -3,6 +3,7 @@ import { action, printDryRun, type CliContext } from '../context.js';
 import { scale } from '../../compose/scale.js';
 import { formatPlan } from '../../compose/plan.js';
 import { UserError } from '../../util/errors.js';
+import { swarmScale } from '../swarm/verbs.js';
 
 /** scale: services at a number of replicas; publish and bridge: refused, each in one sentence with what to do instead. */
 export function register(program: Command): void {
@@ -19,6 +20,7 @@ export function register(program: Command): void {
           if (!m) throw new UserError(`invalid scale argument "${p}"`, 1, 'write it as SERVICE=REPLICAS, e.g. tscompose scale web=3');
           replicas[m[1]!] = Number(m[2]);
         }
+        if (ctx.globals.backend === 'swarm') return swarmScale(ctx, replicas);
         const done = await scale(await ctx.engine(), await ctx.project(), { replicas, noDeps: f.deps === false, dryRun: ctx.dryRun }, ctx.listener());
         if (ctx.dryRun) printDryRun(formatPlan(done.plan));
       }),

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { GlobalOptions } from '../global-options.js';
 import { CliContext } from '../context.js';
+import { swarmConfigText } from '../swarm/verbs.js';
 import { loadOptionsFromGlobals, refuseCompatibility } from '../project-options.js';
 import { loadModel, loadProject, type LoadOptions } from '../../project/load.js';
 import { config, documentText, type ConfigOptions } from '../../compose/config.js';
@@ -88,6 +89,8 @@ async function configText(cmd: Command, f: GlobalOptions & ConfigFlags, services
   refuseCompatibility(f, project.environment);
   if (f.quiet) return undefined;
   const list = (['services', 'volumes', 'networks', 'profiles', 'images', 'models', 'environment'] as const).find((k) => f[k]);
+  // On a swarm, the document is the stack as `up` will write it; the lists are the project's, as anywhere.
+  if (f.backend === 'swarm' && !list && !f.hash && !f.resolveImageDigests && !f.lockImageDigests) return swarmConfigText(project, f.format);
   const opts: ConfigOptions = { ...(f.format ? { format: f.format } : {}), ...(list ? { list } : {}), ...(f.envResolution === false ? { envFiles: true } : {}) };
   if (!f.hash && !f.resolveImageDigests && !f.lockImageDigests) return config(project, opts);
 

@@ -134,7 +134,10 @@ export class DockerImages implements ImageApi {
   }
 
   async push(ref: string, options: PushOptions = {}): Promise<{ reference: string; digest: string }> {
-    const stream = (await call(KIND, ref, 'push', () => this.docker.getImage(ref).push({ ...authconfig(options.credentials), abortSignal: options.signal } as Record<string, unknown>))) as Readable;
+    // dockerd refuses a push without an X-Registry-Auth header ("Bad parameters and missing
+    // X-Registry-Auth"), even to a registry that asks for none: the docker CLI sends `{}` then.
+    const auth = authconfig(options.credentials).authconfig ?? {};
+    const stream = (await call(KIND, ref, 'push', () => this.docker.getImage(ref).push({ authconfig: auth, abortSignal: options.signal } as Record<string, unknown>))) as Readable;
     let digest = '';
     await consume(stream, (p) => {
       const m = /digest: (sha256:[0-9a-f]{64})/.exec(p.status);
