@@ -123,6 +123,8 @@ export interface ContainerConfig {
   network?: ContainerNetwork;
   namespaces?: NamespaceModes;
   devices?: DeviceMapping[];
+  /** Device cgroup rules allowed beyond the defaults ("c 1:3 mr", "a *:* rwm"), as Docker's --device-cgroup-rule. */
+  deviceCgroupRules?: string[];
   /** resolv.conf for `none` and `host` networks (a netns network brings its own). */
   dns?: { servers?: string[]; search?: string[]; options?: string[] };
   /** Remove the container when it exits (`run --rm`); done by whoever waits for it, or by the next `list`. */
