@@ -27,14 +27,9 @@ static int sys_bpf(int cmd, union bpf_attr *attr) {
 }
 
 static int load_program(const char *hex) {
-    size_t bytes = strlen(hex) / 2;
-    if (!bytes || bytes % sizeof(struct bpf_insn)) fail(125, "helper: malformed device filter");
-    unsigned char *insns = malloc(bytes);
-    if (!insns) fail(125, "helper: out of memory");
-    for (size_t i = 0; i < bytes; i++) {
-        char pair[3] = { hex[2 * i], hex[2 * i + 1], 0 };
-        insns[i] = (unsigned char)strtoul(pair, NULL, 16);
-    }
+    size_t bytes;
+    unsigned char *insns = hex_bytes(hex, sizeof(struct bpf_insn), &bytes);
+    if (!insns) fail(125, "helper: malformed device filter");
     /* The verifier's account of a refusal, kept for the error message. */
     static char log[4096];
     union bpf_attr attr;

@@ -172,6 +172,8 @@ int conf_load(struct conf *c, const char *path);
 const char *conf_get(const struct conf *c, const char *key);
 long long conf_num(const struct conf *c, const char *key, long long dflt);
 unsigned long long parse_hex(const char *s);
+/* A hex field as bytes (malloc'd), or NULL when empty or not a whole number of `unit`-byte records. */
+unsigned char *hex_bytes(const char *hex, size_t unit, size_t *len);
 char *unescape_field(char *s);
 
 /* ---- errors: reported as "error <code> <message>" on g_errfd, then exit ---- */
