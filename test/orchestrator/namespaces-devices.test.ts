@@ -118,6 +118,9 @@ async function checks(s: Scenario, backend: BackendName, hostShm: string): Promi
   // device_cgroup_rules: the rule's device passes the list (the driver answers), another one does not.
   expect(ruled).toMatch(/No such device or address/);
   expect(unlisted).toMatch(/Operation not permitted/);
+  const rulesFormat = ['inspect', '--format', '{{json .HostConfig.DeviceCgroupRules}}', `${s.name}-hosted-1`];
+  const rules = backend === 'docker' ? execFileSync('docker', rulesFormat, { encoding: 'utf8' }) : (await s.ok(['container', ...rulesFormat])).stdout;
+  expect(JSON.parse(rules)).toEqual(['c 1:202 rw']);
 
   // The donor stopped, its pid namespace is gone with its PID 1 (the peer too): the peer cannot start alone.
   await s.ok(['stop', '-t', '0', 'donor']);

@@ -197,6 +197,7 @@ export interface ContainerInspect {
     IpcMode: string;
     UTSMode: string;
     Devices: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }>;
+    DeviceCgroupRules: string[] | null;
     ShmSize: number;
     Sysctls: Record<string, string> | null;
     SecurityOpt: string[] | null;
