@@ -97,6 +97,7 @@
 #define K_HOSTNAME    "hostname"      /* set in the new UTS namespace */
 #define K_DOMAINNAME  "domainname"    /* likewise */
 #define K_CGROUP      "cgroup"        /* start, exec (list): a cgroup.procs file to join */
+#define K_DEVICE_FILTER "device_filter" /* start: CGROUP_DIR HEX: an eBPF device program (hex of its bpf_insn array) attached to the v2 cgroup (devices.c) */
 #define K_OOM         "oom"           /* PATH KEY: the memory controller file whose KEY counts OOM kills */
 #define K_LOG         "log"           /* the container.log the monitor writes */
 #define K_LOG_MAX_SIZE "log_max_size" /* bytes at which the monitor rotates the log (LOG.1, LOG.2...); absent or 0: never */
@@ -171,6 +172,8 @@ int conf_load(struct conf *c, const char *path);
 const char *conf_get(const struct conf *c, const char *key);
 long long conf_num(const struct conf *c, const char *key, long long dflt);
 unsigned long long parse_hex(const char *s);
+/* A hex field as bytes (malloc'd), or NULL when empty or not a whole number of `unit`-byte records. */
+unsigned char *hex_bytes(const char *hex, size_t unit, size_t *len);
 char *unescape_field(char *s);
 
 /* ---- errors: reported as "error <code> <message>" on g_errfd, then exit ---- */
@@ -217,6 +220,11 @@ int mount_attrs(int mfd, unsigned attrs, int recursive);
 void remount_attrs(int fd, unsigned attrs, int recursive, const char *target);
 int sealed_copy_of_self(void);
 void cloexec_from(int low);
+
+/* ---- the device allow-list on cgroup v2 (devices.c) ---- */
+
+/* Loads each K_DEVICE_FILTER program and attaches it to its cgroup, replacing one attached before. */
+void attach_device_filter(const struct conf *c);
 
 /* ---- entry points ---- */
 

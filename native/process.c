@@ -52,13 +52,9 @@ static void set_rlimits(const struct conf *c) {
 static void install_seccomp(const struct conf *c) {
     const char *hex = conf_get(c, K_SECCOMP);
     if (!hex || !*hex) return;
-    size_t bytes = strlen(hex) / 2;
-    if (bytes % sizeof(struct sock_filter)) fail(125, "helper: malformed seccomp program");
-    unsigned char *buf = malloc(bytes);
-    for (size_t i = 0; i < bytes; i++) {
-        char pair[3] = { hex[2 * i], hex[2 * i + 1], 0 };
-        buf[i] = (unsigned char)strtoul(pair, NULL, 16);
-    }
+    size_t bytes;
+    unsigned char *buf = hex_bytes(hex, sizeof(struct sock_filter), &bytes);
+    if (!buf) fail(125, "helper: malformed seccomp program");
     struct sock_fprog prog = { .len = (unsigned short)(bytes / sizeof(struct sock_filter)), .filter = (struct sock_filter *)buf };
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) fail_errno(125, "install the seccomp filter");
     free(buf);

@@ -246,6 +246,8 @@ int start_main(int argc, char **argv) {
     g_errfd = 3;
     struct conf c;
     if (conf_load(&c, argv[2]) < 0) fail_errno(125, "read %s", argv[2]);
+    /* Before the monitor exists: a filter the kernel refuses fails the start with nothing running. */
+    attach_device_filter(&c);
     int attached = conf_num(&c, K_ATTACH, 0) != 0;
     int sp[2] = { -1, -1 };
     if (attached && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) fail_errno(125, "socketpair");

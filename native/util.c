@@ -109,6 +109,19 @@ unsigned long long parse_hex(const char *s) {
     return strtoull(s, NULL, 16);
 }
 
+unsigned char *hex_bytes(const char *hex, size_t unit, size_t *len) {
+    size_t bytes = strlen(hex) / 2;
+    if (!bytes || bytes % unit) return NULL;
+    unsigned char *buf = malloc(bytes);
+    if (!buf) fail(125, "helper: out of memory");
+    for (size_t i = 0; i < bytes; i++) {
+        char pair[3] = { hex[2 * i], hex[2 * i + 1], 0 };
+        buf[i] = (unsigned char)strtoul(pair, NULL, 16);
+    }
+    *len = bytes;
+    return buf;
+}
+
 static noreturn void vfail(int code, int err, const char *fmt, va_list ap) {
     char msg[1024];
     int n = snprintf(msg, sizeof msg, "error %d ", code);

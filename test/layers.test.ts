@@ -29,7 +29,7 @@ export const LAYERS: ReadonlyArray<{ name: string; paths: readonly string[] }> =
   { name: 'engines (openEngine, docker, the native Engine)', paths: ['engine/index.ts', 'engine/docker/', 'engine/native/engine/'] },
   { name: 'the native engine\'s subsystems: network, builder', paths: ['network/', 'build/'] },
   { name: 'image store, runtime, registry client', paths: ['engine/native/registry/', 'engine/native/runtime/', 'engine/native/image/'] },
-  { name: 'the Engine contract', paths: ['engine/types.ts', 'engine/status.ts', 'engine/stats.ts', 'engine/image-config.ts', 'engine/port-mapping.ts'] },
+  { name: 'the Engine contract', paths: ['engine/types.ts', 'engine/device-rules.ts', 'engine/status.ts', 'engine/stats.ts', 'engine/image-config.ts', 'engine/port-mapping.ts'] },
   { name: 'util', paths: ['util/'] },
 ];
 

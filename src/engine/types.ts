@@ -130,6 +130,8 @@ export interface Resources {
   blkioWeight?: number;
   ulimits?: Ulimit[];
   devices?: DeviceMapping[];
+  /** Devices allowed beyond the defaults, as cgroup rules ("c 1:3 mr", "a *:* rwm"): Docker's DeviceCgroupRules. */
+  deviceCgroupRules?: string[];
 }
 
 export interface LogConfig {

@@ -285,9 +285,11 @@ function resourcesOf(service: ServiceConfig): Resources | undefined {
     blkioWeight: service.blkio_config?.weight,
     ulimits: Object.entries(service.ulimits).map(([name, u]) => ({ name, soft: u.soft, hard: u.hard })),
     devices: service.devices.map((d) => ({ host: d.source, container: d.target, permissions: d.permissions || 'rwm' })),
+    deviceCgroupRules: service.device_cgroup_rules,
   };
   if (!r.ulimits!.length) delete r.ulimits;
   if (!r.devices!.length) delete r.devices;
+  if (!r.deviceCgroupRules!.length) delete r.deviceCgroupRules;
   return Object.values(r).some((v) => v !== undefined) ? r : undefined;
 }
 

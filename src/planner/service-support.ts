@@ -1,4 +1,5 @@
 import type { BackendName } from '../engine/types.js';
+import { DEVICE_RULE_FIX, parseDeviceRule } from '../engine/device-rules.js';
 import type { Project, ServiceConfig } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 
@@ -111,7 +112,7 @@ export const SERVICE_SUPPORT: Readonly<Record<string, Verdict>> = {
   'deploy.restart_policy.delay': warn('deploy.restart_policy.delay is not applied (the engine backs off as Docker does)'),
   'deploy.restart_policy.window': warn('deploy.restart_policy.window is not applied'),
   develop: ok,
-  device_cgroup_rules: refuse('device_cgroup_rules is not supported', 'drop device_cgroup_rules:, or use privileged: true'),
+  device_cgroup_rules: refuse('device_cgroup_rules has a malformed rule', DEVICE_RULE_FIX, { when: (v) => (v as string[]).some((rule) => !parseDeviceRule(rule)) }),
   devices: ok,
   dns: ok,
   dns_opt: ok,

@@ -200,15 +200,17 @@ describe('create spec → runtime spec', () => {
     expect(applied.runtime.resources).toMatchObject({ blkioWeight: 300, cpusetCpus: '0', cpusetMems: '0' });
   });
 
-  it('shares namespaces by id and maps devices, warning where cgroup v2 cannot narrow a device\'s permissions', async () => {
+  it('shares namespaces by id, maps devices and checks device cgroup rules (no warning on cgroup v2, which filters with eBPF)', async () => {
     const other = { inspect: async () => ({ Id: 'f'.repeat(64) }), cgroups: { version: 2, supportsBlkioWeight: () => false } } as never;
     const devices = [{ host: '/dev/null', container: '/dev/x', permissions: 'r' }, { host: '/dev/zero', container: '', permissions: '' }];
-    const plan = await planCreate(spec({ pid: 'container:donor', ipc: 'host', uts: 'host', resources: { devices } }), image, other);
+    const plan = await planCreate(spec({ pid: 'container:donor', ipc: 'host', uts: 'host', resources: { devices, deviceCgroupRules: ['c 1:202 rw'] } }), image, other);
     expect(plan.runtime.namespaces).toEqual({ pid: { container: 'f'.repeat(64) }, ipc: 'host', uts: 'host' });
     expect(plan.runtime.devices).toEqual([
       { host: '/dev/null', container: '/dev/x', permissions: 'r' }, { host: '/dev/zero', container: '/dev/zero', permissions: 'rwm' },
     ]);
-    expect(plan.warnings).toEqual(['device /dev/null: permissions "r" are not enforced by the native engine on cgroup v2 (the device is readable and writable)']);
+    expect(plan.runtime.deviceCgroupRules).toEqual(['c 1:202 rw']);
+    expect(plan.warnings).toEqual([]);
+    await expect(planCreate(spec({ resources: { deviceCgroupRules: ['c 1:3 rx'] } }), image, other)).rejects.toThrow(/invalid device cgroup rule "c 1:3 rx"/);
     const own = await planCreate(spec({ pid: 'private', ipc: 'shareable', uts: 'private' }), image, other);
     expect(own.runtime.namespaces).toBeUndefined();
   });

@@ -173,7 +173,7 @@ const SAMPLES: Record<string, Sample> = {
   'deploy.restart_policy.max_attempts': S('deploy: { restart_policy: { condition: on-failure, max_attempts: 3 } }', { base: 'deploy: { restart_policy: { condition: on-failure } }' }),
   'deploy.restart_policy.delay': S('deploy: { restart_policy: { condition: on-failure, delay: 5s } }'),
   'deploy.restart_policy.window': S('deploy: { restart_policy: { condition: on-failure, window: 30s } }'),
-  device_cgroup_rules: S('device_cgroup_rules: ["c 1:3 mr"]'),
+  device_cgroup_rules: S('device_cgroup_rules: ["c 1:3 mr", "c 1:3 rx"]'),
   devices: S('devices: [/dev/null:/dev/xnull]'),
   dns: S('dns: [10.0.0.53]'),
   dns_opt: S('dns_opt: [ndots:2]'),
@@ -338,11 +338,12 @@ describe('every classified property is checked', () => {
     expect(checkSupport(project, 'native', ['a'])).toEqual([`service a: ${verdict.sentence}`]);
   });
 
-  it('honours the values a refusal does not cover (uts: host, cgroup: private, logging max-size alone)', async () => {
-    const { project } = await load(composeText(S('pid: private\nipc: shareable\nuts: host\ncgroup: private\nlogging: { driver: json-file, options: { max-size: 10k, max-file: "2" } }'), false));
+  it('honours the values a refusal does not cover (uts: host, cgroup: private, logging max-size alone, well-formed device rules)', async () => {
+    const { project } = await load(composeText(S('pid: private\nipc: shareable\nuts: host\ncgroup: private\nlogging: { driver: json-file, options: { max-size: 10k, max-file: "2" } }\ndevice_cgroup_rules: ["c 1:3 mr", "a *:* rwm"]'), false));
     expect(checkSupport(project, 'native', ['a'])).toEqual([]);
     const create = reconcile(project, new FakeWorld().observe(project), {}).nodes.find((n) => n.op.kind === 'CreateContainer')!;
     expect(create.op.kind === 'CreateContainer' && create.op.spec.logging).toEqual({ driver: 'json-file', options: { 'max-size': '10k', 'max-file': '2' } });
+    expect(create.op.kind === 'CreateContainer' && create.op.spec.resources?.deviceCgroupRules).toEqual(['c 1:3 mr', 'a *:* rwm']);
   });
 
   it('names every refused property of every service at once, and only of the services up starts', async () => {

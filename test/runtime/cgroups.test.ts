@@ -224,17 +224,3 @@ describe('cgroup mount discovery', () => {
     dir = mkdtempSync(join(tmpdir(), 'tsc-cg-'));
   });
 });
-
-describe('capabilities on a cgroup v2 host', () => {
-  it('drop MKNOD (no device controller to stop a block device) unless asked for or privileged', async () => {
-    const { containerCapabilities } = await import('../../src/engine/native/runtime/launch.js');
-    const { capNames } = await import('../../src/engine/native/runtime/caps.js');
-    dir = mkdtempSync(join(tmpdir(), 'tsc-cg-'));
-    const v2 = new CgroupV2(dir);
-    const v1 = new CgroupV1([]);
-    expect(capNames(containerCapabilities({ image: 'x' }, v1))).toContain('MKNOD');
-    expect(capNames(containerCapabilities({ image: 'x' }, v2))).not.toContain('MKNOD');
-    expect(capNames(containerCapabilities({ image: 'x', capAdd: ['mknod'] }, v2))).toContain('MKNOD');
-    expect(capNames(containerCapabilities({ image: 'x', privileged: true }, v2))).toContain('MKNOD');
-  });
-});

@@ -141,7 +141,6 @@ function refuseUnsupported(c: Fields, h: Fields): void {
   h.refuse('Isolation', 'isolation modes are for Windows', ['default']);
   for (const k of ['BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps']) h.refuse(k, 'per-device I/O limits are not applied; BlkioWeight is');
   for (const k of ['CpuRealtimePeriod', 'CpuRealtimeRuntime']) h.refuse(k, 'real-time CPU scheduling is not set up');
-  h.refuse('DeviceCgroupRules', 'device rules beyond Docker\'s default list are not written');
   h.refuse('DeviceRequests', 'GPUs and other device requests are not supported');
   h.refuse('KernelMemory', 'kernel memory limits are deprecated and not applied');
   h.refuse('KernelMemoryTCP', 'kernel TCP memory is not limited');
@@ -363,6 +362,7 @@ function resourcesOf(h: Fields): { resources?: Resources } {
     ...opt('blkioWeight', h.count('BlkioWeight')),
     ...(ulimits.length ? { ulimits } : {}),
     ...(devices.length ? { devices } : {}),
+    ...(h.strings('DeviceCgroupRules')?.length ? { deviceCgroupRules: h.strings('DeviceCgroupRules')! } : {}),
   };
   return Object.keys(r).length ? { resources: r } : {};
 }

@@ -164,6 +164,7 @@ function resources(spec: ContainerCreateRequest): Partial<HostConfig> {
     BlkioWeight: r.blkioWeight,
     Ulimits: r.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
     Devices: r.devices?.map((d) => ({ PathOnHost: d.host, PathInContainer: d.container, CgroupPermissions: d.permissions })),
+    DeviceCgroupRules: r.deviceCgroupRules,
   };
 }
 

@@ -1,5 +1,6 @@
 import { arch } from 'node:os';
 import { logLimits } from './log-limits.js';
+import { checkDeviceRule } from '../../device-rules.js';
 import { UserError } from '../../../util/errors.js';
 import type { ContainerCreateRequest, NamedContainerRequest, MountRequest, NetworkAttachment, PortMapping } from '../../types.js';
 import type { ImageRecord } from '../image/index.js';
@@ -66,13 +67,9 @@ export async function planCreate(spec: NamedContainerRequest, image: ImageRecord
 
   const r = spec.resources ?? {};
   const devices = (r.devices ?? []).map((d) => ({ host: d.host, container: d.container || d.host, permissions: d.permissions || 'rwm' }));
-  for (const d of devices) {
-    checkDevice(d, name);
-    // cgroup v2 controls devices with an eBPF program, which the engine does not load: the node is usable in full.
-    if (rt.cgroups.version === 2 && !(d.permissions.includes('r') && d.permissions.includes('w'))) {
-      warnings.push(`device ${d.host}: permissions "${d.permissions}" are not enforced by the native engine on cgroup v2 (the device is readable and writable)`);
-    }
-  }
+  for (const d of devices) checkDevice(d, name);
+  const deviceCgroupRules = r.deviceCgroupRules ?? [];
+  for (const rule of deviceCgroupRules) checkDeviceRule(rule, name);
   for (const [k, v] of [['mem_swappiness', r.memorySwappiness], ['oom_kill_disable', r.oomKillDisable]] as const) {
     if (v !== undefined) warnings.push(`${k} is not applied by the native engine`);
   }
@@ -131,6 +128,7 @@ export async function planCreate(spec: NamedContainerRequest, image: ImageRecord
     ...(r.ulimits?.length ? { ulimits: r.ulimits } : {}),
     ...(Object.keys(namespaces).length ? { namespaces } : {}),
     ...(devices.length ? { devices } : {}),
+    ...(deviceCgroupRules.length ? { deviceCgroupRules } : {}),
     ...(network.kind !== 'bridge' && spec.extraHosts?.length ? { extraHosts: spec.extraHosts } : {}),
     ...(network.kind !== 'bridge' && (spec.dns?.length || spec.dnsSearch?.length || spec.dnsOptions?.length)
       ? { dns: { servers: spec.dns ?? [], search: spec.dnsSearch ?? [], options: spec.dnsOptions ?? [] } }

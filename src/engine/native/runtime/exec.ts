@@ -1,8 +1,8 @@
 import type { StdioOptions } from 'node:child_process';
 import { ConflictError, UserError } from '../../../util/errors.js';
 import { HelperConfig, runHelper, type HelperRun } from './helper.js';
-import { processEnv, processLines, containerCapabilities, CLONE_NEWCGROUP } from './launch.js';
-import { capMask, CAPABILITIES, hostCapabilities } from './caps.js';
+import { processEnv, processLines, CLONE_NEWCGROUP } from './launch.js';
+import { capMask, CAPABILITIES, hostCapabilities, resolveCapabilities } from './caps.js';
 import { resolveUser } from './users.js';
 import type { CgroupDriver } from './cgroups/index.js';
 import { ownCgroupNamespace } from './namespaces.js';
@@ -41,7 +41,7 @@ export async function startExec(rec: ContainerRecord, cgroups: CgroupDriver, spe
   }
   const layers = [rec.rootfs.upperDir, ...rec.rootfs.lowerDirs];
   const user = resolveUser(layers, spec.user ?? rec.user, rec.spec.groupAdd);
-  const own = containerCapabilities(rec.spec, cgroups);
+  const own = resolveCapabilities(rec.spec);
   const caps = spec.privileged ? capMask(CAPABILITIES) & hostCapabilities() : own;
   const cfg = new HelperConfig();
   cfg.add('pid', st.pid, st.monitor.initStart);

@@ -9,7 +9,7 @@ export const ENTRY_POINTS = ['start', 'exec', 'cp', 'stage2', 'probe', 'selftest
 export type EntryPoint = (typeof ENTRY_POINTS)[number];
 
 export const CONF_KEYS = [
-  'id', 'rootfs', 'overlay', 'overlay_cwd', 'lo_up', 'netns', 'share', 'clone', 'cgroupns', 'hostname', 'domainname', 'cgroup', 'oom',
+  'id', 'rootfs', 'overlay', 'overlay_cwd', 'lo_up', 'netns', 'share', 'clone', 'cgroupns', 'hostname', 'domainname', 'cgroup', 'device_filter', 'oom',
   'log', 'log_max_size', 'log_max_file', 'log_compress', 'exit', 'pidfile', 'tty', 'attach', 'stdin', 'rows', 'cols', 'resize', 'op', 'oom_score_adj', 'uid', 'gid', 'groups', 'rlimit',
   'caps', 'nnp', 'seccomp', 'cwd', 'umask', 'env', 'arg', 'pid', 'join', 'detach', 'mode', 'path', 'name', 'dest', 'archive', 'one_fs',
 ] as const;

@@ -89,6 +89,7 @@ export function toInspect(rec: ContainerRecord, state: RuntimeState, st: Derived
       IpcMode: namespaceMode(spec.namespaces?.ipc, 'private'),
       UTSMode: spec.namespaces?.uts ?? '',
       Devices: (spec.devices ?? []).map((d) => ({ PathOnHost: d.host, PathInContainer: d.container, CgroupPermissions: d.permissions })),
+      DeviceCgroupRules: spec.deviceCgroupRules?.length ? spec.deviceCgroupRules : null,
       ShmSize: spec.shmSize ?? 64 * 1024 * 1024,
       Sysctls: spec.sysctls && Object.keys(spec.sysctls).length ? spec.sysctls : null,
       SecurityOpt: securityOpt.length ? securityOpt : null,

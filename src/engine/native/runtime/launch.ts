@@ -2,13 +2,14 @@ import { readdirSync, existsSync, lstatSync } from 'node:fs';
 import { UserError } from '../../../util/errors.js';
 import { HelperConfig, helperPath } from './helper.js';
 import type { OpKind } from './helper-protocol.js';
-import { capHex, capMask, resolveCapabilities } from './caps.js';
+import { capHex, resolveCapabilities } from './caps.js';
 import { defaultSeccompFilter } from './seccomp.js';
 import type { CgroupDriver } from './cgroups/index.js';
+import { deviceFilterFor } from './cgroups/device-filter.js';
 import type { ContainerPaths, ContainerRecord } from './store.js';
 import type { ExecUser } from './users.js';
-import type { ContainerConfig, Ulimit } from './types.js';
-import { deviceOps, hostDevice, ownCgroupNamespace, ownNamespaces, sharedShm, shareLines, type SharedProcesses } from './namespaces.js';
+import type { Ulimit } from './types.js';
+import { allowedDevices, deviceOps, hostDevice, ownCgroupNamespace, ownNamespaces, sharedShm, shareLines, type SharedProcesses } from './namespaces.js';
 
 /**
  * Every decision about how a container starts, written as the helper's
@@ -131,7 +132,7 @@ export function startConfig(
   const spec = rec.spec;
   const network = spec.network ?? { mode: 'none' as const };
   const privileged = spec.privileged ?? false;
-  const caps = containerCapabilities(spec, cgroups);
+  const caps = resolveCapabilities(spec);
   const cfg = new HelperConfig();
   cfg.add('id', rec.id);
   cfg.add('rootfs', rec.rootfs.mergedDir).add('overlay', rec.rootfs.mountData).add('overlay_cwd', rec.rootfs.mountCwd);
@@ -151,6 +152,9 @@ export function startConfig(
     if (rec.domainname) cfg.add('domainname', rec.domainname);
   }
   for (const f of cgroups.procsFiles(rec.id)) cfg.add('cgroup', f);
+  // v2's device list: attached by the helper before PID 1 exists. Privileged containers have none, as in Docker.
+  const filterCgroup = privileged ? undefined : cgroups.deviceFilterCgroup(rec.id);
+  if (filterCgroup) cfg.add('device_filter', filterCgroup, deviceFilterFor(allowedDevices(spec)).toString('hex'));
   const oom = cgroups.oomCounter(rec.id);
   if (oom) cfg.add('oom', oom.path, oom.key);
   cfg.add('log', paths.log).add('exit', paths.exit).add('pidfile', paths.pidfile);
@@ -170,10 +174,6 @@ export function startConfig(
   }
 
   const op = (kind: OpKind, ...fields: Array<string | number>) => cfg.op(kind, ...fields);
-  // cgroup v2 has no device controller file: without an eBPF filter, device nodes shipped in the image
-  // would be usable. Such a root is mounted nodev (our /dev is a mount of its own, unaffected).
-  const rootNodev = cgroups.version === 2 && !privileged ? NODEV : 0;
-  if (rootNodev) op('setattr', '/', hex(rootNodev));
   op('mount', 'proc', 'proc', '/proc', hex(NOSUID | NODEV | NOEXEC), '');
   op('mount', 'tmpfs', 'tmpfs', '/dev', hex(NOSUID), 'mode=755,size=65536k');
   op('mount', 'devpts', 'devpts', '/dev/pts', hex(NOSUID | NOEXEC), 'newinstance,ptmxmode=0666,mode=0620,gid=5');
@@ -221,7 +221,7 @@ export function startConfig(
     for (const p of maskedPaths()) op('mask', p);
     for (const p of READONLY_PATHS) op('ro', p);
   }
-  if (spec.readOnlyRootfs) op('setattr', '/', hex(RDONLY | rootNodev));
+  if (spec.readOnlyRootfs) op('setattr', '/', hex(RDONLY));
 
   if (spec.resources?.oomScoreAdj !== undefined) cfg.add('oom_score_adj', spec.resources.oomScoreAdj);
   const argv = spec.init ? ['/sbin/docker-init', '--', rec.path, ...rec.args] : [rec.path, ...rec.args];
@@ -236,18 +236,6 @@ export function startConfig(
     ulimits: spec.ulimits,
   });
   return cfg.text();
-}
-
-/**
- * The capabilities PID 1 gets. On cgroup v2 (no device controller without
- * eBPF), MKNOD is dropped unless asked for: a block device made in the
- * container would otherwise reach the host's disks.
- */
-export function containerCapabilities(spec: ContainerConfig, cgroups: CgroupDriver): bigint {
-  const caps = resolveCapabilities(spec);
-  const asked = (spec.capAdd ?? []).some((c) => /^(CAP_)?(MKNOD|ALL)$/i.test(c.trim()));
-  if (cgroups.version === 2 && !spec.privileged && !asked) return caps & ~capMask(['MKNOD']);
-  return caps;
 }
 
 /** The host's device nodes under /dev (one level, as `--privileged` exposes them), minus our defaults. */

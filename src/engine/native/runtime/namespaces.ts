@@ -3,7 +3,7 @@ import { UserError } from '../../../util/errors.js';
 import type { HelperConfig } from './helper.js';
 import type { OpKind } from './helper-protocol.js';
 import { deriveStatus, readRecord } from './store.js';
-import type { CgroupLimits } from './cgroups/types.js';
+import { DEFAULT_DEVICE_RULES, type CgroupLimits } from './cgroups/types.js';
 import { cgroupNamespaceSupported } from './cgroups/index.js';
 import type { ContainerConfig, ContainerResources, DeviceMapping, SharedNamespace } from './types.js';
 
@@ -131,13 +131,19 @@ export function deviceOps(op: Op, spec: ContainerConfig, name: string, userMount
   }
 }
 
-/** The cgroup v1 device rules ("c 1:3 rw") that let the container use its devices; v2 keeps no device list. */
+/** The device rules ("c 1:3 rw") of the container's `devices` and its `device_cgroup_rules`, beyond Docker's defaults. */
 export function deviceRules(spec: ContainerConfig): string[] {
-  return (spec.devices ?? []).flatMap((d) => {
+  const devices = (spec.devices ?? []).flatMap((d) => {
     const st = lstatSync(d.host, { throwIfNoEntry: false });
     const dev = st && hostDevice(st);
     return dev ? [`${dev.type} ${dev.major}:${dev.minor} ${d.permissions}`] : [];
   });
+  return [...devices, ...(spec.deviceCgroupRules ?? [])];
+}
+
+/** Every device rule of a non-privileged container: Docker's defaults, then its own. */
+export function allowedDevices(spec: ContainerConfig): string[] {
+  return [...DEFAULT_DEVICE_RULES, ...deviceRules(spec)];
 }
 
 /** The cgroup limits of a container: its resources, and the devices it may use. */

@@ -125,6 +125,8 @@ export interface ContainerConfig {
   network?: ContainerNetwork;
   namespaces?: NamespaceModes;
   devices?: DeviceMapping[];
+  /** Device cgroup rules allowed beyond the defaults ("c 1:3 mr", "a *:* rwm"), as Docker's --device-cgroup-rule. */
+  deviceCgroupRules?: string[];
   /** resolv.conf for `none` and `host` networks (a netns network brings its own). */
   dns?: { servers?: string[]; search?: string[]; options?: string[] };
   /** Remove the container when it exits (`run --rm`); done by whoever waits for it, or by the next `list`. */
@@ -197,6 +199,7 @@ export interface ContainerInspect {
     IpcMode: string;
     UTSMode: string;
     Devices: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }>;
+    DeviceCgroupRules: string[] | null;
     ShmSize: number;
     Sysctls: Record<string, string> | null;
     SecurityOpt: string[] | null;

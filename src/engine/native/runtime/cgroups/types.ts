@@ -19,7 +19,7 @@ export interface CgroupLimits {
   blkioWeight?: number;
   /** Allow every device (privileged); otherwise Docker's default device list ... */
   allDevices?: boolean;
-  /** ... and these rules ("c 1:3 rwm"), for the container's `devices`. v1 only: v2 keeps no device list (see launch.ts). */
+  /** ... and these rules ("c 1:3 rwm"), for the container's `devices` and `device_cgroup_rules`. Written by v1; on v2 the helper attaches them as an eBPF program (deviceFilterCgroup). */
   deviceRules?: string[];
 }
 
@@ -66,6 +66,8 @@ export interface CgroupDriver {
   memoryUsage(id: string): number | undefined;
   /** A reading of the container's counters; undefined when it has no cgroup. */
   stats(id: string): CgroupStats | undefined;
+  /** The cgroup directory a device eBPF program attaches to (v2); undefined where the devices controller keeps the list (v1). */
+  deviceFilterCgroup(id: string): string | undefined;
   /** Whether a block I/O weight would reach the kernel here (Docker discards it with a warning otherwise). */
   supportsBlkioWeight(): boolean;
 }

@@ -126,6 +126,11 @@ export class CgroupV1 implements CgroupDriver {
     return name && (id ? join(mount, PARENT, id, name) : join(mount, name));
   }
 
+  /** v1's devices controller keeps the list (create writes it). */
+  deviceFilterCgroup(): undefined {
+    return undefined;
+  }
+
   supportsBlkioWeight(): boolean {
     return this.blkioWeightFile() !== undefined;
   }

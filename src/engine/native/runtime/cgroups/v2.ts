@@ -130,6 +130,11 @@ export class CgroupV2 implements CgroupDriver {
     }
   }
 
+  /** v2 has no devices controller: the helper attaches the list, as an eBPF program, to the container's directory. */
+  deviceFilterCgroup(id: string): string {
+    return this.dir(id);
+  }
+
   supportsBlkioWeight(): boolean {
     return readWords(join(this.mount, 'cgroup.controllers'))?.includes('io') ?? false;
   }
