@@ -129,9 +129,11 @@ export async function setContainersRunning(items: readonly { containerId: string
       }
       if (touched) {
         // A stop on a full disk may leave the record saying running: the endpoint's pid, now dead,
-        // tells the DNS server the name is gone. Starting needs the write.
+        // tells the DNS server the name is gone. Starting needs the write. For the same reason a
+        // stop's write need not be durable (no fsync): a crash that brings "running" back brings
+        // back a dead pid with it.
         if (running) writeNetwork(n);
-        else writeNetworkUnlessFull(n);
+        else writeNetworkUnlessFull(n, { durable: false });
         any = true;
       }
     }
