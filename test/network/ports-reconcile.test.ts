@@ -36,10 +36,10 @@ describe('the port publisher\'s reconcile', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('reads the kernel again only when records or networks changed, or the last attempt failed', async () => {
+  it('reads the kernel again only when the records or the bridges of their targets changed, or the last attempt failed', async () => {
     const log: string[] = [];
     const p = new PortPublisher((m) => log.push(m));
-    const net = { id: 'a'.repeat(64), bridge: 'tsc-br-aaaaaaaa' } as NetworkRecord;
+    const net = { id: 'a'.repeat(64), bridge: 'tsc-br-aaaaaaaa', endpoints: {} } as unknown as NetworkRecord;
     await p.reconcile([net]);
     await p.reconcile([net]);
     expect(kernel.calls).toBe(1);
@@ -51,8 +51,15 @@ describe('the port publisher\'s reconcile', () => {
     await p.reconcile([net]);
     expect(kernel.calls).toBe(2);
 
-    // Another network (another bridge for loopback forwarding): again.
-    await p.reconcile([net, { id: 'b'.repeat(64), bridge: 'tsc-br-bbbbbbbb' } as NetworkRecord]);
+    // Another network that none of the records' targets is on changes nothing for the kernel's part.
+    const other = { id: 'b'.repeat(64), bridge: 'tsc-br-bbbbbbbb', endpoints: {} } as unknown as NetworkRecord;
+    await p.reconcile([net, other]);
+    expect(kernel.calls).toBe(2);
+    // The record's target on a network (its bridge gets loopback forwarding): again.
+    const onIt = { ...other, endpoints: { ['c'.repeat(64)]: { ipv4: '10.0.0.2' } } } as unknown as NetworkRecord;
+    await p.reconcile([net, onIt]);
+    expect(kernel.calls).toBe(3);
+    await p.reconcile([net, onIt]);
     expect(kernel.calls).toBe(3);
 
     // A failed attempt is not remembered as done.

@@ -181,11 +181,16 @@ export class PortPublisher {
       }
       this.published.set(cid, { record, forwarders });
     }
-    // The kernel's rules are read back (an iptables-save, tens of ms) only when the records or the networks
-    // changed since the last reconcile that went through: this daemon set and dropped the forwards of every
+    // The kernel's rules are read back (an iptables-save, tens of ms) only when the records or their targets'
+    // networks changed since the last reconcile that went through: this daemon set and dropped the forwards of every
     // record it saw change, so a reload after stops or removals of containers without ports (a `down`'s)
     // has nothing to find there. A new daemon reconciles at its start.
-    const key = JSON.stringify([[...onDisk.values()].sort((a, b) => a.containerId.localeCompare(b.containerId)), networks.map((n) => [n.id, n.bridge])]);
+    // What the kernel's part depends on: each record, and the bridge its target is on (route_localnet).
+    const key = JSON.stringify(
+      [...onDisk.values()]
+        .sort((a, b) => a.containerId.localeCompare(b.containerId))
+        .map((r) => [r, networks.find((n) => n.endpoints[r.containerId]?.ipv4 === r.targetIp)?.bridge]),
+    );
     if (key === this.reconciled) return;
     this.reconciled = undefined;
     await this.kernel('reconciling the kernel\'s forwards', async () => {

@@ -166,6 +166,15 @@ export class NativeContainers implements ContainerApi {
   }
 
   async stop(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<void> {
+    const ended = this.deps.batches.stopping();
+    try {
+      await this.stopUnderWay(idOrName, timeoutSeconds, signal);
+    } finally {
+      ended();
+    }
+  }
+
+  private async stopUnderWay(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<void> {
     const rt = await this.rt();
     const id = rt.resolve(idOrName);
     const rec = readEngineRecord(id);

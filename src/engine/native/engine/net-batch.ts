@@ -26,6 +26,10 @@ export class NetworkBatcher {
   private stops: Array<Waiting<string, void>> = [];
   private removals: Array<Waiting<string, void>> = [];
   private scheduled = false;
+  /** Stops of this process under way, and since when the oldest removal waiting has waited (see stopping()). */
+  private stopsUnderWay = 0;
+  private removalsSince: number | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
 
   /** `serialize` runs network changes of this process one after another (EngineDeps.netOp). */
   constructor(private readonly serialize: <T>(fn: () => Promise<T>) => Promise<T>) {}
@@ -47,7 +51,28 @@ export class NetworkBatcher {
 
   /** After a removal: off every network (veths, namespace, address, names, ports). */
   removed(containerId: string): Promise<void> {
+    this.removalsSince ??= Date.now();
     return this.enqueue(this.removals, containerId);
+  }
+
+  /**
+   * A stop is under way in this process until the returned function is
+   * called. Meanwhile removals wait (up to REMOVAL_HOLD_MS), so that a
+   * stop's release never queues behind a detach: a `down` of a chain stops
+   * one container after another, each removed as soon as it is stopped, and
+   * the detaches (a `umount` process each) otherwise sat between every two
+   * stops. Held, they go together once the stops are over.
+   */
+  stopping(): () => void {
+    this.stopsUnderWay++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      // A little later: the stop of a dependency that this one's end lets start comes first (not always
+      // in the same turn of the event loop: 1-8 ms later, measured), and the removals wait on for it.
+      if (--this.stopsUnderWay === 0 && this.removals.length) setTimeout(() => this.schedule(), NEXT_STOP_GRACE_MS);
+    };
   }
 
   private enqueue<T, R>(queue: Array<Waiting<T, R>>, item: T): Promise<R> {
@@ -55,6 +80,18 @@ export class NetworkBatcher {
       queue.push({ item, resolve, reject });
       this.schedule();
     });
+  }
+
+  /** True while removals should wait for the stops under way; then a drain is due when the hold runs out. */
+  private holdRemovals(): boolean {
+    if (this.stopsUnderWay === 0 || this.removals.length === 0) return false;
+    const left = this.removalsSince! + REMOVAL_HOLD_MS - Date.now();
+    if (left <= 0) return false;
+    this.holdTimer ??= setTimeout(() => {
+      this.holdTimer = undefined;
+      this.schedule();
+    }, left);
+    return true;
   }
 
   private schedule(): void {
@@ -68,7 +105,8 @@ export class NetworkBatcher {
     const attaches = this.attaches.splice(0);
     const started = this.started.splice(0);
     const stops = this.stops.splice(0);
-    const removals = this.removals.splice(0);
+    const removals = this.holdRemovals() ? [] : this.removals.splice(0);
+    if (removals.length) this.removalsSince = undefined;
     await settle(attaches, (items) => attachContainers(items));
     if (started.length) {
       try {
@@ -82,6 +120,11 @@ export class NetworkBatcher {
     await settle(removals, eachVoid(detachRemoved));
   }
 }
+
+/** How long removals wait for the stops under way at most (a stop may wait out a grace period of seconds). */
+const REMOVAL_HOLD_MS = 1000;
+/** How long after the last stop ends removals wait for another to begin. */
+const NEXT_STOP_GRACE_MS = 20;
 
 /** A batch operation that returns nothing, as one that returns nothing for each item. */
 function eachVoid(fn: (ids: string[]) => Promise<void>): (ids: string[]) => Promise<void[]> {
