@@ -1,7 +1,8 @@
 import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
+import { createRequire } from 'node:module';
+import type * as TarStream from 'tar-stream';
 import type { Engine } from '../engine/types.js';
 import { execCapturing } from '../planner/hooks.js';
 
@@ -79,6 +80,14 @@ function walk(host: string, container: string, skip: (host: string) => boolean):
     else out.push({ host: h, container: c });
   }
   return out;
+}
+
+/**
+ * tar-stream's pack, loaded at the first sync: `up` brings this module with it, and loading
+ * tar-stream costs a command that never syncs ~55 M instructions (13 % of a no-op `up`).
+ */
+function pack(): TarStream.Pack {
+  return (createRequire(import.meta.url)('tar-stream') as typeof TarStream).pack();
 }
 
 /** The tar of the changes, entries named by container path (relative to `/`), owned by root as Compose copies them. */

@@ -1,17 +1,19 @@
+import { existsSync } from 'node:fs';
 import { NotFoundError, UserError } from '../util/errors.js';
 import { processStartTime } from '../util/lock.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
-import { createNamespaces } from './links.js';
+import { createNamespaces, mountedAmong, netnsPath } from './links.js';
 import { bootId } from './liveness.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork, writeNetworkUnlessFull } from './store.js';
-import { addressOf, attachContainer, checkDnsServers, detachLocked, planEndpoint, validateContainer, vethOf } from './endpoints.js';
+import { addressOf, attachContainer, checkDnsServers, detachAllLocked, detachContainers, planEndpoint, validateContainer, vethOf } from './endpoints.js';
 import { ensureDefaultNetworkLocked, reloadDaemon } from './networks.js';
 import { missingBridges, realizeNetworks } from './realize.js';
 import { containerHosts, containerResolvConf, hostResolvConf } from './resolvconf.js';
 import { parseExtraHost } from '../util/etc-hosts.js';
 import { fromPortMapping, parsePublishFlag, type PortRequest } from './ports/mapping.js';
-import { publishPorts } from './ports/client.js';
-import { writeAttachment } from './attachments.js';
+import { publishPorts, unpublishPorts } from './ports/client.js';
+import { portRecordPath } from './ports/publisher.js';
+import { readAttachment, writeAttachment } from './attachments.js';
 import type { AttachOptions, AttachResult, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
 
 /**
@@ -59,7 +61,7 @@ export async function attachContainers(items: readonly AttachItem[]): Promise<At
       }
       netIds.push(ids);
     }
-    for (const p of prepared) await detachLocked(p.containerId);
+    await detachAllLocked(prepared.map((p) => p.containerId));
     const records = new Map<string, NetworkRecord>();
     for (const id of new Set(netIds.flat())) records.set(id, getNetwork(id));
     try {
@@ -92,7 +94,7 @@ export async function attachContainers(items: readonly AttachItem[]): Promise<At
         };
       });
     } catch (err) {
-      for (const p of prepared) await detachLocked(p.containerId).catch(() => undefined);
+      await detachAllLocked(prepared.map((p) => p.containerId)).catch(() => undefined);
       throw err;
     }
   });
@@ -127,9 +129,11 @@ export async function setContainersRunning(items: readonly { containerId: string
       }
       if (touched) {
         // A stop on a full disk may leave the record saying running: the endpoint's pid, now dead,
-        // tells the DNS server the name is gone. Starting needs the write.
+        // tells the DNS server the name is gone. Starting needs the write. For the same reason a
+        // stop's write need not be durable (no fsync): a crash that brings "running" back brings
+        // back a dead pid with it.
         if (running) writeNetwork(n);
-        else writeNetworkUnlessFull(n);
+        else writeNetworkUnlessFull(n, { durable: false });
         any = true;
       }
     }
@@ -145,4 +149,31 @@ export async function setContainersRunning(items: readonly { containerId: string
  */
 export function setContainerRunning(containerId: string, running: boolean, info: { pid?: number } = {}): Promise<void> {
   return setContainersRunning([{ containerId, ...(info.pid !== undefined ? { pid: info.pid } : {}) }], running);
+}
+
+/** Of these containers, those on a network of ours (an attachment record, or a mounted namespace handle). */
+function onOurNetworks(containerIds: readonly string[]): string[] {
+  const handles = mountedAmong(containerIds.map(netnsPath));
+  return containerIds.filter((id) => handles.has(netnsPath(id)) || readAttachment(id) !== undefined);
+}
+
+/**
+ * After stops: the containers' names stop resolving and their host ports are
+ * free again (as Docker releases them), for all of them under one taking of
+ * the lock for the names and one for the ports.
+ */
+export async function releaseOnStops(containerIds: readonly string[]): Promise<void> {
+  const attached = onOurNetworks(containerIds);
+  if (attached.length === 0) return;
+  await setContainersRunning(attached.map((containerId) => ({ containerId })), false);
+  const withPorts = attached.filter((id) => existsSync(portRecordPath(id)));
+  if (withPorts.length) await withNetworkLock(async () => { for (const id of withPorts) await unpublishPorts(id); });
+}
+
+/** After removals: the containers that had a network of ours are detached together (see detachContainers). */
+export async function detachRemoved(containerIds: readonly string[]): Promise<void> {
+  const all = readAllNetworks();
+  const handles = mountedAmong(containerIds.map(netnsPath));
+  const attached = containerIds.filter((id) => handles.has(netnsPath(id)) || all.some((n) => n.endpoints[id]));
+  if (attached.length) await detachContainers(attached);
 }

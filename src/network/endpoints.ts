@@ -5,7 +5,7 @@ import { formatIpv4, parseCidr } from './ipv4.js';
 import { AddressBitmap } from './ipam.js';
 import { allocateAddress } from './addressing.js';
 import { DEFAULT_NETWORK_NAME, macForIpv4, validateAlias, vethName } from './names.js';
-import { createNetnsWithEndpoints, deleteLinks, isMounted, linkExists, netnsPath, removeNetns, type Veth } from './links.js';
+import { createNetnsWithEndpoints, deleteLinks, linkExists, mountedAmong, netnsPath, removeNetnsHandles, type Veth } from './links.js';
 import { activeContainers } from './liveness.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork, writeNetworkUnlessFull } from './store.js';
 import { missingBridges, mtuOf, realizeNetworks } from './realize.js';
@@ -161,29 +161,52 @@ export async function attachContainer(
 }
 
 /**
- * Takes a container off every network: veths, namespace handle, addresses,
+ * Takes a container off every network: veths, namespace, addresses,
  * DNS records, port forwards. Idempotent, and complete after a crash: veth
  * names are derived from (container, network), so even an endpoint whose
  * record was never written is found.
  */
 export async function detachContainer(containerId: string): Promise<void> {
+  await detachContainers([containerId]);
+}
+
+/** detachContainer for many containers: one taking of the lock, one write per record, one daemon reload. */
+export async function detachContainers(containerIds: readonly string[]): Promise<void> {
   await withNetworkLock(async () => {
-    await detachLocked(containerId);
+    await detachAllLocked(containerIds);
     await removeDefaultNetworkIfUnusedLocked();
   });
   await reloadDaemon();
 }
 
 export async function detachLocked(containerId: string): Promise<void> {
+  await detachAllLocked([containerId]);
+}
+
+/**
+ * detachLocked for many containers at once: the records read once, the
+ * processes of every namespace looked through once, one `ip` for the veths
+ * that must go now and one `umount` for the handles, one write per record.
+ */
+export async function detachAllLocked(containerIds: readonly string[]): Promise<void> {
+  if (containerIds.length === 0) return;
   const all = readAllNetworks();
-  const veths = all.map((n) => n.endpoints[containerId]?.veth ?? vethName(containerId, n.id)).filter(linkExists);
   // A namespace nobody lives in dies with its handle and takes its veth pairs along: the kernel
   // dismantles it in the background, all devices in one batch, so we need not wait for each
   // deletion (tens of ms apiece). Veths of a namespace still in use, or left without one, go now.
-  const handle = isMounted(netnsPath(containerId));
-  const inUse = handle && activeContainers([containerId]).size > 0;
-  await Promise.all([deleteLinks(inUse || !handle ? veths : []), removeNetns(containerId)]);
-  for (const n of all) if (releaseEndpoint(n, containerId)) writeNetworkUnlessFull(n);
-  await unpublishPorts(containerId);
-  deleteAttachment(containerId);
+  const handles = mountedAmong(containerIds.map(netnsPath));
+  const inUse = handles.size ? activeContainers(containerIds.filter((id) => handles.has(netnsPath(id)))) : new Set<string>();
+  const veths = containerIds
+    .filter((id) => inUse.has(id) || !handles.has(netnsPath(id)))
+    .flatMap((id) => all.map((n) => n.endpoints[id]?.veth ?? vethName(id, n.id)))
+    .filter(linkExists);
+  await Promise.all([deleteLinks(veths), removeNetnsHandles(containerIds)]);
+  for (const n of all) {
+    const released = containerIds.filter((id) => releaseEndpoint(n, id));
+    if (released.length) writeNetworkUnlessFull(n);
+  }
+  for (const id of containerIds) {
+    await unpublishPorts(id);
+    deleteAttachment(id);
+  }
 }

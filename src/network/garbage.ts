@@ -1,4 +1,4 @@
-import { deleteLinks, netnsHandles, removeNetns, taggedLinks } from './links.js';
+import { deleteLinks, netnsHandles, removeNetnsHandles, taggedLinks } from './links.js';
 import { applyFirewall, applyPortForwards, readRules, taggedPortIds, taggedRuleIds, withHostLock } from './firewall.js';
 import { readAllNetworks } from './store.js';
 import { activeContainers } from './liveness.js';
@@ -25,7 +25,7 @@ export async function collectGarbageLocked(): Promise<{ links: string[]; netns: 
   const loose = netnsHandles().filter((cid) => !attached.has(cid));
   const active = activeContainers(loose);
   const netns = loose.filter((cid) => !active.has(cid));
-  for (const cid of netns) await removeNetns(cid);
+  await removeNetnsHandles(netns);
 
   const ports = readPortRecords()
     .filter((r) => !attached.has(r.containerId))

@@ -5,7 +5,7 @@
  * `hosts` and `resolvConf` into the container.
  */
 export { createNetwork, removeNetwork, listNetworks, inspectNetwork, pruneNetworks, type NetworkFilter } from './networks.js';
-export { attachContainer, detachContainer } from './endpoints.js';
+export { attachContainer, detachContainer, detachContainers } from './endpoints.js';
 export { connectContainer, disconnectContainer, findAttachedContainer, type ConnectOptions } from './connect.js';
 export { netnsPath } from './links.js';
 export { renameContainer } from './rename.js';

@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import { isMounted, netnsPath } from './links.js';
 import { readAllNetworks, withNetworkLock } from './store.js';
 import { attachContainer } from './endpoints.js';
-import { setContainerRunning } from './batch.js';
 import { readAttachment } from './attachments.js';
 import { portRecordPath } from './ports/publisher.js';
-import { publishPorts, unpublishPorts } from './ports/client.js';
+import { publishPorts } from './ports/client.js';
 import { describeRequest } from './ports/mapping.js';
 import type { AttachResult } from './types.js';
 
@@ -31,11 +30,4 @@ export async function prepareStart(containerId: string): Promise<AttachResult | 
     if (first) await publishPorts(containerId, spec.containerName, first.ipv4, spec.ports);
   });
   return undefined;
-}
-
-/** After a stop: its names stop resolving and its host ports are free again. */
-export async function releaseOnStop(containerId: string): Promise<void> {
-  if (!readAttachment(containerId) && !isMounted(netnsPath(containerId))) return;
-  await setContainerRunning(containerId, false);
-  await withNetworkLock(() => unpublishPorts(containerId));
 }

@@ -167,8 +167,13 @@ export function hostEndpointScript(endpoints: readonly Veth[]): string[] {
 }
 
 export function isMounted(path: string): boolean {
-  const target = ` ${path.replace(/ /g, '\\040')} `;
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.includes(target));
+  return mountedAmong([path]).size === 1;
+}
+
+/** Those of `paths` that are mount points in our namespace, from one reading of /proc/self/mountinfo. */
+export function mountedAmong(paths: readonly string[]): Set<string> {
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  return new Set(paths.filter((p) => mountinfo.includes(` ${p.replace(/ /g, '\\040')} `)));
 }
 
 /** Creates the container's namespace, bound to its handle, and plumbs its endpoints in one process. */
@@ -221,15 +226,24 @@ async function plumb(halves: readonly { enter: string; lines: readonly string[];
 
 /** Unmounts and removes a namespace handle; idempotent. The namespace itself dies with its last process. */
 export async function removeNetns(containerId: string): Promise<void> {
-  const handle = netnsPath(containerId);
-  if (isMounted(handle)) {
-    const r = await run('umount', ['--lazy', handle]);
-    if (r.code !== 0 && isMounted(handle)) throw new Error(`umount ${handle} failed: ${r.stderr.trim()}`);
+  await removeNetnsHandles([containerId]);
+}
+
+/** removeNetns for many containers: their mounted handles go in one `umount` process. */
+export async function removeNetnsHandles(containerIds: readonly string[]): Promise<void> {
+  const handles = containerIds.map(netnsPath);
+  const mounted = [...mountedAmong(handles)];
+  if (mounted.length) {
+    const r = await run('umount', ['--lazy', ...mounted]);
+    const left = r.code === 0 ? [] : [...mountedAmong(mounted)];
+    if (left.length) throw new Error(`umount ${left.join(' ')} failed: ${r.stderr.trim()}`);
   }
-  try {
-    unlinkSync(handle);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  for (const handle of handles) {
+    try {
+      unlinkSync(handle);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
 }
 

@@ -35,8 +35,9 @@ export function readAllNetworks(): NetworkRecord[] {
   return out.sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
 }
 
-export function writeNetwork(rec: NetworkRecord): void {
-  writeJsonAtomic(join(networksDir(), `${rec.id}.json`), rec);
+/** `durable: false` for a change a crash may undo harmlessly (see setContainersRunning). */
+export function writeNetwork(rec: NetworkRecord, opts: { durable?: boolean } = {}): void {
+  writeJsonAtomic(join(networksDir(), `${rec.id}.json`), rec, 0o600, opts);
 }
 
 /**
@@ -45,9 +46,9 @@ export function writeNetwork(rec: NetworkRecord): void {
  * names is stale: the endpoint of a container that is gone, or no longer
  * running, which liveness checks and the network's removal see through.
  */
-export function writeNetworkUnlessFull(rec: NetworkRecord): void {
+export function writeNetworkUnlessFull(rec: NetworkRecord, opts: { durable?: boolean } = {}): void {
   try {
-    writeNetwork(rec);
+    writeNetwork(rec, opts);
   } catch (err) {
     if (!isNoSpace(err)) throw err;
   }

@@ -1,5 +1,7 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
-import { existsSync, readFileSync, statSync, lstatSync, readlinkSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, lstatSync, readlinkSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { busyboxRootfsTar } from '../support/images.js';
 import { ImageStore, importRootfsTar, isMountPoint } from '../../src/engine/native/image/index.js';
@@ -101,6 +103,23 @@ describe('image store: import, resolve, rootfs', () => {
     await again.releaseRootfs(CID);
     await again.releaseRootfs(CID);
     expect(existsSync(join(store.root, 'rw', CID))).toBe(false);
+  });
+
+  it('tells a mount point by its mountinfo field, a path with spaces included, and not a mount\'s root within its source', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsc-mnt-'));
+    const spaced = join(dir, 'a b');
+    mkdirSync(join(spaced, 'inner'), { recursive: true });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', spaced]);
+      mkdirSync(join(spaced, 'inner'));
+      // A bind of a sub-dir: its mountinfo line names "/inner" as its root, which is no mount point here.
+      mkdirSync(join(dir, 'bound'));
+      execFileSync('mount', ['--bind', join(spaced, 'inner'), join(dir, 'bound')]);
+      expect([isMountPoint(spaced), isMountPoint(join(dir, 'bound')), isMountPoint(dir), isMountPoint(join(spaced, 'inner'))]).toEqual([true, true, false, false]);
+    } finally {
+      for (const m of [join(dir, 'bound'), spaced]) execFileSync('umount', [m], { stdio: 'ignore' });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps an image in use from rm and its layers from gc, until released', async () => {

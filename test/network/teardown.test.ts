@@ -6,9 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../src/util/proc.js';
 import { processStartTime } from '../../src/util/lock.js';
 import { deleteLinks, linkExists } from '../../src/network/links.js';
+import { releaseOnStops } from '../../src/network/batch.js';
+import { publishedPorts } from '../../src/network/ports/client.js';
 import {
   createNetwork,
   detachContainer,
+  detachContainers,
+  inspectNetwork,
   listNetworks,
   pruneNetworks,
   removeNetwork,
@@ -52,6 +56,24 @@ describe('teardown', () => {
     await expect(removeNetwork('front')).rejects.toThrow(NotFoundError);
     expect(await pruneNetworks()).toEqual([]);
     await detachContainer(containerId()); // never attached: nothing to do, no error
+    await expectClean(t.env);
+  });
+
+  it('stops and detaches of many containers in one call: ports released, everything taken, one still running included, and again is harmless', async () => {
+    await populate();
+    const [proxy, app, web] = t.containers as [typeof t.containers[0], typeof t.containers[0], typeof t.containers[0]];
+    await proxy.kill();
+    await app.kill();
+    // web still runs: its namespace is inhabited, so its veths must be deleted, not left to the namespace's death.
+    await releaseOnStops([proxy.id, app.id, web.id]);
+    expect([proxy, app, web].map((c) => publishedPorts(c.id).length)).toEqual([0, 0, 0]);
+    await detachContainers([proxy.id, app.id, web.id]);
+    await detachContainers([proxy.id, app.id, web.id, containerId()]);
+    expect(taggedLinkNames().length).toBe(2); // the bridges
+    expect(mountsUnder(t.env.runRoot)).toEqual([]);
+    for (const n of ['front', 'back']) expect(Object.keys((await inspectNetwork(n)).Containers ?? {})).toEqual([]);
+    await web.kill();
+    expect((await t.cli('network', 'rm', 'front', 'back')).code).toBe(0);
     await expectClean(t.env);
   });
 

@@ -63,6 +63,8 @@ interface Published {
 
 export class PortPublisher {
   private readonly published = new Map<string, Published>();
+  /** What the last complete reconcile saw (records and networks), to skip the next one when nothing changed. */
+  private reconciled: string | undefined;
   /** One change at a time: a reload's reconcile must not see a publish half-way (its record written, its sockets not yet kept). */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -179,9 +181,22 @@ export class PortPublisher {
       }
       this.published.set(cid, { record, forwarders });
     }
+    // The kernel's rules are read back (an iptables-save, tens of ms) only when the records or their targets'
+    // networks changed since the last reconcile that went through: this daemon set and dropped the forwards of every
+    // record it saw change, so a reload after stops or removals of containers without ports (a `down`'s)
+    // has nothing to find there. A new daemon reconciles at its start.
+    // What the kernel's part depends on: each record, and the bridge its target is on (route_localnet).
+    const key = JSON.stringify(
+      [...onDisk.values()]
+        .sort((a, b) => a.containerId.localeCompare(b.containerId))
+        .map((r) => [r, networks.find((n) => n.endpoints[r.containerId]?.ipv4 === r.targetIp)?.bridge]),
+    );
+    if (key === this.reconciled) return;
+    this.reconciled = undefined;
     await this.kernel('reconciling the kernel\'s forwards', async () => {
       const dropped = await reconcilePortForwards([...onDisk.values()], networks);
       if (dropped.length) this.log(`ports: dropped the kernel's forwards of ${dropped.join(', ')} (no port record)`);
+      this.reconciled = key;
     });
   }
 

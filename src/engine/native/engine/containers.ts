@@ -39,8 +39,7 @@ export class NativeContainers implements ContainerApi {
   constructor(private readonly deps: EngineDeps) {
     deps.onRemoved(async (id) => {
       const rec = readEngineRecord(id);
-      const bridge = await deps.bridge();
-      await deps.netOp(() => bridge.containerRemoved(id));
+      await deps.batches.removed(id);
       removeFiles(rec.filesToken);
       const wasSupervised = hasEngineRecord(id) && supervised(rec);
       removeEngineDir(id);
@@ -167,6 +166,15 @@ export class NativeContainers implements ContainerApi {
   }
 
   async stop(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<void> {
+    const ended = this.deps.batches.stopping();
+    try {
+      await this.stopUnderWay(idOrName, timeoutSeconds, signal);
+    } finally {
+      ended();
+    }
+  }
+
+  private async stopUnderWay(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<void> {
     const rt = await this.rt();
     const id = rt.resolve(idOrName);
     const rec = readEngineRecord(id);
@@ -181,8 +189,7 @@ export class NativeContainers implements ContainerApi {
       await rt.stop(id, { ...(timeoutSeconds !== undefined ? { timeout: timeoutSeconds } : {}), ...(signal ? { signal } : {}) });
       journal('container', 'stop', id, attrs);
     }
-    const bridge = await this.deps.bridge();
-    await this.deps.netOp(() => bridge.containerStopped(id));
+    await this.deps.batches.stopped(id);
     if (supervised(rec)) await notifySupervisor(this.deps, id, false);
   }
 
@@ -206,10 +213,7 @@ export class NativeContainers implements ContainerApi {
     if (final && isPaused(id)) await setPaused(id, name, false);
     await rt.kill(id, sig);
     journal('container', 'kill', id, { ...eventAttributes(name, info.Config.Image, info.Config.Labels), signal: sig });
-    if (sig === 'SIGKILL') {
-      const bridge = await this.deps.bridge();
-      await this.deps.netOp(() => bridge.containerStopped(id));
-    }
+    if (sig === 'SIGKILL') await this.deps.batches.stopped(id);
     if (supervised(rec)) await notifySupervisor(this.deps, id, false);
   }
 

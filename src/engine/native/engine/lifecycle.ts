@@ -135,7 +135,7 @@ export async function startContainer(
     attached = keepOutput(await rt.start(id, o.attach ? { attach: o.attach } : {}));
   } catch (err) {
     // Nothing half-started: the ports taken again for this start are released.
-    await deps.netOp(() => bridge.containerStopped(id)).catch(() => undefined);
+    await deps.batches.stopped(id).catch(() => undefined);
     throw err;
   }
   const now = await rt.inspect(id);

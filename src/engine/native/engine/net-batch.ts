@@ -1,15 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { attachContainers, setContainersRunning, type AttachItem } from '../../../network/batch.js';
+import { attachContainers, detachRemoved, releaseOnStops, setContainersRunning, type AttachItem } from '../../../network/batch.js';
 import { netnsPath } from '../../../network/links.js';
 import type { AttachResult } from '../../../network/types.js';
 
 /**
- * Network work of many containers, gathered into batches: the attaches (and
- * the "names go live" after starts) that an `up` asks for side by side are
- * handed to the network module together, under one taking of its lock and
- * one daemon reload, instead of thirty in a row. A batch that fails (a port
- * taken, say) is retried one container at a time, so that only the container
- * at fault fails, with its own error.
+ * Network work of many containers, gathered into batches: the attaches, the
+ * "names go live" after starts, the releases after stops and the detaches
+ * after removals that an `up` or a `down` asks for side by side are handed
+ * to the network module together, under one taking of its lock and one
+ * daemon reload each, instead of thirty in a row (a `down` of 30 spent
+ * ~4.5 s of its 7.5 s on them one at a time: a record written and the daemon
+ * reloaded per stop, and per removal besides one `umount`). A batch that
+ * fails (a port taken, say) is retried one container at a time, so that only
+ * the container at fault fails, with its own error.
  */
 interface Waiting<T, R> {
   item: T;
@@ -20,25 +23,75 @@ interface Waiting<T, R> {
 export class NetworkBatcher {
   private attaches: Array<Waiting<AttachItem, AttachResult>> = [];
   private started: Array<Waiting<{ containerId: string; pid: number }, void>> = [];
+  private stops: Array<Waiting<string, void>> = [];
+  private removals: Array<Waiting<string, void>> = [];
   private scheduled = false;
+  /** Stops of this process under way, and since when the oldest removal waiting has waited (see stopping()). */
+  private stopsUnderWay = 0;
+  private removalsSince: number | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
 
   /** `serialize` runs network changes of this process one after another (EngineDeps.netOp). */
   constructor(private readonly serialize: <T>(fn: () => Promise<T>) => Promise<T>) {}
 
   attach(item: AttachItem): Promise<AttachResult> {
-    return new Promise((resolve, reject) => {
-      this.attaches.push({ item, resolve, reject });
-      this.schedule();
-    });
+    return this.enqueue(this.attaches, item);
   }
 
   /** After a start: the container's names answer (when it has a network namespace of ours). */
   async running(containerId: string, pid: number): Promise<void> {
     if (!readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${netnsPath(containerId)} `)) return;
+    return this.enqueue(this.started, { containerId, pid });
+  }
+
+  /** After a stop: its names stop answering, its published ports are released. */
+  stopped(containerId: string): Promise<void> {
+    return this.enqueue(this.stops, containerId);
+  }
+
+  /** After a removal: off every network (veths, namespace, address, names, ports). */
+  removed(containerId: string): Promise<void> {
+    this.removalsSince ??= Date.now();
+    return this.enqueue(this.removals, containerId);
+  }
+
+  /**
+   * A stop is under way in this process until the returned function is
+   * called. Meanwhile removals wait (up to REMOVAL_HOLD_MS), so that a
+   * stop's release never queues behind a detach: a `down` of a chain stops
+   * one container after another, each removed as soon as it is stopped, and
+   * the detaches (a `umount` process each) otherwise sat between every two
+   * stops. Held, they go together once the stops are over.
+   */
+  stopping(): () => void {
+    this.stopsUnderWay++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      // A little later: the stop of a dependency that this one's end lets start comes first (not always
+      // in the same turn of the event loop: 1-8 ms later, measured), and the removals wait on for it.
+      if (--this.stopsUnderWay === 0 && this.removals.length) setTimeout(() => this.schedule(), NEXT_STOP_GRACE_MS);
+    };
+  }
+
+  private enqueue<T, R>(queue: Array<Waiting<T, R>>, item: T): Promise<R> {
     return new Promise((resolve, reject) => {
-      this.started.push({ item: { containerId, pid }, resolve, reject });
+      queue.push({ item, resolve, reject });
       this.schedule();
     });
+  }
+
+  /** True while removals should wait for the stops under way; then a drain is due when the hold runs out. */
+  private holdRemovals(): boolean {
+    if (this.stopsUnderWay === 0 || this.removals.length === 0) return false;
+    const left = this.removalsSince! + REMOVAL_HOLD_MS - Date.now();
+    if (left <= 0) return false;
+    this.holdTimer ??= setTimeout(() => {
+      this.holdTimer = undefined;
+      this.schedule();
+    }, left);
+    return true;
   }
 
   private schedule(): void {
@@ -51,19 +104,10 @@ export class NetworkBatcher {
     this.scheduled = false;
     const attaches = this.attaches.splice(0);
     const started = this.started.splice(0);
-    if (attaches.length) {
-      try {
-        const results = await attachContainers(attaches.map((a) => a.item));
-        attaches.forEach((a, i) => a.resolve(results[i]!));
-      } catch (err) {
-        if (attaches.length === 1) attaches[0]!.reject(err);
-        else {
-          for (const a of attaches) {
-            await attachContainers([a.item]).then(([r]) => a.resolve(r!), a.reject);
-          }
-        }
-      }
-    }
+    const stops = this.stops.splice(0);
+    const removals = this.holdRemovals() ? [] : this.removals.splice(0);
+    if (removals.length) this.removalsSince = undefined;
+    await settle(attaches, (items) => attachContainers(items));
     if (started.length) {
       try {
         await setContainersRunning(started.map((s) => s.item), true);
@@ -71,6 +115,35 @@ export class NetworkBatcher {
       } catch (err) {
         for (const s of started) s.reject(err);
       }
+    }
+    await settle(stops, eachVoid(releaseOnStops));
+    await settle(removals, eachVoid(detachRemoved));
+  }
+}
+
+/** How long removals wait for the stops under way at most (a stop may wait out a grace period of seconds). */
+const REMOVAL_HOLD_MS = 1000;
+/** How long after the last stop ends removals wait for another to begin. */
+const NEXT_STOP_GRACE_MS = 20;
+
+/** A batch operation that returns nothing, as one that returns nothing for each item. */
+function eachVoid(fn: (ids: string[]) => Promise<void>): (ids: string[]) => Promise<void[]> {
+  return async (ids) => {
+    await fn(ids);
+    return ids.map(() => undefined);
+  };
+}
+
+/** Runs a batch; when it fails, each of its items alone, so that each waiter gets its own outcome. */
+async function settle<T, R>(batch: Array<Waiting<T, R>>, run: (items: T[]) => Promise<R[]>): Promise<void> {
+  if (batch.length === 0) return;
+  try {
+    const results = await run(batch.map((w) => w.item));
+    batch.forEach((w, i) => w.resolve(results[i]!));
+  } catch (err) {
+    if (batch.length === 1) return batch[0]!.reject(err);
+    for (const w of batch) {
+      await run([w.item]).then(([r]) => w.resolve(r!), w.reject);
     }
   }
 }

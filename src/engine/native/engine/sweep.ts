@@ -79,8 +79,9 @@ export async function sweepRemovedRemnants(deps: EngineDeps): Promise<void> {
   const gone = [...candidates].filter((id) => !existsSync(statePath('containers', id, 'config.json')));
   if (gone.length === 0) return;
   const net = await deps.network();
+  const wired = gone.filter((id) => netns.includes(id) || attached.includes(id));
+  if (wired.length) await deps.netOp(() => net.detachContainers(wired));
   for (const id of gone) {
-    if (netns.includes(id) || attached.includes(id)) await deps.netOp(() => net.detachContainer(id));
     removeFiles(readEngineRecord(id).filesToken);
     removeEngineDir(id);
   }

@@ -3,8 +3,8 @@ import { basename, dirname, join, posix } from 'node:path';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { UserError } from '../../../util/errors.js';
+import { tar } from '../image/tarlib.js';
 import { HelperConfig, escapeField, runHelper } from './helper.js';
 import { deriveStatus, type ContainerRecord } from './store.js';
 
