@@ -18,14 +18,14 @@ describe('service properties the native engine cannot honour', () => {
       'compose.yaml',
       `services:
   a: { image: ${BUSYBOX}, command: [sleep, "60"], volumes: [data:/data], networks: [n] }
-  b: { image: ${BUSYBOX}, command: [sleep, "60"], cgroup: host, mac_address: "02:42:ac:11:00:02", pre_start: [{ command: [echo, hi] }], networks: [n] }
+  b: { image: ${BUSYBOX}, command: [sleep, "60"], cgroup_parent: mine, mac_address: "02:42:ac:11:00:02", pre_start: [{ command: [echo, hi] }], networks: [n] }
 networks: { n: { internal: true } }
 volumes: { data: {} }
 `,
     );
     const r = await s.compose(['up', '-d']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('service b: cgroup: host is not supported by the native engine (drop cgroup:, or use --backend docker)');
+    expect(r.stderr).toContain('service b: cgroup_parent is not supported by the native engine (drop cgroup_parent:, or use --backend docker)');
     expect(r.stderr).toContain('service b: mac_address is not supported by the native engine');
     expect(r.stderr).toContain('service b: pre_start hooks are not run by tscompose yet');
     expect(s.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
