@@ -9,10 +9,8 @@
 export { up, openStack, Stack, ExecError, type ProjectOptions, type UpOptions, type LogEntry, type StackLogsOptions, type StackExecOptions, type ExecOutput } from './stack.js';
 
 export * as compose from '../compose/index.js';
-// The swarm verbs (swarm.swarmUp(new SwarmStack(), project, ...)): the stack's client loads dockerode when made.
-export * as swarm from '../compose/swarm.js';
-export { SwarmStack, type SwarmTask, type SwarmUpResult } from '../swarm/stack.js';
-export type { SwarmLogLine, SwarmLogOptions } from '../swarm/logs.js';
+// Not the swarm verbs (src/compose/swarm.ts): their types name dockerode's, which a consumer's
+// compiler would need @types/dockerode for (a dev dependency of ours); the CLI has them.
 export { loadProject, type LoadOptions } from '../project/index.js';
 export { openEngine, defaultBackend } from '../engine/index.js';
 export { hostReport, type HostReport } from '../engine/native/engine/host-info.js';

@@ -179,8 +179,10 @@ describe('supervisor: restart policies', () => {
   });
 
   it('--rm containers are removed when they exit, by the supervisor', async () => {
-    const id = await t.container({ cmd: ['sh', '-c', 'sleep 1'], autoRemove: true, mounts: [{ type: 'volume', source: '', target: '/scratch' }] });
+    // Its volume's name is read before the start: a second later (sooner than a loaded machine answers) it is all gone.
+    const id = await t.container({ cmd: ['sh', '-c', 'sleep 1'], autoRemove: true, mounts: [{ type: 'volume', source: '', target: '/scratch' }] }, false);
     const volume = (await t.inspect(id)).mounts[0]!.name!;
+    await t.engine().containers.start(id);
     // The container goes first, then its anonymous volume: wait (bounded) for both.
     for (let i = 0; i < 200 && ((await t.engine().containers.inspect(id)) || (await t.engine().volumes.inspect(volume))); i++) await sleep(50);
     expect(await t.engine().containers.inspect(id)).toBeUndefined();

@@ -167,8 +167,14 @@ describe('the npm package', () => {
     // The daemon and the containers' monitors run the installed package's code.
     const daemonPid = readFileSync(join(root.run, 'daemon.pid'), 'utf8').trim().split(/\s+/)[0];
     expect(readFileSync(`/proc/${daemonPid}/cmdline`, 'utf8').split('\0')).toContain(join(installed, 'dist/bundle/network-daemon.cjs'));
-    const monitors = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('tsc-monitor'))
-      .filter((p) => { try { return readFileSync(`/proc/${p}/environ`, 'utf8').includes(`TSCOMPOSE_ROOT=${root.state}`); } catch { return false; } });
+    // Other processes come and go meanwhile (other tests'): one gone between the listing and the read is not ours.
+    const monitors = readdirSync('/proc').filter((p) => {
+      try {
+        return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('tsc-monitor') && readFileSync(`/proc/${p}/environ`, 'utf8').includes(`TSCOMPOSE_ROOT=${root.state}`);
+      } catch {
+        return false;
+      }
+    });
     expect(monitors.length).toBe(3);
     for (const p of monitors) expect(readlinkSync(`/proc/${p}/exe`)).toBe(join(installed, 'dist/native', `linux-${process.arch}`, 'tsc-helper'));
 

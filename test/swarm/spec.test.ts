@@ -157,10 +157,9 @@ describe('service logs lines', () => {
   });
 });
 
-describe('the Node API', () => {
-  it('gives the swarm verbs; config is the stack up will write, with the objects named after their content', async () => {
-    const { swarm, SwarmStack } = await import('../../src/package/index.js');
-    expect(typeof SwarmStack).toBe('function');
+describe('the compose layer', () => {
+  it('has the swarm verbs; config is the stack up will write, with the objects named after their content', async () => {
+    const swarm = await import('../../src/compose/swarm.js');
     writeFileSync(join(dir, 'pw.txt'), 'one');
     const plan = swarm.swarmConfig(await load(`
 services:
