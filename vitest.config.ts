@@ -5,9 +5,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 // Two host test files run at a time: most of a file's time is waiting (a
 // container's start, MariaDB's first run, a swarm converging), and the tests
 // of one file share nothing with another's (each has its own state root, names
-// and ports). On the 2-core CI machine that took the host tests from ~34 to
-// ~20 minutes; a whole run with the machine loaded 15-40 by other work failed
-// only one test, one a change had broken.
+// and ports). On the 2-core CI machine the host tests took ~34 minutes one
+// file at a time, and ~25 two at a time with four more minutes of tests.
 // The VM suites (test/vm/linux-*) keep the CPU busy for minutes (QEMU emulates
 // the guest where KVM cannot boot it): they run after everything else, one at
 // a time, so that no other test's deadline pays for them.
