@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mountPointsAmong } from '../util/mountinfo.js';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { run } from '../util/proc.js';
@@ -171,10 +172,7 @@ export function isMounted(path: string): boolean {
 }
 
 /** Those of `paths` that are mount points in our namespace, from one reading of /proc/self/mountinfo. */
-export function mountedAmong(paths: readonly string[]): Set<string> {
-  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
-  return new Set(paths.filter((p) => mountinfo.includes(` ${p.replace(/ /g, '\\040')} `)));
-}
+export const mountedAmong = mountPointsAmong;
 
 /** Creates the container's namespace, bound to its handle, and plumbs its endpoints in one process. */
 export async function createNetnsWithEndpoints(containerId: string, endpoints: readonly Veth[]): Promise<string> {

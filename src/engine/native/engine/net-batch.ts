@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { attachContainers, detachRemoved, releaseOnStops, setContainersRunning, type AttachItem } from '../../../network/batch.js';
-import { netnsPath } from '../../../network/links.js';
+import { isMounted, netnsPath } from '../../../network/links.js';
 import type { AttachResult } from '../../../network/types.js';
 
 /**
@@ -40,7 +39,7 @@ export class NetworkBatcher {
 
   /** After a start: the container's names answer (when it has a network namespace of ours). */
   async running(containerId: string, pid: number): Promise<void> {
-    if (!readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${netnsPath(containerId)} `)) return;
+    if (!isMounted(netnsPath(containerId))) return;
     return this.enqueue(this.started, { containerId, pid });
   }
 

@@ -1,4 +1,5 @@
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
+import { mountPointsAmong } from '../../../util/mountinfo.js';
 import { join, relative } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../../../util/atomic.js';
 import { withLock } from '../../../util/lock.js';
@@ -75,16 +76,7 @@ export function isMountPoint(path: string): boolean {
   } catch {
     return false;
   }
-  // One search of the text for the escaped path, checked to be a mount point field, instead of
-  // decoding every line: the host's mountinfo holds every container's and namespace's mounts, and
-  // each removal asks twice.
-  const escaped = real.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-  const text = readFileSync('/proc/self/mountinfo', 'utf8');
-  for (let at = text.indexOf(` ${escaped} `); at >= 0; at = text.indexOf(` ${escaped} `, at + 1)) {
-    const line = text.slice(text.lastIndexOf('\n', at) + 1, at + escaped.length + 2);
-    if (line.split(' ')[4] === escaped) return true;
-  }
-  return false;
+  return mountPointsAmong([real]).size === 1;
 }
 
 export class RootfsManager {
