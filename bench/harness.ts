@@ -42,9 +42,13 @@ async function timeOnce(fn: () => Promise<void> | void): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-/** Runs subject and peer alternately `runs` times after `warmup` unrecorded pairs. */
-export async function comparePair(subject: Timed, peer: Timed, runs = 10, warmup = 1): Promise<PairResult> {
+/**
+ * Runs subject and peer alternately `runs` times after `warmup` unrecorded pairs. `beforeSubject`,
+ * untimed, brings the machine to the state each subject run must start from.
+ */
+export async function comparePair(subject: Timed, peer: Timed, runs = 10, warmup = 1, beforeSubject?: () => Promise<void>): Promise<PairResult> {
   for (let i = 0; i < warmup; i++) {
+    await beforeSubject?.();
     await subject.run();
     await peer.run();
   }
@@ -52,6 +56,7 @@ export async function comparePair(subject: Timed, peer: Timed, runs = 10, warmup
   const b: number[] = [];
   const ratios: number[] = [];
   for (let i = 0; i < runs; i++) {
+    await beforeSubject?.();
     const ta = await timeOnce(subject.run);
     const tb = await timeOnce(peer.run);
     a.push(ta);

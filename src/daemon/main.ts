@@ -21,7 +21,19 @@ import { supervisorService } from '../engine/native/supervisor/service.js';
  */
 
 const SERVICES: ServiceFactory[] = [networkService, supervisorService];
+
+/**
+ * `--linger-ms N`: the daemon does not leave for lack of work in its first N ms, or until a request
+ * other than a ping comes. A caller that starts it ahead of the network it is making
+ * (startDaemonAhead) needs it there for the reload that follows.
+ */
+function lingerMs(argv: readonly string[]): number {
+  const i = argv.indexOf('--linger-ms');
+  const n = i >= 0 ? Number(argv[i + 1]) : 0;
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 60_000) : 0;
+}
 const LOG_ROTATE_BYTES = 1 << 20;
+const WIND_DOWN_RETRY_MS = 100;
 
 function log(msg: string): void {
   process.stdout.write(`${new Date().toISOString()} [${process.pid}] ${msg}\n`);
@@ -59,6 +71,9 @@ async function main(): Promise<void> {
   writeFileAtomic(daemonPidPath(), `${process.pid} ${processStartTime(process.pid)}\n`, 0o600, { durable: false });
   const services: DaemonService[] = SERVICES.map((f) => f(log));
   let exiting = false;
+  // Until the first request that is not a ping (the caller's reload, with the work or without it).
+  let lingerUntil = Date.now() + lingerMs(process.argv);
+  let lingerTimer: NodeJS.Timeout | undefined;
 
   try {
     unlinkSync(daemonSocketPath());
@@ -83,6 +98,7 @@ async function main(): Promise<void> {
 
   async function handle(req: DaemonRequest): Promise<unknown> {
     if (req.op === 'ping') return { pid: process.pid, services: services.map((s) => s.name) };
+    lingerUntil = 0;
     if (req.op === 'status') return { ...Object.fromEntries(services.map((s) => [s.name, s.status()])), memory: memoryFigures(req.collect === true) };
     if (req.op === 'reload') {
       for (const s of services) await s.reload();
@@ -123,8 +139,30 @@ async function main(): Promise<void> {
     });
   }
 
-  /** Decided and acted on in one turn of the event loop: once we stop accepting, late requests are told to start a new daemon. */
+  /**
+   * Leaves when no service has work, after each service's last work (windDown: the network service
+   * removes an empty default network). The final decision and the stop of accepting happen in one
+   * turn of the event loop: once we stop accepting, late requests are told to start a new daemon.
+   */
   async function maybeExit(): Promise<void> {
+    if (exiting || services.some((s) => s.keepsAlive())) return;
+    const wait = lingerUntil - Date.now();
+    if (wait > 0) {
+      lingerTimer ??= setTimeout(() => {
+        lingerTimer = undefined;
+        void maybeExit();
+      }, wait);
+      return;
+    }
+    for (const s of services) {
+      if (!s.windDown || (await s.windDown())) continue;
+      // Not now (a lock another process holds): stay, and ask again shortly; a request may come first.
+      lingerTimer ??= setTimeout(() => {
+        lingerTimer = undefined;
+        void maybeExit();
+      }, WIND_DOWN_RETRY_MS);
+      return;
+    }
     if (exiting || services.some((s) => s.keepsAlive())) return;
     await shutdown('nothing left to serve');
   }

@@ -7,6 +7,7 @@ import { bootId } from './liveness.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork, writeNetworkUnlessFull } from './store.js';
 import { addressOf, attachContainer, checkDnsServers, detachAllLocked, detachContainers, planEndpoint, validateContainer, vethOf } from './endpoints.js';
 import { ensureDefaultNetworkLocked, reloadDaemon } from './networks.js';
+import { startDaemonAhead } from './daemon/client.js';
 import { missingBridges, realizeNetworks } from './realize.js';
 import { containerHosts, containerResolvConf, hostResolvConf } from './resolvconf.js';
 import { parseExtraHost } from '../util/etc-hosts.js';
@@ -49,6 +50,7 @@ export async function attachContainers(items: readonly AttachItem[]): Promise<At
       requests: it.endpoints.length ? [...it.endpoints] : [{ network: DEFAULT_NETWORK_NAME }],
     };
   });
+  const daemonReady = startDaemonAhead();
   const results = await withNetworkLock(async () => {
     const netIds: string[][] = [];
     for (const p of prepared) {
@@ -98,6 +100,7 @@ export async function attachContainers(items: readonly AttachItem[]): Promise<At
       throw err;
     }
   });
+  await daemonReady;
   await reloadDaemon();
   return results;
 }

@@ -15,7 +15,8 @@ import { fromPortMapping, parsePublishFlag, type PortRequest } from './ports/map
 import { publishPorts, unpublishPorts } from './ports/client.js';
 import { deleteAttachment, writeAttachment } from './attachments.js';
 import { releaseEndpoint } from './release.js';
-import { ensureDefaultNetworkLocked, reloadDaemon, removeDefaultNetworkIfUnusedLocked } from './networks.js';
+import { ensureDefaultNetworkLocked, reloadDaemon } from './networks.js';
+import { startDaemonAhead } from './daemon/client.js';
 import type { AttachOptions, AttachResult, AttachedAddress, EndpointRecord, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
 
 /**
@@ -119,6 +120,7 @@ export async function attachContainer(
   const portRequests: PortRequest[] = ports.flatMap((p) => (typeof p === 'string' ? parsePublishFlag(p) : fromPortMapping(p)));
   const dnsServers = checkDnsServers(options.dnsServers ?? [], containerName);
   const requests = endpoints.length ? endpoints : [{ network: DEFAULT_NETWORK_NAME }];
+  const daemonReady = startDaemonAhead();
   const result = await withNetworkLock(async () => {
     const ids: string[] = [];
     for (const r of requests) {
@@ -156,6 +158,7 @@ export async function attachContainer(
       throw err;
     }
   });
+  await daemonReady;
   await reloadDaemon();
   return result;
 }
@@ -170,12 +173,12 @@ export async function detachContainer(containerId: string): Promise<void> {
   await detachContainers([containerId]);
 }
 
-/** detachContainer for many containers: one taking of the lock, one write per record, one daemon reload. */
+/**
+ * detachContainer for many containers: one taking of the lock, one write per record, one daemon
+ * reload (a default network left empty is the daemon's to remove, see removeDefaultNetworkIfUnusedLocked).
+ */
 export async function detachContainers(containerIds: readonly string[]): Promise<void> {
-  await withNetworkLock(async () => {
-    await detachAllLocked(containerIds);
-    await removeDefaultNetworkIfUnusedLocked();
-  });
+  await withNetworkLock(() => detachAllLocked(containerIds));
   await reloadDaemon();
 }
 

@@ -42,10 +42,23 @@ function validateCreate(opts: CreateNetworkOptions): void {
   }
 }
 
-/** Tells the daemon state changed; starts it when networks exist and it is not running. */
+/** Whether a network needs the daemon: all but an empty default network, which only waits to be removed. */
+export function needsDaemon(n: NetworkRecord): boolean {
+  return !(n.isDefault && Object.keys(n.endpoints).length === 0);
+}
+
+/**
+ * Tells the daemon state changed; starts it when a network needs it and it is not running. An empty
+ * default network is the daemon's to remove as it leaves (removeDefaultNetworkIfUnusedLocked); when
+ * no daemon is running to do that, it is removed here.
+ */
 export async function reloadDaemon(): Promise<void> {
-  const any = readAllNetworks().length > 0;
-  await callDaemon({ op: 'reload' }, { start: any });
+  const networks = readAllNetworks();
+  const served = networks.some(needsDaemon);
+  const answer = await callDaemon({ op: 'reload' }, { start: served });
+  if (answer === undefined && !served && networks.length > 0) {
+    await withNetworkLock(removeDefaultNetworkIfUnusedLocked);
+  }
 }
 
 async function createLocked(opts: CreateNetworkOptions, isDefault: boolean): Promise<NetworkRecord> {
@@ -108,9 +121,13 @@ export async function ensureDefaultNetworkLocked(): Promise<NetworkRecord> {
 
 /**
  * The default network exists while containers use it: made by the first
- * container that asks for it, removed with the last one, so a host that ran
- * a container once keeps no bridge, rule or daemon for it (unlike Docker's
- * permanent docker0).
+ * container that asks for it, removed after the last one leaves, so a host
+ * that ran a container once keeps no bridge, rule or daemon for it (unlike
+ * Docker's permanent docker0). The daemon removes it on its way out (the
+ * network service's windDown), not the command that removed the last
+ * container: deleting a bridge and its rules takes 0.1-0.2 s that a
+ * `container run --rm` need not wait for, and a command that comes in
+ * meanwhile finds the network still there.
  */
 export async function removeDefaultNetworkIfUnusedLocked(): Promise<void> {
   const def = readAllNetworks().find((n) => n.isDefault);

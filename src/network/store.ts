@@ -2,7 +2,7 @@ import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, statePath } from '../util/paths.js';
 import { readJsonIfExists, sweepDeadTemps, writeJsonAtomic } from '../util/atomic.js';
-import { withLock } from '../util/lock.js';
+import { tryLock, withLock } from '../util/lock.js';
 import { isNoSpace, NotFoundError, UserError } from '../util/errors.js';
 import type { NetworkRecord } from './types.js';
 
@@ -22,6 +22,21 @@ export function withNetworkLock<T>(fn: () => Promise<T> | T): Promise<T> {
     sweepDeadTemps(networksDir());
     return fn();
   });
+}
+
+/**
+ * withNetworkLock without waiting: undefined when another process holds the lock (the daemon must
+ * not wait for it, since the holder may be waiting for the daemon), else fn's result.
+ */
+export async function withNetworkLockIfFree<T>(fn: () => Promise<T> | T): Promise<{ value: T } | undefined> {
+  const release = tryLock(join(networksDir(), '.lock'));
+  if (!release) return undefined;
+  try {
+    sweepDeadTemps(networksDir());
+    return { value: await fn() };
+  } finally {
+    release();
+  }
 }
 
 export function readAllNetworks(): NetworkRecord[] {

@@ -3,12 +3,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createNetwork, ensureDaemon } from '../../src/network/index.js';
+import { createNetwork, detachContainer, ensureDaemon, listNetworks } from '../../src/network/index.js';
 import { daemonPidPath, daemonSocketPath } from '../../src/network/daemon/protocol.js';
-import { daemonPing } from '../../src/network/daemon/client.js';
+import { callDaemon, daemonPing, startDaemonAhead } from '../../src/network/daemon/client.js';
 import { processStartTime } from '../../src/util/lock.js';
 import { daemonPid, useNetEnv } from './support.js';
-import { daemonPids, keeperPids } from './leaks.js';
+import { daemonPids, keeperPids, ruleLines, taggedLinkNames } from './leaks.js';
 
 // Acceptance 3: the network daemon killed (-9) mid-test: its keeper starts it again by itself, and
 // names resolve again and published ports answer (the kernel forwards them meanwhile); the containers
@@ -121,5 +121,55 @@ describe('network daemon', () => {
     expect(statSync(daemonSocketPath()).mode & 0o777).toBe(0o600);
     expect(statSync(t.env.runRoot).mode & 0o777).toBe(0o700);
     // tearDownNetEnv removes the network and then checks that the daemon went away on its own.
+  });
+
+  it('started ahead of a network, it waits for the next request, then leaves when given nothing; and 2 s at most without one', async () => {
+    // Nothing to serve: a plain start would leave at once. Started ahead, it is there to answer.
+    await startDaemonAhead();
+    const pid = (await daemonPing())!.pid;
+    await sleep(300);
+    expect(daemonPids(t.env.runRoot)).toEqual([pid]);
+    // The caller's reload ends the wait: with no network it leaves right away.
+    await callDaemon({ op: 'reload' }, { start: false });
+    for (let i = 0; i < 100 && processStartTime(pid) !== undefined; i++) await sleep(20);
+    expect(processStartTime(pid)).toBeUndefined();
+    // A caller that failed before its reload: the daemon leaves by itself once the wait is over.
+    const started = Date.now();
+    await startDaemonAhead();
+    const second = (await daemonPing())!.pid;
+    while (processStartTime(second) !== undefined && Date.now() - started < 10_000) await sleep(50);
+    expect(processStartTime(second)).toBeUndefined();
+    expect(keeperPids(t.env.runRoot)).toEqual([]);
+  });
+
+  it('takes the default network away after its last container: the daemon on its way out, or the command when no daemon runs', async () => {
+    const gone = async (pid: number) => {
+      for (let i = 0; i < 250 && processStartTime(pid) !== undefined; i++) await sleep(20);
+      return processStartTime(pid) === undefined;
+    };
+    const defaultLeft = async () => ({
+      records: listNetworks().map((n) => n.name),
+      links: taggedLinkNames().length,
+      rules: (await ruleLines()).ours.length,
+    });
+    const solo = await t.start('solo', []);
+    const daemon = (await daemonPing())!.pid;
+    expect(listNetworks().map((n) => n.name)).toEqual(['bridge']);
+    await solo.kill();
+    await detachContainer(solo.id);
+    expect(await gone(daemon)).toBe(true);
+    expect(await defaultLeft()).toEqual({ records: [], links: 0, rules: 0 });
+
+    // No daemon to do it (it and its keeper killed): the command that detached the last container does.
+    const again = await t.start('again', []);
+    const [keeper] = keeperPids(t.env.runRoot);
+    process.kill(keeper!, 'SIGKILL');
+    const second = (await daemonPing())!.pid;
+    process.kill(second, 'SIGKILL');
+    expect(await gone(second)).toBe(true);
+    await again.kill();
+    await detachContainer(again.id);
+    expect(daemonPids(t.env.runRoot)).toEqual([]);
+    expect(await defaultLeft()).toEqual({ records: [], links: 0, rules: 0 });
   });
 });

@@ -85,7 +85,7 @@ function requestOnce(req: DaemonRequest): Promise<unknown> {
  * done what the request asked (the supervisor acts on every container when it starts): undefined, at once.
  * Otherwise a daemon that leaves is waited for, in case another one is starting.
  */
-export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean; leftIsDone?: boolean } = {}): Promise<T | undefined> {
+export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean; leftIsDone?: boolean; lingerMs?: number } = {}): Promise<T | undefined> {
   const start = opts.start ?? true;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -103,7 +103,7 @@ export async function callDaemon<T>(req: DaemonRequest, opts: { start?: boolean;
       }
       if (attempt >= 3) throw new Error(`the network daemon is not answering (${(err as Error).message}); see ${daemonLogPath()}`);
       try {
-        await startDaemon(opts.leftIsDone ?? false);
+        await startDaemon(opts.leftIsDone ?? false, opts.lingerMs ?? 0);
       } catch (left) {
         if (left instanceof DaemonLeftError) return undefined;
         throw left;
@@ -142,6 +142,26 @@ export async function daemonPing(): Promise<{ pid: number; services: string[] } 
   }
 }
 
+/** How long a daemon started ahead waits for the work it was started for (the network being made, ~0.1-0.3 s). */
+const AHEAD_LINGER_MS = 2000;
+
+/**
+ * Starts the daemon, when it is not running, without making the caller wait for it: its start (a
+ * Node process loading its code, 0.1-0.2 s) then overlaps the caller's network work (a bridge,
+ * firewall rules, a namespace and veths) instead of following it. Such a daemon does not leave for
+ * lack of work until the caller's next request (the reload that brings it the new network), 2 s at
+ * most: a caller that failed first sends none. Never rejects: the caller's own reload reports a daemon
+ * that cannot start.
+ */
+export function startDaemonAhead(): Promise<void> {
+  // Its socket there: running (or dead with its files left, which the caller's reload sorts out).
+  if (existsSync(daemonSocketPath())) return Promise.resolve();
+  return callDaemon({ op: 'ping' }, { lingerMs: AHEAD_LINGER_MS }).then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
 export async function ensureDaemon(): Promise<number> {
   const r = await callDaemon<{ pid: number }>({ op: 'ping' });
   return r!.pid;
@@ -163,7 +183,7 @@ export function daemonEntry(): string {
   return js.replace(`${sep}src${sep}`, `${sep}dist${sep}`);
 }
 
-async function startDaemon(leftIsDone: boolean): Promise<void> {
+async function startDaemon(leftIsDone: boolean, lingerMs: number): Promise<void> {
   ensurePrivateDir(runRoot());
   await withLock(daemonSpawnLockPath(), async () => {
     if ((await daemonPing()) !== undefined) return;
@@ -174,7 +194,8 @@ async function startDaemon(leftIsDone: boolean): Promise<void> {
     const logStart = existsSync(logPath) ? statSync(logPath).size : 0;
     const log = openSync(logPath, 'a', 0o600);
     // --expose-gc: `status` can then report the memory alive after a full collection (src/daemon/main.ts).
-    const child = spawn(helperPath(), keeperArgs([process.execPath, '--expose-gc', entry, '--run-root', runRoot()]), {
+    const linger = lingerMs > 0 ? ['--linger-ms', String(lingerMs)] : [];
+    const child = spawn(helperPath(), keeperArgs([process.execPath, '--expose-gc', entry, ...linger, '--run-root', runRoot()]), {
       detached: true,
       stdio: ['ignore', log, log],
       env: { ...process.env, TSCOMPOSE_ROOT: stateRoot(), TSCOMPOSE_RUN: runRoot() },

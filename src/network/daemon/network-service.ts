@@ -1,6 +1,7 @@
 import { processStartTime } from '../../util/lock.js';
 import { UserError } from '../../util/errors.js';
-import { readAllNetworks } from '../store.js';
+import { readAllNetworks, withNetworkLockIfFree } from '../store.js';
+import { needsDaemon, removeDefaultNetworkIfUnusedLocked } from '../networks.js';
 import { DnsTable, type DnsEndpoint, type DnsNetwork } from '../dns/table.js';
 import { DnsServer } from '../dns/server.js';
 import { answerQuery } from '../dns/answer.js';
@@ -99,7 +100,15 @@ export function networkService(log: (msg: string) => void): DaemonService {
         return ports.records();
       },
     },
-    keepsAlive: () => networks.length > 0 || readPortRecords().length > 0,
+    keepsAlive: () => networks.some(needsDaemon) || readPortRecords().length > 0,
+    async windDown() {
+      if (networks.length === 0) return true;
+      const done = await withNetworkLockIfFree(async () => {
+        await removeDefaultNetworkIfUnusedLocked();
+        await reload();
+      });
+      return done !== undefined && !networks.some(needsDaemon);
+    },
     status: () => ({
       networks: networks.map((n) => n.name),
       dns: dns.addresses(),

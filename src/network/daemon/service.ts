@@ -15,6 +15,11 @@ export interface DaemonService {
   readonly ops: Record<string, (req: Record<string, unknown>) => Promise<unknown>>;
   /** False when the service has nothing left to do (the daemon exits when every service says so). */
   keepsAlive(): boolean;
+  /**
+   * Last work before the daemon leaves (every service said it has nothing left to do). False when it
+   * cannot be done now (another process holds a lock it needs): the daemon stays and asks again later.
+   */
+  windDown?(): Promise<boolean>;
   status(): unknown;
   stop(): Promise<void>;
 }
