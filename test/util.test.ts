@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic, readJsonCached, readJsonIfExists, writeJsonAtomic } from '../src/util/atomic.js';
+import { writeFileAtomic, writeFilesAtomic, readJsonCached, readJsonIfExists, writeJsonAtomic } from '../src/util/atomic.js';
 import { acquireLock, withLock } from '../src/util/lock.js';
 import { networksDir, withNetworkLock } from '../src/network/store.js';
 
@@ -31,6 +31,16 @@ describe('writeFileAtomic', () => {
   });
   it('reads a missing file as undefined', () => {
     expect(readJsonIfExists(join(tmp(), 'nope'))).toBeUndefined();
+  });
+  it('writes many files together; one that cannot be written means none is, and no temp file is left', async () => {
+    const d = tmp();
+    writeFileSync(join(d, 'a'), 'old');
+    await writeFilesAtomic([{ path: join(d, 'a'), data: 'A' }, { path: join(d, 'b'), data: Buffer.from('B') }], 0o640);
+    expect([readFileSync(join(d, 'a'), 'utf8'), readFileSync(join(d, 'b'), 'utf8')]).toEqual(['A', 'B']);
+    expect(statSync(join(d, 'b')).mode & 0o777).toBe(0o640);
+    await expect(writeFilesAtomic([{ path: join(d, 'a'), data: 'new' }, { path: join(d, 'missing-dir', 'c'), data: 'C' }])).rejects.toThrow(/ENOENT/);
+    expect(readFileSync(join(d, 'a'), 'utf8')).toBe('A');
+    expect(readdirSync(d).sort()).toEqual(['a', 'b']);
   });
 });
 

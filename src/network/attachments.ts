@@ -1,6 +1,6 @@
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
+import { readJsonIfExists, writeFilesAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { networksDir } from './store.js';
 import type { PortRequest } from './ports/mapping.js';
 import type { AttachOptions, EndpointRequest } from './types.js';
@@ -31,6 +31,13 @@ export function readAttachment(containerId: string): Attachment | undefined {
 export function writeAttachment(spec: Attachment): void {
   mkdirSync(join(networksDir(), 'attachments'), { recursive: true, mode: 0o700 });
   writeJsonAtomic(attachmentPath(spec.containerId), spec);
+}
+
+/** writeAttachment of many containers: their files made durable together (an `up` of 30 synced 60 times in a row). */
+export async function writeAttachments(specs: readonly Attachment[]): Promise<void> {
+  if (specs.length === 0) return;
+  mkdirSync(join(networksDir(), 'attachments'), { recursive: true, mode: 0o700 });
+  await writeFilesAtomic(specs.map((spec) => ({ path: attachmentPath(spec.containerId), data: JSON.stringify(spec, null, 2) + '\n' })));
 }
 
 export function deleteAttachment(containerId: string): void {

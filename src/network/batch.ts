@@ -14,7 +14,7 @@ import { parseExtraHost } from '../util/etc-hosts.js';
 import { fromPortMapping, parsePublishFlag, type PortRequest } from './ports/mapping.js';
 import { publishPorts, unpublishPorts } from './ports/client.js';
 import { portRecordPath } from './ports/publisher.js';
-import { readAttachment, writeAttachment } from './attachments.js';
+import { readAttachment, writeAttachments } from './attachments.js';
 import type { AttachOptions, AttachResult, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
 
 /**
@@ -83,9 +83,9 @@ export async function attachContainers(items: readonly AttachItem[]): Promise<At
         const routeVia = nets.findIndex((n) => !n.internal);
         return { containerId: p.containerId, endpoints: nets.map((n, i) => vethOf(n, eps[i]!, i === routeVia)) };
       }));
+      await writeAttachments(planned.map(({ p }) => ({ containerId: p.containerId, containerName: p.containerName, endpoints: p.requests, ports: p.portRequests, options: p.options })));
       const host = hostResolvConf();
       return planned.map(({ p, nets, eps, ports }, k): AttachResult => {
-        writeAttachment({ containerId: p.containerId, containerName: p.containerName, endpoints: p.requests, ports: p.portRequests, options: p.options });
         const extraHosts = (p.options.extraHosts ?? []).map((h) => parseExtraHost(h, nets[0]!.gateway));
         return {
           netnsPath: handles[k]!,

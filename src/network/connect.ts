@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, UserError } from '../util/errors.js';
 import { NotConnectedError } from '../engine/types.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
-import { addEndpoints, deleteLinks, isMounted, netnsPath } from './links.js';
+import { addEndpoints, deleteLinks, isNetnsMounted, netnsPath } from './links.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
 import { addressOf, planEndpoint, vethOf } from './endpoints.js';
 import { releaseEndpoint } from './release.js';
@@ -45,7 +45,7 @@ export async function connectContainer(containerId: string, network: string, opt
     if (n.endpoints[containerId]) {
       throw new ConflictError(`container ${name} is already connected to network ${n.name}`, `disconnect it first (tscompose network disconnect ${n.name} ${name})`);
     }
-    if (!isMounted(netnsPath(containerId))) {
+    if (!isNetnsMounted(netnsPath(containerId))) {
       throw new UserError(`container ${name} has no network namespace to connect`, 1, 'create or start the container first');
     }
     const used = new Set(mine.map((o) => o.endpoints[containerId]!.ifname));

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { isMounted, netnsPath } from './links.js';
+import { isNetnsMounted, netnsPath } from './links.js';
 import { readAllNetworks, withNetworkLock } from './store.js';
 import { attachContainer } from './endpoints.js';
 import { readAttachment } from './attachments.js';
@@ -21,7 +21,7 @@ import type { AttachResult } from './types.js';
 export async function prepareStart(containerId: string): Promise<AttachResult | undefined> {
   const spec = readAttachment(containerId);
   if (!spec) return undefined;
-  if (!isMounted(netnsPath(containerId))) {
+  if (!isNetnsMounted(netnsPath(containerId))) {
     return attachContainer(containerId, spec.containerName, spec.endpoints, spec.ports.map(describeRequest), spec.options);
   }
   if (spec.ports.length === 0 || existsSync(portRecordPath(containerId))) return undefined;

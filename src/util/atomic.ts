@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, writeSync, unlinkSync, readFileSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { processStartTime } from './lock.js';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +29,36 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   closeSync(fd);
   renameSync(tmp, path);
   if (durable) fsyncDir(dirname(path));
+}
+
+/**
+ * writeFileAtomic of many files at once, as durable: every file is written and synced before any is
+ * renamed into place, their syncs side by side on the thread pool (the file system can commit them
+ * together, and the event loop goes on meanwhile), then each directory is synced once, not once per
+ * file. A failure renames nothing and leaves no temp file.
+ */
+export async function writeFilesAtomic(files: readonly { path: string; data: string | Uint8Array }[], mode = 0o600): Promise<void> {
+  const temps = files.map((f) => join(dirname(f.path), `.${basename(f.path)}.${writerTag()}.${randomBytes(6).toString('hex')}.tmp`));
+  const written = await Promise.allSettled(
+    files.map(async (f, i) => {
+      const fh = await open(temps[i]!, 'wx', mode);
+      try {
+        await fh.writeFile(f.data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }),
+  );
+  const failed = written.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    for (const t of temps) {
+      try { unlinkSync(t); } catch { /* not made */ }
+    }
+    throw failed.reason;
+  }
+  files.forEach((f, i) => renameSync(temps[i]!, f.path));
+  for (const dir of new Set(files.map((f) => dirname(f.path)))) fsyncDir(dir);
 }
 
 let tag: string | undefined;

@@ -219,7 +219,15 @@ function commandOf(pid: number): string {
 }
 
 /** Field 22 of /proc/PID/stat: the start time in clock ticks since boot, or undefined if the pid is gone. */
+/** This process's own start time: read once (/proc/PID/stat of a process with threads is not cheap, and a lock is taken often). */
+let ownStartTime: string | undefined;
+
 export function processStartTime(pid: number): string | undefined {
+  if (pid === process.pid) return (ownStartTime ??= readStartTime(pid));
+  return readStartTime(pid);
+}
+
+function readStartTime(pid: number): string | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -14,7 +14,7 @@ import { answerQuery } from '../../src/network/dns/answer.js';
 import { parseUpstreams } from '../../src/network/dns/forwarder.js';
 import { containerResolvConf, parseResolvConf } from '../../src/network/resolvconf.js';
 import { parseExtraHost } from '../../src/util/etc-hosts.js';
-import { endpointScript, hostEndpointScript } from '../../src/network/links.js';
+import { endpointScript, hostEndpointScript, isNetnsMounted } from '../../src/network/links.js';
 import { macForIpv4, vethName, bridgeName } from '../../src/network/names.js';
 import { renderTemplate } from '../../src/cli/commands/network.js';
 import { UserError } from '../../src/util/errors.js';
@@ -165,6 +165,11 @@ describe('firewall transaction', () => {
 });
 
 describe('links', () => {
+  it('tells a namespace handle bound to a namespace from the empty file and from nothing', () => {
+    expect(isNetnsMounted('/proc/self/ns/net')).toBe(true);
+    expect(isNetnsMounted('/proc/self/stat')).toBe(false);
+    expect(isNetnsMounted('/nonexistent/handle')).toBe(false);
+  });
   it('plumbs the container\'s half inside its namespace (host ends made in the host\'s) and the host\'s half by bridge name', () => {
     expect(endpointScript([], true)).toEqual(['link set dev lo up']);
     const spec = { ifname: 'eth0', veth: 'tsc-v0123456789', mac: '02:42:ac:12:00:02', ipv4: '172.18.0.2', prefix: 16, gateway: '172.18.0.1', bridge: 'tsc-br-01234567', containerId: 'c'.repeat(64), defaultRoute: true };

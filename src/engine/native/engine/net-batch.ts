@@ -1,5 +1,5 @@
 import { attachContainers, detachRemoved, releaseOnStops, setContainersRunning, type AttachItem } from '../../../network/batch.js';
-import { isMounted, netnsPath } from '../../../network/links.js';
+import { isNetnsMounted, netnsPath } from '../../../network/links.js';
 import type { AttachResult } from '../../../network/types.js';
 
 /**
@@ -39,7 +39,7 @@ export class NetworkBatcher {
 
   /** After a start: the container's names answer (when it has a network namespace of ours). */
   async running(containerId: string, pid: number): Promise<void> {
-    if (!isMounted(netnsPath(containerId))) return;
+    if (!isNetnsMounted(netnsPath(containerId))) return;
     return this.enqueue(this.started, { containerId, pid });
   }
 
