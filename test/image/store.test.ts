@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, lstatSync, readlinkSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, lstatSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -103,6 +103,27 @@ describe('image store: import, resolve, rootfs', () => {
     await again.releaseRootfs(CID);
     await again.releaseRootfs(CID);
     expect(existsSync(join(store.root, 'rw', CID))).toBe(false);
+    expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
+  });
+
+  it('releases a mounted rootfs with files in it (moved out of rw/ under the lock, deleted after); a dead releaser\'s leftover goes at the next open', async () => {
+    const store = await freshStore();
+    await importRootfsTar(store, busybox, { tags: ['bb:1'] });
+    await store.prepareRootfs(CID, 'bb:1');
+    const merged = await store.mountRootfs(CID);
+    mkdirSync(join(merged, 'data/deep/er'), { recursive: true });
+    writeFileSync(join(merged, 'data/deep/er/file'), 'x');
+    chmodSync(join(merged, 'data/deep'), 0o000);
+    await store.releaseRootfs(CID);
+    expect(mountsUnder(root!.dir)).toEqual([]);
+    expect(readdirSync(join(store.root, 'rw'))).toEqual([]);
+    expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
+    // What a releaser killed between the rename and the deletion leaves: a staging dir of a dead process.
+    const left = join(store.root, 'tmp', '999999999-1-0123456789ab');
+    mkdirSync(join(left, 'upper/etc'), { recursive: true });
+    writeFileSync(join(left, 'layout.json'), '{}');
+    await root!.store();
+    expect(readdirSync(join(store.root, 'tmp'))).toEqual([]);
   });
 
   it('tells a mount point by its mountinfo field, a path with spaces included, and not a mount\'s root within its source', () => {

@@ -18,7 +18,8 @@ import { digestHex } from './oci.js';
  *                             layout.json (which is also its image reference)
  *   holds/<pid>-<start>       layers a live process added and has not yet
  *                             given an image (gc keeps them)
- *   tmp/<pid>-<start>-<rand>  staging dirs; a dead process's are gc'ed
+ *   tmp/<pid>-<start>-<rand>  staging dirs, and a released container's rw dir
+ *                             on its way out; a dead process's are swept
  */
 export class StorePaths {
   constructor(readonly root: string) {}

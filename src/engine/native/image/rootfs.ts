@@ -1,8 +1,9 @@
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mountPointsAmong } from '../../../util/mountinfo.js';
 import { join, relative } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../../../util/atomic.js';
-import { withLock } from '../../../util/lock.js';
+import { processStartTime, withLock } from '../../../util/lock.js';
 import { runOk } from '../../../util/proc.js';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
 import type { StorePaths } from './layout.js';
@@ -201,15 +202,20 @@ export class RootfsManager {
     if (isMountPoint(layout.mergedDir)) throw new Error(`${layout.mergedDir} is still mounted`);
   }
 
-  /** Called under the store lock: unmounts, deletes the rw dirs, then the layout (the reference) last. */
-  async releaseLocked(containerId: string): Promise<void> {
+  /**
+   * Called under the store lock: unmounts, then moves the container's dir (its rw dirs and the layout,
+   * its image reference) into tmp/ in one rename, and returns where, for the caller to delete after
+   * the lock: deleting the files under the lock made the removals of a `down` wait for each other
+   * (~20 files per container, a `down` of 30 spent ~1 s of its event loop on them). A process that
+   * dies before deleting leaves a staging dir of a dead owner, which opening the store sweeps.
+   */
+  async releaseLocked(containerId: string): Promise<string | undefined> {
     const layout = this.read(containerId);
     const dir = this.paths.container(containerId);
-    if (layout) {
-      await this.unmountLayout(layout);
-      for (const d of [layout.mergedDir, layout.upperDir, layout.workDir]) rmSync(d, { recursive: true, force: true });
-      unlinkSync(this.layoutPath(containerId));
-    }
-    rmSync(dir, { recursive: true, force: true });
+    if (layout) await this.unmountLayout(layout);
+    if (!existsSync(dir)) return undefined;
+    const staging = join(this.paths.tmp, `${process.pid}-${processStartTime(process.pid)}-${randomBytes(6).toString('hex')}`);
+    renameSync(dir, staging);
+    return staging;
   }
 }
