@@ -7,7 +7,7 @@
  *   - nothing else running: before each timed run the bench waits (untimed)
  *     until the network daemon has left, so every run creates the default
  *     network, starts the daemon, and removes the network again.
- * `--trace` first prints one traced run of each shape (bench/trace.ts).
+ * `--trace` first prints one traced run of each shape (bench/process-timeline.ts).
  *
  * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/container-run-network.js [runs] [--trace]
  */
@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { comparePair, fmt } from './harness.js';
-import { printTrace } from './trace.js';
+import { printTrace } from './process-timeline.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
 import { ensureDockerd } from '../test/support/docker.js';
 
