@@ -32,7 +32,9 @@ function lingerMs(argv: readonly string[]): number {
   const n = i >= 0 ? Number(argv[i + 1]) : 0;
   return Number.isFinite(n) && n > 0 ? Math.min(n, 60_000) : 0;
 }
+
 const LOG_ROTATE_BYTES = 1 << 20;
+/** How soon a daemon whose last work could not be done (a lock held elsewhere) asks again. */
 const WIND_DOWN_RETRY_MS = 100;
 
 function log(msg: string): void {
