@@ -135,8 +135,12 @@ async function main(): Promise<void> {
           res = errorToWire(err);
           if (res.ok === false && res.error.kind === 'internal') log(`request ${line.slice(0, 200)} failed: ${(err as Error).stack ?? err}`);
         }
+        // Whether to leave is decided once the answer is out and the connection closed (the client
+        // closes on the answer's newline): the last work (windDown) may hold the event loop a while.
+        sock.once('close', () => {
+          if (!exiting) void maybeExit();
+        });
         sock.end(JSON.stringify(res) + '\n');
-        if (!exiting) await maybeExit();
       })();
     });
   }

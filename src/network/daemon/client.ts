@@ -60,6 +60,9 @@ function requestOnce(req: DaemonRequest): Promise<unknown> {
     sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
     sock.on('data', (d) => {
       buf += d.toString();
+      // The answer is one line: done with it at once, not when the daemon's end of the socket closes
+      // (which it may do only after work the answer does not wait for).
+      if (buf.includes('\n')) sock.destroy();
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
       reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new NotListening(err.message) : err);
