@@ -12,7 +12,7 @@ import { containerHosts, containerResolvConf, hostResolvConf } from './resolvcon
 import { parseExtraHost } from '../util/etc-hosts.js';
 import { fromPortMapping, parsePublishFlag, type PortRequest } from './ports/mapping.js';
 import { publishPorts, unpublishPorts } from './ports/client.js';
-import { portRecordPath } from './ports/publisher.js';
+import { portRecordPath } from './ports/records.js';
 import { readAttachment, writeAttachment } from './attachments.js';
 import type { AttachOptions, AttachResult, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
 

@@ -18,7 +18,7 @@ function batcher(): InstanceType<typeof NetworkBatcher> {
     const next = queue.then(fn, fn);
     queue = next.catch(() => undefined);
     return next;
-  });
+  }, () => import('../../src/network/batch.js'));
 }
 
 describe('network batches of the native Engine', () => {

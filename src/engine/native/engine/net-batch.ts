@@ -1,4 +1,5 @@
-import { attachContainers, detachRemoved, releaseOnStops, setContainersRunning, type AttachItem } from '../../../network/batch.js';
+import type * as NetworkBatch from '../../../network/batch.js';
+import type { AttachItem } from '../../../network/batch.js';
 import { isMounted, netnsPath } from '../../../network/links.js';
 import type { AttachResult } from '../../../network/types.js';
 
@@ -30,8 +31,14 @@ export class NetworkBatcher {
   private removalsSince: number | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
 
-  /** `serialize` runs network changes of this process one after another (EngineDeps.netOp). */
-  constructor(private readonly serialize: <T>(fn: () => Promise<T>) => Promise<T>) {}
+  /**
+   * `serialize` runs network changes of this process one after another (EngineDeps.netOp); `batch`
+   * loads network/batch.ts, when there is a first batch to run (a command that changes no network never does).
+   */
+  constructor(
+    private readonly serialize: <T>(fn: () => Promise<T>) => Promise<T>,
+    private readonly batch: () => Promise<typeof NetworkBatch>,
+  ) {}
 
   attach(item: AttachItem): Promise<AttachResult> {
     return this.enqueue(this.attaches, item);
@@ -106,6 +113,8 @@ export class NetworkBatcher {
     const stops = this.stops.splice(0);
     const removals = this.holdRemovals() ? [] : this.removals.splice(0);
     if (removals.length) this.removalsSince = undefined;
+    if (!attaches.length && !started.length && !stops.length && !removals.length) return;
+    const { attachContainers, detachRemoved, releaseOnStops, setContainersRunning } = await this.batch();
     await settle(attaches, (items) => attachContainers(items));
     if (started.length) {
       try {
