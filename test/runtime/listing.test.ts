@@ -53,6 +53,6 @@ describe('listing from the records (runtime/listing.ts)', () => {
     expect(existsSync(crashed)).toBe(false);
     expect(listingChores(listedContainers())).toBe(false);
 
-    await root.runtime.remove(running, { force: true });
+    for (const c of await root.runtime.list({ all: true })) await root.runtime.remove(c.Id, { force: true });
   });
 });
