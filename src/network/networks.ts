@@ -6,13 +6,14 @@ import { deleteLinks, ensureBridge } from './links.js';
 import { applyFirewall, withHostLock } from './firewall.js';
 import { bridgeOf, firewallView, unrealizeNetworks } from './realize.js';
 import { deleteNetworkRecord, getNetwork, listNetworks, readAllNetworks, withNetworkLock, writeNetwork, type NetworkFilter } from './store.js';
-
-export { listNetworks, type NetworkFilter };
 import { activeContainers } from './liveness.js';
 import { callDaemon } from './daemon/client.js';
 import { dropEndpointsLocked } from './release.js';
 import { collectGarbageLocked } from './garbage.js';
 import type { CreateNetworkOptions, NetworkInspect, NetworkRecord } from './types.js';
+
+// Listing is the records' (store.ts: what a listing loads); its users have always found it here too.
+export { listNetworks, type NetworkFilter };
 
 /**
  * Networks: create, remove, list, inspect, prune. Each change takes the
