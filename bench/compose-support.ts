@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fmt, median, printPair } from './harness.js';
+import { printTrace } from './trace.js';
 import { run, runOk } from '../src/util/proc.js';
 import { ensureDockerd } from '../test/support/docker.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
@@ -79,6 +80,16 @@ export async function output(which: Tool, project: string, cwd: string, ...args:
   const [cmd, argv, backend] = commandOf(which, project, args);
   return (await runTimed(cmd, argv, cwd, backend)).stdout;
 }
+
+/** One untimed run of a tscompose verb of `project` with the tracer (bench/trace.ts), printed. */
+export async function trace(which: 'native' | 'docker', project: string, cwd: string, ...args: string[]): Promise<void> {
+  const [, argv, backend] = commandOf(which, project, args);
+  const env = { ...process.env, ...(backend === 'native' ? nativeEnv : {}), TSCOMPOSE_BACKEND: backend, CI: '1' };
+  await printTrace(`${LABEL[which]} ${args.join(' ')} (${project})`, argv[0]!, argv.slice(1), env, cwd);
+}
+
+/** BENCH_TRACE=1: each case also prints where the time of tscompose's commands goes (one traced run of each). */
+export const TRACING = process.env.BENCH_TRACE === '1';
 
 /** A Compose verb of `project` in `cwd` by one tool, timed. */
 export async function time(which: Tool, project: string, cwd: string, ...args: string[]): Promise<number> {

@@ -13,13 +13,15 @@
  * BENCH_CASES picks cases by label substring, comma-separated (e.g. "30 chain,no-op").
  * BENCH_RUNS (default 3) sets the recorded pairs per case, after one warm-up.
  * BENCH_BACKENDS picks the tscompose rows ("native,docker", the default).
+ * BENCH_TRACE=1 adds, per case, where the time of tscompose's `up -d` and `down`
+ * (or no-op `up -d`) goes, from one more untimed run each (bench/trace.ts).
  * The chain without init is left out: its `down` is N × 10 s for both tools
  * (a stop per link, each waiting the full grace period), which measures the
  * grace period, not the orchestrator.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKENDS, IMAGE, composeBench, projectOf, runBench, summary, time, type Tool } from './compose-support.js';
+import { BACKENDS, IMAGE, TRACING, composeBench, projectOf, runBench, summary, time, trace, type Tool } from './compose-support.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -60,6 +62,12 @@ async function benchCase(c: Case, dir: string): Promise<void> {
       down.get(t)!.push(d.get(t)!);
     }
   }
+  if (TRACING) {
+    for (const t of BACKENDS) {
+      await trace(t, project(t), dir, 'up', '-d');
+      await trace(t, project(t), dir, 'down');
+    }
+  }
   for (const t of BACKENDS) summary(t, `up -d   ${label}`, up.get(t)!, up.get('compose')!);
   for (const t of BACKENDS) summary(t, `down    ${label}`, down.get(t)!, down.get('compose')!);
 }
@@ -79,6 +87,7 @@ async function benchNoop(dir: string): Promise<void> {
       for (const t of tools) times.get(t)!.push(round.get(t)!);
     }
     for (const t of BACKENDS) summary(t, 'no-op up -d (10 services)', times.get(t)!, times.get('compose')!);
+    if (TRACING) for (const t of BACKENDS) await trace(t, project(t), dir, 'up', '-d');
   } finally {
     for (const t of tools) await time(t, project(t), dir, 'down');
   }

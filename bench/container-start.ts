@@ -14,7 +14,8 @@
  * that the entry costs both alike; the engine-vs-crun row charges crun that
  * one exec of nsenter (about a millisecond).
  *
- * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/container-start.js [runs]
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/container-start.js [runs] [--trace]
+ * (--trace: where the CLI row's time goes, from one more untimed run; bench/trace.ts)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,13 +24,14 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { comparePair, fmt } from './harness.js';
+import { printTrace } from './trace.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
 import { ensureDockerd } from '../test/support/docker.js';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const RUNS = Number(process.argv[2] ?? 20);
+const RUNS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 20);
 
 /** The checkout's root, from bench/ or dist-bench/bench/ alike. */
 function repoRoot(): string {
@@ -122,9 +124,10 @@ async function main(): Promise<void> {
     const inNs = (label: string, cmd: string[]) => ({ label, run: () => runProcess(...crunNs.enter(cmd)) });
     const crun = inNs('crun run (nsenter)', ['crun', 'run', '-b', bundle, crunId]);
     const runcInNs = inNs('runc run (nsenter)', ['runc', 'run', '-b', bundle, runcId]);
+    const cliArgs = ['container', 'run', '--rm', '--network', 'none', 'busybox', '/bin/busybox', 'true'];
     const cli = {
       label: 'tscompose container run --rm',
-      run: () => runProcess(join(repoRoot(), 'bin/tscompose'), ['container', 'run', '--rm', '--network', 'none', 'busybox', '/bin/busybox', 'true']),
+      run: () => runProcess(join(repoRoot(), 'bin/tscompose'), cliArgs),
     };
     const docker = { label: 'docker run --rm --network none', run: () => runProcess('docker', ['run', '--rm', '--network', 'none', dockerTag, '/bin/busybox', 'true']) };
 
@@ -137,6 +140,7 @@ async function main(): Promise<void> {
     const few = Math.max(5, Math.floor(RUNS / 2));
     const c = await comparePair(cli, docker, few, 1);
     const d = await comparePair(cli, runc, few, 1);
+    if (process.argv.includes('--trace')) await printTrace('tscompose container run --rm', join(repoRoot(), 'bin/tscompose'), cliArgs, process.env, dir);
     await runtime.remove(warm);
     const met = a.subjectMedianMs <= 10 && e.ratio < 1;
     console.log(`target (engine start-to-exit <= 10 ms and below crun): ${fmt(a.subjectMedianMs)}, vs crun ${e.ratio.toFixed(3)} -> ${met ? 'met' : 'NOT met'}`);

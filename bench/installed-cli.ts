@@ -19,7 +19,11 @@
  * load cannot move, to tell a real difference from the timing's noise: the
  * median of N rounds (default 5) that alternate the two CLIs.
  *
- * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/installed-cli.js [runs] [--prefix DIR] [--instructions [--rounds=N] [--keep DIR]]
+ * With --trace, also where each command's time goes in each CLI (bench/trace.ts:
+ * Node's start-up, the loading of the CLI's files, the heaviest by name, and
+ * the command's own work), from one untimed run each.
+ *
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/installed-cli.js [runs] [--prefix DIR] [--instructions [--rounds=N] [--keep DIR]] [--trace]
  * (--keep: the callgrind profiles are kept in DIR, for callgrind_annotate)
  * (--prefix: a prefix installed before, to skip the pack and install)
  */
@@ -31,10 +35,12 @@ import { comparePair, median, type Timed } from './harness.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
 import { repoRoot } from '../test/support/cache.js';
 import { installGlobally, packTree, userEnv } from '../test/support/package.js';
+import { printTrace } from './trace.js';
 
 const args = process.argv.slice(2);
 const prefixArg = args.includes('--prefix') ? args[args.indexOf('--prefix') + 1] : undefined;
 const INSTRUCTIONS = args.includes('--instructions');
+const TRACE = args.includes('--trace');
 const KEEP = args.includes('--keep') ? args[args.indexOf('--keep') + 1] : undefined;
 const INSTRUCTION_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? 5);
 const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 15);
@@ -124,6 +130,12 @@ async function main(): Promise<void> {
       { label: 'checkout: no-op up -d (10 services)', run: () => runProcess(checkout, up, chk, dir) },
     );
     console.log(`installed / checkout (both orders): container run ${a.toFixed(3)}, no-op up ${b.toFixed(3)}`);
+    if (TRACE) {
+      for (const [label, argv] of [['container run', run], ['no-op up', up]] as const) {
+        await printTrace(`${label}, installed`, installed, argv, inst, dir);
+        await printTrace(`${label}, checkout`, checkout, argv, chk, dir);
+      }
+    }
     if (INSTRUCTIONS) {
       for (const [label, argv] of [['container run', run], ['no-op up', up]] as const) {
         // Rounds alternate the two CLIs: a count still moves by a few tenths of a percent from run to

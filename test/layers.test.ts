@@ -47,6 +47,7 @@ export const LAZY_SEAMS: readonly string[] = [
   'engine/native/engine/images.ts',
   'engine/native/supervisor/service.ts',
   'cli/swarm/verbs.ts',
+  'compose/up.ts',
 ];
 
 export interface Edge {
@@ -175,14 +176,14 @@ describe('the import graph of src/', () => {
       { from: 'network/a.ts', to: 'network/b.ts', dynamic: false },
       { from: 'network/b.ts', to: 'network/a.ts', dynamic: false },
       { from: 'cli/commands/up.ts', to: 'cli/commands/down.ts', dynamic: false },
-      { from: 'compose/up.ts', to: 'planner/plan.ts', dynamic: true },
+      { from: 'compose/down.ts', to: 'planner/plan.ts', dynamic: true },
     ];
     const v = violations(['planner/reconcile.ts', 'cli/main.ts', 'network/a.ts', 'network/b.ts', 'elsewhere/x.ts'], planted);
     expect(v).toEqual([
       'elsewhere/x.ts is in no layer: add its folder to LAYERS (test/layers.test.ts) and docs/internals.md',
       'planner/reconcile.ts imports cli/main.ts upward (planner -> programs (the CLI, the daemon))',
       'cli/commands/up.ts imports another command module, cli/commands/down.ts: share code through a module outside cli/commands',
-      'compose/up.ts imports planner/plan.ts lazily, outside the seams where that pays (LAZY_SEAMS)',
+      'compose/down.ts imports planner/plan.ts lazily, outside the seams where that pays (LAZY_SEAMS)',
       'circle of imports: network/a.ts <-> network/b.ts',
     ]);
     expect(importsOf('planner/x.ts', "import type {\n  A,\n  B,\n} from '../engine/types.js';\n// import { no } from '../cli/main.js';\nconst m = await import('./y.js');\ntype T = typeof import('./z.js');\nexport { q } from './w.js';\n"))

@@ -2,7 +2,8 @@ import { chownSync, createReadStream, createWriteStream, lchownSync, lstatSync, 
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
-import { extract, pack, type Header } from 'tar-stream';
+// tar-stream loaded at the first copy (tarlib): loading it costs every `container` command ~40 M instructions.
+import { tar, type TarHeader as Header } from '../engine/native/image/tarlib.js';
 import type { Engine } from '../engine/types.js';
 import { UserError } from '../util/errors.js';
 
@@ -71,7 +72,7 @@ function lstatOrUndefined(p: string): Stats | undefined {
 
 /** A tar of a local file or directory, its top entry named `name`. */
 function packPath(local: string, name: string, keepOwners: boolean, followLinks: boolean): Readable {
-  const p = pack();
+  const p = tar.pack();
   const walk = async (path: string, entryName: string, first: boolean): Promise<void> => {
     const st = followLinks && first ? statSync(path) : lstatSync(path);
     const base = { name: entryName, mode: st.mode & 0o7777, mtime: st.mtime, uid: keepOwners ? st.uid : 0, gid: keepOwners ? st.gid : 0 };
@@ -95,7 +96,7 @@ function packPath(local: string, name: string, keepOwners: boolean, followLinks:
 }
 
 async function safeExtract(stream: Readable, root: string, topName: string, rename: string | undefined, keepOwners: boolean): Promise<void> {
-  const ex = extract();
+  const ex = tar.extract();
   const inside = (p: string) => {
     const rel = relative(root, p);
     return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !rel.startsWith(sep);

@@ -12,8 +12,7 @@ import { follow } from './attach.js';
 import { projectContainers, serviceOf } from './containers.js';
 import { converge, type Converged, type CreateOptions } from './converge.js';
 import type { LogConsumer } from './logs-consumer.js';
-import { followWatching } from './up-watch.js';
-import { watchRules, type WatchOptions } from './watch.js';
+import type { WatchOptions } from './watch.js';
 import { Reporter, type ComposeListener } from './progress.js';
 
 /** A foreground `up`: whose output to follow, where it goes, and what ends it. */
@@ -62,7 +61,7 @@ export async function up(engine: Engine, project: Project, options: UpOptions = 
   // Bad watch rules stop `up --watch` before anything is created.
   if (options.watch) {
     if (!options.attach || options.start === false) throw new UserError('--watch follows the services: it cannot be combined with --detach, --wait or --no-start');
-    watchRules(target, options.services ?? []);
+    (await watchCode()).watchRules(target, options.services ?? []);
   }
   const startedAt = Date.now() / 1000;
   const done = await converge(engine, target, options, report, 'Running');
@@ -75,6 +74,14 @@ export async function up(engine: Engine, project: Project, options: UpOptions = 
   if ((!a || options.start === false) && !interrupt.aborted) return { ...done, exitCode: 0 };
   const attach = a ?? { consumer: { line: () => undefined } };
   return { ...done, exitCode: await attachAndStop(engine, target, options, attach, interrupt, attach.since ?? startedAt, report) };
+}
+
+/**
+ * `--watch`'s code (its rules bring the build context's pattern matching), loaded by an `up` that
+ * watches: every other `up` would load it for nothing.
+ */
+function watchCode(): Promise<typeof import('./watch.js')> {
+  return import('./watch.js');
 }
 
 /** `create`: as `up` with `start: false`. */
@@ -94,7 +101,7 @@ async function attachAndStop(engine: Engine, target: Project, o: UpOptions, a: U
   const containers = (await projectContainers(engine, project, { all: true, oneoff: false })).filter((c) => wanted(serviceOf(c)));
   const abortOn = a.abortOn ?? (a.exitCodeFrom ? 'exit' : undefined);
   const result = o.watch
-    ? await followWatching(engine, target, { consumer: a.consumer, wanted, since, ...(abortOn ? { abortOn } : {}), signal: interrupt, watch: { ...o.watch, services } }, report.listener)
+    ? await (await import('./up-watch.js')).followWatching(engine, target, { consumer: a.consumer, wanted, since, ...(abortOn ? { abortOn } : {}), signal: interrupt, watch: { ...o.watch, services } }, report.listener)
     : await follow(engine, project, containers, a.consumer, { since, ...(abortOn ? { abortOn } : {}), signal: interrupt });
   if (result.reason === 'all-exited') return 0;
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { NotFoundError, UserError } from '../util/errors.js';
 import { processStartTime } from '../util/lock.js';
 import { DEFAULT_NETWORK_NAME } from './names.js';
-import { createNamespaces, mountedAmong, netnsPath } from './links.js';
+import { createNamespaces } from './links.js';
 import { bootId } from './liveness.js';
 import { findNetwork, getNetwork, readAllNetworks, withNetworkLock, writeNetwork, writeNetworkUnlessFull } from './store.js';
 import { addressOf, attachContainer, checkDnsServers, detachAllLocked, detachContainers, planEndpoint, validateContainer, vethOf } from './endpoints.js';
@@ -13,8 +13,9 @@ import { containerHosts, containerResolvConf, hostResolvConf } from './resolvcon
 import { parseExtraHost } from '../util/etc-hosts.js';
 import { fromPortMapping, parsePublishFlag, type PortRequest } from './ports/mapping.js';
 import { publishPorts, unpublishPorts } from './ports/client.js';
-import { portRecordPath } from './ports/publisher.js';
-import { readAttachment, writeAttachments } from './attachments.js';
+import { portRecordPath } from './ports/records.js';
+import { writeAttachments } from './attachments.js';
+import { onOurNetworks, withNetworkRemnants } from './presence.js';
 import type { AttachOptions, AttachResult, EndpointRequest, NetworkRecord, PortMapping } from './types.js';
 
 /**
@@ -154,12 +155,6 @@ export function setContainerRunning(containerId: string, running: boolean, info:
   return setContainersRunning([{ containerId, ...(info.pid !== undefined ? { pid: info.pid } : {}) }], running);
 }
 
-/** Of these containers, those on a network of ours (an attachment record, or a mounted namespace handle). */
-function onOurNetworks(containerIds: readonly string[]): string[] {
-  const handles = mountedAmong(containerIds.map(netnsPath));
-  return containerIds.filter((id) => handles.has(netnsPath(id)) || readAttachment(id) !== undefined);
-}
-
 /**
  * After stops: the containers' names stop resolving and their host ports are
  * free again (as Docker releases them), for all of them under one taking of
@@ -175,8 +170,6 @@ export async function releaseOnStops(containerIds: readonly string[]): Promise<v
 
 /** After removals: the containers that had a network of ours are detached together (see detachContainers). */
 export async function detachRemoved(containerIds: readonly string[]): Promise<void> {
-  const all = readAllNetworks();
-  const handles = mountedAmong(containerIds.map(netnsPath));
-  const attached = containerIds.filter((id) => handles.has(netnsPath(id)) || all.some((n) => n.endpoints[id]));
+  const attached = withNetworkRemnants(containerIds);
   if (attached.length) await detachContainers(attached);
 }

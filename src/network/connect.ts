@@ -7,7 +7,7 @@ import { addressOf, planEndpoint, vethOf } from './endpoints.js';
 import { releaseEndpoint } from './release.js';
 import { ensureDefaultNetworkLocked, reloadDaemon } from './networks.js';
 import { missingBridges, realizeNetworks } from './realize.js';
-import { readPortRecords } from './ports/publisher.js';
+import { readPortRecords } from './ports/records.js';
 import { retargetPorts } from './ports/client.js';
 import type { AttachedAddress, EndpointRecord } from './types.js';
 

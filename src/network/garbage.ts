@@ -2,7 +2,7 @@ import { deleteLinks, netnsHandles, removeNetnsHandles, taggedLinks } from './li
 import { applyFirewall, applyPortForwards, readRules, taggedPortIds, taggedRuleIds, withHostLock } from './firewall.js';
 import { readAllNetworks } from './store.js';
 import { activeContainers } from './liveness.js';
-import { readPortRecords } from './ports/publisher.js';
+import { readPortRecords } from './ports/records.js';
 import { unpublishPorts } from './ports/client.js';
 
 /**

@@ -3,7 +3,7 @@ import { isNetnsMounted, netnsPath } from './links.js';
 import { readAllNetworks, withNetworkLock } from './store.js';
 import { attachContainer } from './endpoints.js';
 import { readAttachment } from './attachments.js';
-import { portRecordPath } from './ports/publisher.js';
+import { portRecordPath } from './ports/records.js';
 import { publishPorts } from './ports/client.js';
 import { describeRequest } from './ports/mapping.js';
 import type { AttachResult } from './types.js';

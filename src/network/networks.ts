@@ -5,12 +5,15 @@ import { DEFAULT_NETWORK_NAME, bridgeName, newId, validateNetworkName } from './
 import { deleteLinks, ensureBridge } from './links.js';
 import { applyFirewall, withHostLock } from './firewall.js';
 import { bridgeOf, firewallView, unrealizeNetworks } from './realize.js';
-import { deleteNetworkRecord, getNetwork, readAllNetworks, withNetworkLock, writeNetwork } from './store.js';
+import { deleteNetworkRecord, getNetwork, listNetworks, readAllNetworks, withNetworkLock, writeNetwork, type NetworkFilter } from './store.js';
 import { activeContainers } from './liveness.js';
 import { callDaemon } from './daemon/client.js';
 import { dropEndpointsLocked } from './release.js';
 import { collectGarbageLocked } from './garbage.js';
 import type { CreateNetworkOptions, NetworkInspect, NetworkRecord } from './types.js';
+
+// Listing is the records' (store.ts: what a listing loads); its users have always found it here too.
+export { listNetworks, type NetworkFilter };
 
 /**
  * Networks: create, remove, list, inspect, prune. Each change takes the
@@ -152,25 +155,6 @@ async function removeLocked(rec: NetworkRecord, force: boolean): Promise<void> {
 export async function removeNetwork(ref: string): Promise<void> {
   await withNetworkLock(async () => removeLocked(getNetwork(ref), false));
   await reloadDaemon();
-}
-
-export interface NetworkFilter {
-  /** key or key=value, all must match. */
-  labels?: Record<string, string | undefined>;
-  names?: string[];
-}
-
-function matches(n: NetworkRecord, f: NetworkFilter): boolean {
-  if (f.names?.length && !f.names.includes(n.name)) return false;
-  for (const [k, v] of Object.entries(f.labels ?? {})) {
-    if (!(k in n.labels)) return false;
-    if (v !== undefined && n.labels[k] !== v) return false;
-  }
-  return true;
-}
-
-export function listNetworks(filter: NetworkFilter = {}): NetworkRecord[] {
-  return readAllNetworks().filter((n) => matches(n, filter));
 }
 
 export function inspectNetwork(ref: string): NetworkInspect {

@@ -77,6 +77,26 @@ export function deleteNetworkRecord(id: string): void {
   }
 }
 
+export interface NetworkFilter {
+  /** key or key=value, all must match. */
+  labels?: Record<string, string | undefined>;
+  names?: string[];
+}
+
+function matches(n: NetworkRecord, f: NetworkFilter): boolean {
+  if (f.names?.length && !f.names.includes(n.name)) return false;
+  for (const [k, v] of Object.entries(f.labels ?? {})) {
+    if (!(k in n.labels)) return false;
+    if (v !== undefined && n.labels[k] !== v) return false;
+  }
+  return true;
+}
+
+/** The records that match (a listing: no lock, nothing else of the network module loaded). */
+export function listNetworks(filter: NetworkFilter = {}): NetworkRecord[] {
+  return readAllNetworks().filter((n) => matches(n, filter));
+}
+
 /** Docker's lookup order: full id, exact name, then an unambiguous id prefix. */
 export function findNetwork(ref: string, all: readonly NetworkRecord[] = readAllNetworks()): NetworkRecord | undefined {
   const byId = all.find((n) => n.id === ref);

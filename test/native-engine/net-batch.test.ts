@@ -10,14 +10,23 @@ vi.mock('../../src/network/batch.js', () => ({
   detachRemoved: async (ids: string[]) => void calls.push(`detach ${ids.join(',')}`),
 }));
 
+// What the network holds: containers named "none-*" are of network none (nothing to release or detach).
+vi.mock('../../src/network/presence.js', () => ({
+  onOurNetworks: (ids: string[]) => ids.filter((id) => !id.startsWith('none-')),
+  withNetworkRemnants: (ids: string[]) => ids.filter((id) => !id.startsWith('none-')),
+}));
+
 const { NetworkBatcher } = await import('../../src/engine/native/engine/net-batch.js');
 
-function batcher(): InstanceType<typeof NetworkBatcher> {
+function batcher(onLoad: () => void = () => undefined): InstanceType<typeof NetworkBatcher> {
   let queue: Promise<unknown> = Promise.resolve();
   return new NetworkBatcher(<T>(fn: () => Promise<T>) => {
     const next = queue.then(fn, fn);
     queue = next.catch(() => undefined);
     return next;
+  }, () => {
+    onLoad();
+    return import('../../src/network/batch.js');
   });
 }
 
@@ -55,5 +64,18 @@ describe('network batches of the native Engine', () => {
     const b = batcher();
     await b.removed('x');
     expect(calls).toEqual(['detach x']);
+  });
+
+  it('stops and removals of containers the network holds nothing of are done without loading the batches', async () => {
+    calls.length = 0;
+    let loads = 0;
+    const b = batcher(() => loads++);
+    await Promise.all([b.stopped('none-1'), b.stopped('none-2')]);
+    await b.removed('none-1');
+    expect(loads).toBe(0);
+    await Promise.all([b.stopped('none-3'), b.stopped('y')]);
+    await Promise.all([b.removed('none-3'), b.removed('y')]);
+    expect(calls).toEqual(['release y', 'detach y']);
+    expect(loads).toBe(2);
   });
 });

@@ -17,7 +17,7 @@ describe('NativeNetworks (the Engine NetworkApi)', () => {
       const c = t.containers.find((x) => x.id === id);
       if (!c) throw new NotFoundError('container', ref);
       return { id: c.id, name: c.name };
-    });
+    }, () => import('../../src/network/index.js'));
     const labels = { 'com.docker.compose.project': 'demo', 'com.docker.compose.network': 'backend' };
     const { id } = await api.create({ name: 'demo_backend', labels, internal: true, ipam: { config: [{ subnet: '10.222.0.0/24', ipRange: '10.222.0.64/26', auxAddresses: { r: '10.222.0.70' } }] } });
     await api.create({ name: 'demo_front', labels: { 'com.docker.compose.project': 'demo' } });

@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { callDaemon } from '../daemon/client.js';
 import type { ActualPort } from '../types.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../util/atomic.js';
-import { deletePortRecord, portRecordPath, type PortRecord } from './publisher.js';
+import { deletePortRecord, portRecordPath, type PortRecord } from './records.js';
 import type { PortRequest } from './mapping.js';
 import { dropPortForwards, setPortForwards } from './forwards.js';
+
+export { publishedPorts } from './records.js';
 
 /** The CLI side of published ports: the daemon holds the sockets, so binding (and its conflict check) happens there. */
 
@@ -30,9 +32,4 @@ export async function retargetPorts(containerId: string, targetIp: string): Prom
   if (!record) return;
   writeJsonAtomic(portRecordPath(containerId), { ...record, targetIp });
   await setPortForwards([{ ...record, targetIp }]);
-}
-
-/** The ports a container has published, as bound (for `ps` and `inspect`); [] when none. */
-export function publishedPorts(containerId: string): ActualPort[] {
-  return readJsonIfExists<PortRecord>(portRecordPath(containerId))?.ports ?? [];
 }

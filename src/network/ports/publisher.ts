@@ -1,7 +1,4 @@
-import { readdirSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import { ensurePrivateDir, runPath } from '../../util/paths.js';
-import { readJsonIfExists, writeJsonAtomic } from '../../util/atomic.js';
+import { writeJsonAtomic } from '../../util/atomic.js';
 import { ConflictError, UserError } from '../../util/errors.js';
 import type { ActualPort } from '../types.js';
 import { describeRequest, type PortRequest } from './mapping.js';
@@ -9,52 +6,10 @@ import { listenTcp, listenUdp, type Forwarder } from './proxy.js';
 import { describeHolders, findOwners, socketsOnPort } from './holder.js';
 import { dropPortForwards, reconcilePortForwards, setPortForwards } from './forwards.js';
 import type { NetworkRecord } from '../types.js';
+import { deletePortRecord, portRecordPath, portsDir, readPortRecords, type PortRecord } from './records.js';
 
-/**
- * The daemon's table of published ports. Each container's ports are one
- * record, `<run root>/ports/<container id>.json`, written by the daemon once
- * its sockets are bound: a restarted daemon binds them again from there, and
- * teardown without a daemon deletes the file and the kernel's rules. The run
- * root is the right home: a reboot ends every container, and with them every
- * forward. Each record's IPv4 ports are also forwarded by the kernel
- * (forwards.ts), which keeps them answering while no daemon runs.
- */
-
-export interface PortRecord {
-  containerId: string;
-  containerName: string;
-  targetIp: string;
-  ports: ActualPort[];
-}
-
-export function portsDir(): string {
-  return ensurePrivateDir(runPath('ports'));
-}
-
-export function portRecordPath(containerId: string): string {
-  return join(runPath('ports'), `${containerId}.json`);
-}
-
-export function readPortRecords(): PortRecord[] {
-  let files: string[];
-  try {
-    files = readdirSync(runPath('ports'));
-  } catch {
-    return [];
-  }
-  return files
-    .filter((f) => /^[0-9a-f]{64}\.json$/.test(f))
-    .map((f) => readJsonIfExists<PortRecord>(join(runPath('ports'), f)))
-    .filter((r): r is PortRecord => r !== undefined);
-}
-
-export function deletePortRecord(containerId: string): void {
-  try {
-    unlinkSync(portRecordPath(containerId));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-}
+// The records live in records.ts (what a listing reads without the sockets' code); their users import them from here too.
+export { deletePortRecord, portRecordPath, portsDir, readPortRecords, type PortRecord };
 
 interface Published {
   record: PortRecord;

@@ -5,7 +5,7 @@ import type {
   AttachSession, CommitOptions, ContainerApi, ContainerUpdate, ContainerCreateRequest, ContainerDetails, ContainerStats, ContainerListOptions, ContainerSummary, DockerObject, ExecRequest, LogLine,
   LogOptions, PathStat, ProcessIO, TopResult, WaitCondition,
 } from '../../types.js';
-import type { ContainerRuntime, ContainerNetwork as RuntimeNetwork } from '../runtime/index.js';
+import type { ContainerRuntime, ContainerNetwork as RuntimeNetwork, ContainerSummary as RuntimeSummary } from '../runtime/index.js';
 import type { EngineDeps } from './deps.js';
 import type { CreatePlan } from './create-plan.js';
 import { placeFiles, removeFiles } from './files.js';
@@ -15,6 +15,7 @@ import { journal } from './events.js';
 import { dockerInspect, networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
 import { generatedName } from '../runtime/names.js';
 import { takenNames } from '../runtime/store.js';
+import { inspectContainer, listedContainers, listingChores, resolveContainer, summaries } from '../runtime/listing.js';
 import { daemonAlive, eventAttributes, needsSupervisor, notifySupervisor, recordStartIntent, recordStopIntent, startContainer, supervised } from './lifecycle.js';
 import {
   hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDir, writeEngineRecord, type EngineRecord,
@@ -309,8 +310,7 @@ export class NativeContainers implements ContainerApi {
   // ---- observe --------------------------------------------------------------
 
   private async facts(id: string, networks: Map<string, ContainerFacts['networks']>): Promise<ContainerFacts> {
-    const rt = await this.rt();
-    const info = await rt.inspect(id);
+    const info = inspectContainer(id);
     const { publishedPorts } = await this.deps.networkReads();
     return {
       info,
@@ -325,9 +325,8 @@ export class NativeContainers implements ContainerApi {
 
   /** What the Engine knows of a container by name or id; undefined when there is none (or it went while we looked). */
   private async lookup(idOrName: string): Promise<ContainerFacts | undefined> {
-    const rt = await this.rt();
     try {
-      const id = rt.resolve(idOrName);
+      const id = resolveContainer(idOrName);
       return await this.facts(id, networksByContainer((await this.deps.networkReads()).listNetworks()));
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
@@ -347,10 +346,9 @@ export class NativeContainers implements ContainerApi {
   }
 
   async list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
-    const rt = await this.rt();
     await sweepDeadCreates(this.deps);
     await sweepRemovedRemnants(this.deps);
-    const rows = await rt.list({ all: true, ...(options.labels ? { labels: options.labels } : {}) });
+    const rows = await this.rows(options.labels);
     const names = options.names?.length ? new Set(options.names) : undefined;
     const wanted = rows.filter((r) => !names || names.has(r.Names[0]!.replace(/^\//, '')));
     if (wanted.length === 0) return [];
@@ -375,6 +373,17 @@ export class NativeContainers implements ContainerApi {
     // The daemon was killed: the supervisor starts again and catches up (exits that happened meanwhile included).
     if (orphaned && !(await daemonAlive())) await notifySupervisor(this.deps, orphaned, true);
     return out;
+  }
+
+  /**
+   * The runtime's rows of the containers with `labels` (all states): read from their records
+   * (runtime/listing.ts) unless the listing has chores, which the runtime's own list does.
+   */
+  private async rows(labels: ContainerListOptions['labels']): Promise<RuntimeSummary[]> {
+    const filter = labels ? { labels } : {};
+    const listed = listedContainers(filter);
+    if (!listingChores(listed)) return summaries(listed, { all: true });
+    return (await this.rt()).list({ all: true, ...filter });
   }
 
   // ---- processes and files ---------------------------------------------------

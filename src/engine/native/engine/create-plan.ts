@@ -1,9 +1,9 @@
-import { arch } from 'node:os';
 import { logLimits } from './log-limits.js';
 import { checkDeviceRule } from '../../device-rules.js';
 import { UserError } from '../../../util/errors.js';
 import type { ContainerCreateRequest, NamedContainerRequest, MountRequest, NetworkAttachment, PortMapping } from '../../types.js';
 import type { ImageRecord } from '../image/index.js';
+import { ociArchitecture } from '../image/oci.js';
 import { checkDevice, type ContainerMount, type ContainerConfig, type ContainerRuntime, type NamespaceModes, type SharedNamespace } from '../runtime/index.js';
 import { resolveHealthcheck } from './healthcheck.js';
 import type { EngineRecord } from './records.js';
@@ -41,12 +41,6 @@ export interface CreatePlan {
 
 type Runtime = Pick<ContainerRuntime, 'inspect' | 'cgroups'>;
 
-const ARCHES: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
-
-export function hostArchitecture(): string {
-  return ARCHES[arch()] ?? arch();
-}
-
 export async function planCreate(spec: NamedContainerRequest, image: ImageRecord, rt: Runtime): Promise<CreatePlan> {
   const name = spec.name;
   const fail = (what: string, hint: string): never => {
@@ -56,8 +50,8 @@ export async function planCreate(spec: NamedContainerRequest, image: ImageRecord
   const cfg = image.config.config ?? {};
 
   checkNamespaces(spec, fail);
-  if (spec.platform && spec.platform !== `linux/${hostArchitecture()}` && spec.platform !== 'linux') {
-    throw new UserError(`container ${name}: platform ${spec.platform} does not match this host (linux/${hostArchitecture()})`, 1, 'drop platform:, or build the image for this host');
+  if (spec.platform && spec.platform !== `linux/${ociArchitecture()}` && spec.platform !== 'linux') {
+    throw new UserError(`container ${name}: platform ${spec.platform} does not match this host (linux/${ociArchitecture()})`, 1, 'drop platform:, or build the image for this host');
   }
   if (spec.runtime && spec.runtime !== 'runc') fail(`runtime "${spec.runtime}"`, 'drop runtime:');
   if (spec.logging && !['json-file', 'local', 'none', ''].includes(spec.logging.driver)) {

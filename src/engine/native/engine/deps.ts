@@ -1,4 +1,5 @@
-import { stateRoot } from '../../../util/paths.js';
+import { statePath, stateRoot } from '../../../util/paths.js';
+import { StorePaths } from '../image/layout.js';
 import type { ImageStore } from '../image/index.js';
 import type { ContainerRuntime } from '../runtime/index.js';
 import { NetworkBatcher } from './net-batch.js';
@@ -43,6 +44,11 @@ export class EngineDeps {
     return this.storePromise;
   }
 
+  /** Where the image store keeps its records (what ImageStore.open() opens), for reads that need no more of it. */
+  imagePaths(): StorePaths {
+    return new StorePaths(statePath('image'));
+  }
+
   runtime(): Promise<ContainerRuntime> {
     this.current();
     this.runtimePromise ??= (async () => {
@@ -60,7 +66,8 @@ export class EngineDeps {
 
   /** What listing needs of the network module (records and published ports), without the rest of it. */
   networkReads(): Promise<{ listNetworks: NetworkModule['listNetworks']; publishedPorts: NetworkModule['publishedPorts'] }> {
-    this.readsPromise ??= Promise.all([import('../../../network/networks.js'), import('../../../network/ports/client.js')]).then(([n, p]) => ({
+    // The record modules only: network/networks.ts and ports/client.ts bring the bridge, firewall and daemon code.
+    this.readsPromise ??= Promise.all([import('../../../network/store.js'), import('../../../network/ports/records.js')]).then(([n, p]) => ({
       listNetworks: n.listNetworks,
       publishedPorts: p.publishedPorts,
     }));
@@ -93,7 +100,7 @@ export class EngineDeps {
   }
 
   /** The batches of network work of this process (see net-batch.ts). */
-  readonly batches = new NetworkBatcher((fn) => this.netOp(fn));
+  readonly batches = new NetworkBatcher((fn) => this.netOp(fn), () => import('../../../network/batch.js'));
 
   /** Runs after every container removal, in registration order. */
   onRemoved(hook: (id: string) => Promise<void>): void {

@@ -4,6 +4,7 @@ import { parseReference, referenceString, withDefaultTag } from '../image/refere
 import { NotFoundError, UserError, errorMessage } from '../../../util/errors.js';
 import { EngineError, type BuildRequest, type DockerObject, type ImageApi, type ImageHistoryEntry, type ImageRemoval, type ImportOptions, type PushOptions, type ImageDetails, type ImageSummary, type LabelFilter, type PullOptions, type TransferProgress } from '../../types.js';
 import type { ImageRecord } from '../image/index.js';
+import { lookupImage } from '../image/lookup.js';
 import type { EngineDeps } from './deps.js';
 import { journal } from './events.js';
 import { imageConfigFrom } from '../../image-config.js';
@@ -18,9 +19,14 @@ const NS_PER_MS = 1_000_000;
 export class NativeImages implements ImageApi {
   constructor(private readonly deps: EngineDeps) {}
 
+  /** From the store's records (image/lookup.ts, what ImageStore.resolve reads): inspecting never opens the store. */
   async inspect(ref: string): Promise<ImageDetails | undefined> {
-    const store = await this.deps.store();
-    const img = await store.resolve(ref).catch(() => undefined);
+    let img: ImageRecord | undefined;
+    try {
+      img = lookupImage(this.deps.imagePaths(), ref);
+    } catch {
+      img = undefined;
+    }
     return img && details(img);
   }
 

@@ -1,6 +1,5 @@
 import type { ContainerSummary, Engine, EngineEvent, EngineInfo, EventFilter } from '../../types.js';
 import { NotFoundError, UserError } from '../../../util/errors.js';
-import { findAttachedContainer } from '../../../network/connect.js';
 import { VERSION } from '../../../util/version.js';
 import { ENGINE_TOOLS, requireTools } from '../../../util/host-tools.js';
 import { helperDir } from '../runtime/helper.js';
@@ -9,7 +8,7 @@ import { NativeContainers } from './containers.js';
 import { NativeVolumes } from './volumes.js';
 import { NativeImages } from './images.js';
 import { NativeNetworks } from './networks.js';
-import { hostArchitecture } from './create-plan.js';
+import { ociArchitecture } from '../image/oci.js';
 import { followJournal, matchesFilter } from './events.js';
 
 /**
@@ -27,7 +26,7 @@ export class NativeEngine implements Engine {
 
   constructor(readonly deps: EngineDeps = new EngineDeps()) {
     this.containers = new NativeContainers(deps);
-    this.networks = new NativeNetworks((ref) => this.containerName(ref));
+    this.networks = new NativeNetworks((ref) => this.containerName(ref), () => deps.network());
     this.volumes = new NativeVolumes(deps);
     this.images = new NativeImages(deps);
   }
@@ -45,14 +44,14 @@ export class NativeEngine implements Engine {
       return { id, name: (await rt.inspect(id)).Name.replace(/^\//, '') };
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
-      const attached = findAttachedContainer(ref);
+      const attached = (await this.deps.network()).findAttachedContainer(ref);
       if (!attached) throw err;
       return { id: attached.containerId, name: attached.containerName };
     }
   }
 
   async info(): Promise<EngineInfo> {
-    return { backend: 'native', name: 'tscompose native engine', version: VERSION, os: 'linux', arch: hostArchitecture() };
+    return { backend: 'native', name: 'tscompose native engine', version: VERSION, os: 'linux', arch: ociArchitecture() };
   }
 
   /**

@@ -9,6 +9,7 @@ import type { AttachedStart, StartOptions } from '../runtime/index.js';
 export type AttachRequest = NonNullable<StartOptions['attach']>;
 import type { EngineDeps } from './deps.js';
 import { isPaused } from './freezer.js';
+import { readAttachment } from '../../../network/attachments.js';
 import { journal } from './events.js';
 import { bootId, readEngineRecord, readIntent, readSupervisorState, writeIntent, type EngineRecord, type Intent } from './records.js';
 
@@ -128,8 +129,12 @@ export async function startContainer(
   const rec = readEngineRecord(id);
   // Only the supervisor reads the user's intent: a container it never looks after needs none.
   if (o.explicit && supervised(rec)) recordStartIntent(id);
-  const bridge = await deps.bridge();
-  await deps.netOp(() => bridge.containerStarting(rt, id));
+  // A container with no attachment record (network none or host) has nothing for the network to make
+  // again before its start (containerStarting would return at once): its code stays unloaded.
+  if (readAttachment(id)) {
+    const bridge = await deps.bridge();
+    await deps.netOp(() => bridge.containerStarting(rt, id));
+  }
   let attached: AttachedStart | undefined;
   try {
     attached = keepOutput(await rt.start(id, o.attach ? { attach: o.attach } : {}));

@@ -1,5 +1,7 @@
-import { attachContainers, detachRemoved, releaseOnStops, setContainersRunning, type AttachItem } from '../../../network/batch.js';
+import type * as NetworkBatch from '../../../network/batch.js';
+import type { AttachItem } from '../../../network/batch.js';
 import { isNetnsMounted, netnsPath } from '../../../network/links.js';
+import { onOurNetworks, withNetworkRemnants } from '../../../network/presence.js';
 import type { AttachResult } from '../../../network/types.js';
 
 /**
@@ -30,8 +32,14 @@ export class NetworkBatcher {
   private removalsSince: number | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
 
-  /** `serialize` runs network changes of this process one after another (EngineDeps.netOp). */
-  constructor(private readonly serialize: <T>(fn: () => Promise<T>) => Promise<T>) {}
+  /**
+   * `serialize` runs network changes of this process one after another (EngineDeps.netOp); `batch`
+   * loads network/batch.ts, when there is a first batch to run (a command that changes no network never does).
+   */
+  constructor(
+    private readonly serialize: <T>(fn: () => Promise<T>) => Promise<T>,
+    private readonly batch: () => Promise<typeof NetworkBatch>,
+  ) {}
 
   attach(item: AttachItem): Promise<AttachResult> {
     return this.enqueue(this.attaches, item);
@@ -106,6 +114,12 @@ export class NetworkBatcher {
     const stops = this.stops.splice(0);
     const removals = this.holdRemovals() ? [] : this.removals.splice(0);
     if (removals.length) this.removalsSince = undefined;
+    // Containers the network holds nothing of (network none or host) are done without it: the
+    // batches would find nothing to release or detach, and loading them costs a short command.
+    const networkStops = onNetwork(stops, onOurNetworks);
+    const networkRemovals = onNetwork(removals, withNetworkRemnants);
+    if (!attaches.length && !started.length && !networkStops.length && !networkRemovals.length) return;
+    const { attachContainers, detachRemoved, releaseOnStops, setContainersRunning } = await this.batch();
     await settle(attaches, (items) => attachContainers(items));
     if (started.length) {
       try {
@@ -115,8 +129,8 @@ export class NetworkBatcher {
         for (const s of started) s.reject(err);
       }
     }
-    await settle(stops, eachVoid(releaseOnStops));
-    await settle(removals, eachVoid(detachRemoved));
+    await settle(networkStops, eachVoid(releaseOnStops));
+    await settle(networkRemovals, eachVoid(detachRemoved));
   }
 }
 
@@ -124,6 +138,14 @@ export class NetworkBatcher {
 const REMOVAL_HOLD_MS = 1000;
 /** How long after the last stop ends removals wait for another to begin. */
 const NEXT_STOP_GRACE_MS = 20;
+
+/** The waiters whose containers `holds` finds on the network; the others are resolved at once. */
+function onNetwork(batch: Array<Waiting<string, void>>, holds: (ids: readonly string[]) => string[]): Array<Waiting<string, void>> {
+  if (batch.length === 0) return batch;
+  const ids = new Set(holds(batch.map((w) => w.item)));
+  for (const w of batch) if (!ids.has(w.item)) w.resolve();
+  return batch.filter((w) => ids.has(w.item));
+}
 
 /** A batch operation that returns nothing, as one that returns nothing for each item. */
 function eachVoid(fn: (ids: string[]) => Promise<void>): (ids: string[]) => Promise<void[]> {

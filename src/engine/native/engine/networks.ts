@@ -9,16 +9,18 @@ import type {
   NetworkSummary,
   DockerObject,
 } from '../../types.js';
-import { createNetwork, inspectNetwork, listNetworks, pruneNetworks, removeNetwork } from '../../../network/networks.js';
-import { connectContainer, disconnectContainer } from '../../../network/connect.js';
-import { findNetwork } from '../../../network/store.js';
+import { findNetwork, listNetworks } from '../../../network/store.js';
 import type { EndpointRequest, NetworkRecord } from '../../../network/types.js';
+import type { NetworkModule } from './deps.js';
 import { journal } from './events.js';
 
 /**
  * The Engine's NetworkApi on the native engine's networks (src/network),
  * every change journaled as an event. Containers are named by the runtime,
- * so it is given a resolver (name or id -> id and name).
+ * so it is given a resolver (name or id -> id and name). Listing reads the
+ * records (network/store.ts); the rest of the network module (bridges,
+ * firewall, the daemon's client) is loaded by the first call that changes
+ * or inspects something.
  */
 
 export type ContainerResolver = (ref: string) => Promise<{ id: string; name: string }>;
@@ -65,10 +67,14 @@ export function endpointRequests(attachments: readonly NetworkAttachment[]): End
 }
 
 export class NativeNetworks implements NetworkApi {
-  constructor(private readonly resolveContainer: ContainerResolver) {}
+  constructor(
+    private readonly resolveContainer: ContainerResolver,
+    private readonly network: () => Promise<NetworkModule>,
+  ) {}
 
   async create(spec: NetworkCreateRequest): Promise<{ id: string }> {
     const p = pool(spec);
+    const { createNetwork } = await this.network();
     const rec = await createNetwork({
       name: spec.name,
       ...(spec.driver ? { driver: spec.driver } : {}),
@@ -88,11 +94,12 @@ export class NativeNetworks implements NetworkApi {
 
   async remove(idOrName: string): Promise<void> {
     const n = findNetwork(idOrName);
-    await removeNetwork(idOrName);
+    await (await this.network()).removeNetwork(idOrName);
     if (n) journal('network', 'destroy', n.id, { name: n.name, type: n.driver, ...n.labels });
   }
 
   async inspect(idOrName: string): Promise<NetworkDetails | undefined> {
+    const { inspectNetwork } = await this.network();
     let n;
     try {
       n = inspectNetwork(idOrName);
@@ -107,6 +114,7 @@ export class NativeNetworks implements NetworkApi {
   }
 
   async inspectRaw(idOrName: string): Promise<DockerObject | undefined> {
+    const { inspectNetwork } = await this.network();
     try {
       return inspectNetwork(idOrName) as unknown as DockerObject;
     } catch (err) {
@@ -117,7 +125,7 @@ export class NativeNetworks implements NetworkApi {
 
   async prune(filter: LabelFilter = {}): Promise<string[]> {
     const before = new Map(listNetworks().map((n) => [n.name, n]));
-    const removed = await pruneNetworks(filter.labels ? { labels: filter.labels } : {});
+    const removed = await (await this.network()).pruneNetworks(filter.labels ? { labels: filter.labels } : {});
     for (const name of removed) {
       const n = before.get(name);
       if (n) journal('network', 'destroy', n.id, { name: n.name, type: n.driver, ...n.labels });
@@ -132,7 +140,7 @@ export class NativeNetworks implements NetworkApi {
   async connect(network: string, container: string, attachment: Omit<NetworkAttachment, 'network'> = {}): Promise<void> {
     const c = await this.resolveContainer(container);
     const [req] = endpointRequests([{ network, ...attachment }]);
-    await connectContainer(c.id, network, {
+    await (await this.network()).connectContainer(c.id, network, {
       containerName: c.name,
       ...(req!.aliases ? { aliases: req!.aliases } : {}),
       ...(req!.ipv4Address ? { ipv4Address: req!.ipv4Address } : {}),
@@ -142,7 +150,7 @@ export class NativeNetworks implements NetworkApi {
 
   async disconnect(network: string, container: string): Promise<void> {
     const c = await this.resolveContainer(container);
-    await disconnectContainer(c.id, network);
+    await (await this.network()).disconnectContainer(c.id, network);
     journal('network', 'disconnect', network, { container });
   }
 }

@@ -1,11 +1,18 @@
 import { NotFoundError } from '../../../util/errors.js';
 import type { DockerObject, LabelFilter, VolumeApi, VolumeCreateRequest, VolumeSummary } from '../../types.js';
 import type { Volume } from '../runtime/index.js';
+import { VolumeStore } from '../runtime/volumes.js';
 import type { EngineDeps } from './deps.js';
 import { journal } from './events.js';
 
 /** The Engine's volumes: the runtime's VolumeStore (local driver; named volumes are filled from the image on first use). */
 export class NativeVolumes implements VolumeApi {
+  /**
+   * For reads: a VolumeStore keeps nothing in memory (its records are on disk), so this one reads
+   * what the runtime's does, without loading the runtime. Changes go through the runtime's.
+   */
+  private readonly reads = new VolumeStore();
+
   constructor(private readonly deps: EngineDeps) {}
 
   private async store() {
@@ -29,16 +36,16 @@ export class NativeVolumes implements VolumeApi {
   }
 
   async inspect(name: string): Promise<VolumeSummary | undefined> {
-    const v = (await this.store()).read(name);
+    const v = this.reads.read(name);
     return v && summary(v);
   }
 
   async inspectRaw(name: string): Promise<DockerObject | undefined> {
-    return (await this.store()).read(name) as DockerObject | undefined;
+    return this.reads.read(name) as DockerObject | undefined;
   }
 
   async list(filter: LabelFilter & { dangling?: boolean } = {}): Promise<VolumeSummary[]> {
-    return (await this.store()).list({ ...(filter.labels ? { labels: filter.labels } : {}), ...(filter.dangling !== undefined ? { dangling: filter.dangling } : {}) }).map(summary);
+    return this.reads.list({ ...(filter.labels ? { labels: filter.labels } : {}), ...(filter.dangling !== undefined ? { dangling: filter.dangling } : {}) }).map(summary);
   }
 
   async prune(options: LabelFilter & { all?: boolean } = {}): Promise<{ removed: string[]; reclaimedBytes: number }> {

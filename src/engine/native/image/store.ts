@@ -4,17 +4,18 @@ import type { Readable } from 'node:stream';
 import { ensurePrivateDir, statePath } from '../../../util/paths.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../../util/atomic.js';
 import { withLock } from '../../../util/lock.js';
-import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
+import { ConflictError, NotFoundError } from '../../../util/errors.js';
 import { StorePaths } from './layout.js';
 import { LayerHolds, collectGarbage, liveLayers, sweepDeadStaging, type GcReport } from './retention.js';
 import { LayerStore, type AddLayerOptions, type AddedLayer, type LayerRecord } from './layers.js';
 import { RootfsManager, type RootfsLayout } from './rootfs.js';
 import { chainIds, sha256Digest, validateImageConfig, type OciImage } from './oci.js';
 import {
-  readConfig, readRepositories, readStoredImage, refsOf, storedImageIds, writeRepositories,
+  readRepositories, readStoredImage, refsOf, storedImageIds, writeRepositories,
   type ImageRecord, type Repositories, type StoredImage,
 } from './records.js';
 import { familiarize, normalizeTaggedName, parseReference, referenceString, withDefaultTag } from './reference.js';
+import { imageRecord, lookupImage, resolveImageId, resolveImageName } from './lookup.js';
 
 export type { ImageRecord } from './records.js';
 export type { RootfsLayout } from './rootfs.js';
@@ -82,9 +83,7 @@ export class ImageStore {
    * `sha256:<id>`, or by a unique prefix of its id.
    */
   async resolve(ref: string): Promise<ImageRecord | undefined> {
-    const repos = readRepositories(this.paths);
-    const id = this.resolveId(ref, repos);
-    return id === undefined ? undefined : this.record(id, repos);
+    return lookupImage(this.paths, ref);
   }
 
   async get(ref: string): Promise<ImageRecord> {
@@ -94,47 +93,16 @@ export class ImageStore {
   }
 
   private resolveId(ref: string, repos: Repositories): string | undefined {
-    if (/^sha256:[0-9a-f]{64}$/.test(ref)) return existsSync(this.paths.image(ref)) ? ref : undefined;
-    const byName = this.resolveName(ref, repos);
-    if (byName !== undefined) return byName;
-    const m = /^(?:sha256:)?([0-9a-f]{1,64})$/.exec(ref);
-    if (!m) return undefined;
-    const matches = storedImageIds(this.paths).filter((id) => id.slice(7).startsWith(m[1]!));
-    if (matches.length > 1) throw new UserError(`image id prefix ${ref} is ambiguous: it matches ${matches.length} images`, 1, 'Give more characters of the id');
-    return matches[0];
-  }
-
-  private resolveName(ref: string, repos: Repositories): string | undefined {
-    let parsed;
-    try {
-      parsed = withDefaultTag(parseReference(ref));
-    } catch {
-      return undefined;
-    }
-    const full = referenceString(parsed);
-    const id = parsed.digest !== undefined ? repos.digests[full] : repos.tags[full];
-    return id !== undefined && existsSync(this.paths.image(id)) ? id : undefined;
+    return resolveImageId(this.paths, ref, repos);
   }
 
   /** True when `ref` names the image through a tag or digest reference (not by id). */
   private isNameRef(ref: string, repos: Repositories): boolean {
-    return this.resolveName(ref, repos) !== undefined;
+    return resolveImageName(this.paths, ref, repos) !== undefined;
   }
 
   private record(id: string, repos: Repositories): ImageRecord | undefined {
-    const stored = readStoredImage(this.paths, id);
-    if (!stored) return undefined;
-    const config = readConfig(this.paths, id);
-    const refs = refsOf(repos, id);
-    return {
-      id,
-      repoTags: refs.tags.map(familiarize),
-      repoDigests: refs.digests.map(familiarize),
-      created: config.created ?? stored.added,
-      config,
-      chainIds: stored.chainIds,
-      size: stored.size,
-    };
+    return imageRecord(this.paths, id, repos);
   }
 
   async list(): Promise<ImageRecord[]> {

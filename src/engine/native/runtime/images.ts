@@ -1,4 +1,6 @@
-import { ImageStore, type ImageRecord, type OciImageConfig, type RootfsLayout } from '../image/index.js';
+// The store's own file, not its index: the index also brings the archive and import code, which a runtime never runs.
+import { ImageStore, type ImageRecord, type RootfsLayout } from '../image/store.js';
+import type { OciImageConfig } from '../image/oci.js';
 
 /**
  * What the runtime needs from the image store (src/engine/native/image):

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { ensurePrivateDir, runPath, stateRoot } from '../../../util/paths.js';
 import { writeJsonAtomic } from '../../../util/atomic.js';
 import { withLock, processStartTime } from '../../../util/lock.js';
-import { ConflictError, isNoSpace, NotFoundError, UserError } from '../../../util/errors.js';
+import { ConflictError, isNoSpace, UserError } from '../../../util/errors.js';
 import { hostCgroups, type CgroupDriver } from './cgroups/index.js';
 import { openImages, type RuntimeImages } from './images.js';
 import { checkName, generatedName, newContainerId } from './names.js';
@@ -19,14 +19,14 @@ import { killContainer, signalIfSame, stopContainer } from './stop.js';
 import { exitInfo, waitNotRunning } from './wait.js';
 import { readLogs } from './logs.js';
 import { startExec, type ExecHandle, type ExecStdio } from './exec.js';
-import { toInspect, toSummary } from './inspect.js';
+import { autoRemoveDue, inspectContainer, listedContainers, resolveContainer, summaries, type ListedContainer } from './listing.js';
 import { topProcesses } from './top.js';
 import { toDockerStats } from './stats.js';
 import { checkKernel } from './kernel.js';
 import { copyFromContainer, copyToContainer, type CopyOptions } from './cp.js';
-import { VolumeStore, matchLabels } from './volumes.js';
+import { VolumeStore } from './volumes.js';
 import {
-  ContainerPaths, ID_RE, abandonedCreates, containersDir, deriveStatus, listContainerIds, namesLock, readRecord, readState, takenNames,
+  ContainerPaths, abandonedCreates, containersDir, deriveStatus, namesLock, readRecord, readState, takenNames,
   type ContainerRecord, type RuntimeState,
 } from './store.js';
 import type {
@@ -86,20 +86,7 @@ export class ContainerRuntime {
 
   /** A full id, a unique id prefix, or a name (with or without the leading slash). */
   resolve(ref: string): string {
-    if (ID_RE.test(ref) && existsSync(new ContainerPaths(ref).config)) return ref;
-    const name = ref.startsWith('/') ? ref.slice(1) : ref;
-    const ids = listContainerIds();
-    for (const id of ids) {
-      try {
-        if (readRecord(id).name === name) return id;
-      } catch { /* removed meanwhile */ }
-    }
-    if (/^[0-9a-f]{1,63}$/.test(ref)) {
-      const matches = ids.filter((id) => id.startsWith(ref));
-      if (matches.length === 1) return matches[0]!;
-      if (matches.length > 1) throw new UserError(`multiple containers match the id prefix ${ref}`, 1, 'give more characters of the id');
-    }
-    throw new NotFoundError('container', ref);
+    return resolveContainer(ref);
   }
 
   private record(ref: string): ContainerRecord {
@@ -333,35 +320,18 @@ export class ContainerRuntime {
   // ---- observe -------------------------------------------------------------
 
   async inspect(ref: string): Promise<ContainerInspect> {
-    const id = this.resolve(ref);
-    const state = readState(id);
-    return toInspect(readRecord(id), state, deriveStatus(id, state));
+    return inspectContainer(ref);
   }
 
   /** Containers, newest first. Exited `autoRemove` containers nobody waited for are removed on the way. */
   async list(opts: ListOptions = {}): Promise<ContainerSummary[]> {
     await this.collectAbandoned();
-    const out: Array<{ created: string; s: ContainerSummary }> = [];
-    const now = Date.now();
-    for (const id of listContainerIds()) {
-      let rec: ContainerRecord;
-      try {
-        rec = readRecord(id);
-      } catch {
-        continue;
-      }
-      if (opts.labels && !matchLabels(rec.spec.labels ?? {}, opts.labels)) continue;
-      if (opts.name && !rec.name.includes(opts.name.replace(/^\//, ''))) continue;
-      const st = deriveStatus(id);
-      if (st.status === 'exited' && rec.spec.autoRemove) {
-        await this.remove(id, { force: false }).catch(() => undefined);
-        continue;
-      }
-      if (!opts.all && st.status !== 'running') continue;
-      if (opts.status && !opts.status.includes(st.status)) continue;
-      out.push({ created: rec.created, s: toSummary(rec, st, now) });
+    const kept: ListedContainer[] = [];
+    for (const c of listedContainers(opts)) {
+      if (autoRemoveDue(c)) await this.remove(c.id, { force: false }).catch(() => undefined);
+      else kept.push(c);
     }
-    return out.sort((a, b) => (a.created < b.created ? 1 : -1)).map((x) => x.s);
+    return summaries(kept, opts);
   }
 
   /** What a create that crashed half-way left: its dir, its root filesystem in the image store. */
