@@ -10,6 +10,10 @@
  *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/e2e-wordpress.js
  *
  * BENCH_RUNS (default 3) sets the recorded pairs, after one warm-up pair.
+ * BENCH_TRACE=1 prints each round's timeline besides: the project's container
+ * events (create, start, health, exits) in seconds from `up -d`, read back
+ * from each engine's event journal (`tscompose events --since --until`,
+ * `docker events`), and when the install page first answered.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,8 +39,43 @@ function cli(tool: Tool, project: string, port: number, args: string[]): Promise
   return runOk(process.execPath, [TSCOMPOSE, '--progress', 'quiet', '--backend', 'native', '-f', FILE, '-p', project, ...args], { env: { ...env, ...NATIVE_ENV } });
 }
 
+const TRACE = process.env.BENCH_TRACE === '1';
+
+interface Happening {
+  at: number;
+  what: string;
+}
+
+/** The project's container events between two wall-clock times, from the tool's engine. */
+async function eventsBetween(tool: Tool, project: string, port: number, from: number, to: number): Promise<Happening[]> {
+  const since = (from / 1000).toFixed(3);
+  const until = (to / 1000 + 1).toFixed(3);
+  const keep = (action: string) => /^(create|start|die|kill|health_status.*)$/.test(action);
+  if (tool === 'native') {
+    const out = await cli(tool, project, port, ['events', '--json', '--since', since, '--until', until]);
+    return out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { time: string; action: string; service: string })
+      .filter((e) => keep(e.action)).map((e) => ({ at: Date.parse(e.time), what: `${e.service} ${e.action}` }));
+  }
+  const out = await runOk('docker', ['events', '--since', since, '--until', until, '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{json .}}']);
+  return out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { timeNano: number; Action: string; Type: string; Actor: { Attributes: Record<string, string> } })
+    .filter((e) => e.Type === 'container' && keep(e.Action))
+    .map((e) => ({ at: e.timeNano / 1e6, what: `${e.Actor.Attributes['com.docker.compose.service'] ?? '?'} ${e.Action}` }));
+}
+
+function printTimeline(tool: Tool, from: number, happenings: Happening[], answered: number): void {
+  const rows = [...happenings, { at: answered, what: 'install page 200' }].sort((a, b) => a.at - b.at);
+  console.log(`    ${tool}: ${rows.map((h) => `+${((h.at - from) / 1000).toFixed(1)} s ${h.what}`).join(', ')}`);
+}
+
 /** From `up -d` to the install page answering 200 (on 127.0.0.1 only). */
 async function upToInstallPage(tool: Tool, project: string, port: number): Promise<number> {
+  const wallStart = Date.now();
+  const elapsed = await untilInstallPage(tool, project, port);
+  if (TRACE) printTimeline(tool, wallStart, await eventsBetween(tool, project, port, wallStart, wallStart + elapsed), wallStart + elapsed);
+  return elapsed;
+}
+
+async function untilInstallPage(tool: Tool, project: string, port: number): Promise<number> {
   const t0 = performance.now();
   await cli(tool, project, port, ['up', '-d']);
   const deadline = Date.now() + 5 * 60_000;
