@@ -219,14 +219,14 @@ export class ContainerRuntime {
         ...(opts.attach.stdio === 'pipe' && opts.attach.size ? { rows: opts.attach.size.rows, cols: opts.attach.size.cols } : {}),
         ...(opts.attach.resize ? { resize: true } : {}),
       };
+      let conf: string;
       try {
         const shared = sharedProcesses(rec.spec, rec.name);
         this.cgroups.create(id, cgroupLimits(rec.spec, r));
         ensurePrivateDir(paths.runDir);
         try { unlinkSync(paths.exit); } catch { /* first start */ }
-        // A new file, not a truncated one: ext4 flushes a file truncated and rewritten when it is closed.
-        rmSync(paths.startConf, { force: true });
-        writeFileSync(paths.startConf, startConfig(rec, paths, this.cgroups, user, shared, attach), { mode: 0o600, flag: 'wx' });
+        // Handed over on a pipe, not written to a file: nothing to write, free (a discard on this kind of disk) or leave behind.
+        conf = startConfig(rec, paths, this.cgroups, user, shared, attach);
       } catch (err) {
         // A limit the host cannot apply (or a config that cannot be written) leaves no cgroup behind.
         await this.cgroups.remove(id).catch(() => undefined);
@@ -236,7 +236,7 @@ export class ContainerRuntime {
       const stdio = (opts.attach
         ? [opts.attach.stdin ? opts.attach.stdio : 'ignore', opts.attach.stdio, opts.attach.stdio]
         : ['ignore', 'ignore', 'ignore']) as [StdioOptions, StdioOptions, StdioOptions];
-      const run = runHelper(['start', paths.startConf], stdio, { resize: attach?.resize ?? false });
+      const run = runHelper(['start', { text: conf }], stdio, { resize: attach?.resize ?? false });
       const reply = await run.first;
       if (!reply.ok) {
         await run.done.catch(() => undefined);
