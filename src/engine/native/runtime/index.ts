@@ -13,6 +13,7 @@ import { hostsFile, hostnameFile, resolvConfFile } from './etc-files.js';
 import { startConfig, type AttachOptions } from './launch.js';
 import { cgroupLimits, sharedProcesses } from './namespaces.js';
 import { runHelper, type HelperRun } from './helper.js';
+import { startDetached } from './start-server.js';
 import { resolveUser } from './users.js';
 import { parseSignal } from './signals.js';
 import { killContainer, signalIfSame, stopContainer } from './stop.js';
@@ -233,10 +234,10 @@ export class ContainerRuntime {
         writeJsonAtomic(paths.state, { ...state, error: (err as Error).message }, 0o600, { durable: false });
         throw err;
       }
-      const stdio = (opts.attach
-        ? [opts.attach.stdin ? opts.attach.stdio : 'ignore', opts.attach.stdio, opts.attach.stdio]
-        : ['ignore', 'ignore', 'ignore']) as [StdioOptions, StdioOptions, StdioOptions];
-      const run = runHelper(['start', { text: conf }], stdio, { resize: attach?.resize ?? false });
+      const attached = opts.attach
+        ? runHelper(['start', { text: conf }], [opts.attach.stdin ? opts.attach.stdio : 'ignore', opts.attach.stdio, opts.attach.stdio] as [StdioOptions, StdioOptions, StdioOptions], { resize: attach?.resize ?? false })
+        : undefined;
+      const run = attached ?? startDetached(conf);
       const reply = await run.first;
       if (!reply.ok) {
         await run.done.catch(() => undefined);
@@ -258,8 +259,8 @@ export class ContainerRuntime {
         await killContainer(id, this.cgroups);
         throw new UserError(`failed to start container ${rec.name}: no space left on device (${stateRoot()})`, 1, 'free some space there and start it again');
       }
-      if (!opts.attach) return undefined;
-      return { pid: reply.values[0]!, exit: run.done, run };
+      if (!attached) return undefined;
+      return { pid: reply.values[0]!, exit: attached.done, run: attached };
     });
   }
 
