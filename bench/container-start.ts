@@ -14,7 +14,10 @@
  * that the entry costs both alike; the engine-vs-crun row charges crun that
  * one exec of nsenter (about a millisecond).
  *
- * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/container-start.js [runs]
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/container-start.js [runs] [--trace]
+ *
+ * --trace: no peers; where the engine rows' time goes instead, phase by phase
+ * (container-trace.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,13 +26,15 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { comparePair, fmt } from './harness.js';
+import { trace } from './container-trace.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
 import { ensureDockerd } from '../test/support/docker.js';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const RUNS = Number(process.argv[2] ?? 20);
+const TRACE = process.argv.includes('--trace');
+const RUNS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 20);
 
 /** The checkout's root, from bench/ or dist-bench/bench/ alike. */
 function repoRoot(): string {
@@ -76,15 +81,16 @@ async function main(): Promise<void> {
   const runcId = `tsc-bench-${randomBytes(4).toString('hex')}`;
   // Imported after the roots are set: the runtime reads them when it opens.
   const { ImageStore, importRootfsTar } = await import('../src/engine/native/image/index.js');
-  const { ContainerRuntime } = await import('../src/engine/native/runtime/index.js');
+  const { ContainerRuntime, closeStartServer } = await import('../src/engine/native/runtime/index.js');
   let rt: Awaited<ReturnType<typeof ContainerRuntime.open>> | undefined;
-  const crunNs = await crunNamespace();
+  const crunNs = TRACE ? undefined : await crunNamespace();
   const crunId = `tsc-bench-crun-${randomBytes(4).toString('hex')}`;
   try {
     const store = await ImageStore.open();
     await importRootfsTar(store, tarPath, { tags: ['busybox:latest'] });
     const runtime = await ContainerRuntime.open({ images: store });
     rt = runtime;
+    if (TRACE) return await trace(runtime, RUNS, dir, closeStartServer);
 
     const bundle = join(dir, 'bundle');
     mkdirSync(join(bundle, 'rootfs'), { recursive: true });
@@ -119,7 +125,7 @@ async function main(): Promise<void> {
       },
     };
     const runc = { label: 'runc run', run: () => runProcess('runc', ['run', '-b', bundle, runcId]) };
-    const inNs = (label: string, cmd: string[]) => ({ label, run: () => runProcess(...crunNs.enter(cmd)) });
+    const inNs = (label: string, cmd: string[]) => ({ label, run: () => runProcess(...crunNs!.enter(cmd)) });
     const crun = inNs('crun run (nsenter)', ['crun', 'run', '-b', bundle, crunId]);
     const runcInNs = inNs('runc run (nsenter)', ['runc', 'run', '-b', bundle, runcId]);
     const cli = {
@@ -145,10 +151,12 @@ async function main(): Promise<void> {
   } finally {
     // A run that failed half-way leaves containers: their monitors and cgroups go before the dir does.
     for (const c of (await rt?.list({ all: true })) ?? []) await rt!.remove(c.Id, { force: true }).catch(() => undefined);
-    try { execFileSync('docker', ['rmi', '-f', dockerTag], { stdio: 'ignore' }); } catch { /* not imported */ }
-    try { execFileSync('runc', ['delete', '-f', runcId], { stdio: 'ignore' }); } catch { /* gone with its run */ }
-    try { execFileSync(...crunNs.enter(['crun', 'delete', '-f', crunId]), { stdio: 'ignore' }); } catch { /* gone with its run */ }
-    crunNs.close();
+    if (crunNs) {
+      try { execFileSync('docker', ['rmi', '-f', dockerTag], { stdio: 'ignore' }); } catch { /* not imported */ }
+      try { execFileSync('runc', ['delete', '-f', runcId], { stdio: 'ignore' }); } catch { /* gone with its run */ }
+      try { execFileSync(...crunNs.enter(['crun', 'delete', '-f', crunId]), { stdio: 'ignore' }); } catch { /* gone with its run */ }
+      crunNs.close();
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }

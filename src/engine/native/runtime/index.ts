@@ -40,6 +40,7 @@ export { VolumeStore, type Volume, type VolumeCreateOptions } from './volumes.js
 export type { ExecHandle, ExecStdio } from './exec.js';
 export type { CopyOptions } from './cp.js';
 export { checkDevice } from './namespaces.js';
+export { closeStartServer } from './start-server.js';
 
 /** A foreground start: the helper relays the caller's stdio until the container exits. */
 export interface AttachedStart {

@@ -10,12 +10,13 @@ import { helperPath, parseReply, runHelper, type HelperReply } from './helper.js
  * than the container's own setup. The server is spawned once and forks
  * itself (1 MB) for each start instead.
  *
- * A process's first detached start spawns `tsc-helper start` as before (a
- * CLI that starts one container would pay for the server and use it once);
- * from the second on, starts go through the server. It lives while this
- * process does (its stdin is our pipe; PR_SET_PDEATHSIG besides) and never
- * keeps this process alive: its pipes count for the event loop only while a
- * start waits for its reply. A server that died is replaced at the next start.
+ * A lone start spawns `tsc-helper start` as before (a CLI that starts one
+ * container would pay for the server and use it once); a start within a
+ * second of the previous one goes through the server, which is closed after
+ * a second without starts. It never outlives this process (its stdin is our
+ * pipe; PR_SET_PDEATHSIG besides) nor keeps it alive: its pipes count for the
+ * event loop only while a start waits for its reply. A server that died is
+ * replaced at the next start.
  */
 
 export interface DetachedStart {
@@ -42,7 +43,7 @@ class StartServer {
   private buffered = '';
   alive = true;
 
-  constructor(readonly path: string) {
+  constructor(readonly path: string, readonly key: string) {
     this.child = spawn(path, ['serve', ARGV_ROOM], { stdio: ['pipe', 'pipe', 'ignore'] });
     this.stdin = this.child.stdin!;
     this.stdout = this.child.stdout!;
@@ -113,17 +114,36 @@ class StartServer {
   }
 }
 
-let server: StartServer | undefined;
-let startsSeen = 0;
+/** A server with no start for this long is closed; a start after a longer pause spawns its helper directly. */
+const IDLE_MS = 1000;
 
-/** Starts a container detached (no stdio of ours): the helper's reply and its exit code. */
+let server: StartServer | undefined;
+let idleTimer: NodeJS.Timeout | undefined;
+let lastStart = -Infinity;
+
+/**
+ * Starts a container detached (no stdio of ours): the helper's reply and its
+ * exit code. A start that follows another within IDLE_MS goes through the
+ * server (spawned then); a lone one spawns `tsc-helper start` itself.
+ */
 export function startDetached(conf: string): DetachedStart {
+  const now = performance.now();
+  const burst = now - lastStart < IDLE_MS;
+  lastStart = now;
   const path = helperPath();
-  if (startsSeen++ === 0) return runHelper(['start', { text: conf }]);
-  // A helper elsewhere (TSCOMPOSE_HELPER_DIR changed) gets a server of its own.
-  if (!server?.alive || server.path !== path) {
-    server?.close();
-    server = new StartServer(path);
-  }
+  // The helper's environment is the one it was spawned with: a server of another helper or state root is not reused.
+  const key = [path, process.env.TSCOMPOSE_ROOT ?? '', process.env.TSCOMPOSE_RUN ?? ''].join('\0');
+  if (server && (!server.alive || server.key !== key)) closeStartServer();
+  if (!server && !burst) return runHelper(['start', { text: conf }]);
+  server ??= new StartServer(path, key);
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(closeStartServer, IDLE_MS).unref();
   return server.start(conf);
+}
+
+/** Ends the start server, if any, once the starts it runs have replied (tests call it before looking for leftovers). */
+export function closeStartServer(): void {
+  clearTimeout(idleTimer);
+  server?.close();
+  server = undefined;
 }
