@@ -19,7 +19,7 @@
  * exit until the monitor's (the namespaces torn down, the exit record
  * written); the monitor's exit until waitExit() resolves.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -52,6 +52,18 @@ async function cycle(rt: TraceRuntime, warm: string, marks: Mark[]): Promise<voi
   mark('s2e:started');
   await rt.waitExit(warm);
   mark('s2e:exited');
+}
+
+/** `runs` cycles while `tracer` records them; then it is stopped (SIGINT) and has written its file. */
+async function cyclesUnder(tracer: ChildProcess, rt: TraceRuntime, warm: string, runs: number): Promise<Mark[]> {
+  const marks: Mark[] = [];
+  try {
+    for (let i = 0; i < runs; i++) await cycle(rt, warm, marks);
+  } finally {
+    tracer.kill('SIGINT');
+    await new Promise((r) => tracer.once('exit', r));
+  }
+  return marks;
 }
 
 interface Ev { pid: number; t: number; e: string; a: string; child?: number }
@@ -121,13 +133,7 @@ async function perfTimeline(rt: TraceRuntime, warm: string, runs: number, dir: s
   const events = 'sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,syscalls:sys_enter_pivot_root,syscalls:sys_enter_clone';
   const perf = spawn('perf', ['record', '-q', '-a', '-k', 'CLOCK_MONOTONIC', '-o', file, '-e', events], { stdio: ['ignore', 'ignore', 'inherit'] });
   await new Promise((r) => setTimeout(r, 1500)); // perf's set-up, before the first mark
-  const marks: Mark[] = [];
-  try {
-    for (let i = 0; i < runs; i++) await cycle(rt, warm, marks);
-  } finally {
-    perf.kill('SIGINT');
-    await new Promise((r) => perf.once('exit', r));
-  }
+  const marks = await cyclesUnder(perf, rt, warm, runs);
   const evs = parsePerf(file);
   rmSync(file, { force: true });
   const parent = new Map<number, number>();
@@ -158,13 +164,7 @@ async function syscallCounts(rt: TraceRuntime, warm: string, runs: number, dir: 
   const file = join(dir, 'strace.txt');
   const st = spawn('strace', ['-f', '-c', '-o', file, '-p', String(process.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve) => st.stderr!.once('data', () => resolve())); // "Process N attached"
-  const marks: Mark[] = [];
-  try {
-    for (let i = 0; i < runs; i++) await cycle(rt, warm, marks);
-  } finally {
-    st.kill('SIGINT');
-    await new Promise((r) => st.once('exit', r));
-  }
+  await cyclesUnder(st, rt, warm, runs);
   const lines = readFileSync(file, 'utf8').split('\n');
   rmSync(file, { force: true });
   // "% time  seconds  usecs/call  calls  [errors]  syscall"

@@ -220,6 +220,7 @@ void op_copyup(int rootfd, const char *target, const char *hostdir);
 noreturn void process_exec(const struct conf *c, int helper_fd, int sync_fd);
 /* A read-only, detached mount of this binary, to exec from inside the container (CVE-2019-5736). */
 int sealed_self(void);
+extern int g_sealed_self;
 int stage2_main(int argc, char **argv);
 
 /* ---- kernel interfaces newer than the floor, with their fallbacks (compat.c) ---- */

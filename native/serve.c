@@ -8,7 +8,8 @@
  *
  * Requests on stdin, one after another: "<tag> <conf bytes>\n" then the
  * conf itself (the same text `start` reads). For each, a child gets
- * /dev/null as stdin, stdout and stderr, the conf on fd 4 (a memfd) and on
+ * /dev/null as stdin, stdout and stderr, the conf on fd 4 (a memfd), the
+ * server's sealed copy of the helper on fd 5 (made once: process.c), and on
  * fd 3 a pipe whose lines this process passes on to stdout as
  * "<tag> <line>"; once that pipe is at its end (the start's monitor closes
  * it after its reply) and the child is reaped: "<tag> done <exit code>".
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -59,9 +61,14 @@ static noreturn void run_start(int reply, int conf) {
     int null = open("/dev/null", O_RDWR);
     if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) _exit(125);
     if (dup2(reply, 3) < 0 || dup2(conf, 4) < 0) _exit(125);
-    /* Nothing of the server's (its stdin and stdout, the other starts' pipes) stays open in the start and its monitor. */
-    if (syscall(SYS_close_range, 5U, ~0U, 0) < 0)
-        for (int fd = 5; fd < 4096; fd++) close(fd);
+    if (g_sealed_self >= 0) {
+        if (dup2(g_sealed_self, 5) < 0) _exit(125);
+        g_sealed_self = 5;
+    }
+    /* Nothing else of the server's (its stdin and stdout, the other starts' pipes) stays open in the start and its monitor. */
+    unsigned first = g_sealed_self >= 0 ? 6 : 5;
+    if (syscall(SYS_close_range, first, ~0U, 0) < 0)
+        for (unsigned fd = first; fd < 4096; fd++) close((int)fd);
     char *argv[] = { g_argv[0], CMD_START, "/proc/self/fd/4", NULL };
     exit(start_main(3, argv));
 }
@@ -124,6 +131,11 @@ int serve_main(int argc, char **argv) {
     /* fds 3 and 4 are the children's: keep the server's own pipes above them. */
     for (int fd = 3; fd <= 4; fd++)
         if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDONLY | O_CLOEXEC) != fd) return 125;
+    /* Made here, once, in the host's mount namespace: the copy of the helper every container's PID 1 execs
+       (process.c). Where it cannot be (no mount_setattr before 5.12), each start seals its own, as without the server. */
+    int sealed = open_tree(AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (sealed >= 0 && mount_attrs(sealed, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0) == 0) g_sealed_self = sealed;
+    else if (sealed >= 0) close(sealed);
     static char in[1 << 20];
     size_t have = 0;
     int open_in = 1;

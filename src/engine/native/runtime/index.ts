@@ -230,7 +230,7 @@ export class ContainerRuntime {
         // Handed over on a pipe, not written to a file: nothing to write, free (a discard on this kind of disk) or leave behind.
         conf = startConfig(rec, paths, this.cgroups, user, shared, attach);
       } catch (err) {
-        // A limit the host cannot apply (or a config that cannot be written) leaves no cgroup behind.
+        // A limit the host cannot apply (or a config that cannot be made) leaves no cgroup behind.
         await this.cgroups.remove(id).catch(() => undefined);
         writeJsonAtomic(paths.state, { ...state, error: (err as Error).message }, 0o600, { durable: false });
         throw err;
