@@ -15,7 +15,10 @@
  * one exec of nsenter (about a millisecond).
  *
  * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/container-start.js [runs] [--trace]
- * (--trace: where the CLI row's time goes, from one more untimed run; bench/trace.ts)
+ *
+ * --trace: no peers; where the engine rows' time goes instead, phase by phase
+ * (container-trace.ts), and where the CLI row's goes: its loading, from one
+ * untimed run (trace.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,12 +28,15 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { comparePair, fmt } from './harness.js';
 import { printTrace } from './trace.js';
+import { trace } from './container-trace.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
 import { ensureDockerd } from '../test/support/docker.js';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+const TRACE = process.argv.includes('--trace');
+const CLI_ARGS = ['container', 'run', '--rm', '--network', 'none', 'busybox', '/bin/busybox', 'true'];
 const RUNS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 20);
 
 /** The checkout's root, from bench/ or dist-bench/bench/ alike. */
@@ -78,15 +84,20 @@ async function main(): Promise<void> {
   const runcId = `tsc-bench-${randomBytes(4).toString('hex')}`;
   // Imported after the roots are set: the runtime reads them when it opens.
   const { ImageStore, importRootfsTar } = await import('../src/engine/native/image/index.js');
-  const { ContainerRuntime } = await import('../src/engine/native/runtime/index.js');
+  const { ContainerRuntime, closeStartServer } = await import('../src/engine/native/runtime/index.js');
   let rt: Awaited<ReturnType<typeof ContainerRuntime.open>> | undefined;
-  const crunNs = await crunNamespace();
+  const crunNs = TRACE ? undefined : await crunNamespace();
   const crunId = `tsc-bench-crun-${randomBytes(4).toString('hex')}`;
   try {
     const store = await ImageStore.open();
     await importRootfsTar(store, tarPath, { tags: ['busybox:latest'] });
     const runtime = await ContainerRuntime.open({ images: store });
     rt = runtime;
+    if (TRACE) {
+      await trace(runtime, RUNS, dir, closeStartServer);
+      await printTrace('tscompose container run --rm', join(repoRoot(), 'bin/tscompose'), CLI_ARGS, process.env, dir);
+      return;
+    }
 
     const bundle = join(dir, 'bundle');
     mkdirSync(join(bundle, 'rootfs'), { recursive: true });
@@ -121,13 +132,12 @@ async function main(): Promise<void> {
       },
     };
     const runc = { label: 'runc run', run: () => runProcess('runc', ['run', '-b', bundle, runcId]) };
-    const inNs = (label: string, cmd: string[]) => ({ label, run: () => runProcess(...crunNs.enter(cmd)) });
+    const inNs = (label: string, cmd: string[]) => ({ label, run: () => runProcess(...crunNs!.enter(cmd)) });
     const crun = inNs('crun run (nsenter)', ['crun', 'run', '-b', bundle, crunId]);
     const runcInNs = inNs('runc run (nsenter)', ['runc', 'run', '-b', bundle, runcId]);
-    const cliArgs = ['container', 'run', '--rm', '--network', 'none', 'busybox', '/bin/busybox', 'true'];
     const cli = {
       label: 'tscompose container run --rm',
-      run: () => runProcess(join(repoRoot(), 'bin/tscompose'), cliArgs),
+      run: () => runProcess(join(repoRoot(), 'bin/tscompose'), CLI_ARGS),
     };
     const docker = { label: 'docker run --rm --network none', run: () => runProcess('docker', ['run', '--rm', '--network', 'none', dockerTag, '/bin/busybox', 'true']) };
 
@@ -140,7 +150,6 @@ async function main(): Promise<void> {
     const few = Math.max(5, Math.floor(RUNS / 2));
     const c = await comparePair(cli, docker, few, 1);
     const d = await comparePair(cli, runc, few, 1);
-    if (process.argv.includes('--trace')) await printTrace('tscompose container run --rm', join(repoRoot(), 'bin/tscompose'), cliArgs, process.env, dir);
     await runtime.remove(warm);
     const met = a.subjectMedianMs <= 10 && e.ratio < 1;
     console.log(`target (engine start-to-exit <= 10 ms and below crun): ${fmt(a.subjectMedianMs)}, vs crun ${e.ratio.toFixed(3)} -> ${met ? 'met' : 'NOT met'}`);
@@ -149,10 +158,12 @@ async function main(): Promise<void> {
   } finally {
     // A run that failed half-way leaves containers: their monitors and cgroups go before the dir does.
     for (const c of (await rt?.list({ all: true })) ?? []) await rt!.remove(c.Id, { force: true }).catch(() => undefined);
-    try { execFileSync('docker', ['rmi', '-f', dockerTag], { stdio: 'ignore' }); } catch { /* not imported */ }
-    try { execFileSync('runc', ['delete', '-f', runcId], { stdio: 'ignore' }); } catch { /* gone with its run */ }
-    try { execFileSync(...crunNs.enter(['crun', 'delete', '-f', crunId]), { stdio: 'ignore' }); } catch { /* gone with its run */ }
-    crunNs.close();
+    if (crunNs) {
+      try { execFileSync('docker', ['rmi', '-f', dockerTag], { stdio: 'ignore' }); } catch { /* not imported */ }
+      try { execFileSync('runc', ['delete', '-f', runcId], { stdio: 'ignore' }); } catch { /* gone with its run */ }
+      try { execFileSync(...crunNs.enter(['crun', 'delete', '-f', crunId]), { stdio: 'ignore' }); } catch { /* gone with its run */ }
+      crunNs.close();
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }

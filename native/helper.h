@@ -70,6 +70,15 @@
  *                gives up after MAX_QUICK deaths in a row, each within
  *                QUICK_MS of its start (keep.c).
  *
+ *   serve [ROOM]  no config and no fd 3: a resident parent for detached
+ *                starts (serve.c). Requests on stdin: "<tag> <length>\n"
+ *                and a start CONF of that length; each runs in a fork of
+ *                this process exactly as `start` does, its fd 3 lines passed
+ *                on to stdout as "<tag> <line>", then "<tag> done <exit
+ *                code>". Ends with its stdin or its parent. ROOM (unused)
+ *                makes argv long enough for the monitors' names, which
+ *                are written over it.
+ *
  * A key given more than once is a list (K_ARG, K_ENV, K_CGROUP, K_OP...);
  * otherwise the last one counts.
  */
@@ -82,6 +91,7 @@
 #define CMD_PROBE   "probe"
 #define CMD_SELFTEST "selftest"
 #define CMD_KEEP    "keep"
+#define CMD_SERVE   "serve"
 
 /* Config keys (start unless said otherwise). */
 #define K_ID          "id"            /* container id: the monitor names itself "tsc-monitor <12 hex>" */
@@ -210,6 +220,7 @@ void op_copyup(int rootfd, const char *target, const char *hostdir);
 noreturn void process_exec(const struct conf *c, int helper_fd, int sync_fd);
 /* A read-only, detached mount of this binary, to exec from inside the container (CVE-2019-5736). */
 int sealed_self(void);
+extern int g_sealed_self;
 int stage2_main(int argc, char **argv);
 
 /* ---- kernel interfaces newer than the floor, with their fallbacks (compat.c) ---- */
@@ -234,6 +245,7 @@ int cp_main(int argc, char **argv);
 int probe_main(int argc, char **argv);
 int selftest_main(int argc, char **argv);
 int keep_main(int argc, char **argv);
+int serve_main(int argc, char **argv);
 
 /* monitor.c: the container's parent for its whole life. */
 struct monitor_io {

@@ -18,7 +18,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, CMD_PROBE) == 0) return probe_main(argc, argv);
     if (strcmp(cmd, CMD_SELFTEST) == 0) return selftest_main(argc, argv);
     if (strcmp(cmd, CMD_KEEP) == 0) return keep_main(argc, argv);
-    fprintf(stderr, "usage: tsc-helper start|exec|cp|selftest CONFIG, tsc-helper probe, or tsc-helper keep ... -- PROGRAM\n"
+    if (strcmp(cmd, CMD_SERVE) == 0) return serve_main(argc, argv);
+    fprintf(stderr, "usage: tsc-helper start|exec|cp|selftest CONFIG, tsc-helper probe, tsc-helper serve, or tsc-helper keep ... -- PROGRAM\n"
                     "(an internal tool of tscompose; it reads a config written by tscompose)\n");
     return 2;
 }

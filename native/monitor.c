@@ -202,28 +202,22 @@ static long long read_counter(const char *path, const char *key) {
 }
 
 /*
- * The exit record, replaced atomically. On a full disk there is no block for
- * it: it is then a symlink whose target is the record on one line (a short
- * symlink lives in its inode on tmpfs and ext4), read back the same way.
+ * The exit record, replaced atomically: a symlink whose target is the record
+ * on one line. A target this short lives in the inode (ext4, tmpfs): no block
+ * is allocated for it nor freed when the next start removes it (a freed block
+ * is a discard on a disk mounted with -o discard), and a full disk has room
+ * for it. No fsync: the rename is atomic, and a record lost to a power cut
+ * reads as "exited, status unknown".
  */
 static void write_exit(const char *path, int status, long long finished_ns, int oom) {
     if (!path) return;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    char text[256], tmp[4096];
-    snprintf(text, sizeof text, "code %d\nsignal %d\nfinished %lld\noom %d\n", code, sig, finished_ns, oom);
+    char line[256], tmp[4096];
+    snprintf(line, sizeof line, "code %d signal %d finished %lld oom %d", code, sig, finished_ns, oom);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    /* No fsync: the rename is atomic, and a record lost to a power cut reads as "exited, status unknown". */
-    int ok = fd >= 0 && write_all(fd, text, strlen(text)) == 0;
-    if (fd >= 0) close(fd);
-    if (!ok) {
-        unlink(tmp);
-        char line[256];
-        snprintf(line, sizeof line, "code %d signal %d finished %lld oom %d", code, sig, finished_ns, oom);
-        if (symlink(line, tmp) < 0) return;
-    }
+    if (symlink(line, tmp) < 0) return;
     rename(tmp, path);
 }
 

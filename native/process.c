@@ -30,7 +30,19 @@
 
 #include "helper.h"
 
+/*
+ * The start server makes its sealed copy once (serve.c) and every start it
+ * forks takes a duplicate: closing a duplicate is no last close, so no start
+ * dissolves a detached mount (which waits for an RCU grace period).
+ */
+int g_sealed_self = -1;
+
 int sealed_self(void) {
+    if (g_sealed_self >= 0) {
+        int dup = fcntl(g_sealed_self, F_DUPFD_CLOEXEC, 3);
+        if (dup < 0) fail_errno(125, "duplicate the sealed helper binary");
+        return dup;
+    }
     int fd = open_tree(AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
     if (fd < 0) fail_errno(125, "clone the helper binary");
     if (mount_attrs(fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0) == 0) return fd;

@@ -3,8 +3,12 @@
  * that a crash leaks nothing on the host. Every mount destination is resolved
  * inside the root with openat2(RESOLVE_IN_ROOT): a symlink in the image can
  * redirect a mount only to another place inside the root, never out of it.
- * Mounts use the fd-based mount API (fsopen, open_tree, move_mount), so no
- * path is looked up twice.
+ * Mounts go onto that resolved fd, never onto a path looked up again: binds
+ * with the fd-based API (open_tree, move_mount), new filesystems with one
+ * mount(2) onto /proc/self/fd/N (the magic link is the resolved fd itself;
+ * one system call where fsopen, fsconfig per option, fsmount and move_mount
+ * take six to ten), the fd-based API being kept to word a failure with the
+ * filesystem's own message.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -211,6 +215,30 @@ static void set_attrs(int fd, unsigned attrs, int recursive, const char *target)
     remount_attrs(fd, attrs, recursive, target);
 }
 
+/*
+ * A new filesystem mounted onto the resolved mount point `fd` with mount(2).
+ * MOUNT_ATTR_RDONLY is applied to the mount alone, afterwards (mount(2)'s
+ * MS_RDONLY would ask it of the superblock, which sysfs shares with every
+ * mount of the same network namespace: the host's, with --network host).
+ * Where mount(2) refuses, the fd-based API mounts it instead, or says why in
+ * the filesystem's own words.
+ */
+static void new_mount(const char *type, const char *source, const char *data, unsigned attrs, int rootfd, int fd, const char *target) {
+    char at[64];
+    snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
+    unsigned long flags = (attrs & MOUNT_ATTR_NOSUID ? MS_NOSUID : 0) | (attrs & MOUNT_ATTR_NODEV ? MS_NODEV : 0) |
+                          (attrs & MOUNT_ATTR_NOEXEC ? MS_NOEXEC : 0);
+    if (mount(source && *source ? source : type, at, type, flags, data && *data ? data : NULL) < 0) {
+        attach(fs_mount(type, source, data, attrs, target), fd, type, target);
+        return;
+    }
+    if (!(attrs & MOUNT_ATTR_RDONLY)) return;
+    int root = open_in_root(rootfd, target, O_PATH, 0);
+    if (root < 0) fail_errno(125, "open %s", target);
+    set_attrs(root, MOUNT_ATTR_RDONLY, 0, target);
+    close(root);
+}
+
 static int target_fd(int rootfd, const char *target, int want_dir) {
     int fd = ensure_in_root(rootfd, target, want_dir, want_dir ? 0755 : 0644);
     if (fd < 0) fail_errno(125, "create mount point %s in the container", target);
@@ -232,6 +260,15 @@ static int parent_in_root(int rootfd, const char *path, char *name, size_t size)
 
 /* ---- masking (Docker's masked paths), with a /dev/null that must really be 1:3 ---- */
 
+/*
+ * The mounts every later mask of its kind is cloned from: the first masked
+ * directory's empty tmpfs and the first masked file's /dev/null bind, each
+ * attached where it masks (so that no detached copy is left to dissolve) and
+ * cloned with its attributes (read-only, nosuid, ...) by open_tree: one
+ * tmpfs superblock for all the directories, made and torn down once.
+ */
+static int mask_dir_src = -1, mask_file_src = -1;
+
 static void op_mask(int rootfd, const char *target) {
     int fd = open_in_root(rootfd, target, O_PATH, 0);
     if (fd < 0) {
@@ -240,9 +277,20 @@ static void op_mask(int rootfd, const char *target) {
     }
     struct stat st;
     if (fstat(fd, &st) < 0) fail_errno(125, "mask %s", target);
+    int dir = S_ISDIR(st.st_mode);
+    int *src = dir ? &mask_dir_src : &mask_file_src;
     int mfd;
-    if (S_ISDIR(st.st_mode)) {
+    if (*src >= 0) {
+        mfd = open_tree(*src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (mfd < 0) fail_errno(125, "mask %s", target);
+        if (move_mount(mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) fail_errno(125, "mount a mask on %s", target);
+        close(mfd);
+        close(fd);
+        return;
+    }
+    if (dir) {
         mfd = fs_mount("tmpfs", "tmpfs", "size=0", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, target);
+        if (move_mount(mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) fail_errno(125, "mount a mask on %s", target);
     } else {
         /* Fail closed: binding anything but the real null device would expose or hide the wrong thing (CVE-2025-31133). */
         /* Symlinks may lead anywhere inside the root: what counts is what the fd we bind is. */
@@ -253,11 +301,18 @@ static void op_mask(int rootfd, const char *target) {
         mfd = open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         if (mfd < 0) fail_errno(125, "mask %s", target);
         close(null);
-        attach_with_attrs(mfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0, rootfd, fd, "a mask", target);
-        close(fd);
-        return;
+        unsigned attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+        if (mount_attrs(mfd, attrs, 0) == 0) {
+            if (move_mount(mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) fail_errno(125, "mount a mask on %s", target);
+        } else {
+            /* No mount_setattr (before 5.12): attached, then remounted; the clone source is then the mount at the target. */
+            attach_with_attrs(mfd, attrs, 0, rootfd, fd, "a mask", target);
+            mfd = open_in_root(rootfd, target, O_PATH, 0);
+            if (mfd < 0) fail_errno(125, "mask %s", target);
+        }
     }
-    attach(mfd, fd, "a mask", target);
+    /* Attached: the fd now names the mask at the target, the source of the next ones. */
+    *src = mfd;
     close(fd);
 }
 
@@ -366,7 +421,7 @@ static void run_op(int rootfd, const struct conf_line *l, int *tty_master, int *
         }
         int fd = target_fd(rootfd, a[2], 1);
         if (n >= 6 && a[5][0] == '1') guard_user_target(rootfd, fd, a[2]);
-        attach(fs_mount(a[0], a[1], a[4], (unsigned)parse_hex(a[3]), a[2]), fd, a[0], a[2]);
+        new_mount(a[0], a[1], a[4], (unsigned)parse_hex(a[3]), rootfd, fd, a[2]);
         close(fd);
     } else if (strcmp(kind, OP_BIND) == 0 && n >= 4) {      /* source target attrs recursive */
         int mfd = open_tree(AT_FDCWD, a[0], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (a[3][0] == '1' ? AT_RECURSIVE : 0));
@@ -467,6 +522,10 @@ int rootfs_prepare(const struct conf *c, int *tty_master, int *tty_slave) {
     if (rootfd < 0) fail_errno(125, "open rootfs %s", rootfs);
     for (int i = 0; i < c->n; i++)
         if (strcmp(c->lines[i].key, K_OP) == 0) run_op(rootfd, &c->lines[i], tty_master, tty_slave);
+    /* Attached mounts: closing their fds unmounts nothing. */
+    if (mask_dir_src >= 0) close(mask_dir_src);
+    if (mask_file_src >= 0) close(mask_file_src);
+    mask_dir_src = mask_file_src = -1;
     return rootfd;
 }
 

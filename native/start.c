@@ -119,21 +119,18 @@ static noreturn void container_init(const struct conf *c, struct child_fds *f) {
     process_exec(c, f->helper, f->sync);
 }
 
+/*
+ * "<monitor pid> <start> <pid 1> <start>", as a symlink's target: a short
+ * target lives in the inode (ext4, tmpfs), so neither writing it nor removing
+ * it at the exit allocates or frees a block (each freed block is a discard on
+ * a disk mounted with -o discard), and a full disk has room for it too.
+ */
 static void write_pidfile(const char *path, pid_t init) {
     char tmp[4096], text[128];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    snprintf(text, sizeof text, "%d %llu %d %llu\n", (int)getpid(), proc_start_time(getpid()), (int)init, proc_start_time(init));
+    snprintf(text, sizeof text, "%d %llu %d %llu", (int)getpid(), proc_start_time(getpid()), (int)init, proc_start_time(init));
     unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    int ok = fd >= 0 && write_all(fd, text, strlen(text)) == 0;
-    if (fd >= 0 && close(fd) < 0) ok = 0;
-    /* A full disk has no block for it: the same line as a symlink's target, which lives in the inode. */
-    if (!ok) {
-        unlink(tmp);
-        text[strcspn(text, "\n")] = 0;
-        if (symlink(text, tmp) < 0) fail_errno(125, "write %s", path);
-    }
-    if (rename(tmp, path) < 0) fail_errno(125, "write %s", path);
+    if (symlink(text, tmp) < 0 || rename(tmp, path) < 0) fail_errno(125, "write %s", path);
 }
 
 /* Waits for the container's init to exec (EOF on the sync socket) or to report why it could not. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, closeSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../src/util/proc.js';
 import { busyboxRootfsTar } from '../support/images.js';
@@ -69,7 +69,7 @@ describe('a full state root', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       const spew = (await compose(['ps', '-q', 'spew'])).stdout.trim();
-      const monitor = Number(readFileSync(join(root.run, 'containers', spew, 'monitor.pid'), 'utf8').split(' ')[0]);
+      const monitor = Number(readlinkSync(join(root.run, 'containers', spew, 'monitor.pid')).split(' ')[0]);
 
       // Backing off: a few percent of one core at most while the disk stays full (it spun at 30-40 %).
       const cpu0 = cpuSeconds(monitor);

@@ -7,7 +7,7 @@ import { ready, useNativeEngine } from './harness.js';
 import { nativeBuild } from './support.js';
 
 /**
- * exec and cp hand their configs to the helper on a pipe: no transient file
+ * start, exec and cp hand their configs to the helper on a pipe: no transient file
  * under the run root that a CLI killed mid-way, or a container removed under
  * a racing cp, could leave behind (9 of 80 racing cps left cp-*.conf).
  */
@@ -40,7 +40,7 @@ function filesUnder(dir: string): string[] {
     }
   };
   walk(dir);
-  return out.filter((p) => /\.conf$/.test(p) && !p.endsWith('start.conf'));
+  return out.filter((p) => /\.conf$/.test(p));
 }
 
 describe('transient helper configs', () => {

@@ -111,6 +111,17 @@ function isKeeper(pid: number): boolean {
 }
 
 /** Processes whose environment names this root: helpers and monitors we started (never ourselves or our parents). */
+/**
+ * This process's start server (`tsc-helper serve`, src/engine/native/runtime/start-server.ts): a
+ * resource of the live test process, like an open fd, that ends with it (or a second after its last
+ * start); not a leftover of a test.
+ */
+function isOwnStartServer(pid: number): boolean {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) return false;
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1] === 'serve';
+}
+
 export function processesOf(state: string): number[] {
   const mine = new Set<number>();
   for (let p = process.pid; p > 1;) {
@@ -122,6 +133,7 @@ export function processesOf(state: string): number[] {
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e) || mine.has(Number(e))) continue;
     try {
+      if (isOwnStartServer(Number(e))) continue;
       if (readFileSync(`/proc/${e}/environ`, 'utf8').split('\0').includes(`TSCOMPOSE_ROOT=${state}`)) out.push(Number(e));
     } catch { /* gone */ }
   }

@@ -5,7 +5,7 @@
  * keeps the two lists equal). HelperConfig takes only these keys.
  */
 
-export const ENTRY_POINTS = ['start', 'exec', 'cp', 'stage2', 'probe', 'selftest', 'keep'] as const;
+export const ENTRY_POINTS = ['start', 'exec', 'cp', 'stage2', 'probe', 'selftest', 'keep', 'serve'] as const;
 export type EntryPoint = (typeof ENTRY_POINTS)[number];
 
 export const CONF_KEYS = [

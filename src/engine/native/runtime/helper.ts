@@ -94,7 +94,7 @@ export interface HelperReply {
   text: string;
 }
 
-function parseReply(line: string): HelperReply | undefined {
+export function parseReply(line: string): HelperReply | undefined {
   const m = /^(ok|error|exit)\s*(.*)$/.exec(line);
   if (!m) return undefined;
   if (m[1] === 'ok') return { ok: true, values: m[2]!.split(' ').filter(Boolean).map(Number), code: 0, message: '', text: m[2]! };

@@ -13,6 +13,7 @@ import { hostsFile, hostnameFile, resolvConfFile } from './etc-files.js';
 import { startConfig, type AttachOptions } from './launch.js';
 import { cgroupLimits, sharedProcesses } from './namespaces.js';
 import { runHelper, type HelperRun } from './helper.js';
+import { startDetached } from './start-server.js';
 import { resolveUser } from './users.js';
 import { parseSignal } from './signals.js';
 import { killContainer, signalIfSame, stopContainer } from './stop.js';
@@ -39,6 +40,7 @@ export { VolumeStore, type Volume, type VolumeCreateOptions } from './volumes.js
 export type { ExecHandle, ExecStdio } from './exec.js';
 export type { CopyOptions } from './cp.js';
 export { checkDevice } from './namespaces.js';
+export { closeStartServer } from './start-server.js';
 
 /** A foreground start: the helper relays the caller's stdio until the container exits. */
 export interface AttachedStart {
@@ -206,24 +208,24 @@ export class ContainerRuntime {
         ...(opts.attach.stdio === 'pipe' && opts.attach.size ? { rows: opts.attach.size.rows, cols: opts.attach.size.cols } : {}),
         ...(opts.attach.resize ? { resize: true } : {}),
       };
+      let conf: string;
       try {
         const shared = sharedProcesses(rec.spec, rec.name);
         this.cgroups.create(id, cgroupLimits(rec.spec, r));
         ensurePrivateDir(paths.runDir);
         try { unlinkSync(paths.exit); } catch { /* first start */ }
-        // A new file, not a truncated one: ext4 flushes a file truncated and rewritten when it is closed.
-        rmSync(paths.startConf, { force: true });
-        writeFileSync(paths.startConf, startConfig(rec, paths, this.cgroups, user, shared, attach), { mode: 0o600, flag: 'wx' });
+        // Handed over on a pipe, not written to a file: nothing to write, free (a discard on this kind of disk) or leave behind.
+        conf = startConfig(rec, paths, this.cgroups, user, shared, attach);
       } catch (err) {
-        // A limit the host cannot apply (or a config that cannot be written) leaves no cgroup behind.
+        // A limit the host cannot apply (or a config that cannot be made) leaves no cgroup behind.
         await this.cgroups.remove(id).catch(() => undefined);
         writeJsonAtomic(paths.state, { ...state, error: (err as Error).message }, 0o600, { durable: false });
         throw err;
       }
-      const stdio = (opts.attach
-        ? [opts.attach.stdin ? opts.attach.stdio : 'ignore', opts.attach.stdio, opts.attach.stdio]
-        : ['ignore', 'ignore', 'ignore']) as [StdioOptions, StdioOptions, StdioOptions];
-      const run = runHelper(['start', paths.startConf], stdio, { resize: attach?.resize ?? false });
+      const attached = opts.attach
+        ? runHelper(['start', { text: conf }], [opts.attach.stdin ? opts.attach.stdio : 'ignore', opts.attach.stdio, opts.attach.stdio] as [StdioOptions, StdioOptions, StdioOptions], { resize: attach?.resize ?? false })
+        : undefined;
+      const run = attached ?? startDetached(conf);
       const reply = await run.first;
       if (!reply.ok) {
         await run.done.catch(() => undefined);
@@ -245,8 +247,8 @@ export class ContainerRuntime {
         await killContainer(id, this.cgroups);
         throw new UserError(`failed to start container ${rec.name}: no space left on device (${stateRoot()})`, 1, 'free some space there and start it again');
       }
-      if (!opts.attach) return undefined;
-      return { pid: reply.values[0]!, exit: run.done, run };
+      if (!attached) return undefined;
+      return { pid: reply.values[0]!, exit: attached.done, run: attached };
     });
   }
 

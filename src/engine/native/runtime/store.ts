@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { readPrivateFile } from '../../../util/private-files.js';
 import { join } from 'node:path';
 import { ensurePrivateDir, statePath, runPath } from '../../../util/paths.js';
@@ -101,7 +101,6 @@ export class ContainerPaths {
   get lock(): string { return `${this.runDir}.lock`; }
   get nameFile(): string { return join(this.dir, 'name'); }
   get pidfile(): string { return join(this.runDir, 'monitor.pid'); }
-  get startConf(): string { return join(this.runDir, 'start.conf'); }
 }
 
 /** The lock that makes a name's check-and-take atomic across processes. */
@@ -195,11 +194,15 @@ export function readExit(path: string): ExitRecord | undefined {
 
 /**
  * A record the helper writes (the monitor's pid file, the exit record): a
- * regular file of ours, or, where a full disk had no block for it, a symlink
- * whose target is the record on one line.
+ * symlink whose target is the record on one line (native/monitor.c says
+ * why), or a regular file of ours, as helpers before that wrote them.
  */
 function readHelperRecord(path: string, what: string): string {
-  if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return readlinkSync(path);
+  try {
+    return readlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+  }
   return readPrivateFile(path, 4096, what);
 }
 

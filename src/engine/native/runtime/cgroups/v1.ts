@@ -40,6 +40,7 @@ export class CgroupV1 implements CgroupDriver {
   }
 
   create(id: string, limits: CgroupLimits): void {
+    let fresh = true;
     for (const h of this.hierarchies) {
       const parent = join(h.mount, PARENT);
       const dir = join(parent, id);
@@ -59,16 +60,23 @@ export class CgroupV1 implements CgroupDriver {
           return this.create(id, limits);
         }
         if (code !== 'EEXIST') throw err;
+        fresh = false;
       }
       // A new cpuset cgroup starts with no CPUs and no memory nodes: nothing could join it.
       if (cpuset) inheritCpuset(parent, dir);
     }
-    this.writeLimits(id, limits);
+    this.writeLimits(id, limits, fresh);
   }
 
-  private writeLimits(id: string, l: CgroupLimits): void {
+  /**
+   * `fresh`: cgroups just made, with the kernel's defaults (no memory or pids limit, the default CFS
+   * period, no quota, 1024 shares): the files a limit would change are written only for a limit.
+   * The device list is written always: a new devices cgroup inherits its parent's.
+   */
+  private writeLimits(id: string, l: CgroupLimits, fresh = false): void {
     const mem = this.dir('memory', id);
-    if (mem) {
+    const memoryAsked = (l.memory ?? 0) > 0 || (memoryAndSwap(l) ?? 0) > 0 || (l.memoryReservation ?? 0) > 0;
+    if (mem && !(fresh && !memoryAsked)) {
       const limit = l.memory && l.memory > 0 ? String(l.memory) : '-1';
       const both = memoryAndSwap(l);
       const swapFile = join(mem, 'memory.memsw.limit_in_bytes');
@@ -80,14 +88,14 @@ export class CgroupV1 implements CgroupDriver {
       writeFileSync(join(mem, 'memory.soft_limit_in_bytes'), l.memoryReservation && l.memoryReservation > 0 ? String(l.memoryReservation) : '-1');
     }
     const cpu = this.dir('cpu', id);
-    if (cpu) {
+    if (cpu && !(fresh && !cfsQuota(l) && !((l.cpuShares ?? 0) > 0))) {
       const q = cfsQuota(l);
       writeFileSync(join(cpu, 'cpu.cfs_period_us'), String(q?.period ?? 100_000));
       writeFileSync(join(cpu, 'cpu.cfs_quota_us'), q ? String(q.quota) : '-1');
       writeFileSync(join(cpu, 'cpu.shares'), String(l.cpuShares && l.cpuShares > 0 ? l.cpuShares : 1024));
     }
     const pids = this.dir('pids', id);
-    if (pids) writeFileSync(join(pids, 'pids.max'), l.pidsLimit && l.pidsLimit > 0 ? String(l.pidsLimit) : 'max');
+    if (pids && !(fresh && !((l.pidsLimit ?? 0) > 0))) writeFileSync(join(pids, 'pids.max'), l.pidsLimit && l.pidsLimit > 0 ? String(l.pidsLimit) : 'max');
     const cpuset = this.dir('cpuset', id);
     for (const [file, value] of [['cpuset.cpus', l.cpusetCpus], ['cpuset.mems', l.cpusetMems]] as const) {
       if (!value || !cpuset) continue;

@@ -57,6 +57,7 @@ export class CgroupV2 implements CgroupDriver {
 
   create(id: string, limits: CgroupLimits): void {
     const dir = this.dir(id);
+    let fresh = true;
     // Another process may remove an empty `tscompose` between our steps: start over when it does.
     for (let attempt = 0; ; attempt++) {
       try {
@@ -65,13 +66,14 @@ export class CgroupV2 implements CgroupDriver {
           mkdirSync(dir);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          fresh = false;
         }
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
       }
     }
-    this.writeLimits(dir, limits);
+    this.writeLimits(dir, limits, fresh);
   }
 
   private delegate(): void {
@@ -103,7 +105,11 @@ export class CgroupV2 implements CgroupDriver {
     }
   }
 
-  private writeLimits(dir: string, l: CgroupLimits): void {
+  /** `fresh`: a cgroup just made, which has the kernel's defaults: only other values are written. */
+  private writeLimits(dir: string, l: CgroupLimits, fresh = false): void {
+    const setLimit = (d: string, file: string, value: string, asked: boolean) => {
+      if (!(fresh && !asked && NEW_CGROUP_VALUES[file] === value)) writeLimit(d, file, value, asked);
+    };
     const memory = l.memory && l.memory > 0 ? l.memory : undefined;
     setLimit(dir, 'memory.max', memory !== undefined ? String(memory) : 'max', memory !== undefined);
     const both = memoryAndSwap(l);
@@ -227,7 +233,12 @@ export class CgroupV2 implements CgroupDriver {
  * Writes one interface file. A missing file means the controller is not
  * enabled here: fine when nothing was asked of it, a clear error when a limit was.
  */
-function setLimit(dir: string, file: string, value: string, asked: boolean): void {
+/** What the kernel gives a new cgroup, for the files writeLimits writes whatever was asked. */
+const NEW_CGROUP_VALUES: Record<string, string> = {
+  'memory.max': 'max', 'memory.swap.max': 'max', 'memory.low': '0', 'cpu.max': 'max 100000', 'cpu.weight': '100', 'pids.max': 'max',
+};
+
+function writeLimit(dir: string, file: string, value: string, asked: boolean): void {
   const path = join(dir, file);
   const controller = file.split('.')[0]!;
   // Checked first: an open with O_CREAT of a missing cgroupfs file fails with EACCES, which says nothing.
