@@ -65,7 +65,11 @@ function requestOnce(req: DaemonRequest): Promise<unknown> {
       if (buf.includes('\n')) sock.destroy();
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new NotListening(err.message) : err);
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') return reject(new NotListening(err.message));
+      // A daemon that left (nothing to serve) with our request unread resets the connection: as one that
+      // closed it without answering, it is asked again, or started again.
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return reject(new DaemonExitingError(`the network daemon went away: ${err.message}`));
+      reject(err);
     });
     sock.on('close', () => {
       const line = buf.split('\n')[0];

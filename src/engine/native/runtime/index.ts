@@ -225,6 +225,9 @@ export class ContainerRuntime {
       const attached = opts.attach
         ? runHelper(['start', { text: conf }], [opts.attach.stdin ? opts.attach.stdio : 'ignore', opts.attach.stdio, opts.attach.stdio] as [StdioOptions, StdioOptions, StdioOptions], { resize: attach?.resize ?? false })
         : undefined;
+      // Stamped as the start begins: a command that ends at once may have exited before the helper's
+      // reply is read here (through the start server, one hop more), and FinishedAt must not precede it.
+      const startedAt = new Date().toISOString();
       const run = attached ?? startDetached(conf);
       const reply = await run.first;
       if (!reply.ok) {
@@ -237,7 +240,7 @@ export class ContainerRuntime {
       const next: RuntimeState = {
         startCount: state.startCount + 1,
         restartCount: state.restartCount,
-        startedAt: new Date().toISOString(),
+        startedAt,
       };
       try {
         writeJsonAtomic(paths.state, next, 0o600, { durable: false });
