@@ -77,7 +77,9 @@ describe('runtime: stop', () => {
   it('with init: true, orphans are reaped: a zombie generator leaves no zombies (without init, it does)', async () => {
     const root = await makeRuntimeRoot();
     // Each (sleep &) orphan reparents to PID 1 when its subshell exits; only a PID 1 that waits reaps it.
-    const zombies = async (init: boolean) => {
+    // An orphan that has just exited is a zombie until PID 1 reaps it: the count is read until it is what
+    // the test expects (2 s at most), so a reaping init reads 0 and one that never reaps keeps its 8.
+    const zombies = async (init: boolean, expected: number) => {
       const orphan = "sh -c 'while [ ! -e /go ]; do sleep 0.02; done'";
       const id = await started(root, { init, ...sh(`for i in 1 2 3 4 5 6 7 8; do (${orphan} &); done; echo spawned; exec sleep 1000`) });
       for (let i = 0; i < 100 && !(await logText(root, id)).includes('spawned'); i++) await sleep(20);
@@ -89,15 +91,24 @@ describe('runtime: stop', () => {
       expect(orphansLive()).toBe(0);
       // Zombies are no longer in the cgroup's task list: look at PID 1's children.
       const pid1 = (await root.runtime.inspect(id)).State.Pid;
-      const states = readFileSync(`/proc/${pid1}/task/${pid1}/children`, 'utf8').trim().split(' ').filter(Boolean).map((p) => {
-        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      });
+      const count = () => readFileSync(`/proc/${pid1}/task/${pid1}/children`, 'utf8').trim().split(' ').filter(Boolean).filter((p) => {
+        try {
+          const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+        } catch {
+          return false; // reaped between the two reads
+        }
+      }).length;
+      let n = count();
+      for (let i = 0; i < 100 && n !== expected; i++) {
+        await sleep(20);
+        n = count();
+      }
       await root.runtime.remove(id, { force: true });
-      return states.filter((s) => s === 'Z').length;
+      return n;
     };
-    expect(await zombies(true)).toBe(0);
-    expect(await zombies(false)).toBe(8);
+    expect(await zombies(true, 0)).toBe(0);
+    expect(await zombies(false, 8)).toBe(8);
   });
 
   it('kill sends the signal to PID 1; SIGKILL ends the container with 137', async () => {
