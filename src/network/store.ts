@@ -40,9 +40,17 @@ export async function withNetworkLockIfFree<T>(fn: () => Promise<T> | T): Promis
 }
 
 export function readAllNetworks(): NetworkRecord[] {
-  const dir = networksDir();
+  // A reader makes no directory: the daemon reads after its state root may have been deleted.
+  const dir = statePath('networks');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
   const out: NetworkRecord[] = [];
-  for (const f of readdirSync(dir)) {
+  for (const f of names) {
     if (!/^[0-9a-f]{64}\.json$/.test(f)) continue;
     const rec = readJsonIfExists<NetworkRecord>(join(dir, f));
     if (rec) out.push(rec);

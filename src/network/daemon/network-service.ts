@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { processStartTime } from '../../util/lock.js';
+import { statePath } from '../../util/paths.js';
 import { UserError } from '../../util/errors.js';
 import { readAllNetworks, withNetworkLockIfFree } from '../store.js';
 import { needsDaemon, removeDefaultNetworkIfUnusedLocked } from '../networks.js';
@@ -102,7 +104,8 @@ export function networkService(log: (msg: string) => void): DaemonService {
     },
     keepsAlive: () => networks.some(needsDaemon) || readPortRecords().length > 0,
     async windDown() {
-      if (networks.length === 0) return true;
+      // No records left to change (none, or the state root deleted under us: taking the lock would make it again).
+      if (networks.length === 0 || !existsSync(statePath('networks'))) return true;
       const done = await withNetworkLockIfFree(async () => {
         await removeDefaultNetworkIfUnusedLocked();
         await reload();
