@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, opts: { durable?: boolean } = {}): void {
   const durable = opts.durable ?? true;
   // The writer's pid and start time in the name: a sweep can tell a dead writer's leftover from a write in progress.
-  const tmp = join(dirname(path), `.${basename(path)}.${writerTag()}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempPathFor(path);
   const fd = openSync(tmp, 'wx', mode);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
@@ -38,7 +38,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
  * file. A failure renames nothing and leaves no temp file.
  */
 export async function writeFilesAtomic(files: readonly { path: string; data: string | Uint8Array }[], mode = 0o600): Promise<void> {
-  const temps = files.map((f) => join(dirname(f.path), `.${basename(f.path)}.${writerTag()}.${randomBytes(6).toString('hex')}.tmp`));
+  const temps = files.map((f) => tempPathFor(f.path));
   const written = await Promise.allSettled(
     files.map(async (f, i) => {
       const fh = await open(temps[i]!, 'wx', mode);
@@ -59,6 +59,11 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
   }
   files.forEach((f, i) => renameSync(temps[i]!, f.path));
   for (const dir of new Set(files.map((f) => dirname(f.path)))) fsyncDir(dir);
+}
+
+/** A temp file beside `path`, named with the writer's pid and start time (see sweepDeadTemps). */
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${writerTag()}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
 let tag: string | undefined;
