@@ -11,7 +11,7 @@ export { netnsPath } from './links.js';
 export { renameContainer } from './rename.js';
 export { attachContainers, setContainerRunning, setContainersRunning, type AttachItem } from './batch.js';
 export { publishedPorts } from './ports/client.js';
-export { ensureDaemon, daemonPing } from './daemon/client.js';
+export { ensureDaemon, daemonPing, startDaemonAhead } from './daemon/client.js';
 export { parsePublishFlag, fromPortMapping, type PortRequest } from './ports/mapping.js';
 export { DEFAULT_NETWORK_NAME } from './names.js';
 export { DNS_TTL } from './dns/answer.js';

@@ -125,8 +125,15 @@ describe('network daemon', () => {
 
   it('started ahead of a network, it waits for the next request, then leaves when given nothing; and 2 s at most without one', async () => {
     // Nothing to serve: a plain start would leave at once. Started ahead, it is there to answer.
-    await startDaemonAhead();
+    // Its keeper is spawned before the call returns (not after the caller's synchronous work), and a
+    // second call while it starts (the attach after the create) waits for the same start.
+    const ahead = startDaemonAhead();
+    expect(keeperPids(t.env.runRoot)).toHaveLength(1);
+    expect(startDaemonAhead()).toBe(ahead);
+    await ahead;
     const pid = (await daemonPing())!.pid;
+    expect(daemonPids(t.env.runRoot)).toEqual([pid]);
+    expect(keeperPids(t.env.runRoot)).toHaveLength(1);
     await sleep(300);
     expect(daemonPids(t.env.runRoot)).toEqual([pid]);
     // The caller's reload ends the wait: with no network it leaves right away.

@@ -149,6 +149,9 @@ export async function daemonPing(): Promise<{ pid: number; services: string[] } 
   }
 }
 
+/** The start ahead under way in this process, if any. */
+let aheadInFlight: Promise<void> | undefined;
+
 /** How long a daemon started ahead waits for the work it was started for (the network being made, ~0.1-0.3 s). */
 const AHEAD_LINGER_MS = 2000;
 
@@ -163,10 +166,36 @@ const AHEAD_LINGER_MS = 2000;
 export function startDaemonAhead(): Promise<void> {
   // Its socket there: running (or dead with its files left, which the caller's reload sorts out).
   if (existsSync(daemonSocketPath())) return Promise.resolve();
-  return callDaemon({ op: 'ping' }, { lingerMs: AHEAD_LINGER_MS }).then(
+  // One start in flight per process: a create starts it early, its attach then waits for the same one.
+  aheadInFlight ??= spawnAhead().finally(() => {
+    aheadInFlight = undefined;
+  });
+  return aheadInFlight;
+}
+
+function spawnAhead(): Promise<void> {
+  // Spawned before this returns, not after the caller's next await: the caller goes on with synchronous
+  // work (the bridge's and namespace's commands), which would otherwise run first and hold the spawn back.
+  // With the spawn lock taken by another caller (a daemon starting for it), its daemon is the one to wait for.
+  let release: (() => void) | undefined;
+  let spawned: Spawned | undefined;
+  try {
+    ensurePrivateDir(runRoot());
+    release = tryLock(daemonSpawnLockPath());
+    if (release && !existsSync(daemonSocketPath())) spawned = spawnDaemon(AHEAD_LINGER_MS);
+  } catch {
+    // Cannot spawn here (not built, the run root refused): the caller's reload reports it.
+  }
+  if (!spawned) {
+    // Not ours to wait for under the lock: callDaemon takes it again if it must start one.
+    release?.();
+    release = undefined;
+  }
+  const ready = spawned ? waitReady(spawned, false) : callDaemon({ op: 'ping' }, { lingerMs: AHEAD_LINGER_MS });
+  return ready.then(
     () => undefined,
     () => undefined,
-  );
+  ).finally(() => release?.());
 }
 
 export async function ensureDaemon(): Promise<number> {
@@ -194,36 +223,59 @@ async function startDaemon(leftIsDone: boolean, lingerMs: number): Promise<void>
   ensurePrivateDir(runRoot());
   await withLock(daemonSpawnLockPath(), async () => {
     if ((await daemonPing()) !== undefined) return;
-    const entry = daemonEntry();
-    if (!existsSync(entry)) throw new Error(`the network daemon is not built (${entry} is missing): run \`npm run build\``);
-    ensurePrivateDir(stateRoot());
-    const logPath = daemonLogPath();
-    const logStart = existsSync(logPath) ? statSync(logPath).size : 0;
-    const log = openSync(logPath, 'a', 0o600);
-    // --expose-gc: `status` can then report the memory alive after a full collection (src/daemon/main.ts).
-    const linger = lingerMs > 0 ? ['--linger-ms', String(lingerMs)] : [];
-    const child = spawn(helperPath(), keeperArgs([process.execPath, '--expose-gc', entry, ...linger, '--run-root', runRoot()]), {
+    await waitReady(spawnDaemon(lingerMs), leftIsDone);
+  });
+}
+
+/** A daemon spawned (its keeper, detached) and what waiting for it needs. */
+interface Spawned {
+  exited: () => number | null | undefined;
+  logPath: string;
+  logStart: number;
+}
+
+/** Spawns the daemon under its keeper, synchronously; the caller holds the spawn lock. */
+function spawnDaemon(lingerMs: number): Spawned {
+  const entry = daemonEntry();
+  if (!existsSync(entry)) throw new Error(`the network daemon is not built (${entry} is missing): run \`npm run build\``);
+  ensurePrivateDir(stateRoot());
+  const logPath = daemonLogPath();
+  const logStart = existsSync(logPath) ? statSync(logPath).size : 0;
+  const log = openSync(logPath, 'a', 0o600);
+  // --expose-gc: `status` can then report the memory alive after a full collection (src/daemon/main.ts).
+  const linger = lingerMs > 0 ? ['--linger-ms', String(lingerMs)] : [];
+  let child;
+  try {
+    child = spawn(helperPath(), keeperArgs([process.execPath, '--expose-gc', entry, ...linger, '--run-root', runRoot()]), {
       detached: true,
       stdio: ['ignore', log, log],
       env: { ...process.env, TSCOMPOSE_ROOT: stateRoot(), TSCOMPOSE_RUN: runRoot() },
     });
+  } finally {
     closeSync(log);
-    let exited: number | null | undefined;
-    child.on('exit', (code) => {
-      exited = code;
-    });
-    child.unref();
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if ((await daemonPing()) !== undefined) return;
-      // Exit 0 without answering: another daemon holds the lock and will answer soon; or, with no live
-      // holder, it had nothing to serve and left (for a caller that takes that as done, waiting would
-      // only run into the timeout: an --rm container that exited before the supervisor heard of it).
-      if (leftIsDone && exited === 0 && !lockHolder(daemonLockPath()).held) throw new DaemonLeftError('the network daemon started and left: nothing to serve');
-      if (exited !== undefined && exited !== 0) break;
-      await sleep(exited === 0 ? 50 : 10);
-    }
-    const tail = readFileSync(logPath, 'utf8').slice(logStart).trim().split('\n').slice(-10).join('\n');
-    throw new Error(`the network daemon did not start${exited !== undefined ? ` (exit ${exited})` : ''}; its log (${logPath}):\n${tail}`);
+  }
+  let exited: number | null | undefined;
+  child.on('exit', (code) => {
+    exited = code;
   });
+  child.unref();
+  return { exited: () => exited, logPath, logStart };
+}
+
+/** Until the spawned daemon answers a ping; throws with its log's tail when it does not start. */
+async function waitReady(spawned: Spawned, leftIsDone: boolean): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if ((await daemonPing()) !== undefined) return;
+    const exited = spawned.exited();
+    // Exit 0 without answering: another daemon holds the lock and will answer soon; or, with no live
+    // holder, it had nothing to serve and left (for a caller that takes that as done, waiting would
+    // only run into the timeout: an --rm container that exited before the supervisor heard of it).
+    if (leftIsDone && exited === 0 && !lockHolder(daemonLockPath()).held) throw new DaemonLeftError('the network daemon started and left: nothing to serve');
+    if (exited !== undefined && exited !== 0) break;
+    await sleep(exited === 0 ? 50 : 10);
+  }
+  const exited = spawned.exited();
+  const tail = readFileSync(spawned.logPath, 'utf8').slice(spawned.logStart).trim().split('\n').slice(-10).join('\n');
+  throw new Error(`the network daemon did not start${exited !== undefined ? ` (exit ${exited})` : ''}; its log (${spawned.logPath}):\n${tail}`);
 }

@@ -75,6 +75,9 @@ export class NativeContainers implements ContainerApi {
     // Docker picks a free adjective_surname when none is given; the runtime checks it again under its names lock.
     const spec = { ...request, name: request.name ?? freeName() };
     const plan = await planCreate(spec, image, rt);
+    // The network daemon's start (a Node process of its own, 0.1-0.2 s) then overlaps the rest of the
+    // create, not only the attach: the attach waits for this same start. It never rejects.
+    if (plan.network.kind === 'bridge') void this.deps.network().then((net) => net.startDaemonAhead(), () => undefined);
     const files = placeFiles(spec.files ?? [], spec.name);
     const unmark = markCreate(spec.name);
     let id: string | undefined;
