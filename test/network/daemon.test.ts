@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +7,8 @@ import { createNetwork, detachContainer, ensureDaemon, listNetworks } from '../.
 import { daemonPidPath, daemonSocketPath } from '../../src/network/daemon/protocol.js';
 import { callDaemon, daemonPing, startDaemonAhead } from '../../src/network/daemon/client.js';
 import { processStartTime } from '../../src/util/lock.js';
+import { portTag } from '../../src/network/firewall.js';
+import { portRecordPath } from '../../src/network/ports/records.js';
 import { daemonPid, useNetEnv } from './support.js';
 import { daemonPids, keeperPids, ruleLines, taggedLinkNames } from './leaks.js';
 
@@ -110,6 +112,22 @@ describe('network daemon', () => {
     expect(daemonPids(t.env.runRoot)).toHaveLength(1);
     expect(daemonPids(t.env.runRoot)).not.toContain(second);
     expect(keeperPids(t.env.runRoot)).toHaveLength(1);
+  });
+
+  it('started anew, it drops the kernel forwards of a port record removed while no daemon ran', async () => {
+    await createNetwork({ name: 'app-network' });
+    const pub = await t.start('pub', [{ network: 'app-network' }], ['80/tcp']);
+    const forwards = async () => (await ruleLines()).ours.filter((l) => l.includes(portTag(pub.id)));
+    expect(await forwards()).not.toEqual([]);
+    const [keeper] = keeperPids(t.env.runRoot);
+    process.kill(keeper!, 'SIGKILL');
+    while (processStartTime(keeper!) !== undefined) await sleep(10);
+    await killDaemon();
+    rmSync(portRecordPath(pub.id));
+    // The reload answers without waiting for the kernel's read-back; the forwards go right after.
+    await callDaemon({ op: 'reload' });
+    for (let i = 0; i < 100 && (await forwards()).length > 0; i++) await sleep(50);
+    expect(await forwards()).toEqual([]);
   });
 
   it('is root-only, single, and exits with the last network', async () => {

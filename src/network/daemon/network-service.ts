@@ -67,7 +67,12 @@ export function networkService(log: (msg: string) => void): DaemonService {
     table = new DnsTable(dnsView(networks), isLive);
     gateways = new Set(networks.map((n) => n.gateway));
     dnsFailures = await dns.setAddresses([...gateways]);
-    await ports.reconcile(networks);
+    const reconciled = ports.reconcile(networks);
+    // With no port record, all a reconcile can do is drop forwards a dead daemon's records left in the
+    // kernel (read back with an iptables-save, once per daemon): the answer need not wait for that. Port
+    // work that follows (a publish) queues behind it, so no forward can be set before the old is dropped.
+    if (readPortRecords().length > 0) await reconciled;
+    else reconciled.catch((err: Error) => log(`ports: reconcile failed: ${err.message}`));
   }
 
   return {
