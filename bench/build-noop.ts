@@ -5,7 +5,12 @@
  * of the same context on dockerd (the same busybox rootfs imported there),
  * measured in the same run. Both caches are warmed by a first build.
  *
- * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/build-noop.js [runs]
+ * With --trace, the CLI's no-op rebuild runs twice more first, untimed: once
+ * with the loading tracer (bench/trace.ts: Node's start-up, the CLI's files,
+ * the command's own work) and once under strace (bench/process-timeline.ts:
+ * every process it starts and each connection to a socket).
+ *
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/build-noop.js [runs] [--trace]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,10 +19,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { comparePair, fmt, timeMedian } from './harness.js';
+import { printTrace } from './trace.js';
+import { printTrace as printTimeline } from './process-timeline.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
 import { ensureDockerd } from '../test/support/docker.js';
 
-const RUNS = Number(process.argv[2] ?? 10);
+const args = process.argv.slice(2);
+const TRACE = args.includes('--trace');
+const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 10);
 
 const DOCKERFILE = `ARG BASE=busybox
 FROM \${BASE} AS deps
@@ -82,6 +91,10 @@ async function main(): Promise<void> {
     if (again.cacheMisses !== 0 || again.imageId !== first.imageId) throw new Error('the rebuild was not all cache hits');
     console.log(`${again.cacheHits} steps, all from the cache`);
 
+    if (TRACE) {
+      await printTrace('tscompose image build (CLI, no-op)', cli, ours, process.env, dir);
+      printTimeline('tscompose image build (CLI, no-op)', cli, ours);
+    }
     const inProcess = await timeMedian({ label: 'buildImage', run: async () => { await buildImage(deps, { context: ctx, tags: ['bench-noop:1'] }); } }, RUNS);
     console.log(`tscompose no-op rebuild, in-process (buildImage): ${fmt(inProcess)}`);
     await comparePair(
