@@ -10,7 +10,10 @@
  * the command's own work) and once under strace (bench/process-timeline.ts:
  * every process it starts and each connection to a socket).
  *
- * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/build-noop.js [runs] [--trace]
+ * With --compare=DIR, the same CLI rebuild of another checkout (DIR/bin/tscompose, built; the
+ * same state root and context) is timed against this one's, interleaved: an A/B of two builds.
+ *
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/build-noop.js [runs] [--trace] [--compare=DIR]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +30,7 @@ import { ensureDockerd } from '../test/support/docker.js';
 const args = process.argv.slice(2);
 const TRACE = args.includes('--trace');
 const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 10);
+const COMPARE = args.find((a) => a.startsWith('--compare='))?.slice('--compare='.length);
 
 const DOCKERFILE = `ARG BASE=busybox
 FROM \${BASE} AS deps
@@ -102,6 +106,14 @@ async function main(): Promise<void> {
       { label: 'docker build (no-op)', run: async () => { await runOk('docker', theirs); } },
       RUNS,
     );
+    if (COMPARE) {
+      const other = join(COMPARE, 'bin', 'tscompose');
+      await comparePair(
+        { label: 'tscompose image build (CLI, no-op)', run: async () => { await runOk(cli, ours); } },
+        { label: `the same, ${COMPARE}'s build`, run: async () => { await runOk(other, ours); } },
+        RUNS,
+      );
+    }
   } finally {
     for (const t of [dockerTag, dockerBase]) {
       try { execFileSync('docker', ['rmi', '-f', t], { stdio: 'ignore' }); } catch { /* gone */ }
