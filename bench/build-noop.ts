@@ -13,7 +13,10 @@
  * With --compare=DIR, the same CLI rebuild of another checkout (DIR/bin/tscompose, built; the
  * same state root and context) is timed against this one's, interleaved: an A/B of two builds.
  *
- * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/build-noop.js [runs] [--trace] [--compare=DIR]
+ * With --instructions, the instructions the CLI's Node process executes for the rebuild (the least
+ * of two callgrind runs; not moved by the machine's load), and DIR's with --compare.
+ *
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/build-noop.js [runs] [--trace] [--compare=DIR] [--instructions]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { comparePair, fmt, timeMedian } from './harness.js';
 import { printTrace } from './trace.js';
+import { callgrindInstructions } from './callgrind.js';
 import { printTrace as printTimeline } from './process-timeline.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
 import { ensureDockerd } from '../test/support/docker.js';
@@ -30,6 +34,7 @@ import { ensureDockerd } from '../test/support/docker.js';
 const args = process.argv.slice(2);
 const TRACE = args.includes('--trace');
 const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 10);
+const INSTRUCTIONS = args.includes('--instructions');
 const COMPARE = args.find((a) => a.startsWith('--compare='))?.slice('--compare='.length);
 
 const DOCKERFILE = `ARG BASE=busybox
@@ -113,6 +118,16 @@ async function main(): Promise<void> {
         { label: `the same, ${COMPARE}'s build`, run: async () => { await runOk(other, ours); } },
         RUNS,
       );
+    }
+    if (INSTRUCTIONS) {
+      const least = async (bin: string) => Math.min(...[await callgrindInstructions(bin, ours, process.env, dir), await callgrindInstructions(bin, ours, process.env, dir)]);
+      const mine = await least(cli);
+      const line = [`instructions of the CLI's process (callgrind, least of 2): ${(mine / 1e6).toFixed(1)} M`];
+      if (COMPARE) {
+        const theirs = await least(join(COMPARE, 'bin', 'tscompose'));
+        line.push(`${COMPARE}'s build ${(theirs / 1e6).toFixed(1)} M, ratio ${(mine / theirs).toFixed(3)}`);
+      }
+      console.log(line.join('  |  '));
     }
   } finally {
     for (const t of [dockerTag, dockerBase]) {
