@@ -5,7 +5,18 @@
  * of the same context on dockerd (the same busybox rootfs imported there),
  * measured in the same run. Both caches are warmed by a first build.
  *
- * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/build-noop.js [runs]
+ * With --trace, the CLI's no-op rebuild runs twice more first, untimed: once
+ * with the loading tracer (bench/trace.ts: Node's start-up, the CLI's files,
+ * the command's own work) and once under strace (bench/process-timeline.ts:
+ * every process it starts and each connection to a socket).
+ *
+ * With --compare=DIR, the same CLI rebuild of another checkout (DIR/bin/tscompose, built; the
+ * same state root and context) is timed against this one's, interleaved: an A/B of two builds.
+ *
+ * With --instructions, the instructions the CLI's Node process executes for the rebuild (the least
+ * of two callgrind runs; not moved by the machine's load), and DIR's with --compare.
+ *
+ * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/build-noop.js [runs] [--trace] [--compare=DIR] [--instructions]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,10 +25,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { comparePair, fmt, timeMedian } from './harness.js';
+import { printTrace } from './trace.js';
+import { callgrindInstructions } from './callgrind.js';
+import { printTrace as printTimeline } from './process-timeline.js';
 import { busyboxRootfsTar } from '../test/support/images.js';
 import { ensureDockerd } from '../test/support/docker.js';
 
-const RUNS = Number(process.argv[2] ?? 10);
+const args = process.argv.slice(2);
+const TRACE = args.includes('--trace');
+const RUNS = Number(args.find((a) => /^\d+$/.test(a)) ?? 10);
+const INSTRUCTIONS = args.includes('--instructions');
+const COMPARE = args.find((a) => a.startsWith('--compare='))?.slice('--compare='.length);
 
 const DOCKERFILE = `ARG BASE=busybox
 FROM \${BASE} AS deps
@@ -82,6 +100,10 @@ async function main(): Promise<void> {
     if (again.cacheMisses !== 0 || again.imageId !== first.imageId) throw new Error('the rebuild was not all cache hits');
     console.log(`${again.cacheHits} steps, all from the cache`);
 
+    if (TRACE) {
+      await printTrace('tscompose image build (CLI, no-op)', cli, ours, process.env, dir);
+      printTimeline('tscompose image build (CLI, no-op)', cli, ours);
+    }
     const inProcess = await timeMedian({ label: 'buildImage', run: async () => { await buildImage(deps, { context: ctx, tags: ['bench-noop:1'] }); } }, RUNS);
     console.log(`tscompose no-op rebuild, in-process (buildImage): ${fmt(inProcess)}`);
     await comparePair(
@@ -89,6 +111,24 @@ async function main(): Promise<void> {
       { label: 'docker build (no-op)', run: async () => { await runOk('docker', theirs); } },
       RUNS,
     );
+    if (COMPARE) {
+      const other = join(COMPARE, 'bin', 'tscompose');
+      await comparePair(
+        { label: 'tscompose image build (CLI, no-op)', run: async () => { await runOk(cli, ours); } },
+        { label: `the same, ${COMPARE}'s build`, run: async () => { await runOk(other, ours); } },
+        RUNS,
+      );
+    }
+    if (INSTRUCTIONS) {
+      const least = async (bin: string) => Math.min(...[await callgrindInstructions(bin, ours, process.env, dir), await callgrindInstructions(bin, ours, process.env, dir)]);
+      const mine = await least(cli);
+      const line = [`instructions of the CLI's process (callgrind, least of 2): ${(mine / 1e6).toFixed(1)} M`];
+      if (COMPARE) {
+        const theirs = await least(join(COMPARE, 'bin', 'tscompose'));
+        line.push(`${COMPARE}'s build ${(theirs / 1e6).toFixed(1)} M, ratio ${(mine / theirs).toFixed(3)}`);
+      }
+      console.log(line.join('  |  '));
+    }
   } finally {
     for (const t of [dockerTag, dockerBase]) {
       try { execFileSync('docker', ['rmi', '-f', t], { stdio: 'ignore' }); } catch { /* gone */ }

@@ -28,7 +28,7 @@
  * (--prefix: a prefix installed before, to skip the pack and install)
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { comparePair, median, type Timed } from './harness.js';
@@ -36,6 +36,7 @@ import { busyboxRootfsTar } from '../test/support/images.js';
 import { repoRoot } from '../test/support/cache.js';
 import { installGlobally, packTree, userEnv } from '../test/support/package.js';
 import { printTrace } from './trace.js';
+import { callgrindInstructions } from './callgrind.js';
 
 const args = process.argv.slice(2);
 const prefixArg = args.includes('--prefix') ? args[args.indexOf('--prefix') + 1] : undefined;
@@ -59,15 +60,9 @@ function runProcess(cmd: string, argv: string[], env: Record<string, string>, cw
 async function instructions(cli: string, argv: string[], env: Record<string, string>, dir: string, times = 2): Promise<number> {
   let least = Infinity;
   for (let i = 0; i < times; i++) {
-    const out = join(dir, `callgrind.${i}.out`);
-    const log = join(dir, `callgrind.${i}.log`);
-    await runProcess('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, `--log-file=${log}`, process.execPath, cli, ...argv], env, dir);
-    const m = /Collected : (\d+)/.exec(readFileSync(log, 'utf8'));
-    if (!m) throw new Error(`no instruction count in ${log}`);
-    least = Math.min(least, Number(m[1]));
     // --keep DIR: the profiles stay, for callgrind_annotate (which functions make a difference).
-    if (KEEP) renameSync(out, join(KEEP, `${cli.startsWith(repoRoot) ? 'checkout' : 'installed'}-${argv.includes('up') ? 'up' : 'run'}-${Date.now()}.out`));
-    else rmSync(out, { force: true });
+    const keepAs = KEEP ? join(KEEP, `${cli.startsWith(repoRoot) ? 'checkout' : 'installed'}-${argv.includes('up') ? 'up' : 'run'}-${Date.now()}.out`) : undefined;
+    least = Math.min(least, await callgrindInstructions(cli, argv, env, dir, keepAs));
   }
   return least;
 }

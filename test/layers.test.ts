@@ -45,6 +45,7 @@ export const LAZY_SEAMS: readonly string[] = [
   'engine/native/engine/deps.ts',
   'engine/native/engine/containers.ts',
   'engine/native/engine/images.ts',
+  'build/base.ts',
   'engine/native/supervisor/service.ts',
   'cli/swarm/verbs.ts',
   'compose/up.ts',

@@ -1,10 +1,19 @@
 import { errorMessage } from '../util/errors.js';
-import { familiarString, parseReference, withDefaultTag, type ImageRecord } from '../engine/native/image/index.js';
+import { familiarString, parseReference, withDefaultTag, type ImageRecord, type ImageStore } from '../engine/native/image/index.js';
 import type { ProgressFn } from '../engine/native/registry/index.js';
+import type { PullOptions } from '../engine/types.js';
 import { errorAt, type Position } from './dockerfile/errors.js';
-import { pullImage } from '../engine/native/registry/index.js';
-import { bootstrapDebianImage, debianSuiteOf } from './bootstrap-image.js';
 import type { BuildDeps, BuildOptions } from './types.js';
+
+/**
+ * The registry client and the Debian bootstrap, loaded when a build first
+ * needs them: a base image the store lacks, --pull, or a platform to check.
+ * A build whose bases are stored (every rebuild) never runs them; loaded with
+ * every build, they were 3 of the 46 files (83 of 690 KiB) a no-op rebuild
+ * through the CLI loaded (docs/internals.md, "Lazy loading").
+ */
+const registry = () => import('../engine/native/registry/index.js');
+const bootstrap = () => import('./bootstrap-image.js');
 
 /**
  * The image a `FROM` names: the store's when it has it (unless --pull),
@@ -22,6 +31,7 @@ export async function resolveBaseImage(deps: BuildDeps, ref: string, opts: Build
   const present = await deps.store.resolve(familiar);
   if (present && !opts.pull) return present;
   try {
+    const { pullImage } = await registry();
     const pulled = await pullImage(deps.store, familiar, {
       onProgress: pullLines(say),
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -34,6 +44,7 @@ export async function resolveBaseImage(deps: BuildDeps, ref: string, opts: Build
       say(`WARNING: cannot pull ${familiar} (${errorMessage(err)}): using the image the store has`);
       return present;
     }
+    const { bootstrapDebianImage, debianSuiteOf } = await bootstrap();
     const suite = debianSuiteOf(familiar);
     if (suite && opts.bootstrap !== false) {
       say(`${familiar} cannot be pulled (${errorMessage(err)})`);
@@ -50,4 +61,28 @@ function pullLines(say: (line: string) => void): ProgressFn {
     if (p.current !== undefined) return;
     say(p.id ? `${p.id}: ${p.status}` : p.status);
   };
+}
+
+/** Only this host's platform can be built (RUN runs here); the registry's platform parser says what that is. */
+export async function checkPlatform(platform: string, error: (host: string) => Error): Promise<void> {
+  const { hostPlatform, parsePlatform, platformString } = await registry();
+  const host = platformString(hostPlatform());
+  let wanted: string;
+  try {
+    wanted = platformString(parsePlatform(platform));
+  } catch {
+    throw error(host);
+  }
+  if (wanted !== host) throw error(host);
+}
+
+/** `images.pull` of the native Engine (it takes the Engine interface's PullOptions). */
+export async function pullWithOptions(store: ImageStore, ref: string, options: PullOptions = {}): Promise<void> {
+  const { pullImage } = await registry();
+  await pullImage(store, ref, {
+    ...(options.platform ? { platform: options.platform } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
 }

@@ -11,7 +11,7 @@ import { errorAt } from './dockerfile/errors.js';
 import { loadBuildFile, parseTrigger, type BuildFile, type Instruction, type Stage } from './dockerfile/instructions.js';
 import { unmountStale } from './fs/overlay.js';
 import { BuildJournal } from './journal.js';
-import { resolveBaseImage } from './base.js';
+import { checkPlatform, resolveBaseImage } from './base.js';
 import { StageState } from './state.js';
 import { baseOf, globalArgValues, neededStages, targetStage } from './stages.js';
 import { isConfigInstruction, planConfigStep } from './steps/config.js';
@@ -19,7 +19,6 @@ import { planCopy, planWorkdir } from './steps/files.js';
 import { BUILD_OWNER_LABEL, planRun } from './steps/run.js';
 import type { StepContext, StepPlan } from './steps/context.js';
 import type { BuildDeps, BuildOptions, BuildResult, StepReport } from './types.js';
-import { hostPlatform, parsePlatform, platformString } from '../engine/native/registry/index.js';
 import type { ContainerRuntime } from '../engine/native/runtime/index.js';
 
 /**
@@ -178,18 +177,6 @@ async function fromStep(ctx: StepContext, stage: Stage, globals: Map<string, str
   if (lower === 'scratch') return StageState.scratch(stepKey('', null, 'FROM scratch'));
   const image = await resolveBaseImage(ctx.deps, ref, ctx.opts, stage.pos, ctx.say);
   return StageState.fromImage(image, stepKey('', null, `FROM ${image.id}`));
-}
-
-/** Only this host's platform can be built (RUN runs here); the registry's platform parser says what that is. */
-async function checkPlatform(platform: string, error: (host: string) => Error): Promise<void> {
-  const host = platformString(hostPlatform());
-  let wanted: string;
-  try {
-    wanted = platformString(parsePlatform(platform));
-  } catch {
-    throw error(host);
-  }
-  if (wanted !== host) throw error(host);
 }
 
 async function plan(ctx: StepContext, state: StageState, instr: Instruction): Promise<StepPlan> {

@@ -1,20 +1,19 @@
 import { isAbsolute, join } from 'node:path';
-import type { BuildRequest, PullOptions } from '../engine/types.js';
-import type { ImageStore } from '../engine/native/image/index.js';
-import { pullImage } from '../engine/native/registry/index.js';
+import type { BuildRequest } from '../engine/types.js';
 import { buildImage } from './builder.js';
 import type { BuildDeps, BuildNetwork, BuildOptions } from './types.js';
 import { UserError } from '../util/errors.js';
 
 /**
- * The builder, commit and Debian bootstrap of the native engine, and the two
- * functions its Engine implementation calls for `images.build` and
- * `images.pull` (they take the Engine interface's own BuildRequest and
- * PullOptions). Other modules import from here only.
+ * The builder of the native engine, and the two functions its Engine
+ * implementation calls for `images.build` and `images.pull` (they take the
+ * Engine interface's own BuildRequest and PullOptions). Commit (commit.ts)
+ * and the Debian bootstrap (bootstrap-image.ts) are modules of their own,
+ * which the Engine loads when it commits or bootstraps: re-exported here,
+ * every build loaded them (the Engine imports this module whole).
  */
 export { buildImage } from './builder.js';
-export { commitContainer, applyConfigChanges, type CommitOptions } from './commit.js';
-export { bootstrapDebianImage, debianSuiteOf, type BootstrapImageOptions } from './bootstrap-image.js';
+export { pullWithOptions } from './base.js';
 export type { BuildDeps, CommitDeps, BuildOptions, BuildResult, StepReport, BuildNetwork } from './types.js';
 export { DockerfileError } from './dockerfile/errors.js';
 
@@ -47,14 +46,4 @@ export function buildOptionsFromRequest(spec: BuildRequest): BuildOptions {
 /** `images.build` of the native Engine: builds and returns the image id. */
 export async function buildFromRequest(deps: BuildDeps, spec: BuildRequest): Promise<string> {
   return (await buildImage(deps, buildOptionsFromRequest(spec))).imageId;
-}
-
-/** `images.pull` of the native Engine. */
-export async function pullWithOptions(store: ImageStore, ref: string, options: PullOptions = {}): Promise<void> {
-  await pullImage(store, ref, {
-    ...(options.platform ? { platform: options.platform } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
 }

@@ -30,6 +30,19 @@ describe('build and commit CLI', () => {
     expect(q.stdout.slice(7, 19)).toBe(/Successfully built ([0-9a-f]{12})/.exec(r.stdout)![1]);
     const inspect = JSON.parse(root.cli(['image', 'inspect', 'cli:1']).stdout) as [{ Config: { Labels: Record<string, string> } }];
     expect(inspect[0].Config.Labels).toEqual({ from: 'cli', extra: '1' });
+    // What a rebuild must not take from the cache: a build arg's new value (from the RUN that uses it
+    // on), a changed Dockerfile line (from that line on); an unchanged rebuild takes every step from it.
+    const file = join(ctx, 'docker/app.Dockerfile');
+    const rebuild = (who: string) => root.cli(['image', 'build', '-t', 'cli:1', '-f', file, '--build-arg', `WHO=${who}`, '--label', 'extra=1', ctx]);
+    const cachedSteps = (out: string) => out.split(/^Step /m).slice(1).map((s) => / ---> Using cache\n/.test(s));
+    expect(cachedSteps(rebuild('cli').stdout)).toEqual([false, true, true, true, true]);
+    const otherArg = rebuild('someone else');
+    expect(cachedSteps(otherArg.stdout).slice(2)).toEqual([false, false, false]);
+    expect(otherArg.stdout).toContain('Running in');
+    writeFileSync(file, 'FROM busybox\nARG WHO\nRUN echo "built by $WHO" > /who\nLABEL from=cli-edited\n');
+    const edited = rebuild('cli');
+    expect(cachedSteps(edited.stdout)).toEqual([false, true, true, false, false]);
+    expect(/Successfully built ([0-9a-f]{12})/.exec(edited.stdout)![1]).not.toBe(q.stdout.slice(7, 19));
 
     const broken = writeContext({ Dockerfile: 'FROM busybox\n\nCOPY missing.txt /\n' });
     const b = root.cli(['image', 'build', broken]);

@@ -164,6 +164,32 @@ describe('image store: import, resolve, rootfs', () => {
     expect(readdirSync(join(store.root, 'l'))).toEqual([]);
   });
 
+  it('adds again without writing what is already so (a no-op rebuild\'s images), and still records a tag time and a moved tag', async () => {
+    const store = await freshStore();
+    const config = (cmd: string) => ({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Cmd: [cmd] } });
+    const { image: a } = await store.addImage(config('/a'), { tags: ['again:1'] });
+    const { image: stage } = await store.addImage(config('/stage'));
+    const repos = join(store.root, 'repositories.json');
+    const record = (id: string) => join(store.root, 'images', `${id.slice(7)}.json`);
+    // A rename gives a new inode: the same inode and time mean the file was not written.
+    const stamp = (path: string) => { const st = statSync(path, { bigint: true }); return `${st.ino}:${st.mtimeNs}`; };
+    const [reposBefore, stageBefore, aBefore] = [stamp(repos), stamp(record(stage.id)), JSON.parse(readFileSync(record(a.id), 'utf8')) as { lastTagTime: string }];
+    await new Promise((r) => setTimeout(r, 5));
+    await store.addImage(config('/stage'));
+    const { image: a2, retagged } = await store.addImage(config('/a'), { tags: ['again:1'] });
+    expect(a2.id).toBe(a.id);
+    expect(retagged).toEqual([]);
+    expect(stamp(record(stage.id))).toBe(stageBefore);
+    expect(stamp(repos)).toBe(reposBefore);
+    expect((JSON.parse(readFileSync(record(a.id), 'utf8')) as { lastTagTime: string }).lastTagTime > aBefore.lastTagTime).toBe(true);
+    // The tag moved to another image: written, and said.
+    const { image: b, retagged: moved } = await store.addImage(config('/b'), { tags: ['again:1'] });
+    expect(moved).toEqual([{ tag: 'again:1', previousId: a.id }]);
+    expect(stamp(repos)).not.toBe(reposBefore);
+    expect((await store.resolve('again:1'))?.id).toBe(b.id);
+    expect((await store.resolve(a.id))?.repoTags).toEqual([]);
+  });
+
   it('gives an image with no layer an empty lower dir', async () => {
     const store = await freshStore();
     const { image } = await store.addImage({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Cmd: ['/x'] } }, { tags: ['scratchy'] });

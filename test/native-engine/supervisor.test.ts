@@ -82,7 +82,7 @@ services:
   it('the image\'s healthcheck applies unless the container disables it with NONE', async () => {
     await ready(t);
     const store = await (await import('../../src/engine/native/image/index.js')).ImageStore.open(`${t.root().state}/image`);
-    const { commitContainer } = await import('../../src/build/index.js');
+    const { commitContainer } = await import('../../src/build/commit.js');
     const base = await t.container({ cmd: ['true'] }, false);
     await commitContainer({ store, runtime: await t.engine().deps.runtime() }, base, {
       tag: 'tsc-test/with-health:1',

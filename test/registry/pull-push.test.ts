@@ -120,7 +120,7 @@ describe('registry: push and pull against docker-registry', () => {
     expect(readdirSync(join(store2.root, 'tmp'))).toEqual([]);
 
     // An image on top of it: its base layer is in the store already and is not fetched again.
-    const { commitContainer } = await import('../../src/build/index.js');
+    const { commitContainer } = await import('../../src/build/commit.js');
     const r = await runToEnd(root, { image: ref, ...sh('echo more > /more') });
     const child = await commitContainer({ store: root.store, runtime: root.runtime }, r.id, { tag: `${registry.host}/chunked/child:1` });
     await root.runtime.remove(r.id);

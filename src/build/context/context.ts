@@ -4,6 +4,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../../util/atomic.js';
 import { ensurePrivateDir } from '../../util/paths.js';
 import { UserError } from '../../util/errors.js';
+import { byCodeUnits } from '../../util/order.js';
 import { errorAt, type Position } from '../dockerfile/errors.js';
 import { resolveInRoot, ScopeError } from '../fs/scoped.js';
 import { IgnoreMatcher, PatternError, cleanRelative, compilePattern, hasGlob } from './patterns.js';
@@ -86,7 +87,7 @@ export class BuildContext {
         return false; // a matched directory is copied whole: no need to match below it
       });
       if (out.length === 0) throw errorAt(pos, `no source files were specified: nothing in the build context matches ${source}`, 'Check the pattern and .dockerignore');
-      return out.sort((a, b) => a.rel.localeCompare(b.rel));
+      return out.sort((a, b) => byCodeUnits(a.rel, b.rel));
     }
     let resolved;
     try {

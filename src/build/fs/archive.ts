@@ -7,7 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as tarStream from 'tar-stream';
+import { tar, type TarHeader } from '../../engine/native/image/index.js';
 import { resolveInRoot } from './scoped.js';
 import { CopyError } from './copy.js';
 
@@ -60,7 +60,7 @@ function decompress(path: string, kind: ArchiveKind): { stream: Readable; done: 
 /** Unpacks the archive at `path` into `destDir` (absolute, in the container) of the root. */
 export async function extractArchiveInRoot(root: string, path: string, kind: ArchiveKind, destDir: string): Promise<void> {
   const { stream, done } = decompress(path, kind);
-  const extract = tarStream.extract();
+  const extract = tar.extract();
   const dirTimes: [string, Date][] = [];
   extract.on('entry', (header, body, next) => {
     writeEntry(root, destDir, header, body as unknown as Readable, dirTimes).then(() => next(), (e: unknown) => next(e as Error));
@@ -73,7 +73,7 @@ function lstatOr(p: string): Stats | undefined {
   try { return lstatSync(p); } catch { return undefined; }
 }
 
-async function writeEntry(root: string, destDir: string, h: tarStream.Header, body: Readable, dirTimes: [string, Date][]): Promise<void> {
+async function writeEntry(root: string, destDir: string, h: TarHeader, body: Readable, dirTimes: [string, Date][]): Promise<void> {
   const name = posix.normalize(`/${h.name}`).replace(/\/+$/, '');
   if (name === '/') {
     body.resume();

@@ -13,6 +13,8 @@ export {
   DEFAULT_DOMAIN, DEFAULT_TAG, type ImageReference,
 } from './reference.js';
 export { LayerRefusedError } from './extract.js';
+// tar-stream, loaded at the first pack or extract (and with binary xattrs kept): no static import of the package.
+export { tar, type TarHeader } from './tarlib.js';
 export { importRootfsTar, type ImportOptions } from './import.js';
 export { isMountPoint, mountPoints, overlayExtraOptions } from './rootfs.js';
 export { applyChanges } from './changes.js';

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { readJsonCached, writeJsonAtomic } from '../../../util/atomic.js';
 import { validateImageConfig, type OciImage } from './oci.js';
 import type { StorePaths } from './layout.js';
+import { byCodeUnits } from '../../../util/order.js';
 
 /**
  * Image records and tags on disk. An image is its config blob (whose digest
@@ -49,7 +50,7 @@ export function readRepositories(paths: StorePaths): Repositories {
 }
 
 export function writeRepositories(paths: StorePaths, repos: Repositories): void {
-  const sorted = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+  const sorted = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => byCodeUnits(a, b)));
   writeJsonAtomic(paths.repositories, { tags: sorted(repos.tags), digests: sorted(repos.digests) });
 }
 

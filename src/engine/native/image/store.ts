@@ -165,18 +165,27 @@ export class ImageStore {
       }
       if (!existsSync(this.paths.blob(id))) writeFileAtomic(this.paths.blob(id), bytes);
       const now = new Date().toISOString();
-      const stored: StoredImage = readStoredImage(this.paths, id) ?? { id, chainIds: chains, size, added: now };
+      const known = readStoredImage(this.paths, id);
+      const stored: StoredImage = known ?? { id, chainIds: chains, size, added: now };
       if (tags.length) stored.lastTagTime = now;
-      writeJsonAtomic(this.paths.image(id), stored);
+      // A record already stored and not tagged now is unchanged: an untagged image added again (a
+      // build's stage images on a rebuild) writes nothing; a tagged one records its tag time, as docker's.
+      if (!known || tags.length) writeJsonAtomic(this.paths.image(id), stored);
       const repos = readRepositories(this.paths);
       const retagged: AddedImage['retagged'] = [];
+      let moved = false;
       for (const t of tags) {
         const prev = repos.tags[t];
         if (prev !== undefined && prev !== id) retagged.push({ tag: familiarize(t), previousId: prev });
+        moved ||= prev !== id;
         repos.tags[t] = id;
       }
-      for (const d of digests) repos.digests[d] = id;
-      if (tags.length || digests.length) writeRepositories(this.paths, repos);
+      for (const d of digests) {
+        moved ||= repos.digests[d] !== id;
+        repos.digests[d] = id;
+      }
+      // Tags and digests that already name this image leave the file as it is (a no-op rebuild's tag).
+      if (moved) writeRepositories(this.paths, repos);
       this.holds.release(chains);
       return { image: this.record(id, repos)!, retagged };
     });
