@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { VALIDATOR_DIGEST } from './schema-digest.gen.js';
 
 /**
@@ -19,7 +19,9 @@ import { VALIDATOR_DIGEST } from './schema-digest.gen.js';
  *
  * An entry is an empty file named by the key; losing one (a crash, a full
  * disk, a read-only state root) only means validating again, so nothing is
- * synced, and any error in reading or writing is a miss.
+ * synced, and any error in reading or writing is a miss. The directory is
+ * made only in an existing grandparent (the state root): a model validated
+ * before the state root exists is simply not remembered.
  */
 export class ValidatedModels {
   /** Past this many entries, a new one removes the oldest. */
@@ -43,7 +45,9 @@ export class ValidatedModels {
 
   remember(key: string): void {
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      // The directory and its parent, never more: the CLI's sits in the state root, which a command
+      // that fails before the engine makes it (a missing host program) must leave unmade.
+      for (const d of [dirname(this.dir), this.dir]) mkdirIfMissing(d);
       writeFileSync(join(this.dir, key), '', { mode: 0o600 });
       this.prune();
     } catch {
@@ -56,6 +60,14 @@ export class ValidatedModels {
     if (names.length <= ValidatedModels.MAX_ENTRIES) return;
     const byAge = names.map((name) => ({ name, time: mtimeOf(join(this.dir, name)) })).sort((a, b) => a.time - b.time);
     for (const { name } of byAge.slice(0, names.length - ValidatedModels.MAX_ENTRIES)) rmSync(join(this.dir, name), { force: true });
+  }
+}
+
+function mkdirIfMissing(path: string): void {
+  try {
+    mkdirSync(path, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
 }
 

@@ -1,4 +1,4 @@
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ComposeError } from '../../src/project/diagnostics.js';
@@ -86,6 +86,13 @@ describe('the cache of validated models', () => {
     expect(key({ a: undefined })).toBeUndefined();
     expect(key({ a: new Date(0) })).toBeUndefined();
     expect(key(Object.create(null))).toBeUndefined();
+  });
+
+  it('makes its directory only inside an existing state root', async () => {
+    const { dir } = setUp({ 'compose.yaml': VALID, '.env': 'NAME=web-1\n' });
+    const root = join(dir, '..', 'no-state-root');
+    await loadProject({ cwd: dir, environment: {}, validatedModels: join(root, 'cache', 'validated') });
+    expect(existsSync(root)).toBe(false);
   });
 
   it('keeps at most MAX_ENTRIES, dropping the oldest', () => {
