@@ -49,6 +49,7 @@ export const LAZY_SEAMS: readonly string[] = [
   'engine/native/supervisor/service.ts',
   'cli/swarm/verbs.ts',
   'compose/up.ts',
+  'project/schema.ts',
 ];
 
 export interface Edge {

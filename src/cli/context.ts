@@ -10,6 +10,7 @@ import { UserError } from '../util/errors.js';
 import { limitParallelism } from '../compose/parallel.js';
 import { envBool } from './flags.js';
 import { refuseCompatibility } from './project-options.js';
+import { statePath } from '../util/paths.js';
 
 /**
  * What a compose command turns its global flags into: the project (loaded
@@ -41,6 +42,8 @@ export class CliContext {
       // The planner creates only what the services it runs use; keeping the rest lets a
       // service enabled by naming it (whatever its profiles) find its networks and volumes.
       keepUnusedResources: true,
+      // A command run again on the same model skips the schema (project/validated-models.ts).
+      validatedModels: statePath('cache', 'validated'),
     }).then((p) => {
       refuseCompatibility(this.globals, p.environment);
       return p;

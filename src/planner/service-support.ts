@@ -231,13 +231,25 @@ function isSet(v: unknown): boolean {
   return true;
 }
 
-/** The values at a dotted path (`*`: every entry of a list or map). */
-function valuesAt(root: unknown, path: string[]): unknown[] {
-  if (!path.length) return [root];
-  if (root === null || typeof root !== 'object') return [];
-  const [head, ...rest] = path;
-  const next = head === '*' ? Object.values(root) : [(root as Record<string, unknown>)[head!]];
-  return next.flatMap((v) => valuesAt(v, rest));
+/** Whether some value at a dotted path (`*`: every entry of a list or map), from path[at] on, passes `test`. */
+function someAt(root: unknown, path: readonly string[], at: number, test: (v: unknown) => boolean): boolean {
+  if (at === path.length) return test(root);
+  if (root === null || typeof root !== 'object') return false;
+  const head = path[at]!;
+  if (head !== '*') return someAt((root as Record<string, unknown>)[head], path, at + 1, test);
+  for (const v of Object.values(root)) if (someAt(v, path, at + 1, test)) return true;
+  return false;
+}
+
+/**
+ * The table's entries that can stop or warn, their paths split once: `up` checks every service
+ * against them, and splitting and copying paths per service and level made it a few million
+ * instructions of a no-op `up`.
+ */
+let checked: { path: string; parts: string[]; v: Exclude<Verdict, { verdict: 'honoured' }> }[] | undefined;
+function checkedEntries(): NonNullable<typeof checked> {
+  checked ??= Object.entries(SERVICE_SUPPORT).flatMap(([path, v]) => (v.verdict === 'honoured' ? [] : [{ path, parts: path.split('.'), v }]));
+  return checked;
 }
 
 export interface SupportFinding {
@@ -252,10 +264,9 @@ export interface SupportFinding {
 /** What the table says about one service on `backend`: its refusals and warnings, in table order. */
 export function findingsOf(service: ServiceConfig, backend: BackendName): SupportFinding[] {
   const out: SupportFinding[] = [];
-  for (const [path, v] of Object.entries(SERVICE_SUPPORT)) {
-    if (v.verdict === 'honoured' || (v.on && v.on !== backend)) continue;
-    const hit = valuesAt(service, path.split('.')).some((x) => isSet(x) && (!v.when || v.when(x)));
-    if (!hit) continue;
+  for (const { path, parts, v } of checkedEntries()) {
+    if (v.on && v.on !== backend) continue;
+    if (!someAt(service, parts, 0, (x) => isSet(x) && (!v.when || v.when(x)))) continue;
     out.push(v.verdict === 'refused'
       ? { service: service.name, path, verdict: 'refused', sentence: v.sentence, fix: v.fix }
       : { service: service.name, path, verdict: 'warned', sentence: v.sentence });

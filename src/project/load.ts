@@ -12,6 +12,7 @@ import { applyProfiles, selectServices, withoutUnusedResources } from './profile
 import { validateModel } from './schema.js';
 import { cloneNode, SourceMap, toPlain, type Src } from './tree.js';
 import type { Project } from './types.js';
+import { ValidatedModels } from './validated-models.js';
 
 export interface LoadOptions {
   /** `-f`: compose files in merge order (default: COMPOSE_FILE, then compose.yaml & co. found from `cwd` up). */
@@ -42,6 +43,12 @@ export interface LoadOptions {
   resolveEnvFiles?: boolean;
   /** Check what services refer to exists (default true; `config --no-consistency`). */
   consistency?: boolean;
+  /**
+   * A directory where models that passed the schema are remembered by digest (see
+   * validated-models.ts): loading the same model again skips the schema. The CLI gives
+   * `<state root>/cache/validated`; without it, every load validates.
+   */
+  validatedModels?: string;
 }
 
 /** The merged model, its project name, and where each value was written: what normalization starts from. */
@@ -53,7 +60,7 @@ interface Merged {
   diags: Diagnostics;
 }
 
-function loadMerged(options: LoadOptions): Merged {
+async function loadMerged(options: LoadOptions): Promise<Merged> {
   const warn = options.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
   const diags = new Diagnostics(warn);
   const details = discover({ ...options, warn });
@@ -70,7 +77,9 @@ function loadMerged(options: LoadOptions): Merged {
   const model = (tree ? toPlain(tree) : {}) as Obj;
   delete model.name;
   // Uninterpolated, a value is a template the schema cannot judge (`cpus: ${CPUS}`).
-  if (options.interpolate !== false) validateModel(model, sourceMap, diags);
+  if (options.interpolate !== false) {
+    await validateModel(model, sourceMap, diags, options.validatedModels !== undefined ? new ValidatedModels(options.validatedModels) : undefined);
+  }
   diags.throwIfAny();
   return { name, details, model, sourceMap, diags };
 }
@@ -81,7 +90,7 @@ function loadMerged(options: LoadOptions): Merged {
  * with its `name:` the project's.
  */
 export async function loadModel(options: LoadOptions = {}): Promise<Obj> {
-  const { name, model } = loadMerged(options);
+  const { name, model } = await loadMerged(options);
   return { name, ...model };
 }
 
@@ -91,7 +100,7 @@ export async function loadModel(options: LoadOptions = {}): Promise<Obj> {
  * created on the way.
  */
 export async function loadProject(options: LoadOptions = {}): Promise<Project> {
-  const { name, details, model, sourceMap, diags } = loadMerged(options);
+  const { name, details, model, sourceMap, diags } = await loadMerged(options);
   const root = new At(sourceMap, diags, undefined, undefined, options.resolvePaths === false);
   let project = normalize(model, root, {
     name,

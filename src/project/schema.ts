@@ -1,7 +1,7 @@
 import type { Diagnostics } from './diagnostics.js';
-import validateCompose, { composeSchema } from './schema-validator.gen.js';
 import { nearest } from './suggest.js';
 import { joinPtr, splitPtr, type SourceMap } from './tree.js';
+import type { ValidatedModels } from './validated-models.js';
 
 /**
  * Phase 10: the merged, interpolated model against our JSON schema
@@ -11,6 +11,10 @@ import { joinPtr, splitPtr, type SourceMap } from './tree.js';
  * type no branch accepts, one "must be A or B" line; otherwise the failures
  * of the branch that accepts its type. Each diagnostic points at the key
  * (unknown keys) or the value (anything else) in the user's YAML.
+ *
+ * The generated validator is loaded on first use, not with the loader: a
+ * model the cache of validated models knows needs neither its code nor its
+ * schema.
  */
 
 export interface AjvError {
@@ -25,14 +29,35 @@ export interface AjvError {
 }
 
 type JsonSchema = Record<string, unknown>;
+type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+
+/** The schema the loaded validator was generated from ($ref targets, oneOf branches): set by loadValidator(). */
+let schemaRoot: JsonSchema | undefined;
 
 function root(): JsonSchema {
-  return composeSchema as JsonSchema;
+  if (!schemaRoot) throw new Error('the schema is read before the validator is loaded');
+  return schemaRoot;
 }
 
-export function validateModel(model: unknown, sourceMap: SourceMap, diags: Diagnostics): boolean {
-  const validate = validateCompose as unknown as ((data: unknown) => boolean) & { errors?: AjvError[] | null };
-  if (validate(model)) return true;
+async function loadValidator(): Promise<Validator> {
+  const generated = await import('./schema-validator.gen.js');
+  schemaRoot = generated.composeSchema as JsonSchema;
+  return generated.default as unknown as Validator;
+}
+
+/**
+ * Checks the model against the schema, each failure a diagnostic at its
+ * place in the YAML; with `validated`, a model that passed before (the same
+ * digest) is taken as it is, and one that passes now is remembered.
+ */
+export async function validateModel(model: unknown, sourceMap: SourceMap, diags: Diagnostics, validated?: ValidatedModels): Promise<boolean> {
+  const key = validated?.keyOf(model);
+  if (key !== undefined && validated!.has(key)) return true;
+  const validate = await loadValidator();
+  if (validate(model)) {
+    if (key !== undefined) validated!.remember(key);
+    return true;
+  }
   for (const e of reduceErrors(validate.errors ?? [])) {
     const { ptr, message, onKey } = describe(e, model);
     diags.error(onKey ? sourceMap.key(ptr) : sourceMap.value(ptr), message);

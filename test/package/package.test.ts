@@ -92,13 +92,13 @@ describe('the npm package', () => {
     const unpacked = entries.reduce((sum, e) => sum + e.size, 0);
     console.log(`tarball: ${(size / 1e6).toFixed(2)} MB packed, ${(unpacked / 1e6).toFixed(2)} MB unpacked, ${files.length} files`);
     expect(size).toBeLessThan(5e6);
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/tscompose', 'schemas/compose.schema.json', 'dist/bundle/tscompose.cjs', 'dist/bundle/network-daemon.cjs',
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/tscompose', 'bin/package.json', 'schemas/compose.schema.json', 'dist/bundle/tscompose.cjs', 'dist/bundle/network-daemon.cjs',
       'dist/bundle/compile-cache.cjs', 'dist/bundle/api.mjs', 'dist/types/package/index.d.ts', 'dist/types/package/stack.d.ts',
       'dist/native/linux-x64/tsc-helper', 'dist/native/linux-x64/tsc-init', 'dist/native/linux-x64/syscalls', 'dist/native/linux-arm64/tsc-helper',
       'dist/native/linux-arm64/tsc-init', 'dist/native/linux-arm64/syscalls']) {
       expect(files).toContain(f);
     }
-    const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/tscompose|schemas\/compose\.schema\.json|dist\/bundle\/[\w-]+\.(cjs|mjs)|dist\/types\/[\w/.-]+\.d\.ts|dist\/native\/linux-(x64|arm64)\/(tsc-helper|tsc-init|syscalls))$/.test(f));
+    const unexpected = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/tscompose|bin\/package\.json|schemas\/compose\.schema\.json|dist\/bundle\/[\w-]+\.(cjs|mjs)|dist\/types\/[\w/.-]+\.d\.ts|dist\/native\/linux-(x64|arm64)\/(tsc-helper|tsc-init|syscalls))$/.test(f));
     expect(unexpected).toEqual([]);
     // No scripts that an install would run: it needs none, and runs none even where they are allowed.
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };

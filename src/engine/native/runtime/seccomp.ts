@@ -34,16 +34,35 @@ const X32_SYSCALL_BIT = 0x40000000;
 const EPERM = 1;
 const ENOSYS = 38;
 
-/** The syscall table of a helper build ("ABI NAME NUMBER" lines). */
+/** "ABI NAME NUMBER", blanks around and after; a line that does not match is malformed unless blank. */
+const TABLE_LINE = /^\s*(\S+)\s+(\S+)\s+(\d+)(?:\s|$)/;
+
+/**
+ * The syscall table of a helper build ("ABI NAME NUMBER" lines). Read at every container start, and
+ * 1100-odd lines long: one regular expression per line (a split and two tests per line cost a
+ * `container run` ~10 M instructions more).
+ */
 export function parseSyscallTable(text: string, source: string): SyscallTable {
   const table: SyscallTable = new Map();
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const [abi, name, nr] = line.trim().split(/\s+/);
-    if (!ABIS.includes(abi as Abi) || !name || !/^\d+$/.test(nr ?? '')) throw new UserError(`${source}: malformed line "${line}"`, 1, 'rebuild the helper: make -C native clean all');
-    let m = table.get(abi as Abi);
-    if (!m) table.set(abi as Abi, (m = new Map()));
-    m.set(name, Number(nr));
+  let current: Map<string, number> | undefined;
+  let currentAbi = '';
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
+    const m = TABLE_LINE.exec(line);
+    if (!m || !ABIS.includes(m[1] as Abi)) {
+      if (!m && !line.trim()) continue;
+      throw new UserError(`${source}: malformed line "${line}"`, 1, 'rebuild the helper: make -C native clean all');
+    }
+    const abi = m[1] as Abi;
+    if (abi !== currentAbi) {
+      current = table.get(abi);
+      if (!current) table.set(abi, (current = new Map()));
+      currentAbi = abi;
+    }
+    current!.set(m[2]!, Number(m[3]));
   }
   return table;
 }
@@ -88,7 +107,6 @@ const jmp = (code: number, k: number, jt: Target, jf: Target): Insn => ({ code, 
 const ja = (to: string): Insn => ({ code: JA, jt: 0, jf: 0, k: to });
 const ret = (k: number): Insn => ({ code: RET, jt: 0, jf: 0, k });
 const label = (name: string): Insn => ({ label: name });
-const size = (prog: Insn[]) => prog.filter((i) => !('label' in i)).length;
 
 function assemble(prog: Insn[]): Buffer {
   const positions = new Map<string, number>();
@@ -120,8 +138,17 @@ function assemble(prog: Insn[]): Buffer {
 
 /** What happens to one syscall number: allowed, an errno, or its arguments decide. */
 type Outcome = { kind: 'allow' } | { kind: 'errno'; errno: number } | { kind: 'args'; when: ArgTest[] };
+// Shared, not made per number: a filter is compiled at every container start, and its garbage was most of its cost.
+const ALLOW: Outcome = Object.freeze({ kind: 'allow' });
+const DENY_EPERM: Outcome = Object.freeze({ kind: 'errno', errno: EPERM });
+const DENY_ENOSYS: Outcome = Object.freeze({ kind: 'errno', errno: ENOSYS });
 
-const key = (o: Outcome, nr: number) => (o.kind === 'args' ? `args:${nr}` : o.kind === 'errno' ? `errno:${o.errno}` : 'allow');
+/** Whether two numbers' outcomes make one range: the same errno, both allowed, never two argument checks. */
+function sameOutcome(a: Outcome, aNr: number, b: Outcome, bNr: number): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'args') return aNr === bNr;
+  return a.kind === 'allow' || a.errno === (b as { errno: number }).errno;
+}
 
 function applies(rule: ProfileRule, caps: Set<string>, host: HostArch): boolean {
   if (rule.cap && !caps.has(rule.cap)) return false;
@@ -141,7 +168,7 @@ function outcomes(numbers: Map<string, number>, rules: ProfileRule[]): { byNr: M
       const had = byNr.get(nr);
       if (had?.kind === 'allow') continue; // an unconditional allow wins over anything narrower
       if (rule.action !== 'allow') byNr.set(nr, { kind: 'errno', errno: rule.action });
-      else if (!rule.when) byNr.set(nr, { kind: 'allow' });
+      else if (!rule.when) byNr.set(nr, ALLOW);
       else byNr.set(nr, { kind: 'args', when: [...(had?.kind === 'args' ? had.when : []), ...rule.when] });
     }
   }
@@ -156,17 +183,18 @@ function segments(base: number, end: number, o: { byNr: Map<number, Outcome>; la
   const push = (lo: number, hi: number, outcome: Outcome, nr: number) => {
     if (lo > hi) return;
     const prev = out[out.length - 1];
-    if (prev && prev.hi === lo - 1 && key(prev.outcome, prev.nr) === key(outcome, nr)) prev.hi = hi;
+    if (prev && prev.hi === lo - 1 && sameOutcome(prev.outcome, prev.nr, outcome, nr)) prev.hi = hi;
     else out.push({ lo, hi, outcome, nr });
   };
   let at = base;
-  for (const nr of [...o.byNr.keys()].sort((a, b) => a - b)) {
-    push(at, nr - 1, { kind: 'errno', errno: EPERM }, -1);
+  // A typed array sorts numerically without calling back into JavaScript (every number here fits 32 bits).
+  for (const nr of Uint32Array.from(o.byNr.keys()).sort()) {
+    push(at, nr - 1, DENY_EPERM, -1);
     push(nr, nr, o.byNr.get(nr)!, nr);
     at = nr + 1;
   }
-  push(at, Math.max(o.last, at - 1), { kind: 'errno', errno: EPERM }, -1);
-  push(Math.max(o.last + 1, at), end, { kind: 'errno', errno: ENOSYS }, -1);
+  push(at, Math.max(o.last, at - 1), DENY_EPERM, -1);
+  push(Math.max(o.last + 1, at), end, DENY_ENOSYS, -1);
   return out;
 }
 
@@ -194,12 +222,18 @@ function argTest(t: ArgTest, wide: boolean, pass: string, fail: string, id: stri
   }
 }
 
-/** The binary search over one audit architecture's ranges; argument checks go to `tails`. */
-function searchTree(segs: Segment[], prefix: string, wide: (nr: number) => boolean, tails: Insn[]): Insn[] {
-  if (segs.length === 1) {
-    const s = segs[0]!;
-    if (s.outcome.kind === 'allow') return [ret(RET_ALLOW)];
-    if (s.outcome.kind === 'errno') return [ret(retErrno(s.outcome.errno))];
+/**
+ * The binary search over one audit architecture's ranges segs[from, to), appended to `out`; argument
+ * checks go to `tails`. Returns how many instructions (labels aside) it appended. Appending rather
+ * than returning arrays spread into their parents' saves copying every level of the tree.
+ */
+function searchTree(segs: Segment[], from: number, to: number, prefix: string, wide: (nr: number) => boolean, tails: Insn[], out: Insn[]): number {
+  if (to - from === 1) {
+    const s = segs[from]!;
+    if (s.outcome.kind !== 'args') {
+      out.push(ret(s.outcome.kind === 'allow' ? RET_ALLOW : retErrno(s.outcome.errno)));
+      return 1;
+    }
     const at = `${prefix}_${s.nr}`;
     const when = s.outcome.when;
     tails.push(label(at));
@@ -208,15 +242,26 @@ function searchTree(segs: Segment[], prefix: string, wide: (nr: number) => boole
       tails.push(...argTest(t, wide(s.nr), `${at}_allow`, fail, `${at}_${i}`), label(fail));
     });
     tails.push(ret(retErrno(EPERM)), label(`${at}_allow`), ret(RET_ALLOW));
-    return [ja(at)];
+    out.push(ja(at));
+    return 1;
   }
-  const mid = segs.length >> 1;
-  const left = searchTree(segs.slice(0, mid), prefix, wide, tails);
-  const right = searchTree(segs.slice(mid), prefix, wide, tails);
+  const mid = (from + to) >> 1;
+  const left: Insn[] = [];
+  const leftSize = searchTree(segs, from, mid, prefix, wide, tails, left);
   const r = `${prefix}_r${segs[mid]!.lo}`;
   // A conditional jump reaches 255 instructions; past a bigger left half, go through a 32-bit `ja`.
-  const head = size(left) <= 255 ? [jmp(JGE, segs[mid]!.lo, r, 0)] : [jmp(JGE, segs[mid]!.lo, 0, 1), ja(r)];
-  return [...head, ...left, label(r), ...right];
+  const head = leftSize <= 255 ? [jmp(JGE, segs[mid]!.lo, r, 0)] : [jmp(JGE, segs[mid]!.lo, 0, 1), ja(r)];
+  out.push(...head);
+  for (const i of left) out.push(i);
+  out.push(label(r));
+  return head.length + leftSize + searchTree(segs, mid, to, prefix, wide, tails, out);
+}
+
+/** The search tree of one audit architecture, from the load of the syscall number on. */
+function abiSearch(name: string, segs: Segment[], wide: (nr: number) => boolean, tails: Insn[]): Insn[] {
+  const out: Insn[] = [label(name), ld(OFF_NR)];
+  searchTree(segs, 0, segs.length, name, wide, tails, out);
+  return out;
 }
 
 /** The filter for a container holding `capabilities` (a mask of capability bits), as bytes of struct sock_filter. */
@@ -238,11 +283,11 @@ export function defaultSeccompFilter(capabilities: bigint, table: SyscallTable =
     const x86 = [...segments(0, X32_SYSCALL_BIT - 1, forAbi('x86_64')), ...segments(X32_SYSCALL_BIT, 0xffffffff, forAbi('x32'))];
     const i386 = segments(0, 0xffffffff, forAbi('i386'));
     prog.push(jmp(JEQ, AUDIT_ARCH_X86_64, 0, 1), ja('x86_64'), jmp(JEQ, AUDIT_ARCH_I386, 0, 1), ja('i386'), ret(RET_KILL_PROCESS));
-    prog.push(label('x86_64'), ld(OFF_NR), ...searchTree(x86, 'x86_64', (nr) => nr < X32_SYSCALL_BIT, tails));
-    prog.push(label('i386'), ld(OFF_NR), ...searchTree(i386, 'i386', () => false, tails));
+    prog.push(...abiSearch('x86_64', x86, (nr) => nr < X32_SYSCALL_BIT, tails));
+    prog.push(...abiSearch('i386', i386, () => false, tails));
   } else {
     prog.push(jmp(JEQ, AUDIT_ARCH_AARCH64, 1, 0), ret(RET_KILL_PROCESS));
-    prog.push(label('aarch64'), ld(OFF_NR), ...searchTree(segments(0, 0xffffffff, forAbi('aarch64')), 'aarch64', () => true, tails));
+    prog.push(...abiSearch('aarch64', segments(0, 0xffffffff, forAbi('aarch64')), () => true, tails));
   }
   prog.push(...tails);
   return assemble(prog);
