@@ -1,4 +1,5 @@
 import { templateVariables, type TemplateVariable } from '../project/template.js';
+import { byCodeUnits } from '../util/order.js';
 
 /**
  * `config --variables`: the variables the compose files refer to (read
@@ -23,7 +24,7 @@ export function modelVariables(model: unknown): TemplateVariable[] {
     else if (v !== null && typeof v === 'object') Object.values(v).forEach(visit);
   };
   visit(model);
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...byName.values()].sort((a, b) => byCodeUnits(a.name, b.name));
 }
 
 /** Compose's rendering: a table (NAME, REQUIRED, DEFAULT VALUE, ALTERNATE VALUE), or by name in json. */

@@ -1,6 +1,7 @@
 import type { ContainerSummary, Engine } from '../engine/types.js';
 import { Label } from '../planner/labels.js';
 import { UserError } from '../util/errors.js';
+import { byCodeUnits } from '../util/order.js';
 
 /** How Compose v2 shows a container in front of its lines and in messages: its name without the project prefix. */
 export function displayName(c: { name: string }, project: string): string {
@@ -21,7 +22,7 @@ export async function projectContainers(
   if (o.oneoff !== undefined) labels[Label.oneoff] = o.oneoff ? 'True' : 'False';
   let list = await engine.containers.list({ all: o.all ?? false, labels });
   if (o.services?.length) list = list.filter((c) => o.services!.includes(serviceOf(c)));
-  return list.sort((a, b) => a.name.localeCompare(b.name));
+  return list.sort((a, b) => byCodeUnits(a.name, b.name));
 }
 
 /** The container of a service replica, by number (not a one-off), or a sentence that says what is there. */

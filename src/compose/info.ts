@@ -3,6 +3,7 @@ import { Label } from '../planner/labels.js';
 import { UserError } from '../util/errors.js';
 import { projectContainers, serviceContainer } from './containers.js';
 import { loadedProject, type ProjectRef } from './project.js';
+import { byCodeUnits } from '../util/order.js';
 
 /** top, port, images, ls, volumes: read-only views of a project and of the engine's projects. */
 
@@ -108,5 +109,5 @@ export async function volumes(engine: Engine, project: ProjectRef, o: { services
     }
     list = list.filter((v) => keys.has(v.labels[Label.volume] ?? ''));
   }
-  return list.sort((a, b) => a.name.localeCompare(b.name));
+  return list.sort((a, b) => byCodeUnits(a.name, b.name));
 }

@@ -1,6 +1,7 @@
 import type { ContainerState, ContainerSummary, Engine } from '../engine/types.js';
 import { Label } from '../planner/labels.js';
 import { loadedProject, type ProjectRef } from './project.js';
+import { byCodeUnits } from '../util/order.js';
 
 export interface PsOptions {
   services?: string[];
@@ -21,5 +22,5 @@ export async function ps(engine: Engine, project: ProjectRef, o: PsOptions = {})
   if (statuses.length) rows = rows.filter((c) => statuses.includes(c.state));
   const file = loadedProject(project);
   if (file && o.orphans === false) rows = rows.filter((c) => (c.labels[Label.service] ?? '') in file.services);
-  return rows.sort((a, b) => a.name.localeCompare(b.name));
+  return rows.sort((a, b) => byCodeUnits(a.name, b.name));
 }

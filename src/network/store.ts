@@ -5,6 +5,7 @@ import { readJsonIfExists, sweepDeadTemps, writeJsonAtomic } from '../util/atomi
 import { tryLock, withLock } from '../util/lock.js';
 import { isNoSpace, NotFoundError, UserError } from '../util/errors.js';
 import type { NetworkRecord } from './types.js';
+import { byCodeUnits } from '../util/order.js';
 
 /**
  * Network records on disk: `<state root>/networks/<id>.json`, one per network,
@@ -55,7 +56,7 @@ export function readAllNetworks(): NetworkRecord[] {
     const rec = readJsonIfExists<NetworkRecord>(join(dir, f));
     if (rec) out.push(rec);
   }
-  return out.sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
+  return out.sort((a, b) => byCodeUnits(a.created, b.created) || byCodeUnits(a.name, b.name));
 }
 
 /** `durable: false` for a change a crash may undo harmlessly (see setContainersRunning). */

@@ -5,6 +5,7 @@ import { resolveEnvironment } from './hash.js';
 import { COMPOSE_VERSION, Label, containerName } from './labels.js';
 import type { ObservedState } from './observed.js';
 import { imageRef } from './observe.js';
+import { byCodeUnits } from '../util/order.js';
 
 /**
  * Turns a service replica into an engine-neutral container request, as Docker
@@ -147,7 +148,7 @@ export function serviceNetworkKeys(project: Project, service: ServiceConfig): st
   const keys = Object.keys(service.networks);
   if (keys.length === 0) return 'default' in project.networks ? ['default'] : [];
   const prio = (k: string) => service.networks[k]?.priority ?? service.networks[k]?.gw_priority ?? 0;
-  return keys.sort((a, b) => prio(b) - prio(a) || a.localeCompare(b));
+  return keys.sort((a, b) => prio(b) - prio(a) || byCodeUnits(a, b));
 }
 
 function networksOf(project: Project, service: ServiceConfig, name: string, oneoff: boolean): NetworkAttachment[] {

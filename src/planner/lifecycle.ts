@@ -3,6 +3,7 @@ import { Label } from './labels.js';
 import type { ObservedContainer, ObservedState } from './observed.js';
 import { PlanBuilder, type Plan } from './plan.js';
 import { UserError } from '../util/errors.js';
+import { byCodeUnits } from '../util/order.js';
 
 /**
  * Plans for the verbs that act on existing containers (stop, restart, kill,
@@ -13,11 +14,11 @@ import { UserError } from '../util/errors.js';
 /** The containers of the named services (all, when none is named); a named service without containers is an error. */
 export function selectContainers(observed: ObservedState, services: string[], what = 'container'): ObservedContainer[] {
   const all = Object.values(observed.containers).flat();
-  if (!services.length) return all.sort((a, b) => a.name.localeCompare(b.name));
+  if (!services.length) return all.sort((a, b) => byCodeUnits(a.name, b.name));
   for (const s of services) {
     if (!observed.containers[s]?.length) throw new UserError(`no ${what} found for service "${s}"`);
   }
-  return all.filter((c) => services.includes(c.service)).sort((a, b) => a.name.localeCompare(b.name));
+  return all.filter((c) => services.includes(c.service)).sort((a, b) => byCodeUnits(a.name, b.name));
 }
 
 export function planStop(containers: ObservedContainer[], timeout?: number): Plan {

@@ -5,6 +5,7 @@ import { UserError } from '../util/errors.js';
 import { decodeFieldDigests, sha256 } from './hash.js';
 import { Label, defaultImageName } from './labels.js';
 import { emptyObservedState, type ObservedContainer, type ObservedState } from './observed.js';
+import { byCodeUnits } from '../util/order.js';
 
 /** The image reference a service runs: `image:`, or the name Compose gives a built image. */
 export function imageRef(project: Project, serviceName: string): string {
@@ -86,8 +87,8 @@ export function observedFromLists(
     else state.orphans.push(oc);
   }
   for (const list of Object.values(state.containers)) list.sort((a, b) => a.number - b.number || a.summary.created - b.summary.created);
-  state.orphans.sort((a, b) => a.name.localeCompare(b.name));
-  state.oneoffs.sort((a, b) => a.name.localeCompare(b.name));
+  state.orphans.sort((a, b) => byCodeUnits(a.name, b.name));
+  state.oneoffs.sort((a, b) => byCodeUnits(a.name, b.name));
   for (const n of networks) {
     const key = n.labels[Label.network];
     if (key && n.labels[Label.project] === projectName) {

@@ -10,6 +10,7 @@ import { waitConverged, type ConvergeOptions } from './converge.js';
 import { streamServiceLogs, type SwarmLogLine, type SwarmLogOptions } from './logs.js';
 import { nodeEngines, removeNodeVolumes, retryWhileInUse, volumesByNode } from './node-volumes.js';
 import { ensureFileObjects, removeFileObjects, stackFileObjects } from './file-objects.js';
+import { byCodeUnits } from '../util/order.js';
 
 /**
  * A project deployed to a Docker Swarm as a stack, through the manager that
@@ -125,7 +126,7 @@ export class SwarmStack {
       desired: t.DesiredState ?? '',
       state: t.Status?.State ?? '',
       ...(t.Status?.Err ? { error: t.Status.Err } : {}),
-    })).sort((a, b) => a.service.localeCompare(b.service) || (a.slot ?? 0) - (b.slot ?? 0));
+    })).sort((a, b) => byCodeUnits(a.service, b.service) || (a.slot ?? 0) - (b.slot ?? 0));
   }
 
   /**

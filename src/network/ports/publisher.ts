@@ -7,6 +7,7 @@ import { describeHolders, findOwners, socketsOnPort } from './holder.js';
 import { dropPortForwards, reconcilePortForwards, setPortForwards } from './forwards.js';
 import type { NetworkRecord } from '../types.js';
 import { deletePortRecord, portRecordPath, portsDir, readPortRecords, type PortRecord } from './records.js';
+import { byCodeUnits } from '../../util/order.js';
 
 // The records live in records.ts (what a listing reads without the sockets' code); their users import them from here too.
 export { deletePortRecord, portRecordPath, portsDir, readPortRecords, type PortRecord };
@@ -143,7 +144,7 @@ export class PortPublisher {
     // What the kernel's part depends on: each record, and the bridge its target is on (route_localnet).
     const key = JSON.stringify(
       [...onDisk.values()]
-        .sort((a, b) => a.containerId.localeCompare(b.containerId))
+        .sort((a, b) => byCodeUnits(a.containerId, b.containerId))
         .map((r) => [r, networks.find((n) => n.endpoints[r.containerId]?.ipv4 === r.targetIp)?.bridge]),
     );
     if (key === this.reconciled) return;

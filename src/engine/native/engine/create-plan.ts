@@ -7,6 +7,7 @@ import { ociArchitecture } from '../image/oci.js';
 import { checkDevice, type ContainerMount, type ContainerConfig, type ContainerRuntime, type NamespaceModes, type SharedNamespace } from '../runtime/index.js';
 import { resolveHealthcheck } from './healthcheck.js';
 import type { EngineRecord } from './records.js';
+import { byCodeUnits } from '../../../util/order.js';
 
 /**
  * The Engine's ContainerCreateRequest as the runtime's ContainerConfig, plus what
@@ -336,7 +337,7 @@ function exposedPorts(image: Record<string, object>, spec: ContainerCreateReques
   const out = new Set(Object.keys(image).map(normalizePort));
   for (const p of spec.exposedPorts ?? []) out.add(normalizePort(p));
   for (const p of spec.ports ?? []) out.add(`${p.target}/${p.protocol}`);
-  return [...out].sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b));
+  return [...out].sort((a, b) => parseInt(a) - parseInt(b) || byCodeUnits(a, b));
 }
 
 function normalizePort(p: string): string {

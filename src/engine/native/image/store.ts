@@ -16,6 +16,7 @@ import {
 } from './records.js';
 import { familiarize, normalizeTaggedName, parseReference, referenceString, withDefaultTag } from './reference.js';
 import { imageRecord, lookupImage, resolveImageId, resolveImageName } from './lookup.js';
+import { byCodeUnits } from '../../../util/order.js';
 
 export type { ImageRecord } from './records.js';
 export type { RootfsLayout } from './rootfs.js';
@@ -112,7 +113,7 @@ export class ImageStore {
       const r = this.record(id, repos);
       if (r) out.push(r);
     }
-    return out.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.id.localeCompare(b.id)));
+    return out.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : byCodeUnits(a.id, b.id)));
   }
 
   /** The stored record (added time, last tag time), for inspect's Metadata. */

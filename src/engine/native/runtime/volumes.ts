@@ -7,6 +7,7 @@ import { withLock } from '../../../util/lock.js';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
 import { checkName } from './names.js';
 import { listContainerIds, readRecord } from './store.js';
+import { byCodeUnits } from '../../../util/order.js';
 
 /**
  * Named volumes of the native engine: volumes/<name>/_data plus meta.json.
@@ -129,7 +130,7 @@ export class VolumeStore {
       if (used && filter.dangling === used.has(v.Name)) continue;
       out.push(v);
     }
-    return out.sort((a, b) => a.Name.localeCompare(b.Name));
+    return out.sort((a, b) => byCodeUnits(a.Name, b.Name));
   }
 
   /** Names of the volumes some container (running or not) mounts, with the containers. */

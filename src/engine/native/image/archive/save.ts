@@ -5,6 +5,7 @@ import { digestHex, sha256Digest, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, Me
 import { familiarName, familiarString, parseReference, referenceString, repositoryName, withDefaultTag } from '../reference.js';
 import type { ImageRecord, ImageStore } from '../store.js';
 import { tar } from '../tarlib.js';
+import { byCodeUnits } from '../../../../util/order.js';
 
 /**
  * `image save`: an archive in the form Docker 25+ writes, which both old and
@@ -125,7 +126,7 @@ export function planArchive(store: ImageStore, selected: Selected[]): PlannedFil
   meta.push(file('index.json', json(index)));
   meta.push(file('manifest.json', Buffer.from(JSON.stringify(legacy) + '\n')));
   if (Object.keys(repositories).length) meta.push(file('repositories', Buffer.from(JSON.stringify(repositories) + '\n')));
-  return [...meta, ...[...blobs.values()].sort((a, b) => a.name.localeCompare(b.name))];
+  return [...meta, ...[...blobs.values()].sort((a, b) => byCodeUnits(a.name, b.name))];
 }
 
 /** Writes the archive of `refs` to `out`; rejects (and stops writing) on the first error. */
