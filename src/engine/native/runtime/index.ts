@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { ensurePrivateDir, runPath, stateRoot } from '../../../util/paths.js';
-import { writeJsonAtomic } from '../../../util/atomic.js';
+import { writeJsonAtomic, writeJsonAtomicAsync } from '../../../util/atomic.js';
 import { withLock, processStartTime } from '../../../util/lock.js';
 import { ConflictError, isNoSpace, UserError } from '../../../util/errors.js';
 import { hostCgroups, type CgroupDriver } from './cgroups/index.js';
@@ -129,7 +129,7 @@ export class ContainerRuntime {
       writeFileSync(paths.hosts, hostsFile(network, spec.extraHosts), { mode: 0o644 });
       writeFileSync(paths.hostname, hostnameFile(rec.hostname), { mode: 0o644 });
       writeFileSync(paths.resolvConf, resolvConfFile(network, spec.dns), { mode: 0o644 });
-      writeJsonAtomic(paths.config, rec);
+      await writeJsonAtomicAsync(paths.config, rec);
       return id;
     } catch (err) {
       await this.images.releaseRootfs(id).catch(() => undefined);
@@ -148,7 +148,7 @@ export class ContainerRuntime {
       const paths = new ContainerPaths(id);
       writeFileSync(paths.hosts, hostsFile(network, rec.spec.extraHosts), { mode: 0o644 });
       writeFileSync(paths.resolvConf, resolvConfFile(network, rec.spec.dns), { mode: 0o644 });
-      writeJsonAtomic(paths.config, rec);
+      await writeJsonAtomicAsync(paths.config, rec);
     });
   }
 
