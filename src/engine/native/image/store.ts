@@ -43,12 +43,6 @@ export interface AddedImage {
 
 const LOCK_TIMEOUT_MS = 10 * 60_000;
 
-/**
- * The native engine's image store: content-addressed, one unpacked dir per
- * layer stack, images as OCI configs, Docker's tag normalization, container
- * root filesystems on overlayfs. Every mutation of shared state happens under
- * one inter-process lock; unpacking (the slow part) does not hold it.
- */
 interface PendingPrepare {
   containerId: string;
   imageRef: string;
@@ -56,6 +50,12 @@ interface PendingPrepare {
   reject: (err: unknown) => void;
 }
 
+/**
+ * The native engine's image store: content-addressed, one unpacked dir per
+ * layer stack, images as OCI configs, Docker's tag normalization, container
+ * root filesystems on overlayfs. Every mutation of shared state happens under
+ * one inter-process lock; unpacking (the slow part) does not hold it.
+ */
 export class ImageStore {
   readonly paths: StorePaths;
   readonly layers: LayerStore;
