@@ -110,6 +110,34 @@ describe('withLock', () => {
     for (let i = 0; i < order.length; i += 2) expect(order[i]!.slice(0, 1)).toBe(order[i + 1]!.slice(0, 1));
   });
 
+  it('lets one process\'s callers in in the order they asked, each as the last leaves', async () => {
+    const lock = join(tmp(), 'l');
+    const entered: number[] = [];
+    let inside = 0;
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        withLock(lock, async () => {
+          expect(inside++).toBe(0);
+          entered.push(i);
+          await new Promise((r) => setImmediate(r));
+          inside--;
+        }),
+      ),
+    );
+    // The lock file alone let the pollers in in whatever order their sleeps ended.
+    expect(entered).toEqual([...Array(12).keys()]);
+  });
+
+  it('a caller queued behind a holder that never leaves times out naming the holder', async () => {
+    const lock = join(tmp(), 'l');
+    let leave!: () => void;
+    const held = withLock(lock, () => new Promise<void>((r) => (leave = r)));
+    await expect(withLock(lock, () => 'never', 300)).rejects.toThrow(new RegExp(`waiting for the lock ${lock} \\(held by .*${process.pid}`));
+    leave();
+    await held;
+    expect(await withLock(lock, () => 'after')).toBe('after');
+  });
+
   it('breaks a lock whose owner died', async () => {
     const lock = join(tmp(), 'l');
     // A process takes the lock by hand and is killed: its pid is gone, the lock is stale.

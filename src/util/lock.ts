@@ -24,12 +24,39 @@ import { readPrivateFile, openPrivateFile, refuseForeign, checkPrivateDir } from
  * tscompose process made it.
  */
 export async function withLock<T>(lockPath: string, fn: () => Promise<T> | T, timeoutMs = 60_000): Promise<T> {
-  const release = await acquireLock(lockPath, timeoutMs);
-  try {
-    return await fn();
-  } finally {
-    release();
-  }
+  const deadline = Date.now() + timeoutMs;
+  return inProcessTurn(lockPath, timeoutMs, async () => {
+    const release = await acquireLock(lockPath, Math.max(0, deadline - Date.now()));
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  });
+}
+
+/** The tail of each lock path's in-process queue (see inProcessTurn). */
+const turns = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `fn` after the calls for the same lock that this process made before it. Without this, the
+ * callers of one process (30 creates of an `up`) met only at the lock file: each loser polled it,
+ * sleeping up to 50 ms between tries, and came in well after the holder had left. Queued, the next
+ * caller goes in as the last one leaves; other processes still meet at the file. A caller whose
+ * turn has not come within `timeoutMs` goes to the file anyway, where acquireLock's own deadline
+ * names the holder.
+ */
+function inProcessTurn<T>(lockPath: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  const before = turns.get(lockPath) ?? Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const turn = Promise.race([before, new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); })]);
+  const mine = turn.then(() => { clearTimeout(timer); return fn(); });
+  const tail = mine.then(() => undefined, () => undefined);
+  turns.set(lockPath, tail);
+  void tail.then(() => {
+    if (turns.get(lockPath) === tail) turns.delete(lockPath);
+  });
+  return mine;
 }
 
 export class LockTimeoutError extends Error {}

@@ -78,6 +78,30 @@ describe('image store: import, resolve, rootfs', () => {
     expect(Buffer.concat(chunks).equals(tar)).toBe(true);
   });
 
+  it('prepares the rootfs of many containers asked for together, each failure its own', async () => {
+    const store = await freshStore();
+    await importRootfsTar(store, busybox, { tags: ['bb:1'] });
+    const ids = ['b', 'c', 'd', 'e', 'f'].map((c) => c.repeat(64));
+    const asked = [
+      ...ids.map((id) => store.prepareRootfs(id, 'bb:1')),
+      store.prepareRootfs('../escape', 'bb:1'),
+      store.prepareRootfs('0'.repeat(64), 'no-such-image'),
+      store.prepareRootfs(ids[0]!, 'bb:1'), // the same container again in the same batch: the same layout
+    ];
+    const settled = await Promise.allSettled(asked);
+    expect(settled.map((r) => r.status)).toEqual([...ids.map(() => 'fulfilled'), 'rejected', 'rejected', 'fulfilled']);
+    for (const [i, id] of ids.entries()) {
+      const layout = (settled[i] as PromiseFulfilledResult<Awaited<(typeof asked)[0]>>).value;
+      expect(JSON.parse(readFileSync(join(store.root, 'rw', id, 'layout.json'), 'utf8'))).toEqual(layout);
+      expect(existsSync(layout.upperDir) && existsSync(layout.workDir)).toBe(true);
+    }
+    expect((settled[7] as PromiseFulfilledResult<unknown>).value).toEqual((settled[0] as PromiseFulfilledResult<unknown>).value);
+    expect(existsSync(join(store.root, 'rw', '0'.repeat(64)))).toBe(false);
+    expect(readdirSync(join(store.root, 'rw')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    for (const id of ids) await store.releaseRootfs(id);
+    expect(readdirSync(join(store.root, 'rw'))).toEqual([]);
+  });
+
   it('mounts the overlay, idempotently, and unmounts it after a simulated crash', async () => {
     const store = await freshStore();
     await importRootfsTar(store, busybox, { tags: ['bb:1'] });

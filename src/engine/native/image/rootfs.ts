@@ -2,7 +2,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, r
 import { randomBytes } from 'node:crypto';
 import { mountPointsAmong } from '../../../util/mountinfo.js';
 import { join, relative } from 'node:path';
-import { readJsonIfExists, writeJsonAtomic } from '../../../util/atomic.js';
+import { readJsonIfExists, writeFilesAtomic } from '../../../util/atomic.js';
 import { processStartTime, withLock } from '../../../util/lock.js';
 import { runOk } from '../../../util/proc.js';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
@@ -105,19 +105,44 @@ export class RootfsManager {
     return out;
   }
 
-  /** Called under the store lock with the resolved image. */
-  prepareLocked(containerId: string, image: ImageRecord): RootfsLayout {
-    checkContainerId(containerId);
-    const existing = this.read(containerId);
-    if (existing && existing.imageId !== image.id) {
-      throw new ConflictError(`the root filesystem of container ${containerId} was prepared from image ${existing.imageId}, not ${image.id}`,
-        'Release it first (releaseRootfs) to start over from another image');
+  /**
+   * Called under the store lock with the resolved images: each container's layout (an Error where
+   * one cannot be had). The new layouts are written together (writeFilesAtomic: their syncs side
+   * by side, not one after another under the lock), then each container's dirs are made.
+   */
+  async prepareManyLocked(items: readonly { containerId: string; image: ImageRecord }[]): Promise<Array<RootfsLayout | Error>> {
+    const out: Array<RootfsLayout | Error> = [];
+    const fresh: RootfsLayout[] = [];
+    for (const { containerId, image } of items) {
+      try {
+        checkContainerId(containerId);
+        const existing = this.read(containerId);
+        if (existing && existing.imageId !== image.id) {
+          throw new ConflictError(`the root filesystem of container ${containerId} was prepared from image ${existing.imageId}, not ${image.id}`,
+            'Release it first (releaseRootfs) to start over from another image');
+        }
+        const layout = existing ?? this.layoutFor(containerId, image);
+        mkdirSync(this.paths.container(containerId), { recursive: true, mode: 0o700 });
+        if (!existing) fresh.push(layout);
+        out.push(layout);
+      } catch (err) {
+        out.push(err as Error);
+      }
     }
-    const layout = existing ?? this.layoutFor(containerId, image);
-    mkdirSync(this.paths.container(containerId), { recursive: true, mode: 0o700 });
-    if (!existing) writeJsonAtomic(this.layoutPath(containerId), layout);
-    this.ensureDirs(layout);
-    return layout;
+    try {
+      await writeFilesAtomic(fresh.map((l) => ({ path: this.layoutPath(l.containerId), data: JSON.stringify(l, null, 2) + '\n' })));
+    } catch (err) {
+      return out.map((l) => (l instanceof Error || !fresh.includes(l) ? l : (err as Error)));
+    }
+    return out.map((l) => {
+      if (l instanceof Error) return l;
+      try {
+        this.ensureDirs(l);
+        return l;
+      } catch (err) {
+        return err as Error;
+      }
+    });
   }
 
   private layoutFor(containerId: string, image: ImageRecord): RootfsLayout {

@@ -44,6 +44,13 @@ export interface AddedImage {
 
 const LOCK_TIMEOUT_MS = 10 * 60_000;
 
+interface PendingPrepare {
+  containerId: string;
+  imageRef: string;
+  resolve: (layout: RootfsLayout) => void;
+  reject: (err: unknown) => void;
+}
+
 /**
  * The native engine's image store: content-addressed, one unpacked dir per
  * layer stack, images as OCI configs, Docker's tag normalization, container
@@ -55,6 +62,9 @@ export class ImageStore {
   readonly layers: LayerStore;
   private readonly rootfs: RootfsManager;
   private readonly holds: LayerHolds;
+  /** prepareRootfs calls waiting for the next batch (see preparePending). */
+  private readonly prepares: PendingPrepare[] = [];
+  private preparing = false;
 
   private constructor(readonly root: string) {
     this.paths = new StorePaths(root);
@@ -326,7 +336,44 @@ export class ImageStore {
    * layout. Idempotent for the same image.
    */
   async prepareRootfs(containerId: string, imageRef: string): Promise<RootfsLayout> {
-    return this.locked(async () => this.rootfs.prepareLocked(containerId, await this.get(imageRef)));
+    return new Promise((resolve, reject) => {
+      this.prepares.push({ containerId, imageRef, resolve, reject });
+      if (!this.preparing) void this.preparePending();
+    });
+  }
+
+  /**
+   * The prepares asked for while the last batch held the lock go in together: one taking of the
+   * store lock and one set of syncs for all of them (the creates of an `up`), as a group commit.
+   */
+  private async preparePending(): Promise<void> {
+    this.preparing = true;
+    try {
+      await new Promise<void>((resolve) => setImmediate(resolve)); // the prepares asked for in this turn too
+      while (this.prepares.length > 0) {
+        const batch = this.prepares.splice(0);
+        try {
+          await this.locked(async () => {
+            const items: Array<{ containerId: string; image: ImageRecord }> = [];
+            const asked: PendingPrepare[] = [];
+            for (const p of batch) {
+              try {
+                items.push({ containerId: p.containerId, image: await this.get(p.imageRef) });
+                asked.push(p);
+              } catch (err) {
+                p.reject(err);
+              }
+            }
+            const layouts = await this.rootfs.prepareManyLocked(items);
+            layouts.forEach((l, i) => (l instanceof Error ? asked[i]!.reject(l) : asked[i]!.resolve(l)));
+          });
+        } catch (err) {
+          for (const p of batch) p.reject(err); // the lock itself failed; settled ones stay settled
+        }
+      }
+    } finally {
+      this.preparing = false;
+    }
   }
 
   async rootfsLayout(containerId: string): Promise<RootfsLayout | undefined> {
