@@ -42,8 +42,11 @@ export class Tmux {
   }
   async exitCode(name: string): Promise<number> {
     const f = join(this.root.dir, `${name}.exit`);
-    for (let i = 0; i < 500 && !existsSync(f); i++) await sleep(20);
-    return Number(readFileSync(f, 'utf8'));
+    // The shell makes the file (the redirection) before echo writes the status into it: read it once its line is whole.
+    const line = () => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+    for (let i = 0; i < 500 && !line().endsWith('\n'); i++) await sleep(20);
+    if (!line().endsWith('\n')) throw new Error(`tmux ${name}: no exit status within 10 s; screen:\n${this.screen(name)}`);
+    return Number(line());
   }
   kill(): void {
     spawnSync('tmux', ['-S', this.socket, 'kill-server']);
