@@ -83,6 +83,15 @@ export async function leftovers(dir: string): Promise<string[]> {
 }
 
 /** The CLI on the bed's manager, for projects under `work`: writes the project's compose.yaml when given. */
+/**
+ * A state and run root of the test's own under `dir`: the swarm backend keeps nothing there, but the CLI
+ * remembers validated compose models in the state root, and without these it would use the host's
+ * default root (/var/lib/tscompose), outside what the test cleans up.
+ */
+export function privateRoots(dir: string): Record<string, string> {
+  return { TSCOMPOSE_ROOT: join(dir, 'state'), TSCOMPOSE_RUN: join(dir, 'run') };
+}
+
 export function swarmCli(bed: () => SwarmBed, work: () => string) {
   const cli = join(repoRoot, 'dist/cli/main.js');
   return async (project: string, args: string[], yaml?: string, env: Record<string, string> = {}): Promise<RunResult> => {
@@ -90,7 +99,7 @@ export function swarmCli(bed: () => SwarmBed, work: () => string) {
     mkdirSync(dir, { recursive: true });
     if (yaml !== undefined) writeFileSync(join(dir, 'compose.yaml'), yaml);
     return run(process.execPath, [cli, '--backend', 'swarm', '-p', project, ...args], {
-      cwd: dir, env: { ...process.env, DOCKER_HOST: bed().manager, NO_COLOR: '1', ...env },
+      cwd: dir, env: { ...process.env, ...privateRoots(work()), DOCKER_HOST: bed().manager, NO_COLOR: '1', ...env },
     });
   };
 }

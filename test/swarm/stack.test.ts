@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunResult } from '../../src/util/proc.js';
 import { repoRoot } from '../support/cache.js';
-import { containerOn as containerOnNode, execOn, startSwarmBed, swarmCli, type SwarmBed } from '../support/swarm.js';
+import { containerOn as containerOnNode, execOn, privateRoots, startSwarmBed, swarmCli, type SwarmBed } from '../support/swarm.js';
 
 /**
  * `--backend swarm` on a real 3-node swarm (test/swarm/testbed.sh, one bed
@@ -329,7 +329,7 @@ configs:
 
     // -f goes on with what the tasks write next, until Ctrl-C.
     const follow = spawn(process.execPath, [join(repoRoot, 'dist/cli/main.js'), '--backend', 'swarm', '-p', P, 'logs', '-f', '--tail', '0', 'app'], {
-      cwd: join(work, P), env: { ...process.env, DOCKER_HOST: bed.manager },
+      cwd: join(work, P), env: { ...process.env, ...privateRoots(work), DOCKER_HOST: bed.manager },
     });
     let followed = '';
     follow.stdout.on('data', (b: Buffer) => { followed += b.toString(); });

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunResult } from '../../src/util/proc.js';
 import { repoRoot } from '../support/cache.js';
 import { ensureDockerDebianBase } from '../support/debian-base.js';
 import { withExampleBuildLock } from '../e2e/support/build-lock.js';
-import { startSwarmBed, type SwarmBed } from '../support/swarm.js';
+import { privateRoots, startSwarmBed, type SwarmBed } from '../support/swarm.js';
 
 /**
  * Issue 15, acceptance 6: examples/wordpress-mysql on the 3-node swarm, as
@@ -24,10 +26,12 @@ const PROJECT = 'wpswarm';
 const PORT = 8080;
 const MINUTE = 60_000;
 let bed: SwarmBed;
+/** The CLI's state and run roots, the test's own (privateRoots). */
+const roots = mkdtempSync(join(tmpdir(), 'tsc-swarm-wp-'));
 
 /** The CLI on the example with the swarm override; `swarm`: on the bed's manager, else on the host's dockerd. */
 function tscompose(args: string[], o: { swarm: boolean; timeoutMs?: number; env?: Record<string, string> }): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, REGISTRY: bed.registry, WORDPRESS_PORT: String(PORT), NO_COLOR: '1', ...o.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...privateRoots(roots), REGISTRY: bed.registry, WORDPRESS_PORT: String(PORT), NO_COLOR: '1', ...o.env };
   if (o.swarm) env.DOCKER_HOST = bed.manager;
   else delete env.DOCKER_HOST;
   return run(CLI, ['--backend', o.swarm ? 'swarm' : 'docker', '-f', 'compose.yaml', '-f', 'compose.swarm.yaml', '-p', PROJECT, ...args],
@@ -47,6 +51,7 @@ afterAll(async () => {
     // The tags build --push made on the host's dockerd (the layers stay: they are the example's).
     for (const image of ['mariadb:10.11', 'wordpress:6.1']) await run('docker', ['image', 'rm', `${bed?.registry}/${image}`]);
   } finally {
+    rmSync(roots, { recursive: true, force: true });
     await bed?.stop();
   }
 }, 5 * MINUTE);
