@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageStore } from '../../src/engine/native/image/index.js';
-import { checkNoLeaks } from '../runtime/helpers.js';
+import { checkNoLeaks, processesOf } from '../runtime/helpers.js';
 import { isolateDockerConfig, startRegistry, type RegistryAuth, type TestRegistry } from '../support/registry.js';
 
 /**
@@ -34,9 +34,18 @@ export function registryFixture(): RegistryFixture {
     for (const r of registries) await r.stop();
     registries = [];
     config?.restore();
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    for (const d of dirs.splice(0)) {
+      // A CLI run in a root of the test's own may have started that root's network daemon, which
+      // winds down on its own a moment later and would make its state/networks again under a
+      // removed root: wait for it to leave first.
+      await processesGone(join(d, 'state'));
+      rmSync(d, { recursive: true, force: true });
+    }
     await checkNoLeaks();
   });
+  const processesGone = async (state: string) => {
+    for (let i = 0; i < 250 && processesOf(state).length; i++) await new Promise((r) => setTimeout(r, 20));
+  };
   const tempDir = (prefix: string) => {
     const d = mkdtempSync(join(tmpdir(), prefix));
     dirs.push(d);
