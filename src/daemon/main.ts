@@ -1,4 +1,6 @@
 import { createServer, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { chmodSync, renameSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.js';
 import { acquireLock, processStartTime } from '../util/lock.js';
@@ -48,15 +50,36 @@ function rotateLog(): void {
 }
 
 /**
- * The daemon's memory, for `status`. With `collect`, after a full garbage collection (the daemon runs
- * with --expose-gc for this): the heap then holds only what is alive, the figure a leak shows in. The
- * resident size alone does not: V8 grows and shrinks its heap's reserve as it likes (18 to 26 MiB from
- * one soak loop to the next with the same 6 MiB alive).
+ * The daemon's memory, for `status`. With `collect`, after a full garbage collection: the heap then
+ * holds only what is alive, the figure a leak shows in. The resident size alone does not: V8 grows and
+ * shrinks its heap's reserve as it likes (18 to 26 MiB from one soak loop to the next with the same
+ * 6 MiB alive).
  */
 function memoryFigures(collect: boolean): NodeJS.MemoryUsage & { collected: boolean } {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (collect && gc) gc();
-  return { ...process.memoryUsage(), collected: collect && gc !== undefined };
+  const collected = collect && collectGarbage();
+  return { ...process.memoryUsage(), collected };
+}
+
+/**
+ * A full collection, for `status` only. The daemon runs with no V8 flag, as the CLI does: a flag
+ * (--expose-gc, as it once had) enters V8's flag hash, so the code cache entries the two write for the
+ * bundle files they share (scripts/compile-cache.cjs) were each rejected by the other, and every daemon
+ * start compiled those files again (callgrind: 305 M instructions to start and leave, 214 M without
+ * the flag; a CLI command run after a daemon wrote its entries, 342 M where 310 M). So the flag is set
+ * only for the moment it takes to make a context that has `gc`, and cleared again before anything
+ * else compiles or the cache is written at exit.
+ */
+function collectGarbage(): boolean {
+  setFlagsFromString('--expose-gc');
+  let gc: unknown;
+  try {
+    gc = runInNewContext('typeof gc === "function" ? gc : undefined');
+  } finally {
+    setFlagsFromString('--no-expose-gc');
+  }
+  if (typeof gc !== 'function') return false;
+  (gc as () => void)();
+  return true;
 }
 
 async function main(): Promise<void> {

@@ -61,7 +61,7 @@ function openFiles(pid: number): number {
  */
 async function daemonFigures(pid: number, run: string, fds: number): Promise<DaemonFigures> {
   const { memory } = await askDaemon<{ memory: { heapUsed: number; external: number; collected: boolean } }>(run, { op: 'status', collect: true });
-  expect(memory.collected, 'the daemon runs with --expose-gc').toBe(true);
+  expect(memory.collected, 'the daemon collects its garbage for status').toBe(true);
   const rss = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return { pid, fds, rssKiB: Number(rss?.[1] ?? 0), aliveKiB: (memory.heapUsed + memory.external) / 1024 };
 }

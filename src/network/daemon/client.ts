@@ -242,11 +242,11 @@ function spawnDaemon(lingerMs: number): Spawned {
   const logPath = daemonLogPath();
   const logStart = existsSync(logPath) ? statSync(logPath).size : 0;
   const log = openSync(logPath, 'a', 0o600);
-  // --expose-gc: `status` can then report the memory alive after a full collection (src/daemon/main.ts).
+  // No V8 flag: one would make the daemon's code cache entries and the CLI's reject each other (src/daemon/main.ts).
   const linger = lingerMs > 0 ? ['--linger-ms', String(lingerMs)] : [];
   let child;
   try {
-    child = spawn(helperPath(), keeperArgs([process.execPath, '--expose-gc', entry, ...linger, '--run-root', runRoot()]), {
+    child = spawn(helperPath(), keeperArgs([process.execPath, entry, ...linger, '--run-root', runRoot()]), {
       detached: true,
       stdio: ['ignore', log, log],
       env: { ...process.env, TSCOMPOSE_ROOT: stateRoot(), TSCOMPOSE_RUN: runRoot() },
