@@ -40,7 +40,7 @@ const BUILD = { id: '', cacheable: [] };
 const cacheable = new Set(BUILD.cacheable);
 
 const bundleDir = __dirname;
-const MAX_ENTRIES = 200;
+const MAX_ENTRIES = 400;
 const cacheDir = cacheLocation();
 const pending = [];
 /** Scripts made from an entry: written again at exit by the first run of each command (see newCommand()). */
@@ -122,18 +122,25 @@ function commandList() {
   return join(cacheDir, `commands.${BUILD.id}`);
 }
 
+/**
+ * Past MAX_ENTRIES, the oldest entries go, other builds' first: one build that has run all its commands
+ * holds some 130, so two builds in use at once (a global install beside a checkout, or the builds of
+ * several checkouts) pruned each other's entries at every exit when age alone decided, and each
+ * compiled its code again at every start.
+ */
 function prune() {
   const names = readdirSync(cacheDir);
   if (names.length <= MAX_ENTRIES) return;
+  const ours = `.${BUILD.id}`;
   const byAge = names
     .map((name) => {
       try {
-        return { name, time: lstatSync(join(cacheDir, name)).mtimeMs };
+        return { name, time: lstatSync(join(cacheDir, name)).mtimeMs, mine: name.includes(ours) };
       } catch {
-        return { name, time: 0 };
+        return { name, time: 0, mine: false };
       }
     })
-    .sort((a, b) => a.time - b.time);
+    .sort((a, b) => Number(a.mine) - Number(b.mine) || a.time - b.time);
   for (const { name } of byAge.slice(0, names.length - MAX_ENTRIES)) rmSync(join(cacheDir, name), { force: true });
 }
 

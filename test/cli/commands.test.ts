@@ -128,6 +128,29 @@ describe('the bundle that bin/tscompose runs', () => {
     expect(existsSync(`/var/cache/tscompose/v8/${cacheEntryName(join(repoRoot, 'dist/bundle/cli.cjs'))}`)).toBe(true);
   });
 
+  it('prunes the code cache past its size by other builds\' entries first, whatever their age', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsc-v8prune-'));
+    try {
+      const cli = join(repoRoot, 'bin', 'tscompose');
+      const cacheDir = join(dir, 'v8');
+      mkdirSync(cacheDir, { mode: 0o700 });
+      // Another build's entries, all newer than any this run writes.
+      const future = new Date(Date.now() + 3_600_000);
+      for (let i = 0; i < 420; i++) {
+        const f = join(cacheDir, `chunk-other${i}.cjs.0123456789abcdef.100.1`);
+        writeFileSync(f, 'x');
+        utimesSync(f, future, future);
+      }
+      execFileSync(cli, ['--version'], { env: { ...process.env, TSCOMPOSE_CACHE_DIR: dir } });
+      const names = readdirSync(cacheDir);
+      expect(names).toContain(cacheEntryName(join(repoRoot, 'dist/bundle/cli.cjs')));
+      expect(names.length).toBe(400);
+      expect(names.filter((n) => n.includes('.0123456789abcdef.')).length).toBeLessThan(420);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('lets the first run of each command add what it compiled to the entries it read, once', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsc-v8widen-'));
     try {
