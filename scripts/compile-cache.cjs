@@ -183,7 +183,8 @@ Module.prototype._compile = function compileWithCache(content, filename) {
 
 process.once('exit', writePending);
 
-// For `tscompose info`: where the cache is, and whether this process may use it.
+// For `tscompose info`: where the cache is, and whether this process may use it. `build`: this
+// build's id, which the CLI's cache of parsed compose files keys its entries by (src/project/parsed-trees.ts).
 Object.defineProperty(globalThis, Symbol.for('tscompose.codeCache'), {
-  value: Object.freeze({ dir: cacheDir, get usable() { return checkDir(); } }),
+  value: Object.freeze({ dir: cacheDir, build: BUILD.id, get usable() { return checkDir(); } }),
 });

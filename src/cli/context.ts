@@ -44,6 +44,8 @@ export class CliContext {
       keepUnusedResources: true,
       // A command run again on the same model skips the schema (project/validated-models.ts).
       validatedModels: statePath('cache', 'validated'),
+      // And on the same files, their YAML parse (project/parsed-trees.ts); only a bundle knows its build.
+      ...parsedTrees(),
     }).then((p) => {
       refuseCompatibility(this.globals, p.environment);
       return p;
@@ -139,4 +141,10 @@ export function orphanOptions(removeFlag: boolean | undefined, project: Project 
   const ignoreOrphans = envBool(project?.environment.COMPOSE_IGNORE_ORPHANS);
   if (ignoreOrphans && removeOrphans) throw new UserError('cannot combine COMPOSE_IGNORE_ORPHANS and --remove-orphans', 1, 'unset one of COMPOSE_IGNORE_ORPHANS and --remove-orphans (or COMPOSE_REMOVE_ORPHANS)');
   return { removeOrphans, ignoreOrphans };
+}
+
+/** Where parsed compose files are remembered, keyed by the bundle's build id (scripts/compile-cache.cjs); none outside a bundle. */
+function parsedTrees(): { parsedTrees?: { dir: string; build: string } } {
+  const build = ((globalThis as Record<symbol, unknown>)[Symbol.for('tscompose.codeCache')] as { build?: unknown } | undefined)?.build;
+  return typeof build === 'string' && build !== '' ? { parsedTrees: { dir: statePath('cache', 'parsed'), build } } : {};
 }

@@ -4,6 +4,7 @@ import { execute, throwIfFailed, type ExecuteResult } from '../planner/execute.j
 import { planImages, runImageActions, type ImageAction, type ImageOptions } from '../planner/images.js';
 import { observe } from '../planner/observe.js';
 import type { Plan } from '../planner/plan.js';
+import type { ObservedState } from '../planner/observed.js';
 import { reconcile, selectServices, type ReconcileOptions } from '../planner/reconcile.js';
 import { checkPortConflicts } from '../planner/port-conflicts.js';
 import { checkSupport } from '../planner/service-support.js';
@@ -54,12 +55,32 @@ export async function converge(engine: Engine, project: Project, o: CreateOption
 
   return report.block(title, async () => {
     if (images.length) await runImageActions(project, engine, images, report.progress, imageOptions);
-    const plan = reconcile(project, await observe(engine, project.name, project), o);
+    const observed = await observe(engine, project.name, project);
+    const plan = reconcile(project, observed, o);
     for (const w of plan.warnings) report.warning(w);
+    reportRunning(plan, observed, services, report);
     const result = await execute(plan, engine, report.progress, { signal: o.signal, hooks: serviceHooks(project) });
     throwIfFailed(result);
     return { images, plan, result };
   });
+}
+
+/**
+ * Compose's `Container x  Running`: a container of the services that runs and that the plan leaves
+ * alone is reported as running, as Compose's convergence does (a no-op `up` prints one line per
+ * container). A wait (`up --wait`) changes nothing, so its container is reported too.
+ */
+function reportRunning(plan: Plan, observed: ObservedState, services: readonly string[], report: Reporter): void {
+  const touched = new Set<string>();
+  for (const n of plan.nodes) {
+    const c = 'container' in n.op ? n.op.container : undefined;
+    if (c && 'id' in c && n.op.kind !== 'WaitContainer') touched.add(c.id);
+  }
+  for (const service of services) {
+    for (const c of observed.containers[service] ?? []) {
+      if (c.summary.state === 'running' && !touched.has(c.id)) report.progress({ id: `Container ${c.name}`, status: 'done', text: 'Running' });
+    }
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { validateModel } from './schema.js';
 import { cloneNode, SourceMap, toPlain, type Src } from './tree.js';
 import type { Project } from './types.js';
 import { ValidatedModels } from './validated-models.js';
+import { ParsedTrees } from './parsed-trees.js';
 
 export interface LoadOptions {
   /** `-f`: compose files in merge order (default: COMPOSE_FILE, then compose.yaml & co. found from `cwd` up). */
@@ -49,6 +50,12 @@ export interface LoadOptions {
    * `<state root>/cache/validated`; without it, every load validates.
    */
   validatedModels?: string;
+  /**
+   * Where the trees of compose files parsed before are remembered (see parsed-trees.ts), with the
+   * build of the code that parses (part of each key); without it, every load parses. The CLI gives
+   * `<state root>/cache/parsed` and its bundle's build id.
+   */
+  parsedTrees?: { dir: string; build: string };
 }
 
 /** The merged model, its project name, and where each value was written: what normalization starts from. */
@@ -64,7 +71,8 @@ async function loadMerged(options: LoadOptions): Promise<Merged> {
   const warn = options.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
   const diags = new Diagnostics(warn);
   const details = discover({ ...options, warn });
-  const loader = new ModelLoader(diags, { interpolate: options.interpolate !== false });
+  const trees = options.parsedTrees && new ParsedTrees(options.parsedTrees.dir, options.parsedTrees.build);
+  const loader = new ModelLoader(diags, { interpolate: options.interpolate !== false, ...(trees ? { trees } : {}) });
 
   const name = projectName(options, details, loader, diags);
   diags.throwIfAny();

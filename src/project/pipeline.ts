@@ -9,6 +9,7 @@ import { mergeNodes, withoutTags } from './merge.js';
 import { getEntry, isMap, mapNode, type MapNode } from './tree.js';
 import { enforceUnicity } from './unicity.js';
 import { parseYaml } from './yaml.js';
+import type { ParsedTrees } from './parsed-trees.js';
 
 /**
  * Phases 1 to 9 for a set of compose files, in Compose's order, per YAML
@@ -23,10 +24,13 @@ export class ModelLoader {
   /** A file could not be read or parsed: the model is incomplete, later phases would only add noise. */
   incomplete = false;
 
-  /** `interpolate: false` (`config --no-interpolate`) leaves every `${VAR}` as written. */
+  /**
+   * `interpolate: false` (`config --no-interpolate`) leaves every `${VAR}` as written; `trees`: where
+   * the trees of files parsed before are remembered (parsed-trees.ts).
+   */
   constructor(
     private readonly diags: Diagnostics,
-    private readonly options: { interpolate?: boolean } = {},
+    private readonly options: { interpolate?: boolean; trees?: ParsedTrees } = {},
   ) {}
 
   private interpolate(doc: MapNode, env: Record<string, string>): void {
@@ -45,7 +49,19 @@ export class ModelLoader {
       entry.handedOut = true;
       return entry.docs;
     }
-    return entry.text === undefined ? [] : parseYaml(entry.text, file, baseDir, this.diags);
+    return entry.text === undefined ? [] : this.parseText(entry.text, file, baseDir);
+  }
+
+  /** parseYaml, or the trees a parse of the same text gave before (remembered only when it reported nothing). */
+  private parseText(text: string, file: string, baseDir: string): MapNode[] {
+    const trees = file === STDIN ? undefined : this.options.trees;
+    const key = trees?.keyOf(text, file, baseDir);
+    const known = key === undefined ? undefined : trees!.get(key);
+    if (known) return known;
+    const before = this.diags.errors.length;
+    const docs = parseYaml(text, file, baseDir, this.diags);
+    if (key !== undefined && this.diags.errors.length === before && docs.length > 0) trees!.remember(key, docs);
+    return docs;
   }
 
   /** The parsed documents, not to be changed, before anyone changed them. */
@@ -68,7 +84,7 @@ export class ModelLoader {
       let docs: MapNode[] = [];
       if (text !== undefined) {
         const before = this.diags.errors.length;
-        docs = parseYaml(text, file, baseDir, this.diags);
+        docs = this.parseText(text, file, baseDir);
         if (this.diags.errors.length > before) this.incomplete = true;
         else if (docs.length === 0) this.diags.error({ file, line: 1, col: 1 }, 'the compose file is empty');
       }

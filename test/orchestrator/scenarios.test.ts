@@ -74,9 +74,18 @@ volumes:
     expect(a1.labels['com.docker.compose.oneoff']).toBe('False');
     expect(Object.keys(a1.networks)).toEqual([`${s.name}_default`]);
 
-    // No change: nothing happens.
+    // No change: nothing happens, and each container is said to be running (Compose's convergence says so).
     const noop = await s.ok(['up', '-d']);
     expect(noop.stderr).not.toMatch(/Creat|Recreat|Start/);
+    expect(noop.stderr).toContain(`Container ${s.name}-a-1  Running`);
+    expect(noop.stderr).toContain(`Container ${s.name}-b-1  Running`);
+    // A container stopped behind its back is started again, not taken for running; the other one is left alone.
+    await engine.containers.stop(b1.id, 0);
+    const restart = await s.ok(['up', '-d']);
+    expect(restart.stderr).toContain(`Container ${s.name}-b-1  Started`);
+    expect(restart.stderr).not.toContain(`Container ${s.name}-b-1  Running`);
+    expect(restart.stderr).toContain(`Container ${s.name}-a-1  Running`);
+    expect((await container(`${s.name}-b-1`)).state).toBe('running');
     const dry = await s.ok(['--dry-run', 'up', '-d']);
     expect(dry.stdout).toBe('DRY-RUN MODE - nothing to do\n');
 
@@ -84,7 +93,9 @@ volumes:
     const plan = await s.ok(['--dry-run', 'up', '-d']);
     expect(plan.stdout).toContain('service:a:1 CreateContainer (config changed: environment.GREETING)');
     expect((await container(`${s.name}-a-1`)).id).toBe(a1.id); // the dry run changed nothing
-    await s.ok(['up', '-d']);
+    const changed = await s.ok(['up', '-d']);
+    expect(changed.stderr).toContain(`Container ${s.name}-b-1  Running`);
+    expect(changed.stderr).not.toContain(`Container ${s.name}-a-1  Running`);
     const a2 = await container(`${s.name}-a-1`);
     const b2 = await container(`${s.name}-b-1`);
     expect(a2.id).not.toBe(a1.id);

@@ -14,8 +14,8 @@ import { isPaused, setPaused } from './freezer.js';
 import { journal } from './events.js';
 import { dockerInspect, networksByContainer, toDetails, toSummary, type ContainerFacts } from './details.js';
 import { generatedName } from '../runtime/names.js';
-import { takenNames } from '../runtime/store.js';
-import { inspectContainer, listedContainers, listingChores, resolveContainer, summaries } from '../runtime/listing.js';
+import { takenNames, type ContainerScan } from '../runtime/store.js';
+import { inspectContainer, inspectListed, listedContainers, listingChores, resolveContainer, summaries, type ListedContainer } from '../runtime/listing.js';
 import { daemonAlive, eventAttributes, needsSupervisor, notifySupervisor, recordStartIntent, recordStopIntent, startContainer, supervised } from './lifecycle.js';
 import {
   hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDir, writeEngineRecord, type EngineRecord,
@@ -312,8 +312,9 @@ export class NativeContainers implements ContainerApi {
 
   // ---- observe --------------------------------------------------------------
 
-  private async facts(id: string, networks: Map<string, ContainerFacts['networks']>): Promise<ContainerFacts> {
-    const info = inspectContainer(id);
+  /** `listed`: what a listing read of the container a moment ago (its record, state and status), not read again. */
+  private async facts(id: string, networks: Map<string, ContainerFacts['networks']>, listed?: ListedContainer): Promise<ContainerFacts> {
+    const info = listed ? inspectListed(listed) : inspectContainer(id);
     const { publishedPorts } = await this.deps.networkReads();
     return {
       info,
@@ -350,8 +351,8 @@ export class NativeContainers implements ContainerApi {
 
   async list(options: ContainerListOptions = {}): Promise<ContainerSummary[]> {
     await sweepDeadCreates(this.deps);
-    await sweepRemovedRemnants(this.deps);
-    const rows = await this.rows(options.labels);
+    const scan = await sweepRemovedRemnants(this.deps);
+    const { rows, listed } = await this.rows(options.labels, scan);
     const names = options.names?.length ? new Set(options.names) : undefined;
     const wanted = rows.filter((r) => !names || names.has(r.Names[0]!.replace(/^\//, '')));
     if (wanted.length === 0) return [];
@@ -362,7 +363,7 @@ export class NativeContainers implements ContainerApi {
     for (const r of wanted) {
       let d: ContainerDetails;
       try {
-        const facts = await this.facts(r.Id, networks);
+        const facts = await this.facts(r.Id, networks, listed?.get(r.Id));
         d = toDetails(facts, now);
         const s = facts.info.State;
         if (!orphaned && needsSupervisor(facts.record, s.Running, s.FinishedAt, facts.supervisor?.handledFinish, facts.intent)) orphaned = r.Id;
@@ -379,14 +380,15 @@ export class NativeContainers implements ContainerApi {
   }
 
   /**
-   * The runtime's rows of the containers with `labels` (all states): read from their records
-   * (runtime/listing.ts) unless the listing has chores, which the runtime's own list does.
+   * The runtime's rows of the containers with `labels` (all states), from `scan`: read from their records
+   * (runtime/listing.ts), and what was read by id (for facts, which then reads none of it again), unless
+   * the listing has chores, which the runtime's own list does.
    */
-  private async rows(labels: ContainerListOptions['labels']): Promise<RuntimeSummary[]> {
+  private async rows(labels: ContainerListOptions['labels'], scan: ContainerScan): Promise<{ rows: RuntimeSummary[]; listed?: Map<string, ListedContainer> }> {
     const filter = labels ? { labels } : {};
-    const listed = listedContainers(filter);
-    if (!listingChores(listed)) return summaries(listed, { all: true });
-    return (await this.rt()).list({ all: true, ...filter });
+    const listed = listedContainers(filter, scan.ids);
+    if (!listingChores(listed, scan)) return { rows: summaries(listed, { all: true }), listed: new Map(listed.map((c) => [c.id, c])) };
+    return { rows: await (await this.rt()).list({ all: true, ...filter }) };
   }
 
   // ---- processes and files ---------------------------------------------------

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPath, statePath } from '../../../util/paths.js';
 import { processStartTime } from '../../../util/lock.js';
 import { readPrivateFile } from '../../../util/private-files.js';
+import { scanContainers, type ContainerScan } from '../runtime/store.js';
 import type { EngineDeps } from './deps.js';
 import { removeFiles } from './files.js';
 import { engineDir, engineIds, hasEngineRecord, readEngineRecord, removeEngineDir } from './records.js';
@@ -72,12 +73,19 @@ function ids(dir: string, suffix = ''): string[] {
   }
 }
 
-export async function sweepRemovedRemnants(deps: EngineDeps): Promise<void> {
+/**
+ * Takes away what removed containers left; returns the scan of the containers' dir it judged by, for the
+ * listing that follows. The scan is taken after the remnants are read: a container created meanwhile is
+ * in it, so its fresh records are never taken for a removed one's.
+ */
+export async function sweepRemovedRemnants(deps: EngineDeps): Promise<ContainerScan> {
   const netns = ids(runPath('netns'));
   const attached = ids(statePath('networks', 'attachments'), '.json');
   const candidates = new Set([...engineIds(), ...netns, ...attached]);
-  const gone = [...candidates].filter((id) => !existsSync(statePath('containers', id, 'config.json')));
-  if (gone.length === 0) return;
+  const scan = scanContainers();
+  const present = new Set(scan.ids);
+  const gone = [...candidates].filter((id) => !present.has(id));
+  if (gone.length === 0) return scan;
   const net = await deps.network();
   const wired = gone.filter((id) => netns.includes(id) || attached.includes(id));
   if (wired.length) await deps.netOp(() => net.detachContainers(wired));
@@ -85,4 +93,5 @@ export async function sweepRemovedRemnants(deps: EngineDeps): Promise<void> {
     removeFiles(readEngineRecord(id).filesToken);
     removeEngineDir(id);
   }
+  return scan;
 }

@@ -3,7 +3,8 @@ import { NotFoundError, UserError } from '../../../util/errors.js';
 import { toInspect, toSummary } from './inspect.js';
 import { matchLabels } from './volumes.js';
 import {
-  ContainerPaths, ID_RE, abandonedCreates, deriveStatus, listContainerIds, readRecord, readState, type ContainerRecord, type DerivedStatus,
+  ContainerPaths, ID_RE, abandonedCreates, deriveStatus, listContainerIds, readRecord, readState, scanContainers,
+  type ContainerRecord, type ContainerScan, type DerivedStatus, type RuntimeState,
 } from './store.js';
 import type { ContainerInspect, ContainerSummary, ListOptions } from './types.js';
 
@@ -44,13 +45,22 @@ export function inspectContainer(ref: string): ContainerInspect {
 export interface ListedContainer {
   id: string;
   record: ContainerRecord;
+  state: RuntimeState;
   status: DerivedStatus;
 }
 
-/** The containers whose labels and name match `opts` (not yet narrowed by status), each with its status. */
-export function listedContainers(opts: Pick<ListOptions, 'labels' | 'name'> = {}): ListedContainer[] {
+/** Docker's inspect of a listed container, from what its listing read (no file read again). */
+export function inspectListed(c: ListedContainer): ContainerInspect {
+  return toInspect(c.record, c.state, c.status);
+}
+
+/**
+ * The containers whose labels and name match `opts` (not yet narrowed by status), each with its status;
+ * `ids`: those of a scan the caller took (scanContainers), else the dir is read.
+ */
+export function listedContainers(opts: Pick<ListOptions, 'labels' | 'name'> = {}, ids = listContainerIds()): ListedContainer[] {
   const out: ListedContainer[] = [];
-  for (const id of listContainerIds()) {
+  for (const id of ids) {
     let record: ContainerRecord;
     try {
       record = readRecord(id);
@@ -59,7 +69,8 @@ export function listedContainers(opts: Pick<ListOptions, 'labels' | 'name'> = {}
     }
     if (opts.labels && !matchLabels(record.spec.labels ?? {}, opts.labels)) continue;
     if (opts.name && !record.name.includes(opts.name.replace(/^\//, ''))) continue;
-    out.push({ id, record, status: deriveStatus(id) });
+    const state = readState(id);
+    out.push({ id, record, state, status: deriveStatus(id, state) });
   }
   return out;
 }
@@ -72,10 +83,10 @@ export function autoRemoveDue(c: ListedContainer): boolean {
 /**
  * Whether listing `listed` has work only the runtime can do: a crashed
  * create's remains to take away (its root filesystem is the image store's),
- * or an exited `autoRemove` container to remove.
+ * or an exited `autoRemove` container to remove (`scan`: the one `listed` came from, else the dir is read).
  */
-export function listingChores(listed: readonly ListedContainer[]): boolean {
-  return listed.some(autoRemoveDue) || abandonedCreates().length > 0;
+export function listingChores(listed: readonly ListedContainer[], scan: ContainerScan = scanContainers()): boolean {
+  return listed.some(autoRemoveDue) || abandonedCreates(scan.incomplete).length > 0;
 }
 
 /** Docker's list of `listed`, narrowed by `opts.all` and `opts.status`, newest first. */

@@ -108,13 +108,34 @@ export function namesLock(): string {
   return join(ensurePrivateDir(runPath('containers')), '.names.lock');
 }
 
-export function listContainerIds(): string[] {
+/**
+ * One reading of the containers' dir: the containers (a config.json) and the dirs without one (a create
+ * in progress, or one that crashed). A listing takes one and hands it on (listing.ts), so that a no-op
+ * `up` reads the dir once, not three times with an existence check per container each time.
+ */
+export interface ContainerScan {
+  ids: string[];
+  incomplete: string[];
+}
+
+export function scanContainers(): ContainerScan {
+  let entries: string[];
   try {
-    return readdirSync(containersDir()).filter((n) => ID_RE.test(n) && existsSync(join(containersDir(), n, 'config.json')));
+    entries = readdirSync(containersDir());
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ids: [], incomplete: [] };
     throw err;
   }
+  const scan: ContainerScan = { ids: [], incomplete: [] };
+  for (const n of entries) {
+    if (!ID_RE.test(n)) continue;
+    (existsSync(join(containersDir(), n, 'config.json')) ? scan.ids : scan.incomplete).push(n);
+  }
+  return scan;
+}
+
+export function listContainerIds(): string[] {
+  return scanContainers().ids;
 }
 
 /**
@@ -146,16 +167,9 @@ export function takenNames(): Map<string, string> {
   return taken;
 }
 
-/** Dirs a crashed create left behind: no config.json, and a creator that is gone. */
-export function abandonedCreates(): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(containersDir());
-  } catch {
-    return [];
-  }
-  return entries.filter((id) => {
-    if (!ID_RE.test(id)) return false;
+/** Dirs a crashed create left behind: no config.json, and a creator that is gone (among `incomplete`, a scan's). */
+export function abandonedCreates(incomplete = scanContainers().incomplete): string[] {
+  return incomplete.filter((id) => {
     const paths = new ContainerPaths(id);
     if (existsSync(paths.config)) return false;
     try {
