@@ -3,7 +3,7 @@ import { UserError } from '../../../util/errors.js';
 import { HelperConfig, helperPath } from './helper.js';
 import type { OpKind } from './helper-protocol.js';
 import { capHex, resolveCapabilities } from './caps.js';
-import { defaultSeccompFilter } from './seccomp.js';
+import { cachedSeccompFilter } from './seccomp-cache.js';
 import type { CgroupDriver } from './cgroups/index.js';
 import { deviceFilterFor } from './cgroups/device-filter.js';
 import type { ContainerPaths, ContainerRecord } from './store.js';
@@ -79,10 +79,10 @@ function ulimitLines(cfg: HelperConfig, ulimits: Ulimit[] = []): void {
 
 const filters = new Map<bigint, string>();
 
-/** The filter depends on the capabilities only: made once per set. */
+/** The filter depends on the capabilities only: made once per set and process, and kept across processes (seccomp-cache.ts). */
 function seccompHex(caps: bigint): string {
   let hex = filters.get(caps);
-  if (!hex) filters.set(caps, (hex = defaultSeccompFilter(caps).toString('hex')));
+  if (!hex) filters.set(caps, (hex = cachedSeccompFilter(caps).filter.toString('hex')));
   return hex;
 }
 

@@ -67,21 +67,37 @@ export function parseSyscallTable(text: string, source: string): SyscallTable {
   return table;
 }
 
+/**
+ * The version of this compiler, part of the key of every filter cached across processes
+ * (seccomp-cache.ts). BUMP IT with any change here or in seccomp-profile.ts's semantics that could
+ * change the bytes made for the same profile data, syscall table and capabilities: an old entry
+ * would otherwise be installed as the new compiler's filter.
+ */
+export const SECCOMP_COMPILER_VERSION = 1;
+
+const texts = new Map<string, string>();
 const tables = new Map<string, SyscallTable>();
 
-/** The table beside the helper this process uses (read once). */
-export function helperSyscallTable(dir: string = helperDir()): SyscallTable {
+/** The text of the table beside the helper (read once): what the filter cache digests instead of parsing it. */
+export function helperSyscallTableText(dir: string = helperDir()): string {
   const path = join(dir, 'syscalls');
-  let t = tables.get(path);
-  if (!t) {
-    let text: string;
+  let text = texts.get(path);
+  if (text === undefined) {
     try {
       text = readFileSync(path, 'utf8');
     } catch {
       throw new UserError(`the native helper's syscall table ${path} is missing`, 1, 'run `npm run build` (make -C native writes it)');
     }
-    tables.set(path, (t = parseSyscallTable(text, path)));
+    texts.set(path, text);
   }
+  return text;
+}
+
+/** The table beside the helper this process uses (read and parsed once). */
+export function helperSyscallTable(dir: string = helperDir()): SyscallTable {
+  const path = join(dir, 'syscalls');
+  let t = tables.get(path);
+  if (!t) tables.set(path, (t = parseSyscallTable(helperSyscallTableText(dir), path)));
   return t;
 }
 
