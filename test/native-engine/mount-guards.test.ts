@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -70,7 +70,8 @@ describe('mount guards', () => {
     await t.until(id, (d) => d.state === 'running');
     let out = '';
     for (let i = 0; i < 100 && !out.includes('s3cret'); i++) {
-      out = readFileSync(join(t.root().state, 'containers', id, 'container.log'), 'utf8');
+      // The monitor makes the log once the command has started, which may be just after "running".
+      out = existsSync(join(t.root().state, 'containers', id, 'container.log')) ? readFileSync(join(t.root().state, 'containers', id, 'container.log'), 'utf8') : '';
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(out).toMatch(/Read-only file system/);
