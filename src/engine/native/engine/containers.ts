@@ -18,7 +18,7 @@ import { takenNames } from '../runtime/store.js';
 import { inspectContainer, listedContainers, listingChores, resolveContainer, summaries } from '../runtime/listing.js';
 import { daemonAlive, eventAttributes, needsSupervisor, notifySupervisor, recordStartIntent, recordStopIntent, startContainer, supervised } from './lifecycle.js';
 import {
-  hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDir, writeEngineRecord, type EngineRecord,
+  hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDirAsync, writeEngineRecord, type EngineRecord,
 } from './records.js';
 import type { ContainerIo } from './io.js';
 import { markCreate, sweepDeadCreates, sweepRemovedRemnants } from './sweep.js';
@@ -43,7 +43,7 @@ export class NativeContainers implements ContainerApi {
       await deps.batches.removed(id);
       removeFiles(rec.filesToken);
       const wasSupervised = hasEngineRecord(id) && supervised(rec);
-      removeEngineDir(id);
+      await removeEngineDirAsync(id);
       const removing = this.removing.get(id);
       journal('container', 'destroy', id, removing?.attributes ?? {}, removing?.exitCode !== undefined ? { exitCode: removing.exitCode } : {});
       this.removing.delete(id);
