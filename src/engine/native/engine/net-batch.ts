@@ -70,7 +70,9 @@ export class NetworkBatcher {
    * stop's release never queues behind a detach: a `down` of a chain stops
    * one container after another, each removed as soon as it is stopped, and
    * the detaches (a `umount` process each) otherwise sat between every two
-   * stops. Held, they go together once the stops are over.
+   * stops. A `down`'s stops release nothing themselves (thenRemove), but its
+   * detaches still take the main thread (a process spawned, a record, a
+   * daemon reload per batch): held, they go together once the stops are over.
    */
   stopping(): () => void {
     this.stopsUnderWay++;
