@@ -411,12 +411,23 @@ export interface ContainerUpdate {
   restart?: RestartPolicy;
 }
 
+/** How a stop is followed. */
+export interface StopOptions {
+  /**
+   * The caller removes the container next (`down`, `rm --stop`): the stop
+   * may resolve once the container has stopped, leaving to the removal what
+   * it undoes anyway (the native engine's network release: names off, ports
+   * freed), or to the engine's close() when the removal never comes or fails.
+   */
+  thenRemove?: boolean;
+}
+
 export interface ContainerApi {
   /** The warnings say what the engine cannot honour but Docker treats as best effort. */
   create(spec: ContainerCreateRequest): Promise<{ id: string; name: string; warnings: string[] }>;
   start(id: string): Promise<void>;
   /** Sends the stop signal (`signal`, or the container's), waits `timeoutSeconds` (default: the container's), then kills. */
-  stop(id: string, timeoutSeconds?: number, signal?: string): Promise<void>;
+  stop(id: string, timeoutSeconds?: number, signal?: string, options?: StopOptions): Promise<void>;
   restart(id: string, timeoutSeconds?: number, signal?: string): Promise<void>;
   kill(id: string, signal?: string): Promise<void>;
   remove(id: string, options?: { force?: boolean; volumes?: boolean }): Promise<void>;

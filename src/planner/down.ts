@@ -62,19 +62,22 @@ export function planDown(observed: ObservedState, options: DownOptions = {}): Pl
  * after its own stop; returns the remove nodes.
  */
 export function stopAndRemove(b: PlanBuilder, containers: ObservedContainer[], timeout: number | undefined, reason: string, remove = true): number[] {
-  const stops = planStops(b, containers, timeout, reason);
+  const stops = planStops(b, containers, timeout, reason, remove);
   if (!remove) return [...stops.values()];
   return containers.map((c) =>
     b.add({ kind: 'RemoveContainer', container: { id: c.id, name: c.name }, volumes: true, force: true }, resourceOf(c), reason, [stops.get(c.id)]),
   );
 }
 
-/** Stop nodes by container id, each after the stops of the containers that depend on it. */
-export function planStops(b: PlanBuilder, containers: ObservedContainer[], timeout: number | undefined, reason: string): Map<string, number> {
+/**
+ * Stop nodes by container id, each after the stops of the containers that depend on it; `thenRemove`
+ * when the caller plans each container's removal after its stop.
+ */
+export function planStops(b: PlanBuilder, containers: ObservedContainer[], timeout: number | undefined, reason: string, thenRemove = false): Map<string, number> {
   const stops = new Map<string, number>();
   walkServices(containers, 'dependents', (_service, members, before) =>
     members.filter(isActive).map((c) => {
-      const n = b.add({ kind: 'StopContainer', container: { id: c.id, name: c.name }, timeout }, resourceOf(c), reason, before);
+      const n = b.add({ kind: 'StopContainer', container: { id: c.id, name: c.name }, timeout, ...(thenRemove ? { thenRemove } : {}) }, resourceOf(c), reason, before);
       stops.set(c.id, n);
       return n;
     }),

@@ -131,7 +131,7 @@ async function perform(
     case 'StopContainer':
       return tolerateMissing(async () => {
         if (options.hooks) await runHooks(engine, idOf(op.container), 'pre_stop', options.hooks);
-        await engine.containers.stop(idOf(op.container), op.timeout);
+        await engine.containers.stop(idOf(op.container), op.timeout, undefined, op.thenRemove ? { thenRemove: true } : {});
       });
     case 'KillContainer':
       await engine.containers.kill(idOf(op.container), op.signal);

@@ -97,7 +97,7 @@ export function planPause(containers: ObservedContainer[], pause: boolean): Plan
 export function planRemove(containers: ObservedContainer[], o: { stop?: boolean; volumes?: boolean; timeout?: number }, observed?: ObservedState): Plan {
   const b = new PlanBuilder();
   const targets = o.stop ? containers : containers.filter((c) => !['running', 'paused', 'restarting'].includes(c.summary.state));
-  const stops = o.stop ? planStops(b, targets, o.timeout, 'rm --stop') : new Map<string, number>();
+  const stops = o.stop ? planStops(b, targets, o.timeout, 'rm --stop', true) : new Map<string, number>();
   const removes = targets.map((c) =>
     b.add({ kind: 'RemoveContainer', container: { id: c.id, name: c.name }, volumes: o.volumes ?? false, force: o.stop }, resourceOf(c), 'rm', [stops.get(c.id)]),
   );

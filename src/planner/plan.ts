@@ -31,7 +31,8 @@ export type Operation =
   | { kind: 'RemoveVolume'; name: string }
   | { kind: 'CreateContainer'; spec: NamedContainerRequest }
   | { kind: 'StartContainer'; container: ContainerRef }
-  | { kind: 'StopContainer'; container: ContainerRef; timeout?: number }
+  /** thenRemove: a RemoveContainer of the same container follows (StopOptions.thenRemove). */
+  | { kind: 'StopContainer'; container: ContainerRef; timeout?: number; thenRemove?: boolean }
   | { kind: 'KillContainer'; container: ContainerRef; signal: string }
   | { kind: 'RestartContainer'; container: ContainerRef; timeout?: number }
   | { kind: 'PauseContainer'; container: ContainerRef }

@@ -59,6 +59,29 @@ describe('network batches of the native Engine', () => {
     expect(calls).toEqual(['release c', 'release b', 'release a', 'detach c,b,a']);
   });
 
+  it('a drain that comes between two stops of a chain (the one ended, the next not begun) holds the removals too', async () => {
+    vi.useFakeTimers();
+    try {
+      calls.length = 0;
+      const b = batcher();
+      let ended = b.stopping();
+      const removals = [b.removed('c')];
+      ended();
+      // A removal queued just then runs a drain at once, before the next stop of the chain has begun.
+      removals.push(b.removed('d'));
+      await vi.advanceTimersByTimeAsync(5);
+      ended = b.stopping();
+      await vi.advanceTimersByTimeAsync(100);
+      expect(calls).toEqual([]);
+      ended();
+      await vi.advanceTimersByTimeAsync(100);
+      await Promise.all(removals);
+      expect(calls).toEqual(['detach c,d']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a removal with no stop under way is not held', async () => {
     calls.length = 0;
     const b = batcher();

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { reconcile } from '../../src/planner/reconcile.js';
 import { planKill, planPause, planRemove, planRestart, planStartFromLabels, planStop, selectContainers } from '../../src/planner/lifecycle.js';
 import { formatPlan } from '../../src/planner/plan.js';
+import { planDown } from '../../src/planner/down.js';
 import { observedFromLists } from '../../src/planner/observe.js';
 import { UserError } from '../../src/util/errors.js';
 import { FakeWorld, project, service } from './fixtures.js';
@@ -73,6 +74,14 @@ describe('lifecycle plans', () => {
 #2 service:web:1 RemoveContainer (rm) <- #1
 `),
     );
+  });
+
+  it('a stop the plan removes afterwards says so (the engine may leave to the removal what it undoes); a plain stop does not', () => {
+    const { observed } = world();
+    const thenRemove = (plan: ReturnType<typeof planStop>) => plan.nodes.filter((n) => n.op.kind === 'StopContainer').map((n) => n.op.kind === 'StopContainer' && n.op.thenRemove === true);
+    expect(thenRemove(planStop(selectContainers(observed(), []), 3))).toEqual([false, false, false, false]);
+    expect(thenRemove(planRemove(selectContainers(observed(), ['web', 'db']), { stop: true }))).toEqual([true, true]);
+    expect(thenRemove(planDown(observed()))).toEqual([true, true, true, true]);
   });
 
   it('a named service without containers is an error', () => {

@@ -134,6 +134,24 @@ describe('cgroup v2 driver (fake tree)', () => {
     await cg.remove(other);
     expect(existsSync(join(dir, 'tscompose'))).toBe(false);
   });
+
+  it('kills without freezing while the tasks only go away (a PID 1 just killed), and freezes once one forks', async () => {
+    const cg = fakeV2();
+    const id = 'd'.repeat(64);
+    const child = fakeChild(id, ['cgroup.procs', 'cgroup.freeze']);
+    // Pids above pid_max: the driver's kills find no such process, as with tasks that died meanwhile.
+    const rounds = (...lists: number[][]) => {
+      writeFileSync(join(child, 'cgroup.freeze'), 'untouched');
+      const queue = [...lists];
+      cg.pids = () => queue.shift() ?? [];
+    };
+    rounds([4_194_400, 4_194_401], [4_194_401]);
+    await cg.killAll(id);
+    expect(read('tscompose', id, 'cgroup.freeze')).toBe('untouched');
+    rounds([4_194_400], [4_194_400, 4_194_402], [4_194_402]);
+    await cg.killAll(id);
+    expect(read('tscompose', id, 'cgroup.freeze')).toBe('0'); // frozen for the kills, thawed after
+  });
 });
 
 describe('cgroup v1 driver (fake tree)', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, UserError } from '../../../util/errors.js';
 import type {
-  AttachSession, CommitOptions, ContainerApi, ContainerUpdate, ContainerCreateRequest, ContainerDetails, ContainerStats, ContainerListOptions, ContainerSummary, DockerObject, ExecRequest, LogLine,
+  AttachSession, CommitOptions, ContainerApi, ContainerUpdate, ContainerCreateRequest, StopOptions, ContainerDetails, ContainerStats, ContainerListOptions, ContainerSummary, DockerObject, ExecRequest, LogLine,
   LogOptions, PathStat, ProcessIO, TopResult, WaitCondition,
 } from '../../types.js';
 import type { ContainerRuntime, ContainerNetwork as RuntimeNetwork, ContainerSummary as RuntimeSummary } from '../runtime/index.js';
@@ -18,7 +18,7 @@ import { takenNames, type ContainerScan } from '../runtime/store.js';
 import { inspectContainer, inspectListed, listedContainers, listingChores, resolveContainer, summaries, type ListedContainer } from '../runtime/listing.js';
 import { daemonAlive, eventAttributes, needsSupervisor, notifySupervisor, recordStartIntent, recordStopIntent, startContainer, supervised } from './lifecycle.js';
 import {
-  hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDir, writeEngineRecord, type EngineRecord,
+  hasEngineRecord, readEngineRecord, readIntent, readSupervisorState, removeEngineDirAsync, writeEngineRecord, type EngineRecord,
 } from './records.js';
 import type { ContainerIo } from './io.js';
 import { markCreate, sweepDeadCreates, sweepRemovedRemnants } from './sweep.js';
@@ -36,6 +36,13 @@ export class NativeContainers implements ContainerApi {
    * and how the last run ended, for followers that never saw it exit (a die they report before the destroy).
    */
   private readonly removing = new Map<string, { attributes: Record<string, string>; exitCode?: number }>();
+  /**
+   * What stops with `thenRemove` left to the container's removal (the network's release, a word to the
+   * supervisor), by container id: dropped when the removal is done (its detach does more), paid when
+   * it fails, when a start comes first, or at close() (the removal never came). A crash meanwhile
+   * leaves what a crash between a stop and its release always left (see releaseOnStops).
+   */
+  private readonly owedAfterStop = new Map<string, () => Promise<void>>();
 
   constructor(private readonly deps: EngineDeps) {
     deps.onRemoved(async (id) => {
@@ -43,7 +50,7 @@ export class NativeContainers implements ContainerApi {
       await deps.batches.removed(id);
       removeFiles(rec.filesToken);
       const wasSupervised = hasEngineRecord(id) && supervised(rec);
-      removeEngineDir(id);
+      await removeEngineDirAsync(id);
       const removing = this.removing.get(id);
       journal('container', 'destroy', id, removing?.attributes ?? {}, removing?.exitCode !== undefined ? { exitCode: removing.exitCode } : {});
       this.removing.delete(id);
@@ -165,20 +172,22 @@ export class NativeContainers implements ContainerApi {
 
   async start(idOrName: string): Promise<void> {
     const id = await this.resolve(idOrName);
+    // Released before it starts again: a release after the start would take its names and ports back.
+    await this.settleStop(id);
     const attached = await (await this.io()).startAttached(id, (attach) => startContainer(this.deps, id, { explicit: true, attach }));
     if (!attached) await startContainer(this.deps, id, { explicit: true });
   }
 
-  async stop(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<void> {
+  async stop(idOrName: string, timeoutSeconds?: number, signal?: string, options: StopOptions = {}): Promise<void> {
     const ended = this.deps.batches.stopping();
     try {
-      await this.stopUnderWay(idOrName, timeoutSeconds, signal);
+      await this.stopUnderWay(idOrName, timeoutSeconds, signal, options.thenRemove ?? false);
     } finally {
       ended();
     }
   }
 
-  private async stopUnderWay(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<void> {
+  private async stopUnderWay(idOrName: string, timeoutSeconds: number | undefined, signal: string | undefined, thenRemove: boolean): Promise<void> {
     const rt = await this.rt();
     const id = rt.resolve(idOrName);
     const rec = readEngineRecord(id);
@@ -193,8 +202,30 @@ export class NativeContainers implements ContainerApi {
       await rt.stop(id, { ...(timeoutSeconds !== undefined ? { timeout: timeoutSeconds } : {}), ...(signal ? { signal } : {}) });
       journal('container', 'stop', id, attrs);
     }
-    await this.deps.batches.stopped(id);
-    if (supervised(rec)) await notifySupervisor(this.deps, id, false);
+    const afterStop = async () => {
+      await this.deps.batches.stopped(id);
+      if (supervised(rec)) await notifySupervisor(this.deps, id, false);
+    };
+    // In a chain of stops (a `down`: dependents first) this was a network lock, a record and a daemon
+    // reload between every two stops, all of which the removal's detach does again anyway.
+    if (thenRemove) this.owedAfterStop.set(id, afterStop);
+    else await afterStop();
+  }
+
+  /** Pays what a stop with `thenRemove` left for the container's removal, when that removal cannot (it failed, or a start came first). */
+  private async settleStop(id: string): Promise<void> {
+    const owed = this.owedAfterStop.get(id);
+    if (!owed) return;
+    this.owedAfterStop.delete(id);
+    await owed();
+  }
+
+  /** What stops with `thenRemove` left to removals that never came (the engine's close). */
+  async settleStops(): Promise<void> {
+    const ids = [...this.owedAfterStop.keys()];
+    const failed: unknown[] = [];
+    await Promise.all(ids.map((id) => this.settleStop(id).catch((err: unknown) => void failed.push(err))));
+    if (failed.length) throw failed[0];
   }
 
   async restart(idOrName: string, timeoutSeconds?: number, signal?: string): Promise<void> {
@@ -232,6 +263,11 @@ export class NativeContainers implements ContainerApi {
     // The network, the Engine's records and the supervisor follow through the removal hook.
     try {
       await rt.remove(id, { force: options.force ?? false, volumes: options.volumes ?? false });
+      // The removal hook's detach did what the stop left to it.
+      this.owedAfterStop.delete(id);
+    } catch (err) {
+      await this.settleStop(id).catch(() => undefined);
+      throw err;
     } finally {
       this.removing.delete(id);
     }

@@ -137,7 +137,9 @@ export class NativeEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    // Nothing is held open between calls: state is on disk and in the kernel.
+    // Nothing is held open between calls (state is on disk and in the kernel), but stops may have
+    // left their network release to removals that never came.
+    await this.containers.settleStops();
   }
 }
 

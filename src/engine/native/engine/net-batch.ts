@@ -30,6 +30,8 @@ export class NetworkBatcher {
   /** Stops of this process under way, and since when the oldest removal waiting has waited (see stopping()). */
   private stopsUnderWay = 0;
   private removalsSince: number | undefined;
+  /** When the stops under way last came to none (a drain right after holds on for the next). */
+  private lastStopEnded: number | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
 
   /**
@@ -68,7 +70,9 @@ export class NetworkBatcher {
    * stop's release never queues behind a detach: a `down` of a chain stops
    * one container after another, each removed as soon as it is stopped, and
    * the detaches (a `umount` process each) otherwise sat between every two
-   * stops. Held, they go together once the stops are over.
+   * stops. A `down`'s stops release nothing themselves (thenRemove), but its
+   * detaches still take the main thread (a process spawned, a record, a
+   * daemon reload per batch): held, they go together once the stops are over.
    */
   stopping(): () => void {
     this.stopsUnderWay++;
@@ -78,7 +82,11 @@ export class NetworkBatcher {
       ended = true;
       // A little later: the stop of a dependency that this one's end lets start comes first (not always
       // in the same turn of the event loop: 1-8 ms later, measured), and the removals wait on for it.
-      if (--this.stopsUnderWay === 0 && this.removals.length) setTimeout(() => this.schedule(), NEXT_STOP_GRACE_MS);
+      // Until then a drain that comes (one a removal queued meanwhile) holds them as well.
+      if (--this.stopsUnderWay === 0) {
+        this.lastStopEnded = Date.now();
+        if (this.removals.length) setTimeout(() => this.schedule(), NEXT_STOP_GRACE_MS + 1);
+      }
     };
   }
 
@@ -91,9 +99,17 @@ export class NetworkBatcher {
 
   /** True while removals should wait for the stops under way; then a drain is due when the hold runs out. */
   private holdRemovals(): boolean {
-    if (this.stopsUnderWay === 0 || this.removals.length === 0) return false;
-    const left = this.removalsSince! + REMOVAL_HOLD_MS - Date.now();
+    if (this.removals.length === 0) return false;
+    const now = Date.now();
+    const betweenStops = this.stopsUnderWay === 0 && this.lastStopEnded !== undefined && now - this.lastStopEnded < NEXT_STOP_GRACE_MS;
+    if (this.stopsUnderWay === 0 && !betweenStops) return false;
+    const left = this.removalsSince! + REMOVAL_HOLD_MS - now;
     if (left <= 0) return false;
+    if (betweenStops) {
+      // Looked at again when the grace is over (unless the next stop has begun by then).
+      setTimeout(() => this.schedule(), NEXT_STOP_GRACE_MS - (now - this.lastStopEnded!) + 1);
+      return true;
+    }
     this.holdTimer ??= setTimeout(() => {
       this.holdTimer = undefined;
       this.schedule();

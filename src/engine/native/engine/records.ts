@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir, statePath } from '../../../util/paths.js';
 import { readJsonIfExists, writeJsonAtomic } from '../../../util/atomic.js';
@@ -207,6 +208,13 @@ export function removeEngineDir(id: string): void {
   const dir = new EnginePaths(id).dir;
   made.delete(dir);
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** removeEngineDir in the thread pool (a removal's hook: the main thread goes on with other containers meanwhile). */
+export async function removeEngineDirAsync(id: string): Promise<void> {
+  const dir = new EnginePaths(id).dir;
+  made.delete(dir);
+  await rm(dir, { recursive: true, force: true });
 }
 
 /** Ids that have an engine dir (for the supervisor's scan and for garbage collection). */

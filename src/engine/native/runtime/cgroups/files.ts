@@ -63,3 +63,20 @@ export async function rmdirRetry(dir: string): Promise<void> {
     }
   }
 }
+
+/**
+ * Whether the tasks of a kill loop's rounds show a fork: a pid not listed in an earlier round. A
+ * container whose PID 1 was just killed only shrinks (the namespace dies with it); a fork bomb
+ * shows new pids in the next round, and from then on the loop freezes before it kills.
+ */
+export class ForkWatch {
+  private readonly known = new Set<number>();
+  private rounds = 0;
+  private forked = false;
+
+  seen(pids: readonly number[]): boolean {
+    if (this.rounds++ > 0 && pids.some((p) => !this.known.has(p))) this.forked = true;
+    for (const p of pids) this.known.add(p);
+    return this.forked;
+  }
+}

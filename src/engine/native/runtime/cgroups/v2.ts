@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../../../util/errors.js';
-import { readKeyed, readNumber, readWords, rmdirRetry, tryWrite } from './files.js';
+import { ForkWatch, readKeyed, readNumber, readWords, rmdirRetry, tryWrite } from './files.js';
 import { cfsQuota, cpusetUnavailable, memoryAndSwap, type CgroupDriver, type CgroupLimits, type CgroupStats } from './types.js';
 
 const PARENT = 'tscompose';
@@ -174,13 +174,15 @@ export class CgroupV2 implements CgroupDriver {
     const dir = this.dir(id);
     if (!existsSync(dir)) return;
     const atomic = existsSync(join(dir, 'cgroup.kill'));
+    const forks = new ForkWatch();
     for (let round = 0; round < 500; round++) {
       const pids = this.pids(id);
       if (pids.length === 0) return;
       if (atomic) {
         writeFileSync(join(dir, 'cgroup.kill'), '1');
       } else {
-        const frozen = tryWrite(join(dir, 'cgroup.freeze'), '1');
+        // Frozen once something forked between two rounds (see the v1 driver's killAll).
+        const frozen = forks.seen(pids) && tryWrite(join(dir, 'cgroup.freeze'), '1');
         for (const pid of pids) {
           try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
         }
