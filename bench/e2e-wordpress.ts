@@ -13,7 +13,9 @@
  * BENCH_TRACE=1 prints each round's timeline besides: the project's container
  * events (create, start, health, exits) in seconds from `up -d`, read back
  * from each engine's event journal (`tscompose events --since --until`,
- * `docker events`), and when the install page first answered.
+ * `docker events`), when the containers' own work ended (MariaDB listening
+ * on 3306, Apache ready: their logs' timestamps), and when the install page
+ * first answered.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,6 +64,31 @@ async function eventsBetween(tool: Tool, project: string, port: number, from: nu
     .map((e) => ({ at: e.timeNano / 1e6, what: `${e.Actor.Attributes['com.docker.compose.service'] ?? '?'} ${e.Action}` }));
 }
 
+/**
+ * Where the containers' own work ends, from their logs' timestamps: MariaDB's
+ * final server listening on 3306 (after the first start's set-up), and Apache
+ * accepting requests. What lies between those and the next event (the health
+ * status, WordPress's start, the page) is the engine's and the CLI's.
+ */
+const MILESTONES: Array<{ service: string; line: RegExp; what: string }> = [
+  // The first start's temporary server says `port: 0`; the one that stays, `port: 3306`.
+  { service: 'db', line: /port: 3306/, what: 'db listening on 3306' },
+  { service: 'wordpress', line: /resuming normal operations/, what: 'wordpress apache ready' },
+];
+
+async function milestones(tool: Tool, project: string, port: number, from: number): Promise<Happening[]> {
+  const out: Happening[] = [];
+  for (const m of MILESTONES) {
+    const text = await cli(tool, project, port, ['logs', '-t', '--no-color', m.service]).catch(() => '');
+    // `db-1  | 2026-…Z message` (docker-compose: `db_1  | …`).
+    const stamps = text.split('\n').map((l) => /\|\s*(\d{4}-\d\d-\d\dT[\d:.]+Z)\s(.*)$/.exec(l))
+      .filter((x): x is RegExpExecArray => !!x && m.line.test(x[2]!))
+      .map((x) => Date.parse(x[1]!)).filter((t) => t >= from);
+    if (stamps.length) out.push({ at: stamps[0]!, what: m.what });
+  }
+  return out;
+}
+
 function printTimeline(tool: Tool, from: number, happenings: Happening[], answered: number): void {
   const rows = [...happenings, { at: answered, what: 'install page 200' }].sort((a, b) => a.at - b.at);
   console.log(`    ${tool}: ${rows.map((h) => `+${((h.at - from) / 1000).toFixed(1)} s ${h.what}`).join(', ')}`);
@@ -71,7 +98,10 @@ function printTimeline(tool: Tool, from: number, happenings: Happening[], answer
 async function upToInstallPage(tool: Tool, project: string, port: number): Promise<number> {
   const wallStart = Date.now();
   const elapsed = await untilInstallPage(tool, project, port);
-  if (TRACE) printTimeline(tool, wallStart, await eventsBetween(tool, project, port, wallStart, wallStart + elapsed), wallStart + elapsed);
+  if (TRACE) {
+    const happenings = [...await eventsBetween(tool, project, port, wallStart, wallStart + elapsed), ...await milestones(tool, project, port, wallStart)];
+    printTimeline(tool, wallStart, happenings, wallStart + elapsed);
+  }
   return elapsed;
 }
 

@@ -1,4 +1,4 @@
-import type { ContainerCreateRequest, FileRequest, NamedContainerRequest, MountRequest, NetworkAttachment, Resources, RestartPolicy } from '../engine/types.js';
+import type { ContainerCreateRequest, FileRequest, HealthcheckConfig, NamedContainerRequest, MountRequest, NetworkAttachment, Resources, RestartPolicy } from '../engine/types.js';
 import type { Project, ServiceConfig, ServiceFileReference } from '../project/types.js';
 import { UserError } from '../util/errors.js';
 import { resolveEnvironment } from './hash.js';
@@ -67,7 +67,7 @@ export function containerRequest(project: Project, service: ServiceConfig, obser
     networks: networkMode ? undefined : networksOf(project, service, id.name, id.oneoff ?? false),
     networkMode,
     links: linksOf(project, service),
-    healthcheck: healthcheckOf(service),
+    healthcheck: healthcheckOf(service, observed.images[imageRef(project, service.name)]?.config.healthcheck),
     restart: restartOf(service),
     resources: resourcesOf(service),
     stopSignal: service.stop_signal,
@@ -234,7 +234,11 @@ export function fileTarget(kind: 'config' | 'secret', ref: ServiceFileReference)
   return ref.target ?? `/${ref.source}`;
 }
 
-function healthcheckOf(service: ServiceConfig): ContainerCreateRequest['healthcheck'] {
+/** What an engine takes for an unset start interval and interval (Docker 25's daemon/health.go). */
+const ENGINE_START_INTERVAL_MS = 5_000;
+const ENGINE_INTERVAL_MS = 30_000;
+
+function healthcheckOf(service: ServiceConfig, image: HealthcheckConfig | undefined): ContainerCreateRequest['healthcheck'] {
   const h = service.healthcheck;
   if (!h) return undefined;
   if (h.disable) return { test: ['NONE'] };
@@ -244,8 +248,25 @@ function healthcheckOf(service: ServiceConfig): ContainerCreateRequest['healthch
     timeout: h.timeout,
     retries: h.retries,
     startPeriod: h.start_period,
-    startInterval: h.start_interval,
+    startInterval: h.start_interval ?? startIntervalDefault(h.interval, image),
   };
+}
+
+/**
+ * The start interval of a healthcheck whose file gives none. The Compose
+ * schema says it defaults to the interval; Docker 25 and later probe every
+ * 5 s during the start period when the container's config has none (older
+ * engines probed at the interval throughout, what docker-compose 1.29 users
+ * see). An interval under 5 s (the file's, else the image's) is kept: with
+ * `interval: 2s` Docker 25 would leave a database that is ready unprobed for
+ * up to 5 s, and the services that wait for it with it. A longer one is left
+ * to the engine (5 s), so `interval: 1m` is not waited out while starting,
+ * as on Docker 25. An image's own start interval wins, as in Docker's merge.
+ */
+function startIntervalDefault(interval: number | undefined, image: HealthcheckConfig | undefined): number | undefined {
+  if (image?.startInterval) return undefined;
+  const effective = interval || image?.interval || ENGINE_INTERVAL_MS;
+  return effective < ENGINE_START_INTERVAL_MS ? effective : undefined;
 }
 
 function restartOf(service: ServiceConfig): RestartPolicy | undefined {

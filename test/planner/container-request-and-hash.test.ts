@@ -104,11 +104,35 @@ describe('container spec', () => {
     expect(s.files).toEqual([{ target: '/etc/site.conf', content: Buffer.from('site'), mode: 0o440, uid: undefined, gid: undefined }]);
     expect(s.restart).toEqual({ name: 'on-failure', maxRetries: 3 });
     expect(s.stopTimeout).toBe(3);
-    expect(s.healthcheck).toEqual({ test: ['CMD', 'true'], interval: 1000, timeout: undefined, retries: undefined, startPeriod: undefined, startInterval: undefined });
+    // No start_interval under a 1 s interval: probing while starting follows the interval, not the engine's 5 s.
+    expect(s.healthcheck).toEqual({ test: ['CMD', 'true'], interval: 1000, timeout: undefined, retries: undefined, startPeriod: undefined, startInterval: 1000 });
     expect(s.resources).toMatchObject({ memory: 64 * 1024 * 1024, nanoCpus: 500_000_000 });
     expect(s.init).toBe(true);
     expect(s.cmd).toEqual(['nginx', '-g', 'daemon off;']);
     expect(s.entrypoint).toBeUndefined();
+  });
+
+  it('gives a healthcheck without start_interval the interval as its start interval when it is under the engine\'s 5 s, else leaves it to the engine', () => {
+    const startInterval = (healthcheck: Record<string, unknown>, image?: Record<string, unknown>) => {
+      const p = project('hc', [service('db', { image: 'db:1', healthcheck: { test: ['CMD', 'true'], disable: false, ...healthcheck } })]);
+      const observed = emptyObservedState('hc');
+      if (image) observed.images['db:1'] = { id: 'sha256:i', config: { entrypoint: [], cmd: [], env: [], workingDir: '', user: '', exposedPorts: [], volumes: [], labels: {}, healthcheck: { test: ['CMD', 'x'], ...image } } };
+      return containerRequest(p, p.services.db!, observed, { number: 1, name: 'hc-db-1', configHash: 'h', fieldDigests: 'f', imageId: 'sha256:i' }).healthcheck?.startInterval;
+    };
+    // The WordPress example's database: interval 2s, start_period 60s. Docker 25 would probe every 5 s while it starts.
+    expect(startInterval({ interval: 2000, start_period: 60_000 })).toBe(2000);
+    // Given in the file: as given, whatever the interval.
+    expect(startInterval({ interval: 2000, start_interval: 500 })).toBe(500);
+    expect(startInterval({ interval: 60_000, start_interval: 10_000 })).toBe(10_000);
+    // An interval of 5 s or more (or none: 30 s): the engine's 5 s, as on Docker 25.
+    expect(startInterval({ interval: 5000 })).toBeUndefined();
+    expect(startInterval({ interval: 60_000, start_period: 30_000 })).toBeUndefined();
+    expect(startInterval({})).toBeUndefined();
+    // The image's interval counts when the file gives none; the image's own start interval wins, as in Docker's merge.
+    expect(startInterval({}, { interval: 1000 })).toBe(1000);
+    expect(startInterval({ interval: 2000 }, { startInterval: 300 })).toBeUndefined();
+    // A disabled healthcheck stays disabled.
+    expect(startInterval({ disable: true, interval: 1000 })).toBeUndefined();
   });
 
   it('puts secrets under /run/secrets and configs at /<name> unless told otherwise', () => {

@@ -151,7 +151,7 @@ function toArray(v: string | string[] | undefined | null): string[] {
   return Array.isArray(v) ? v : [v];
 }
 
-export function healthcheckFromDocker(h: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number } | undefined): HealthcheckConfig | undefined {
+export function healthcheckFromDocker(h: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number; StartInterval?: number } | undefined): HealthcheckConfig | undefined {
   if (!h?.Test?.length) return undefined;
   return {
     test: h.Test,
@@ -159,6 +159,7 @@ export function healthcheckFromDocker(h: { Test?: string[]; Interval?: number; T
     timeout: h.Timeout ? h.Timeout / NS_PER_MS : undefined,
     retries: h.Retries || undefined,
     startPeriod: h.StartPeriod ? h.StartPeriod / NS_PER_MS : undefined,
+    startInterval: h.StartInterval ? h.StartInterval / NS_PER_MS : undefined,
   };
 }
 
