@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeCacheDir, pruneOldest } from '../util/cache-dir.js';
 import type { MapNode } from './tree.js';
 
 /**
@@ -53,21 +54,15 @@ export class ParsedTrees {
     const path = join(this.dir, key);
     const tmp = `${path}.${process.pid}.tmp`;
     try {
-      for (const d of [dirname(this.dir), this.dir]) mkdirIfMissing(d);
+      makeCacheDir(this.dir);
       writeFileSync(tmp, text, { mode: 0o600 });
       renameSync(tmp, path);
-      this.prune();
+      pruneOldest(this.dir, ParsedTrees.MAX_ENTRIES);
     } catch {
       rmSync(tmp, { force: true });
     }
   }
 
-  private prune(): void {
-    const names = readdirSync(this.dir);
-    if (names.length <= ParsedTrees.MAX_ENTRIES) return;
-    const byAge = names.map((name) => ({ name, time: mtimeOf(join(this.dir, name)) })).sort((a, b) => a.time - b.time);
-    for (const { name } of byAge.slice(0, names.length - ParsedTrees.MAX_ENTRIES)) rmSync(join(this.dir, name), { force: true });
-  }
 }
 
 /** A mapping's entries (a Map) as [key, entry] pairs; a number JSON would change (NaN, ±Infinity, -0) refuses the tree. */
@@ -80,20 +75,4 @@ function replace(_key: string, value: unknown): unknown {
 function revive(_key: string, value: unknown): unknown {
   if (value !== null && typeof value === 'object' && '$entries' in value) return new Map((value as { $entries: [string, unknown][] }).$entries);
   return value;
-}
-
-function mkdirIfMissing(path: string): void {
-  try {
-    mkdirSync(path, { mode: 0o700 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-}
-
-function mtimeOf(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
 }

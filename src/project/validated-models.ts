@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeCacheDir, pruneOldest } from '../util/cache-dir.js';
 import { VALIDATOR_DIGEST } from './schema-digest.gen.js';
 
 /**
@@ -47,36 +48,14 @@ export class ValidatedModels {
     try {
       // The directory and its parent, never more: the CLI's sits in the state root, which a command
       // that fails before the engine makes it (a missing host program) must leave unmade.
-      for (const d of [dirname(this.dir), this.dir]) mkdirIfMissing(d);
+      makeCacheDir(this.dir);
       writeFileSync(join(this.dir, key), '', { mode: 0o600 });
-      this.prune();
+      pruneOldest(this.dir, ValidatedModels.MAX_ENTRIES);
     } catch {
       /* not remembered: validated again next time */
     }
   }
 
-  private prune(): void {
-    const names = readdirSync(this.dir);
-    if (names.length <= ValidatedModels.MAX_ENTRIES) return;
-    const byAge = names.map((name) => ({ name, time: mtimeOf(join(this.dir, name)) })).sort((a, b) => a.time - b.time);
-    for (const { name } of byAge.slice(0, names.length - ValidatedModels.MAX_ENTRIES)) rmSync(join(this.dir, name), { force: true });
-  }
-}
-
-function mkdirIfMissing(path: string): void {
-  try {
-    mkdirSync(path, { mode: 0o700 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-}
-
-function mtimeOf(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
 }
 
 /**

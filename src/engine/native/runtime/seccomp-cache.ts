@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeCacheDir, pruneOldest } from '../../../util/cache-dir.js';
 import { statePath } from '../../../util/paths.js';
 import { helperDir } from './helper.js';
 import { defaultSeccompFilter, helperSyscallTableText, parseSyscallTable, SECCOMP_COMPILER_VERSION } from './seccomp.js';
@@ -114,34 +115,12 @@ function writeEntry(dir: string, path: string, key: Buffer, filter: Buffer): voi
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     // The directory and its parent, never more: the state root itself is the engine's to make.
-    for (const d of [dirname(dir), dir]) mkdirIfMissing(d);
+    makeCacheDir(dir);
     rmSync(tmp, { force: true }); // one a crashed process of the same pid left
     writeFileSync(tmp, Buffer.concat([key, sha256(filter), filter]), { mode: 0o600, flag: 'wx' });
     renameSync(tmp, path);
-    prune(dir);
+    pruneOldest(dir, MAX_ENTRIES, (n) => n.endsWith('.bpf'));
   } catch {
     rmSync(tmp, { force: true });
   }
-}
-
-function mkdirIfMissing(path: string): void {
-  try {
-    mkdirSync(path, { mode: 0o700 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-}
-
-function prune(dir: string): void {
-  const names = readdirSync(dir).filter((n) => n.endsWith('.bpf'));
-  if (names.length <= MAX_ENTRIES) return;
-  const age = (name: string) => {
-    try {
-      return statSync(join(dir, name)).mtimeMs;
-    } catch {
-      return 0;
-    }
-  };
-  const byAge = names.map((name) => ({ name, time: age(name) })).sort((a, b) => a.time - b.time);
-  for (const { name } of byAge.slice(0, names.length - MAX_ENTRIES)) rmSync(join(dir, name), { force: true });
 }
