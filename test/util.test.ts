@@ -174,10 +174,10 @@ describe('withLock', () => {
     const lock = join(d, 'l');
     const counter = join(d, 'n');
     writeFileSync(counter, '0');
-    const workers = Array.from({ length: 4 }, () => lockWorker(lock, counter, 40, 0));
+    const workers = Array.from({ length: 4 }, () => lockWorker(lock, counter, 200, 0));
     await Promise.all(workers.map((w) => new Promise((r) => w.on('exit', r))));
     expect(workers.map((w) => w.exitCode)).toEqual([0, 0, 0, 0]);
-    expect(Number(readFileSync(counter, 'utf8'))).toBe(160);
+    expect(Number(readFileSync(counter, 'utf8'))).toBe(800);
   });
 
   it('recovers after processes are killed -9 at any moment while taking or holding it', async () => {

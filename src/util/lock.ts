@@ -1,7 +1,7 @@
-import { closeSync, constants, readFileSync, fstatSync, lstatSync, readdirSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, readFileSync, readSync, fstatSync, lstatSync, readdirSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readPrivateFile, openPrivateFile, refuseForeign, checkPrivateDir } from './private-files.js';
+import { openPrivateFile, refuseForeign, checkPrivateDir } from './private-files.js';
 
 /**
  * An inter-process lock on a path. Node has no flock(2), so the lock is a
@@ -145,26 +145,57 @@ type Judged =
   | { kind: 'stale'; st: Stats }
   | { kind: 'unknown' }; // empty, and not looked for this time
 
-/** Judges the lock at `path` by whether a live process holds its inode open. `scan`: an empty lock may be looked for in every process. */
-function judge(path: string, scan: boolean): Judged {
-  const st = lstatSync(path, { throwIfNoEntry: false });
-  if (!st) return { kind: 'absent' };
-  refuseForeign(path, st, 'lock');
-  let owner: string;
+/**
+ * Judges the lock at `path` by whether a live process holds its inode open. `scan`: an empty lock may be
+ * looked for in every process. `onStale` is called with a stale lock's stat while the file judged is
+ * still open here: the stat and the pid are those of one inode (an lstat before the read could name a
+ * lock since released, and its pid be the next owner's), and that inode cannot be freed and its number
+ * given to a new lock before the caller has compared it with what the path names now. Without this, a
+ * waiter could judge a live lock stale and unlink it (two holders at once: seen once in CI, as an
+ * increment lost by test/util.test.ts's four processes).
+ */
+function judge(path: string, scan: boolean, onStale?: (st: Stats) => void): Judged {
+  const pre = lstatSync(path, { throwIfNoEntry: false });
+  if (!pre) return { kind: 'absent' };
+  refuseForeign(path, pre, 'lock');
+  let fd: number;
   try {
-    owner = readPrivateFile(path, 64, 'lock');
+    fd = openPrivateFile(path, constants.O_RDONLY, 0, 'lock');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
     throw err;
   }
+  try {
+    const st = fstatSync(fd);
+    const verdict = judgeOpen(st, readOwner(fd), scan, fd);
+    if (verdict.kind === 'stale') onStale?.(st);
+    return verdict;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The verdict on the lock file open here as `judging` (which, being the judge's, holds nothing). */
+function judgeOpen(st: Stats, owner: string, scan: boolean, judging: number): Judged {
   const pid = Number(owner.split(' ')[0]);
   if (owner !== '' && Number.isInteger(pid) && pid > 0) {
-    return holdsOpen(pid, st) ? { kind: 'held', pid } : { kind: 'stale', st };
+    return holdsOpen(pid, st, judging) ? { kind: 'held', pid } : { kind: 'stale', st };
   }
   if (owner !== '') return { kind: 'stale', st }; // not a pid: nobody of ours wrote it
   if (!scan) return { kind: 'unknown' };
-  const holder = findHolder(st);
+  const holder = findHolder(st, judging);
   return holder === undefined ? { kind: 'stale', st } : { kind: 'held', pid: holder };
+}
+
+/** What the lock file says ("pid starttime", or nothing), read from its descriptor. */
+function readOwner(fd: number): string {
+  const buf = Buffer.alloc(64);
+  let off = 0;
+  for (;;) {
+    const n = readSync(fd, buf, off, buf.length - off, off);
+    if (n === 0 || off + n >= buf.length) return buf.subarray(0, off + n).toString('utf8');
+    off += n;
+  }
 }
 
 /** Removes the lock if no live process holds it; true when it did (or the lock vanished meanwhile). */
@@ -176,15 +207,13 @@ function breakIfStale(lockPath: string, scan: boolean): boolean {
   const fd = createLockFile(breaker);
   if (fd === undefined) {
     // Another waiter is breaking it now; a breaker that died holding it is itself stale.
-    const b = judge(breaker, true);
-    if (b.kind === 'stale') unlinkIfSame(breaker, b.st);
+    judge(breaker, true, (st) => unlinkIfSame(breaker, st));
     return false;
   }
   const release = releaser(breaker, fd);
   try {
     // Judged again under the breaker lock: the lock may already be a new, live owner's.
-    const again = judge(lockPath, true);
-    if (again.kind === 'stale') unlinkIfSame(lockPath, again.st);
+    judge(lockPath, true, (st) => unlinkIfSame(lockPath, st));
     return true;
   } finally {
     release();
@@ -198,8 +227,8 @@ function unlinkIfSame(path: string, st: Stats): void {
   } catch { /* gone already */ }
 }
 
-/** Whether process `pid` has a descriptor open on the inode `st`. */
-function holdsOpen(pid: number, st: Stats): boolean {
+/** Whether process `pid` has a descriptor open on the inode `st` (this process's descriptor `judging` aside: the judge's own). */
+function holdsOpen(pid: number, st: Stats, judging?: number): boolean {
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
@@ -207,6 +236,7 @@ function holdsOpen(pid: number, st: Stats): boolean {
     return false; // gone
   }
   for (const fd of fds) {
+    if (pid === process.pid && fd === String(judging)) continue;
     let target: Stats | undefined;
     try {
       target = statSync(`/proc/${pid}/fd/${fd}`, { throwIfNoEntry: false });
@@ -219,10 +249,10 @@ function holdsOpen(pid: number, st: Stats): boolean {
 }
 
 /** The pid of any process holding the inode `st` open (a lock left empty by a full disk). */
-function findHolder(st: Stats): number | undefined {
+function findHolder(st: Stats, judging?: number): number | undefined {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    if (holdsOpen(Number(name), st)) return Number(name);
+    if (holdsOpen(Number(name), st, judging)) return Number(name);
   }
   return undefined;
 }
