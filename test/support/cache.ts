@@ -17,3 +17,13 @@ export function cacheDir(...parts: string[]): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+/**
+ * A state and run root of the test's own under `dir`, for a CLI whose engine keeps nothing there (the
+ * docker and swarm backends): the CLI still remembers parsed and validated compose files in the state
+ * root, and without these it would use the host's default root (/var/lib/tscompose), outside what the
+ * test cleans up.
+ */
+export function privateRoots(dir: string): Record<string, string> {
+  return { TSCOMPOSE_ROOT: join(dir, 'state'), TSCOMPOSE_RUN: join(dir, 'run') };
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { run, runOk, type RunResult } from '../../src/util/proc.js';
-import { repoRoot } from './cache.js';
+import { privateRoots, repoRoot } from './cache.js';
 import { busyboxRootfsTar } from './images.js';
 
 /**
@@ -83,15 +83,6 @@ export async function leftovers(dir: string): Promise<string[]> {
 }
 
 /** The CLI on the bed's manager, for projects under `work`: writes the project's compose.yaml when given. */
-/**
- * A state and run root of the test's own under `dir`: the swarm backend keeps nothing there, but the CLI
- * remembers validated compose models in the state root, and without these it would use the host's
- * default root (/var/lib/tscompose), outside what the test cleans up.
- */
-export function privateRoots(dir: string): Record<string, string> {
-  return { TSCOMPOSE_ROOT: join(dir, 'state'), TSCOMPOSE_RUN: join(dir, 'run') };
-}
-
 export function swarmCli(bed: () => SwarmBed, work: () => string) {
   const cli = join(repoRoot, 'dist/cli/main.js');
   return async (project: string, args: string[], yaml?: string, env: Record<string, string> = {}): Promise<RunResult> => {

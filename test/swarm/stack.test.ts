@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunResult } from '../../src/util/proc.js';
-import { repoRoot } from '../support/cache.js';
-import { containerOn as containerOnNode, execOn, privateRoots, startSwarmBed, swarmCli, type SwarmBed } from '../support/swarm.js';
+import { privateRoots, repoRoot } from '../support/cache.js';
+import { containerOn as containerOnNode, execOn, startSwarmBed, swarmCli, type SwarmBed } from '../support/swarm.js';
 
 /**
  * `--backend swarm` on a real 3-node swarm (test/swarm/testbed.sh, one bed

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunResult } from '../../src/util/proc.js';
-import { repoRoot } from '../support/cache.js';
+import { privateRoots, repoRoot } from '../support/cache.js';
 import { ensureDockerDebianBase } from '../support/debian-base.js';
 import { withExampleBuildLock } from '../e2e/support/build-lock.js';
-import { privateRoots, startSwarmBed, type SwarmBed } from '../support/swarm.js';
+import { startSwarmBed, type SwarmBed } from '../support/swarm.js';
 
 /**
  * Issue 15, acceptance 6: examples/wordpress-mysql on the 3-node swarm, as

@@ -1,10 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, type RunResult } from '../../../src/util/proc.js';
 import { repoRoot } from '../../support/cache.js';
 import { ensureDockerDebianBase } from '../../support/debian-base.js';
 import { dockerInventory, type ProjectInventory } from './docker-inventory.js';
 import { nativeInventory } from './native-inventory.js';
-import { cacheDir } from '../../support/cache.js';
+import { cacheDir, privateRoots } from '../../support/cache.js';
 import { forceRemoveRoot, nativeRoot, settledLeftovers, type NativeRoot } from '../../native-engine/support.js';
 
 /**
@@ -26,6 +28,8 @@ export interface ComposeTarget {
   inventory: ProjectInventory;
   /** The iptables chain that sees the containers' forwarded traffic first (the egress guard hooks in there). */
   firewallHook: string;
+  /** Variables the target's commands run with besides the scenario's (a state root of the test's own). */
+  env?(): Record<string, string>;
   /** After the tests: what the engine keeps of its own is removed, and whatever of the test was left is reported. */
   dispose?(): Promise<string[]>;
 }
@@ -44,14 +48,29 @@ export const dockerCompose: ComposeTarget = {
   firewallHook: 'DOCKER-USER',
 };
 
-/** tscompose driving the same dockerd through its docker backend. */
+let dockerBackendRoot: string | undefined;
+
+/**
+ * tscompose driving the same dockerd through its docker backend, with a state root of the test's own:
+ * the CLI remembers the compose files it parsed and validated there, which in the host's default root
+ * would outlive the test.
+ */
 export const tscomposeOnDocker: ComposeTarget = {
   name: 'tscompose --backend docker',
   argv: [join(repoRoot, 'bin/tscompose'), '--backend', 'docker'],
   upWaits: true,
-  prepare: prepareDocker,
+  async prepare() {
+    dockerBackendRoot ??= mkdtempSync(join(tmpdir(), 'tsc-e2e-docker-'));
+    await prepareDocker();
+  },
+  env: () => (dockerBackendRoot ? privateRoots(dockerBackendRoot) : {}),
   inventory: dockerInventory,
   firewallHook: 'DOCKER-USER',
+  async dispose() {
+    if (dockerBackendRoot) rmSync(dockerBackendRoot, { recursive: true, force: true });
+    dockerBackendRoot = undefined;
+    return [];
+  },
 };
 
 let nativeTestRoot: NativeRoot | undefined;
@@ -102,7 +121,7 @@ export function composeCli(target: ComposeTarget, file: string, project: string,
     async run(args, timeoutMs = 10 * 60_000) {
       const [cmd, ...pre] = target.argv;
       return run(cmd!, [...pre, '-f', file, '-p', project, ...args], {
-        env: { ...process.env, ...env },
+        env: { ...process.env, ...target.env?.(), ...env },
         timeout: timeoutMs,
         killSignal: 'SIGKILL',
       });
